@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"microshop/shop/catalog"
+	"microshop/shop/demo"
+	"microshop/static"
+	"microshop/templates"
+	"microshop/tenants"
+	"microshop/tenants/fault"
+)
+
+// schemas lists what every tenant database holds, one entry per domain.
+var schemas = []tenants.Schema{catalog.Schema}
+
+// app is the wired platform: engine, services and the HTTP router.
+type app struct {
+	cfg     Config
+	log     *slog.Logger
+	engine  *tenants.Engine
+	tenants *tenants.Service
+	catalog *catalog.Catalog
+	assets  *static.Assets
+	echo    *echo.Echo
+}
+
+// openEngine opens the engine the configuration names.
+func openEngine(ctx context.Context, cfg Config) (*tenants.Engine, error) {
+	if cfg.MongoURI != "" {
+		return tenants.OpenMongo(ctx, cfg.MongoURI, cfg.MongoDB, nil, schemas...)
+	}
+	return tenants.OpenSQLite(cfg.DataDir, schemas...)
+}
+
+// newApp builds everything over an opened engine. It is what run does,
+// and what tests call to get the real router on a real engine.
+func newApp(ctx context.Context, cfg Config, log *slog.Logger, engine *tenants.Engine) (*app, error) {
+	store := tenants.NewStore(engine)
+	secret := cfg.Secret
+	if secret == "" {
+		var err error
+		secret, err = store.Secret(ctx, "session", randomSecret)
+		if err != nil {
+			return nil, fmt.Errorf("session secret: %w", err)
+		}
+	}
+	svc := tenants.NewService(engine, store, log)
+	codec := tenants.NewSessionCodec([]byte(secret))
+
+	catalogStore := catalog.NewStore(engine)
+	shelf := catalog.NewShelf(catalogStore, cfg.ShelfRefresh)
+	cat := catalog.New(catalogStore, shelf)
+
+	assets, err := static.New()
+	if err != nil {
+		return nil, fmt.Errorf("static assets: %w", err)
+	}
+	renderer, err := templates.New(template.FuncMap{"static": assets.URL, "yuan": catalog.FormatYuan}, cfg.DevTemplates)
+	if err != nil {
+		return nil, err
+	}
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Renderer = renderer
+	e.HTTPErrorHandler = fault.Handler(log)
+	e.IPExtractor = echo.ExtractIPDirect()
+	if cfg.TrustProxy {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	}
+	e.Use(recoverer(log), middleware.RequestID(), middleware.BodyLimit(strconv.FormatInt(cfg.BodyLimit, 10)+"B"))
+	if cfg.AccessLog {
+		e.Use(accessLog(log))
+	}
+	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
+		XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
+		ReferrerPolicy: "strict-origin-when-cross-origin", HSTSMaxAge: hstsAge(cfg.SecureCookies),
+		ContentSecurityPolicy: "default-src 'self'; img-src 'self' https: http: data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+	}))
+
+	csrf := middleware.CSRFWithConfig(middleware.CSRFConfig{
+		TokenLookup: "form:_csrf", CookieName: "ms_csrf", CookiePath: "/", CookieHTTPOnly: true,
+		CookieSecure: cfg.SecureCookies, CookieSameSite: http.SameSiteStrictMode,
+	})
+
+	a := &app{cfg: cfg, log: log, engine: engine, tenants: svc, catalog: cat, assets: assets, echo: e}
+
+	// Operations.
+	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
+	e.GET("/readyz", a.ready)
+	e.GET("/static/*", assets.Handler)
+
+	// Platform pages and the unauthenticated part of the API.
+	web := tenants.NewWeb(svc, codec, cfg.SecureCookies)
+	web.Routes(e.Group("", csrf), e.Group("/api/v1"))
+
+	// Merchant API and console.
+	products := catalog.NewHandlers(cat, shelf, cfg.BaseURL)
+	products.APIRoutes(e.Group("/api/v1", svc.APIKeyAuth()))
+	products.AdminRoutes(e.Group("/admin", csrf, svc.SessionAuth(codec)))
+
+	// Storefront.
+	e.GET("/s/:slug", func(c echo.Context) error {
+		return c.Redirect(http.StatusMovedPermanently, "/s/"+c.Param("slug")+"/")
+	})
+	products.StorefrontRoutes(e.Group("/s/:slug", svc.ShopBySlug()))
+	return a, nil
+}
+
+func (a *app) ready(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := a.engine.Ping(ctx); err != nil {
+		a.log.Warn("not ready", "err", err)
+		return c.String(http.StatusServiceUnavailable, "database unreachable")
+	}
+	return c.String(http.StatusOK, "ready")
+}
+
+// prepare ensures every tenant's schema and opens the demo shop on a fresh
+// store.
+func (a *app) prepare(ctx context.Context) error {
+	start := time.Now()
+	n, err := a.tenants.EnsureSchemas(ctx)
+	if err != nil {
+		return fmt.Errorf("ensure schemas: %w", err)
+	}
+	a.log.Info("schemas ensured", "shops", n, "took", time.Since(start).Round(time.Millisecond))
+	if !a.cfg.Demo || n > 0 {
+		return nil
+	}
+	t, password, err := demo.Seed(ctx, a.tenants, a.catalog, func(i int) string {
+		return a.assets.URL(fmt.Sprintf("demo/p%02d.svg", i))
+	})
+	if err != nil {
+		return err
+	}
+	a.log.Info("demo shop opened", "storefront", "/s/"+t.Slug+"/", "console", "/login",
+		"email", demo.Email, "password", password)
+	return nil
+}
+
+func randomSecret() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func hstsAge(secure bool) int {
+	if secure {
+		return 31536000
+	}
+	return 0
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of the server, from flags and the environment
+// (flags win). It is parsed once, validated and passed down.
+type Config struct {
+	Addr          string
+	DataDir       string
+	MongoURI      string
+	MongoDB       string
+	Demo          bool
+	BaseURL       string
+	Secret        string
+	SecureCookies bool
+	TrustProxy    bool
+	BodyLimit     int64
+	AccessLog     bool
+	LogFormat     string
+	DevTemplates  string
+	ShelfRefresh  time.Duration
+}
+
+// parseConfig reads flags from args and defaults from getenv.
+func parseConfig(args []string, getenv func(string) string, out io.Writer) (Config, error) {
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	addr := ":8080"
+	if p := getenv("PORT"); p != "" {
+		addr = ":" + p
+	}
+	var c Config
+	fs := flag.NewFlagSet("microshop", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&c.Addr, "addr", env("MICROSHOP_ADDR", addr), "listen address (env MICROSHOP_ADDR, or PORT for \":$PORT\")")
+	fs.StringVar(&c.DataDir, "data", env("MICROSHOP_DATA", "./data"), "SQLite data directory: platform.db plus one file per shop (env MICROSHOP_DATA)")
+	fs.StringVar(&c.MongoURI, "mongodb-uri", env("MONGODB_URI", ""), "use MongoDB at this URI instead of SQLite (env MONGODB_URI)")
+	fs.StringVar(&c.MongoDB, "mongodb-db", env("MICROSHOP_MONGODB_DB", "microshop"), "MongoDB platform database; shops get <name>_t_<id> (env MICROSHOP_MONGODB_DB)")
+	fs.BoolVar(&c.Demo, "demo", envBool(getenv("MICROSHOP_DEMO"), true), "open the demo shop /s/demo/ on a fresh data store (env MICROSHOP_DEMO)")
+	fs.StringVar(&c.BaseURL, "base-url", env("MICROSHOP_BASE_URL", ""), "public address for links and QR codes, e.g. https://shop.example.com (env MICROSHOP_BASE_URL; default: the request's host)")
+	fs.StringVar(&c.Secret, "secret", env("MICROSHOP_SECRET", ""), "session signing secret, at least 32 characters (env MICROSHOP_SECRET; default: generated once and kept in the platform database)")
+	fs.BoolVar(&c.SecureCookies, "secure-cookies", envBool(getenv("MICROSHOP_SECURE_COOKIES"), false), "mark cookies Secure; set when served over HTTPS (env MICROSHOP_SECURE_COOKIES)")
+	fs.BoolVar(&c.TrustProxy, "trust-proxy", envBool(getenv("MICROSHOP_TRUST_PROXY"), false), "take the client address from X-Forwarded-For; only behind your own proxy (env MICROSHOP_TRUST_PROXY)")
+	limit := fs.String("body-limit", env("MICROSHOP_BODY_LIMIT", "1MB"), "largest request body accepted, e.g. 512KB, 1MB (env MICROSHOP_BODY_LIMIT)")
+	fs.BoolVar(&c.AccessLog, "access-log", envBool(getenv("MICROSHOP_ACCESS_LOG"), true), "log every request (env MICROSHOP_ACCESS_LOG)")
+	fs.StringVar(&c.LogFormat, "log-format", env("MICROSHOP_LOG_FORMAT", "text"), "log format: text or json (env MICROSHOP_LOG_FORMAT)")
+	fs.StringVar(&c.DevTemplates, "dev-templates", env("MICROSHOP_DEV_TEMPLATES", ""), "reload templates from this directory on every request (development)")
+	fs.DurationVar(&c.ShelfRefresh, "shelf-refresh", envDuration(getenv("MICROSHOP_SHELF_REFRESH"), 2*time.Second), "how often a replica checks for catalog changes made elsewhere (env MICROSHOP_SHELF_REFRESH)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q; see --help", fs.Arg(0))
+	}
+	n, err := parseSize(*limit)
+	if err != nil {
+		return c, fmt.Errorf("--body-limit: %w", err)
+	}
+	c.BodyLimit = n
+	return c, c.validate()
+}
+
+func (c Config) validate() error {
+	if c.Secret != "" && len(c.Secret) < 32 {
+		return errors.New("--secret must be at least 32 characters")
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return errors.New("--log-format must be text or json")
+	}
+	if c.BaseURL != "" {
+		u, err := url.Parse(c.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--base-url %q must be an absolute http(s) URL", c.BaseURL)
+		}
+	}
+	if c.ShelfRefresh <= 0 {
+		return errors.New("--shelf-refresh must be positive")
+	}
+	return nil
+}
+
+// String prints the configuration with secrets masked, for the start-up log.
+func (c Config) String() string {
+	mongo := c.MongoURI
+	if u, err := url.Parse(mongo); err == nil && u.User != nil {
+		u.User = url.User(u.User.Username())
+		mongo = u.String()
+	}
+	secret := "generated"
+	if c.Secret != "" {
+		secret = "set (masked)"
+	}
+	return fmt.Sprintf("addr=%s data=%s mongodb=%q demo=%t base_url=%q secret=%s secure_cookies=%t trust_proxy=%t body_limit=%d",
+		c.Addr, c.DataDir, mongo, c.Demo, c.BaseURL, secret, c.SecureCookies, c.TrustProxy, c.BodyLimit)
+}
+
+func envBool(v string, def bool) bool {
+	if b, err := strconv.ParseBool(v); err == nil {
+		return b
+	}
+	return def
+}
+
+func envDuration(v string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(v); err == nil {
+		return d
+	}
+	return def
+}
+
+func parseSize(s string) (int64, error) {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	mult := int64(1)
+	for suffix, m := range map[string]int64{"KB": 1 << 10, "MB": 1 << 20, "K": 1 << 10, "M": 1 << 20} {
+		if strings.HasSuffix(s, suffix) {
+			s, mult = strings.TrimSuffix(s, suffix), m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q is not a size like 1MB", s)
+	}
+	return n * mult, nil
+}

@@ -1,0 +1,215 @@
+package catalog
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"microshop/tenants"
+	"microshop/tenants/fault"
+)
+
+// AdminRoutes mounts the console's catalog pages on g (/admin, signed in,
+// CSRF-protected).
+func (h *Handlers) AdminRoutes(g *echo.Group) {
+	g.GET("", h.adminHome)
+	g.GET("/products", h.adminList)
+	g.GET("/products/new", h.adminNew)
+	g.POST("/products", h.adminCreate)
+	g.GET("/products/:id/edit", h.adminEdit)
+	g.POST("/products/:id", h.adminUpdate)
+	g.POST("/products/:id/delete", h.adminDelete)
+}
+
+// AdminPage is what the console's catalog templates receive.
+type AdminPage struct {
+	Shop          tenants.Tenant
+	StorefrontURL string
+	OnSale        int64
+	Total         int64
+	Products      []Product
+	Filter        Filter
+	HasMore       bool
+	Form          ProductForm
+	Editing       bool
+	Error         string
+	Notice        string
+}
+
+// ProductForm is the product form's fields as typed.
+type ProductForm struct {
+	ID, Title, Description, Price, Stock, Images, Category, Status, SKUs string
+}
+
+func (h *Handlers) adminHome(c echo.Context) error {
+	t := tenants.FromContext(c)
+	ctx := c.Request().Context()
+	_, total, err := h.catalog.List(ctx, t.ID, Filter{Limit: 1})
+	if err != nil {
+		return err
+	}
+	_, onSale, err := h.catalog.List(ctx, t.ID, Filter{Limit: 1, Status: OnSale})
+	if err != nil {
+		return err
+	}
+	return c.Render(http.StatusOK, "admin_home.html", AdminPage{Shop: t, StorefrontURL: h.storefrontURL(c, t.Slug), Total: total, OnSale: onSale})
+}
+
+func (h *Handlers) adminList(c echo.Context) error {
+	t := tenants.FromContext(c)
+	f, err := filterFromQuery(c)
+	if err != nil {
+		return err
+	}
+	f.Limit = 50
+	products, total, err := h.catalog.List(c.Request().Context(), t.ID, f)
+	if err != nil {
+		return err
+	}
+	return c.Render(http.StatusOK, "admin_products.html", AdminPage{Shop: t, Products: products, Total: total,
+		Filter: f, HasMore: int64(f.Offset+len(products)) < total, Notice: noticeFor(c.QueryParam("done"))})
+}
+
+func noticeFor(done string) string {
+	switch done {
+	case "created":
+		return "Product created."
+	case "saved":
+		return "Product saved."
+	case "deleted":
+		return "Product deleted."
+	}
+	return ""
+}
+
+func (h *Handlers) adminNew(c echo.Context) error {
+	return c.Render(http.StatusOK, "admin_product_form.html", AdminPage{Shop: tenants.FromContext(c), Form: ProductForm{Status: OnSale, Stock: "0"}})
+}
+
+func (h *Handlers) adminCreate(c echo.Context) error {
+	t := tenants.FromContext(c)
+	form := formFromRequest(c)
+	in, err := form.input(nil)
+	if err == nil {
+		_, err = h.catalog.Create(c.Request().Context(), t.ID, in)
+	}
+	if err != nil {
+		return h.formError(c, t, form, false, err)
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/products?done=created")
+}
+
+func (h *Handlers) adminEdit(c echo.Context) error {
+	t := tenants.FromContext(c)
+	p, err := h.catalog.Get(c.Request().Context(), t.ID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.Render(http.StatusOK, "admin_product_form.html", AdminPage{Shop: t, Form: formFromProduct(p), Editing: true})
+}
+
+func (h *Handlers) adminUpdate(c echo.Context) error {
+	t := tenants.FromContext(c)
+	ctx := c.Request().Context()
+	p, err := h.catalog.Get(ctx, t.ID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	form := formFromRequest(c)
+	form.ID = p.ID
+	in, err := form.input(p.SKUs)
+	if err == nil {
+		_, err = h.catalog.Patch(ctx, t.ID, p.ID, in)
+	}
+	if err != nil {
+		return h.formError(c, t, form, true, err)
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/products?done=saved")
+}
+
+func (h *Handlers) adminDelete(c echo.Context) error {
+	if err := h.catalog.Delete(c.Request().Context(), tenants.FromContext(c).ID, c.Param("id")); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/products?done=deleted")
+}
+
+// formError shows the form again with what was typed and what is wrong.
+func (h *Handlers) formError(c echo.Context, t tenants.Tenant, form ProductForm, editing bool, err error) error {
+	var fe *fault.Error
+	if !errors.As(err, &fe) || fe.Status == http.StatusNotFound {
+		return err
+	}
+	return c.Render(fe.Status, "admin_product_form.html", AdminPage{Shop: t, Form: form, Editing: editing, Error: fe.Message})
+}
+
+func formFromRequest(c echo.Context) ProductForm {
+	return ProductForm{Title: c.FormValue("title"), Description: c.FormValue("description"), Price: c.FormValue("price"),
+		Stock: c.FormValue("stock"), Images: c.FormValue("images"), Category: c.FormValue("category"),
+		Status: c.FormValue("status"), SKUs: c.FormValue("skus")}
+}
+
+func formFromProduct(p Product) ProductForm {
+	var skus []string
+	for _, s := range p.SKUs {
+		skus = append(skus, s.Name+" | "+FormatYuan(s.Price)+" | "+strconv.FormatInt(s.Stock, 10))
+	}
+	return ProductForm{ID: p.ID, Title: p.Title, Description: p.Description, Price: FormatYuan(p.Price),
+		Stock: strconv.FormatInt(p.Stock, 10), Images: strings.Join(p.Images, "\n"), Category: p.Category,
+		Status: p.Status, SKUs: strings.Join(skus, "\n")}
+}
+
+// input turns the form into an Input. SKU lines read "name | price | stock";
+// a line keeps the id of the existing SKU with the same name.
+func (f ProductForm) input(existing []SKU) (Input, error) {
+	in := Input{Title: &f.Title, Description: &f.Description, Category: &f.Category, Status: &f.Status}
+	images := []string{}
+	for _, line := range strings.Split(f.Images, "\n") {
+		if s := strings.TrimSpace(line); s != "" {
+			images = append(images, s)
+		}
+	}
+	in.Images = &images
+	skus := []SKUInput{}
+	byName := map[string]string{}
+	for _, s := range existing {
+		byName[s.Name] = s.ID
+	}
+	for i, line := range strings.Split(f.SKUs, "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		parts := strings.Split(line, "|")
+		field := "skus line " + strconv.Itoa(i+1)
+		if len(parts) != 3 {
+			return Input{}, fault.Invalid(field, "write each option as: name | price | stock")
+		}
+		name := strings.TrimSpace(parts[0])
+		price, err := ParseYuan(field+" price", parts[1])
+		if err != nil {
+			return Input{}, err
+		}
+		stock, err := strconv.ParseInt(strings.TrimSpace(parts[2]), 10, 64)
+		if err != nil {
+			return Input{}, fault.Invalid(field+" stock", "must be a whole number")
+		}
+		skus = append(skus, SKUInput{ID: byName[name], Name: name, Price: price, Stock: stock})
+	}
+	in.SKUs = &skus
+	if len(skus) == 0 {
+		price, err := ParseYuan("price", f.Price)
+		if err != nil {
+			return Input{}, err
+		}
+		in.Price = &price
+		stock, err := strconv.ParseInt(strings.TrimSpace(f.Stock), 10, 64)
+		if err != nil {
+			return Input{}, fault.Invalid("stock", "must be a whole number")
+		}
+		in.Stock = &stock
+	}
+	return in, nil
+}

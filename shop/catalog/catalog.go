@@ -1,0 +1,144 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strconv"
+	"time"
+
+	"microshop/tenants"
+	"microshop/tenants/fault"
+)
+
+// Catalog is the merchant-facing product service: it validates input,
+// writes through the store and tells the local shelf to refresh.
+type Catalog struct {
+	store Store
+	shelf *Shelf
+	now   func() time.Time
+}
+
+// New returns the catalog over store; shelf is refreshed after each write
+// (other replicas notice through the store's stamp).
+func New(store Store, shelf *Shelf) *Catalog {
+	return &Catalog{store: store, shelf: shelf, now: time.Now}
+}
+
+// Create adds a product.
+func (c *Catalog) Create(ctx context.Context, tenantID string, in Input) (Product, error) {
+	now := c.now().UTC()
+	p := Product{ID: tenants.NewID(), Rev: 1, CreatedAt: now, UpdatedAt: now}
+	if err := in.apply(&p, true, tenants.NewID); err != nil {
+		return Product{}, err
+	}
+	if err := c.store.Create(ctx, tenantID, &p); err != nil {
+		return Product{}, err
+	}
+	c.shelf.Invalidate(tenantID)
+	p.derive()
+	return p, nil
+}
+
+// Get returns one product; a malformed id is a 400, a missing one a 404.
+func (c *Catalog) Get(ctx context.Context, tenantID, id string) (Product, error) {
+	if err := checkID(id); err != nil {
+		return Product{}, err
+	}
+	return c.store.Get(ctx, tenantID, id)
+}
+
+// Patch changes the fields in is set. Concurrent edits of one product are
+// serialised by its revision: a patch that lost the race re-reads and
+// re-applies, so no edit silently undoes another.
+func (c *Catalog) Patch(ctx context.Context, tenantID, id string, in Input) (Product, error) {
+	if err := checkID(id); err != nil {
+		return Product{}, err
+	}
+	for attempt := 0; ; attempt++ {
+		p, err := c.store.Get(ctx, tenantID, id)
+		if err != nil {
+			return Product{}, err
+		}
+		if err := in.apply(&p, false, tenants.NewID); err != nil {
+			return Product{}, err
+		}
+		p.UpdatedAt = c.now().UTC()
+		err = c.store.Update(ctx, tenantID, &p)
+		if errors.Is(err, fault.ErrConflict) && attempt < 10 {
+			continue
+		}
+		if err != nil {
+			if errors.Is(err, fault.ErrConflict) {
+				return Product{}, fault.Conflict("the product is being edited by someone else; try again")
+			}
+			return Product{}, err
+		}
+		c.shelf.Invalidate(tenantID)
+		p.derive()
+		return p, nil
+	}
+}
+
+// Delete removes a product.
+func (c *Catalog) Delete(ctx context.Context, tenantID, id string) error {
+	if err := checkID(id); err != nil {
+		return err
+	}
+	if err := c.store.Delete(ctx, tenantID, id); err != nil {
+		return err
+	}
+	c.shelf.Invalidate(tenantID)
+	return nil
+}
+
+// List pages through products; limits are checked here.
+func (c *Catalog) List(ctx context.Context, tenantID string, f Filter) ([]Product, int64, error) {
+	if f.Limit == 0 {
+		f.Limit = 20
+	}
+	if f.Limit < 1 || f.Limit > 100 {
+		return nil, 0, fault.Invalid("limit", "must be between 1 and 100")
+	}
+	if f.Offset < 0 || f.Offset > 1_000_000 {
+		return nil, 0, fault.Invalid("offset", "must be between 0 and 1000000")
+	}
+	if f.Status != "" && f.Status != OnSale && f.Status != OffSale {
+		return nil, 0, fault.Invalid("status", "must be %q or %q", OnSale, OffSale)
+	}
+	if len(f.Query) > 100 {
+		return nil, 0, fault.Invalid("q", "must be at most 100 characters")
+	}
+	if len(f.Category) > 4*MaxCategory {
+		return nil, 0, fault.Invalid("category", "must be at most %d characters", MaxCategory)
+	}
+	return c.store.List(ctx, tenantID, f)
+}
+
+func checkID(id string) error {
+	if !tenants.ValidID(id) {
+		return fault.Invalid("id", "%q is not a product id", truncate(id, 40))
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// intParam parses an optional integer query parameter.
+func intParam(name, v string) (int, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fault.Invalid(name, "must be an integer")
+	}
+	return n, nil
+}
+
+func urlQuery(s string) string { return url.QueryEscape(s) }

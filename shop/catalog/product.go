@@ -1,0 +1,262 @@
+// Package catalog owns a shop's products and their SKUs: the types and their
+// validation, the store on both engines, the merchant API and console pages,
+// and the storefront pages consumers browse, served from an in-memory shelf
+// so a page view does not query the database.
+package catalog
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"microshop/tenants/fault"
+)
+
+// Product statuses.
+const (
+	OnSale  = "on_sale"
+	OffSale = "off_sale"
+)
+
+// Limits on what a product may hold; inputs beyond them are a 400.
+const (
+	MaxTitle       = 120
+	MaxDescription = 20000
+	MaxImages      = 12
+	MaxImageURL    = 1024
+	MaxCategory    = 32
+	MaxSKUs        = 100
+	MaxSKUName     = 64
+	MaxPrice       = 10_000_000_000 // 100 million yuan in fen
+	MaxStock       = 1_000_000_000
+)
+
+// Product is one item in a shop's catalog. Money is int64 fen.
+type Product struct {
+	ID          string    `json:"id"`
+	Title       string    `json:"title"`
+	Description string    `json:"description"`
+	Price       int64     `json:"price"`
+	Stock       int64     `json:"stock"`
+	Images      []string  `json:"images"`
+	Category    string    `json:"category"`
+	Status      string    `json:"status"`
+	SKUs        []SKU     `json:"skus"`
+	Rev         int64     `json:"rev"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// SKU is one purchasable variant of a product, with its own price and stock.
+type SKU struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Price int64  `json:"price"`
+	Stock int64  `json:"stock"`
+}
+
+// derive sets a product with SKUs to show its lowest SKU price and its total
+// SKU stock, so lists and the storefront need not know about SKUs.
+func (p *Product) derive() {
+	if len(p.SKUs) == 0 {
+		return
+	}
+	p.Price, p.Stock = p.SKUs[0].Price, 0
+	for _, s := range p.SKUs {
+		p.Price = min(p.Price, s.Price)
+		p.Stock += s.Stock
+	}
+}
+
+// Image returns the first image URL, or "".
+func (p *Product) Image() string {
+	if len(p.Images) == 0 {
+		return ""
+	}
+	return p.Images[0]
+}
+
+// Input is a product as the API and console submit it; nil fields are left
+// unchanged by a PATCH and take defaults on create.
+type Input struct {
+	Title       *string     `json:"title"`
+	Description *string     `json:"description"`
+	Price       *int64      `json:"price"`
+	Stock       *int64      `json:"stock"`
+	Images      *[]string   `json:"images"`
+	Category    *string     `json:"category"`
+	Status      *string     `json:"status"`
+	SKUs        *[]SKUInput `json:"skus"`
+}
+
+// SKUInput is a SKU as submitted: without an id it is new; with one it must
+// be an existing SKU of the product.
+type SKUInput struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Price int64  `json:"price"`
+	Stock int64  `json:"stock"`
+}
+
+// apply validates in and writes it onto p. create requires a title and a
+// price (unless SKUs carry the prices); newID mints SKU ids.
+func (in Input) apply(p *Product, create bool, newID func() string) error {
+	if in.Title != nil {
+		t := strings.TrimSpace(*in.Title)
+		if t == "" {
+			return fault.Invalid("title", "must not be empty")
+		}
+		if utf8.RuneCountInString(t) > MaxTitle {
+			return fault.Invalid("title", "must be at most %d characters", MaxTitle)
+		}
+		p.Title = t
+	} else if create {
+		return fault.Invalid("title", "is required")
+	}
+	if in.Description != nil {
+		if utf8.RuneCountInString(*in.Description) > MaxDescription {
+			return fault.Invalid("description", "must be at most %d characters", MaxDescription)
+		}
+		p.Description = *in.Description
+	}
+	if in.Price != nil {
+		if err := checkMoney("price", *in.Price); err != nil {
+			return err
+		}
+		p.Price = *in.Price
+	} else if create && (in.SKUs == nil || len(*in.SKUs) == 0) {
+		return fault.Invalid("price", "is required (in fen: 1999 is ¥19.99)")
+	}
+	if in.Stock != nil {
+		if err := checkStock("stock", *in.Stock); err != nil {
+			return err
+		}
+		p.Stock = *in.Stock
+	}
+	if in.Images != nil {
+		imgs, err := cleanImages(*in.Images)
+		if err != nil {
+			return err
+		}
+		p.Images = imgs
+	}
+	if p.Images == nil {
+		p.Images = []string{}
+	}
+	if in.Category != nil {
+		cat := strings.TrimSpace(*in.Category)
+		if utf8.RuneCountInString(cat) > MaxCategory {
+			return fault.Invalid("category", "must be at most %d characters", MaxCategory)
+		}
+		p.Category = cat
+	}
+	if in.Status != nil {
+		if *in.Status != OnSale && *in.Status != OffSale {
+			return fault.Invalid("status", "must be %q or %q", OnSale, OffSale)
+		}
+		p.Status = *in.Status
+	} else if create {
+		p.Status = OnSale
+	}
+	if in.SKUs != nil {
+		skus, err := mergeSKUs(p.SKUs, *in.SKUs, newID)
+		if err != nil {
+			return err
+		}
+		p.SKUs = skus
+	}
+	if p.SKUs == nil {
+		p.SKUs = []SKU{}
+	}
+	return nil
+}
+
+func checkMoney(field string, v int64) error {
+	if v < 0 {
+		return fault.Invalid(field, "must not be negative")
+	}
+	if v > MaxPrice {
+		return fault.Invalid(field, "must be at most %d fen", int64(MaxPrice))
+	}
+	return nil
+}
+
+func checkStock(field string, v int64) error {
+	if v < 0 {
+		return fault.Invalid(field, "must not be negative")
+	}
+	if v > MaxStock {
+		return fault.Invalid(field, "must be at most %d", MaxStock)
+	}
+	return nil
+}
+
+func cleanImages(in []string) ([]string, error) {
+	if len(in) > MaxImages {
+		return nil, fault.Invalid("images", "at most %d images", MaxImages)
+	}
+	out := make([]string, 0, len(in))
+	for _, raw := range in {
+		s := strings.TrimSpace(raw)
+		if s == "" {
+			continue
+		}
+		if len(s) > MaxImageURL {
+			return nil, fault.Invalid("images", "an image URL is longer than %d characters", MaxImageURL)
+		}
+		u, err := url.Parse(s)
+		local := err == nil && u.Scheme == "" && u.Host == "" && strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//")
+		remote := err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+		if !local && !remote {
+			return nil, fault.Invalid("images", "%q is not an http(s) URL or a path on this site", s)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func mergeSKUs(old []SKU, in []SKUInput, newID func() string) ([]SKU, error) {
+	if len(in) > MaxSKUs {
+		return nil, fault.Invalid("skus", "at most %d SKUs", MaxSKUs)
+	}
+	existing := map[string]bool{}
+	for _, s := range old {
+		existing[s.ID] = true
+	}
+	names := map[string]bool{}
+	ids := map[string]bool{}
+	out := make([]SKU, 0, len(in))
+	for i, s := range in {
+		field := "skus[" + strconv.Itoa(i) + "]"
+		name := strings.TrimSpace(s.Name)
+		switch {
+		case name == "":
+			return nil, fault.Invalid(field+".name", "is required")
+		case utf8.RuneCountInString(name) > MaxSKUName:
+			return nil, fault.Invalid(field+".name", "must be at most %d characters", MaxSKUName)
+		case names[name]:
+			return nil, fault.Invalid(field+".name", "%q is used twice", name)
+		}
+		names[name] = true
+		if err := checkMoney(field+".price", s.Price); err != nil {
+			return nil, err
+		}
+		if err := checkStock(field+".stock", s.Stock); err != nil {
+			return nil, err
+		}
+		id := s.ID
+		if id == "" {
+			id = newID()
+		} else if !existing[id] {
+			return nil, fault.Invalid(field+".id", "%q is not a SKU of this product; omit id to add a new SKU", id)
+		}
+		if ids[id] {
+			return nil, fault.Invalid(field+".id", "%q is used twice", id)
+		}
+		ids[id] = true
+		out = append(out, SKU{ID: id, Name: name, Price: s.Price, Stock: s.Stock})
+	}
+	return out, nil
+}

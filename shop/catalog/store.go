@@ -1,0 +1,92 @@
+package catalog
+
+import (
+	"context"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"microshop/tenants"
+)
+
+// Store keeps products and SKUs in a tenant's database. Every method takes
+// the tenant first. Writes also change the catalog's stamp, which the
+// storefront shelf polls to notice changes made on any replica.
+type Store interface {
+	Create(ctx context.Context, tenantID string, p *Product) error
+	Get(ctx context.Context, tenantID, id string) (Product, error)
+	// Update writes p if its stored revision is still p.Rev, then bumps
+	// Rev; a concurrent change in between is ErrConflict.
+	Update(ctx context.Context, tenantID string, p *Product) error
+	Delete(ctx context.Context, tenantID, id string) error
+	List(ctx context.Context, tenantID string, f Filter) ([]Product, int64, error)
+	// OnSale returns every on-sale product, newest first, with SKUs.
+	OnSale(ctx context.Context, tenantID string) ([]Product, error)
+	// Stamp returns a value that changes whenever the catalog changes.
+	Stamp(ctx context.Context, tenantID string) (string, error)
+}
+
+// Filter selects products for a list.
+type Filter struct {
+	Status   string // "" for any
+	Category string // "" for any
+	Query    string // substring of the title
+	Limit    int
+	Offset   int
+}
+
+// NewStore returns the catalog store on the engine's kind.
+func NewStore(e *tenants.Engine) Store {
+	if e.Kind() == tenants.Mongo {
+		return &mongoStore{e: e}
+	}
+	return &sqliteStore{e: e}
+}
+
+// Schema is the catalog's tables and indexes in each tenant database.
+var Schema = tenants.Schema{
+	Name: "catalog",
+	SQLite: []string{
+		`CREATE TABLE IF NOT EXISTS products (
+			tenant_id TEXT NOT NULL,
+			id TEXT NOT NULL,
+			title TEXT NOT NULL,
+			description TEXT NOT NULL,
+			price INTEGER NOT NULL CHECK (price >= 0),
+			stock INTEGER NOT NULL CHECK (stock >= 0),
+			images TEXT NOT NULL,
+			category TEXT NOT NULL,
+			status TEXT NOT NULL,
+			rev INTEGER NOT NULL,
+			created_at TEXT NOT NULL,
+			updated_at TEXT NOT NULL,
+			PRIMARY KEY (tenant_id, id))`,
+		`CREATE INDEX IF NOT EXISTS products_created ON products (tenant_id, created_at)`,
+		`CREATE INDEX IF NOT EXISTS products_status ON products (tenant_id, status, created_at)`,
+		`CREATE INDEX IF NOT EXISTS products_category ON products (tenant_id, category, created_at)`,
+		`CREATE TABLE IF NOT EXISTS skus (
+			tenant_id TEXT NOT NULL,
+			id TEXT NOT NULL,
+			product_id TEXT NOT NULL,
+			name TEXT NOT NULL,
+			price INTEGER NOT NULL CHECK (price >= 0),
+			stock INTEGER NOT NULL CHECK (stock >= 0),
+			position INTEGER NOT NULL,
+			PRIMARY KEY (tenant_id, id))`,
+		`CREATE INDEX IF NOT EXISTS skus_product ON skus (tenant_id, product_id, position)`,
+		`CREATE TABLE IF NOT EXISTS catalog_meta (
+			tenant_id TEXT PRIMARY KEY,
+			stamp TEXT NOT NULL)`,
+	},
+	Mongo: []tenants.MongoCollection{
+		{Name: "products", Indexes: []tenants.MongoIndex{
+			{Keys: bson.D{{Key: "created_at", Value: -1}}},
+			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "created_at", Value: -1}}},
+			{Keys: bson.D{{Key: "category", Value: 1}, {Key: "created_at", Value: -1}}},
+			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "category", Value: 1}, {Key: "created_at", Value: -1}}},
+		}},
+		{Name: "skus", Indexes: []tenants.MongoIndex{
+			{Keys: bson.D{{Key: "product_id", Value: 1}, {Key: "position", Value: 1}}},
+		}},
+		{Name: "catalog_meta"},
+	},
+}

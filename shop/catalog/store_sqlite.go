@@ -1,0 +1,284 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"microshop/tenants"
+	"microshop/tenants/fault"
+)
+
+type sqliteStore struct{ e *tenants.Engine }
+
+const productColumns = `id, title, description, price, stock, images, category, status, rev, created_at, updated_at`
+
+func scanProduct(scan func(...any) error) (Product, error) {
+	var p Product
+	var images, created, updated string
+	err := scan(&p.ID, &p.Title, &p.Description, &p.Price, &p.Stock, &images, &p.Category, &p.Status, &p.Rev, &created, &updated)
+	if err != nil {
+		return p, err
+	}
+	if err := json.Unmarshal([]byte(images), &p.Images); err != nil {
+		return p, fmt.Errorf("product %s images: %w", p.ID, err)
+	}
+	p.CreatedAt, p.UpdatedAt = tenants.ParseTimeText(created), tenants.ParseTimeText(updated)
+	p.SKUs = []SKU{}
+	return p, nil
+}
+
+func (s *sqliteStore) Create(ctx context.Context, tenantID string, p *Product) error {
+	db, err := s.e.SQL(tenantID)
+	if err != nil {
+		return err
+	}
+	images, _ := json.Marshal(p.Images)
+	// Product, SKUs and stamp are written one after another without a
+	// transaction, like on Mongo: the product is the last write, so a crash
+	// leaves at worst orphan SKUs, never a product missing its SKUs.
+	if err := s.writeSKUs(ctx, db, p.ID, nil, p.SKUs); err != nil {
+		return err
+	}
+	_, err = db.Exec(ctx, `INSERT INTO products (tenant_id, `+productColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.ID, p.Title, p.Description, p.Price, p.Stock, string(images), p.Category, p.Status, p.Rev,
+		tenants.TimeText(p.CreatedAt), tenants.TimeText(p.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("insert product: %w", err)
+	}
+	return s.touch(ctx, db)
+}
+
+func (s *sqliteStore) Get(ctx context.Context, tenantID, id string) (Product, error) {
+	db, err := s.e.SQL(tenantID)
+	if err != nil {
+		return Product{}, err
+	}
+	p, err := scanProduct(db.QueryRow(ctx, `SELECT `+productColumns+` FROM products WHERE tenant_id = ? AND id = ?`, id).Scan)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Product{}, fault.NotFound("product")
+	}
+	if err != nil {
+		return Product{}, err
+	}
+	skus, err := s.skus(ctx, db, `WHERE tenant_id = ? AND product_id = ?`, id)
+	if err != nil {
+		return Product{}, err
+	}
+	p.SKUs = skus[id]
+	if p.SKUs == nil {
+		p.SKUs = []SKU{}
+	}
+	p.derive()
+	return p, nil
+}
+
+func (s *sqliteStore) Update(ctx context.Context, tenantID string, p *Product) error {
+	db, err := s.e.SQL(tenantID)
+	if err != nil {
+		return err
+	}
+	images, _ := json.Marshal(p.Images)
+	// The revision check makes a read-modify-write safe: a PATCH that read
+	// an older product loses and is retried instead of undoing another edit.
+	res, err := db.Exec(ctx, `UPDATE products SET title = ?, description = ?, price = ?, stock = ?, images = ?,
+		category = ?, status = ?, rev = rev + 1, updated_at = ?
+		WHERE tenant_id = ? AND id = ? AND rev = ?`,
+		p.Title, p.Description, p.Price, p.Stock, string(images), p.Category, p.Status,
+		tenants.TimeText(p.UpdatedAt), p.ID, p.Rev)
+	if err != nil {
+		return fmt.Errorf("update product: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return s.missingOrConflict(ctx, db, p.ID)
+	}
+	p.Rev++
+	old, err := s.skus(ctx, db, `WHERE tenant_id = ? AND product_id = ?`, p.ID)
+	if err != nil {
+		return err
+	}
+	if err := s.writeSKUs(ctx, db, p.ID, old[p.ID], p.SKUs); err != nil {
+		return err
+	}
+	return s.touch(ctx, db)
+}
+
+func (s *sqliteStore) missingOrConflict(ctx context.Context, db *tenants.SQLScope, id string) error {
+	var one int
+	err := db.QueryRow(ctx, `SELECT 1 FROM products WHERE tenant_id = ? AND id = ?`, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fault.NotFound("product")
+	}
+	if err != nil {
+		return err
+	}
+	return fault.ErrConflict
+}
+
+// writeSKUs makes the stored SKUs of a product equal to next.
+func (s *sqliteStore) writeSKUs(ctx context.Context, db *tenants.SQLScope, productID string, old, next []SKU) error {
+	keep := map[string]bool{}
+	for i, k := range next {
+		keep[k.ID] = true
+		_, err := db.Exec(ctx, `INSERT INTO skus (tenant_id, id, product_id, name, price, stock, position)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (tenant_id, id) DO UPDATE SET name = excluded.name, price = excluded.price,
+				stock = excluded.stock, position = excluded.position`,
+			k.ID, productID, k.Name, k.Price, k.Stock, i)
+		if err != nil {
+			return fmt.Errorf("write sku: %w", err)
+		}
+	}
+	for _, k := range old {
+		if !keep[k.ID] {
+			if _, err := db.Exec(ctx, `DELETE FROM skus WHERE tenant_id = ? AND id = ?`, k.ID); err != nil {
+				return fmt.Errorf("delete sku: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+func (s *sqliteStore) Delete(ctx context.Context, tenantID, id string) error {
+	db, err := s.e.SQL(tenantID)
+	if err != nil {
+		return err
+	}
+	res, err := db.Exec(ctx, `DELETE FROM products WHERE tenant_id = ? AND id = ?`, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fault.NotFound("product")
+	}
+	if _, err := db.Exec(ctx, `DELETE FROM skus WHERE tenant_id = ? AND product_id = ?`, id); err != nil {
+		return err
+	}
+	return s.touch(ctx, db)
+}
+
+func (s *sqliteStore) List(ctx context.Context, tenantID string, f Filter) ([]Product, int64, error) {
+	db, err := s.e.SQL(tenantID)
+	if err != nil {
+		return nil, 0, err
+	}
+	where := []string{"tenant_id = ?"}
+	var args []any
+	if f.Status != "" {
+		where, args = append(where, "status = ?"), append(args, f.Status)
+	}
+	if f.Category != "" {
+		where, args = append(where, "category = ?"), append(args, f.Category)
+	}
+	if f.Query != "" {
+		where, args = append(where, `title LIKE ? ESCAPE '\'`), append(args, "%"+escapeLike(f.Query)+"%")
+	}
+	cond := " WHERE " + strings.Join(where, " AND ")
+	var total int64
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM products`+cond, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := db.Query(ctx, `SELECT `+productColumns+` FROM products`+cond+
+		` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, append(args, f.Limit, f.Offset)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	products, err := s.collect(ctx, db, rows)
+	return products, total, err
+}
+
+func (s *sqliteStore) OnSale(ctx context.Context, tenantID string) ([]Product, error) {
+	db, err := s.e.SQL(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.Query(ctx, `SELECT `+productColumns+` FROM products WHERE tenant_id = ? AND status = ?
+		ORDER BY created_at DESC, id DESC`, OnSale)
+	if err != nil {
+		return nil, err
+	}
+	return s.collect(ctx, db, rows)
+}
+
+// collect reads product rows and attaches their SKUs with one more query.
+func (s *sqliteStore) collect(ctx context.Context, db *tenants.SQLScope, rows *sql.Rows) ([]Product, error) {
+	defer rows.Close()
+	products := []Product{}
+	var ids []any
+	for rows.Next() {
+		p, err := scanProduct(rows.Scan)
+		if err != nil {
+			return nil, err
+		}
+		products = append(products, p)
+		ids = append(ids, p.ID)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return products, nil
+	}
+	var skus map[string][]SKU
+	var err error
+	if len(ids) > 200 {
+		skus, err = s.skus(ctx, db, `WHERE tenant_id = ?`)
+	} else {
+		skus, err = s.skus(ctx, db, `WHERE tenant_id = ? AND product_id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, ids...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for i := range products {
+		if k := skus[products[i].ID]; k != nil {
+			products[i].SKUs = k
+			products[i].derive()
+		}
+	}
+	return products, nil
+}
+
+func (s *sqliteStore) skus(ctx context.Context, db *tenants.SQLScope, where string, args ...any) (map[string][]SKU, error) {
+	rows, err := db.Query(ctx, `SELECT product_id, id, name, price, stock FROM skus `+where+` ORDER BY product_id, position`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string][]SKU{}
+	for rows.Next() {
+		var pid string
+		var k SKU
+		if err := rows.Scan(&pid, &k.ID, &k.Name, &k.Price, &k.Stock); err != nil {
+			return nil, err
+		}
+		out[pid] = append(out[pid], k)
+	}
+	return out, rows.Err()
+}
+
+func (s *sqliteStore) touch(ctx context.Context, db *tenants.SQLScope) error {
+	_, err := db.Exec(ctx, `INSERT INTO catalog_meta (tenant_id, stamp) VALUES (?, ?)
+		ON CONFLICT (tenant_id) DO UPDATE SET stamp = excluded.stamp`, tenants.NewID())
+	return err
+}
+
+func (s *sqliteStore) Stamp(ctx context.Context, tenantID string) (string, error) {
+	db, err := s.e.SQL(tenantID)
+	if err != nil {
+		return "", err
+	}
+	var stamp string
+	err = db.QueryRow(ctx, `SELECT stamp FROM catalog_meta WHERE tenant_id = ?`).Scan(&stamp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return stamp, err
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}

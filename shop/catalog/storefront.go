@@ -1,0 +1,107 @@
+package catalog
+
+import (
+	"bytes"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"microshop/tenants"
+	"microshop/tenants/fault"
+)
+
+// storefrontPageSize is how many products one storefront page lists.
+const storefrontPageSize = 24
+
+// StorefrontRoutes mounts the consumer pages on g (/s/:slug, shop resolved).
+func (h *Handlers) StorefrontRoutes(g *echo.Group) {
+	g.GET("/", h.shopHome)
+	g.GET("/p/:id", h.shopProduct)
+	g.GET("/qr.png", h.storefrontQR)
+}
+
+// ShopPage is what the storefront templates receive.
+type ShopPage struct {
+	Shop       tenants.Tenant
+	Query      string
+	Category   string
+	Categories []string
+	Products   []Product
+	Page       int
+	HasMore    bool
+	Product    Product
+}
+
+// PageURL links to another page of the same listing.
+func (p ShopPage) PageURL(page int) string {
+	v := make([]string, 0, 3)
+	if p.Category != "" {
+		v = append(v, "c="+urlQuery(p.Category))
+	}
+	if p.Query != "" {
+		v = append(v, "q="+urlQuery(p.Query))
+	}
+	if page > 1 {
+		v = append(v, "page="+strconv.Itoa(page))
+	}
+	u := "/s/" + p.Shop.Slug + "/"
+	for i, s := range v {
+		if i == 0 {
+			u += "?" + s
+		} else {
+			u += "&" + s
+		}
+	}
+	return u
+}
+
+func (h *Handlers) shopHome(c echo.Context) error {
+	t := tenants.FromContext(c)
+	d, err := h.shelf.Get(c.Request().Context(), t.ID)
+	if err != nil {
+		return err
+	}
+	q := c.QueryParams()
+	page, _ := strconv.Atoi(q.Get("page"))
+	page = max(1, min(page, 10_000))
+	p := ShopPage{Shop: t, Query: truncate(q.Get("q"), 100), Category: truncate(q.Get("c"), 4*MaxCategory),
+		Categories: d.Categories, Page: page}
+	key := "home|" + p.Category + "|" + p.Query + "|" + strconv.Itoa(page)
+	return h.cachedPage(c, d, key, "shop_home.html", func() ShopPage {
+		p.Products, p.HasMore = d.Select(p.Category, p.Query, (page-1)*storefrontPageSize, storefrontPageSize)
+		return p
+	})
+}
+
+func (h *Handlers) shopProduct(c echo.Context) error {
+	t := tenants.FromContext(c)
+	d, err := h.shelf.Get(c.Request().Context(), t.ID)
+	if err != nil {
+		return err
+	}
+	prod, ok := d.Product(c.Param("id"))
+	if !ok {
+		return &fault.Error{Status: http.StatusNotFound, Code: "not_found", Message: "This product is not on sale in " + t.Name + "."}
+	}
+	return h.cachedPage(c, d, "p|"+prod.ID, "shop_product.html", func() ShopPage {
+		return ShopPage{Shop: t, Product: prod, Categories: d.Categories}
+	})
+}
+
+// cachedPage serves a rendered page from the shop's display, rendering it
+// once per catalog change. Storefront pages carry nothing personal, so one
+// rendering serves every visitor.
+func (h *Handlers) cachedPage(c echo.Context, d *Display, key, tmpl string, data func() ShopPage) error {
+	c.Response().Header().Set("Cache-Control", "no-cache")
+	if b, ok := d.Page(key); ok {
+		return c.HTMLBlob(http.StatusOK, b)
+	}
+	var buf bytes.Buffer
+	if err := c.Echo().Renderer.Render(&buf, tmpl, data(), c); err != nil {
+		return err
+	}
+	b := buf.Bytes()
+	d.KeepPage(key, b)
+	return c.HTMLBlob(http.StatusOK, b)
+}

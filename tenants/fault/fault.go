@@ -1,0 +1,78 @@
+// Package fault is the error vocabulary shared by every domain package:
+// errors that carry the HTTP status they map to, the one Echo error handler
+// that renders them (JSON for API calls, an HTML page otherwise), and strict
+// JSON decoding that turns bad input into a 400 saying what is wrong.
+//
+// It lives under tenants because every domain package already depends on
+// tenants; it holds no domain rules.
+package fault
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Error is an error a client may see: its status, a stable machine code, a
+// human message, and the offending field for invalid input.
+type Error struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Is matches errors of the same status and code, so errors.Is(err,
+// fault.ErrNotFound) holds for any not-found error.
+func (e *Error) Is(target error) bool {
+	var t *Error
+	if !errors.As(target, &t) {
+		return false
+	}
+	return t.Status == e.Status && t.Code == e.Code
+}
+
+// Sentinels for errors.Is.
+var (
+	ErrNotFound = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "not found"}
+	ErrConflict = &Error{Status: http.StatusConflict, Code: "conflict", Message: "conflict"}
+	ErrInvalid  = &Error{Status: http.StatusBadRequest, Code: "invalid", Message: "invalid input"}
+)
+
+// NotFound says the named thing does not exist (or belongs to another tenant:
+// the two are indistinguishable on purpose).
+func NotFound(what string) *Error {
+	return &Error{Status: http.StatusNotFound, Code: "not_found", Message: what + " not found"}
+}
+
+// Invalid says a field's value is wrong and why.
+func Invalid(field, format string, args ...any) *Error {
+	msg := fmt.Sprintf(format, args...)
+	if field != "" {
+		msg = field + ": " + msg
+	}
+	return &Error{Status: http.StatusBadRequest, Code: "invalid", Message: msg, Field: field}
+}
+
+// Conflict says the request clashes with the current state (a taken slug, an
+// invalid transition).
+func Conflict(format string, args ...any) *Error {
+	return &Error{Status: http.StatusConflict, Code: "conflict", Message: fmt.Sprintf(format, args...)}
+}
+
+// Unauthorized says the credentials are missing or wrong.
+func Unauthorized(msg string) *Error {
+	return &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: msg}
+}
+
+// Forbidden says the caller may not do this.
+func Forbidden(msg string) *Error {
+	return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: msg}
+}
+
+// TooManyRequests says the caller must slow down.
+func TooManyRequests(msg string) *Error {
+	return &Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: msg}
+}

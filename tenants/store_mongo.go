@@ -1,0 +1,124 @@
+package tenants
+
+import (
+	"context"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"microshop/tenants/fault"
+)
+
+type mongoStore struct{ db *mongo.Database }
+
+func (e *Engine) ensurePlatformMongo(ctx context.Context) error {
+	db := e.client.Database(e.dbPrefix)
+	for coll, indexes := range PlatformMongo {
+		if len(indexes) == 0 {
+			continue
+		}
+		models := make([]mongo.IndexModel, len(indexes))
+		for i, keys := range indexes {
+			unique := uniquePlatform[coll] == keys[0].Key && len(keys) == 1
+			models[i] = mongo.IndexModel{Keys: keys, Options: options.Index().SetUnique(unique)}
+		}
+		if _, err := db.Collection(coll).Indexes().CreateMany(ctx, models); err != nil {
+			return fmt.Errorf("platform indexes on %s: %w", coll, err)
+		}
+	}
+	return nil
+}
+
+func (s *mongoStore) CreateTenant(ctx context.Context, t Tenant) error {
+	_, err := s.db.Collection("tenants").InsertOne(ctx, t)
+	if IsUniqueViolation(err) {
+		return fault.Conflict("the shop address %q is taken; choose another", t.Slug)
+	}
+	return err
+}
+
+func (s *mongoStore) DeleteTenant(ctx context.Context, id string) error {
+	_, err := s.db.Collection("tenants").DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
+	return err
+}
+
+func findOne[T any](ctx context.Context, c *mongo.Collection, f bson.D, what string) (T, error) {
+	var v T
+	err := c.FindOne(ctx, f).Decode(&v)
+	if IsNoDocuments(err) {
+		return v, fault.NotFound(what)
+	}
+	return v, err
+}
+
+func (s *mongoStore) TenantByID(ctx context.Context, id string) (Tenant, error) {
+	return findOne[Tenant](ctx, s.db.Collection("tenants"), bson.D{{Key: "_id", Value: id}}, "shop")
+}
+
+func (s *mongoStore) TenantBySlug(ctx context.Context, slug string) (Tenant, error) {
+	return findOne[Tenant](ctx, s.db.Collection("tenants"), bson.D{{Key: "slug", Value: slug}}, "shop")
+}
+
+func (s *mongoStore) TenantIDs(ctx context.Context) ([]string, error) {
+	cur, err := s.db.Collection("tenants").Find(ctx, bson.D{},
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}).SetSort(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, err
+	}
+	var docs []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(docs))
+	for i, d := range docs {
+		ids[i] = d.ID
+	}
+	return ids, nil
+}
+
+func (s *mongoStore) CountTenants(ctx context.Context) (int64, error) {
+	return s.db.Collection("tenants").CountDocuments(ctx, bson.D{})
+}
+
+func (s *mongoStore) CreateUser(ctx context.Context, u User) error {
+	_, err := s.db.Collection("users").InsertOne(ctx, u)
+	if IsUniqueViolation(err) {
+		return fault.Conflict("an account with email %s already exists; sign in instead", u.Email)
+	}
+	return err
+}
+
+func (s *mongoStore) UserByEmail(ctx context.Context, email string) (User, error) {
+	return findOne[User](ctx, s.db.Collection("users"), bson.D{{Key: "email", Value: email}}, "user")
+}
+
+func (s *mongoStore) UserByID(ctx context.Context, id string) (User, error) {
+	return findOne[User](ctx, s.db.Collection("users"), bson.D{{Key: "_id", Value: id}}, "user")
+}
+
+func (s *mongoStore) CreateAPIKey(ctx context.Context, k APIKey) error {
+	_, err := s.db.Collection("api_keys").InsertOne(ctx, k)
+	return err
+}
+
+func (s *mongoStore) APIKeyByHash(ctx context.Context, hash string) (APIKey, error) {
+	return findOne[APIKey](ctx, s.db.Collection("api_keys"), bson.D{{Key: "hash", Value: hash}}, "api key")
+}
+
+func (s *mongoStore) Secret(ctx context.Context, name string, generate func() string) (string, error) {
+	// Upsert with $setOnInsert: the first writer's value stays.
+	var doc struct {
+		Value string `bson:"value"`
+	}
+	err := s.db.Collection("secrets").FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: name}},
+		bson.D{{Key: "$setOnInsert", Value: bson.D{{Key: "value", Value: generate()}}}},
+		options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)).Decode(&doc)
+	if err != nil {
+		return "", fmt.Errorf("store secret %s: %w", name, err)
+	}
+	return doc.Value, nil
+}

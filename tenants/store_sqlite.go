@@ -1,0 +1,132 @@
+package tenants
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"microshop/tenants/fault"
+)
+
+type sqliteStore struct{ db *sql.DB }
+
+func (s *sqliteStore) CreateTenant(ctx context.Context, t Tenant) error {
+	_, err := s.db.ExecContext(ctx,
+		`INSERT INTO tenants (id, slug, name, time_zone, created_at) VALUES (?, ?, ?, ?, ?)`,
+		t.ID, t.Slug, t.Name, t.TimeZone, TimeText(t.CreatedAt))
+	if IsUniqueViolation(err) {
+		return fault.Conflict("the shop address %q is taken; choose another", t.Slug)
+	}
+	return err
+}
+
+func (s *sqliteStore) DeleteTenant(ctx context.Context, id string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM tenants WHERE id = ?`, id)
+	return err
+}
+
+func (s *sqliteStore) tenant(ctx context.Context, where string, arg any) (Tenant, error) {
+	var t Tenant
+	var created string
+	err := s.db.QueryRowContext(ctx,
+		`SELECT id, slug, name, time_zone, created_at FROM tenants WHERE `+where+` = ?`, arg).
+		Scan(&t.ID, &t.Slug, &t.Name, &t.TimeZone, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Tenant{}, fault.NotFound("shop")
+	}
+	t.CreatedAt = ParseTimeText(created)
+	return t, err
+}
+
+func (s *sqliteStore) TenantByID(ctx context.Context, id string) (Tenant, error) {
+	return s.tenant(ctx, "id", id)
+}
+
+func (s *sqliteStore) TenantBySlug(ctx context.Context, slug string) (Tenant, error) {
+	return s.tenant(ctx, "slug", slug)
+}
+
+func (s *sqliteStore) TenantIDs(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM tenants ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+func (s *sqliteStore) CountTenants(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM tenants`).Scan(&n)
+	return n, err
+}
+
+func (s *sqliteStore) CreateUser(ctx context.Context, u User) error {
+	_, err := s.db.ExecContext(ctx,
+		`INSERT INTO users (id, tenant_id, email, password_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
+		u.ID, u.TenantID, u.Email, u.PasswordHash, TimeText(u.CreatedAt))
+	if IsUniqueViolation(err) {
+		return fault.Conflict("an account with email %s already exists; sign in instead", u.Email)
+	}
+	return err
+}
+
+func (s *sqliteStore) user(ctx context.Context, where string, arg any) (User, error) {
+	var u User
+	var created string
+	err := s.db.QueryRowContext(ctx,
+		`SELECT id, tenant_id, email, password_hash, created_at FROM users WHERE `+where+` = ?`, arg).
+		Scan(&u.ID, &u.TenantID, &u.Email, &u.PasswordHash, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, fault.NotFound("user")
+	}
+	u.CreatedAt = ParseTimeText(created)
+	return u, err
+}
+
+func (s *sqliteStore) UserByEmail(ctx context.Context, email string) (User, error) {
+	return s.user(ctx, "email", email)
+}
+
+func (s *sqliteStore) UserByID(ctx context.Context, id string) (User, error) {
+	return s.user(ctx, "id", id)
+}
+
+func (s *sqliteStore) CreateAPIKey(ctx context.Context, k APIKey) error {
+	_, err := s.db.ExecContext(ctx,
+		`INSERT INTO api_keys (id, tenant_id, hash, prefix, created_at) VALUES (?, ?, ?, ?, ?)`,
+		k.ID, k.TenantID, k.Hash, k.Prefix, TimeText(k.CreatedAt))
+	return err
+}
+
+func (s *sqliteStore) APIKeyByHash(ctx context.Context, hash string) (APIKey, error) {
+	var k APIKey
+	var created string
+	err := s.db.QueryRowContext(ctx,
+		`SELECT id, tenant_id, hash, prefix, created_at FROM api_keys WHERE hash = ?`, hash).
+		Scan(&k.ID, &k.TenantID, &k.Hash, &k.Prefix, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return APIKey{}, fault.NotFound("api key")
+	}
+	k.CreatedAt = ParseTimeText(created)
+	return k, err
+}
+
+func (s *sqliteStore) Secret(ctx context.Context, name string, generate func() string) (string, error) {
+	// INSERT OR IGNORE then read: whoever inserted first wins, everyone reads it.
+	if _, err := s.db.ExecContext(ctx, `INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)`, name, generate()); err != nil {
+		return "", fmt.Errorf("store secret %s: %w", name, err)
+	}
+	var v string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v)
+	return v, err
+}

@@ -1,0 +1,111 @@
+package tenants
+
+import (
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"microshop/tenants/fault"
+)
+
+// ErrNotFound is returned by stores for a missing record.
+var ErrNotFound = fault.ErrNotFound
+
+// Tenant is one merchant's shop.
+type Tenant struct {
+	ID        string    `json:"id" bson:"_id"`
+	Slug      string    `json:"slug" bson:"slug"`
+	Name      string    `json:"name" bson:"name"`
+	TimeZone  string    `json:"time_zone" bson:"time_zone"`
+	CreatedAt time.Time `json:"created_at" bson:"created_at"`
+}
+
+// User is a merchant user who signs in to the console of one tenant.
+type User struct {
+	ID           string    `bson:"_id"`
+	TenantID     string    `bson:"tenant_id"`
+	Email        string    `bson:"email"`
+	PasswordHash string    `bson:"password_hash"`
+	CreatedAt    time.Time `bson:"created_at"`
+}
+
+// APIKey is a merchant API credential; only its SHA-256 is stored.
+type APIKey struct {
+	ID        string    `bson:"_id"`
+	TenantID  string    `bson:"tenant_id"`
+	Hash      string    `bson:"hash"`
+	Prefix    string    `bson:"prefix"` // first characters, to tell keys apart in the console
+	CreatedAt time.Time `bson:"created_at"`
+}
+
+// DefaultTimeZone is the zone day boundaries use when a shop sets none.
+const DefaultTimeZone = "Asia/Shanghai"
+
+var slugPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+
+// reservedSlugs would clash with the platform's own paths or mislead users.
+var reservedSlugs = map[string]bool{
+	"admin": true, "api": true, "s": true, "wx": true, "static": true, "login": true, "logout": true,
+	"signup": true, "healthz": true, "readyz": true, "metrics": true, "www": true, "app": true,
+	"platform": true, "microshop": true, "help": true, "support": true, "root": true, "system": true,
+	"assets": true, "media": true, "shop": true, "shops": true, "store": true, "pay": true, "oauth": true,
+}
+
+// ValidateSlug says what is wrong with a shop slug, or nil.
+func ValidateSlug(slug string) error {
+	switch {
+	case slug == "":
+		return fault.Invalid("slug", "is required")
+	case len(slug) < 3 || len(slug) > 32:
+		return fault.Invalid("slug", "must be 3 to 32 characters, got %d", utf8.RuneCountInString(slug))
+	case !slugPattern.MatchString(slug):
+		return fault.Invalid("slug", "may contain only lower-case letters, digits and single hyphens between them")
+	case reservedSlugs[slug]:
+		return fault.Invalid("slug", "%q is reserved; choose another", slug)
+	}
+	return nil
+}
+
+// SignUp is what a merchant submits to open a shop.
+type SignUp struct {
+	Name     string `json:"name"`
+	Slug     string `json:"slug"`
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+// Normalize trims the input and lower-cases slug and email.
+func (s *SignUp) Normalize() {
+	s.Name = strings.TrimSpace(s.Name)
+	s.Slug = strings.ToLower(strings.TrimSpace(s.Slug))
+	s.Email = strings.ToLower(strings.TrimSpace(s.Email))
+}
+
+// Validate says what is wrong with the sign-up, field by field.
+func (s *SignUp) Validate() error {
+	if s.Name == "" {
+		return fault.Invalid("name", "is required")
+	}
+	if utf8.RuneCountInString(s.Name) > 64 {
+		return fault.Invalid("name", "must be at most 64 characters")
+	}
+	if err := ValidateSlug(s.Slug); err != nil {
+		return err
+	}
+	if len(s.Email) > 254 {
+		return fault.Invalid("email", "must be at most 254 characters")
+	}
+	if a, err := mail.ParseAddress(s.Email); err != nil || a.Address != s.Email {
+		return fault.Invalid("email", "is not a valid email address")
+	}
+	if utf8.RuneCountInString(s.Password) < 8 {
+		return fault.Invalid("password", "must be at least 8 characters")
+	}
+	if len(s.Password) > 72 {
+		// bcrypt reads 72 bytes at most; a longer password would be silently cut.
+		return fault.Invalid("password", "must be at most 72 bytes")
+	}
+	return nil
+}

@@ -1,0 +1,132 @@
+package tenants
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"microshop/tenants/fault"
+)
+
+// Web serves the platform pages (home, sign-up, sign-in) and the sign-up API.
+type Web struct {
+	svc          *Service
+	codec        *SessionCodec
+	secureCookie bool
+}
+
+// NewWeb returns the platform handlers; secureCookie marks the session
+// cookie Secure (set it when served over HTTPS).
+func NewWeb(svc *Service, codec *SessionCodec, secureCookie bool) *Web {
+	return &Web{svc: svc, codec: codec, secureCookie: secureCookie}
+}
+
+// Routes mounts the pages on pages (a group with CSRF protection) and the
+// sign-up call on api (the unauthenticated part of /api/v1).
+func (w *Web) Routes(pages *echo.Group, api *echo.Group) {
+	pages.GET("/", w.home)
+	pages.GET("/signup", w.signupForm)
+	pages.POST("/signup", w.signup)
+	pages.GET("/login", w.loginForm)
+	pages.POST("/login", w.login)
+	pages.POST("/logout", w.logout)
+	api.POST("/tenants", w.signupAPI)
+}
+
+func (w *Web) home(c echo.Context) error { return c.Render(http.StatusOK, "home.html", nil) }
+
+type signupPage struct {
+	Form  SignUp
+	Error string
+}
+
+func (w *Web) signupForm(c echo.Context) error {
+	return c.Render(http.StatusOK, "signup.html", signupPage{})
+}
+
+func (w *Web) signup(c echo.Context) error {
+	in := SignUp{Name: c.FormValue("name"), Slug: c.FormValue("slug"), Email: c.FormValue("email"), Password: c.FormValue("password")}
+	t, u, key, err := w.svc.SignUp(c.Request().Context(), in)
+	var fe *fault.Error
+	if errors.As(err, &fe) {
+		in.Normalize()
+		in.Password = ""
+		return c.Render(fe.Status, "signup.html", signupPage{Form: in, Error: fe.Message})
+	}
+	if err != nil {
+		return err
+	}
+	w.setSession(c, u)
+	return c.Render(http.StatusCreated, "signup_done.html", struct {
+		Shop   Tenant
+		APIKey string
+	}{t, key})
+}
+
+// signupAPI is POST /api/v1/tenants.
+func (w *Web) signupAPI(c echo.Context) error {
+	var in SignUp
+	if err := fault.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	t, _, key, err := w.svc.SignUp(c.Request().Context(), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, map[string]any{
+		"tenant":  map[string]string{"id": t.ID, "slug": t.Slug, "name": t.Name},
+		"api_key": key,
+	})
+}
+
+type loginPage struct {
+	Email, Next, Error string
+}
+
+func (w *Web) loginForm(c echo.Context) error {
+	return c.Render(http.StatusOK, "login.html", loginPage{Next: safeNext(c.QueryParam("next"))})
+}
+
+func (w *Web) login(c echo.Context) error {
+	email := strings.ToLower(strings.TrimSpace(c.FormValue("email")))
+	next := safeNext(c.FormValue("next"))
+	u, err := w.svc.Authenticate(c.Request().Context(), email, c.FormValue("password"), c.RealIP())
+	var fe *fault.Error
+	if errors.As(err, &fe) {
+		return c.Render(fe.Status, "login.html", loginPage{Email: email, Next: next, Error: fe.Message})
+	}
+	if err != nil {
+		return err
+	}
+	w.setSession(c, u)
+	return c.Redirect(http.StatusSeeOther, next)
+}
+
+func (w *Web) logout(c echo.Context) error {
+	c.SetCookie(&http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: w.secureCookie, SameSite: http.SameSiteLaxMode})
+	return c.Redirect(http.StatusSeeOther, "/login")
+}
+
+func (w *Web) setSession(c echo.Context, u User) {
+	exp := time.Now().Add(sessionLife)
+	c.SetCookie(&http.Cookie{
+		Name:  SessionCookie,
+		Value: w.codec.Encode(Session{UserID: u.ID, TenantID: u.TenantID, Expires: exp.Unix()}),
+		Path:  "/", Expires: exp, HttpOnly: true, Secure: w.secureCookie,
+		// Lax, not Strict: a merchant following a link to the console from a
+		// messenger stays signed in; forms are protected by the CSRF token.
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// safeNext keeps a post-login redirect on this site and in the console.
+func safeNext(next string) string {
+	if strings.HasPrefix(next, "/admin") && !strings.HasPrefix(next, "//") && !strings.Contains(next, "\\") {
+		return next
+	}
+	return "/admin"
+}
