@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -197,12 +198,13 @@ func ensureMongoIndexes(ctx context.Context, coll *mongo.Collection, idx []Mongo
 	if len(idx) == 0 {
 		return nil
 	}
-	models := make([]mongo.IndexModel, len(idx))
-	for i, ix := range idx {
-		models[i] = mongo.IndexModel{Keys: ix.FullKeys(), Options: options.Index().SetUnique(ix.Unique)}
-	}
-	if _, err := coll.Indexes().CreateMany(ctx, models); err != nil {
-		return fmt.Errorf("indexes on %s: %w", coll.Name(), err)
+	// One command per index: FerretDB 1.24 drops the connection when one
+	// createIndexes lists several indexes that already exist.
+	for _, ix := range idx {
+		m := mongo.IndexModel{Keys: ix.FullKeys(), Options: options.Index().SetUnique(ix.Unique)}
+		if _, err := coll.Indexes().CreateOne(ctx, m); err != nil {
+			return fmt.Errorf("index %v on %s: %w", ix.FullKeys(), coll.Name(), err)
+		}
 	}
 	return nil
 }
@@ -235,8 +237,10 @@ func (e *Engine) tenantSQL(tenantID string, create bool) (*sql.DB, error) {
 		tf := old.Value.(*tenantFile)
 		e.lru.Remove(old)
 		delete(e.files, tf.id)
-		// database/sql waits for connections in use before closing them.
-		go tf.db.Close()
+		// A request may have just been handed this handle: close it only once
+		// any request could have finished with it (the server's write timeout
+		// is 60 s).
+		time.AfterFunc(2*time.Minute, func() { tf.db.Close() })
 	}
 	return db, nil
 }

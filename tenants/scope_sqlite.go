@@ -4,14 +4,23 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"regexp"
 	"strings"
 )
 
 // SQLScope is the tenant-scoped accessor to one tenant's SQLite database.
 //
-// Every statement must name tenant_id, and its first placeholder must be the
-// tenant's: the scope prepends the tenant id to the arguments, so a query is
-// written `... WHERE tenant_id = ? AND id = ?` and called with the id alone.
+// Every statement must name tenant_id, and the scope binds the tenant's id
+// itself, so callers pass only their own arguments:
+//   - where the statement says `tenant_id = ?`, the tenant id goes to that
+//     placeholder (the first such one): `UPDATE t SET a = ? WHERE tenant_id = ? AND id = ?`
+//     is called with (a, id);
+//   - otherwise (an INSERT) tenant_id must be the first column and the
+//     first placeholder: `INSERT INTO t (tenant_id, id) VALUES (?, ?)` is
+//     called with (id).
+//
+// Question marks inside SQL string literals would confuse the count: write
+// literals as arguments instead.
 type SQLScope struct {
 	db       *sql.DB
 	tenantID string
@@ -20,11 +29,27 @@ type SQLScope struct {
 // TenantID is the tenant this scope reads and writes.
 func (s *SQLScope) TenantID() string { return s.tenantID }
 
+// tenantParam finds the placeholder the tenant id binds to.
+var tenantParam = regexp.MustCompile(`\btenant_id\s*=\s*\?`)
+
+// insertFirst matches an INSERT whose first column is tenant_id.
+var insertFirst = regexp.MustCompile(`(?is)^\s*INSERT\s+(OR\s+\w+\s+)?INTO\s+\w+\s*\(\s*tenant_id\s*[,)]`)
+
 func (s *SQLScope) args(query string, args []any) ([]any, error) {
-	if !strings.Contains(query, "tenant_id") {
-		return nil, fmt.Errorf("query is not tenant-scoped (no tenant_id): %.80s", query)
+	at := 0
+	if loc := tenantParam.FindStringIndex(query); loc != nil {
+		at = loc[1] - 1
+	} else if !insertFirst.MatchString(query) {
+		return nil, fmt.Errorf("query is not tenant-scoped (no `tenant_id = ?`, not an INSERT with tenant_id first): %.80s", query)
 	}
-	return append([]any{s.tenantID}, args...), nil
+	n := strings.Count(query[:at], "?")
+	if n > len(args) {
+		return nil, fmt.Errorf("query has more placeholders than arguments: %.80s", query)
+	}
+	out := make([]any, 0, len(args)+1)
+	out = append(out, args[:n]...)
+	out = append(out, s.tenantID)
+	return append(out, args[n:]...), nil
 }
 
 // Exec runs a statement with the tenant id as its first argument.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -66,7 +67,7 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) (Tenant, User, string, 
 	if err != nil {
 		return Tenant{}, User{}, "", fmt.Errorf("hash password: %w", err)
 	}
-	now := s.now().UTC()
+	now := s.now().UTC().Truncate(time.Millisecond) // what MongoDB keeps
 	t := Tenant{ID: NewID(), Slug: in.Slug, Name: in.Name, TimeZone: DefaultTimeZone, CreatedAt: now}
 	// No multi-record transactions: the slug's unique index decides who gets
 	// it, and a later failure removes the tenant record again.
@@ -76,15 +77,25 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) (Tenant, User, string, 
 	u := User{ID: NewID(), TenantID: t.ID, Email: in.Email, PasswordHash: hash, CreatedAt: now}
 	key, rec := NewAPIKey(t.ID, now)
 	err = s.engine.Provision(ctx, t.ID)
+	userCreated := false
 	if err == nil {
 		err = s.store.CreateUser(ctx, u)
+		userCreated = err == nil
 	}
 	if err == nil {
 		err = s.store.CreateAPIKey(ctx, rec)
 	}
 	if err != nil {
-		if derr := s.store.DeleteTenant(context.WithoutCancel(ctx), t.ID); derr != nil {
-			s.log.Error("undo sign-up", "tenant", t.ID, "err", derr)
+		// Undo in reverse order; an empty tenant database left behind is
+		// harmless (it is provisioned again if the id ever came back).
+		undo := context.WithoutCancel(ctx)
+		if userCreated {
+			if derr := s.store.DeleteUser(undo, u.ID); derr != nil {
+				s.log.Error("undo sign-up: user", "tenant", t.ID, "err", derr)
+			}
+		}
+		if derr := s.store.DeleteTenant(undo, t.ID); derr != nil {
+			s.log.Error("undo sign-up: tenant", "tenant", t.ID, "err", derr)
 		}
 		return Tenant{}, User{}, "", err
 	}
@@ -95,6 +106,7 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) (Tenant, User, string, 
 // Authenticate checks an email and password, refusing after too many
 // failures for the account or the client address.
 func (s *Service) Authenticate(ctx context.Context, email, password, ip string) (User, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
 	now := s.now()
 	acct, addr := "acct:"+email, "ip:"+ip
 	if s.limiter.Blocked(acct, loginFailsPerUser, now) || s.limiter.Blocked(addr, loginFailsPerIP, now) {
@@ -163,7 +175,11 @@ func (s *Service) resolve(ctx context.Context, m map[string]cached, key string, 
 	if len(m) > 50_000 {
 		clear(m)
 	}
-	m[key] = cached{t: t, err: err, expires: now.Add(resolveTTL)}
+	ttl := resolveTTL
+	if err != nil {
+		ttl = time.Second // a shop opened a moment later must not stay "not found" for long
+	}
+	m[key] = cached{t: t, err: err, expires: now.Add(ttl)}
 	s.mu.Unlock()
 	return t, err
 }

@@ -22,6 +22,8 @@ type Store interface {
 
 	// CreateUser inserts u; a taken email is a conflict.
 	CreateUser(ctx context.Context, u User) error
+	// DeleteUser removes a user (used to undo a half-done sign-up).
+	DeleteUser(ctx context.Context, id string) error
 	UserByEmail(ctx context.Context, email string) (User, error)
 	UserByID(ctx context.Context, id string) (User, error)
 

@@ -19,13 +19,13 @@ func (e *Engine) ensurePlatformMongo(ctx context.Context) error {
 		if len(indexes) == 0 {
 			continue
 		}
-		models := make([]mongo.IndexModel, len(indexes))
-		for i, keys := range indexes {
+		for _, keys := range indexes {
 			unique := uniquePlatform[coll] == keys[0].Key && len(keys) == 1
-			models[i] = mongo.IndexModel{Keys: keys, Options: options.Index().SetUnique(unique)}
-		}
-		if _, err := db.Collection(coll).Indexes().CreateMany(ctx, models); err != nil {
-			return fmt.Errorf("platform indexes on %s: %w", coll, err)
+			m := mongo.IndexModel{Keys: keys, Options: options.Index().SetUnique(unique)}
+			// One command per index: see ensureMongoIndexes.
+			if _, err := db.Collection(coll).Indexes().CreateOne(ctx, m); err != nil {
+				return fmt.Errorf("platform index %v on %s: %w", keys, coll, err)
+			}
 		}
 	}
 	return nil
@@ -81,7 +81,9 @@ func (s *mongoStore) TenantIDs(ctx context.Context) ([]string, error) {
 }
 
 func (s *mongoStore) CountTenants(ctx context.Context) (int64, error) {
-	return s.db.Collection("tenants").CountDocuments(ctx, bson.D{})
+	// The collection's own count, not a scan: exact enough to tell an empty
+	// platform from a used one.
+	return s.db.Collection("tenants").EstimatedDocumentCount(ctx)
 }
 
 func (s *mongoStore) CreateUser(ctx context.Context, u User) error {
@@ -89,6 +91,11 @@ func (s *mongoStore) CreateUser(ctx context.Context, u User) error {
 	if IsUniqueViolation(err) {
 		return fault.Conflict("an account with email %s already exists; sign in instead", u.Email)
 	}
+	return err
+}
+
+func (s *mongoStore) DeleteUser(ctx context.Context, id string) error {
+	_, err := s.db.Collection("users").DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
 	return err
 }
 

@@ -80,6 +80,11 @@ func (s *sqliteStore) CreateUser(ctx context.Context, u User) error {
 	return err
 }
 
+func (s *sqliteStore) DeleteUser(ctx context.Context, id string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
+	return err
+}
+
 func (s *sqliteStore) user(ctx context.Context, where string, arg any) (User, error) {
 	var u User
 	var created string

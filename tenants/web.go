@@ -87,6 +87,9 @@ type loginPage struct {
 }
 
 func (w *Web) loginForm(c echo.Context) error {
+	if _, err := w.svc.session(c, w.codec); err == nil {
+		return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
+	}
 	return c.Render(http.StatusOK, "login.html", loginPage{Next: safeNext(c.QueryParam("next"))})
 }
 

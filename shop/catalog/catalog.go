@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"microshop/tenants"
@@ -17,6 +18,9 @@ type Catalog struct {
 	store Store
 	shelf *Shelf
 	now   func() time.Time
+
+	mu          sync.Mutex
+	lastCreated time.Time
 }
 
 // New returns the catalog over store; shelf is refreshed after each write
@@ -27,7 +31,7 @@ func New(store Store, shelf *Shelf) *Catalog {
 
 // Create adds a product.
 func (c *Catalog) Create(ctx context.Context, tenantID string, in Input) (Product, error) {
-	now := c.now().UTC()
+	now := c.creationTime()
 	p := Product{ID: tenants.NewID(), Rev: 1, CreatedAt: now, UpdatedAt: now}
 	if err := in.apply(&p, true, tenants.NewID); err != nil {
 		return Product{}, err
@@ -38,6 +42,20 @@ func (c *Catalog) Create(ctx context.Context, tenantID string, in Input) (Produc
 	c.shelf.Invalidate(tenantID)
 	p.derive()
 	return p, nil
+}
+
+// creationTime is now at millisecond precision (what MongoDB keeps), made
+// strictly increasing within this process so products created in one burst
+// (an import, the demo shop) keep their order in "newest first" lists.
+func (c *Catalog) creationTime() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now().UTC().Truncate(time.Millisecond)
+	if !now.After(c.lastCreated) {
+		now = c.lastCreated.Add(time.Millisecond)
+	}
+	c.lastCreated = now
+	return now
 }
 
 // Get returns one product; a malformed id is a 400, a missing one a 404.
@@ -63,7 +81,7 @@ func (c *Catalog) Patch(ctx context.Context, tenantID, id string, in Input) (Pro
 		if err := in.apply(&p, false, tenants.NewID); err != nil {
 			return Product{}, err
 		}
-		p.UpdatedAt = c.now().UTC()
+		p.UpdatedAt = c.now().UTC().Truncate(time.Millisecond)
 		err = c.store.Update(ctx, tenantID, &p)
 		if errors.Is(err, fault.ErrConflict) && attempt < 10 {
 			continue

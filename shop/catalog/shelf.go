@@ -49,9 +49,10 @@ type Display struct {
 	pages   map[string][]byte
 }
 
-// maxCachedPages bounds the rendered pages kept per shop (searches can be
-// anything; the common pages fit many times over).
-const maxCachedPages = 512
+// maxCachedPages bounds the rendered pages kept per shop. When full, an
+// arbitrary page is dropped for the new one, so junk searches cannot pin the
+// cache and leave the pages people actually visit uncached.
+const maxCachedPages = 2048
 
 // Product returns the on-sale product with id.
 func (d *Display) Product(id string) (Product, bool) {
@@ -75,7 +76,10 @@ func (d *Display) KeepPage(key string, b []byte) {
 	d.pagesMu.Lock()
 	defer d.pagesMu.Unlock()
 	if len(d.pages) >= maxCachedPages {
-		return
+		for k := range d.pages { // map order is random: a cheap random eviction
+			delete(d.pages, k)
+			break
+		}
 	}
 	d.pages[key] = b
 }

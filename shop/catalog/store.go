@@ -79,10 +79,10 @@ var Schema = tenants.Schema{
 	},
 	Mongo: []tenants.MongoCollection{
 		{Name: "products", Indexes: []tenants.MongoIndex{
-			{Keys: bson.D{{Key: "created_at", Value: -1}}},
-			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "created_at", Value: -1}}},
-			{Keys: bson.D{{Key: "category", Value: 1}, {Key: "created_at", Value: -1}}},
-			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "category", Value: 1}, {Key: "created_at", Value: -1}}},
+			{Keys: bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
+			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
+			{Keys: bson.D{{Key: "category", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
+			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "category", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
 		}},
 		{Name: "skus", Indexes: []tenants.MongoIndex{
 			{Keys: bson.D{{Key: "product_id", Value: 1}, {Key: "position", Value: 1}}},

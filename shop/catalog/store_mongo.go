@@ -177,7 +177,7 @@ func (s *mongoStore) List(ctx context.Context, tenantID string, f Filter) ([]Pro
 		return nil, 0, err
 	}
 	cur, err := db.C("products").Find(ctx, filter, options.Find().
-		SetSort(bson.D{{Key: "created_at", Value: -1}}).SetSkip(int64(f.Offset)).SetLimit(int64(f.Limit)))
+		SetSort(bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}).SetSkip(int64(f.Offset)).SetLimit(int64(f.Limit)))
 	if err != nil {
 		return nil, 0, err
 	}
@@ -192,7 +192,7 @@ func (s *mongoStore) List(ctx context.Context, tenantID string, f Filter) ([]Pro
 func (s *mongoStore) OnSale(ctx context.Context, tenantID string) ([]Product, error) {
 	db := s.e.Mongo(tenantID)
 	cur, err := db.C("products").Find(ctx, bson.D{{Key: "status", Value: OnSale}},
-		options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}}))
+		options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}))
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,317 @@
+// Command bench measures the storefront against a plain Echo server on this
+// machine, with one load generator for both:
+//
+//	go run ./scripts/bench            # 3 rounds of 10 s per target, 1,000 products
+//	go run ./scripts/bench -short     # 1 round of 2 s per target, 200 products
+//	go run ./scripts/bench -pprof DIR # also profile the server under each load
+//
+// It builds ./server, starts it on a fresh SQLite data directory on
+// 127.0.0.1, opens a shop through the API and fills it with products, starts
+// a baseline Echo server that answers "ok" (this binary re-executed with
+// -serve-baseline), then load-tests four targets, round after round:
+//
+//	(a) the baseline "ok"
+//	(b) the storefront home          /s/<slug>/
+//	(c) product pages                /s/<slug>/p/<id>, rotating through every product
+//	(d) the merchant API             GET /api/v1/products?limit=20
+//
+// Each measurement runs a fixed number of keep-alive connections for a fixed
+// time and records every latency. It prints each round and the medians, with
+// the target for storefront pages: at least 0.30 of the baseline's
+// throughput with p99 under 50 ms. Both servers are stopped with SIGTERM and
+// the temporary directories removed at the end.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// options are the command-line settings.
+type options struct {
+	duration  time.Duration
+	warmup    time.Duration
+	rounds    int
+	conns     int
+	products  int
+	short     bool
+	pprofDir  string
+	keepTemp  bool
+	serverPkg string
+}
+
+func main() {
+	var o options
+	fs := flag.NewFlagSet("bench", flag.ExitOnError)
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured time per target per round")
+	fs.DurationVar(&o.warmup, "warmup", -1, "unmeasured warm-up before each measurement (default: 1s, or duration/4 when shorter)")
+	fs.IntVar(&o.rounds, "rounds", 3, "how many times to measure every target (targets interleaved in each round)")
+	fs.IntVar(&o.conns, "conns", 64, "concurrent keep-alive connections (one worker each)")
+	fs.IntVar(&o.products, "products", 1000, "products to create in the shop")
+	fs.BoolVar(&o.short, "short", false, "quick check: -duration 2s -rounds 1 -products 200 (explicit flags still win)")
+	fs.StringVar(&o.pprofDir, "pprof", "", "after the rounds, profile the server's CPU and allocations under loads (b)-(d) and write the profiles to this directory\n    \t(the server is then built with net/http/pprof added by go build -overlay; no file in the repository changes)")
+	fs.BoolVar(&o.keepTemp, "keep", false, "keep the temporary directory (server binary, data, logs)")
+	fs.StringVar(&o.serverPkg, "server", "./server", "package of the server to build")
+	baseline := fs.String("serve-baseline", "", "")
+	fs.Usage = func() {
+		out := fs.Output()
+		fmt.Fprintf(out, "usage: go run ./scripts/bench [flags]\n\n")
+		fs.VisitAll(func(f *flag.Flag) {
+			if f.Name == "serve-baseline" { // internal: the baseline process
+				return
+			}
+			fmt.Fprintf(out, "  -%s\n    \t%s", f.Name, f.Usage)
+			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "-1ns" {
+				fmt.Fprintf(out, " (default %s)", f.DefValue)
+			}
+			fmt.Fprintln(out)
+		})
+	}
+	_ = fs.Parse(os.Args[1:])
+	if fs.NArg() > 0 {
+		fs.Usage()
+		os.Exit(2)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if *baseline != "" {
+		if err := serveBaseline(ctx, *baseline); err != nil {
+			fmt.Fprintln(os.Stderr, "baseline:", err)
+			os.Exit(1)
+		}
+		return
+	}
+
+	if o.short {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["duration"] {
+			o.duration = 2 * time.Second
+		}
+		if !set["rounds"] {
+			o.rounds = 1
+		}
+		if !set["products"] {
+			o.products = 200
+		}
+	}
+	if o.warmup < 0 {
+		o.warmup = min(time.Second, o.duration/4)
+	}
+	if o.duration <= 0 || o.rounds < 1 || o.conns < 1 || o.products < 1 {
+		fmt.Fprintln(os.Stderr, "bench: -duration, -rounds, -conns and -products must be positive")
+		os.Exit(2)
+	}
+
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole benchmark; every process and directory it creates is
+// gone when it returns.
+func run(ctx context.Context, o options) (err error) {
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "microshop-bench-")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if o.keepTemp {
+			fmt.Printf("kept %s\n", tmp)
+			return
+		}
+		if rerr := os.RemoveAll(tmp); rerr != nil && err == nil {
+			err = rerr
+		}
+	}()
+
+	fmt.Printf("microshop bench: %s/%s, %d CPUs (GOMAXPROCS %d), %s\n",
+		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version())
+	fmt.Printf("load: %d keep-alive connections, %s measured (+%s warm-up) per target, %d round(s), %d products\n\n",
+		o.conns, o.duration, o.warmup, o.rounds, o.products)
+
+	// 1. Build and start the server.
+	step := time.Now()
+	bin, err := buildServer(ctx, root, tmp, o.serverPkg, o.pprofDir != "")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("built %s in %s\n", o.serverPkg, time.Since(step).Round(time.Millisecond))
+
+	srvAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	var pprofAddr string
+	env := []string{}
+	if o.pprofDir != "" {
+		if pprofAddr, err = freeAddr(); err != nil {
+			return err
+		}
+		env = append(env, pprofEnv+"="+pprofAddr)
+	}
+	srv, err := startProcess(ctx, "server", bin, tmp, env,
+		"--addr", srvAddr, "--data", tmp+"/data", "--mongodb-uri=", "--demo=false", "--access-log=false")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if serr := srv.stop(); serr != nil && err == nil {
+			err = serr
+		}
+	}()
+	srvURL := "http://" + srvAddr
+	step = time.Now()
+	if err := waitReady(ctx, srv, srvURL+"/readyz"); err != nil {
+		return err
+	}
+	fmt.Printf("server ready on %s in %s (pid %d)\n", srvAddr, time.Since(step).Round(time.Millisecond), srv.pid())
+
+	// 2. A shop and its products.
+	step = time.Now()
+	shop, err := seedShop(ctx, srvURL, o.products)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("shop %q: %d products (%d with SKUs) created in %s by %d workers\n",
+		shop.slug, len(shop.productIDs), shop.withSKUs, time.Since(step).Round(time.Millisecond), seedWorkers)
+
+	// 3. The baseline, in its own process.
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	baseAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	base, err := startProcess(ctx, "baseline", exe, tmp, nil, "-serve-baseline", baseAddr)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if serr := base.stop(); serr != nil && err == nil {
+			err = serr
+		}
+	}()
+	if err := waitReady(ctx, base, "http://"+baseAddr+"/"); err != nil {
+		return err
+	}
+	fmt.Printf("baseline ready on %s (pid %d)\n", baseAddr, base.pid())
+
+	// 4. Load.
+	targets, err := makeTargets(shop, srvURL, "http://"+baseAddr, srv, base)
+	if err != nil {
+		return err
+	}
+	if err := sanityCheck(ctx, targets); err != nil {
+		return err
+	}
+	fmt.Println()
+	rounds := make([][]result, o.rounds)
+	for r := range o.rounds {
+		order := make([]int, len(targets))
+		for i := range order {
+			order[i] = (i + r) % len(targets) // rotate so no target always goes first
+		}
+		res := make([]result, len(targets))
+		names := make([]string, len(order))
+		for k, i := range order {
+			names[k] = targets[i].key
+		}
+		fmt.Printf("round %d/%d (order %s) ...\n", r+1, o.rounds, strings.Join(names, ", "))
+		for _, i := range order {
+			res[i], err = measure(ctx, targets[i], o.conns, o.warmup, o.duration)
+			if err != nil {
+				return err
+			}
+			pause(ctx, 300*time.Millisecond)
+		}
+		rounds[r] = res
+		printRound(os.Stdout, r, targets, res)
+		fmt.Println()
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	printSummary(os.Stdout, targets, rounds, o)
+	if rss := srv.peakRSS(); rss != "" {
+		fmt.Printf("\nserver peak RSS %s; baseline peak RSS %s\n", rss, base.peakRSS())
+	}
+
+	// Optional: where the server's time goes.
+	if o.pprofDir != "" {
+		if err := profileTargets(ctx, targets[1:], pprofAddr, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// moduleRoot is the directory of the main module (where go.mod is).
+func moduleRoot(ctx context.Context) (string, error) {
+	out, err := goCommand(ctx, "", "env", "GOMOD")
+	if err != nil {
+		return "", err
+	}
+	mod := strings.TrimSpace(out)
+	if mod == "" || mod == os.DevNull {
+		return "", errors.New("run from inside the microshop module (go env GOMOD is empty)")
+	}
+	return strings.TrimSuffix(mod, "/go.mod"), nil
+}
+
+// freeAddr returns a free 127.0.0.1 port (free when asked; good enough for
+// a program that takes it a moment later).
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func pause(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// httpGet is a one-off GET for set-up checks (not for load).
+func httpGet(ctx context.Context, client *http.Client, url string, header http.Header) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := readAll(resp.Body, 8<<20)
+	return resp.StatusCode, body, err
+}

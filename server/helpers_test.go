@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"microshop/tenants"
+)
+
+// testConfig is the configuration tests run the app with.
+func testConfig() Config {
+	return Config{Addr: "127.0.0.1:0", BodyLimit: 1 << 20, LogFormat: "text", ShelfRefresh: 50 * time.Millisecond}
+}
+
+// startApp wires the real app over engine, exactly as run does, and serves
+// it on a local test server that stops at cleanup.
+func startApp(t testing.TB, engine *tenants.Engine) (*app, *httptest.Server) {
+	t.Helper()
+	a, err := newApp(context.Background(), testConfig(), slog.New(slog.NewTextHandler(io.Discard, nil)), engine)
+	if err != nil {
+		t.Fatalf("new app: %v", err)
+	}
+	srv := httptest.NewServer(a.echo)
+	t.Cleanup(srv.Close)
+	return a, srv
+}
+
+// sqliteEngine opens a SQLite engine in a temp dir, closed at cleanup.
+func sqliteEngine(t testing.TB) *tenants.Engine {
+	t.Helper()
+	e, err := tenants.OpenSQLite(t.TempDir(), schemas...)
+	if err != nil {
+		t.Fatalf("open sqlite: %v", err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+// noRedirect is an HTTP client that shows redirects instead of following them.
+func noRedirect() *http.Client {
+	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
