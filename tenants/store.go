@@ -34,6 +34,8 @@ type Store interface {
 	// value if there is none yet. Replicas racing on first start all get the
 	// one value that won the insert.
 	Secret(ctx context.Context, name string, generate func() string) (string, error)
+
+	leaseStore
 }
 
 // NewStore returns the platform store of the engine.
@@ -67,6 +69,7 @@ var platformSQLite = []string{
 		created_at TEXT NOT NULL)`,
 	`CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys (tenant_id)`,
 	`CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at TEXT NOT NULL)`,
 }
 
 // PlatformMongo declares the platform database's collections and indexes
@@ -76,6 +79,7 @@ var PlatformMongo = map[string][]bson.D{
 	"users":    {{{Key: "email", Value: 1}}, {{Key: "tenant_id", Value: 1}}},
 	"api_keys": {{{Key: "hash", Value: 1}}, {{Key: "tenant_id", Value: 1}}},
 	"secrets":  {},
+	"leases":   {},
 }
 
 // uniquePlatform lists the platform indexes that are unique (by collection

@@ -3,6 +3,7 @@ package tenants
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -128,4 +129,28 @@ func (s *mongoStore) Secret(ctx context.Context, name string, generate func() st
 		return "", fmt.Errorf("store secret %s: %w", name, err)
 	}
 	return doc.Value, nil
+}
+
+func (s *mongoStore) TryLease(ctx context.Context, name, holder string, now, expires time.Time) (bool, error) {
+	// Matches a free-to-take lease; if none matches, the upsert tries to
+	// insert a second record with the same _id and loses on the unique key.
+	_, err := s.db.Collection("leases").UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: name}, {Key: "$or", Value: bson.A{
+			bson.D{{Key: "expires_at", Value: bson.D{{Key: "$lte", Value: now}}}},
+			bson.D{{Key: "holder", Value: holder}},
+		}}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "holder", Value: holder}, {Key: "expires_at", Value: expires}}}},
+		options.UpdateOne().SetUpsert(true))
+	if IsUniqueViolation(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("lease %s: %w", name, err)
+	}
+	return true, nil
+}
+
+func (s *mongoStore) ReleaseLease(ctx context.Context, name, holder string) error {
+	_, err := s.db.Collection("leases").DeleteOne(ctx, bson.D{{Key: "_id", Value: name}, {Key: "holder", Value: holder}})
+	return err
 }

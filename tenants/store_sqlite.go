@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"microshop/tenants/fault"
 )
@@ -134,4 +135,21 @@ func (s *sqliteStore) Secret(ctx context.Context, name string, generate func() s
 	var v string
 	err := s.db.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v)
 	return v, err
+}
+
+func (s *sqliteStore) TryLease(ctx context.Context, name, holder string, now, expires time.Time) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+		WHERE leases.expires_at <= ? OR leases.holder = excluded.holder`,
+		name, holder, TimeText(expires), TimeText(now))
+	if err != nil {
+		return false, fmt.Errorf("lease %s: %w", name, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+func (s *sqliteStore) ReleaseLease(ctx context.Context, name, holder string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM leases WHERE name = ? AND holder = ?`, name, holder)
+	return err
 }
