@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"microshop/shop/catalog"
+	"microshop/shop/fan"
 	"microshop/shop/demo"
 	"microshop/static"
 	"microshop/templates"
@@ -23,7 +24,7 @@ import (
 )
 
 // schemas lists what every tenant database holds, one entry per domain.
-var schemas = []tenants.Schema{catalog.Schema}
+var schemas = []tenants.Schema{catalog.Schema, fan.Schema}
 
 // app is the wired platform: engine, services and the HTTP router.
 type app struct {
@@ -115,7 +116,9 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, engine *tenants.E
 	e.GET("/s/:slug", func(c echo.Context) error {
 		return c.Redirect(http.StatusMovedPermanently, "/s/"+c.Param("slug")+"/")
 	})
-	products.StorefrontRoutes(e.Group("/s/:slug", svc.ShopBySlug()))
+	fans := fan.NewIdentity([]byte(secret), cfg.SecureCookies)
+	storefront := e.Group("/s/:slug", svc.ShopBySlug(), fans.Middleware())
+	products.StorefrontRoutes(storefront)
 	return a, nil
 }
 
