@@ -15,8 +15,8 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"microshop/shop/catalog"
-	"microshop/shop/fan"
 	"microshop/shop/demo"
+	"microshop/shop/fan"
 	"microshop/static"
 	"microshop/templates"
 	"microshop/tenants"
