@@ -92,3 +92,43 @@ func (r *Row) Scan(dest ...any) error {
 	}
 	return r.row.Scan(dest...)
 }
+
+// Tx runs fn in one SQLite transaction on the tenant's file, committing if
+// fn returns nil. Stores use it to make one store method atomic on SQLite
+// (the Mongo side of the same method is a single-document update); it is
+// never used to span store methods.
+func (s *SQLScope) Tx(ctx context.Context, fn func(tx *SQLTx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(&SQLTx{tx: tx, scope: s}); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// SQLTx is a transaction with the same tenant binding as SQLScope.
+type SQLTx struct {
+	tx    *sql.Tx
+	scope *SQLScope
+}
+
+// Exec runs a statement in the transaction (tenant bound as in SQLScope).
+func (t *SQLTx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	a, err := t.scope.args(query, args)
+	if err != nil {
+		return nil, err
+	}
+	return t.tx.ExecContext(ctx, query, a...)
+}
+
+// QueryRow runs a single-row query in the transaction.
+func (t *SQLTx) QueryRow(ctx context.Context, query string, args ...any) *Row {
+	a, err := t.scope.args(query, args)
+	if err != nil {
+		return &Row{err: err}
+	}
+	return &Row{row: t.tx.QueryRowContext(ctx, query, a...)}
+}

@@ -39,6 +39,7 @@ func (c *Catalog) Create(ctx context.Context, tenantID string, in Input) (Produc
 	if err := c.store.Create(ctx, tenantID, &p); err != nil {
 		return Product{}, err
 	}
+	p.rowStock = p.stockToStore()
 	c.shelf.Invalidate(tenantID)
 	p.derive()
 	return p, nil
@@ -74,15 +75,17 @@ func (c *Catalog) Patch(ctx context.Context, tenantID, id string, in Input) (Pro
 		return Product{}, err
 	}
 	for attempt := 0; ; attempt++ {
-		p, err := c.store.Get(ctx, tenantID, id)
+		old, err := c.store.Get(ctx, tenantID, id)
 		if err != nil {
 			return Product{}, err
 		}
+		p := old
+		p.SKUs = append([]SKU(nil), old.SKUs...)
 		if err := in.apply(&p, false, tenants.NewID); err != nil {
 			return Product{}, err
 		}
 		p.UpdatedAt = c.now().UTC().Truncate(time.Millisecond)
-		err = c.store.Update(ctx, tenantID, &p)
+		err = c.store.Update(ctx, tenantID, &p, old)
 		if errors.Is(err, fault.ErrConflict) && attempt < 10 {
 			continue
 		}

@@ -47,6 +47,19 @@ type Product struct {
 	Rev         int64     `json:"rev"`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
+
+	// rowStock is the product record's own stock as stored: the stock of a
+	// product without SKUs (Stock shows the SKUs' total otherwise).
+	rowStock int64
+}
+
+// stockToStore is the product record's stock after a write of p: its own
+// stock without SKUs, 0 with SKUs (each SKU holds its own).
+func (p *Product) stockToStore() int64 {
+	if len(p.SKUs) > 0 {
+		return 0
+	}
+	return p.Stock
 }
 
 // SKU is one purchasable variant of a product, with its own price and stock.

@@ -14,15 +14,27 @@ import (
 type Store interface {
 	Create(ctx context.Context, tenantID string, p *Product) error
 	Get(ctx context.Context, tenantID, id string) (Product, error)
-	// Update writes p if its stored revision is still p.Rev, then bumps
-	// Rev; a concurrent change in between is ErrConflict.
-	Update(ctx context.Context, tenantID string, p *Product) error
+	// Update writes p, read earlier as old, if its stored revision is still
+	// p.Rev, then bumps Rev; a concurrent edit in between is ErrConflict.
+	// Stock is written as the difference from old (stock = stock + delta),
+	// so units that orders hold meanwhile are never written back; a delta
+	// that would take stock below zero is ErrConflict too.
+	Update(ctx context.Context, tenantID string, p *Product, old Product) error
 	Delete(ctx context.Context, tenantID, id string) error
 	List(ctx context.Context, tenantID string, f Filter) ([]Product, int64, error)
 	// OnSale returns every on-sale product, newest first, with SKUs.
 	OnSale(ctx context.Context, tenantID string) ([]Product, error)
 	// Stamp returns a value that changes whenever the catalog changes.
 	Stamp(ctx context.Context, tenantID string) (string, error)
+
+	// Hold takes qty units for key (see stock.go) and returns the units
+	// left; a key already held is a no-op. Too few units is ErrOutOfStock.
+	Hold(ctx context.Context, tenantID, key, productID, skuID string, qty int64) (left int64, err error)
+	// Release returns the units held for key, once; wasEmpty says the
+	// stock was 0 before (it was sold out).
+	Release(ctx context.Context, tenantID, key, productID, skuID string) (released, wasEmpty bool, err error)
+	// Commit forgets key's hold, keeping the units taken.
+	Commit(ctx context.Context, tenantID, key, productID, skuID string) error
 }
 
 // Filter selects products for a list.
@@ -73,6 +85,13 @@ var Schema = tenants.Schema{
 			position INTEGER NOT NULL,
 			PRIMARY KEY (tenant_id, id))`,
 		`CREATE INDEX IF NOT EXISTS skus_product ON skus (tenant_id, product_id, position)`,
+		`CREATE TABLE IF NOT EXISTS stock_holds (
+			tenant_id TEXT NOT NULL,
+			key TEXT NOT NULL,
+			product_id TEXT NOT NULL,
+			sku_id TEXT NOT NULL,
+			qty INTEGER NOT NULL CHECK (qty > 0),
+			PRIMARY KEY (tenant_id, key))`,
 		`CREATE TABLE IF NOT EXISTS catalog_meta (
 			tenant_id TEXT PRIMARY KEY,
 			stamp TEXT NOT NULL)`,

@@ -39,7 +39,7 @@ type skuDoc struct {
 }
 
 func toDoc(p *Product) productDoc {
-	return productDoc{ID: p.ID, Title: p.Title, Description: p.Description, Price: p.Price, Stock: p.Stock,
+	return productDoc{ID: p.ID, Title: p.Title, Description: p.Description, Price: p.Price, Stock: p.stockToStore(),
 		Images: p.Images, Category: p.Category, Status: p.Status, Rev: p.Rev, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
 }
 
@@ -50,7 +50,7 @@ func (d productDoc) product() Product {
 	}
 	return Product{ID: d.ID, Title: d.Title, Description: d.Description, Price: d.Price, Stock: d.Stock,
 		Images: imgs, Category: d.Category, Status: d.Status, Rev: d.Rev, SKUs: []SKU{},
-		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
+		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(), rowStock: d.Stock}
 }
 
 func (s *mongoStore) Create(ctx context.Context, tenantID string, p *Product) error {
@@ -87,15 +87,20 @@ func (s *mongoStore) Get(ctx context.Context, tenantID, id string) (Product, err
 	return p, nil
 }
 
-func (s *mongoStore) Update(ctx context.Context, tenantID string, p *Product) error {
+func (s *mongoStore) Update(ctx context.Context, tenantID string, p *Product, old Product) error {
 	db := s.e.Mongo(tenantID)
-	res, err := db.C("products").UpdateOne(ctx, bson.D{{Key: "_id", Value: p.ID}, {Key: "rev", Value: p.Rev}},
+	delta := p.stockToStore() - old.rowStock
+	filter := bson.D{{Key: "_id", Value: p.ID}, {Key: "rev", Value: p.Rev}}
+	if delta < 0 {
+		filter = append(filter, bson.E{Key: "stock", Value: bson.D{{Key: "$gte", Value: -delta}}})
+	}
+	res, err := db.C("products").UpdateOne(ctx, filter,
 		bson.D{{Key: "$set", Value: bson.D{
 			{Key: "title", Value: p.Title}, {Key: "description", Value: p.Description},
-			{Key: "price", Value: p.Price}, {Key: "stock", Value: p.Stock}, {Key: "images", Value: p.Images},
+			{Key: "price", Value: p.Price}, {Key: "images", Value: p.Images},
 			{Key: "category", Value: p.Category}, {Key: "status", Value: p.Status},
 			{Key: "rev", Value: p.Rev + 1}, {Key: "updated_at", Value: p.UpdatedAt},
-		}}})
+		}}, {Key: "$inc", Value: bson.D{{Key: "stock", Value: delta}}}})
 	if err != nil {
 		return fmt.Errorf("update product: %w", err)
 	}
@@ -110,28 +115,45 @@ func (s *mongoStore) Update(ctx context.Context, tenantID string, p *Product) er
 		return fault.ErrConflict
 	}
 	p.Rev++
-	old, err := s.skus(ctx, db, bson.D{{Key: "product_id", Value: p.ID}})
-	if err != nil {
-		return err
-	}
-	if err := s.writeSKUs(ctx, db, p.ID, old[p.ID], p.SKUs); err != nil {
+	p.rowStock = p.stockToStore()
+	if err := s.writeSKUs(ctx, db, p.ID, old.SKUs, p.SKUs); err != nil {
 		return err
 	}
 	return s.touch(ctx, db)
 }
 
+// writeSKUs makes the stored SKUs of a product equal to next, read earlier
+// as old; stock changes are written as differences (see Store.Update).
 func (s *mongoStore) writeSKUs(ctx context.Context, db *tenants.MongoScope, productID string, old, next []SKU) error {
+	before := map[string]SKU{}
+	for _, k := range old {
+		before[k.ID] = k
+	}
 	keep := map[string]bool{}
 	for i, k := range next {
 		keep[k.ID] = true
-		_, err := db.C("skus").UpdateOne(ctx, bson.D{{Key: "_id", Value: k.ID}},
-			bson.D{{Key: "$set", Value: bson.D{
-				{Key: "product_id", Value: productID}, {Key: "name", Value: k.Name},
-				{Key: "price", Value: k.Price}, {Key: "stock", Value: k.Stock}, {Key: "position", Value: i},
-				{Key: "tenant_id", Value: db.TenantID()},
-			}}}, options.UpdateOne().SetUpsert(true))
+		was, ok := before[k.ID]
+		if !ok {
+			err := db.C("skus").InsertOne(ctx, skuDoc{ID: k.ID, ProductID: productID, Name: k.Name, Price: k.Price, Stock: k.Stock, Position: i})
+			if err != nil {
+				return fmt.Errorf("write sku: %w", err)
+			}
+			continue
+		}
+		delta := k.Stock - was.Stock
+		filter := bson.D{{Key: "_id", Value: k.ID}}
+		if delta < 0 {
+			filter = append(filter, bson.E{Key: "stock", Value: bson.D{{Key: "$gte", Value: -delta}}})
+		}
+		res, err := db.C("skus").UpdateOne(ctx, filter, bson.D{
+			{Key: "$set", Value: bson.D{{Key: "name", Value: k.Name}, {Key: "price", Value: k.Price}, {Key: "position", Value: i}}},
+			{Key: "$inc", Value: bson.D{{Key: "stock", Value: delta}}},
+		})
 		if err != nil {
 			return fmt.Errorf("write sku: %w", err)
+		}
+		if res.MatchedCount == 0 {
+			return fault.Conflict("stock of %q changed while you edited it (orders took some); reload and try again", k.Name)
 		}
 	}
 	for _, k := range old {
@@ -262,4 +284,110 @@ func (s *mongoStore) Stamp(ctx context.Context, tenantID string) (string, error)
 		return "", nil
 	}
 	return d.Stamp, err
+}
+
+// FerretDB 1.24 does not implement projections in findAndModify, so the
+// updates below return whole documents; and its $pull matches whole array
+// elements only, so holds are pulled as the exact {k, q} pair.
+
+// holdTarget is the collection holding the stock of a product or SKU.
+func holdTarget(productID, skuID string) (string, bson.D) {
+	if skuID != "" {
+		return "skus", bson.D{{Key: "_id", Value: skuID}, {Key: "product_id", Value: productID}}
+	}
+	return "products", bson.D{{Key: "_id", Value: productID}}
+}
+
+func (s *mongoStore) Hold(ctx context.Context, tenantID, key, productID, skuID string, qty int64) (int64, error) {
+	coll, target := holdTarget(productID, skuID)
+	c := s.e.Mongo(tenantID).C(coll)
+	// One document, one update: the decrement and the hold marker together.
+	filter := append(target[:len(target):len(target)],
+		bson.E{Key: "stock", Value: bson.D{{Key: "$gte", Value: qty}}},
+		bson.E{Key: "holds.k", Value: bson.D{{Key: "$ne", Value: key}}})
+	var after struct {
+		Stock int64 `bson:"stock"`
+	}
+	err := c.FindOneAndUpdate(ctx, filter, bson.D{
+		{Key: "$inc", Value: bson.D{{Key: "stock", Value: -qty}}},
+		{Key: "$push", Value: bson.D{{Key: "holds", Value: bson.D{{Key: "k", Value: key}, {Key: "q", Value: qty}}}}},
+	}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&after)
+	if err == nil {
+		return after.Stock, nil
+	}
+	if !tenants.IsNoDocuments(err) {
+		return 0, err
+	}
+	n, err := c.CountDocuments(ctx, append(target[:len(target):len(target)], bson.E{Key: "holds.k", Value: key}))
+	if err != nil {
+		return 0, err
+	}
+	if n > 0 {
+		return -1, nil // held before: a replay
+	}
+	return 0, ErrOutOfStock
+}
+
+// heldQty reads the units held for key; found is false without a hold.
+func heldQty(ctx context.Context, c *tenants.Collection, withKey bson.D, key string) (qty int64, found bool, err error) {
+	var doc struct {
+		Holds []struct {
+			K string `bson:"k"`
+			Q int64  `bson:"q"`
+		} `bson:"holds"`
+	}
+	err = c.FindOne(ctx, withKey, options.FindOne().SetProjection(bson.D{{Key: "holds", Value: 1}})).Decode(&doc)
+	if tenants.IsNoDocuments(err) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	for _, h := range doc.Holds {
+		if h.K == key {
+			return h.Q, true, nil
+		}
+	}
+	return 0, false, nil
+}
+
+func pullHold(key string, qty int64) bson.D {
+	return bson.D{{Key: "$pull", Value: bson.D{{Key: "holds", Value: bson.D{{Key: "k", Value: key}, {Key: "q", Value: qty}}}}}}
+}
+
+func (s *mongoStore) Release(ctx context.Context, tenantID, key, productID, skuID string) (bool, bool, error) {
+	coll, target := holdTarget(productID, skuID)
+	c := s.e.Mongo(tenantID).C(coll)
+	withKey := append(target[:len(target):len(target)], bson.E{Key: "holds.k", Value: key})
+	qty, found, err := heldQty(ctx, c, withKey, key)
+	if err != nil || !found {
+		return false, false, err
+	}
+	// The filter on the key makes the increment happen once, however many
+	// releases race.
+	var after struct {
+		Stock int64 `bson:"stock"`
+	}
+	err = c.FindOneAndUpdate(ctx, withKey, append(bson.D{
+		{Key: "$inc", Value: bson.D{{Key: "stock", Value: qty}}},
+	}, pullHold(key, qty)...), options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&after)
+	if tenants.IsNoDocuments(err) {
+		return false, false, nil
+	}
+	if err != nil {
+		return false, false, err
+	}
+	return true, after.Stock == qty, nil
+}
+
+func (s *mongoStore) Commit(ctx context.Context, tenantID, key, productID, skuID string) error {
+	coll, target := holdTarget(productID, skuID)
+	c := s.e.Mongo(tenantID).C(coll)
+	withKey := append(target[:len(target):len(target)], bson.E{Key: "holds.k", Value: key})
+	qty, found, err := heldQty(ctx, c, withKey, key)
+	if err != nil || !found {
+		return err
+	}
+	_, err = c.UpdateOne(ctx, withKey, pullHold(key, qty))
+	return err
 }

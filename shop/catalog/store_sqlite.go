@@ -28,6 +28,7 @@ func scanProduct(scan func(...any) error) (Product, error) {
 	}
 	p.CreatedAt, p.UpdatedAt = tenants.ParseTimeText(created), tenants.ParseTimeText(updated)
 	p.SKUs = []SKU{}
+	p.rowStock = p.Stock
 	return p, nil
 }
 
@@ -45,7 +46,7 @@ func (s *sqliteStore) Create(ctx context.Context, tenantID string, p *Product) e
 	}
 	_, err = db.Exec(ctx, `INSERT INTO products (tenant_id, `+productColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.ID, p.Title, p.Description, p.Price, p.Stock, string(images), p.Category, p.Status, p.Rev,
+		p.ID, p.Title, p.Description, p.Price, p.stockToStore(), string(images), p.Category, p.Status, p.Rev,
 		tenants.TimeText(p.CreatedAt), tenants.TimeText(p.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("insert product: %w", err)
@@ -77,7 +78,7 @@ func (s *sqliteStore) Get(ctx context.Context, tenantID, id string) (Product, er
 	return p, nil
 }
 
-func (s *sqliteStore) Update(ctx context.Context, tenantID string, p *Product) error {
+func (s *sqliteStore) Update(ctx context.Context, tenantID string, p *Product, old Product) error {
 	db, err := s.e.SQL(tenantID)
 	if err != nil {
 		return err
@@ -85,11 +86,14 @@ func (s *sqliteStore) Update(ctx context.Context, tenantID string, p *Product) e
 	images, _ := json.Marshal(p.Images)
 	// The revision check makes a read-modify-write safe: a PATCH that read
 	// an older product loses and is retried instead of undoing another edit.
-	res, err := db.Exec(ctx, `UPDATE products SET title = ?, description = ?, price = ?, stock = ?, images = ?,
+	res, err := db.Exec(ctx, `UPDATE products SET title = ?, description = ?, price = ?, stock = stock + ?, images = ?,
 		category = ?, status = ?, rev = rev + 1, updated_at = ?
 		WHERE tenant_id = ? AND id = ? AND rev = ?`,
-		p.Title, p.Description, p.Price, p.Stock, string(images), p.Category, p.Status,
+		p.Title, p.Description, p.Price, p.stockToStore()-old.rowStock, string(images), p.Category, p.Status,
 		tenants.TimeText(p.UpdatedAt), p.ID, p.Rev)
+	if isCheckViolation(err) {
+		return fault.ErrConflict // orders took stock meanwhile: re-read and retry
+	}
 	if err != nil {
 		return fmt.Errorf("update product: %w", err)
 	}
@@ -97,11 +101,8 @@ func (s *sqliteStore) Update(ctx context.Context, tenantID string, p *Product) e
 		return s.missingOrConflict(ctx, db, p.ID)
 	}
 	p.Rev++
-	old, err := s.skus(ctx, db, `WHERE tenant_id = ? AND product_id = ?`, p.ID)
-	if err != nil {
-		return err
-	}
-	if err := s.writeSKUs(ctx, db, p.ID, old[p.ID], p.SKUs); err != nil {
+	p.rowStock = p.stockToStore()
+	if err := s.writeSKUs(ctx, db, p.ID, old.SKUs, p.SKUs); err != nil {
 		return err
 	}
 	return s.touch(ctx, db)
@@ -119,16 +120,27 @@ func (s *sqliteStore) missingOrConflict(ctx context.Context, db *tenants.SQLScop
 	return fault.ErrConflict
 }
 
-// writeSKUs makes the stored SKUs of a product equal to next.
+// writeSKUs makes the stored SKUs of a product equal to next, read earlier
+// as old; stock changes are written as differences (see Store.Update).
 func (s *sqliteStore) writeSKUs(ctx context.Context, db *tenants.SQLScope, productID string, old, next []SKU) error {
+	before := map[string]SKU{}
+	for _, k := range old {
+		before[k.ID] = k
+	}
 	keep := map[string]bool{}
 	for i, k := range next {
 		keep[k.ID] = true
-		_, err := db.Exec(ctx, `INSERT INTO skus (tenant_id, id, product_id, name, price, stock, position)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (tenant_id, id) DO UPDATE SET name = excluded.name, price = excluded.price,
-				stock = excluded.stock, position = excluded.position`,
-			k.ID, productID, k.Name, k.Price, k.Stock, i)
+		var err error
+		if was, ok := before[k.ID]; ok {
+			_, err = db.Exec(ctx, `UPDATE skus SET name = ?, price = ?, stock = stock + ?, position = ?
+				WHERE tenant_id = ? AND id = ?`, k.Name, k.Price, k.Stock-was.Stock, i, k.ID)
+		} else {
+			_, err = db.Exec(ctx, `INSERT INTO skus (tenant_id, id, product_id, name, price, stock, position)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`, k.ID, productID, k.Name, k.Price, k.Stock, i)
+		}
+		if isCheckViolation(err) {
+			return fault.Conflict("stock of %q changed while you edited it (orders took some); reload and try again", k.Name)
+		}
 		if err != nil {
 			return fmt.Errorf("write sku: %w", err)
 		}
@@ -279,6 +291,79 @@ func (s *sqliteStore) Stamp(ctx context.Context, tenantID string) (string, error
 	return stamp, err
 }
 
+func isCheckViolation(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "CHECK constraint failed")
+}
+
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+func (s *sqliteStore) Hold(ctx context.Context, tenantID, key, productID, skuID string, qty int64) (int64, error) {
+	db, err := s.e.SQL(tenantID)
+	if err != nil {
+		return 0, err
+	}
+	left := int64(-1)
+	err = db.Tx(ctx, func(tx *tenants.SQLTx) error {
+		res, err := tx.Exec(ctx, `INSERT OR IGNORE INTO stock_holds (tenant_id, key, product_id, sku_id, qty) VALUES (?, ?, ?, ?, ?)`,
+			key, productID, skuID, qty)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil // held before: a replay
+		}
+		if skuID != "" {
+			err = tx.QueryRow(ctx, `UPDATE skus SET stock = stock - ? WHERE tenant_id = ? AND id = ? AND product_id = ? AND stock >= ?
+				RETURNING stock`, qty, skuID, productID, qty).Scan(&left)
+		} else {
+			err = tx.QueryRow(ctx, `UPDATE products SET stock = stock - ? WHERE tenant_id = ? AND id = ? AND stock >= ?
+				RETURNING stock`, qty, productID, qty).Scan(&left)
+		}
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrOutOfStock // rolls the hold back too
+		}
+		return err
+	})
+	return left, err
+}
+
+func (s *sqliteStore) Release(ctx context.Context, tenantID, key, productID, skuID string) (bool, bool, error) {
+	db, err := s.e.SQL(tenantID)
+	if err != nil {
+		return false, false, err
+	}
+	released, wasEmpty := false, false
+	err = db.Tx(ctx, func(tx *tenants.SQLTx) error {
+		var qty, stock int64
+		err := tx.QueryRow(ctx, `DELETE FROM stock_holds WHERE tenant_id = ? AND key = ? RETURNING qty`, key).Scan(&qty)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // nothing held: released before, or never taken
+		}
+		if err != nil {
+			return err
+		}
+		released = true
+		if skuID != "" {
+			err = tx.QueryRow(ctx, `UPDATE skus SET stock = stock + ? WHERE tenant_id = ? AND id = ? RETURNING stock`, qty, skuID).Scan(&stock)
+		} else {
+			err = tx.QueryRow(ctx, `UPDATE products SET stock = stock + ? WHERE tenant_id = ? AND id = ? RETURNING stock`, qty, productID).Scan(&stock)
+		}
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // the product or SKU was deleted meanwhile
+		}
+		wasEmpty = stock == qty
+		return err
+	})
+	return released, wasEmpty, err
+}
+
+func (s *sqliteStore) Commit(ctx context.Context, tenantID, key, productID, skuID string) error {
+	db, err := s.e.SQL(tenantID)
+	if err != nil {
+		return err
+	}
+	_, err = db.Exec(ctx, `DELETE FROM stock_holds WHERE tenant_id = ? AND key = ?`, key)
+	return err
 }

@@ -120,22 +120,26 @@ func TestStoreContract(t *testing.T) {
 
 		t.Run("update with a stale revision conflicts", func(t *testing.T) {
 			tenant := enginetest.Tenant(t, e)
-			p, err := cat.Create(ctx, tenant, product("Cup", 6800))
+			created, err := cat.Create(ctx, tenant, product("Cup", 6800))
 			if err != nil {
 				t.Fatal(err)
 			}
-			stale := p
+			read, err := store.Get(ctx, tenant, created.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, stale := read, read
 			p.Title = "Cup v2"
-			if err := store.Update(ctx, tenant, &p); err != nil {
+			if err := store.Update(ctx, tenant, &p, read); err != nil {
 				t.Fatal(err)
 			}
 			stale.Title = "Cup stale"
-			if err := store.Update(ctx, tenant, &stale); !errors.Is(err, fault.ErrConflict) {
+			if err := store.Update(ctx, tenant, &stale, read); !errors.Is(err, fault.ErrConflict) {
 				t.Errorf("stale update: %v, want conflict", err)
 			}
-			missing := p
+			missing := read
 			missing.ID = tenants.NewID()
-			if err := store.Update(ctx, tenant, &missing); !errors.Is(err, fault.ErrNotFound) {
+			if err := store.Update(ctx, tenant, &missing, read); !errors.Is(err, fault.ErrNotFound) {
 				t.Errorf("update of missing: %v, want not found", err)
 			}
 			got, _ := cat.Get(ctx, tenant, p.ID)

@@ -1,0 +1,46 @@
+package catalog
+
+import (
+	"context"
+	"net/http"
+
+	"microshop/tenants/fault"
+)
+
+// Stock is held for orders in units that are taken off the product (or SKU)
+// at once and tied to a hold key (an order line). A hold and its decrement
+// are one atomic step, as is a release and its increment, so stock is
+// neither oversold nor returned twice, and a replay of either is a no-op:
+//   - SQLite: one transaction over the stock row and the stock_holds row;
+//   - MongoDB: one single-document update of the product or SKU, which
+//     carries its open holds in an embedded array.
+// Committing a hold (the order was paid) forgets the key and keeps the
+// units taken.
+
+// ErrOutOfStock is returned by Hold when fewer units are left than asked.
+var ErrOutOfStock = &fault.Error{Status: http.StatusConflict, Code: "out_of_stock", Message: "out of stock"}
+
+// Hold takes qty units of the product (or of its SKU skuID) for key. Holding
+// a key twice takes the units once.
+func (c *Catalog) Hold(ctx context.Context, tenantID, key, productID, skuID string, qty int64) error {
+	left, err := c.store.Hold(ctx, tenantID, key, productID, skuID, qty)
+	if err == nil && left == 0 {
+		c.shelf.Invalidate(tenantID) // the storefront must show it sold out
+	}
+	return err
+}
+
+// Release gives the units held for key back, once; it reports whether
+// anything was held.
+func (c *Catalog) Release(ctx context.Context, tenantID, key, productID, skuID string) (bool, error) {
+	released, wasEmpty, err := c.store.Release(ctx, tenantID, key, productID, skuID)
+	if err == nil && wasEmpty {
+		c.shelf.Invalidate(tenantID)
+	}
+	return released, err
+}
+
+// Commit forgets the hold for key and keeps the units taken.
+func (c *Catalog) Commit(ctx context.Context, tenantID, key, productID, skuID string) error {
+	return c.store.Commit(ctx, tenantID, key, productID, skuID)
+}
