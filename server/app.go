@@ -17,6 +17,7 @@ import (
 	"microshop/shop/catalog"
 	"microshop/shop/demo"
 	"microshop/shop/fan"
+	"microshop/shop/order"
 	"microshop/static"
 	"microshop/templates"
 	"microshop/tenants"
@@ -24,7 +25,7 @@ import (
 )
 
 // schemas lists what every tenant database holds, one entry per domain.
-var schemas = []tenants.Schema{catalog.Schema, fan.Schema}
+var schemas = []tenants.Schema{catalog.Schema, fan.Schema, order.Schema}
 
 // app is the wired platform: engine, services and the HTTP router.
 type app struct {
@@ -33,6 +34,8 @@ type app struct {
 	engine  *tenants.Engine
 	tenants *tenants.Service
 	catalog *catalog.Catalog
+	orders  *order.Service
+	leaser  *tenants.Leaser
 	assets  *static.Assets
 	echo    *echo.Echo
 }
@@ -96,7 +99,10 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, engine *tenants.E
 		CookieSecure: cfg.SecureCookies, CookieSameSite: http.SameSiteStrictMode,
 	})
 
-	a := &app{cfg: cfg, log: log, engine: engine, tenants: svc, catalog: cat, assets: assets, echo: e}
+	fanStore := fan.NewStore(engine)
+	orders := order.NewService(order.NewStore(engine), cat, fanStore, log)
+	a := &app{cfg: cfg, log: log, engine: engine, tenants: svc, catalog: cat, orders: orders,
+		leaser: tenants.NewLeaser(store), assets: assets, echo: e}
 
 	// Operations.
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
@@ -108,9 +114,13 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, engine *tenants.E
 	web.Routes(e.Group("", csrf), e.Group("/api/v1"))
 
 	// Merchant API and console.
+	api := e.Group("/api/v1", svc.APIKeyAuth())
+	admin := e.Group("/admin", csrf, svc.SessionAuth(codec))
 	products := catalog.NewHandlers(cat, shelf, cfg.BaseURL)
-	products.APIRoutes(e.Group("/api/v1", svc.APIKeyAuth()))
-	products.AdminRoutes(e.Group("/admin", csrf, svc.SessionAuth(codec)))
+	products.APIRoutes(api)
+	products.AdminRoutes(admin)
+	orderHandlers := order.NewHandlers(orders, order.NewSandbox([]byte("sandbox-pay:"+secret)), cfg.BaseURL)
+	orderHandlers.APIRoutes(api)
 
 	// Storefront.
 	e.GET("/s/:slug", func(c echo.Context) error {
@@ -119,6 +129,8 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, engine *tenants.E
 	fans := fan.NewIdentity([]byte(secret), cfg.SecureCookies)
 	storefront := e.Group("/s/:slug", svc.ShopBySlug(), fans.Middleware())
 	products.StorefrontRoutes(storefront)
+	orderHandlers.StorefrontRoutes(storefront)
+	orderHandlers.NotifyRoutes(e.Group("/pay/notify/:slug", svc.ShopBySlug()))
 	return a, nil
 }
 
@@ -166,4 +178,37 @@ func hstsAge(secure bool) int {
 		return 31536000
 	}
 	return 0
+}
+
+// cronLease bounds how long one replica may hold the periodic pass before
+// another may take over (it is renewed while the pass runs).
+const cronLease = 2 * time.Minute
+
+// runOrderJobs is the periodic order pass over every shop (unpaid timeouts,
+// interrupted placements, auto-completion, pending events), run by one
+// replica at a time under a lease.
+func (a *app) runOrderJobs(ctx context.Context) {
+	ran, err := a.leaser.Run(ctx, "cron:orders", cronLease, func(ctx context.Context) error {
+		ids, err := a.tenants.Store().TenantIDs(ctx)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			r, err := a.orders.RunJobs(ctx, id)
+			if err != nil {
+				a.log.Error("order jobs", "tenant", id, "err", err)
+				continue
+			}
+			if r != (order.JobReport{}) {
+				a.log.Info("order jobs", "tenant", id, "expired", r.Expired, "recovered", r.Recovered,
+					"completed", r.Completed, "dispatched", r.Dispatched)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		a.log.Error("order jobs", "err", err)
+	} else if !ran {
+		a.log.Debug("order jobs: another replica holds the lease")
+	}
 }

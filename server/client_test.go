@@ -173,3 +173,24 @@ func (c *client) createProduct(body map[string]any) productJSON {
 	}
 	return p
 }
+
+// placeOrder places an order as a new shopper of the shop and returns its id.
+func placeOrder(t testing.TB, base, slug, productID, skuID string, qty int) string {
+	t.Helper()
+	shopper := newClient(t, base)
+	var o struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	}
+	status := shopper.json(http.MethodPost, "/s/"+slug+"/api/orders", map[string]any{
+		"items":   []map[string]any{{"product_id": productID, "sku_id": skuID, "qty": qty}},
+		"address": testAddress,
+	}, &o)
+	if status != http.StatusCreated || o.Status != "pending_payment" {
+		t.Fatalf("place order: %d %+v", status, o)
+	}
+	return o.ID
+}
+
+var testAddress = map[string]string{"name": "Li Lei", "phone": "13812345678", "province": "Zhejiang",
+	"city": "Hangzhou", "district": "Xihu", "detail": "1 Longjing Road"}

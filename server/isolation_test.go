@@ -23,6 +23,7 @@ func TestTenantIsolationEveryRoute(t *testing.T) {
 		apiB := shopB.apiClient(t, srv.URL)
 		productB := apiB.createProduct(map[string]any{"title": "B's tea", "price": 1000, "stock": 5,
 			"skus": []map[string]any{{"name": "small", "price": 1000, "stock": 5}}})
+		orderB := placeOrder(t, srv.URL, shopB.Slug, productB.ID, productB.SKUs[0].ID, 1)
 		apiA := shopA.apiClient(t, srv.URL)
 		consoleA := shopA.consoleClient(t, srv.URL)
 
@@ -35,7 +36,9 @@ func TestTenantIsolationEveryRoute(t *testing.T) {
 		}
 		before := snapshot()
 
-		params := map[string]string{"id": productB.ID, "slug": shopB.Slug, "*": "x"}
+		// :id is filled by the collection it follows: B's product under
+		// /products, B's order under /orders.
+		params := map[string]string{"id": productB.ID, "products": productB.ID, "orders": orderB, "slug": shopB.Slug, "*": "x"}
 		methods := map[string]bool{http.MethodGet: true, http.MethodPost: true, http.MethodPut: true,
 			http.MethodPatch: true, http.MethodDelete: true}
 		walked := 0
@@ -94,6 +97,11 @@ func fillParams(path string, params map[string]string) (string, bool) {
 		case strings.HasPrefix(p, ":"):
 			name := p[1:]
 			v, ok := params[name]
+			if name == "id" && i > 0 {
+				if byCollection, ok2 := params[parts[i-1]]; ok2 {
+					v, ok = byCollection, true
+				}
+			}
 			if !ok {
 				v = params["id"] // any other id-like parameter gets B's product id
 			}

@@ -16,6 +16,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/robfig/cron/v3"
 )
 
 func main() {
@@ -73,6 +75,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("listening", "addr", "http://"+displayAddr(ln.Addr()), "data", engine.Describe())
+
+	// Cron jobs skip a tick while the previous run is still going, and
+	// recover from panics; stopping waits for running jobs.
+	jobs := cron.New(cron.WithChain(cron.Recover(cron.DefaultLogger), cron.SkipIfStillRunning(cron.DefaultLogger)))
+	if _, err := jobs.AddFunc("@every 1m", func() { a.runOrderJobs(ctx) }); err != nil {
+		return err
+	}
+	jobs.Start()
+	defer func() {
+		<-jobs.Stop().Done()
+		log.Info("cron stopped")
+	}()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

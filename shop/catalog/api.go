@@ -52,7 +52,9 @@ func (h *Handlers) apiGet(c echo.Context) error {
 }
 
 func (h *Handlers) apiPatch(c echo.Context) error {
-	if err := checkID(c.Param("id")); err != nil {
+	// Resolve the product before reading the body: another shop's id is a
+	// 404 whatever the body says.
+	if _, err := h.catalog.Get(c.Request().Context(), tenants.FromContext(c).ID, c.Param("id")); err != nil {
 		return err
 	}
 	var in Input

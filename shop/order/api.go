@@ -1,0 +1,249 @@
+package order
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"microshop/tenants"
+	"microshop/tenants/fault"
+)
+
+// Handlers serves orders: the merchant API, the storefront's JSON calls and
+// pages, the payment notify endpoints and the console pages.
+type Handlers struct {
+	svc     *Service
+	sandbox *Sandbox
+	baseURL string
+}
+
+// NewHandlers returns the order handlers. baseURL is the public address
+// given to WeChat Pay as the notify URL (empty: the request's host).
+func NewHandlers(svc *Service, sandbox *Sandbox, baseURL string) *Handlers {
+	return &Handlers{svc: svc, sandbox: sandbox, baseURL: baseURL}
+}
+
+// APIRoutes mounts the merchant API on g (/api/v1, API-key protected).
+func (h *Handlers) APIRoutes(g *echo.Group) {
+	g.GET("/orders", h.apiList)
+	g.GET("/orders/:id", h.apiGet)
+	g.POST("/orders/:id/ship", h.apiShip)
+	g.POST("/orders/:id/complete", h.apiComplete)
+	g.POST("/orders/:id/cancel", h.apiCancel)
+	g.POST("/orders/:id/refund", h.apiRefund)
+	g.GET("/order-settings", h.apiSettings)
+	g.PUT("/order-settings", h.apiSaveSettings)
+}
+
+// OrderList is the answer to GET /api/v1/orders.
+type OrderList struct {
+	Items  []Order `json:"items"`
+	Total  int64   `json:"total"`
+	Limit  int     `json:"limit"`
+	Offset int     `json:"offset"`
+}
+
+func queryInt(c echo.Context, name string) (int, error) {
+	v := c.QueryParam(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fault.Invalid(name, "must be an integer")
+	}
+	return n, nil
+}
+
+// queryDay reads a date (2006-01-02, in the shop's time zone) or RFC 3339 time.
+func queryDay(c echo.Context, name string, loc *time.Location) (time.Time, error) {
+	v := c.QueryParam(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t.UTC(), nil
+	}
+	t, err := time.ParseInLocation("2006-01-02", v, loc)
+	if err != nil {
+		return time.Time{}, fault.Invalid(name, "must be a date like 2026-11-24 or an RFC 3339 time")
+	}
+	return t.UTC(), nil
+}
+
+func shopZone(t tenants.Tenant) *time.Location {
+	if loc, err := time.LoadLocation(t.TimeZone); err == nil {
+		return loc
+	}
+	return time.FixedZone("CST", 8*3600)
+}
+
+// filterFromQuery reads ?status&fan_id&from&to&limit&offset; "to" is a whole
+// day when given as a date (orders of that day included).
+func filterFromQuery(c echo.Context, t tenants.Tenant) (Filter, error) {
+	limit, err := queryInt(c, "limit")
+	if err != nil {
+		return Filter{}, err
+	}
+	if c.QueryParam("limit") != "" && limit == 0 {
+		return Filter{}, fault.Invalid("limit", "must be between 1 and 100")
+	}
+	offset, err := queryInt(c, "offset")
+	if err != nil {
+		return Filter{}, err
+	}
+	loc := shopZone(t)
+	from, err := queryDay(c, "from", loc)
+	if err != nil {
+		return Filter{}, err
+	}
+	to, err := queryDay(c, "to", loc)
+	if err != nil {
+		return Filter{}, err
+	}
+	if len(c.QueryParam("to")) == len("2006-01-02") {
+		to = to.AddDate(0, 0, 1)
+	}
+	return Filter{Status: c.QueryParam("status"), FanID: c.QueryParam("fan_id"), From: from, To: to, Limit: limit, Offset: offset}, nil
+}
+
+func (h *Handlers) apiList(c echo.Context) error {
+	t := tenants.FromContext(c)
+	f, err := filterFromQuery(c, t)
+	if err != nil {
+		return err
+	}
+	items, total, err := h.svc.List(c.Request().Context(), t.ID, f)
+	if err != nil {
+		return err
+	}
+	if f.Limit == 0 {
+		f.Limit = 20
+	}
+	return c.JSON(http.StatusOK, OrderList{Items: items, Total: total, Limit: f.Limit, Offset: f.Offset})
+}
+
+func (h *Handlers) apiGet(c echo.Context) error {
+	o, err := h.svc.Get(c.Request().Context(), tenants.FromContext(c).ID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if !visible(o.Status) {
+		return fault.NotFound("order")
+	}
+	return c.JSON(http.StatusOK, o)
+}
+
+// decodeOptional decodes a JSON body if there is one.
+func decodeOptional(c echo.Context, v any) error {
+	if c.Request().ContentLength == 0 {
+		return nil
+	}
+	return fault.DecodeJSON(c, v)
+}
+
+// visibleOrder resolves the :id order first, so a request for another
+// shop's (or a missing) order is a 404 whatever its body says.
+func (h *Handlers) visibleOrder(c echo.Context) error {
+	o, err := h.svc.Get(c.Request().Context(), tenants.FromContext(c).ID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if !visible(o.Status) {
+		return fault.NotFound("order")
+	}
+	return nil
+}
+
+func (h *Handlers) apiShip(c echo.Context) error {
+	if err := h.visibleOrder(c); err != nil {
+		return err
+	}
+	var in struct {
+		Carrier    string `json:"carrier"`
+		TrackingNo string `json:"tracking_no"`
+	}
+	if err := fault.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	o, err := h.svc.Ship(c.Request().Context(), tenants.FromContext(c).ID, c.Param("id"), in.Carrier, in.TrackingNo)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, o)
+}
+
+func (h *Handlers) apiComplete(c echo.Context) error {
+	o, err := h.svc.Complete(c.Request().Context(), tenants.FromContext(c).ID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, o)
+}
+
+func (h *Handlers) apiCancel(c echo.Context) error {
+	if err := h.visibleOrder(c); err != nil {
+		return err
+	}
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if err := decodeOptional(c, &in); err != nil {
+		return err
+	}
+	o, err := h.svc.Cancel(c.Request().Context(), tenants.FromContext(c).ID, c.Param("id"), in.Reason)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, o)
+}
+
+func (h *Handlers) apiRefund(c echo.Context) error {
+	if err := h.visibleOrder(c); err != nil {
+		return err
+	}
+	var in RefundRequest
+	if err := fault.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	o, err := h.svc.Refund(c.Request().Context(), tenants.FromContext(c).ID, c.Param("id"), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, o)
+}
+
+func (h *Handlers) apiSettings(c echo.Context) error {
+	st, err := h.svc.store.Settings(c.Request().Context(), tenants.FromContext(c).ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st.Masked())
+}
+
+func (h *Handlers) apiSaveSettings(c echo.Context) error {
+	ctx := c.Request().Context()
+	t := tenants.FromContext(c)
+	st, err := h.svc.store.Settings(ctx, t.ID)
+	if err != nil {
+		return err
+	}
+	masked := st.Masked().WeChatPay.Key
+	// Decode over the current settings: fields left out stay as they are.
+	if err := fault.DecodeJSON(c, &st); err != nil {
+		return err
+	}
+	if masked != "" && st.WeChatPay.Key == masked {
+		old, _ := h.svc.store.Settings(ctx, t.ID)
+		st.WeChatPay.Key = old.WeChatPay.Key // the masked key sent back unchanged
+	}
+	if err := st.Validate(); err != nil {
+		return err
+	}
+	if err := h.svc.store.SaveSettings(ctx, t.ID, st); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st.Masked())
+}

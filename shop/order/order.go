@@ -1,0 +1,122 @@
+// Package order owns a shop's carts, orders, payments and refunds: placing
+// an order without overselling (stock holds in shop/catalog), paying it
+// exactly once however often a payment provider notifies, refunding never
+// more than was paid, cancelling unpaid orders on time, and publishing
+// order events (paid, refunded, completed, cancelled) to the parts of the
+// platform that react to them, at least once and across crashes.
+//
+// No rule here rests on a multi-record transaction. Each state change is one
+// conditional single-record update (status = 'pending_payment' -> 'paid'),
+// and the events it causes are appended to the order record in that same
+// update (an outbox inside the order). A dispatcher delivers them and then
+// removes them, so a crash between "order paid" and "commission created"
+// only delays delivery. Consumers must be idempotent: an event carries a
+// stable id (order id + event id).
+package order
+
+import (
+	"strconv"
+	"time"
+)
+
+// Order statuses. "placing" and "rejected" are internal: an order is
+// placing while its stock is being held, and rejected when a line could not
+// be filled (the consumer got a 409, never an order).
+const (
+	Placing        = "placing"
+	Rejected       = "rejected"
+	PendingPayment = "pending_payment"
+	Paid           = "paid"
+	Shipped        = "shipped"
+	Completed      = "completed"
+	Cancelled      = "cancelled"
+	Refunded       = "refunded" // fully refunded
+)
+
+// Order is one purchase. Money is int64 fen.
+type Order struct {
+	ID          string  `json:"id"`
+	FanID       string  `json:"fan_id"`
+	Status      string  `json:"status"`
+	Lines       []Line  `json:"lines"`
+	Address     Address `json:"address"`
+	GoodsTotal  int64   `json:"goods_total"`
+	ShippingFee int64   `json:"shipping_fee"`
+	Discount    int64   `json:"discount"`
+	Payable     int64   `json:"payable"`
+	// Paid is what the provider confirmed; Refunded what went back;
+	// Refundable = Paid - Refunded, kept as a field so a refund is one
+	// conditional decrement (refundable >= amount) on every engine.
+	Paid          int64      `json:"paid"`
+	Refunded      int64      `json:"refunded"`
+	Refundable    int64      `json:"refundable"`
+	Refunds       []Refund   `json:"refunds"`
+	Provider      string     `json:"payment_provider,omitempty"`
+	TransactionID string     `json:"transaction_id,omitempty"`
+	Carrier       string     `json:"carrier,omitempty"`
+	TrackingNo    string     `json:"tracking_no,omitempty"`
+	CancelReason  string     `json:"cancel_reason,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	ExpiresAt     time.Time  `json:"expires_at"`
+	PaidAt        *time.Time `json:"paid_at,omitempty"`
+	ShippedAt     *time.Time `json:"shipped_at,omitempty"`
+	CompletedAt   *time.Time `json:"completed_at,omitempty"`
+	CancelledAt   *time.Time `json:"cancelled_at,omitempty"`
+	// Events not yet delivered to every subscriber (the outbox).
+	Events []Event `json:"-"`
+}
+
+// Line is one product (or SKU) of an order, priced when the order was placed.
+type Line struct {
+	ProductID string `json:"product_id"`
+	SKUID     string `json:"sku_id,omitempty"`
+	Title     string `json:"title"`
+	SKUName   string `json:"sku_name,omitempty"`
+	Image     string `json:"image,omitempty"`
+	Price     int64  `json:"price"`
+	Qty       int64  `json:"qty"`
+	Amount    int64  `json:"amount"`
+}
+
+// holdKey names the stock hold of line i of order id.
+func holdKey(orderID string, i int) string { return orderID + ":" + strconv.Itoa(i) }
+
+// Address is where an order ships.
+type Address struct {
+	Name     string `json:"name"`
+	Phone    string `json:"phone"`
+	Province string `json:"province"`
+	City     string `json:"city"`
+	District string `json:"district"`
+	Detail   string `json:"detail"`
+}
+
+// Refund is one (full or partial) refund of an order.
+type Refund struct {
+	ID     string    `json:"id"`
+	Amount int64     `json:"amount"`
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
+}
+
+// Event types published to subscribers.
+const (
+	EventPaid      = "paid"
+	EventRefunded  = "refunded"
+	EventCompleted = "completed"
+	EventCancelled = "cancelled"
+)
+
+// Event is something that happened to an order. ID is unique within the
+// order (the type, or the refund id for refunds), so consumers can key
+// their effects by (order id, event id).
+type Event struct {
+	ID     string    `json:"id" bson:"id"`
+	Type   string    `json:"type" bson:"type"`
+	Amount int64     `json:"amount,omitempty" bson:"amount"`
+	At     time.Time `json:"at" bson:"at"`
+}
+
+// Live reports whether the order still holds or took stock: everything
+// except rejected and cancelled orders.
+func (o *Order) Live() bool { return o.Status != Rejected && o.Status != Cancelled }

@@ -1,0 +1,205 @@
+package order
+
+import (
+	"context"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"microshop/tenants"
+)
+
+// Store keeps orders, payments, idempotency keys, carts and the shop's
+// order settings in the tenant's database.
+type Store interface {
+	Insert(ctx context.Context, tenantID string, o *Order) error
+	Get(ctx context.Context, tenantID, id string) (Order, error)
+	List(ctx context.Context, tenantID string, f Filter) ([]Order, int64, error)
+
+	// Transition moves the order from one of from to to, applying ch and
+	// appending ev (if any) to its outbox, in one conditional update. It
+	// reports false, changing nothing, when the order is not in from.
+	Transition(ctx context.Context, tenantID, id string, from []string, to string, ch Change, ev *Event) (bool, error)
+	// AddRefund records r if at least r.Amount is still refundable and the
+	// order is in one of from, appending ev, in one conditional update.
+	AddRefund(ctx context.Context, tenantID, id string, from []string, r Refund, ev Event) (bool, error)
+	// Due lists up to limit orders in status whose time field (expires_at,
+	// shipped_at or created_at) is before t, oldest first.
+	Due(ctx context.Context, tenantID, status, field string, t time.Time, limit int) ([]Order, error)
+	// WithEvents lists up to limit orders with undelivered events.
+	WithEvents(ctx context.Context, tenantID string, limit int) ([]Order, error)
+	// AckEvents removes delivered events from the order's outbox.
+	AckEvents(ctx context.Context, tenantID, id string, events []Event) error
+
+	// InsertPayment records a provider's payment once: false when that
+	// provider transaction was recorded before (a repeated notification).
+	InsertPayment(ctx context.Context, tenantID string, p Payment) (bool, error)
+
+	// ClaimKey records an idempotency key for a request, or returns the
+	// record already there (claimed false). Records older than staleBefore
+	// are taken over as new.
+	ClaimKey(ctx context.Context, tenantID string, k IdemKey, staleBefore time.Time) (IdemKey, bool, error)
+	// FinishKey stores the response given to the key's request.
+	FinishKey(ctx context.Context, tenantID string, k IdemKey) error
+
+	Cart(ctx context.Context, tenantID, fanID string) ([]CartItem, error)
+	// SetCartItem sets an item's quantity (0 removes it).
+	SetCartItem(ctx context.Context, tenantID, fanID string, it CartItem) error
+	ClearCart(ctx context.Context, tenantID, fanID string) error
+
+	Settings(ctx context.Context, tenantID string) (Settings, error)
+	SaveSettings(ctx context.Context, tenantID string, s Settings) error
+}
+
+// Filter selects orders for the merchant's list.
+type Filter struct {
+	Status string // "" for every status a merchant sees (not placing/rejected)
+	FanID  string
+	From   time.Time // created at or after (zero: no bound)
+	To     time.Time // created before (zero: no bound)
+	Limit  int
+	Offset int
+}
+
+// Change is what a transition sets besides the status.
+type Change struct {
+	PaidAt        *time.Time
+	Paid          *int64 // also sets refundable
+	Provider      *string
+	TransactionID *string
+	ShippedAt     *time.Time
+	Carrier       *string
+	TrackingNo    *string
+	CompletedAt   *time.Time
+	CancelledAt   *time.Time
+	CancelReason  *string
+}
+
+// Payment is a provider's confirmed payment of an order.
+type Payment struct {
+	Provider      string    `bson:"provider"`
+	TransactionID string    `bson:"transaction_id"`
+	OrderID       string    `bson:"order_id"`
+	Amount        int64     `bson:"amount"`
+	At            time.Time `bson:"at"`
+}
+
+// IdemKey is an Idempotency-Key and what was answered to it.
+type IdemKey struct {
+	Scope   string    `bson:"scope"` // the fan, so keys of different shoppers never clash
+	Key     string    `bson:"key"`
+	Hash    string    `bson:"hash"` // of the request body
+	OrderID string    `bson:"order_id"`
+	Status  int       `bson:"status"` // 0 while the request is being served
+	Body    []byte    `bson:"body"`
+	At      time.Time `bson:"at"`
+}
+
+// CartItem is one line of a fan's cart.
+type CartItem struct {
+	ProductID string    `json:"product_id" bson:"product_id"`
+	SKUID     string    `json:"sku_id" bson:"sku_id"`
+	Qty       int64     `json:"qty" bson:"qty"`
+	PriceSeen int64     `json:"price_seen" bson:"price_seen"` // the price when added, to show changes
+	AddedAt   time.Time `json:"added_at" bson:"added_at"`
+}
+
+// NewStore returns the order store on the engine's kind.
+func NewStore(e *tenants.Engine) Store {
+	if e.Kind() == tenants.Mongo {
+		return &mongoStore{e: e}
+	}
+	return &sqliteStore{e: e}
+}
+
+// Schema is the order tables and indexes in each tenant database.
+var Schema = tenants.Schema{
+	Name: "order",
+	SQLite: []string{
+		`CREATE TABLE IF NOT EXISTS orders (
+			tenant_id TEXT NOT NULL,
+			id TEXT NOT NULL,
+			fan_id TEXT NOT NULL,
+			status TEXT NOT NULL,
+			lines TEXT NOT NULL,
+			address TEXT NOT NULL,
+			goods_total INTEGER NOT NULL,
+			shipping_fee INTEGER NOT NULL,
+			discount INTEGER NOT NULL,
+			payable INTEGER NOT NULL,
+			paid INTEGER NOT NULL DEFAULT 0,
+			refunded INTEGER NOT NULL DEFAULT 0,
+			refundable INTEGER NOT NULL DEFAULT 0 CHECK (refundable >= 0),
+			refunds TEXT NOT NULL DEFAULT '[]',
+			events TEXT NOT NULL DEFAULT '[]',
+			outbox INTEGER NOT NULL DEFAULT 0,
+			provider TEXT NOT NULL DEFAULT '',
+			transaction_id TEXT NOT NULL DEFAULT '',
+			carrier TEXT NOT NULL DEFAULT '',
+			tracking_no TEXT NOT NULL DEFAULT '',
+			cancel_reason TEXT NOT NULL DEFAULT '',
+			created_at TEXT NOT NULL,
+			expires_at TEXT NOT NULL,
+			paid_at TEXT NOT NULL DEFAULT '',
+			shipped_at TEXT NOT NULL DEFAULT '',
+			completed_at TEXT NOT NULL DEFAULT '',
+			cancelled_at TEXT NOT NULL DEFAULT '',
+			PRIMARY KEY (tenant_id, id))`,
+		`CREATE INDEX IF NOT EXISTS orders_created ON orders (tenant_id, created_at)`,
+		`CREATE INDEX IF NOT EXISTS orders_status ON orders (tenant_id, status, created_at)`,
+		`CREATE INDEX IF NOT EXISTS orders_fan ON orders (tenant_id, fan_id, created_at)`,
+		`CREATE INDEX IF NOT EXISTS orders_expiry ON orders (tenant_id, status, expires_at)`,
+		`CREATE INDEX IF NOT EXISTS orders_shipped ON orders (tenant_id, status, shipped_at)`,
+		`CREATE INDEX IF NOT EXISTS orders_outbox ON orders (tenant_id, outbox)`,
+		`CREATE TABLE IF NOT EXISTS payments (
+			tenant_id TEXT NOT NULL,
+			provider TEXT NOT NULL,
+			transaction_id TEXT NOT NULL,
+			order_id TEXT NOT NULL,
+			amount INTEGER NOT NULL,
+			at TEXT NOT NULL,
+			PRIMARY KEY (tenant_id, provider, transaction_id))`,
+		`CREATE TABLE IF NOT EXISTS idempotency_keys (
+			tenant_id TEXT NOT NULL,
+			scope TEXT NOT NULL,
+			key TEXT NOT NULL,
+			hash TEXT NOT NULL,
+			order_id TEXT NOT NULL,
+			status INTEGER NOT NULL,
+			body BLOB,
+			at TEXT NOT NULL,
+			PRIMARY KEY (tenant_id, scope, key))`,
+		`CREATE TABLE IF NOT EXISTS cart_items (
+			tenant_id TEXT NOT NULL,
+			fan_id TEXT NOT NULL,
+			product_id TEXT NOT NULL,
+			sku_id TEXT NOT NULL,
+			qty INTEGER NOT NULL CHECK (qty > 0),
+			price_seen INTEGER NOT NULL,
+			added_at TEXT NOT NULL,
+			PRIMARY KEY (tenant_id, fan_id, product_id, sku_id))`,
+		`CREATE TABLE IF NOT EXISTS order_settings (
+			tenant_id TEXT PRIMARY KEY,
+			doc TEXT NOT NULL)`,
+	},
+	Mongo: []tenants.MongoCollection{
+		{Name: "orders", Indexes: []tenants.MongoIndex{
+			{Keys: bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
+			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
+			{Keys: bson.D{{Key: "fan_id", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
+			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "expires_at", Value: 1}}},
+			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "shipped_at", Value: 1}}},
+			{Keys: bson.D{{Key: "outbox", Value: 1}}},
+		}},
+		{Name: "payments", Indexes: []tenants.MongoIndex{
+			{Keys: bson.D{{Key: "provider", Value: 1}, {Key: "transaction_id", Value: 1}}, Unique: true},
+		}},
+		{Name: "idempotency_keys", Indexes: []tenants.MongoIndex{
+			{Keys: bson.D{{Key: "scope", Value: 1}, {Key: "key", Value: 1}}, Unique: true},
+		}},
+		{Name: "cart_items", Indexes: []tenants.MongoIndex{
+			{Keys: bson.D{{Key: "fan_id", Value: 1}, {Key: "product_id", Value: 1}, {Key: "sku_id", Value: 1}}, Unique: true},
+		}},
+		{Name: "order_settings"},
+	},
+}
