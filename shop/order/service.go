@@ -222,7 +222,11 @@ func (s *Service) reject(ctx context.Context, tenantID, id, reason string) (bool
 	if err != nil || !ok {
 		return ok, err
 	}
-	return true, s.Dispatch(ctx, tenantID, id)
+	// Delivery failures leave the events in the outbox for the next pass.
+	if err := s.Dispatch(ctx, tenantID, id); err != nil {
+		s.log.Warn("dispatch order events", "tenant", tenantID, "order", id, "err", err)
+	}
+	return true, nil
 }
 
 // Get returns one order of the shop.
