@@ -194,3 +194,30 @@ func placeOrder(t testing.TB, base, slug, productID, skuID string, qty int) stri
 
 var testAddress = map[string]string{"name": "Li Lei", "phone": "13812345678", "province": "Zhejiang",
 	"city": "Hangzhou", "district": "Xihu", "detail": "1 Longjing Road"}
+
+// jsonWithHeader is json with one extra request header.
+func (c *client) jsonWithHeader(method, path string, v, out any, name, value string) int {
+	c.t.Helper()
+	b, _ := json.Marshal(v)
+	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(b))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(name, value)
+	if c.key != "" {
+		req.Header.Set("Authorization", "Bearer "+c.key)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if out != nil && len(body) > 0 {
+		if err := json.Unmarshal(body, out); err != nil {
+			c.t.Fatalf("decode %q: %v", body, err)
+		}
+	}
+	return resp.StatusCode
+}

@@ -43,6 +43,9 @@ func NewService(store Store, cat *catalog.Catalog, fans fan.Store, log *slog.Log
 	return s
 }
 
+// SetClock replaces the service's clock (operators replaying a pass, tests).
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
 // Subscribe adds a subscriber to every order event (wired by server).
 func (s *Service) Subscribe(sub Subscriber) { s.subs = append(s.subs, sub) }
 
