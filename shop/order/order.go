@@ -15,6 +15,7 @@
 package order
 
 import (
+	"context"
 	"strconv"
 	"time"
 )
@@ -47,23 +48,44 @@ type Order struct {
 	// Paid is what the provider confirmed; Refunded what went back;
 	// Refundable = Paid - Refunded, kept as a field so a refund is one
 	// conditional decrement (refundable >= amount) on every engine.
-	Paid          int64      `json:"paid"`
-	Refunded      int64      `json:"refunded"`
-	Refundable    int64      `json:"refundable"`
-	Refunds       []Refund   `json:"refunds"`
-	Provider      string     `json:"payment_provider,omitempty"`
-	TransactionID string     `json:"transaction_id,omitempty"`
-	Carrier       string     `json:"carrier,omitempty"`
-	TrackingNo    string     `json:"tracking_no,omitempty"`
-	CancelReason  string     `json:"cancel_reason,omitempty"`
-	CreatedAt     time.Time  `json:"created_at"`
-	ExpiresAt     time.Time  `json:"expires_at"`
-	PaidAt        *time.Time `json:"paid_at,omitempty"`
-	ShippedAt     *time.Time `json:"shipped_at,omitempty"`
-	CompletedAt   *time.Time `json:"completed_at,omitempty"`
-	CancelledAt   *time.Time `json:"cancelled_at,omitempty"`
+	Paid          int64    `json:"paid"`
+	Refunded      int64    `json:"refunded"`
+	Refundable    int64    `json:"refundable"`
+	Refunds       []Refund `json:"refunds"`
+	Provider      string   `json:"payment_provider,omitempty"`
+	TransactionID string   `json:"transaction_id,omitempty"`
+	Carrier       string   `json:"carrier,omitempty"`
+	TrackingNo    string   `json:"tracking_no,omitempty"`
+	CancelReason  string   `json:"cancel_reason,omitempty"`
+	// Attribution is who brought this order, fixed when it was placed:
+	// later rebinding of the fan never moves it.
+	Attribution Attribution `json:"attribution"`
+	CreatedAt   time.Time   `json:"created_at"`
+	ExpiresAt   time.Time   `json:"expires_at"`
+	PaidAt      *time.Time  `json:"paid_at,omitempty"`
+	ShippedAt   *time.Time  `json:"shipped_at,omitempty"`
+	CompletedAt *time.Time  `json:"completed_at,omitempty"`
+	CancelledAt *time.Time  `json:"cancelled_at,omitempty"`
 	// Events not yet delivered to every subscriber (the outbox).
 	Events []Event `json:"-"`
+}
+
+// Attribution is the snapshot of who gets credit for an order: the
+// shopping guide (and their store) and the distributor the fan was bound
+// to, the ancestor path commission was computed along, and the channel.
+// shop declares it; distribution fills it through an Attributor.
+type Attribution struct {
+	Channel       string   `json:"channel"` // guide_qr, share_link, wechat_qr, pc_store, direct
+	GuideID       string   `json:"guide_id,omitempty"`
+	StoreID       string   `json:"store_id,omitempty"`
+	DistributorID string   `json:"distributor_id,omitempty"`
+	Path          []string `json:"path,omitempty"` // beneficiaries, nearest first: L1, L2, ...
+}
+
+// Attributor says who gets credit for a fan's order at the moment it is
+// placed. server plugs distribution in; without one, orders are "direct".
+type Attributor interface {
+	Attribute(ctx context.Context, tenantID, fanID string) (Attribution, error)
 }
 
 // Line is one product (or SKU) of an order, priced when the order was placed.

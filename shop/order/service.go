@@ -32,6 +32,7 @@ type Service struct {
 	log     *slog.Logger
 	now     func() time.Time
 	subs    []Subscriber
+	attr    Attributor
 }
 
 // NewService returns the order service. Stock holds are released and
@@ -45,6 +46,9 @@ func NewService(store Store, cat *catalog.Catalog, fans fan.Store, log *slog.Log
 
 // SetClock replaces the service's clock (operators replaying a pass, tests).
 func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
+// SetAttributor plugs in who gets credit for orders (wired by server).
+func (s *Service) SetAttributor(a Attributor) { s.attr = a }
 
 // Subscribe adds a subscriber to every order event (wired by server).
 func (s *Service) Subscribe(sub Subscriber) { s.subs = append(s.subs, sub) }
@@ -158,6 +162,17 @@ func (s *Service) Place(ctx context.Context, tenantID, fanID, orderID string, re
 	o.Payable = o.GoodsTotal + o.ShippingFee - o.Discount
 	if _, err := s.fans.Ensure(ctx, tenantID, fanID, "direct", now); err != nil {
 		return Order{}, err
+	}
+	o.Attribution = Attribution{Channel: "direct"}
+	if s.attr != nil {
+		a, err := s.attr.Attribute(ctx, tenantID, fanID)
+		if err != nil {
+			return Order{}, fmt.Errorf("attribute order: %w", err)
+		}
+		if a.Channel == "" {
+			a.Channel = "direct"
+		}
+		o.Attribution = a
 	}
 
 	// The order is written before any stock is held, so a crash from here

@@ -615,3 +615,32 @@ func TestCart(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+type fixedAttributor Attribution
+
+func (a fixedAttributor) Attribute(context.Context, string, string) (Attribution, error) {
+	return Attribution(a), nil
+}
+
+func TestAttributionIsSnapshotted(t *testing.T) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+		f := newFixture(t, e)
+		p := f.product("Tea", 100, 10)
+		plain := f.mustPlace(tenants.NewID(), CartItemRequest{ProductID: p.ID, Qty: 1})
+		if got := f.get(plain.ID).Attribution; got.Channel != "direct" || got.DistributorID != "" {
+			t.Errorf("without an attributor: %+v", got)
+		}
+		want := Attribution{Channel: "share_link", DistributorID: "d1", Path: []string{"d1", "d0"}, GuideID: "g1", StoreID: "s1"}
+		f.svc.SetAttributor(fixedAttributor(want))
+		o := f.mustPlace(tenants.NewID(), CartItemRequest{ProductID: p.ID, Qty: 1})
+		got := f.get(o.ID).Attribution
+		if got.Channel != want.Channel || got.DistributorID != "d1" || len(got.Path) != 2 || got.Path[1] != "d0" || got.GuideID != "g1" {
+			t.Errorf("attribution %+v, want %+v", got, want)
+		}
+		// Rebinding later does not move the order.
+		f.svc.SetAttributor(fixedAttributor(Attribution{Channel: "guide_qr", GuideID: "g2"}))
+		if got := f.get(o.ID).Attribution; got.GuideID != "g1" {
+			t.Errorf("old order moved to %+v", got)
+		}
+	})
+}

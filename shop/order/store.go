@@ -138,6 +138,7 @@ var Schema = tenants.Schema{
 			carrier TEXT NOT NULL DEFAULT '',
 			tracking_no TEXT NOT NULL DEFAULT '',
 			cancel_reason TEXT NOT NULL DEFAULT '',
+			attribution TEXT NOT NULL DEFAULT '{}',
 			created_at TEXT NOT NULL,
 			expires_at TEXT NOT NULL,
 			paid_at TEXT NOT NULL DEFAULT '',

@@ -15,32 +15,33 @@ import (
 type mongoStore struct{ e *tenants.Engine }
 
 type orderDoc struct {
-	ID            string     `bson:"_id"`
-	FanID         string     `bson:"fan_id"`
-	Status        string     `bson:"status"`
-	Lines         []Line     `bson:"lines"`
-	Address       Address    `bson:"address"`
-	GoodsTotal    int64      `bson:"goods_total"`
-	ShippingFee   int64      `bson:"shipping_fee"`
-	Discount      int64      `bson:"discount"`
-	Payable       int64      `bson:"payable"`
-	Paid          int64      `bson:"paid"`
-	Refunded      int64      `bson:"refunded"`
-	Refundable    int64      `bson:"refundable"`
-	Refunds       []Refund   `bson:"refunds"`
-	Events        []Event    `bson:"events"`
-	Outbox        bool       `bson:"outbox"`
-	Provider      string     `bson:"provider"`
-	TransactionID string     `bson:"transaction_id"`
-	Carrier       string     `bson:"carrier"`
-	TrackingNo    string     `bson:"tracking_no"`
-	CancelReason  string     `bson:"cancel_reason"`
-	CreatedAt     time.Time  `bson:"created_at"`
-	ExpiresAt     time.Time  `bson:"expires_at"`
-	PaidAt        *time.Time `bson:"paid_at,omitempty"`
-	ShippedAt     *time.Time `bson:"shipped_at,omitempty"`
-	CompletedAt   *time.Time `bson:"completed_at,omitempty"`
-	CancelledAt   *time.Time `bson:"cancelled_at,omitempty"`
+	ID            string      `bson:"_id"`
+	FanID         string      `bson:"fan_id"`
+	Status        string      `bson:"status"`
+	Lines         []Line      `bson:"lines"`
+	Address       Address     `bson:"address"`
+	GoodsTotal    int64       `bson:"goods_total"`
+	ShippingFee   int64       `bson:"shipping_fee"`
+	Discount      int64       `bson:"discount"`
+	Payable       int64       `bson:"payable"`
+	Paid          int64       `bson:"paid"`
+	Refunded      int64       `bson:"refunded"`
+	Refundable    int64       `bson:"refundable"`
+	Refunds       []Refund    `bson:"refunds"`
+	Events        []Event     `bson:"events"`
+	Outbox        bool        `bson:"outbox"`
+	Provider      string      `bson:"provider"`
+	TransactionID string      `bson:"transaction_id"`
+	Carrier       string      `bson:"carrier"`
+	TrackingNo    string      `bson:"tracking_no"`
+	CancelReason  string      `bson:"cancel_reason"`
+	Attribution   Attribution `bson:"attribution"`
+	CreatedAt     time.Time   `bson:"created_at"`
+	ExpiresAt     time.Time   `bson:"expires_at"`
+	PaidAt        *time.Time  `bson:"paid_at,omitempty"`
+	ShippedAt     *time.Time  `bson:"shipped_at,omitempty"`
+	CompletedAt   *time.Time  `bson:"completed_at,omitempty"`
+	CancelledAt   *time.Time  `bson:"cancelled_at,omitempty"`
 }
 
 func utcPtr(t *time.Time) *time.Time {
@@ -55,7 +56,7 @@ func (d orderDoc) order() Order {
 	o := Order{ID: d.ID, FanID: d.FanID, Status: d.Status, Lines: d.Lines, Address: d.Address, GoodsTotal: d.GoodsTotal,
 		ShippingFee: d.ShippingFee, Discount: d.Discount, Payable: d.Payable, Paid: d.Paid, Refunded: d.Refunded,
 		Refundable: d.Refundable, Refunds: d.Refunds, Events: d.Events, Provider: d.Provider, TransactionID: d.TransactionID,
-		Carrier: d.Carrier, TrackingNo: d.TrackingNo, CancelReason: d.CancelReason, CreatedAt: d.CreatedAt.UTC(),
+		Carrier: d.Carrier, TrackingNo: d.TrackingNo, CancelReason: d.CancelReason, Attribution: d.Attribution, CreatedAt: d.CreatedAt.UTC(),
 		ExpiresAt: d.ExpiresAt.UTC(), PaidAt: utcPtr(d.PaidAt), ShippedAt: utcPtr(d.ShippedAt),
 		CompletedAt: utcPtr(d.CompletedAt), CancelledAt: utcPtr(d.CancelledAt)}
 	if o.Refunds == nil {
@@ -79,7 +80,7 @@ func (s *mongoStore) Insert(ctx context.Context, tenantID string, o *Order) erro
 	}
 	return s.e.Mongo(tenantID).C("orders").InsertOne(ctx, orderDoc{ID: o.ID, FanID: o.FanID, Status: o.Status, Lines: o.Lines,
 		Address: o.Address, GoodsTotal: o.GoodsTotal, ShippingFee: o.ShippingFee, Discount: o.Discount, Payable: o.Payable,
-		Refunds: []Refund{}, Events: []Event{}, CreatedAt: o.CreatedAt, ExpiresAt: o.ExpiresAt})
+		Refunds: []Refund{}, Events: []Event{}, Attribution: o.Attribution, CreatedAt: o.CreatedAt, ExpiresAt: o.ExpiresAt})
 }
 
 func (s *mongoStore) Get(ctx context.Context, tenantID, id string) (Order, error) {

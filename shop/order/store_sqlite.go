@@ -16,7 +16,7 @@ import (
 type sqliteStore struct{ e *tenants.Engine }
 
 const orderColumns = `id, fan_id, status, lines, address, goods_total, shipping_fee, discount, payable, paid, refunded,
-	refundable, refunds, events, provider, transaction_id, carrier, tracking_no, cancel_reason,
+	refundable, refunds, events, provider, transaction_id, carrier, tracking_no, cancel_reason, attribution,
 	created_at, expires_at, paid_at, shipped_at, completed_at, cancelled_at`
 
 func optTime(s string) *time.Time {
@@ -29,17 +29,17 @@ func optTime(s string) *time.Time {
 
 func scanOrder(scan func(...any) error) (Order, error) {
 	var o Order
-	var lines, addr, refunds, events, created, expires, paid, shipped, completed, cancelled string
+	var lines, addr, refunds, events, attribution, created, expires, paid, shipped, completed, cancelled string
 	err := scan(&o.ID, &o.FanID, &o.Status, &lines, &addr, &o.GoodsTotal, &o.ShippingFee, &o.Discount, &o.Payable,
 		&o.Paid, &o.Refunded, &o.Refundable, &refunds, &events, &o.Provider, &o.TransactionID, &o.Carrier,
-		&o.TrackingNo, &o.CancelReason, &created, &expires, &paid, &shipped, &completed, &cancelled)
+		&o.TrackingNo, &o.CancelReason, &attribution, &created, &expires, &paid, &shipped, &completed, &cancelled)
 	if err != nil {
 		return o, err
 	}
 	for _, j := range []struct {
 		s string
 		v any
-	}{{lines, &o.Lines}, {addr, &o.Address}, {refunds, &o.Refunds}, {events, &o.Events}} {
+	}{{lines, &o.Lines}, {addr, &o.Address}, {refunds, &o.Refunds}, {events, &o.Events}, {attribution, &o.Attribution}} {
 		if err := json.Unmarshal([]byte(j.s), j.v); err != nil {
 			return o, fmt.Errorf("order %s: %w", o.ID, err)
 		}
@@ -63,9 +63,9 @@ func (s *sqliteStore) Insert(ctx context.Context, tenantID string, o *Order) err
 		o.Refunds = []Refund{}
 	}
 	_, err = db.Exec(ctx, `INSERT INTO orders (tenant_id, id, fan_id, status, lines, address, goods_total, shipping_fee,
-		discount, payable, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		discount, payable, attribution, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.ID, o.FanID, o.Status, jsonText(o.Lines), jsonText(o.Address), o.GoodsTotal, o.ShippingFee, o.Discount,
-		o.Payable, tenants.TimeText(o.CreatedAt), tenants.TimeText(o.ExpiresAt))
+		o.Payable, jsonText(o.Attribution), tenants.TimeText(o.CreatedAt), tenants.TimeText(o.ExpiresAt))
 	return err
 }
 
