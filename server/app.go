@@ -121,6 +121,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, engine *tenants.E
 	products.AdminRoutes(admin)
 	orderHandlers := order.NewHandlers(orders, order.NewSandbox([]byte("sandbox-pay:"+secret)), cfg.BaseURL)
 	orderHandlers.APIRoutes(api)
+	orderHandlers.AdminRoutes(admin)
 
 	// Storefront.
 	e.GET("/s/:slug", func(c echo.Context) error {
@@ -130,6 +131,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, engine *tenants.E
 	storefront := e.Group("/s/:slug", svc.ShopBySlug(), fans.Middleware())
 	products.StorefrontRoutes(storefront)
 	orderHandlers.StorefrontRoutes(storefront)
+	orderHandlers.PageRoutes(storefront)
 	orderHandlers.NotifyRoutes(e.Group("/pay/notify/:slug", svc.ShopBySlug()))
 	return a, nil
 }

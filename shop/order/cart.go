@@ -192,6 +192,38 @@ func (s *Service) SetCartItem(ctx context.Context, tenantID, fanID string, req C
 	return s.Cart(ctx, tenantID, fanID)
 }
 
+// removeOrdered takes a placed order's items out of the fan's cart and
+// leaves the rest: an order of one item bought straight from its product
+// page ("Buy now", or any API client) must not empty the cart. When the
+// order holds the whole cart (a checkout from the cart) the cart is cleared
+// in one write.
+func (s *Service) removeOrdered(ctx context.Context, tenantID, fanID string, lines []Line) error {
+	items, err := s.store.Cart(ctx, tenantID, fanID)
+	if err != nil || len(items) == 0 {
+		return err
+	}
+	ordered := make(map[string]bool, len(lines))
+	for _, l := range lines {
+		ordered[l.ProductID+"/"+l.SKUID] = true
+	}
+	var drop []CartItem
+	for _, it := range items {
+		if ordered[it.ProductID+"/"+it.SKUID] {
+			drop = append(drop, it)
+		}
+	}
+	if len(drop) == len(items) {
+		return s.store.ClearCart(ctx, tenantID, fanID)
+	}
+	for _, it := range drop {
+		it.Qty = 0 // removes the item
+		if err := s.store.SetCartItem(ctx, tenantID, fanID, it); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func truncate(s string) string {
 	if len(s) > 40 {
 		return s[:40] + "…"

@@ -148,8 +148,8 @@ func (v OrderView) StatusText() string {
 }
 
 // When formats a time in the shop's zone ("" for none).
-func (v OrderView) When(t *time.Time) string {
-	if t == nil || t.IsZero() {
+func (v OrderView) When(t time.Time) string {
+	if t.IsZero() {
 		return ""
 	}
 	loc := v.loc
@@ -160,10 +160,10 @@ func (v OrderView) When(t *time.Time) string {
 }
 
 // Created is when the order was placed, in the shop's zone.
-func (v OrderView) Created() string { return v.When(&v.CreatedAt) }
+func (v OrderView) Created() string { return v.When(v.CreatedAt) }
 
 // Deadline is when an unpaid order is cancelled, in the shop's zone.
-func (v OrderView) Deadline() string { return v.When(&v.ExpiresAt) }
+func (v OrderView) Deadline() string { return v.When(v.ExpiresAt) }
 
 // ItemCount is the number of units ordered.
 func (v OrderView) ItemCount() int64 {
@@ -254,7 +254,7 @@ func (v OrderView) Timeline() []Step {
 	}
 	sort.SliceStable(steps, func(i, j int) bool { return steps[i].at.Before(steps[j].at) })
 	for i := range steps {
-		steps[i].When = v.When(&steps[i].at)
+		steps[i].When = v.When(steps[i].at)
 	}
 	return steps
 }
@@ -349,7 +349,8 @@ func (s *Service) quoteItem(ctx context.Context, tenantID string, it CartItemReq
 		return CartView{}, err
 	}
 	if len(p.SKUs) > 0 && it.SKUID == "" {
-		return CartView{}, fault.Invalid("sku", "choose an option of %q first", p.Title)
+		return CartView{}, &fault.Error{Status: http.StatusBadRequest, Code: "invalid", Field: "sku",
+			Message: fmt.Sprintf("Choose an option of %q first.", p.Title)}
 	}
 	skuName, price, stock, problem, err := resolve(p, it.SKUID)
 	if err != nil {
@@ -446,7 +447,7 @@ var fieldNames = map[string]string{
 	"items": "Items", "carrier": "Carrier", "tracking_no": "Tracking number", "amount": "Amount", "reason": "Reason",
 	"shipping_fee": "Shipping fee", "free_shipping_over": "Free shipping threshold",
 	"unpaid_timeout_minutes": "Unpaid order timeout", "auto_complete_days": "Auto-complete",
-	"wechat_pay": "WeChat Pay", "from": "From date", "to": "To date", "status": "Status",
+	"wechat_pay": "WeChat Pay", "wechat_key": "API key", "from": "From date", "to": "To date", "status": "Status",
 }
 
 // plainMessage turns a fault's "field: reason" message into words: the

@@ -11,8 +11,9 @@ document.addEventListener("click", function (e) {
 document.addEventListener("change", function (e) {
   var r = e.target.closest(".skus input");
   if (!r) return;
-  var p = document.querySelector("[data-price]");
+  // span[...]: the option radios carry data-price and data-stock too.
+  var p = document.querySelector("span[data-price]");
   if (p && r.dataset.price) p.textContent = r.dataset.price;
-  var s = document.querySelector("[data-stock]");
+  var s = document.querySelector("span[data-stock]");
   if (s && r.dataset.stock) s.textContent = r.dataset.stock;
 });

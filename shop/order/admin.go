@@ -1,0 +1,381 @@
+package order
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"microshop/shop/catalog"
+	"microshop/tenants"
+	"microshop/tenants/fault"
+)
+
+// adminPageSize is how many orders one console page lists.
+const adminPageSize = 20
+
+// AdminRoutes mounts the console's order pages on g (/admin, signed in,
+// CSRF-protected). Actions are plain form posts that call the service; a
+// refused action (an invalid transition, too large a refund) shows the
+// order again with the reason.
+func (h *Handlers) AdminRoutes(g *echo.Group) {
+	g.GET("/orders", h.adminOrders)
+	g.GET("/orders/:id", h.adminOrder)
+	g.POST("/orders/:id/ship", h.adminShip)
+	g.POST("/orders/:id/complete", h.adminComplete)
+	g.POST("/orders/:id/cancel", h.adminCancel)
+	g.POST("/orders/:id/refund", h.adminRefund)
+	g.GET("/order-settings", h.adminSettings)
+	g.POST("/order-settings", h.adminSaveSettings)
+}
+
+// AdminPage is what the console's order templates receive.
+type AdminPage struct {
+	Shop     tenants.Tenant
+	Orders   []OrderView
+	Total    int64
+	Filter   AdminFilter
+	HasMore  bool
+	Statuses []Tab
+	Order    OrderView
+	Form     ActionForm
+	Settings SettingsForm
+	Error    string
+	Notice   string
+}
+
+// AdminFilter is the order list's filter as typed.
+type AdminFilter struct {
+	Status, From, To, Query, FanID string
+	Offset                         int
+}
+
+// URL links to the list with this filter at offset.
+func (f AdminFilter) URL(offset int) string {
+	v := url.Values{}
+	for k, s := range map[string]string{"status": f.Status, "from": f.From, "to": f.To, "q": f.Query, "fan_id": f.FanID} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	if offset > 0 {
+		v.Set("offset", strconv.Itoa(offset))
+	}
+	if len(v) == 0 {
+		return "/admin/orders"
+	}
+	return "/admin/orders?" + v.Encode()
+}
+
+// Prev and Next are the neighbouring pages' offsets.
+func (f AdminFilter) Prev() int { return max(0, f.Offset-adminPageSize) }
+func (f AdminFilter) Next() int { return f.Offset + adminPageSize }
+
+// Active reports whether anything narrows the list.
+func (f AdminFilter) Active() bool {
+	return f.Status != "" || f.From != "" || f.To != "" || f.Query != "" || f.FanID != ""
+}
+
+// ActionForm keeps what the merchant typed into an order's action forms.
+type ActionForm struct {
+	Carrier, TrackingNo, CancelReason, RefundAmount, RefundReason string
+}
+
+// SettingsForm is the order settings form as typed; money in yuan.
+type SettingsForm struct {
+	ShippingFee, FreeShippingOver, UnpaidTimeoutMinutes, AutoCompleteDays string
+	AppID, MchID                                                          string
+	// KeyMasked is the stored WeChat Pay key with all but its end hidden
+	// ("" when none is stored); the key itself never reaches the page.
+	KeyMasked string
+}
+
+// merchantTabs are the statuses the console filters by.
+var merchantTabs = []Tab{
+	{"", "Any status"}, {PendingPayment, "Awaiting payment"}, {Paid, "Paid · to ship"}, {Shipped, "Shipped"},
+	{Completed, "Completed"}, {Refunded, "Refunded"}, {Cancelled, "Cancelled"},
+}
+
+func (h *Handlers) adminOrders(c echo.Context) error {
+	ctx := c.Request().Context()
+	t := tenants.FromContext(c)
+	loc := shopZone(t)
+	p := AdminPage{Shop: t, Statuses: merchantTabs, Notice: adminNotice(c.QueryParam("done")),
+		Filter: AdminFilter{Status: c.QueryParam("status"), From: strings.TrimSpace(c.QueryParam("from")),
+			To: strings.TrimSpace(c.QueryParam("to")), Query: strings.TrimSpace(c.QueryParam("q")), FanID: c.QueryParam("fan_id")}}
+	if q := p.Filter.Query; q != "" {
+		// An order id: the one order, whatever the other filters say.
+		id := strings.ToLower(strings.TrimPrefix(q, "#"))
+		if !tenants.ValidID(id) {
+			p.Error = "“" + q + "” is not an order id: order ids are 16 letters and digits, like the ones in the list."
+			return c.Render(http.StatusOK, "admin_orders.html", p)
+		}
+		o, err := h.svc.Get(ctx, t.ID, id)
+		switch {
+		case err == nil && visible(o.Status):
+			p.Orders, p.Total = []OrderView{viewOf(o, loc)}, 1
+		case err == nil || errors.Is(err, fault.ErrNotFound):
+		default:
+			return err
+		}
+		return c.Render(http.StatusOK, "admin_orders.html", p)
+	}
+	f, err := filterFromQuery(c, t)
+	if err == nil {
+		p.Filter.Offset = f.Offset
+		f.Limit = adminPageSize
+		var list []Order
+		list, p.Total, err = h.svc.List(ctx, t.ID, f)
+		for _, o := range list {
+			p.Orders = append(p.Orders, viewOf(o, loc))
+		}
+		p.HasMore = int64(f.Offset+len(list)) < p.Total
+	}
+	var fe *fault.Error
+	if errors.As(err, &fe) && fe.Status < 500 {
+		p.Error = plainMessage(fe)
+		return c.Render(fe.Status, "admin_orders.html", p)
+	}
+	if err != nil {
+		return err
+	}
+	return c.Render(http.StatusOK, "admin_orders.html", p)
+}
+
+func adminNotice(done string) string {
+	switch done {
+	case "shipped":
+		return "Order shipped. The buyer sees the carrier and tracking number in My orders."
+	case "completed":
+		return "Order completed."
+	case "cancelled":
+		return "Order cancelled; its stock is back on sale."
+	case "refunded":
+		return "Refund recorded."
+	case "settings":
+		return "Order settings saved."
+	}
+	return ""
+}
+
+// merchantOrder loads the :id order of the shop; a malformed, missing or
+// another shop's id is a 404.
+func (h *Handlers) merchantOrder(c echo.Context) (Order, error) {
+	id := c.Param("id")
+	if !tenants.ValidID(id) {
+		return Order{}, fault.NotFound("order")
+	}
+	o, err := h.svc.Get(c.Request().Context(), tenants.FromContext(c).ID, id)
+	if err != nil {
+		return Order{}, err
+	}
+	if !visible(o.Status) {
+		return Order{}, fault.NotFound("order")
+	}
+	return o, nil
+}
+
+func (h *Handlers) adminOrder(c echo.Context) error {
+	o, err := h.merchantOrder(c)
+	if err != nil {
+		return err
+	}
+	t := tenants.FromContext(c)
+	return c.Render(http.StatusOK, "admin_order.html", AdminPage{Shop: t, Order: viewOf(o, shopZone(t)),
+		Form: defaultForm(o), Notice: adminNotice(c.QueryParam("done"))})
+}
+
+// defaultForm proposes a full refund of what is left.
+func defaultForm(o Order) ActionForm {
+	f := ActionForm{}
+	if o.Refundable > 0 {
+		f.RefundAmount = catalog.FormatYuan(o.Refundable)
+	}
+	return f
+}
+
+func actionForm(c echo.Context) ActionForm {
+	return ActionForm{Carrier: c.FormValue("carrier"), TrackingNo: c.FormValue("tracking_no"),
+		CancelReason: c.FormValue("reason"), RefundAmount: c.FormValue("amount"), RefundReason: c.FormValue("reason")}
+}
+
+// adminAction runs one action on the :id order and goes back to the order,
+// or shows it again with why the action was refused.
+func (h *Handlers) adminAction(c echo.Context, done string, act func(ctx context.Context, tenantID string, o Order, f ActionForm) error) error {
+	o, err := h.merchantOrder(c)
+	if err != nil {
+		return err
+	}
+	t := tenants.FromContext(c)
+	f := actionForm(c)
+	err = act(c.Request().Context(), t.ID, o, f)
+	var fe *fault.Error
+	if errors.As(err, &fe) && fe.Status < 500 && fe.Status != http.StatusNotFound {
+		fresh, gerr := h.merchantOrder(c)
+		if gerr != nil {
+			return gerr
+		}
+		if f.RefundAmount == "" {
+			f.RefundAmount = defaultForm(fresh).RefundAmount
+		}
+		return c.Render(fe.Status, "admin_order.html", AdminPage{Shop: t, Order: viewOf(fresh, shopZone(t)), Form: f,
+			Error: plainMessage(fe)})
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/orders/"+o.ID+"?done="+done)
+}
+
+func (h *Handlers) adminShip(c echo.Context) error {
+	return h.adminAction(c, "shipped", func(ctx context.Context, tenantID string, o Order, f ActionForm) error {
+		_, err := h.svc.Ship(ctx, tenantID, o.ID, f.Carrier, f.TrackingNo)
+		return err
+	})
+}
+
+func (h *Handlers) adminComplete(c echo.Context) error {
+	return h.adminAction(c, "completed", func(ctx context.Context, tenantID string, o Order, _ ActionForm) error {
+		_, err := h.svc.Complete(ctx, tenantID, o.ID)
+		return err
+	})
+}
+
+func (h *Handlers) adminCancel(c echo.Context) error {
+	return h.adminAction(c, "cancelled", func(ctx context.Context, tenantID string, o Order, f ActionForm) error {
+		reason := strings.TrimSpace(f.CancelReason)
+		if reason == "" {
+			reason = "cancelled by the shop"
+		}
+		_, err := h.svc.Cancel(ctx, tenantID, o.ID, reason)
+		return err
+	})
+}
+
+func (h *Handlers) adminRefund(c echo.Context) error {
+	return h.adminAction(c, "refunded", func(ctx context.Context, tenantID string, o Order, f ActionForm) error {
+		amount, err := catalog.ParseYuan("amount", f.RefundAmount)
+		if err != nil {
+			return err
+		}
+		if amount == 0 {
+			return fault.Invalid("amount", "must be more than ¥0.00")
+		}
+		_, err = h.svc.Refund(ctx, tenantID, o.ID, RefundRequest{Amount: amount, Reason: f.RefundReason})
+		var fe *fault.Error
+		if errors.As(err, &fe) && fe.Status == http.StatusConflict {
+			// The service words the limit in fen; the console speaks yuan.
+			if cur, gerr := h.svc.Get(ctx, tenantID, o.ID); gerr == nil && cur.Paid > 0 && cur.Refundable < amount &&
+				(cur.Status == Paid || cur.Status == Shipped || cur.Status == Completed || cur.Status == Refunded) {
+				return fault.Conflict("at most ¥%s can still be refunded (paid ¥%s, refunded ¥%s); you asked for ¥%s",
+					catalog.FormatYuan(cur.Refundable), catalog.FormatYuan(cur.Paid), catalog.FormatYuan(cur.Refunded),
+					catalog.FormatYuan(amount))
+			}
+		}
+		return err
+	})
+}
+
+func settingsForm(st Settings) SettingsForm {
+	f := SettingsForm{ShippingFee: catalog.FormatYuan(st.ShippingFee),
+		UnpaidTimeoutMinutes: strconv.Itoa(st.UnpaidTimeoutMinutes), AutoCompleteDays: strconv.Itoa(st.AutoCompleteDays),
+		AppID: st.WeChatPay.AppID, MchID: st.WeChatPay.MchID, KeyMasked: st.Masked().WeChatPay.Key}
+	if st.FreeShippingOver > 0 {
+		f.FreeShippingOver = catalog.FormatYuan(st.FreeShippingOver)
+	}
+	return f
+}
+
+func (h *Handlers) adminSettings(c echo.Context) error {
+	t := tenants.FromContext(c)
+	st, err := h.svc.store.Settings(c.Request().Context(), t.ID)
+	if err != nil {
+		return err
+	}
+	return c.Render(http.StatusOK, "admin_order_settings.html", AdminPage{Shop: t, Settings: settingsForm(st),
+		Notice: adminNotice(c.QueryParam("done"))})
+}
+
+func (h *Handlers) adminSaveSettings(c echo.Context) error {
+	ctx := c.Request().Context()
+	t := tenants.FromContext(c)
+	st, err := h.svc.store.Settings(ctx, t.ID)
+	if err != nil {
+		return err
+	}
+	f := SettingsForm{ShippingFee: c.FormValue("shipping_fee"), FreeShippingOver: c.FormValue("free_shipping_over"),
+		UnpaidTimeoutMinutes: c.FormValue("unpaid_timeout_minutes"), AutoCompleteDays: c.FormValue("auto_complete_days"),
+		AppID: strings.TrimSpace(c.FormValue("wechat_app_id")), MchID: strings.TrimSpace(c.FormValue("wechat_mch_id")),
+		KeyMasked: st.Masked().WeChatPay.Key}
+	err = f.apply(&st, strings.TrimSpace(c.FormValue("wechat_key")), c.FormValue("wechat_key_clear") != "")
+	if err == nil {
+		err = st.Validate()
+	}
+	if err == nil {
+		err = h.svc.store.SaveSettings(ctx, t.ID, st)
+	}
+	var fe *fault.Error
+	if errors.As(err, &fe) && fe.Status < 500 {
+		return c.Render(fe.Status, "admin_order_settings.html", AdminPage{Shop: t, Settings: f, Error: plainMessage(fe)})
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/order-settings?done=settings")
+}
+
+// apply writes the form onto st. A blank key keeps the stored one; clear
+// removes it (and so turns WeChat Pay off).
+func (f SettingsForm) apply(st *Settings, key string, clear bool) error {
+	var err error
+	if st.ShippingFee, err = yuanOrZero("shipping_fee", f.ShippingFee); err != nil {
+		return err
+	}
+	if st.FreeShippingOver, err = yuanOrZero("free_shipping_over", f.FreeShippingOver); err != nil {
+		return err
+	}
+	// Settings.Validate words its limits in fen; the form speaks yuan.
+	if st.ShippingFee > 1_000_000 {
+		return fault.Invalid("shipping_fee", "must be at most ¥10000.00")
+	}
+	if st.FreeShippingOver > 1_000_000_000 {
+		return fault.Invalid("free_shipping_over", "must be at most ¥10000000.00")
+	}
+	if st.UnpaidTimeoutMinutes, err = wholeNumber("unpaid_timeout_minutes", f.UnpaidTimeoutMinutes); err != nil {
+		return err
+	}
+	if st.AutoCompleteDays, err = wholeNumber("auto_complete_days", f.AutoCompleteDays); err != nil {
+		return err
+	}
+	st.WeChatPay.AppID, st.WeChatPay.MchID = f.AppID, f.MchID
+	switch {
+	case clear:
+		st.WeChatPay.Key = ""
+	case len(key) != 0 && len(key) != 32:
+		// WeChat Pay API v2 keys are 32 characters; a short one would also
+		// show through Settings.Masked, which keeps the last 4 visible.
+		return fault.Invalid("wechat_key", "must be the 32-character key set in the WeChat Pay merchant platform")
+	case key != "":
+		st.WeChatPay.Key = key
+	}
+	return nil
+}
+
+func yuanOrZero(field, s string) (int64, error) {
+	if strings.TrimSpace(s) == "" {
+		return 0, nil
+	}
+	return catalog.ParseYuan(field, s)
+}
+
+func wholeNumber(field, s string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return 0, fault.Invalid(field, "must be a whole number")
+	}
+	return n, nil
+}

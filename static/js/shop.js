@@ -1,0 +1,314 @@
+// Storefront buttons: add to cart, the cart's quantity steppers, checkout,
+// the sandbox pay button and cancelling an order. Every page renders
+// without JavaScript; these buttons call the shop's JSON API under
+// /s/{shop}/api and show its errors in plain words.
+(function () {
+  "use strict";
+  var head = document.querySelector("[data-shop]");
+  if (!head || !window.fetch) return;
+  var base = head.getAttribute("data-shop"); // "/s/{shop}"
+
+  // Words a shopper knows for the API's field names.
+  var fieldNames = {
+    name: "Name", phone: "Phone", province: "Province", city: "City", district: "District",
+    detail: "Street address", qty: "Quantity", sku_id: "Option", product_id: "Product", items: "Items"
+  };
+
+  function fieldKey(field) {
+    return (field || "").replace(/^.*[.\]]/, "");
+  }
+
+  // plain turns an API answer into a sentence for the shopper.
+  function plain(status, body) {
+    var e = body && body.error;
+    if (status === 0) return "We could not reach the shop. Check your connection and try again.";
+    if (status === 429) return "Too many tries in a short time. Please wait a moment and try again.";
+    if (status === 413) return "That is too much at once. Please order fewer items.";
+    if (!e || !e.message || status >= 500) return "Something went wrong on our side. Please try again in a moment.";
+    var msg = e.message;
+    if (e.field && msg.indexOf(e.field + ": ") === 0) {
+      var key = fieldKey(e.field);
+      var name = fieldNames[key] || key.replace(/_/g, " ");
+      var rest = msg.slice(e.field.length + 2);
+      msg = /^(is|must) /.test(rest) ? name + " " + rest : name + ": " + rest;
+    }
+    msg = msg.charAt(0).toUpperCase() + msg.slice(1);
+    return /[.!?]$/.test(msg) ? msg : msg + ".";
+  }
+
+  // call sends a request to the shop's API. It resolves with the decoded
+  // answer, or rejects with an Error whose message can be shown as is.
+  function call(method, path, body, headers) {
+    var opts = { method: method, credentials: "same-origin", headers: { Accept: "application/json" } };
+    if (body !== undefined) {
+      opts.headers["Content-Type"] = "application/json";
+      opts.body = JSON.stringify(body);
+    }
+    Object.keys(headers || {}).forEach(function (k) { opts.headers[k] = headers[k]; });
+    return fetch(base + "/api" + path, opts).then(function (r) {
+      return r.text().then(function (text) {
+        var data = null;
+        try { data = text ? JSON.parse(text) : null; } catch (ignored) { /* not JSON */ }
+        if (r.ok) return data;
+        var err = new Error(plain(r.status, data));
+        err.status = r.status;
+        err.field = data && data.error ? data.error.field : "";
+        err.raw = data && data.error ? data.error.message : "";
+        err.replayed = r.headers.get("Idempotent-Replayed") === "true";
+        throw err;
+      });
+    }, function () {
+      var err = new Error(plain(0));
+      err.status = 0;
+      throw err;
+    });
+  }
+
+  // say shows a message in el (an element with data-msg), or hides it.
+  function say(el, msg, kind) {
+    if (!el) {
+      if (msg) window.alert(msg);
+      return;
+    }
+    el.className = kind === "ok" ? "notice" : "error";
+    el.setAttribute("role", kind === "ok" ? "status" : "alert");
+    el.textContent = msg || "";
+    el.hidden = !msg;
+  }
+
+  function msgIn(scope) {
+    return (scope && scope.querySelector("[data-msg]")) || document.querySelector("[data-msg]");
+  }
+
+  // The header's cart count: every unit in the cart, problems included.
+  function showCount(view) {
+    var n = 0;
+    ((view && view.items) || []).forEach(function (it) { n += it.qty; });
+    Array.prototype.forEach.call(document.querySelectorAll("[data-cart-count]"), function (el) {
+      el.textContent = n > 99 ? "99+" : String(n);
+      el.hidden = n === 0;
+    });
+  }
+  if (document.querySelector("[data-cart-count]")) {
+    call("GET", "/cart").then(showCount, function () { /* the count is a nicety */ });
+  }
+
+  // Quantity steppers: − and + around a number field.
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest("[data-step]");
+    if (!b) return;
+    var input = b.parentNode.querySelector("input");
+    if (!input || input.disabled) return;
+    var min = parseInt(input.min, 10) || 1;
+    var max = parseInt(input.max, 10) || 999;
+    var v = (parseInt(input.value, 10) || min) + parseInt(b.getAttribute("data-step"), 10);
+    v = Math.max(min, Math.min(max, v));
+    if (String(v) === input.value) return;
+    input.value = String(v);
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+
+  // Product page: the chosen option bounds the quantity.
+  var buy = document.querySelector("form[data-buy]");
+  if (buy) {
+    var qty = buy.querySelector("input[name=qty]");
+    buy.addEventListener("change", function (e) {
+      if (!e.target.matches(".skus input") || !qty) return;
+      var stock = parseInt(e.target.getAttribute("data-stock"), 10);
+      if (stock > 0) {
+        qty.max = String(stock);
+        if ((parseInt(qty.value, 10) || 1) > stock) qty.value = String(stock);
+      }
+    });
+    var chosen = function () {
+      var item = { product_id: buy.elements.product.value, sku_id: "", qty: parseInt(qty ? qty.value : "1", 10) };
+      if (buy.querySelector(".skus")) {
+        var sku = buy.querySelector(".skus input:checked");
+        if (!sku) throw new Error("Please choose an option first.");
+        item.sku_id = sku.value;
+      }
+      if (!(item.qty >= 1)) throw new Error("Please enter a quantity of at least 1.");
+      return item;
+    };
+    buy.addEventListener("submit", function (e) { // Buy now: a GET to the checkout
+      try {
+        chosen();
+      } catch (err) {
+        e.preventDefault();
+        say(msgIn(buy), err.message);
+      }
+    });
+    var add = buy.querySelector("[data-add-to-cart]");
+    if (add) add.addEventListener("click", function () {
+      var item;
+      try {
+        item = chosen();
+      } catch (err) {
+        say(msgIn(buy), err.message);
+        return;
+      }
+      add.disabled = true;
+      call("POST", "/cart/items", item).then(function (view) {
+        showCount(view);
+        say(msgIn(buy), "Added to your cart.", "ok");
+      }, function (err) {
+        say(msgIn(buy), err.message);
+      }).then(function () { add.disabled = false; });
+    });
+  }
+
+  // Cart page: each change goes to the API, then the cart is redrawn from
+  // the server's page, so prices, problems and totals come from one place.
+  function redrawCart() {
+    return fetch(location.pathname, { credentials: "same-origin" }).then(function (r) {
+      if (!r.ok) throw new Error("reload");
+      return r.text();
+    }).then(function (html) {
+      var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("cart");
+      var cart = document.getElementById("cart");
+      if (fresh && cart) cart.parentNode.replaceChild(document.importNode(fresh, true), cart);
+    }).catch(function () { location.reload(); });
+  }
+  function setQty(line, n) {
+    var cart = document.getElementById("cart");
+    line.classList.add("busy");
+    return call("PUT", "/cart/items", {
+      product_id: line.getAttribute("data-product"), sku_id: line.getAttribute("data-sku"), qty: n
+    }).then(function (view) {
+      showCount(view);
+      return redrawCart();
+    }, function (err) {
+      line.classList.remove("busy");
+      var input = line.querySelector("input[data-qty]");
+      if (input) input.value = line.getAttribute("data-qty");
+      say(msgIn(cart), err.message);
+    });
+  }
+  if (document.getElementById("cart")) {
+    document.addEventListener("change", function (e) {
+      var input = e.target.closest("#cart input[data-qty]");
+      if (!input) return;
+      var n = parseInt(input.value, 10);
+      var line = input.closest("[data-line]");
+      if (!(n >= 1)) {
+        input.value = line.getAttribute("data-qty");
+        return;
+      }
+      setQty(line, n);
+    });
+    document.addEventListener("click", function (e) {
+      var b = e.target.closest("#cart [data-remove]");
+      if (b) setQty(b.closest("[data-line]"), 0);
+    });
+  }
+
+  // Checkout: the address is remembered in this browser; the order is
+  // placed with an Idempotency-Key minted once per page load, so a retry
+  // after a lost answer never places a second order.
+  var checkout = document.querySelector("form[data-checkout]");
+  if (checkout) {
+    var ADDRESS = "microshop.address";
+    var fields = ["name", "phone", "province", "city", "district", "detail"];
+    var saved = null;
+    try { saved = JSON.parse(window.localStorage.getItem(ADDRESS) || "null"); } catch (ignored) { /* private mode */ }
+    if (saved) fields.forEach(function (f) {
+      var el = checkout.elements[f];
+      if (el && !el.value && typeof saved[f] === "string") el.value = saved[f];
+    });
+    var key = checkout.getAttribute("data-idempotency-key");
+    var attempt = 0;
+    var place = checkout.querySelector("[data-place]");
+    var label = place.textContent;
+    var busy = false;
+    checkout.addEventListener("submit", function (e) {
+      e.preventDefault();
+      if (busy) return;
+      var msg = msgIn(checkout);
+      var address = {};
+      var missing = null;
+      fields.forEach(function (f) {
+        var el = checkout.elements[f];
+        el.removeAttribute("aria-invalid");
+        address[f] = el.value.trim();
+        if (!address[f] && !missing) missing = el;
+      });
+      if (missing) {
+        missing.setAttribute("aria-invalid", "true");
+        missing.focus();
+        say(msg, "Please fill in " + (fieldNames[missing.name] || missing.name).toLowerCase() + ".");
+        return;
+      }
+      busy = true;
+      place.disabled = true;
+      place.textContent = "Placing your order…";
+      say(msg, "");
+      var idem = attempt ? key + "-" + attempt : key;
+      call("POST", "/orders", { items: JSON.parse(checkout.getAttribute("data-items")), address: address },
+        { "Idempotency-Key": idem }).then(function (order) {
+        try { window.localStorage.setItem(ADDRESS, JSON.stringify(address)); } catch (ignored) { /* private mode */ }
+        location.replace(base + "/pay/" + order.id);
+      }, function (err) {
+        busy = false;
+        place.disabled = false;
+        place.textContent = label;
+        var text = err.message;
+        if (err.status === 409 && err.replayed && /different request/.test(err.raw)) {
+          // An earlier try whose answer was lost, with other details.
+          attempt++;
+          text = "Your earlier try may have gone through. Please check My orders before placing the order again.";
+        } else if (err.status >= 400 && err.status < 500 && !(err.replayed && /in progress/.test(err.raw))) {
+          attempt++; // a definite answer: the next try is a new request
+        }
+        // Network errors and 5xx keep the key: retrying is safe.
+        say(msg, text);
+        var field = fieldKey(err.field);
+        if (checkout.elements[field] && /^address\./.test(err.field)) {
+          checkout.elements[field].setAttribute("aria-invalid", "true");
+          checkout.elements[field].focus();
+        } else if (msg.scrollIntoView) {
+          msg.scrollIntoView({ block: "center" });
+        }
+      });
+    });
+  }
+
+  // Pay page: the sandbox confirms at once; WeChat Pay opens WeChat's
+  // payment sheet.
+  var pay = document.querySelector("[data-pay]");
+  if (pay) pay.addEventListener("click", function () {
+    var id = pay.getAttribute("data-pay");
+    var done = function () { location.replace(base + "/orders/" + id + "?paid=1"); };
+    var fail = function (err) {
+      pay.disabled = false;
+      say(msgIn(pay.closest(".box")), err.message);
+    };
+    pay.disabled = true;
+    if (pay.getAttribute("data-provider") === "sandbox") {
+      call("POST", "/orders/" + id + "/pay", { sandbox_confirm: true }).then(done, fail);
+      return;
+    }
+    call("POST", "/orders/" + id + "/pay", {}).then(function (r) {
+      if (!r || !r.jsapi || !window.WeixinJSBridge) {
+        fail(new Error("Please open this page in WeChat to pay with WeChat Pay."));
+        return;
+      }
+      window.WeixinJSBridge.invoke("getBrandWCPayRequest", r.jsapi, function (res) {
+        if (res && res.err_msg === "get_brand_wcpay_request:ok") done();
+        else fail(new Error("The payment was not completed. You can try again."));
+      });
+    }, fail);
+  });
+
+  // Cancel an unpaid order (My orders, order page).
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest("[data-cancel-order]");
+    if (!b || !window.confirm("Cancel this order?")) return;
+    b.disabled = true;
+    call("POST", "/orders/" + b.getAttribute("data-cancel-order") + "/cancel").then(function () {
+      location.reload();
+    }, function (err) {
+      b.disabled = false;
+      say(msgIn(b.closest("article") || document), err.message);
+    });
+  });
+})();
