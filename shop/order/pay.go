@@ -91,6 +91,11 @@ func (s *Service) SandboxConfirm(ctx context.Context, sandbox *Sandbox, tenantID
 	if o.Status != PendingPayment && o.Provider != ProviderSandbox {
 		return Order{}, fault.Conflict("cannot pay an order that is %s", o.Status)
 	}
+	if o.Status == PendingPayment && s.clock().After(o.ExpiresAt) {
+		// A real provider's notice for an expired order is still accepted
+		// (the money moved); the sandbox simply refuses to start one.
+		return Order{}, fault.Conflict("the payment deadline for this order has passed")
+	}
 	// One transaction id per order: a double click is the same payment.
 	body := sandbox.Sign(Notification{TenantID: tenantID, OrderID: o.ID, TransactionID: "sbx_" + o.ID, Amount: o.Payable})
 	if err := s.Notify(ctx, sandbox, tenantID, body); err != nil {

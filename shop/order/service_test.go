@@ -600,6 +600,16 @@ func TestCart(t *testing.T) {
 			tea.PriceSeen != 3900 || gl.Problem != "gone" {
 			t.Errorf("cart after changes %+v", v)
 		}
+		// Changing the line acknowledges the new price.
+		v, err = f.svc.SetCartItem(ctx, f.tenant, buyer, CartItemRequest{ProductID: p.ID, Qty: 2}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range v.Items {
+			if l.ProductID == p.ID && (l.PriceChanged || l.Problem != "" || l.Qty != 2) {
+				t.Errorf("after setting qty: %+v", l)
+			}
+		}
 		if _, err := f.svc.SetCartItem(ctx, f.tenant, buyer, CartItemRequest{ProductID: p.ID, Qty: 0}, true); !errors.Is(err, fault.ErrInvalid) {
 			t.Errorf("add 0: %v", err)
 		}

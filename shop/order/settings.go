@@ -38,8 +38,10 @@ func DefaultSettings() Settings {
 
 // Masked returns s with the WeChat Pay key hidden.
 func (s Settings) Masked() Settings {
-	if k := s.WeChatPay.Key; k != "" {
-		s.WeChatPay.Key = strings.Repeat("*", max(0, len(k)-4)) + k[max(0, len(k)-4):]
+	if k := s.WeChatPay.Key; len(k) > 8 {
+		s.WeChatPay.Key = strings.Repeat("*", len(k)-4) + k[len(k)-4:]
+	} else if k != "" {
+		s.WeChatPay.Key = strings.Repeat("*", len(k)) // too short to show any of it
 	}
 	return s
 }

@@ -100,7 +100,7 @@ type CartItem struct {
 	ProductID string    `json:"product_id" bson:"product_id"`
 	SKUID     string    `json:"sku_id" bson:"sku_id"`
 	Qty       int64     `json:"qty" bson:"qty"`
-	PriceSeen int64     `json:"price_seen" bson:"price_seen"` // the price when added, to show changes
+	PriceSeen int64     `json:"price_seen" bson:"price_seen"` // the price when last added or changed, to show changes since
 	AddedAt   time.Time `json:"added_at" bson:"added_at"`
 }
 

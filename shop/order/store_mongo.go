@@ -303,8 +303,8 @@ func (s *mongoStore) SetCartItem(ctx context.Context, tenantID, fanID string, it
 		return err
 	}
 	_, err := c.UpdateOne(ctx, key, bson.D{
-		{Key: "$set", Value: bson.D{{Key: "qty", Value: it.Qty}}},
-		{Key: "$setOnInsert", Value: bson.D{{Key: "price_seen", Value: it.PriceSeen}, {Key: "added_at", Value: it.AddedAt}}},
+		{Key: "$set", Value: bson.D{{Key: "qty", Value: it.Qty}, {Key: "price_seen", Value: it.PriceSeen}}},
+		{Key: "$setOnInsert", Value: bson.D{{Key: "added_at", Value: it.AddedAt}}},
 	}, options.UpdateOne().SetUpsert(true))
 	return err
 }

@@ -344,7 +344,7 @@ func (s *sqliteStore) SetCartItem(ctx context.Context, tenantID, fanID string, i
 	}
 	_, err = db.Exec(ctx, `INSERT INTO cart_items (tenant_id, fan_id, product_id, sku_id, qty, price_seen, added_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (tenant_id, fan_id, product_id, sku_id) DO UPDATE SET qty = excluded.qty`,
+		ON CONFLICT (tenant_id, fan_id, product_id, sku_id) DO UPDATE SET qty = excluded.qty, price_seen = excluded.price_seen`,
 		fanID, it.ProductID, it.SKUID, it.Qty, it.PriceSeen, tenants.TimeText(it.AddedAt))
 	return err
 }
