@@ -18,6 +18,8 @@ import (
 	"microshop/shop/demo"
 	"microshop/shop/fan"
 	"microshop/shop/order"
+	"microshop/shop/pcstore"
+	"microshop/shop/pcstore/source"
 	"microshop/static"
 	"microshop/templates"
 	"microshop/tenants"
@@ -25,7 +27,7 @@ import (
 )
 
 // schemas lists what every tenant database holds, one entry per domain.
-var schemas = []tenants.Schema{catalog.Schema, fan.Schema, order.Schema}
+var schemas = []tenants.Schema{catalog.Schema, fan.Schema, order.Schema, pcstore.Schema}
 
 // app is the wired platform: engine, services and the HTTP router.
 type app struct {
@@ -35,6 +37,7 @@ type app struct {
 	tenants *tenants.Service
 	catalog *catalog.Catalog
 	orders  *order.Service
+	pcstore *pcstore.Syncer
 	leaser  *tenants.Leaser
 	assets  *static.Assets
 	echo    *echo.Echo
@@ -122,6 +125,11 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, engine *tenants.E
 	orderHandlers := order.NewHandlers(orders, order.NewSandbox([]byte("sandbox-pay:"+secret)), cfg.BaseURL)
 	orderHandlers.APIRoutes(api)
 	orderHandlers.AdminRoutes(admin)
+	a.pcstore = pcstore.NewSyncer(pcstore.NewStore(engine), cat, a.leaser, store, source.NewClient(), log)
+	pcs := pcstore.NewHandlers(a.pcstore, cfg.BaseURL)
+	pcs.APIRoutes(api)
+	pcs.AdminRoutes(admin)
+	pcs.PublicRoutes(e.Group("/s/:slug", svc.ShopBySlug())) // the PC store's widget: no fan cookie
 
 	// Storefront.
 	e.GET("/s/:slug", func(c echo.Context) error {

@@ -82,6 +82,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if _, err := jobs.AddFunc("@every 1m", func() { a.runOrderJobs(ctx) }); err != nil {
 		return err
 	}
+	if _, err := jobs.AddFunc("@every 1m", func() {
+		if err := a.pcstore.RunDue(ctx); err != nil {
+			log.Error("pc store sync schedule", "err", err)
+		}
+	}); err != nil {
+		return err
+	}
 	jobs.Start()
 	defer func() {
 		<-jobs.Stop().Done()
@@ -100,6 +107,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer cancel()
 	if err := srv.Shutdown(shutCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	// Stop PC-store syncs at a clean point; they resume on the next start.
+	if err := a.pcstore.Shutdown(shutCtx); err != nil {
+		log.Warn("stop pc store syncs", "err", err)
 	}
 	return nil
 }

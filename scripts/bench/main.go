@@ -63,11 +63,14 @@ func main() {
 	fs.BoolVar(&o.keepTemp, "keep", false, "keep the temporary directory (server binary, data, logs)")
 	fs.StringVar(&o.serverPkg, "server", "./server", "package of the server to build")
 	baseline := fs.String("serve-baseline", "", "")
+	importRound := fs.Int("import-round", 0, "") // internal: one round of -scenario import
+	importDir := fs.String("import-dir", "", "") // internal: its data directory
+	scenario := fs.String("scenario", "default", "what to measure: default (storefront pages against a plain Echo server), import (a 20,000-product feed imported against raw SQLite inserts, with peak memory; Mongo commands per product)")
 	fs.Usage = func() {
 		out := fs.Output()
 		fmt.Fprintf(out, "usage: go run ./scripts/bench [flags]\n\n")
 		fs.VisitAll(func(f *flag.Flag) {
-			if f.Name == "serve-baseline" { // internal: the baseline process
+			if f.Name == "serve-baseline" || strings.HasPrefix(f.Name, "import-") { // internal: child processes
 				return
 			}
 			fmt.Fprintf(out, "  -%s\n    \t%s", f.Name, f.Usage)
@@ -89,6 +92,13 @@ func main() {
 	if *baseline != "" {
 		if err := serveBaseline(ctx, *baseline); err != nil {
 			fmt.Fprintln(os.Stderr, "baseline:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *importRound > 0 {
+		if err := importChild(ctx, *importRound, *importDir); err != nil {
+			fmt.Fprintln(os.Stderr, "import round:", err)
 			os.Exit(1)
 		}
 		return
@@ -115,7 +125,21 @@ func main() {
 		os.Exit(2)
 	}
 
-	if err := run(ctx, o); err != nil {
+	runScenario := run
+	switch *scenario {
+	case "default":
+	case "import":
+		runScenario = importScenario
+		explicit := false
+		fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "products" })
+		if !explicit {
+			o.products = importProducts(o.short)
+		}
+	default:
+		fmt.Fprintf(os.Stderr, "bench: unknown -scenario %q\n", *scenario)
+		os.Exit(2)
+	}
+	if err := runScenario(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}

@@ -1,0 +1,61 @@
+// Package pcstore links a micro-shop to the PC (desktop web) store its
+// merchant already runs: paste the store's address (Shopify, WooCommerce,
+// or a Google Merchant feed by URL or upload), see a preview of what would
+// be imported, confirm; from then on the catalog stays in sync, and the PC
+// store shows the micro-shop's QR code (a widget, or a plain PNG) whose link
+// carries the channel pc_store.
+//
+// # What it owns
+//
+//   - Link: one per shop, its settings (type, address, WooCommerce key and
+//     secret, currency and exchange rates, interval, assumed stock) and its
+//     schedule (next run, the run in progress).
+//   - Mapping: (source, external id) → product id, with a unique index, and
+//     per variant the SKU id, so a re-sync updates the same product and the
+//     same SKUs (carts and orders keep pointing at them).
+//   - Run: one sync, with created / updated / unchanged / off-sale / failed
+//     counts, its duration, a cursor to resume from, and an error per failed
+//     product (RunError, unique per run and place in the source).
+//   - Uploads: feed files kept in 1 MB chunks in the tenant database, so any
+//     replica reads them and an interrupted import of one resumes anywhere.
+//
+// Products themselves stay the catalog's: pcstore uses only catalog.Catalog
+// (Create, Patch, Get), and patches only what the PC store owns (title,
+// description, price, stock, images, category, SKUs); whatever else the
+// merchant sets in the micro-shop (its status, for one) is left alone.
+// Products gone from the PC store are taken off sale, never deleted, and put
+// back on sale if they return.
+//
+// # Exactly once, without transactions
+//
+//   - A product is created only after its (source, external id) is claimed
+//     by a unique insert, so two writers (a replica whose lease lapsed, say)
+//     never both create it.
+//   - Each mapping records the run that last dealt with it and the outcome,
+//     in the same single-record write: a resumed run skips what it already
+//     did and recounts its outcomes from the mappings, so counts are exact
+//     across crashes; run errors are unique per (run, ref) for the same
+//     reason.
+//   - Two replicas never sync one shop at once: a run holds the platform
+//     lease "pcstore-sync:<tenant>" (tenants.Leaser), renewed while it
+//     runs; the scheduler also keeps one run per shop per process.
+//
+// # Scheduling
+//
+// (*Syncer).RunDue is the cron job: called every minute, it starts (in the
+// background, a few at a time) the syncs of shops whose interval has passed
+// since their last sync, and resumes interrupted runs. It keeps the schedule
+// in memory and re-reads every shop's link every ten minutes.
+//
+// # Known limits
+//
+//   - The catalog has no bulk write, so an import costs at least four writes
+//     per product (claim, product, catalog stamp, mapping) plus one per SKU;
+//     a catalog.CreateMany would roughly halve that (see the benchmark,
+//     go run ./scripts/bench -scenario import).
+//   - Uploads through the API or the console are bounded by the server's
+//     --body-limit (1 MB by default); larger files go through
+//     go run ./scripts/import, which streams the file into the store.
+//   - The WooCommerce secret is kept in the tenant database as typed (it is
+//     needed to call the store); it is never shown again.
+package pcstore

@@ -1,0 +1,214 @@
+package pcstore
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"microshop/shop/pcstore/source"
+	"microshop/tenants/fault"
+)
+
+// Link settings' defaults and limits.
+const (
+	DefaultInterval     = 60 // minutes
+	MinInterval         = 15
+	MaxInterval         = 7 * 24 * 60
+	DefaultAssumedStock = 100
+	maxRates            = 20
+)
+
+// LinkInput is what a merchant submits to link a PC store.
+type LinkInput struct {
+	Type     string            `json:"type"`
+	URL      string            `json:"url"`
+	Key      string            `json:"key"`
+	Secret   string            `json:"secret"`
+	Currency string            `json:"currency"`
+	Rates    map[string]string `json:"rates"`
+	// IntervalMinutes is how often to sync (default 60; 15 to 10080).
+	IntervalMinutes *int `json:"interval_minutes"`
+	// AssumedStock is the stock of products the store shows as available
+	// without a count (default 100).
+	AssumedStock *int64 `json:"assumed_stock"`
+}
+
+// LinkView is a link as the API shows it: the secret is never sent back.
+type LinkView struct {
+	Type            string            `json:"type"`
+	URL             string            `json:"url,omitempty"`
+	Key             string            `json:"key,omitempty"`
+	HasSecret       bool              `json:"has_secret"`
+	UploadName      string            `json:"upload_name,omitempty"`
+	Currency        string            `json:"currency,omitempty"`
+	Rates           map[string]string `json:"rates"`
+	IntervalMinutes int               `json:"interval_minutes"`
+	AssumedStock    int64             `json:"assumed_stock"`
+	Scheduled       bool              `json:"scheduled"`
+	NextRunAt       string            `json:"next_run_at,omitempty"`
+	CurrentRun      string            `json:"current_run,omitempty"`
+	LastRunID       string            `json:"last_run_id,omitempty"`
+}
+
+// View returns the link as shown to the merchant.
+func (l Link) View() LinkView {
+	v := LinkView{Type: l.Type, URL: l.URL, Key: l.Key, HasSecret: l.Secret != "", UploadName: l.UploadName,
+		Currency: l.Currency, Rates: map[string]string{}, IntervalMinutes: l.IntervalMinutes, AssumedStock: l.AssumedStock,
+		Scheduled: l.scheduled(), CurrentRun: l.CurrentRun, LastRunID: l.LastRunID}
+	for c, r := range l.Rates {
+		v.Rates[c] = r.String()
+	}
+	if v.Scheduled {
+		v.NextRunAt = l.NextRunAt.UTC().Format("2006-01-02T15:04:05Z")
+	}
+	return v
+}
+
+// scheduled says whether the link syncs on its own: a store or feed
+// address, confirmed by a first sync, with an interval.
+func (l Link) scheduled() bool {
+	return l.URL != "" && l.IntervalMinutes > 0 && l.LastRunID != ""
+}
+
+// RateList is the rates sorted by currency, for pages.
+func (l Link) RateList() []string {
+	var out []string
+	for c, r := range l.Rates {
+		out = append(out, c+"="+r.String())
+	}
+	sort.Strings(out)
+	return out
+}
+
+// build validates in against the current link (old, zero if none) and
+// returns the new link settings. upload is set for an uploaded feed.
+func (in LinkInput) build(old Link, upload bool) (Link, error) {
+	l := Link{Type: strings.ToLower(strings.TrimSpace(in.Type)), Key: strings.TrimSpace(in.Key), Secret: in.Secret,
+		Currency: strings.ToUpper(strings.TrimSpace(in.Currency)), IntervalMinutes: DefaultInterval, AssumedStock: DefaultAssumedStock}
+	if upload {
+		l.Type = source.Feed
+	}
+	switch l.Type {
+	case source.Shopify, source.WooCommerce, source.Feed:
+	case "":
+		return Link{}, fault.Invalid("type", "is required: shopify, woocommerce or feed")
+	default:
+		return Link{}, fault.Invalid("type", "%q is not a store type; use shopify, woocommerce or feed", clip(in.Type, 30))
+	}
+	if !upload {
+		u, err := source.CheckURL(in.URL)
+		if err != nil {
+			return Link{}, fault.Invalid("url", "%v", err)
+		}
+		l.URL = u.String()
+	} else if strings.TrimSpace(in.URL) != "" {
+		return Link{}, fault.Invalid("url", "send either a feed address or a file, not both")
+	}
+	if l.Type == source.WooCommerce {
+		if l.Key == "" {
+			return Link{}, fault.Invalid("key", "a WooCommerce store needs its REST API consumer key (ck_…)")
+		}
+		if l.Secret == "" && old.Type == source.WooCommerce && old.Key == l.Key {
+			l.Secret = old.Secret // editing other settings keeps the stored secret
+		}
+		if l.Secret == "" {
+			return Link{}, fault.Invalid("secret", "a WooCommerce store needs its REST API consumer secret (cs_…)")
+		}
+		if len(l.Key) > 200 || len(l.Secret) > 200 {
+			return Link{}, fault.Invalid("key", "the key and secret must be at most 200 characters")
+		}
+	} else if l.Key != "" || l.Secret != "" {
+		return Link{}, fault.Invalid("key", "only a WooCommerce store takes a key and secret")
+	}
+	if l.Currency != "" && !isCurrency(l.Currency) {
+		return Link{}, fault.Invalid("currency", "%q is not a three-letter currency code like CNY or USD", clip(in.Currency, 10))
+	}
+	if len(in.Rates) > maxRates {
+		return Link{}, fault.Invalid("rates", "at most %d exchange rates", maxRates)
+	}
+	l.Rates = map[string]source.Rate{}
+	for c, v := range in.Rates {
+		code := strings.ToUpper(strings.TrimSpace(c))
+		if !isCurrency(code) || code == "CNY" {
+			return Link{}, fault.Invalid("rates", "%q is not a foreign currency code like USD", clip(c, 10))
+		}
+		r, err := source.ParseRate(v)
+		if err != nil {
+			return Link{}, fault.Invalid("rates", "%s: %v", code, err)
+		}
+		l.Rates[code] = r
+	}
+	if in.IntervalMinutes != nil {
+		n := *in.IntervalMinutes
+		if n < MinInterval || n > MaxInterval {
+			return Link{}, fault.Invalid("interval_minutes", "must be between %d and %d minutes", MinInterval, MaxInterval)
+		}
+		l.IntervalMinutes = n
+	}
+	if in.AssumedStock != nil {
+		n := *in.AssumedStock
+		if n < 0 || n > source.MaxStock {
+			return Link{}, fault.Invalid("assumed_stock", "must be between 0 and %d", int64(source.MaxStock))
+		}
+		l.AssumedStock = n
+	}
+	return l, nil
+}
+
+func isCurrency(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for i := 0; i < 3; i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseRates reads rates typed as "USD=7.2315, HKD=0.9213" (console form).
+func ParseRates(s string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' || r == ';' }) {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		c, v, ok := strings.Cut(part, "=")
+		if !ok {
+			return nil, fault.Invalid("rates", "write each rate as CODE=yuan per unit, like USD=7.2315")
+		}
+		out[strings.TrimSpace(c)] = strings.TrimSpace(v)
+	}
+	return out, nil
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	if len(r) > n {
+		r = r[:n]
+	}
+	return string(r) + "…"
+}
+
+// spec is what a run of this link reads.
+func (l Link) spec(key string) Spec {
+	return Spec{Type: l.Type, URL: l.URL, Key: l.Key, UploadID: l.UploadID, UploadName: l.UploadName, SourceKey: key}
+}
+
+// describe says in words what a spec reads.
+func (s Spec) describe() string {
+	switch {
+	case s.UploadID != "":
+		return fmt.Sprintf("uploaded feed %s", s.UploadName)
+	case s.Type == source.Shopify:
+		return "Shopify store " + s.URL
+	case s.Type == source.WooCommerce:
+		return "WooCommerce store " + s.URL
+	}
+	return "feed " + s.URL
+}

@@ -1,0 +1,216 @@
+// Package source reads product catalogs from PC (desktop web) stores:
+// Shopify's public products.json, the WooCommerce REST API v3, and Google
+// Merchant Center feeds (RSS 2.0 or Atom XML with the g: namespace, or
+// tab-separated text), by URL or from a file.
+//
+// Every reader streams: XML is read token by token, TSV line by line, and
+// JSON pages one product at a time, so a 50 MB feed is read in bounded
+// memory. Each product comes out as an Item already in the micro-shop's
+// terms (prices in fen, plain-text descriptions, cleaned image URLs), or
+// with Err set saying why it cannot be imported; a bad item never stops
+// the reading of the others. Only a broken transport or a document that
+// cannot be parsed any further ends a scan.
+//
+// The package knows nothing of databases: pcstore applies the items.
+package source
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Item is one product as a PC store lists it, in the micro-shop's terms.
+type Item struct {
+	// Ref says where the item is in the source ("item 12", "line 40",
+	// "page 3 #7"), for messages; it is stable when the same document is
+	// read again.
+	Ref         string
+	ExternalID  string
+	Title       string
+	Description string // plain text
+	URL         string // the product's page on the PC store
+	Images      []string
+	Category    string
+	Price       int64 // fen; with variants, the lowest variant price
+	Stock       int64
+	Variants    []Variant
+	// Notes are what was changed to make the item fit (a title cut, an
+	// image dropped); the item is still imported.
+	Notes []string
+	// Err is why the item cannot be imported; the other fields may be
+	// partly filled.
+	Err error
+}
+
+// Variant is one option of a product (a size, a colour), a SKU in the
+// micro-shop.
+type Variant struct {
+	ExternalID string
+	Name       string
+	Price      int64 // fen
+	Stock      int64
+}
+
+// Options are the shop's settings that reading needs.
+type Options struct {
+	Prices Prices
+	// AssumedStock is the stock given to an item the source says is
+	// available without saying how many (Shopify's storefront, feeds
+	// without quantity).
+	AssumedStock int64
+	// Now decides whether a sale price's effective dates cover today.
+	Now time.Time
+}
+
+func (o Options) now() time.Time {
+	if o.Now.IsZero() {
+		return time.Now()
+	}
+	return o.Now
+}
+
+// ItemError is an item's failure as reported to the merchant.
+type ItemError struct{ Msg string }
+
+func (e *ItemError) Error() string { return e.Msg }
+
+func itemErr(format string, args ...any) error { return &ItemError{Msg: fmt.Sprintf(format, args...)} }
+
+// finish checks and trims an item to what the catalog accepts, noting what
+// it changed; an item that cannot be fixed gets Err.
+func (it *Item) finish() {
+	it.Title = Line(it.Title)
+	if it.Err != nil {
+		return
+	}
+	it.ExternalID = strings.TrimSpace(it.ExternalID)
+	switch {
+	case it.ExternalID == "":
+		it.Err = itemErr("no id: every product needs a unique id in the PC store")
+		return
+	case len(it.ExternalID) > 200:
+		it.Err = itemErr("id is longer than 200 characters")
+		return
+	}
+	if it.Title == "" {
+		it.Err = itemErr("no title")
+		return
+	}
+	if t, cut := Cut(it.Title, MaxTitle); cut {
+		it.Title = t
+		it.Notes = append(it.Notes, fmt.Sprintf("title cut to %d characters", MaxTitle))
+	}
+	if d, cut := Cut(it.Description, MaxDescription); cut {
+		it.Description = d
+		it.Notes = append(it.Notes, fmt.Sprintf("description cut to %d characters", MaxDescription))
+	}
+	it.Category = CategoryFrom(it.Category)
+	it.Images = cleanImages(it.Images, &it.Notes)
+	if it.URL != "" && !isHTTPURL(it.URL) {
+		it.URL = ""
+	}
+	if len(it.Variants) > MaxVariants {
+		it.Err = itemErr("%d variants; a product may have at most %d", len(it.Variants), MaxVariants)
+		return
+	}
+	if len(it.Variants) > 0 {
+		names := map[string]bool{}
+		for i := range it.Variants {
+			v := &it.Variants[i]
+			v.Name = Line(v.Name)
+			if v.Name == "" {
+				v.Name = "Option " + strconv.Itoa(i+1)
+			}
+			v.Name, _ = Cut(v.Name, MaxVariantName)
+			if names[v.Name] {
+				// Two options with one name: number the later ones, the
+				// base cut so the number always fits.
+				base, _ := Cut(v.Name, MaxVariantName-8)
+				for n := 2; names[v.Name]; n++ {
+					v.Name = fmt.Sprintf("%s (%d)", base, n)
+				}
+			}
+			names[v.Name] = true
+			if err := checkStock(v.Stock); err != nil {
+				it.Err = itemErr("variant %q: %v", v.Name, err)
+				return
+			}
+		}
+		it.Price, it.Stock = it.Variants[0].Price, 0
+		for _, v := range it.Variants {
+			it.Price = min(it.Price, v.Price)
+			it.Stock += v.Stock
+		}
+	}
+	if err := checkStock(it.Stock); err != nil {
+		it.Err = itemErr("%v", err)
+	}
+}
+
+func checkStock(n int64) error {
+	switch {
+	case n < 0:
+		return fmt.Errorf("stock %d is negative", n)
+	case n > MaxStock:
+		return fmt.Errorf("stock %d is more than %d", n, MaxStock)
+	}
+	return nil
+}
+
+// parseStock reads a stock count; blank is "not given".
+func parseStock(s string) (int64, bool, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, false, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("stock %q is not a whole number", clip(s, 30))
+	}
+	if err := checkStock(n); err != nil {
+		return 0, false, err
+	}
+	return n, true, nil
+}
+
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// cleanImages keeps the http(s) image URLs the catalog accepts, at most
+// MaxImages, without duplicates, noting what it dropped.
+func cleanImages(in []string, notes *[]string) []string {
+	out := make([]string, 0, min(len(in), MaxImages))
+	seen := map[string]bool{}
+	dropped, extra := 0, 0
+	for _, raw := range in {
+		s := strings.TrimSpace(raw)
+		if s == "" || seen[s] {
+			continue
+		}
+		if strings.HasPrefix(s, "//") {
+			s = "https:" + s // protocol-relative, as Shopify writes them
+		}
+		if len(s) > MaxImageURL || !isHTTPURL(s) || strings.ContainsAny(s, " \t\n\"'<>") {
+			dropped++
+			continue
+		}
+		if len(out) == MaxImages {
+			extra++
+			continue
+		}
+		seen[s] = true
+		out = append(out, s)
+	}
+	if dropped > 0 {
+		*notes = append(*notes, fmt.Sprintf("%d image URL(s) dropped: not http(s) or too long", dropped))
+	}
+	if extra > 0 {
+		*notes = append(*notes, fmt.Sprintf("%d image(s) beyond the first %d dropped", extra, MaxImages))
+	}
+	return out
+}

@@ -1,0 +1,312 @@
+package pcstore
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"microshop/shop/pcstore/source"
+	"microshop/tenants"
+)
+
+// Link is a shop's PC store: where its catalog is read from, and when.
+type Link struct {
+	Type       string // source.Shopify, source.WooCommerce or source.Feed
+	URL        string // the store's (or the feed's) address; "" for an uploaded feed
+	Key        string // WooCommerce consumer key
+	Secret     string // WooCommerce consumer secret; never shown again
+	UploadID   string // the uploaded feed, when the feed is an upload
+	UploadName string
+	// Currency is what the store's prices are in when the source does not
+	// say ("" : the store's own, else CNY).
+	Currency string
+	// Rates are yuan per unit of the foreign currencies the shop accepts.
+	Rates map[string]source.Rate
+	// IntervalMinutes is how often the catalog is synced (0: never on
+	// schedule, as for an uploaded feed).
+	IntervalMinutes int
+	// AssumedStock is the stock of an item the store shows as available
+	// without a count.
+	AssumedStock int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+
+	// Schedule, kept by the syncer (SetLinkRun and FinishLinkRun): never
+	// written by PutLink, so a merchant's edit and a sync never undo each
+	// other.
+	NextRunAt  time.Time
+	CurrentRun string // the run in progress (or interrupted, to resume)
+	LastRunID  string
+	LastCount  int64 // products seen by the last finished run
+}
+
+// Spec is what a run reads: the link at the time the run started, less the
+// secret (which stays in the link).
+type Spec struct {
+	Type       string `json:"type" bson:"type"`
+	URL        string `json:"url,omitempty" bson:"url,omitempty"`
+	Key        string `json:"-" bson:"key,omitempty"`
+	UploadID   string `json:"upload_id,omitempty" bson:"upload_id,omitempty"`
+	UploadName string `json:"upload_name,omitempty" bson:"upload_name,omitempty"`
+	SourceKey  string `json:"-" bson:"source_key"`
+}
+
+// Run statuses.
+const (
+	Running   = "running"
+	Succeeded = "succeeded"
+	Failed    = "failed"
+)
+
+// Counts are a run's outcomes, one per product.
+type Counts struct {
+	Created   int64 `json:"created" bson:"created"`
+	Updated   int64 `json:"updated" bson:"updated"`
+	Unchanged int64 `json:"unchanged" bson:"unchanged"`
+	OffSale   int64 `json:"off_sale" bson:"off_sale"`
+	Failed    int64 `json:"failed" bson:"failed"`
+}
+
+// Done is how many products the run has dealt with.
+func (c Counts) Done() int64 { return c.Created + c.Updated + c.Unchanged + c.Failed }
+
+// Run is one sync of a shop's catalog with its PC store.
+type Run struct {
+	ID      string `json:"id"`
+	Status  string `json:"status"`
+	Trigger string `json:"trigger"` // schedule, manual, api, script
+	Spec    Spec   `json:"source"`
+	Counts  Counts `json:"counts"`
+	// Total is how many products the source is expected to hold (from the
+	// source, or the last run), 0 when unknown; BytesRead/BytesTotal are a
+	// feed's download progress.
+	Total      int64 `json:"total"`
+	BytesRead  int64 `json:"bytes_read"`
+	BytesTotal int64 `json:"bytes_total"`
+	// Page is the last page of a paginated source whose products are all
+	// applied: a resumed run reads on after it.
+	Page        int       `json:"page"`
+	Resumes     int       `json:"resumes"`
+	Error       string    `json:"error,omitempty"`
+	Notes       []string  `json:"notes,omitempty"`
+	StartedAt   time.Time `json:"started_at"`
+	FinishedAt  time.Time `json:"finished_at,omitzero"`
+	HeartbeatAt time.Time `json:"heartbeat_at"`
+	// ActiveMS is the time spent syncing, without the time an interrupted
+	// run waited to be resumed.
+	ActiveMS int64 `json:"duration_ms"`
+}
+
+// RunError is why one product failed in a run.
+type RunError struct {
+	RunID      string    `json:"-"`
+	Ref        string    `json:"ref"` // where in the source ("item 12", "line 40")
+	ExternalID string    `json:"external_id,omitempty"`
+	Title      string    `json:"title,omitempty"`
+	Message    string    `json:"message"`
+	At         time.Time `json:"at"`
+}
+
+// Mapping ties a product of the PC store to the micro-shop product made
+// from it.
+type Mapping struct {
+	Source     string            // the source's Key()
+	ExternalID string            // the product's id in the PC store
+	ProductID  string            // "" while claimed but not yet created
+	SKUs       map[string]string // variant's external id -> SKU id
+	Run        string            // the last run that dealt with it
+	Outcome    string            // what that run did: created, updated, unchanged, off_sale, failed; "" while claimed
+	Gone       bool              // taken off sale because the source no longer lists it
+	UpdatedAt  time.Time
+}
+
+// Mapping outcomes.
+const (
+	outCreated   = "created"
+	outUpdated   = "updated"
+	outUnchanged = "unchanged"
+	outOffSale   = "off_sale"
+	outFailed    = "failed"  // listed but not importable this time: kept as it is
+	outDropped   = "dropped" // a claim that never got its product, no longer listed
+)
+
+// Upload is a feed file a merchant uploaded, kept in chunks so any replica
+// can read it (and resume a run that reads it).
+type Upload struct {
+	ID        string
+	Name      string
+	Size      int64
+	CreatedAt time.Time
+}
+
+// Store keeps a shop's PC store link, its id mappings, runs and uploads in
+// the tenant's database. Every method takes the tenant first.
+//
+// Exactly-once rests on unique keys, never on transactions: a mapping is
+// claimed by inserting (source, external id) before its product is made, so
+// of two writers only one creates the product; a run error is keyed by (run,
+// ref), so a resumed run does not count it twice.
+type Store interface {
+	GetLink(ctx context.Context, tenantID string) (Link, error)
+	// PutLink writes the link's settings (not its schedule fields),
+	// creating it if needed.
+	PutLink(ctx context.Context, tenantID string, l Link) error
+	DeleteLink(ctx context.Context, tenantID string) error
+	// SetLinkRun records the run in progress.
+	SetLinkRun(ctx context.Context, tenantID, runID string) error
+	// FinishLinkRun clears the run in progress if it is runID and records
+	// the next scheduled time.
+	FinishLinkRun(ctx context.Context, tenantID, runID string, next time.Time, lastCount int64) error
+
+	// Mappings returns the mappings of ids from source, by external id.
+	Mappings(ctx context.Context, tenantID, source string, ids []string) (map[string]Mapping, error)
+	// ClaimMappings inserts the mappings that do not exist yet (by source
+	// and external id); existing ones are left as they are.
+	ClaimMappings(ctx context.Context, tenantID string, ms []Mapping) error
+	// SaveMapping updates a claimed mapping.
+	SaveMapping(ctx context.Context, tenantID string, m Mapping) error
+	// MarkSeen records that run dealt with ids, with outcome (unchanged,
+	// or failed: still listed, so not to be taken off sale).
+	MarkSeen(ctx context.Context, tenantID, source, runID, outcome string, ids []string) error
+	// StaleMappings returns up to limit mappings of source that run has not
+	// seen and that are not gone yet.
+	StaleMappings(ctx context.Context, tenantID, source, runID string, limit int) ([]Mapping, error)
+	// CountOutcomes counts the mappings run dealt with, by outcome.
+	CountOutcomes(ctx context.Context, tenantID, runID string) (Counts, error)
+
+	CreateRun(ctx context.Context, tenantID string, r Run) error
+	GetRun(ctx context.Context, tenantID, id string) (Run, error)
+	// SaveRun writes a run's progress and status.
+	SaveRun(ctx context.Context, tenantID string, r Run) error
+	// ListRuns returns up to limit runs, newest first, started before
+	// before (zero: any).
+	ListRuns(ctx context.Context, tenantID string, before time.Time, limit int) ([]Run, error)
+	// AddRunError records an item's failure; false if the run already has
+	// one for that ref.
+	AddRunError(ctx context.Context, tenantID string, e RunError) (bool, error)
+	RunErrors(ctx context.Context, tenantID, runID string, offset, limit int) ([]RunError, error)
+	CountRunErrors(ctx context.Context, tenantID, runID string) (int64, error)
+
+	// PutUpload stores r (at most max bytes) as upload u and returns its size.
+	PutUpload(ctx context.Context, tenantID string, u Upload, r io.Reader, max int64) (int64, error)
+	// OpenUpload reads an upload back, chunk by chunk.
+	OpenUpload(ctx context.Context, tenantID, id string) (io.ReadCloser, int64, error)
+	// DeleteUploads removes every upload but keep.
+	DeleteUploads(ctx context.Context, tenantID string, keep ...string) error
+}
+
+// NewStore returns the store on the engine's kind.
+func NewStore(e *tenants.Engine) Store {
+	if e.Kind() == tenants.Mongo {
+		return &mongoStore{e: e}
+	}
+	return &sqliteStore{e: e}
+}
+
+// chunkSize is the size of one stored piece of an upload.
+const chunkSize = 1 << 20
+
+// Schema is pcstore's tables and indexes in each tenant database.
+var Schema = tenants.Schema{
+	Name: "pcstore",
+	SQLite: []string{
+		`CREATE TABLE IF NOT EXISTS pcstore_links (
+			tenant_id TEXT PRIMARY KEY,
+			type TEXT NOT NULL,
+			url TEXT NOT NULL,
+			api_key TEXT NOT NULL,
+			api_secret TEXT NOT NULL,
+			upload_id TEXT NOT NULL,
+			upload_name TEXT NOT NULL,
+			currency TEXT NOT NULL,
+			rates TEXT NOT NULL,
+			interval_minutes INTEGER NOT NULL,
+			assumed_stock INTEGER NOT NULL,
+			created_at TEXT NOT NULL,
+			updated_at TEXT NOT NULL,
+			next_run_at TEXT NOT NULL,
+			current_run TEXT NOT NULL,
+			last_run_id TEXT NOT NULL,
+			last_count INTEGER NOT NULL)`,
+		`CREATE TABLE IF NOT EXISTS pcstore_mappings (
+			tenant_id TEXT NOT NULL,
+			source TEXT NOT NULL,
+			external_id TEXT NOT NULL,
+			product_id TEXT NOT NULL,
+			skus TEXT NOT NULL,
+			run TEXT NOT NULL,
+			outcome TEXT NOT NULL,
+			gone INTEGER NOT NULL,
+			updated_at TEXT NOT NULL,
+			PRIMARY KEY (tenant_id, source, external_id))`,
+		`CREATE INDEX IF NOT EXISTS pcstore_mappings_run ON pcstore_mappings (tenant_id, run, outcome)`,
+		`CREATE INDEX IF NOT EXISTS pcstore_mappings_gone ON pcstore_mappings (tenant_id, source, gone)`,
+		`CREATE TABLE IF NOT EXISTS pcstore_runs (
+			tenant_id TEXT NOT NULL,
+			id TEXT NOT NULL,
+			status TEXT NOT NULL,
+			run_trigger TEXT NOT NULL,
+			spec TEXT NOT NULL,
+			counts TEXT NOT NULL,
+			total INTEGER NOT NULL,
+			bytes_read INTEGER NOT NULL,
+			bytes_total INTEGER NOT NULL,
+			page INTEGER NOT NULL,
+			resumes INTEGER NOT NULL,
+			error TEXT NOT NULL,
+			notes TEXT NOT NULL,
+			started_at TEXT NOT NULL,
+			finished_at TEXT NOT NULL,
+			heartbeat_at TEXT NOT NULL,
+			active_ms INTEGER NOT NULL,
+			PRIMARY KEY (tenant_id, id))`,
+		`CREATE INDEX IF NOT EXISTS pcstore_runs_started ON pcstore_runs (tenant_id, started_at)`,
+		`CREATE TABLE IF NOT EXISTS pcstore_run_errors (
+			tenant_id TEXT NOT NULL,
+			run_id TEXT NOT NULL,
+			ref TEXT NOT NULL,
+			seq INTEGER NOT NULL,
+			external_id TEXT NOT NULL,
+			title TEXT NOT NULL,
+			message TEXT NOT NULL,
+			at TEXT NOT NULL,
+			PRIMARY KEY (tenant_id, run_id, ref))`,
+		`CREATE INDEX IF NOT EXISTS pcstore_run_errors_seq ON pcstore_run_errors (tenant_id, run_id, seq)`,
+		`CREATE TABLE IF NOT EXISTS pcstore_uploads (
+			tenant_id TEXT NOT NULL,
+			id TEXT NOT NULL,
+			name TEXT NOT NULL,
+			size INTEGER NOT NULL,
+			created_at TEXT NOT NULL,
+			PRIMARY KEY (tenant_id, id))`,
+		`CREATE TABLE IF NOT EXISTS pcstore_upload_chunks (
+			tenant_id TEXT NOT NULL,
+			upload_id TEXT NOT NULL,
+			seq INTEGER NOT NULL,
+			data BLOB NOT NULL,
+			PRIMARY KEY (tenant_id, upload_id, seq))`,
+	},
+	Mongo: []tenants.MongoCollection{
+		{Name: "pcstore_links"}, // one document per tenant, _id "link:<tenant>"
+		{Name: "pcstore_mappings", Indexes: []tenants.MongoIndex{
+			{Keys: bson.D{{Key: "source", Value: 1}, {Key: "external_id", Value: 1}}, Unique: true},
+			{Keys: bson.D{{Key: "run", Value: 1}, {Key: "outcome", Value: 1}}},
+			{Keys: bson.D{{Key: "source", Value: 1}, {Key: "gone", Value: 1}}},
+		}},
+		{Name: "pcstore_runs", Indexes: []tenants.MongoIndex{
+			{Keys: bson.D{{Key: "started_at", Value: -1}, {Key: "_id", Value: -1}}},
+		}},
+		{Name: "pcstore_run_errors", Indexes: []tenants.MongoIndex{
+			{Keys: bson.D{{Key: "run_id", Value: 1}, {Key: "ref", Value: 1}}, Unique: true},
+			{Keys: bson.D{{Key: "run_id", Value: 1}, {Key: "seq", Value: 1}}},
+		}},
+		{Name: "pcstore_uploads", Indexes: []tenants.MongoIndex{
+			{Keys: bson.D{{Key: "created_at", Value: 1}}},
+		}},
+		{Name: "pcstore_upload_chunks", Indexes: []tenants.MongoIndex{
+			{Keys: bson.D{{Key: "upload_id", Value: 1}, {Key: "seq", Value: 1}}, Unique: true},
+		}},
+	},
+}
