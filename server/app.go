@@ -24,10 +24,11 @@ import (
 	"microshop/templates"
 	"microshop/tenants"
 	"microshop/tenants/fault"
+	"microshop/tenants/wechat"
 )
 
 // schemas lists what every tenant database holds, one entry per domain.
-var schemas = []tenants.Schema{catalog.Schema, fan.Schema, order.Schema, pcstore.Schema}
+var schemas = []tenants.Schema{catalog.Schema, fan.Schema, order.Schema, pcstore.Schema, wechat.Schema}
 
 // app is the wired platform: engine, services and the HTTP router.
 type app struct {
@@ -39,6 +40,7 @@ type app struct {
 	orders  *order.Service
 	pcstore *pcstore.Syncer
 	leaser  *tenants.Leaser
+	wechat  *weChat
 	assets  *static.Assets
 	echo    *echo.Echo
 }
@@ -136,11 +138,16 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, engine *tenants.E
 		return c.Redirect(http.StatusMovedPermanently, "/s/"+c.Param("slug")+"/")
 	})
 	fans := fan.NewIdentity([]byte(secret), cfg.SecureCookies)
+	if a.wechat, err = newWeChat(cfg, log, engine, store); err != nil {
+		return nil, err
+	}
+	fans = a.wechat.identity(fans)
 	storefront := e.Group("/s/:slug", svc.ShopBySlug(), fans.Middleware())
 	products.StorefrontRoutes(storefront)
 	orderHandlers.StorefrontRoutes(storefront)
 	orderHandlers.PageRoutes(storefront)
 	orderHandlers.NotifyRoutes(e.Group("/pay/notify/:slug", svc.ShopBySlug()))
+	a.wechat.mount(e, svc, api, admin, storefront, fans, cfg.BaseURL)
 	return a, nil
 }
 

@@ -28,6 +28,7 @@ type Config struct {
 	LogFormat     string
 	DevTemplates  string
 	ShelfRefresh  time.Duration
+	WeChat        string // sandbox or live
 }
 
 // parseConfig reads flags from args and defaults from getenv.
@@ -58,6 +59,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	fs.BoolVar(&c.AccessLog, "access-log", envBool(getenv("MICROSHOP_ACCESS_LOG"), true), "log every request (env MICROSHOP_ACCESS_LOG)")
 	fs.StringVar(&c.LogFormat, "log-format", env("MICROSHOP_LOG_FORMAT", "text"), "log format: text or json (env MICROSHOP_LOG_FORMAT)")
 	fs.StringVar(&c.DevTemplates, "dev-templates", env("MICROSHOP_DEV_TEMPLATES", ""), "reload templates from this directory on every request (development)")
+	fs.StringVar(&c.WeChat, "wechat", env("MICROSHOP_WECHAT", "sandbox"), "WeChat official accounts: sandbox (an in-process WeChat simulator) or live (api.weixin.qq.com) (env MICROSHOP_WECHAT)")
 	fs.DurationVar(&c.ShelfRefresh, "shelf-refresh", envDuration(getenv("MICROSHOP_SHELF_REFRESH"), 2*time.Second), "how often a replica checks for catalog changes made elsewhere (env MICROSHOP_SHELF_REFRESH)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -86,6 +88,9 @@ func (c Config) validate() error {
 			return fmt.Errorf("--base-url %q must be an absolute http(s) URL", c.BaseURL)
 		}
 	}
+	if c.WeChat != "sandbox" && c.WeChat != "live" {
+		return errors.New("--wechat must be sandbox or live")
+	}
 	if c.ShelfRefresh <= 0 {
 		return errors.New("--shelf-refresh must be positive")
 	}
@@ -103,8 +108,8 @@ func (c Config) String() string {
 	if c.Secret != "" {
 		secret = "set (masked)"
 	}
-	return fmt.Sprintf("addr=%s data=%s mongodb=%q demo=%t base_url=%q secret=%s secure_cookies=%t trust_proxy=%t body_limit=%d",
-		c.Addr, c.DataDir, mongo, c.Demo, c.BaseURL, secret, c.SecureCookies, c.TrustProxy, c.BodyLimit)
+	return fmt.Sprintf("addr=%s data=%s mongodb=%q demo=%t base_url=%q secret=%s secure_cookies=%t trust_proxy=%t body_limit=%d wechat=%s",
+		c.Addr, c.DataDir, mongo, c.Demo, c.BaseURL, secret, c.SecureCookies, c.TrustProxy, c.BodyLimit, c.WeChat)
 }
 
 func envBool(v string, def bool) bool {

@@ -36,6 +36,7 @@ type Store interface {
 	Secret(ctx context.Context, name string, generate func() string) (string, error)
 
 	leaseStore
+	cacheStore
 }
 
 // NewStore returns the platform store of the engine.
@@ -70,6 +71,7 @@ var platformSQLite = []string{
 	`CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys (tenant_id)`,
 	`CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at TEXT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS cache (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at TEXT NOT NULL)`,
 }
 
 // PlatformMongo declares the platform database's collections and indexes
@@ -80,6 +82,7 @@ var PlatformMongo = map[string][]bson.D{
 	"api_keys": {{{Key: "hash", Value: 1}}, {{Key: "tenant_id", Value: 1}}},
 	"secrets":  {},
 	"leases":   {},
+	"cache":    {},
 }
 
 // uniquePlatform lists the platform indexes that are unique (by collection

@@ -154,3 +154,44 @@ func (s *mongoStore) ReleaseLease(ctx context.Context, name, holder string) erro
 	_, err := s.db.Collection("leases").DeleteOne(ctx, bson.D{{Key: "_id", Value: name}, {Key: "holder", Value: holder}})
 	return err
 }
+
+type cacheDoc struct {
+	Key     string    `bson:"_id"`
+	Value   string    `bson:"value"`
+	Expires time.Time `bson:"expires_at"`
+}
+
+func (s *mongoStore) CacheGet(ctx context.Context, key string, now time.Time) (string, time.Time, error) {
+	var d cacheDoc
+	err := s.db.Collection("cache").FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&d)
+	if IsNoDocuments(err) || (err == nil && !d.Expires.After(now)) {
+		return "", time.Time{}, fault.NotFound("cache entry")
+	}
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("cache get %s: %w", key, err)
+	}
+	return d.Value, d.Expires.UTC(), nil
+}
+
+func (s *mongoStore) CachePut(ctx context.Context, key, value string, expires time.Time) error {
+	_, err := s.db.Collection("cache").UpdateOne(ctx, bson.D{{Key: "_id", Value: key}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "value", Value: value}, {Key: "expires_at", Value: expires}}}},
+		options.UpdateOne().SetUpsert(true))
+	if err != nil {
+		return fmt.Errorf("cache put %s: %w", key, err)
+	}
+	return nil
+}
+
+func (s *mongoStore) CacheDelete(ctx context.Context, key string) error {
+	_, err := s.db.Collection("cache").DeleteOne(ctx, bson.D{{Key: "_id", Value: key}})
+	return err
+}
+
+func (s *mongoStore) CacheDeleteValue(ctx context.Context, key, value string) (bool, error) {
+	res, err := s.db.Collection("cache").DeleteOne(ctx, bson.D{{Key: "_id", Value: key}, {Key: "value", Value: value}})
+	if err != nil {
+		return false, fmt.Errorf("cache delete %s: %w", key, err)
+	}
+	return res.DeletedCount == 1, nil
+}

@@ -153,3 +153,40 @@ func (s *sqliteStore) ReleaseLease(ctx context.Context, name, holder string) err
 	_, err := s.db.ExecContext(ctx, `DELETE FROM leases WHERE name = ? AND holder = ?`, name, holder)
 	return err
 }
+
+func (s *sqliteStore) CacheGet(ctx context.Context, key string, now time.Time) (string, time.Time, error) {
+	var v, exp string
+	err := s.db.QueryRowContext(ctx, `SELECT value, expires_at FROM cache WHERE key = ? AND expires_at > ?`,
+		key, TimeText(now)).Scan(&v, &exp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", time.Time{}, fault.NotFound("cache entry")
+	}
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("cache get %s: %w", key, err)
+	}
+	return v, ParseTimeText(exp), nil
+}
+
+func (s *sqliteStore) CachePut(ctx context.Context, key, value string, expires time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO cache (key, value, expires_at) VALUES (?, ?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
+		key, value, TimeText(expires))
+	if err != nil {
+		return fmt.Errorf("cache put %s: %w", key, err)
+	}
+	return nil
+}
+
+func (s *sqliteStore) CacheDelete(ctx context.Context, key string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM cache WHERE key = ?`, key)
+	return err
+}
+
+func (s *sqliteStore) CacheDeleteValue(ctx context.Context, key, value string) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM cache WHERE key = ? AND value = ?`, key, value)
+	if err != nil {
+		return false, fmt.Errorf("cache delete %s: %w", key, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}

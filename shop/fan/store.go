@@ -2,22 +2,91 @@ package fan
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"microshop/tenants"
-	"microshop/tenants/fault"
 )
 
-// Store keeps a shop's fans.
+// Store keeps a shop's fans, their conversations, the record of WeChat
+// pushes already processed, and the aliases of merged identities. Every
+// method takes the tenant first.
 type Store interface {
 	// Ensure creates the fan record if it does not exist yet (first source
 	// wins) and returns the stored fan.
 	Ensure(ctx context.Context, tenantID, fanID, source string, now time.Time) (Fan, error)
 	Get(ctx context.Context, tenantID, fanID string) (Fan, error)
+	// List returns a page of fans, newest first, and how many match.
+	List(ctx context.Context, tenantID string, f Filter) ([]Fan, int64, error)
+
+	// ClaimPush records a push by its de-duplication key: false means it
+	// was recorded before (a retry), and must not be processed again.
+	ClaimPush(ctx context.Context, tenantID string, p PushRecord) (bool, error)
+	// ReleasePush forgets a claimed push whose processing failed, so
+	// WeChat's retry is processed.
+	ReleasePush(ctx context.Context, tenantID, key string) error
+	// PurgePushes forgets the pushes recorded before before (WeChat retries
+	// within seconds; older records only take room).
+	PurgePushes(ctx context.Context, tenantID string, before time.Time) (int64, error)
+
+	// Apply records what a WeChat event means for the fan ev.FanID,
+	// creating the fan if needed. A follow, unfollow or scan older than the
+	// latest one applied is ignored (applied false), and so is a message or
+	// click older than the latest, so retries arriving late change nothing.
+	Apply(ctx context.Context, tenantID string, ev Event) (applied bool, err error)
+
+	// AddMessage appends m to the fan's conversation; an id already there
+	// is a no-op (false).
+	AddMessage(ctx context.Context, tenantID string, m Message) (bool, error)
+	// Messages returns the fan's last limit messages, oldest first.
+	Messages(ctx context.Context, tenantID, fanID string, limit int) ([]Message, error)
+
+	// ReserveReply takes one customer-service message from the fan's
+	// allowance under WeChat's rule at now, in one conditional update (two
+	// merchants replying at once cannot both take the last one); false when
+	// none is left.
+	ReserveReply(ctx context.Context, tenantID, fanID string, now time.Time) (bool, error)
+	// ReturnReply gives back a reservation whose message was not sent.
+	ReturnReply(ctx context.Context, tenantID, fanID string) error
+
+	// Merge folds the fan from (a browser's cookie identity) into into (a
+	// WeChat fan, created if needed): into keeps the earlier first source
+	// and time, from becomes an alias of into, and from's record goes.
+	Merge(ctx context.Context, tenantID, from string, into Fan) error
+	// Alias returns the id an old fan id was merged into; ErrNotFound if
+	// it was not.
+	Alias(ctx context.Context, tenantID, id string) (string, error)
+}
+
+// EventKind is what a WeChat push says happened.
+type EventKind string
+
+// The events Apply records.
+const (
+	Subscribed   EventKind = "subscribe"
+	Unsubscribed EventKind = "unsubscribe"
+	Scanned      EventKind = "scan"
+	Wrote        EventKind = "message"
+	Clicked      EventKind = "click"
+)
+
+// Event is one WeChat event about a fan.
+type Event struct {
+	FanID  string
+	OpenID string
+	Kind   EventKind
+	Scene  string    // subscribe, scan: the QR code's scene
+	Source string    // the source of a fan this event creates
+	At     time.Time // WeChat's CreateTime
+}
+
+// PushRecord is a processed push, kept for de-duplication.
+type PushRecord struct {
+	Key    string
+	OpenID string
+	Kind   string
+	At     time.Time
 }
 
 // NewStore returns the fan store on the engine's kind.
@@ -28,7 +97,7 @@ func NewStore(e *tenants.Engine) Store {
 	return &sqliteStore{e: e}
 }
 
-// Schema is the fans' table and indexes in each tenant database.
+// Schema is the fans' tables and indexes in each tenant database.
 var Schema = tenants.Schema{
 	Name: "fan",
 	SQLite: []string{
@@ -38,69 +107,61 @@ var Schema = tenants.Schema{
 			openid TEXT NOT NULL DEFAULT '',
 			subscribed INTEGER NOT NULL DEFAULT 0,
 			source TEXT NOT NULL DEFAULT '',
+			first_scene TEXT NOT NULL DEFAULT '',
+			scene TEXT NOT NULL DEFAULT '',
+			subscribed_at TEXT NOT NULL DEFAULT '',
+			unsubscribed_at TEXT NOT NULL DEFAULT '',
+			last_message_at TEXT NOT NULL DEFAULT '',
+			last_event_at TEXT NOT NULL DEFAULT '',
+			last_push_at TEXT NOT NULL DEFAULT '',
+			replies_msg INTEGER NOT NULL DEFAULT 0,
+			replies_event INTEGER NOT NULL DEFAULT 0,
 			created_at TEXT NOT NULL,
 			PRIMARY KEY (tenant_id, id))`,
 		`CREATE INDEX IF NOT EXISTS fans_openid ON fans (tenant_id, openid)`,
+		`CREATE INDEX IF NOT EXISTS fans_created ON fans (tenant_id, created_at)`,
+		`CREATE INDEX IF NOT EXISTS fans_subscribed ON fans (tenant_id, subscribed, created_at)`,
+		`CREATE INDEX IF NOT EXISTS fans_source ON fans (tenant_id, source, created_at)`,
+		`CREATE TABLE IF NOT EXISTS fan_messages (
+			tenant_id TEXT NOT NULL,
+			id TEXT NOT NULL,
+			fan_id TEXT NOT NULL,
+			direction TEXT NOT NULL,
+			kind TEXT NOT NULL,
+			content TEXT NOT NULL,
+			created_at TEXT NOT NULL,
+			PRIMARY KEY (tenant_id, id))`,
+		`CREATE INDEX IF NOT EXISTS fan_messages_fan ON fan_messages (tenant_id, fan_id, created_at)`,
+		`CREATE TABLE IF NOT EXISTS fan_aliases (
+			tenant_id TEXT NOT NULL,
+			id TEXT NOT NULL,
+			into_id TEXT NOT NULL,
+			created_at TEXT NOT NULL,
+			PRIMARY KEY (tenant_id, id))`,
+		`CREATE TABLE IF NOT EXISTS wechat_pushes (
+			tenant_id TEXT NOT NULL,
+			key TEXT NOT NULL,
+			openid TEXT NOT NULL,
+			kind TEXT NOT NULL,
+			created_at TEXT NOT NULL,
+			PRIMARY KEY (tenant_id, key))`,
+		`CREATE INDEX IF NOT EXISTS wechat_pushes_created ON wechat_pushes (tenant_id, created_at)`,
 	},
 	Mongo: []tenants.MongoCollection{
-		{Name: "fans", Indexes: []tenants.MongoIndex{{Keys: bson.D{{Key: "openid", Value: 1}}}}},
+		{Name: "fans", Indexes: []tenants.MongoIndex{
+			{Keys: bson.D{{Key: "openid", Value: 1}}},
+			{Keys: bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
+			{Keys: bson.D{{Key: "subscribed", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
+			{Keys: bson.D{{Key: "source", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
+			{Keys: bson.D{{Key: "subscribed", Value: 1}, {Key: "source", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
+		}},
+		{Name: "fan_messages", Indexes: []tenants.MongoIndex{
+			{Keys: bson.D{{Key: "fan_id", Value: 1}, {Key: "created_at", Value: -1}}},
+		}},
+		{Name: "fan_aliases"},
+		{Name: "wechat_pushes", Indexes: []tenants.MongoIndex{
+			{Keys: bson.D{{Key: "key", Value: 1}}, Unique: true},
+			{Keys: bson.D{{Key: "created_at", Value: 1}}},
+		}},
 	},
-}
-
-type sqliteStore struct{ e *tenants.Engine }
-
-func (s *sqliteStore) Ensure(ctx context.Context, tenantID, fanID, source string, now time.Time) (Fan, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return Fan{}, err
-	}
-	// INSERT OR IGNORE: a replay, or two first actions racing, insert once.
-	if _, err := db.Exec(ctx, `INSERT OR IGNORE INTO fans (tenant_id, id, source, created_at) VALUES (?, ?, ?, ?)`,
-		fanID, source, tenants.TimeText(now)); err != nil {
-		return Fan{}, err
-	}
-	return s.Get(ctx, tenantID, fanID)
-}
-
-func (s *sqliteStore) Get(ctx context.Context, tenantID, fanID string) (Fan, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return Fan{}, err
-	}
-	var f Fan
-	var created string
-	err = db.QueryRow(ctx, `SELECT id, openid, subscribed, source, created_at FROM fans WHERE tenant_id = ? AND id = ?`, fanID).
-		Scan(&f.ID, &f.OpenID, &f.Subscribed, &f.Source, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Fan{}, fault.NotFound("fan")
-	}
-	f.CreatedAt = tenants.ParseTimeText(created)
-	return f, err
-}
-
-type mongoStore struct{ e *tenants.Engine }
-
-type fanDoc struct {
-	ID         string    `bson:"_id"`
-	OpenID     string    `bson:"openid"`
-	Subscribed bool      `bson:"subscribed"`
-	Source     string    `bson:"source"`
-	CreatedAt  time.Time `bson:"created_at"`
-}
-
-func (s *mongoStore) Ensure(ctx context.Context, tenantID, fanID, source string, now time.Time) (Fan, error) {
-	err := s.e.Mongo(tenantID).C("fans").InsertOne(ctx, fanDoc{ID: fanID, Source: source, CreatedAt: now})
-	if err != nil && !tenants.IsUniqueViolation(err) {
-		return Fan{}, err
-	}
-	return s.Get(ctx, tenantID, fanID)
-}
-
-func (s *mongoStore) Get(ctx context.Context, tenantID, fanID string) (Fan, error) {
-	var d fanDoc
-	err := s.e.Mongo(tenantID).C("fans").FindOne(ctx, bson.D{{Key: "_id", Value: fanID}}).Decode(&d)
-	if tenants.IsNoDocuments(err) {
-		return Fan{}, fault.NotFound("fan")
-	}
-	return Fan{ID: d.ID, OpenID: d.OpenID, Subscribed: d.Subscribed, Source: d.Source, CreatedAt: d.CreatedAt.UTC()}, err
 }

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/labstack/echo/v4"
+	"github.com/silenceper/wechat/v2/util"
+	"github.com/sirupsen/logrus"
+
+	"microshop/shop/fan"
+	"microshop/tenants"
+	"microshop/tenants/wechat"
+	"microshop/tenants/wechat/sandbox"
+)
+
+// sandboxAuthorizePath is where the sandbox's web-OAuth page is mounted
+// (WeChat's is https://open.weixin.qq.com/connect/oauth2/authorize).
+const sandboxAuthorizePath = "/sandbox/wx/connect/oauth2/authorize"
+
+// wechatProcess holds the WeChat SDK's process-wide settings, made once per
+// process: the SDK forces them to be global (its URI modifier, the
+// http.DefaultClient it calls WeChat with, logrus).
+var wechatProcess struct {
+	once    sync.Once
+	sandbox bool
+	sim     *sandbox.Simulator
+	err     error
+}
+
+// setUpWeChat makes the process-wide settings the first time it is called:
+// logrus (which the SDK logs every push to) down to warnings, a timeout on
+// http.DefaultClient (the SDK sets none), and in sandbox mode the
+// in-process simulator with the SDK's URI modifier pointed at it. Later
+// calls return the same simulator; asking for the other mode is an error.
+func setUpWeChat(mode string, log *slog.Logger) (*sandbox.Simulator, error) {
+	p := &wechatProcess
+	p.once.Do(func() {
+		logrus.SetLevel(logrus.WarnLevel)
+		http.DefaultClient.Timeout = wechat.HTTPTimeout
+		p.sandbox = mode == "sandbox"
+		if !p.sandbox {
+			return
+		}
+		sim := sandbox.New(sandbox.Options{Log: log})
+		if p.err = sim.Start(); p.err != nil {
+			return
+		}
+		util.SetURIModifier(sim.Rewrite)
+		p.sim = sim
+		log.Info("wechat sandbox started: the WeChat API is simulated in process", "api", sim.BaseURL())
+	})
+	if p.err != nil {
+		return nil, p.err
+	}
+	if p.sandbox != (mode == "sandbox") {
+		return nil, fmt.Errorf("--wechat=%s: this process already runs WeChat in the other mode", mode)
+	}
+	return p.sim, nil
+}
+
+// weChat is the WeChat part of the app: each shop's account and client, the
+// fans (push endpoint, conversations, OAuth), and in sandbox mode the
+// simulator's pages.
+type weChat struct {
+	accounts *wechat.Accounts
+	fans     *fan.Service
+	login    *fan.WeChatLogin
+	sim      *sandbox.Simulator // nil when live
+	log      *slog.Logger
+}
+
+func newWeChat(cfg Config, log *slog.Logger, engine *tenants.Engine, store tenants.Store) (*weChat, error) {
+	mode := cfg.WeChat
+	if mode == "" {
+		mode = "sandbox" // the default (a Config built in code, as the tests do)
+	}
+	sim, err := setUpWeChat(mode, log)
+	if err != nil {
+		return nil, err
+	}
+	opts := wechat.Options{Sandbox: sim != nil, Log: log}
+	if sim != nil {
+		opts.AuthorizeURL = sandboxAuthorizePath
+	}
+	accounts := wechat.New(wechat.NewStore(engine), store, opts)
+	// Attribution of QR scenes arrives with the distribution package; until
+	// then the scene is kept on the fan.
+	fans := fan.NewService(fan.NewStore(engine), accounts, fan.NoAttribution{}, log)
+	return &weChat{accounts: accounts, fans: fans, login: fan.NewWeChatLogin(fans, accounts, cfg.BaseURL, log), sim: sim, log: log}, nil
+}
+
+// identity adds WeChat sign-in to the storefront's fan identity.
+func (w *weChat) identity(i *fan.Identity) *fan.Identity { return i.WithWeChat(w.login) }
+
+// mount adds the WeChat routes: the push endpoint /wx/{slug}, the fans and
+// WeChat settings in the API and the console, the OAuth callback in the
+// storefront, and in sandbox mode the phone, the outbox and the simulated
+// OAuth page.
+func (w *weChat) mount(e *echo.Echo, svc *tenants.Service, api, admin, storefront *echo.Group, ids *fan.Identity, baseURL string) {
+	handlers := fan.NewHandlers(w.fans, w.accounts)
+	handlers.PushRoutes(e.Group("/wx/:slug", svc.ShopBySlug()))
+	handlers.APIRoutes(api)
+	handlers.AdminRoutes(admin)
+	settings := wechat.NewHandlers(w.accounts, baseURL)
+	settings.APIRoutes(api)
+	settings.AdminRoutes(admin)
+	ids.WeChatRoutes(storefront)
+	if w.sim != nil {
+		sandbox.NewPhone(w.sim, w.accounts, e, w.log).AdminRoutes(admin)
+		e.GET(sandboxAuthorizePath, echo.WrapHandler(w.sim.AuthorizeHandler()))
+	}
+}

@@ -1,0 +1,226 @@
+package wechat
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"microshop/tenants/fault"
+)
+
+// Mode is how the official account encrypts pushes (WeChat's 消息加解密方式).
+type Mode string
+
+// The three message modes WeChat offers.
+const (
+	// Plaintext pushes are signed, not encrypted.
+	Plaintext Mode = "plaintext"
+	// Compatible pushes may come either way.
+	Compatible Mode = "compatible"
+	// Safe pushes are AES-encrypted (encrypt_type=aes).
+	Safe Mode = "safe"
+)
+
+// MaxWelcome is the longest welcome text, in characters.
+const MaxWelcome = 600
+
+// Settings is one shop's official account as the shop configured it (or as
+// the sandbox generated it).
+type Settings struct {
+	AppID          string
+	AppSecret      string
+	Token          string
+	EncodingAESKey string
+	// PrevEncodingAESKey is the key before the last rotation: WeChat may
+	// still send pushes encrypted with it for a while.
+	PrevEncodingAESKey string
+	Mode               Mode
+	// Welcome is sent as the passive reply to a follow; empty for none.
+	Welcome string
+	// Sandbox marks credentials the platform generated for the simulator;
+	// a server running --wechat=live treats the shop as not configured.
+	Sandbox   bool
+	Rev       int64
+	UpdatedAt time.Time
+}
+
+// Encrypted reports whether the account takes AES-encrypted pushes.
+func (s Settings) Encrypted() bool { return s.Mode == Safe || s.Mode == Compatible }
+
+// Input is what a merchant submits (PUT /api/v1/wechat, or the console
+// form). Secrets left empty keep their stored value, so the form never
+// needs to show them.
+type Input struct {
+	AppID          string `json:"app_id"`
+	AppSecret      string `json:"app_secret"`
+	Token          string `json:"token"`
+	EncodingAESKey string `json:"encoding_aes_key"`
+	Mode           Mode   `json:"mode"`
+	Welcome        string `json:"welcome"`
+}
+
+var (
+	appIDPattern  = regexp.MustCompile(`^wx[0-9A-Za-z]{16}$`)
+	secretPattern = regexp.MustCompile(`^[0-9A-Za-z]{32}$`)
+	tokenPattern  = regexp.MustCompile(`^[0-9A-Za-z]{3,32}$`)
+	aesPattern    = regexp.MustCompile(`^[0-9A-Za-z]{43}$`)
+)
+
+// apply merges in onto cur (the stored settings, zero if none) and checks
+// the result. A new EncodingAESKey moves the current one to
+// PrevEncodingAESKey.
+func (in Input) apply(cur Settings, exists bool) (Settings, error) {
+	in.AppID = strings.TrimSpace(in.AppID)
+	in.AppSecret = strings.TrimSpace(in.AppSecret)
+	in.Token = strings.TrimSpace(in.Token)
+	in.EncodingAESKey = strings.TrimSpace(in.EncodingAESKey)
+	in.Welcome = strings.TrimSpace(in.Welcome)
+	s := cur
+	switch {
+	case in.AppID == "":
+		return Settings{}, fault.Invalid("app_id", "is required (公众号 AppID, starts with wx)")
+	case !appIDPattern.MatchString(in.AppID):
+		return Settings{}, fault.Invalid("app_id", "must be wx followed by 16 letters or digits, as shown in the official account's 基本配置 page")
+	}
+	sameApp := exists && in.AppID == cur.AppID
+	if in.AppID != cur.AppID {
+		// Another account: its credentials are not the old ones.
+		s = Settings{Rev: cur.Rev}
+	}
+	s.AppID = in.AppID
+	// Generated sandbox credentials stay sandbox ones when only the mode or
+	// the welcome changes; a real secret makes them the merchant's own.
+	s.Sandbox = sameApp && cur.Sandbox && in.AppSecret == ""
+	switch {
+	case in.AppSecret != "":
+		if !secretPattern.MatchString(in.AppSecret) {
+			return Settings{}, fault.Invalid("app_secret", "must be 32 letters or digits (AppSecret)")
+		}
+		s.AppSecret = in.AppSecret
+	case !sameApp || cur.AppSecret == "":
+		return Settings{}, fault.Invalid("app_secret", "is required for a new account")
+	}
+	switch {
+	case in.Token != "":
+		if !tokenPattern.MatchString(in.Token) {
+			return Settings{}, fault.Invalid("token", "must be 3 to 32 letters or digits, the same as the Token in the account's server settings")
+		}
+		s.Token = in.Token
+	case !sameApp || cur.Token == "":
+		return Settings{}, fault.Invalid("token", "is required: the Token set in the account's server settings (服务器配置)")
+	}
+	if in.EncodingAESKey != "" {
+		if !validAESKey(in.EncodingAESKey) {
+			return Settings{}, fault.Invalid("encoding_aes_key", "must be 43 letters or digits (EncodingAESKey)")
+		}
+		if in.EncodingAESKey != s.EncodingAESKey {
+			s.PrevEncodingAESKey = s.EncodingAESKey
+			s.EncodingAESKey = in.EncodingAESKey
+		}
+	}
+	switch in.Mode {
+	case "":
+		if !sameApp || s.Mode == "" {
+			s.Mode = Plaintext
+			if s.EncodingAESKey != "" {
+				s.Mode = Safe
+			}
+		}
+	case Plaintext, Compatible, Safe:
+		s.Mode = in.Mode
+	default:
+		return Settings{}, fault.Invalid("mode", "must be plaintext, compatible or safe")
+	}
+	if s.Encrypted() && s.EncodingAESKey == "" {
+		return Settings{}, fault.Invalid("encoding_aes_key", "is required in %s mode", s.Mode)
+	}
+	if utf8.RuneCountInString(in.Welcome) > MaxWelcome {
+		return Settings{}, fault.Invalid("welcome", "must be at most %d characters", MaxWelcome)
+	}
+	s.Welcome = in.Welcome
+	return s, nil
+}
+
+func validAESKey(k string) bool {
+	if !aesPattern.MatchString(k) {
+		return false
+	}
+	b, err := base64.StdEncoding.DecodeString(k + "=")
+	return err == nil && len(b) == 32
+}
+
+// SandboxSettings generates credentials for the simulator: the same shapes
+// as real ones, in safe mode so the AES path runs by default.
+func SandboxSettings(now time.Time) Settings {
+	return Settings{
+		AppID:          "wx" + randomHex(8),
+		AppSecret:      randomHex(16),
+		Token:          randomAlnum(32),
+		EncodingAESKey: randomAlnum(43),
+		Mode:           Safe,
+		Welcome:        "Thanks for following! Tap the menu to open our shop.",
+		Sandbox:        true,
+		Rev:            1,
+		UpdatedAt:      now,
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+func randomAlnum(n int) string {
+	for {
+		b := make([]byte, n)
+		_, _ = rand.Read(b)
+		for i := range b {
+			b[i] = alnum[int(b[i])%len(alnum)]
+		}
+		// An EncodingAESKey must decode to 32 bytes: the 43rd character
+		// carries 2 bits that must be zero; try again when they are not.
+		if n != 43 || validAESKey(string(b)) {
+			return string(b)
+		}
+	}
+}
+
+// Mask shows the last four characters of a secret.
+func Mask(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	if len(secret) <= 8 {
+		return "••••"
+	}
+	return "••••" + secret[len(secret)-4:]
+}
+
+// View is the settings as the API and the console show them: secrets
+// masked.
+type View struct {
+	Configured     bool      `json:"configured"`
+	Sandbox        bool      `json:"sandbox"`
+	ServerMode     string    `json:"server_mode"`
+	AppID          string    `json:"app_id,omitempty"`
+	AppSecret      string    `json:"app_secret,omitempty"`
+	Token          string    `json:"token,omitempty"`
+	EncodingAESKey string    `json:"encoding_aes_key,omitempty"`
+	Mode           Mode      `json:"mode,omitempty"`
+	Welcome        string    `json:"welcome,omitempty"`
+	PushURL        string    `json:"push_url"`
+	UpdatedAt      time.Time `json:"updated_at,omitzero"`
+}
+
+// View returns the masked view of s.
+func (s Settings) View() View {
+	return View{Configured: s.AppID != "", Sandbox: s.Sandbox, AppID: s.AppID, AppSecret: Mask(s.AppSecret),
+		Token: Mask(s.Token), EncodingAESKey: Mask(s.EncodingAESKey), Mode: s.Mode, Welcome: s.Welcome, UpdatedAt: s.UpdatedAt}
+}
