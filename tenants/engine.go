@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -176,7 +177,11 @@ func (e *Engine) Provision(ctx context.Context, tenantID string) error {
 		}
 		for _, s := range e.schemas {
 			for _, stmt := range s.SQLite {
-				if _, err := db.ExecContext(ctx, stmt); err != nil {
+				_, err := db.ExecContext(ctx, stmt)
+				if err != nil && isAddColumn(stmt) && strings.Contains(err.Error(), "duplicate column name") {
+					continue // the column is there already: the migration ran before
+				}
+				if err != nil {
 					return fmt.Errorf("schema %s for tenant %s: %w", s.Name, tenantID, err)
 				}
 			}
@@ -192,6 +197,15 @@ func (e *Engine) Provision(ctx context.Context, tenantID string) error {
 		}
 	}
 	return nil
+}
+
+// isAddColumn reports whether stmt adds a column. SQLite has no
+// "ADD COLUMN IF NOT EXISTS", so a schema that gains a column lists an
+// ALTER TABLE ... ADD COLUMN after its CREATE TABLE, and Provision treats
+// "duplicate column name" from it as done.
+func isAddColumn(stmt string) bool {
+	s := strings.ToUpper(strings.Join(strings.Fields(stmt), " "))
+	return strings.HasPrefix(s, "ALTER TABLE ") && strings.Contains(s, " ADD COLUMN ")
 }
 
 func ensureMongoIndexes(ctx context.Context, coll *mongo.Collection, idx []MongoIndex) error {

@@ -5,7 +5,9 @@ import "go.mongodb.org/mongo-driver/v2/bson"
 // Schema is what one domain package needs in each tenant's database: its
 // SQLite tables and indexes, and its Mongo collections and indexes. Both are
 // applied when a tenant is provisioned and ensured at start-up, so every
-// statement must be idempotent (CREATE ... IF NOT EXISTS).
+// statement must be idempotent (CREATE ... IF NOT EXISTS). A column added
+// to an existing table is also listed as ALTER TABLE ... ADD COLUMN after
+// its CREATE TABLE, so databases made before the change gain it.
 type Schema struct {
 	Name   string
 	SQLite []string

@@ -441,3 +441,38 @@ func TestOpenMongoAgain(t *testing.T) {
 		}
 	}
 }
+
+// TestSchemaAddsColumnsToOldDatabases: a tenant database made before a
+// column was added gains it when the schema is ensured again.
+func TestSchemaAddsColumnsToOldDatabases(t *testing.T) {
+	dir := t.TempDir()
+	v1 := tenants.Schema{Name: "t", SQLite: []string{`CREATE TABLE IF NOT EXISTS things (tenant_id TEXT NOT NULL, id TEXT NOT NULL)`}}
+	e, err := tenants.OpenSQLite(dir, v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := tenants.NewID()
+	if err := e.Provision(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	v2 := v1
+	v2.SQLite = append([]string{}, v1.SQLite[0], `ALTER TABLE things ADD COLUMN colour TEXT NOT NULL DEFAULT ''`)
+	e, err = tenants.OpenSQLite(dir, v2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for range 2 { // the second run finds the column there
+		if err := e.Provision(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db, err := e.SQL(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(context.Background(), `INSERT INTO things (tenant_id, id, colour) VALUES (?, ?, ?)`, "x", "red"); err != nil {
+		t.Errorf("new column missing: %v", err)
+	}
+}

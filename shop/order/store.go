@@ -146,6 +146,8 @@ var Schema = tenants.Schema{
 			completed_at TEXT NOT NULL DEFAULT '',
 			cancelled_at TEXT NOT NULL DEFAULT '',
 			PRIMARY KEY (tenant_id, id))`,
+		// Columns added after the first release (see tenants.Schema).
+		`ALTER TABLE orders ADD COLUMN attribution TEXT NOT NULL DEFAULT '{}'`,
 		`CREATE INDEX IF NOT EXISTS orders_created ON orders (tenant_id, created_at)`,
 		`CREATE INDEX IF NOT EXISTS orders_status ON orders (tenant_id, status, created_at)`,
 		`CREATE INDEX IF NOT EXISTS orders_fan ON orders (tenant_id, fan_id, created_at)`,
