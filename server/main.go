@@ -108,6 +108,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := srv.Shutdown(shutCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	// Finish the work WeChat pushes started after answering.
+	a.wechat.fans.Wait()
 	// Stop PC-store syncs at a clean point; they resume on the next start.
 	if err := a.pcstore.Shutdown(shutCtx); err != nil {
 		log.Warn("stop pc store syncs", "err", err)
