@@ -50,8 +50,9 @@ type Engine struct {
 }
 
 type tenantFile struct {
-	id string
-	db *sql.DB
+	id    string
+	db    *sql.DB
+	stmts *stmtCache
 }
 
 // OpenSQLite opens (creating if needed) the SQLite engine in dir: the
@@ -171,10 +172,11 @@ func (e *Engine) Provision(ctx context.Context, tenantID string) error {
 		return fmt.Errorf("provision: malformed tenant id %q", tenantID)
 	}
 	if e.kind == SQLite {
-		db, err := e.tenantSQL(tenantID, true)
+		tf, err := e.tenantSQL(tenantID, true)
 		if err != nil {
 			return err
 		}
+		db := tf.db
 		for _, s := range e.schemas {
 			for _, stmt := range s.SQLite {
 				_, err := db.ExecContext(ctx, stmt)
@@ -228,12 +230,12 @@ func (e *Engine) tenantDBName(tenantID string) string { return e.dbPrefix + "_t_
 // tenantSQL returns the tenant's open SQLite database, opening the file if
 // needed. Without create, a missing file is ErrNotFound: a request must not
 // create a database for a tenant that was never provisioned.
-func (e *Engine) tenantSQL(tenantID string, create bool) (*sql.DB, error) {
+func (e *Engine) tenantSQL(tenantID string, create bool) (*tenantFile, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if el, ok := e.files[tenantID]; ok {
 		e.lru.MoveToFront(el)
-		return el.Value.(*tenantFile).db, nil
+		return el.Value.(*tenantFile), nil
 	}
 	path := filepath.Join(e.dir, "t_"+tenantID+".db")
 	if !create {
@@ -245,7 +247,8 @@ func (e *Engine) tenantSQL(tenantID string, create bool) (*sql.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.files[tenantID] = e.lru.PushFront(&tenantFile{id: tenantID, db: db})
+	tf := &tenantFile{id: tenantID, db: db, stmts: newStmtCache(db)}
+	e.files[tenantID] = e.lru.PushFront(tf)
 	for e.lru.Len() > maxOpenTenantFiles {
 		old := e.lru.Back()
 		tf := old.Value.(*tenantFile)
@@ -256,7 +259,7 @@ func (e *Engine) tenantSQL(tenantID string, create bool) (*sql.DB, error) {
 		// is 60 s).
 		time.AfterFunc(2*time.Minute, func() { tf.db.Close() })
 	}
-	return db, nil
+	return tf, nil
 }
 
 // SQL returns the tenant-scoped accessor to a tenant's SQLite database.
@@ -267,11 +270,11 @@ func (e *Engine) SQL(tenantID string) (*SQLScope, error) {
 	if !ValidID(tenantID) {
 		return nil, fmt.Errorf("tenant %q: %w", tenantID, ErrNotFound)
 	}
-	db, err := e.tenantSQL(tenantID, false)
+	tf, err := e.tenantSQL(tenantID, false)
 	if err != nil {
 		return nil, err
 	}
-	return &SQLScope{db: db, tenantID: tenantID}, nil
+	return &SQLScope{db: tf.db, stmts: tf.stmts, tenantID: tenantID}, nil
 }
 
 // Mongo returns the tenant-scoped accessor to a tenant's MongoDB database.

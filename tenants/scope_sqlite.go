@@ -23,6 +23,7 @@ import (
 // literals as arguments instead.
 type SQLScope struct {
 	db       *sql.DB
+	stmts    *stmtCache
 	tenantID string
 }
 
@@ -58,6 +59,9 @@ func (s *SQLScope) Exec(ctx context.Context, query string, args ...any) (sql.Res
 	if err != nil {
 		return nil, err
 	}
+	if st := s.stmts.get(ctx, query); st != nil {
+		return st.ExecContext(ctx, a...)
+	}
 	return s.db.ExecContext(ctx, query, a...)
 }
 
@@ -67,6 +71,9 @@ func (s *SQLScope) Query(ctx context.Context, query string, args ...any) (*sql.R
 	if err != nil {
 		return nil, err
 	}
+	if st := s.stmts.get(ctx, query); st != nil {
+		return st.QueryContext(ctx, a...)
+	}
 	return s.db.QueryContext(ctx, query, a...)
 }
 
@@ -75,6 +82,9 @@ func (s *SQLScope) QueryRow(ctx context.Context, query string, args ...any) *Row
 	a, err := s.args(query, args)
 	if err != nil {
 		return &Row{err: err}
+	}
+	if st := s.stmts.get(ctx, query); st != nil {
+		return &Row{row: st.QueryRowContext(ctx, a...)}
 	}
 	return &Row{row: s.db.QueryRowContext(ctx, query, a...)}
 }

@@ -71,6 +71,10 @@ func (s *Service) RunJobs(ctx context.Context, tenantID string) (JobReport, erro
 			r.Completed++
 		}
 	}
+	// Idempotency keys answer replays for 24 hours; then they go.
+	if _, err := s.store.DeleteKeysBefore(ctx, tenantID, now.Add(-idempotencyWindow), jobBatch); err != nil {
+		return r, err
+	}
 	pending, err := s.store.WithEvents(ctx, tenantID, jobBatch)
 	if err != nil {
 		return r, err

@@ -557,6 +557,22 @@ func TestIdempotencyKeys(t *testing.T) {
 		if _, claimed, _ := f.svc.store.ClaimKey(ctx, f.tenant, other, now.Add(-idempotencyWindow)); !claimed {
 			t.Error("another fan's identical key clashed")
 		}
+		// A request that failed on our side releases its key: the retry runs.
+		if err := f.svc.store.ReleaseKey(ctx, f.tenant, other); err != nil {
+			t.Fatal(err)
+		}
+		if _, claimed, _ := f.svc.store.ClaimKey(ctx, f.tenant, other, now.Add(-idempotencyWindow)); !claimed {
+			t.Error("released key not claimable")
+		}
+		// Keys past the window are deleted by the cron pass (fan1's was
+		// renewed 25 hours on, so only fan2's goes).
+		n, err := f.svc.store.DeleteKeysBefore(ctx, f.tenant, now.Add(time.Hour), 10)
+		if err != nil || n != 1 {
+			t.Errorf("deleted %d keys (%v), want 1", n, err)
+		}
+		if _, claimed, _ := f.svc.store.ClaimKey(ctx, f.tenant, other, now.Add(-idempotencyWindow)); !claimed {
+			t.Error("deleted key still there")
+		}
 	})
 }
 

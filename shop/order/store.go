@@ -41,6 +41,11 @@ type Store interface {
 	ClaimKey(ctx context.Context, tenantID string, k IdemKey, staleBefore time.Time) (IdemKey, bool, error)
 	// FinishKey stores the response given to the key's request.
 	FinishKey(ctx context.Context, tenantID string, k IdemKey) error
+	// ReleaseKey forgets an unfinished key (its request failed on our side,
+	// so a retry with it must run again).
+	ReleaseKey(ctx context.Context, tenantID string, k IdemKey) error
+	// DeleteKeysBefore forgets up to limit keys recorded before t.
+	DeleteKeysBefore(ctx context.Context, tenantID string, t time.Time, limit int) (int, error)
 
 	Cart(ctx context.Context, tenantID, fanID string) ([]CartItem, error)
 	// SetCartItem sets an item's quantity (0 removes it).
@@ -172,6 +177,7 @@ var Schema = tenants.Schema{
 			body BLOB,
 			at TEXT NOT NULL,
 			PRIMARY KEY (tenant_id, scope, key))`,
+		`CREATE INDEX IF NOT EXISTS idempotency_keys_at ON idempotency_keys (tenant_id, at)`,
 		`CREATE TABLE IF NOT EXISTS cart_items (
 			tenant_id TEXT NOT NULL,
 			fan_id TEXT NOT NULL,
@@ -199,6 +205,7 @@ var Schema = tenants.Schema{
 		}},
 		{Name: "idempotency_keys", Indexes: []tenants.MongoIndex{
 			{Keys: bson.D{{Key: "scope", Value: 1}, {Key: "key", Value: 1}}, Unique: true},
+			{Keys: bson.D{{Key: "at", Value: 1}}},
 		}},
 		{Name: "cart_items", Indexes: []tenants.MongoIndex{
 			{Keys: bson.D{{Key: "fan_id", Value: 1}, {Key: "product_id", Value: 1}, {Key: "sku_id", Value: 1}}, Unique: true},

@@ -282,6 +282,34 @@ func (s *mongoStore) FinishKey(ctx context.Context, tenantID string, k IdemKey) 
 	return err
 }
 
+func (s *mongoStore) ReleaseKey(ctx context.Context, tenantID string, k IdemKey) error {
+	_, err := s.e.Mongo(tenantID).C("idempotency_keys").DeleteOne(ctx, bson.D{{Key: "scope", Value: k.Scope},
+		{Key: "key", Value: k.Key}, {Key: "hash", Value: k.Hash}, {Key: "status", Value: 0}})
+	return err
+}
+
+func (s *mongoStore) DeleteKeysBefore(ctx context.Context, tenantID string, t time.Time, limit int) (int, error) {
+	c := s.e.Mongo(tenantID).C("idempotency_keys")
+	cur, err := c.Find(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$lt", Value: t}}}},
+		options.Find().SetSort(bson.D{{Key: "at", Value: 1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return 0, err
+	}
+	var docs []IdemKey
+	if err := cur.All(ctx, &docs); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, d := range docs {
+		res, err := c.DeleteOne(ctx, bson.D{{Key: "scope", Value: d.Scope}, {Key: "key", Value: d.Key}})
+		if err != nil {
+			return n, err
+		}
+		n += int(res.DeletedCount)
+	}
+	return n, nil
+}
+
 func (s *mongoStore) Cart(ctx context.Context, tenantID, fanID string) ([]CartItem, error) {
 	cur, err := s.e.Mongo(tenantID).C("cart_items").Find(ctx, bson.D{{Key: "fan_id", Value: fanID}})
 	if err != nil {

@@ -246,15 +246,14 @@ func (s *sqliteStore) AckEvents(ctx context.Context, tenantID, id string, events
 	for _, e := range events {
 		ids = append(ids, e.ID)
 	}
-	// Remove exactly the delivered events; ones appended meanwhile stay.
-	_, err = db.Exec(ctx, `UPDATE orders SET
-		events = (SELECT COALESCE(json_group_array(json(value)), '[]') FROM json_each(orders.events)
-			WHERE json_extract(value, '$.id') NOT IN (`+placeholders(len(events))+`))
-		WHERE tenant_id = ? AND id = ?`, append(ids[1:], id)...)
-	if err != nil {
-		return err
-	}
-	_, err = db.Exec(ctx, `UPDATE orders SET outbox = 0 WHERE tenant_id = ? AND id = ? AND events = '[]'`, id)
+	// Remove exactly the delivered events (ones appended meanwhile stay)
+	// and clear the outbox flag when none is left, in one statement.
+	remaining := `(SELECT COALESCE(json_group_array(json(value)), '[]') FROM json_each(orders.events)
+			WHERE json_extract(value, '$.id') NOT IN (` + placeholders(len(events)) + `))`
+	args := append(append(append([]any{}, ids[1:]...), ids[1:]...), id)
+	_, err = db.Exec(ctx, `UPDATE orders SET events = `+remaining+`,
+		outbox = CASE WHEN `+remaining+` = '[]' THEN 0 ELSE 1 END
+		WHERE tenant_id = ? AND id = ?`, args...)
 	return err
 }
 
@@ -306,6 +305,30 @@ func (s *sqliteStore) FinishKey(ctx context.Context, tenantID string, k IdemKey)
 	_, err = db.Exec(ctx, `UPDATE idempotency_keys SET status = ?, body = ? WHERE tenant_id = ? AND scope = ? AND key = ? AND hash = ?`,
 		k.Status, k.Body, k.Scope, k.Key, k.Hash)
 	return err
+}
+
+func (s *sqliteStore) ReleaseKey(ctx context.Context, tenantID string, k IdemKey) error {
+	db, err := s.e.SQL(tenantID)
+	if err != nil {
+		return err
+	}
+	_, err = db.Exec(ctx, `DELETE FROM idempotency_keys WHERE tenant_id = ? AND scope = ? AND key = ? AND hash = ? AND status = 0`,
+		k.Scope, k.Key, k.Hash)
+	return err
+}
+
+func (s *sqliteStore) DeleteKeysBefore(ctx context.Context, tenantID string, t time.Time, limit int) (int, error) {
+	db, err := s.e.SQL(tenantID)
+	if err != nil {
+		return 0, err
+	}
+	res, err := db.Exec(ctx, `DELETE FROM idempotency_keys WHERE rowid IN (
+		SELECT rowid FROM idempotency_keys WHERE tenant_id = ? AND at < ? ORDER BY at LIMIT ?)`, tenants.TimeText(t), limit)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }
 
 func (s *sqliteStore) Cart(ctx context.Context, tenantID, fanID string) ([]CartItem, error) {

@@ -2,6 +2,7 @@ package order
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -119,7 +120,12 @@ func (h *Handlers) place(c echo.Context) error {
 	var fe *fault.Error
 	if err != nil {
 		if !errors.As(err, &fe) || fe.Status >= 500 {
-			return err // not recorded: a retry may succeed
+			// Our failure, not the request's: forget the key so a retry
+			// runs again instead of waiting out the window.
+			if rerr := h.svc.store.ReleaseKey(context.WithoutCancel(ctx), t.ID, rec); rerr != nil {
+				return errors.Join(err, rerr)
+			}
+			return err
 		}
 		status, answer = fe.Status, map[string]*fault.Error{"error": fe}
 	}
