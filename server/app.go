@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"microshop/distribution"
 	"microshop/shop/catalog"
 	"microshop/shop/demo"
 	"microshop/shop/fan"
@@ -28,7 +29,7 @@ import (
 )
 
 // schemas lists what every tenant database holds, one entry per domain.
-var schemas = []tenants.Schema{catalog.Schema, fan.Schema, order.Schema, pcstore.Schema, wechat.Schema}
+var schemas = []tenants.Schema{catalog.Schema, fan.Schema, order.Schema, pcstore.Schema, wechat.Schema, distribution.Schema}
 
 // app is the wired platform: engine, services and the HTTP router.
 type app struct {
@@ -41,6 +42,7 @@ type app struct {
 	pcstore *pcstore.Syncer
 	leaser  *tenants.Leaser
 	wechat  *weChat
+	dist    *distribution.Service
 	assets  *static.Assets
 	echo    *echo.Echo
 }
@@ -108,6 +110,9 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, engine *tenants.E
 	orders := order.NewService(order.NewStore(engine), cat, fanStore, log)
 	a := &app{cfg: cfg, log: log, engine: engine, tenants: svc, catalog: cat, orders: orders,
 		leaser: tenants.NewLeaser(store), assets: assets, echo: e}
+	a.dist = distribution.New(engine, distribution.Config{Locker: a.leaser, Shops: svc, Fans: fanStore, Orders: orders, Log: log, BaseURL: cfg.BaseURL})
+	orders.SetAttributor(a.dist)
+	orders.Subscribe(a.dist)
 
 	// Operations.
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
@@ -127,6 +132,9 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, engine *tenants.E
 	orderHandlers := order.NewHandlers(orders, order.NewSandbox([]byte("sandbox-pay:"+secret)), cfg.BaseURL)
 	orderHandlers.APIRoutes(api)
 	orderHandlers.AdminRoutes(admin)
+	distHandlers := distribution.NewHandlers(a.dist)
+	distHandlers.APIRoutes(api)
+	distHandlers.AdminRoutes(admin)
 	a.pcstore = pcstore.NewSyncer(pcstore.NewStore(engine), cat, a.leaser, store, source.NewClient(), log)
 	pcs := pcstore.NewHandlers(a.pcstore, cfg.BaseURL)
 	pcs.APIRoutes(api)
@@ -142,7 +150,15 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, engine *tenants.E
 		return nil, err
 	}
 	fans = a.wechat.identity(fans)
+	// WeChat follows and scans through guides' and distributors' codes
+	// attribute like visits through their links.
+	a.wechat.fans.WithAttributor(a.dist).WithMerger(a.dist)
 	storefront := e.Group("/s/:slug", svc.ShopBySlug(), fans.Middleware())
+	storefront.Use(distHandlers.Touches()) // ?g= ?d= ?ch= on any storefront page
+	distHandlers.StorefrontRoutes(storefront)
+	if a.wechat.sim == nil { // live WeChat: guides' and distributors' QR codes are WeChat parametric codes
+		a.dist.SetWeChatQR(a.wechat.accounts)
+	}
 	products.StorefrontRoutes(storefront)
 	orderHandlers.StorefrontRoutes(storefront)
 	orderHandlers.PageRoutes(storefront)
@@ -227,5 +243,34 @@ func (a *app) runOrderJobs(ctx context.Context) {
 		a.log.Error("order jobs", "err", err)
 	} else if !ran {
 		a.log.Debug("order jobs: another replica holds the lease")
+	}
+}
+
+// runDistributionJobs is the periodic distribution pass over every shop
+// (settle commission past its after-sale window, close decided
+// withdrawals, roll team sales up the tree), run by one replica at a time
+// under a lease.
+func (a *app) runDistributionJobs(ctx context.Context) {
+	ran, err := a.leaser.Run(ctx, "cron:distribution", cronLease, func(ctx context.Context) error {
+		ids, err := a.tenants.Store().TenantIDs(ctx)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			r, err := a.dist.RunJobs(ctx, id)
+			if err != nil {
+				a.log.Error("distribution jobs", "tenant", id, "err", err)
+				continue
+			}
+			if r != (distribution.JobReport{}) {
+				a.log.Info("distribution jobs", "tenant", id, "settled", r.Settled, "closed", r.Closed, "rolled", r.Rolled)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		a.log.Error("distribution jobs", "err", err)
+	} else if !ran {
+		a.log.Debug("distribution jobs: another replica holds the lease")
 	}
 }

@@ -24,6 +24,7 @@ func TestTenantIsolationEveryRoute(t *testing.T) {
 		productB := apiB.createProduct(map[string]any{"title": "B's tea", "price": 1000, "stock": 5,
 			"skus": []map[string]any{{"name": "small", "price": 1000, "stock": 5}}})
 		orderB := placeOrder(t, srv.URL, shopB.Slug, productB.ID, productB.SKUs[0].ID, 1)
+		distB := distributionObjects(t, srv.URL, shopB) // B's store, guide, distributor and customer
 		apiA := shopA.apiClient(t, srv.URL)
 		consoleA := shopA.consoleClient(t, srv.URL)
 
@@ -39,6 +40,9 @@ func TestTenantIsolationEveryRoute(t *testing.T) {
 		// :id is filled by the collection it follows: B's product under
 		// /products, B's order under /orders.
 		params := map[string]string{"id": productB.ID, "products": productB.ID, "orders": orderB, "slug": shopB.Slug, "*": "x"}
+		for k, v := range distB {
+			params[k] = v
+		}
 		methods := map[string]bool{http.MethodGet: true, http.MethodPost: true, http.MethodPut: true,
 			http.MethodPatch: true, http.MethodDelete: true}
 		walked := 0

@@ -79,7 +79,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// Cron jobs skip a tick while the previous run is still going, and
 	// recover from panics; stopping waits for running jobs.
 	jobs := cron.New(cron.WithChain(cron.Recover(cron.DefaultLogger), cron.SkipIfStillRunning(cron.DefaultLogger)))
-	if _, err := jobs.AddFunc("@every 1m", func() { a.runOrderJobs(ctx) }); err != nil {
+	// Distribution runs after the order pass in the same tick, so
+	// completions are delivered before commission settles.
+	if _, err := jobs.AddFunc("@every 1m", func() { a.runOrderJobs(ctx); a.runDistributionJobs(ctx) }); err != nil {
 		return err
 	}
 	if _, err := jobs.AddFunc("@every 1m", func() {

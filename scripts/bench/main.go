@@ -65,7 +65,7 @@ func main() {
 	baseline := fs.String("serve-baseline", "", "")
 	importRound := fs.Int("import-round", 0, "") // internal: one round of -scenario import
 	importDir := fs.String("import-dir", "", "") // internal: its data directory
-	scenario := fs.String("scenario", "default", "what to measure: default (storefront pages against a plain Echo server), orders (place and pay against raw SQLite inserts; Mongo commands per order), push (signed WeChat subscribe pushes, new fans, end to end; Mongo commands per push), import (a 20,000-product feed imported against raw SQLite inserts, with peak memory; Mongo commands per product)")
+	scenario := fs.String("scenario", "default", "what to measure: default (storefront pages against a plain Echo server), orders (place and pay against raw SQLite inserts; Mongo commands per order), distribution (orders at depth 1 and 1,000 of a 100,000-distributor tree; root team size; Mongo commands per order), push (signed WeChat subscribe pushes, new fans, end to end; Mongo commands per push), import (a 20,000-product feed imported against raw SQLite inserts, with peak memory; Mongo commands per product)")
 	fs.Usage = func() {
 		out := fs.Output()
 		fmt.Fprintf(out, "usage: go run ./scripts/bench [flags]\n\n")
@@ -130,6 +130,8 @@ func main() {
 	case "default":
 	case "orders":
 		runScenario = ordersScenario
+	case "distribution":
+		runScenario = distributionScenario
 	case "push":
 		runScenario = pushScenario
 	case "import":

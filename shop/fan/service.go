@@ -63,7 +63,7 @@ type Service struct {
 	store      Store
 	accounts   *wechat.Accounts
 	attributor Attributor
-	merger     Merger
+	mergers    []Merger
 	log        *slog.Logger
 	now        func() time.Time
 	after      *afterWork
@@ -97,9 +97,17 @@ func NewService(store Store, accounts *wechat.Accounts, attributor Attributor, l
 		after: newAfterWork(afterWorkers, log), purged: map[string]time.Time{}}
 }
 
-// WithMerger returns the service telling m about merged identities.
+// WithMerger returns the service also telling m about merged identities
+// (distribution's bindings, a cart: each part that keys data by fan).
 func (s *Service) WithMerger(m Merger) *Service {
-	s.merger = m
+	s.mergers = append(s.mergers, m)
+	return s
+}
+
+// WithAttributor returns the service handing QR scenes to a (set once, by
+// server, before serving).
+func (s *Service) WithAttributor(a Attributor) *Service {
+	s.attributor = a
 	return s
 }
 
@@ -228,8 +236,11 @@ func (s *Service) Link(ctx context.Context, tenantID, cookieID, openID string) (
 	if err := s.store.Merge(ctx, tenantID, cookieID, into); err != nil {
 		return Fan{}, err
 	}
-	if s.merger != nil && cookieID != into.ID {
-		if err := s.merger.MergeFan(ctx, tenantID, cookieID, into.ID); err != nil {
+	for _, m := range s.mergers {
+		if cookieID == into.ID {
+			break
+		}
+		if err := m.MergeFan(ctx, tenantID, cookieID, into.ID); err != nil {
 			s.log.Error("merge fan elsewhere", "tenant", tenantID, "from", cookieID, "into", into.ID, "err", err)
 		}
 	}

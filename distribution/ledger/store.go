@@ -1,0 +1,160 @@
+package ledger
+
+import (
+	"context"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"microshop/tenants"
+)
+
+// Store keeps ledger entries in the tenant's database. Insert is the only
+// way money moves; the other writes change statuses and dates.
+type Store interface {
+	// Get returns the entry with id, or fault.ErrNotFound.
+	Get(ctx context.Context, tenantID, id string) (Entry, error)
+	// Tail returns the beneficiary's latest entry (Seq 0 and zero balances
+	// if there is none).
+	Tail(ctx context.Context, tenantID, beneficiary string) (Entry, error)
+	// Insert writes e. An existing id, or an existing (beneficiary, seq),
+	// is a unique violation (tenants.IsUniqueViolation).
+	Insert(ctx context.Context, tenantID string, e Entry) error
+	// Append reads the beneficiary's tail, asks next for the entry that
+	// follows it and inserts that, as Insert does. On SQLite the read and
+	// the insert are one transaction (so the sequence never clashes); on
+	// MongoDB they are two commands, and a clash on (beneficiary, seq) is
+	// a unique violation the caller retries.
+	Append(ctx context.Context, tenantID, beneficiary string, next func(tail Entry) (Entry, error)) (Entry, error)
+	// ByOrder returns every entry of an order.
+	ByOrder(ctx context.Context, tenantID, orderID string) ([]Entry, error)
+	// List returns entries of f.Class (with the other filters), newest first.
+	List(ctx context.Context, tenantID string, f Filter) ([]Entry, error)
+	// History returns a beneficiary's entries, newest first.
+	History(ctx context.Context, tenantID, beneficiary string, limit int) ([]Entry, error)
+	// Due returns up to limit pending earnings whose available date is
+	// set and not after t, earliest first.
+	Due(ctx context.Context, tenantID string, t time.Time, limit int) ([]Entry, error)
+	// SetAvailableAt sets an earning's available date if it has none.
+	SetAvailableAt(ctx context.Context, tenantID, id string, at time.Time) error
+	// SetStatus moves the entry from one of from to to, applying ch, in
+	// one conditional update; false when its status is not in from.
+	SetStatus(ctx context.Context, tenantID, id string, from []string, to string, ch Change) (bool, error)
+	// Close marks a withdrawal's closing entry written.
+	Close(ctx context.Context, tenantID, id string) error
+	// Unclosed returns up to limit withdrawals still open.
+	Unclosed(ctx context.Context, tenantID string, limit int) ([]Entry, error)
+}
+
+// Change is what a status change sets besides the status.
+type Change struct {
+	DecidedAt   *time.Time
+	PaidAt      *time.Time
+	TransferRef *string
+}
+
+// NewStore returns the ledger store on the engine's kind.
+func NewStore(e *tenants.Engine) Store {
+	if e.Kind() == tenants.Mongo {
+		return &mongoStore{e: e}
+	}
+	return &sqliteStore{e: e}
+}
+
+// Schema is the ledger's table and indexes in each tenant database.
+var Schema = tenants.Schema{
+	Name: "ledger",
+	SQLite: []string{
+		`CREATE TABLE IF NOT EXISTS ledger (
+			tenant_id TEXT NOT NULL,
+			id TEXT NOT NULL,
+			beneficiary TEXT NOT NULL,
+			seq INTEGER NOT NULL CHECK (seq > 0),
+			type TEXT NOT NULL,
+			class TEXT NOT NULL,
+			status TEXT NOT NULL DEFAULT '',
+			order_id TEXT NOT NULL DEFAULT '',
+			fan_id TEXT NOT NULL DEFAULT '',
+			level INTEGER NOT NULL DEFAULT 0,
+			ref TEXT NOT NULL DEFAULT '',
+			amount INTEGER NOT NULL,
+			base INTEGER NOT NULL DEFAULT 0,
+			rate_bps INTEGER NOT NULL DEFAULT 0,
+			available_at TEXT NOT NULL DEFAULT '',
+			d_pending INTEGER NOT NULL DEFAULT 0,
+			d_available INTEGER NOT NULL DEFAULT 0,
+			d_frozen INTEGER NOT NULL DEFAULT 0,
+			d_withdrawn INTEGER NOT NULL DEFAULT 0,
+			pending INTEGER NOT NULL,
+			available INTEGER NOT NULL,
+			frozen INTEGER NOT NULL CHECK (frozen >= 0),
+			withdrawn INTEGER NOT NULL,
+			earned INTEGER NOT NULL,
+			fee INTEGER NOT NULL DEFAULT 0,
+			payout INTEGER NOT NULL DEFAULT 0,
+			note TEXT NOT NULL DEFAULT '',
+			transfer_ref TEXT NOT NULL DEFAULT '',
+			decided_at TEXT NOT NULL DEFAULT '',
+			paid_at TEXT NOT NULL DEFAULT '',
+			open INTEGER NOT NULL DEFAULT 0,
+			at TEXT NOT NULL,
+			CHECK (type != 'earn' OR amount >= 0),
+			PRIMARY KEY (tenant_id, id),
+			UNIQUE (tenant_id, beneficiary, seq))`,
+		// Every index is written by every entry, and an order writes one
+		// entry per level: SQLite keeps only what its queries need. A
+		// beneficiary's lists walk the unique (beneficiary, seq) index; the
+		// settlement and repair scans use partial indexes (MongoDB's
+		// declared indexes below cannot be partial on FerretDB).
+		`CREATE INDEX IF NOT EXISTS ledger_order ON ledger (tenant_id, order_id, beneficiary, seq)`,
+		`CREATE INDEX IF NOT EXISTS ledger_class ON ledger (tenant_id, class, at, id)`,
+		`CREATE INDEX IF NOT EXISTS ledger_class_status ON ledger (tenant_id, class, status, at, id)`,
+		`CREATE INDEX IF NOT EXISTS ledger_due ON ledger (tenant_id, available_at) WHERE type = 'earn' AND status = 'pending'`,
+		`CREATE INDEX IF NOT EXISTS ledger_open ON ledger (tenant_id) WHERE open = 1`,
+	},
+	Mongo: []tenants.MongoCollection{
+		{Name: "ledger", Indexes: []tenants.MongoIndex{
+			{Keys: bson.D{{Key: "beneficiary", Value: 1}, {Key: "seq", Value: 1}}, Unique: true},
+			{Keys: bson.D{{Key: "order_id", Value: 1}, {Key: "beneficiary", Value: 1}, {Key: "seq", Value: 1}}},
+			{Keys: bson.D{{Key: "class", Value: 1}, {Key: "at", Value: -1}, {Key: "_id", Value: -1}}},
+			{Keys: bson.D{{Key: "class", Value: 1}, {Key: "status", Value: 1}, {Key: "at", Value: -1}, {Key: "_id", Value: -1}}},
+			{Keys: bson.D{{Key: "beneficiary", Value: 1}, {Key: "class", Value: 1}, {Key: "at", Value: -1}, {Key: "_id", Value: -1}}},
+			{Keys: bson.D{{Key: "beneficiary", Value: 1}, {Key: "class", Value: 1}, {Key: "status", Value: 1}, {Key: "at", Value: -1}, {Key: "_id", Value: -1}}},
+			{Keys: bson.D{{Key: "type", Value: 1}, {Key: "status", Value: 1}, {Key: "available_at", Value: 1}}},
+			{Keys: bson.D{{Key: "type", Value: 1}, {Key: "open", Value: 1}}},
+		}},
+	},
+}
+
+// filterByOrder applies f's other conditions to an order's entries and
+// orders them newest first, for List with an order id (an order has a
+// handful of entries, so they are read whole through the order index).
+func filterByOrder(all []Entry, f Filter) []Entry {
+	var out []Entry
+	for _, e := range all {
+		if (f.Class == "" || e.Class == f.Class) && (f.Beneficiary == "" || e.Beneficiary == f.Beneficiary) &&
+			(f.Status == "" || e.Status == f.Status) {
+			out = append(out, e)
+		}
+	}
+	for i := 1; i < len(out); i++ { // newest first; a handful of entries
+		for j := i; j > 0 && newer(out[j], out[j-1]); j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	if f.Offset >= len(out) {
+		return nil
+	}
+	out = out[f.Offset:]
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out
+}
+
+func newer(a, b Entry) bool {
+	if !a.At.Equal(b.At) {
+		return a.At.After(b.At)
+	}
+	return a.ID > b.ID
+}

@@ -1,0 +1,153 @@
+package distribution
+
+import (
+	"context"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"microshop/distribution/guide"
+	"microshop/distribution/ledger"
+	"microshop/distribution/tree"
+	"microshop/tenants"
+)
+
+// Store keeps the shop's distribution settings, customer bindings and
+// their audit log, sales and markers.
+type Store interface {
+	Settings(ctx context.Context, tenantID string) (Settings, error)
+	SaveSettings(ctx context.Context, tenantID string, s Settings) error
+
+	// Binding returns the fan's binding, or fault.ErrNotFound.
+	Binding(ctx context.Context, tenantID, fanID string) (Binding, error)
+	// InsertBinding creates the fan's binding (Rev 1); a second one for
+	// the same fan is a unique violation.
+	InsertBinding(ctx context.Context, tenantID string, b Binding) error
+	// UpdateBinding writes b's slots, channel and referrer if the stored
+	// revision is still b.Rev, bumping it; false when it changed meanwhile.
+	UpdateBinding(ctx context.Context, tenantID string, b Binding) (bool, error)
+	// CountPaid adds one to the fan's paid orders, creating the record.
+	CountPaid(ctx context.Context, tenantID, fanID string) error
+	// BoundTo lists bindings whose slot ("guide" or "distributor") is id,
+	// newest first.
+	BoundTo(ctx context.Context, tenantID, slot, id string, limit, offset int) ([]Binding, error)
+
+	// Log appends to a fan's binding audit trail; History reads it,
+	// newest first.
+	Log(ctx context.Context, tenantID string, e LogEntry) error
+	History(ctx context.Context, tenantID, fanID string, limit int) ([]LogEntry, error)
+
+	// InsertSale records a paid order once: false when it was recorded.
+	InsertSale(ctx context.Context, tenantID string, s Sale) (bool, error)
+	// AddSaleRefund adds a refund to a sale.
+	AddSaleRefund(ctx context.Context, tenantID, orderID string, amount, base int64) error
+	// Sales lists the sales of a distributor, newest first.
+	Sales(ctx context.Context, tenantID, distributorID string, limit, offset int) ([]Sale, error)
+	// AllSales pages through every sale by order id (the rebuild).
+	AllSales(ctx context.Context, tenantID, afterOrderID string, limit int) ([]Sale, error)
+
+	// Mark inserts a marker key once: true the first time. Counter side
+	// effects of an event are applied only by the delivery that inserted
+	// the event's marker.
+	Mark(ctx context.Context, tenantID, key string) (bool, error)
+}
+
+// NewStore returns the distribution store on the engine's kind.
+func NewStore(e *tenants.Engine) Store {
+	if e.Kind() == tenants.Mongo {
+		return &mongoStore{e: e}
+	}
+	return &sqliteStore{e: e}
+}
+
+// ownSchema is this package's own tables.
+var ownSchema = tenants.Schema{
+	Name: "distribution",
+	SQLite: []string{
+		`CREATE TABLE IF NOT EXISTS distribution_settings (
+			tenant_id TEXT PRIMARY KEY,
+			doc TEXT NOT NULL)`,
+		`CREATE TABLE IF NOT EXISTS bindings (
+			tenant_id TEXT NOT NULL,
+			fan_id TEXT NOT NULL,
+			guide_id TEXT NOT NULL DEFAULT '',
+			guide_store TEXT NOT NULL DEFAULT '',
+			guide_channel TEXT NOT NULL DEFAULT '',
+			guide_at TEXT NOT NULL DEFAULT '',
+			guide_until TEXT NOT NULL DEFAULT '',
+			guide_protect TEXT NOT NULL DEFAULT '',
+			distributor_id TEXT NOT NULL DEFAULT '',
+			distributor_channel TEXT NOT NULL DEFAULT '',
+			distributor_at TEXT NOT NULL DEFAULT '',
+			distributor_until TEXT NOT NULL DEFAULT '',
+			distributor_protect TEXT NOT NULL DEFAULT '',
+			channel TEXT NOT NULL DEFAULT '',
+			referrer_id TEXT NOT NULL DEFAULT '',
+			paid_orders INTEGER NOT NULL DEFAULT 0,
+			rev INTEGER NOT NULL DEFAULT 1,
+			created_at TEXT NOT NULL,
+			updated_at TEXT NOT NULL,
+			PRIMARY KEY (tenant_id, fan_id))`,
+		`CREATE INDEX IF NOT EXISTS bindings_guide ON bindings (tenant_id, guide_id, updated_at)`,
+		`CREATE INDEX IF NOT EXISTS bindings_distributor ON bindings (tenant_id, distributor_id, updated_at)`,
+		`CREATE TABLE IF NOT EXISTS binding_log (
+			tenant_id TEXT NOT NULL,
+			id TEXT NOT NULL,
+			fan_id TEXT NOT NULL,
+			kind TEXT NOT NULL,
+			doc TEXT NOT NULL,
+			at TEXT NOT NULL,
+			PRIMARY KEY (tenant_id, id))`,
+		`CREATE INDEX IF NOT EXISTS binding_log_fan ON binding_log (tenant_id, fan_id, at)`,
+		`CREATE TABLE IF NOT EXISTS distribution_sales (
+			tenant_id TEXT NOT NULL,
+			order_id TEXT NOT NULL,
+			fan_id TEXT NOT NULL,
+			guide_id TEXT NOT NULL,
+			store_id TEXT NOT NULL,
+			distributor_id TEXT NOT NULL,
+			channel TEXT NOT NULL,
+			base INTEGER NOT NULL,
+			paid INTEGER NOT NULL,
+			refunded INTEGER NOT NULL DEFAULT 0,
+			refunded_base INTEGER NOT NULL DEFAULT 0,
+			paid_at TEXT NOT NULL,
+			PRIMARY KEY (tenant_id, order_id))`,
+		`CREATE INDEX IF NOT EXISTS distribution_sales_distributor ON distribution_sales (tenant_id, distributor_id, paid_at)`,
+		`CREATE TABLE IF NOT EXISTS distribution_marks (
+			tenant_id TEXT NOT NULL,
+			key TEXT NOT NULL,
+			PRIMARY KEY (tenant_id, key))`,
+	},
+	Mongo: []tenants.MongoCollection{
+		{Name: "distribution_settings"},
+		{Name: "bindings", Indexes: []tenants.MongoIndex{
+			{Keys: bson.D{{Key: "guide.id", Value: 1}, {Key: "updated_at", Value: -1}}},
+			{Keys: bson.D{{Key: "distributor.id", Value: 1}, {Key: "updated_at", Value: -1}}},
+		}},
+		{Name: "binding_log", Indexes: []tenants.MongoIndex{
+			{Keys: bson.D{{Key: "fan_id", Value: 1}, {Key: "at", Value: -1}}},
+		}},
+		{Name: "distribution_sales", Indexes: []tenants.MongoIndex{
+			{Keys: bson.D{{Key: "distributor_id", Value: 1}, {Key: "paid_at", Value: -1}}},
+		}},
+		{Name: "distribution_marks"},
+	},
+}
+
+// Schema is everything distribution keeps in a tenant database: guides and
+// their funnel, the team tree, the commission ledger, and bindings, sales
+// and settings. server adds it to the engine's schemas.
+var Schema = merge("distribution", ownSchema, guide.Schema, tree.Schema, ledger.Schema)
+
+// Schemas are the parts of Schema, one per package (contract tests pass
+// these to enginetest.Kinds).
+var Schemas = []tenants.Schema{ownSchema, guide.Schema, tree.Schema, ledger.Schema}
+
+func merge(name string, parts ...tenants.Schema) tenants.Schema {
+	out := tenants.Schema{Name: name}
+	for _, p := range parts {
+		out.SQLite = append(out.SQLite, p.SQLite...)
+		out.Mongo = append(out.Mongo, p.Mongo...)
+	}
+	return out
+}

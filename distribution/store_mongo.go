@@ -1,0 +1,243 @@
+package distribution
+
+import (
+	"context"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"microshop/tenants"
+	"microshop/tenants/fault"
+)
+
+type mongoStore struct{ e *tenants.Engine }
+
+type slotDoc struct {
+	ID      string     `bson:"id"`
+	StoreID string     `bson:"store_id"`
+	Channel string     `bson:"channel"`
+	At      *time.Time `bson:"at,omitempty"`
+	Until   *time.Time `bson:"until,omitempty"`
+	Protect *time.Time `bson:"protect,omitempty"`
+}
+
+type bindingDoc struct {
+	FanID       string    `bson:"_id"`
+	Guide       slotDoc   `bson:"guide"`
+	Distributor slotDoc   `bson:"distributor"`
+	Channel     string    `bson:"channel"`
+	ReferrerID  string    `bson:"referrer_id"`
+	PaidOrders  int64     `bson:"paid_orders"`
+	Rev         int64     `bson:"rev"`
+	CreatedAt   time.Time `bson:"created_at"`
+	UpdatedAt   time.Time `bson:"updated_at"`
+}
+
+func tp(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func tv(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+func toSlotDoc(s Slot) slotDoc {
+	return slotDoc{ID: s.ID, StoreID: s.StoreID, Channel: s.Channel, At: tp(s.At), Until: tp(s.Until), Protect: tp(s.Protect)}
+}
+
+func (d slotDoc) slot() Slot {
+	return Slot{ID: d.ID, StoreID: d.StoreID, Channel: d.Channel, At: tv(d.At), Until: tv(d.Until), Protect: tv(d.Protect)}
+}
+
+func (d bindingDoc) binding() Binding {
+	return Binding{FanID: d.FanID, Guide: d.Guide.slot(), Distributor: d.Distributor.slot(), Channel: d.Channel,
+		ReferrerID: d.ReferrerID, PaidOrders: d.PaidOrders, Rev: d.Rev, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
+}
+
+func (s *mongoStore) c(tenantID, name string) *tenants.Collection { return s.e.Mongo(tenantID).C(name) }
+
+func (s *mongoStore) Settings(ctx context.Context, tenantID string) (Settings, error) {
+	var d struct {
+		Doc Settings `bson:"doc"`
+	}
+	d.Doc = DefaultSettings()
+	err := s.c(tenantID, "distribution_settings").FindOne(ctx, bson.D{{Key: "_id", Value: "settings"}}).Decode(&d)
+	if tenants.IsNoDocuments(err) {
+		return DefaultSettings(), nil
+	}
+	if d.Doc.Products == nil {
+		d.Doc.Products = []ProductRule{}
+	}
+	return d.Doc, err
+}
+
+func (s *mongoStore) SaveSettings(ctx context.Context, tenantID string, st Settings) error {
+	_, err := s.c(tenantID, "distribution_settings").UpdateOne(ctx, bson.D{{Key: "_id", Value: "settings"}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "doc", Value: st}}}}, options.UpdateOne().SetUpsert(true))
+	return err
+}
+
+func (s *mongoStore) Binding(ctx context.Context, tenantID, fanID string) (Binding, error) {
+	var d bindingDoc
+	err := s.c(tenantID, "bindings").FindOne(ctx, bson.D{{Key: "_id", Value: fanID}}).Decode(&d)
+	if tenants.IsNoDocuments(err) {
+		return Binding{}, fault.NotFound("customer")
+	}
+	return d.binding(), err
+}
+
+func (s *mongoStore) InsertBinding(ctx context.Context, tenantID string, b Binding) error {
+	return s.c(tenantID, "bindings").InsertOne(ctx, bindingDoc{FanID: b.FanID, Guide: toSlotDoc(b.Guide),
+		Distributor: toSlotDoc(b.Distributor), Channel: b.Channel, ReferrerID: b.ReferrerID, PaidOrders: b.PaidOrders, Rev: 1,
+		CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt})
+}
+
+func (s *mongoStore) UpdateBinding(ctx context.Context, tenantID string, b Binding) (bool, error) {
+	res, err := s.c(tenantID, "bindings").UpdateOne(ctx, bson.D{{Key: "_id", Value: b.FanID}, {Key: "rev", Value: b.Rev}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "guide", Value: toSlotDoc(b.Guide)}, {Key: "distributor", Value: toSlotDoc(b.Distributor)},
+			{Key: "channel", Value: b.Channel}, {Key: "referrer_id", Value: b.ReferrerID}, {Key: "updated_at", Value: b.UpdatedAt},
+			{Key: "rev", Value: b.Rev + 1}}}})
+	if err != nil {
+		return false, err
+	}
+	return res.MatchedCount == 1, nil
+}
+
+func (s *mongoStore) CountPaid(ctx context.Context, tenantID, fanID string) error {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	_, err := s.c(tenantID, "bindings").UpdateOne(ctx, bson.D{{Key: "_id", Value: fanID}},
+		bson.D{{Key: "$inc", Value: bson.D{{Key: "paid_orders", Value: 1}}},
+			{Key: "$setOnInsert", Value: bson.D{{Key: "rev", Value: 1}, {Key: "created_at", Value: now}, {Key: "updated_at", Value: now},
+				{Key: "guide", Value: slotDoc{}}, {Key: "distributor", Value: slotDoc{}}, {Key: "channel", Value: ""}, {Key: "referrer_id", Value: ""}}}},
+		options.UpdateOne().SetUpsert(true))
+	return err
+}
+
+func (s *mongoStore) BoundTo(ctx context.Context, tenantID, slot, id string, limit, offset int) ([]Binding, error) {
+	field := "guide.id"
+	if slot == "distributor" {
+		field = "distributor.id"
+	}
+	cur, err := s.c(tenantID, "bindings").Find(ctx, bson.D{{Key: field, Value: id}},
+		options.Find().SetSort(bson.D{{Key: "updated_at", Value: -1}}).SetLimit(int64(limit)).SetSkip(int64(offset)))
+	if err != nil {
+		return nil, err
+	}
+	var docs []bindingDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, err
+	}
+	out := make([]Binding, len(docs))
+	for i, d := range docs {
+		out[i] = d.binding()
+	}
+	return out, nil
+}
+
+type logDoc struct {
+	ID      string    `bson:"_id"`
+	FanID   string    `bson:"fan_id"`
+	Kind    string    `bson:"kind"`
+	Slot    string    `bson:"slot"`
+	From    string    `bson:"from"`
+	To      string    `bson:"to"`
+	Code    string    `bson:"code"`
+	Via     string    `bson:"via"`
+	Channel string    `bson:"channel"`
+	Result  string    `bson:"result"`
+	By      string    `bson:"by"`
+	At      time.Time `bson:"at"`
+}
+
+func (s *mongoStore) Log(ctx context.Context, tenantID string, e LogEntry) error {
+	return s.c(tenantID, "binding_log").InsertOne(ctx, logDoc{ID: e.ID, FanID: e.FanID, Kind: e.Kind, Slot: e.Slot, From: e.From,
+		To: e.To, Code: e.Code, Via: e.Via, Channel: e.Channel, Result: e.Result, By: e.By, At: e.At})
+}
+
+func (s *mongoStore) History(ctx context.Context, tenantID, fanID string, limit int) ([]LogEntry, error) {
+	cur, err := s.c(tenantID, "binding_log").Find(ctx, bson.D{{Key: "fan_id", Value: fanID}},
+		options.Find().SetSort(bson.D{{Key: "at", Value: -1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, err
+	}
+	var docs []logDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, err
+	}
+	out := make([]LogEntry, len(docs))
+	for i, d := range docs {
+		out[i] = LogEntry{ID: d.ID, FanID: d.FanID, Kind: d.Kind, Slot: d.Slot, From: d.From, To: d.To, Code: d.Code, Via: d.Via,
+			Channel: d.Channel, Result: d.Result, By: d.By, At: d.At.UTC()}
+	}
+	return out, nil
+}
+
+type saleDoc struct {
+	OrderID       string    `bson:"_id"`
+	FanID         string    `bson:"fan_id"`
+	GuideID       string    `bson:"guide_id"`
+	StoreID       string    `bson:"store_id"`
+	DistributorID string    `bson:"distributor_id"`
+	Channel       string    `bson:"channel"`
+	Base          int64     `bson:"base"`
+	Paid          int64     `bson:"paid"`
+	Refunded      int64     `bson:"refunded"`
+	RefundedBase  int64     `bson:"refunded_base"`
+	PaidAt        time.Time `bson:"paid_at"`
+}
+
+func (s *mongoStore) InsertSale(ctx context.Context, tenantID string, sl Sale) (bool, error) {
+	err := s.c(tenantID, "distribution_sales").InsertOne(ctx, saleDoc(sl))
+	if tenants.IsUniqueViolation(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (s *mongoStore) AddSaleRefund(ctx context.Context, tenantID, orderID string, amount, base int64) error {
+	_, err := s.c(tenantID, "distribution_sales").UpdateOne(ctx, bson.D{{Key: "_id", Value: orderID}},
+		bson.D{{Key: "$inc", Value: bson.D{{Key: "refunded", Value: amount}, {Key: "refunded_base", Value: base}}}})
+	return err
+}
+
+func (s *mongoStore) sales(ctx context.Context, tenantID string, f bson.D, opts *options.FindOptionsBuilder) ([]Sale, error) {
+	cur, err := s.c(tenantID, "distribution_sales").Find(ctx, f, opts)
+	if err != nil {
+		return nil, err
+	}
+	var docs []saleDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, err
+	}
+	out := make([]Sale, len(docs))
+	for i, d := range docs {
+		d.PaidAt = d.PaidAt.UTC()
+		out[i] = Sale(d)
+	}
+	return out, nil
+}
+
+func (s *mongoStore) Sales(ctx context.Context, tenantID, distributorID string, limit, offset int) ([]Sale, error) {
+	return s.sales(ctx, tenantID, bson.D{{Key: "distributor_id", Value: distributorID}},
+		options.Find().SetSort(bson.D{{Key: "paid_at", Value: -1}}).SetLimit(int64(limit)).SetSkip(int64(offset)))
+}
+
+func (s *mongoStore) AllSales(ctx context.Context, tenantID, afterOrderID string, limit int) ([]Sale, error) {
+	return s.sales(ctx, tenantID, bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: afterOrderID}}}},
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
+}
+
+func (s *mongoStore) Mark(ctx context.Context, tenantID, key string) (bool, error) {
+	err := s.c(tenantID, "distribution_marks").InsertOne(ctx, bson.D{{Key: "_id", Value: key}})
+	if tenants.IsUniqueViolation(err) {
+		return false, nil
+	}
+	return err == nil, err
+}

@@ -1,0 +1,127 @@
+package tree
+
+import (
+	"context"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"microshop/tenants"
+)
+
+// Store keeps the team tree (distributors) and its counters
+// (distributor_stats, one small record per distributor, so counter writes
+// never rewrite a long path).
+type Store interface {
+	// Insert writes a new distributor and its zero counters; a taken fan
+	// or code is a unique violation.
+	Insert(ctx context.Context, tenantID string, d Distributor) error
+	// Get returns the distributor with its path.
+	Get(ctx context.Context, tenantID, id string) (Distributor, error)
+	// Light returns the distributor without its path (Path nil).
+	Light(ctx context.Context, tenantID, id string) (Distributor, error)
+	// ByFan and ByCode return a distributor without its path.
+	ByFan(ctx context.Context, tenantID, fanID string) (Distributor, error)
+	ByCode(ctx context.Context, tenantID, code string) (Distributor, error)
+	// Many returns the distributors with ids, without paths.
+	Many(ctx context.Context, tenantID string, ids []string) (map[string]Distributor, error)
+	// Children lists parentID's children ("" : the top level), oldest
+	// first, without paths.
+	Children(ctx context.Context, tenantID, parentID string, limit, offset int) ([]Distributor, error)
+	CountChildren(ctx context.Context, tenantID, parentID string) (int64, error)
+	// List lists distributors by status ("" for any), newest first.
+	List(ctx context.Context, tenantID, status string, limit, offset int) ([]Distributor, error)
+	// SetStatus moves a distributor from status from to to.
+	SetStatus(ctx context.Context, tenantID, id, from, to string, at time.Time) (bool, error)
+	// SetPlace writes one distributor's parent, path (and upline) and depth.
+	SetPlace(ctx context.Context, tenantID, id, parentID string, path []string, depth int) error
+	// MoveSubtree rewrites the paths of every distributor below id, whose
+	// path was oldPath and is now newPath.
+	MoveSubtree(ctx context.Context, tenantID, id string, oldPath, newPath []string) error
+	// CountSubtree counts every distributor below d.
+	CountSubtree(ctx context.Context, tenantID string, d Distributor) (int64, error)
+	// All pages through every distributor by id, with paths.
+	All(ctx context.Context, tenantID, afterID string, limit int) ([]Distributor, error)
+
+	// Stats returns the counters of ids (missing ones are zero).
+	Stats(ctx context.Context, tenantID string, ids []string) (map[string]Stats, error)
+	// AddTeamSize and AddTeamSales add delta to each of ids, in one write.
+	AddTeamSize(ctx context.Context, tenantID string, ids []string, delta int64) error
+	AddTeamSales(ctx context.Context, tenantID string, ids []string, delta int64) error
+	// AddOwnSales adds delta to one distributor's own sales and marks it
+	// for Rollup.
+	AddOwnSales(ctx context.Context, tenantID, id string, delta int64) error
+	// Dirty returns up to limit counters with own sales not rolled up.
+	Dirty(ctx context.Context, tenantID string, limit int) ([]Stats, error)
+	// Claim marks own as rolled up if the counters are still (own, rolled).
+	Claim(ctx context.Context, tenantID, id string, own, rolled int64) (bool, error)
+	// Top returns the largest counters by "sales" (team sales) or "size".
+	Top(ctx context.Context, tenantID, by string, limit int) ([]Stats, error)
+	// SetStats overwrites one distributor's counters (Rebuild).
+	SetStats(ctx context.Context, tenantID string, s Stats) error
+}
+
+// NewStore returns the tree store on the engine's kind.
+func NewStore(e *tenants.Engine) Store {
+	if e.Kind() == tenants.Mongo {
+		return &mongoStore{e: e}
+	}
+	return &sqliteStore{e: e}
+}
+
+// Schema is the tree's tables and indexes in each tenant database.
+//
+// SQLite keeps the path as text, "/<root>/.../<parent>/" (ids are fixed
+// length), so the subtree of d is the range of paths starting with d's path
+// plus "<d>/" on an ordinary index; MongoDB keeps it as an array under a
+// multikey index, so the subtree is {path: d}.
+var Schema = tenants.Schema{
+	Name: "tree",
+	SQLite: []string{
+		`CREATE TABLE IF NOT EXISTS distributors (
+			tenant_id TEXT NOT NULL,
+			id TEXT NOT NULL,
+			fan_id TEXT NOT NULL,
+			code TEXT NOT NULL,
+			parent_id TEXT NOT NULL,
+			upline TEXT NOT NULL,
+			depth INTEGER NOT NULL CHECK (depth >= 1),
+			status TEXT NOT NULL,
+			created_at TEXT NOT NULL,
+			activated_at TEXT NOT NULL DEFAULT '',
+			path TEXT NOT NULL, -- last: a deep path spills into overflow pages that lookups without it never read
+			PRIMARY KEY (tenant_id, id))`,
+		`CREATE UNIQUE INDEX IF NOT EXISTS distributors_fan ON distributors (tenant_id, fan_id)`,
+		`CREATE UNIQUE INDEX IF NOT EXISTS distributors_code ON distributors (tenant_id, code)`,
+		`CREATE INDEX IF NOT EXISTS distributors_parent ON distributors (tenant_id, parent_id, created_at)`,
+		`CREATE INDEX IF NOT EXISTS distributors_path ON distributors (tenant_id, path)`,
+		`CREATE INDEX IF NOT EXISTS distributors_status ON distributors (tenant_id, status, created_at)`,
+		`CREATE TABLE IF NOT EXISTS distributor_stats (
+			tenant_id TEXT NOT NULL,
+			id TEXT NOT NULL,
+			team_size INTEGER NOT NULL DEFAULT 0,
+			team_sales INTEGER NOT NULL DEFAULT 0,
+			own_sales INTEGER NOT NULL DEFAULT 0,
+			rolled INTEGER NOT NULL DEFAULT 0,
+			dirty INTEGER NOT NULL DEFAULT 0,
+			PRIMARY KEY (tenant_id, id))`,
+		`CREATE INDEX IF NOT EXISTS distributor_stats_dirty ON distributor_stats (tenant_id, dirty)`,
+		`CREATE INDEX IF NOT EXISTS distributor_stats_sales ON distributor_stats (tenant_id, team_sales)`,
+		`CREATE INDEX IF NOT EXISTS distributor_stats_size ON distributor_stats (tenant_id, team_size)`,
+	},
+	Mongo: []tenants.MongoCollection{
+		{Name: "distributors", Indexes: []tenants.MongoIndex{
+			{Keys: bson.D{{Key: "fan_id", Value: 1}}, Unique: true},
+			{Keys: bson.D{{Key: "code", Value: 1}}, Unique: true},
+			{Keys: bson.D{{Key: "parent_id", Value: 1}, {Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}},
+			{Keys: bson.D{{Key: "path", Value: 1}, {Key: "_id", Value: 1}}},
+			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
+			{Keys: bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
+		}},
+		{Name: "distributor_stats", Indexes: []tenants.MongoIndex{
+			{Keys: bson.D{{Key: "dirty", Value: 1}}},
+			{Keys: bson.D{{Key: "team_sales", Value: -1}}},
+			{Keys: bson.D{{Key: "team_size", Value: -1}}},
+		}},
+	},
+}
