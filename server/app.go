@@ -18,9 +18,11 @@ import (
 	"microshop/shop/catalog"
 	"microshop/shop/demo"
 	"microshop/shop/fan"
+	"microshop/shop/message"
 	"microshop/shop/order"
 	"microshop/shop/pcstore"
 	"microshop/shop/pcstore/source"
+	"microshop/shop/points"
 	"microshop/static"
 	"microshop/templates"
 	"microshop/tenants"
@@ -29,7 +31,8 @@ import (
 )
 
 // schemas lists what every tenant database holds, one entry per domain.
-var schemas = []tenants.Schema{catalog.Schema, fan.Schema, order.Schema, pcstore.Schema, wechat.Schema, distribution.Schema}
+var schemas = []tenants.Schema{catalog.Schema, fan.Schema, order.Schema, pcstore.Schema, wechat.Schema, distribution.Schema,
+	points.Schema, message.Schema}
 
 // app is the wired platform: engine, services and the HTTP router.
 type app struct {
@@ -43,6 +46,8 @@ type app struct {
 	leaser  *tenants.Leaser
 	wechat  *weChat
 	dist    *distribution.Service
+	points  *points.Service
+	msgs    *message.Service
 	assets  *static.Assets
 	echo    *echo.Echo
 }
@@ -164,6 +169,25 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, engine *tenants.E
 	orderHandlers.PageRoutes(storefront)
 	orderHandlers.NotifyRoutes(e.Group("/pay/notify/:slug", svc.ShopBySlug()))
 	a.wechat.mount(e, svc, api, admin, storefront, fans, cfg.BaseURL)
+
+	// Check-in points and fan messaging.
+	a.msgs = message.NewService(message.Options{Store: message.NewStore(engine), Fans: fanStore,
+		Sender: message.WeChatSender{Accounts: a.wechat.accounts}, Tenants: svc, Leaser: a.leaser, BaseURL: cfg.BaseURL, Log: log})
+	a.points = points.NewService(points.NewStore(engine), fanStore, svc, log)
+	a.points.SetNotifier(a.msgs)
+	a.points.SetAudience(a.msgs)
+	a.points.SetInteraction(a.msgs)
+	orders.SetDiscounter(a.points)
+	orders.Subscribe(a.points)
+	orders.Subscribe(a.msgs)
+	pointsHandlers := points.NewHandlers(a.points)
+	pointsHandlers.APIRoutes(api)
+	pointsHandlers.AdminRoutes(admin)
+	pointsHandlers.StorefrontRoutes(storefront)
+	messageHandlers := message.NewHandlers(a.msgs)
+	messageHandlers.APIRoutes(api)
+	messageHandlers.AdminRoutes(admin)
+	messageHandlers.StorefrontRoutes(storefront)
 	return a, nil
 }
 
@@ -272,5 +296,67 @@ func (a *app) runDistributionJobs(ctx context.Context) {
 		a.log.Error("distribution jobs", "err", err)
 	} else if !ran {
 		a.log.Debug("distribution jobs: another replica holds the lease")
+	}
+}
+
+// runPointsJobs is the periodic points pass over every shop (repair
+// interrupted check-in awards, expire due lots once each, expiry and
+// daily check-in reminders), run by one replica at a time under a lease.
+func (a *app) runPointsJobs(ctx context.Context) {
+	ran, err := a.leaser.Run(ctx, "cron:points", cronLease, func(ctx context.Context) error {
+		ids, err := a.tenants.Store().TenantIDs(ctx)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			r, err := a.points.RunJobs(ctx, id)
+			if err != nil {
+				a.log.Error("points jobs", "tenant", id, "err", err)
+				continue
+			}
+			if r != (points.JobReport{}) {
+				a.log.Info("points jobs", "tenant", id, "flushed", r.Flushed, "repaired", r.Repaired, "expired", r.Expired,
+					"expiry_reminders", r.ExpiryReminders, "checkin_reminders", r.CheckinReminders)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		a.log.Error("points jobs", "err", err)
+	} else if !ran {
+		a.log.Debug("points jobs: another replica holds the lease")
+	}
+}
+
+// messageBudget bounds one shop's share of a message pass.
+const messageBudget = 10 * time.Second
+
+// runMessageJobs is the periodic messaging pass over every shop (refresh
+// the audience hourly, start scheduled campaigns, send what is due, retry,
+// resolve deliveries a dead replica left), run by one replica at a time
+// under a lease; each shop's dispatch also holds the shop's own lease.
+func (a *app) runMessageJobs(ctx context.Context) {
+	ran, err := a.leaser.Run(ctx, "cron:messages", cronLease, func(ctx context.Context) error {
+		ids, err := a.tenants.Store().TenantIDs(ctx)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			r, err := a.msgs.RunJobs(ctx, id, messageBudget)
+			if err != nil {
+				a.log.Error("message jobs", "tenant", id, "err", err)
+				continue
+			}
+			if r != (message.Report{}) {
+				a.log.Info("message jobs", "tenant", id, "started", r.Started, "sent", r.Sent, "inbox", r.Inbox,
+					"skipped", r.Skipped, "failed", r.Failed, "retried", r.Retried, "recovered", r.Recovered, "done", r.Done)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		a.log.Error("message jobs", "err", err)
+	} else if !ran {
+		a.log.Debug("message jobs: another replica holds the lease")
 	}
 }

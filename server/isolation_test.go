@@ -43,6 +43,9 @@ func TestTenantIsolationEveryRoute(t *testing.T) {
 		for k, v := range distB {
 			params[k] = v
 		}
+		for k, v := range messagingObjects(t, srv.URL, shopB, distB["customers"]) { // B's segment, campaign, fan
+			params[k] = v
+		}
 		methods := map[string]bool{http.MethodGet: true, http.MethodPost: true, http.MethodPut: true,
 			http.MethodPatch: true, http.MethodDelete: true}
 		walked := 0

@@ -84,6 +84,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if _, err := jobs.AddFunc("@every 1m", func() { a.runOrderJobs(ctx); a.runDistributionJobs(ctx) }); err != nil {
 		return err
 	}
+	if _, err := jobs.AddFunc("@every 1m", func() { a.runPointsJobs(ctx) }); err != nil {
+		return err
+	}
+	if _, err := jobs.AddFunc("@every 1m", func() { a.runMessageJobs(ctx) }); err != nil {
+		return err
+	}
 	if _, err := jobs.AddFunc("@every 1m", func() {
 		if err := a.pcstore.RunDue(ctx); err != nil {
 			log.Error("pc store sync schedule", "err", err)

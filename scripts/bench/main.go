@@ -65,7 +65,7 @@ func main() {
 	baseline := fs.String("serve-baseline", "", "")
 	importRound := fs.Int("import-round", 0, "") // internal: one round of -scenario import
 	importDir := fs.String("import-dir", "", "") // internal: its data directory
-	scenario := fs.String("scenario", "default", "what to measure: default (storefront pages against a plain Echo server), orders (place and pay against raw SQLite inserts; Mongo commands per order), distribution (orders at depth 1 and 1,000 of a 100,000-distributor tree; root team size; Mongo commands per order), push (signed WeChat subscribe pushes, new fans, end to end; Mongo commands per push), import (a 20,000-product feed imported against raw SQLite inserts, with peak memory; Mongo commands per product)")
+	scenario := fs.String("scenario", "default", "what to measure: default (storefront pages against a plain Echo server), orders (place and pay against raw SQLite inserts; Mongo commands per order), distribution (orders at depth 1 and 1,000 of a 100,000-distributor tree; root team size; Mongo commands per order), push (signed WeChat subscribe pushes, new fans, end to end; Mongo commands per push), import (a 20,000-product feed imported against raw SQLite inserts, with peak memory; Mongo commands per product), checkin (20,000 new fans checking in against raw SQLite inserts; Mongo commands per check-in), campaign (a broadcast campaign to 10,000 and 100,000 fans through the sandbox WeChat: messages/s, time to the last message, peak memory)")
 	fs.Usage = func() {
 		out := fs.Output()
 		fmt.Fprintf(out, "usage: go run ./scripts/bench [flags]\n\n")
@@ -134,6 +134,10 @@ func main() {
 		runScenario = distributionScenario
 	case "push":
 		runScenario = pushScenario
+	case "checkin":
+		runScenario = checkinScenario
+	case "campaign":
+		runScenario = campaignScenario
 	case "import":
 		runScenario = importScenario
 		explicit := false

@@ -88,6 +88,29 @@ type Attributor interface {
 	Attribute(ctx context.Context, tenantID, fanID string) (Attribution, error)
 }
 
+// Discount is what a discounter takes off an order: Amount fen, paid for
+// with Points of the fan's.
+type Discount struct {
+	Points int64 `json:"points"`
+	Amount int64 `json:"amount"`
+}
+
+// Discounter takes a discount off an order at checkout, paid for with
+// something the fan holds (loyalty points). server plugs shop/points in;
+// without one, an order asking for a discount is refused.
+//
+// Quote prices the discount for points on goods worth goodsTotal, with no
+// side effect (it may lower points to what the order allows). Reserve
+// takes what pays for it, once per order id (a replay is a no-op); it is
+// called after the order is written, so a crash leaves a placing order the
+// recovery pass rejects. Giving it back is the discounter's business: it
+// also subscribes to order events and returns what an order reserved when
+// that order is cancelled (or rejected) or refunded.
+type Discounter interface {
+	Quote(ctx context.Context, tenantID, fanID string, goodsTotal, points int64) (Discount, error)
+	Reserve(ctx context.Context, tenantID, fanID, orderID string, d Discount) error
+}
+
 // Line is one product (or SKU) of an order, priced when the order was placed.
 type Line struct {
 	ProductID string `json:"product_id"`
@@ -127,6 +150,8 @@ const (
 	EventRefunded  = "refunded"
 	EventCompleted = "completed"
 	EventCancelled = "cancelled"
+	// EventShipped tells subscribers (notices) an order left the shop.
+	EventShipped = "shipped"
 )
 
 // Event is something that happened to an order. ID is unique within the

@@ -33,6 +33,7 @@ type Service struct {
 	now     func() time.Time
 	subs    []Subscriber
 	attr    Attributor
+	disc    Discounter
 }
 
 // NewService returns the order service. Stock holds are released and
@@ -50,6 +51,10 @@ func (s *Service) SetClock(now func() time.Time) { s.now = now }
 // SetAttributor plugs in who gets credit for orders (wired by server).
 func (s *Service) SetAttributor(a Attributor) { s.attr = a }
 
+// SetDiscounter plugs in what pays for discounts at checkout (wired by
+// server).
+func (s *Service) SetDiscounter(d Discounter) { s.disc = d }
+
 // Subscribe adds a subscriber to every order event (wired by server).
 func (s *Service) Subscribe(sub Subscriber) { s.subs = append(s.subs, sub) }
 
@@ -62,6 +67,8 @@ func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Millise
 type PlaceRequest struct {
 	Items   []CartItemRequest `json:"items"`
 	Address Address           `json:"address"`
+	// Points the fan wants to use for a discount (0: none).
+	Points int64 `json:"points,omitempty"`
 }
 
 var phonePattern = regexp.MustCompile(`^(\+?86[- ]?)?(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$`)
@@ -117,6 +124,9 @@ func (r *PlaceRequest) validate() error {
 	if !phonePattern.MatchString(a.Phone) {
 		return fault.Invalid("address.phone", "%q is not a phone number (a mobile like 13812345678, or 010-12345678)", a.Phone)
 	}
+	if r.Points < 0 || r.Points > 1_000_000_000 {
+		return fault.Invalid("points", "must be between 0 and 1000000000")
+	}
 	return nil
 }
 
@@ -159,6 +169,16 @@ func (s *Service) Place(ctx context.Context, tenantID, fanID, orderID string, re
 		o.GoodsTotal += price * it.Qty
 	}
 	o.ShippingFee = settings.shippingFor(o.GoodsTotal)
+	var disc Discount
+	if req.Points > 0 {
+		if s.disc == nil {
+			return Order{}, fault.Invalid("points", "this shop does not take points at checkout")
+		}
+		if disc, err = s.disc.Quote(ctx, tenantID, fanID, o.GoodsTotal, req.Points); err != nil {
+			return Order{}, err
+		}
+		o.Discount = disc.Amount
+	}
 	o.Payable = o.GoodsTotal + o.ShippingFee - o.Discount
 	if _, err := s.fans.Ensure(ctx, tenantID, fanID, "direct", now); err != nil {
 		return Order{}, err
@@ -183,6 +203,14 @@ func (s *Service) Place(ctx context.Context, tenantID, fanID, orderID string, re
 			return Order{}, fault.Conflict("order %s exists", o.ID)
 		}
 		return Order{}, err
+	}
+	if disc.Points > 0 {
+		if err := s.disc.Reserve(ctx, tenantID, fanID, o.ID, disc); err != nil {
+			if _, rerr := s.reject(ctx, tenantID, o.ID, "points could not be used"); rerr != nil {
+				s.log.Error("reject order", "tenant", tenantID, "order", o.ID, "err", rerr)
+			}
+			return Order{}, err
+		}
 	}
 	for i, l := range o.Lines {
 		err := s.catalog.Hold(ctx, tenantID, holdKey(o.ID, i), l.ProductID, l.SKUID, l.Qty)
@@ -371,7 +399,8 @@ func (s *Service) Ship(ctx context.Context, tenantID, id, carrier, tracking stri
 		return Order{}, fault.Invalid("tracking_no", "is required, at most 64 characters")
 	}
 	now := s.clock()
-	return s.transition(ctx, tenantID, id, []string{Paid}, Shipped, Change{ShippedAt: &now, Carrier: &carrier, TrackingNo: &tracking}, nil, "ship")
+	return s.transition(ctx, tenantID, id, []string{Paid}, Shipped, Change{ShippedAt: &now, Carrier: &carrier, TrackingNo: &tracking},
+		&Event{ID: EventShipped, Type: EventShipped, At: now}, "ship")
 }
 
 // Complete marks a shipped order completed (received).

@@ -1,0 +1,319 @@
+package points
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"microshop/tenants"
+	"microshop/tenants/fault"
+)
+
+// Check-in cycles: when the streak rewards and cumulative days start over.
+const (
+	CycleWeek  = "week"  // every Monday
+	CycleMonth = "month" // every 1st
+	CycleNever = "never"
+)
+
+// Expiry modes of earned points.
+const (
+	ExpiryNever       = "never"
+	ExpiryMonths      = "months"        // N months after they were earned
+	ExpiryNextYearEnd = "next_year_end" // at the end of the year after the one they were earned in
+)
+
+// Reward is a bonus on a given day of a streak (or a given number of
+// check-in days in the cycle).
+type Reward struct {
+	Day    int   `json:"day"`
+	Points int64 `json:"points"`
+}
+
+// Rules are a shop's points rules.
+type Rules struct {
+	// Enabled turns daily check-in on.
+	Enabled bool `json:"enabled"`
+	// BasePoints are given for every check-in.
+	BasePoints int64 `json:"base_points"`
+	// StreakRewards are given on the Nth consecutive day of the cycle.
+	StreakRewards []Reward `json:"streak_rewards"`
+	// Cycle is when streaks and day counts start over: week, month, never.
+	Cycle string `json:"cycle"`
+	// CumulativeRewards are given on the Nth check-in day of the cycle,
+	// consecutive or not.
+	CumulativeRewards []Reward `json:"cumulative_rewards"`
+	// OrderPointsPerYuan are earned per yuan paid on an order (0: none).
+	OrderPointsPerYuan int64 `json:"order_points_per_yuan"`
+	// RedeemPointsPerYuan points take one yuan off an order (0: points
+	// cannot be used at checkout); at most RedeemMaxPercent of the goods.
+	RedeemPointsPerYuan int64 `json:"redeem_points_per_yuan"`
+	RedeemMaxPercent    int64 `json:"redeem_max_percent"`
+	// Expiry is how earned points expire: never, months (ExpiryMonths
+	// after they were earned) or next_year_end.
+	Expiry       string `json:"expiry"`
+	ExpiryMonths int    `json:"expiry_months"`
+	// RemindDays before points expire, the fan is told (0: no reminder).
+	RemindDays int `json:"remind_days"`
+	// ReminderHour is the shop-local hour the opt-in daily check-in
+	// reminder goes out.
+	ReminderHour int `json:"reminder_hour"`
+	// Keywords a fan sends the WeChat account to check in; MenuKey is the
+	// EventKey of the menu button that does the same.
+	Keywords []string `json:"keywords"`
+	MenuKey  string   `json:"menu_key"`
+}
+
+// DefaultRules are what a shop starts with.
+func DefaultRules() Rules {
+	return Rules{Enabled: true, BasePoints: 5, StreakRewards: []Reward{{3, 5}, {7, 20}}, Cycle: CycleWeek,
+		CumulativeRewards: []Reward{}, OrderPointsPerYuan: 1, RedeemPointsPerYuan: 100, RedeemMaxPercent: 50,
+		Expiry: ExpiryNextYearEnd, ExpiryMonths: 12, RemindDays: 30, ReminderHour: 20,
+		Keywords: []string{"签到", "checkin"}, MenuKey: "CHECKIN"}
+}
+
+// Limits of the rules.
+const (
+	maxPoints   = 1_000_000
+	maxRewards  = 20
+	maxKeywords = 10
+)
+
+// Validate checks r and normalises its lists (sorted rewards, trimmed
+// keywords).
+func (r *Rules) Validate() error {
+	if r.BasePoints < 0 || r.BasePoints > maxPoints {
+		return fault.Invalid("base_points", "must be between 0 and %d", maxPoints)
+	}
+	for _, f := range []struct {
+		name string
+		list *[]Reward
+		max  int
+	}{{"streak_rewards", &r.StreakRewards, 366}, {"cumulative_rewards", &r.CumulativeRewards, 366}} {
+		if len(*f.list) > maxRewards {
+			return fault.Invalid(f.name, "at most %d rewards", maxRewards)
+		}
+		seen := map[int]bool{}
+		for i, rw := range *f.list {
+			if rw.Day < 1 || rw.Day > f.max {
+				return fault.Invalid(fmt.Sprintf("%s[%d].day", f.name, i), "must be between 1 and %d", f.max)
+			}
+			if rw.Points < 1 || rw.Points > maxPoints {
+				return fault.Invalid(fmt.Sprintf("%s[%d].points", f.name, i), "must be between 1 and %d", maxPoints)
+			}
+			if seen[rw.Day] {
+				return fault.Invalid(fmt.Sprintf("%s[%d].day", f.name, i), "day %d is listed twice", rw.Day)
+			}
+			seen[rw.Day] = true
+		}
+		if *f.list == nil {
+			*f.list = []Reward{}
+		}
+		sort.Slice(*f.list, func(i, j int) bool { return (*f.list)[i].Day < (*f.list)[j].Day })
+	}
+	switch r.Cycle {
+	case CycleWeek, CycleMonth, CycleNever:
+	default:
+		return fault.Invalid("cycle", "must be week, month or never")
+	}
+	if r.Cycle == CycleWeek {
+		for i, rw := range r.StreakRewards {
+			if rw.Day > 7 {
+				return fault.Invalid(fmt.Sprintf("streak_rewards[%d].day", i), "a weekly cycle has 7 days; day %d never comes", rw.Day)
+			}
+		}
+		for i, rw := range r.CumulativeRewards {
+			if rw.Day > 7 {
+				return fault.Invalid(fmt.Sprintf("cumulative_rewards[%d].day", i), "a weekly cycle has 7 days; day %d never comes", rw.Day)
+			}
+		}
+	}
+	if r.Cycle == CycleMonth {
+		for i, rw := range append(append([]Reward{}, r.StreakRewards...), r.CumulativeRewards...) {
+			if rw.Day > 31 {
+				return fault.Invalid(fmt.Sprintf("rewards[%d].day", i), "a monthly cycle has at most 31 days; day %d never comes", rw.Day)
+			}
+		}
+	}
+	switch {
+	case r.OrderPointsPerYuan < 0 || r.OrderPointsPerYuan > 10_000:
+		return fault.Invalid("order_points_per_yuan", "must be between 0 and 10000")
+	case r.RedeemPointsPerYuan < 0 || r.RedeemPointsPerYuan > 100_000:
+		return fault.Invalid("redeem_points_per_yuan", "must be between 0 and 100000 (0: points cannot be used at checkout)")
+	case r.RedeemMaxPercent < 0 || r.RedeemMaxPercent > 100:
+		return fault.Invalid("redeem_max_percent", "must be between 0 and 100")
+	}
+	switch r.Expiry {
+	case ExpiryNever, ExpiryNextYearEnd:
+	case ExpiryMonths:
+		if r.ExpiryMonths < 1 || r.ExpiryMonths > 120 {
+			return fault.Invalid("expiry_months", "must be between 1 and 120")
+		}
+	default:
+		return fault.Invalid("expiry", "must be never, months or next_year_end")
+	}
+	if r.ExpiryMonths < 0 || r.ExpiryMonths > 120 {
+		return fault.Invalid("expiry_months", "must be between 1 and 120")
+	}
+	if r.RemindDays < 0 || r.RemindDays > 365 {
+		return fault.Invalid("remind_days", "must be between 0 and 365")
+	}
+	if r.ReminderHour < 0 || r.ReminderHour > 23 {
+		return fault.Invalid("reminder_hour", "must be between 0 and 23")
+	}
+	if len(r.Keywords) > maxKeywords {
+		return fault.Invalid("keywords", "at most %d keywords", maxKeywords)
+	}
+	kw := make([]string, 0, len(r.Keywords))
+	for i, k := range r.Keywords {
+		k = strings.TrimSpace(k)
+		if k == "" || utf8.RuneCountInString(k) > 20 {
+			return fault.Invalid(fmt.Sprintf("keywords[%d]", i), "must be 1 to 20 characters")
+		}
+		kw = append(kw, k)
+	}
+	r.Keywords = kw
+	r.MenuKey = strings.TrimSpace(r.MenuKey)
+	if len(r.MenuKey) > 64 {
+		return fault.Invalid("menu_key", "must be at most 64 characters")
+	}
+	return nil
+}
+
+// ExpiresAt is when points earned at t expire under the rules (zero:
+// never): the end of the day N months on, or the end of the next year, in
+// the shop's zone.
+func (r Rules) ExpiresAt(t time.Time, loc *time.Location) time.Time {
+	l := t.In(loc)
+	switch r.Expiry {
+	case ExpiryMonths:
+		d := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)
+		return d.AddDate(0, r.ExpiryMonths, 1).UTC()
+	case ExpiryNextYearEnd:
+		return time.Date(l.Year()+2, 1, 1, 0, 0, 0, 0, loc).UTC()
+	}
+	return time.Time{}
+}
+
+// PointValue is what points are worth at checkout, in fen (0 when points
+// cannot be used).
+func (r Rules) PointValue(points int64) int64 {
+	if r.RedeemPointsPerYuan <= 0 {
+		return 0
+	}
+	return points * 100 / r.RedeemPointsPerYuan
+}
+
+// IsKeyword reports whether a fan's text asks to check in.
+func (r Rules) IsKeyword(text string) bool {
+	text = strings.TrimSpace(text)
+	for _, k := range r.Keywords {
+		if strings.EqualFold(text, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// Checkin is a fan's check-in on one day, with what it awarded.
+type Checkin struct {
+	FanID string    `json:"fan_id"`
+	Day   string    `json:"day"` // 2006-01-02 in the shop's zone
+	At    time.Time `json:"at"`
+	// Streak is the consecutive days up to this one; Days all check-in
+	// days so far. Cycle names the reward cycle (2026-W47, 2026-11, all);
+	// CycleStreak and CycleDays are the same counts within it.
+	Streak      int    `json:"streak"`
+	Days        int    `json:"days"`
+	Cycle       string `json:"cycle"`
+	CycleStreak int    `json:"cycle_streak"`
+	CycleDays   int    `json:"cycle_days"`
+	// What it awards.
+	Base       int64 `json:"base"`
+	Bonus      int64 `json:"streak_bonus"`
+	Cumulative int64 `json:"cumulative_bonus"`
+	// Applied says the award reached the ledger.
+	Applied bool `json:"-"`
+}
+
+// Total is the points the check-in awards.
+func (c Checkin) Total() int64 { return c.Base + c.Bonus + c.Cumulative }
+
+// cycleOf names day's reward cycle.
+func (r Rules) cycleOf(day string) string {
+	t, err := time.Parse(time.DateOnly, day)
+	if err != nil {
+		return "all"
+	}
+	switch r.Cycle {
+	case CycleWeek:
+		y, w := t.ISOWeek()
+		return fmt.Sprintf("%04d-W%02d", y, w)
+	case CycleMonth:
+		return t.Format("2006-01")
+	}
+	return "all"
+}
+
+// next is the check-in of fanID on day at, after prev (the fan's latest
+// check-in before day, if any).
+func (r Rules) next(fanID, day string, at time.Time, prev *Checkin) Checkin {
+	c := Checkin{FanID: fanID, Day: day, At: at, Cycle: r.cycleOf(day), Streak: 1, Days: 1, CycleStreak: 1, CycleDays: 1}
+	if prev != nil {
+		c.Days = prev.Days + 1
+		consecutive := prev.Day == addDays(day, -1)
+		if consecutive {
+			c.Streak = prev.Streak + 1
+		}
+		if prev.Cycle == c.Cycle {
+			c.CycleDays = prev.CycleDays + 1
+			if consecutive {
+				c.CycleStreak = prev.CycleStreak + 1
+			}
+		}
+	}
+	c.Base = r.BasePoints
+	for _, rw := range r.StreakRewards {
+		if rw.Day == c.CycleStreak {
+			c.Bonus += rw.Points
+		}
+	}
+	for _, rw := range r.CumulativeRewards {
+		if rw.Day == c.CycleDays {
+			c.Cumulative += rw.Points
+		}
+	}
+	return c
+}
+
+// batch is the ledger batch that awards c; its first key (checkin:<day>)
+// identifies it.
+func (c Checkin) batch(expires time.Time) Batch {
+	info := c
+	b := Batch{At: c.At, Day: c.Day}
+	b.Ops = append(b.Ops, Op{Key: "checkin:" + c.Day, Kind: KindCheckin, Points: c.Base, ExpiresAt: expires, Checkin: &info})
+	if c.Bonus > 0 {
+		b.Ops = append(b.Ops, Op{Key: "streak:" + c.Day, Kind: KindStreak, Points: c.Bonus, ExpiresAt: expires,
+			Reason: fmt.Sprintf("day %d of the streak", c.CycleStreak)})
+	}
+	if c.Cumulative > 0 {
+		b.Ops = append(b.Ops, Op{Key: "cumulative:" + c.Day, Kind: KindCumulative, Points: c.Cumulative, ExpiresAt: expires,
+			Reason: fmt.Sprintf("%d check-in days", c.CycleDays)})
+	}
+	return b
+}
+
+// Zone is the shop's time zone (Asia/Shanghai when unset or unknown).
+func Zone(t tenants.Tenant) *time.Location {
+	if t.TimeZone != "" {
+		if loc, err := time.LoadLocation(t.TimeZone); err == nil {
+			return loc
+		}
+	}
+	if loc, err := time.LoadLocation(tenants.DefaultTimeZone); err == nil {
+		return loc
+	}
+	return time.FixedZone("CST", 8*3600)
+}

@@ -1,0 +1,218 @@
+package points
+
+import (
+	"context"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"microshop/tenants"
+)
+
+// Store keeps the shop's rules, the fans' accounts and ledgers, their
+// check-ins and the counters the console reads. Every method takes the
+// tenant first.
+type Store interface {
+	Rules(ctx context.Context, tenantID string) (Rules, error)
+	SaveRules(ctx context.Context, tenantID string, r Rules) error
+
+	// Apply applies batch b to the fan's account atomically with its
+	// ledger entries (see the package comment). A batch whose key was
+	// applied before changes nothing (Applied false). A debit larger than
+	// the balance fails with ErrInsufficient unless capped.
+	Apply(ctx context.Context, tenantID, fanID string, b Batch) (Result, error)
+	// Account returns the fan's account (a zero account for a fan who
+	// never had points), its ledger outbox copied first.
+	Account(ctx context.Context, tenantID, fanID string) (Account, error)
+	// Entry returns the fan's ledger entry with key; ErrNotFound if none.
+	Entry(ctx context.Context, tenantID, fanID, key string) (Entry, error)
+	// Ledger returns up to limit of the fan's entries with seq below
+	// before (0: the newest), newest first.
+	Ledger(ctx context.Context, tenantID, fanID string, before int64, limit int) ([]Entry, error)
+	// Entries calls fn with every entry of the fan, oldest first.
+	Entries(ctx context.Context, tenantID, fanID string, fn func(Entry) error) error
+	// ReplaceAccount writes a rebuilt account over the stored one if the
+	// stored one is still at revision a.Rev.
+	ReplaceAccount(ctx context.Context, tenantID string, a Account) (bool, error)
+	// Flush copies the account's ledger outbox to the ledger (MongoDB; a
+	// no-op on SQLite).
+	Flush(ctx context.Context, tenantID, fanID string) error
+	// Dirty lists up to limit fans whose ledger outbox is not empty.
+	Dirty(ctx context.Context, tenantID string, limit int) ([]string, error)
+
+	// CheckIn records check-in c and, if it is the fan's first that day
+	// (the unique (fan, day)), applies its award b. On SQLite both are one
+	// transaction (the record is marked applied in it); on MongoDB the
+	// record is inserted, then b applied, then the record marked applied,
+	// and a crash in between leaves an unapplied record the next check-in
+	// or the cron pass applies (Apply makes that a no-op if it was).
+	CheckIn(ctx context.Context, tenantID string, c Checkin, b Batch) (inserted bool, res Result, err error)
+	// InsertCheckin records a check-in; false if the fan checked in that
+	// day already (the unique (fan, day)).
+	InsertCheckin(ctx context.Context, tenantID string, c Checkin) (bool, error)
+	Checkin(ctx context.Context, tenantID, fanID, day string) (Checkin, error)
+	// LastCheckin is the fan's latest check-in before day; ErrNotFound if
+	// none.
+	LastCheckin(ctx context.Context, tenantID, fanID, before string) (Checkin, error)
+	// Checkins are the fan's check-ins from day from to day to, inclusive.
+	Checkins(ctx context.Context, tenantID, fanID, from, to string) ([]Checkin, error)
+	MarkApplied(ctx context.Context, tenantID, fanID, day string) error
+	// Unapplied lists up to limit check-ins made before before whose award
+	// is not marked applied.
+	Unapplied(ctx context.Context, tenantID string, before time.Time, limit int) ([]Checkin, error)
+
+	// Due lists up to limit accounts with a lot expiring at or before now.
+	Due(ctx context.Context, tenantID string, now time.Time, limit int) ([]Account, error)
+	// Expiring lists up to limit accounts not yet reminded whose next
+	// expiry is at or before horizon.
+	Expiring(ctx context.Context, tenantID string, horizon time.Time, limit int) ([]Account, error)
+	// MarkReminded records the reminder of expiry, if it is still the
+	// account's next expiry.
+	MarkReminded(ctx context.Context, tenantID, fanID string, expiry time.Time) error
+	// SetReminder sets the fan's daily check-in reminder opt-in.
+	SetReminder(ctx context.Context, tenantID, fanID string, on bool) error
+	// ToRemind lists up to limit opted-in accounts not reminded on day.
+	ToRemind(ctx context.Context, tenantID, day string, limit int) ([]Account, error)
+	MarkDayReminded(ctx context.Context, tenantID, fanID, day string) error
+
+	// Days returns the daily counters from day from to day to.
+	Days(ctx context.Context, tenantID, from, to string) ([]Day, error)
+	// StreakCounts counts the accounts whose last check-in is on or after
+	// since, by streak.
+	StreakCounts(ctx context.Context, tenantID, since string) (map[int]int64, error)
+	// Outstanding is the points held by all fans (the sharded counter).
+	Outstanding(ctx context.Context, tenantID string) (int64, error)
+	// RebuildCounters recomputes the counters of days from..to and the
+	// outstanding total from the records.
+	RebuildCounters(ctx context.Context, tenantID, from, to string) error
+}
+
+// Day is one day's check-in counters.
+type Day struct {
+	Day      string `json:"day"`
+	Checkins int64  `json:"checkins"`
+	Points   int64  `json:"points"` // awarded by check-ins
+}
+
+// shards spread the outstanding-points counter over rows, so no single
+// record is hot.
+const shards = 16
+
+// shardOf picks a fan's shard of the outstanding counter.
+func shardOf(fanID string) int {
+	h := 0
+	for i := 0; i < len(fanID); i++ {
+		h = h*31 + int(fanID[i])
+	}
+	if h < 0 {
+		h = -h
+	}
+	return h % shards
+}
+
+// NewStore returns the points store on the engine's kind.
+func NewStore(e *tenants.Engine) Store {
+	if e.Kind() == tenants.Mongo {
+		return &mongoStore{e: e}
+	}
+	return &sqliteStore{e: e}
+}
+
+// Schema is the points tables and indexes in each tenant database.
+var Schema = tenants.Schema{
+	Name: "points",
+	SQLite: []string{
+		`CREATE TABLE IF NOT EXISTS points_rules (
+			tenant_id TEXT PRIMARY KEY,
+			doc TEXT NOT NULL)`,
+		`CREATE TABLE IF NOT EXISTS points_accounts (
+			tenant_id TEXT NOT NULL,
+			fan_id TEXT NOT NULL,
+			balance INTEGER NOT NULL DEFAULT 0 CHECK (balance >= 0),
+			lots TEXT NOT NULL DEFAULT '[]',
+			seq INTEGER NOT NULL DEFAULT 0,
+			rev INTEGER NOT NULL DEFAULT 0,
+			earned INTEGER NOT NULL DEFAULT 0,
+			spent INTEGER NOT NULL DEFAULT 0,
+			expired INTEGER NOT NULL DEFAULT 0,
+			next_expiry TEXT NOT NULL DEFAULT '',
+			reminded INTEGER NOT NULL DEFAULT 0,
+			last_day TEXT NOT NULL DEFAULT '',
+			streak INTEGER NOT NULL DEFAULT 0,
+			days INTEGER NOT NULL DEFAULT 0,
+			reminder INTEGER NOT NULL DEFAULT 0,
+			reminded_day TEXT NOT NULL DEFAULT '',
+			PRIMARY KEY (tenant_id, fan_id))`,
+		`CREATE INDEX IF NOT EXISTS points_accounts_expiry ON points_accounts (tenant_id, next_expiry)`,
+		`CREATE INDEX IF NOT EXISTS points_accounts_remind ON points_accounts (tenant_id, reminded, next_expiry)`,
+		`CREATE INDEX IF NOT EXISTS points_accounts_reminder ON points_accounts (tenant_id, reminder, reminded_day)`,
+		`CREATE INDEX IF NOT EXISTS points_accounts_last_day ON points_accounts (tenant_id, last_day)`,
+		`CREATE TABLE IF NOT EXISTS points_ledger (
+			tenant_id TEXT NOT NULL,
+			fan_id TEXT NOT NULL,
+			seq INTEGER NOT NULL,
+			key TEXT NOT NULL,
+			kind TEXT NOT NULL,
+			points INTEGER NOT NULL,
+			balance INTEGER NOT NULL,
+			moves TEXT NOT NULL,
+			order_id TEXT NOT NULL DEFAULT '',
+			reason TEXT NOT NULL DEFAULT '',
+			by_who TEXT NOT NULL DEFAULT '',
+			note TEXT NOT NULL DEFAULT '',
+			at TEXT NOT NULL,
+			PRIMARY KEY (tenant_id, fan_id, seq),
+			UNIQUE (tenant_id, fan_id, key))`,
+		`CREATE TABLE IF NOT EXISTS points_checkins (
+			tenant_id TEXT NOT NULL,
+			fan_id TEXT NOT NULL,
+			day TEXT NOT NULL,
+			at TEXT NOT NULL,
+			streak INTEGER NOT NULL,
+			days INTEGER NOT NULL,
+			cycle TEXT NOT NULL,
+			cycle_streak INTEGER NOT NULL,
+			cycle_days INTEGER NOT NULL,
+			base INTEGER NOT NULL,
+			bonus INTEGER NOT NULL,
+			cumulative INTEGER NOT NULL,
+			applied INTEGER NOT NULL DEFAULT 0,
+			PRIMARY KEY (tenant_id, fan_id, day))`,
+		`CREATE INDEX IF NOT EXISTS points_checkins_day ON points_checkins (tenant_id, day)`,
+		`CREATE INDEX IF NOT EXISTS points_checkins_unapplied ON points_checkins (tenant_id, applied, at)`,
+		`CREATE TABLE IF NOT EXISTS points_days (
+			tenant_id TEXT NOT NULL,
+			day TEXT NOT NULL,
+			checkins INTEGER NOT NULL DEFAULT 0,
+			points INTEGER NOT NULL DEFAULT 0,
+			PRIMARY KEY (tenant_id, day))`,
+		`CREATE TABLE IF NOT EXISTS points_totals (
+			tenant_id TEXT NOT NULL,
+			shard INTEGER NOT NULL,
+			outstanding INTEGER NOT NULL DEFAULT 0,
+			PRIMARY KEY (tenant_id, shard))`,
+	},
+	Mongo: []tenants.MongoCollection{
+		{Name: "points_rules"},
+		{Name: "points_accounts", Indexes: []tenants.MongoIndex{
+			{Keys: bson.D{{Key: "next_expiry", Value: 1}}},
+			{Keys: bson.D{{Key: "reminded", Value: 1}, {Key: "next_expiry", Value: 1}}},
+			{Keys: bson.D{{Key: "reminder", Value: 1}, {Key: "reminded_day", Value: 1}}},
+			{Keys: bson.D{{Key: "last_day", Value: 1}}},
+			{Keys: bson.D{{Key: "dirty", Value: 1}}},
+		}},
+		{Name: "points_ledger", Indexes: []tenants.MongoIndex{
+			{Keys: bson.D{{Key: "fan_id", Value: 1}, {Key: "key", Value: 1}}, Unique: true},
+			{Keys: bson.D{{Key: "fan_id", Value: 1}, {Key: "seq", Value: 1}}, Unique: true},
+		}},
+		{Name: "points_checkins", Indexes: []tenants.MongoIndex{
+			{Keys: bson.D{{Key: "fan_id", Value: 1}, {Key: "day", Value: 1}}, Unique: true},
+			{Keys: bson.D{{Key: "day", Value: 1}}},
+			{Keys: bson.D{{Key: "applied", Value: 1}, {Key: "at", Value: 1}}},
+		}},
+		{Name: "points_days", Indexes: []tenants.MongoIndex{
+			{Keys: bson.D{{Key: "day", Value: 1}}, Unique: true},
+		}},
+		{Name: "points_totals"},
+	},
+}

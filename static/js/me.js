@@ -1,0 +1,76 @@
+// The storefront's "Me" and inbox pages: check in, the daily reminder and
+// the marketing opt-out. The pages render without JavaScript; these
+// controls call the shop's JSON API under /s/{shop}/api.
+(function () {
+  "use strict";
+  var head = document.querySelector("[data-shop]");
+  if (!head || !window.fetch) return;
+  var base = head.getAttribute("data-shop");
+  var box = document.querySelector("[data-msg]");
+
+  function say(msg, ok) {
+    if (!box) { if (msg) window.alert(msg); return; }
+    box.className = ok ? "notice" : "error";
+    box.setAttribute("role", ok ? "status" : "alert");
+    box.textContent = msg || "";
+    box.hidden = !msg;
+  }
+
+  function call(method, path, body) {
+    return fetch(base + "/api" + path, {
+      method: method, credentials: "same-origin",
+      headers: { Accept: "application/json", "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body)
+    }).then(function (r) {
+      return r.json().catch(function () { return null; }).then(function (data) {
+        if (r.ok) return data;
+        var e = data && data.error;
+        var msg = e && e.message && r.status < 500 ? e.message : "Something went wrong. Please try again in a moment.";
+        throw new Error(msg.charAt(0).toUpperCase() + msg.slice(1));
+      });
+    }, function () { throw new Error("We could not reach the shop. Check your connection and try again."); });
+  }
+
+  var btn = document.querySelector("[data-checkin]");
+  if (btn) {
+    btn.addEventListener("click", function () {
+      btn.disabled = true;
+      call("POST", "/checkin", {}).then(function (r) {
+        var bal = document.querySelector("[data-balance]");
+        if (bal) bal.textContent = String(r.balance);
+        var today = document.querySelector("[data-today]");
+        if (today) {
+          today.textContent = r.already_checked_in ? "Already checked in today · streak " + r.streak + " days"
+            : "Checked in today: +" + r.points_awarded + " · streak " + r.streak + " day" + (r.streak === 1 ? "" : "s");
+        }
+        btn.textContent = "Checked in";
+        var cell = document.querySelector("table.cal td.today");
+        if (cell) cell.className += " on";
+        say(r.message, true);
+      }, function (err) {
+        btn.disabled = false;
+        say(err.message);
+      });
+    });
+  }
+
+  function toggle(sel, path, key) {
+    var el = document.querySelector(sel);
+    if (!el) return;
+    el.addEventListener("change", function () {
+      var body = {};
+      body[key] = key === "marketing" ? !el.checked : el.checked;
+      el.disabled = true;
+      call("PUT", path, body).then(function () {
+        el.disabled = false;
+        say("Saved.", true);
+      }, function (err) {
+        el.disabled = false;
+        el.checked = !el.checked;
+        say(err.message);
+      });
+    });
+  }
+  toggle("[data-reminder]", "/points/reminder", "on");
+  toggle("[data-optout]", "/inbox/preferences", "marketing");
+})();
