@@ -177,6 +177,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, engine *tenants.E
 	a.points.SetNotifier(a.msgs)
 	a.points.SetAudience(a.msgs)
 	a.points.SetInteraction(a.msgs)
+	a.wechat.fans.WithResponder(a.points) // the check-in keyword and menu button in WeChat
 	orders.SetDiscounter(a.points)
 	orders.Subscribe(a.points)
 	orders.Subscribe(a.msgs)

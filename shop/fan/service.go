@@ -64,6 +64,7 @@ type Service struct {
 	accounts   *wechat.Accounts
 	attributor Attributor
 	mergers    []Merger
+	responders []Responder
 	log        *slog.Logger
 	now        func() time.Time
 	after      *afterWork
@@ -102,6 +103,39 @@ func NewService(store Store, accounts *wechat.Accounts, attributor Attributor, l
 func (s *Service) WithMerger(m Merger) *Service {
 	s.mergers = append(s.mergers, m)
 	return s
+}
+
+// Responder answers a fan's text message or menu click with a passive
+// reply, such as the check-in keyword. It must be quick (WeChat waits 5 s
+// for the whole push) and idempotent: a retried push asks again.
+type Responder interface {
+	Respond(ctx context.Context, tenantID, fanID string, msg *message.MixMessage) (reply string, ok bool, err error)
+}
+
+// WithResponder returns the service also asking r to answer fans' texts
+// and menu clicks (the first responder that answers wins).
+func (s *Service) WithResponder(r Responder) *Service {
+	s.responders = append(s.responders, r)
+	return s
+}
+
+// respond asks the responders about a text or menu click; nil when none answers.
+func (s *Service) respond(ctx context.Context, tenantID, fanID string, msg *message.MixMessage) *message.Reply {
+	isClick := msg.MsgType == message.MsgTypeEvent && msg.Event == message.EventClick
+	if msg.MsgType != message.MsgTypeText && !isClick {
+		return nil
+	}
+	for _, r := range s.responders {
+		text, ok, err := r.Respond(ctx, tenantID, fanID, msg)
+		if err != nil {
+			s.log.Error("answer fan message", "tenant", tenantID, "fan", fanID, "err", err)
+			continue
+		}
+		if ok && text != "" {
+			return &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText(text)}
+		}
+	}
+	return nil
 }
 
 // WithAttributor returns the service handing QR scenes to a (set once, by
@@ -292,7 +326,10 @@ func (s *Service) HandlePush(ctx context.Context, acct *wechat.Account, msg *mes
 	}
 	if !claimed {
 		// A retry: WeChat did not get the first answer, so answer again,
-		// without doing anything twice.
+		// without doing anything twice (responders are idempotent).
+		if r := s.respond(ctx, tenantID, fanID, msg); r != nil {
+			return r, nil
+		}
 		return welcome, nil
 	}
 	scene, channel, err := s.apply(ctx, tenantID, fanID, openID, msg, at)
@@ -311,6 +348,9 @@ func (s *Service) HandlePush(ctx context.Context, acct *wechat.Account, msg *mes
 		}
 		s.purge(ctx, tenantID)
 	})
+	if r := s.respond(ctx, tenantID, fanID, msg); r != nil {
+		return r, nil
+	}
 	return welcome, nil
 }
 
