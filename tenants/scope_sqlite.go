@@ -142,3 +142,23 @@ func (t *SQLTx) QueryRow(ctx context.Context, query string, args ...any) *Row {
 	}
 	return &Row{row: t.tx.QueryRowContext(ctx, query, a...)}
 }
+
+// QueryAll runs a tenant-scoped query and scans every row with scan (a
+// store's scanX function, called with rows.Scan), so stores do not each
+// write the rows loop again.
+func QueryAll[T any](ctx context.Context, db *SQLScope, scan func(func(...any) error) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows.Scan)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

@@ -574,20 +574,7 @@ func (s *sqliteStore) deliveries(ctx context.Context, tenantID, q string, args .
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.Query(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE `+q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []Delivery{}
-	for rows.Next() {
-		d, err := scanDelivery(rows.Scan)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return tenants.QueryAll(ctx, db, scanDelivery, `SELECT `+deliveryColumns+` FROM deliveries WHERE `+q, args...)
 }
 
 func (s *sqliteStore) Queued(ctx context.Context, tenantID, campaignID string, now time.Time, limit int) ([]Delivery, error) {

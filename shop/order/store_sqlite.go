@@ -82,20 +82,7 @@ func (s *sqliteStore) Get(ctx context.Context, tenantID, id string) (Order, erro
 }
 
 func (s *sqliteStore) query(ctx context.Context, db *tenants.SQLScope, q string, args ...any) ([]Order, error) {
-	rows, err := db.Query(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []Order{}
-	for rows.Next() {
-		o, err := scanOrder(rows.Scan)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, o)
-	}
-	return out, rows.Err()
+	return tenants.QueryAll(ctx, db, scanOrder, q, args...)
 }
 
 func (s *sqliteStore) List(ctx context.Context, tenantID string, f Filter) ([]Order, int64, error) {

@@ -392,20 +392,7 @@ func (s *sqliteStore) checkins(ctx context.Context, tenantID, query string, args
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.Query(ctx, `SELECT `+checkinColumns+` FROM points_checkins WHERE `+query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []Checkin{}
-	for rows.Next() {
-		c, err := scanCheckin(rows.Scan)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return tenants.QueryAll(ctx, db, scanCheckin, `SELECT `+checkinColumns+` FROM points_checkins WHERE `+query, args...)
 }
 
 func (s *sqliteStore) Checkins(ctx context.Context, tenantID, fanID, from, to string) ([]Checkin, error) {
