@@ -180,7 +180,7 @@ func (s *Service) SetCartItem(ctx context.Context, tenantID, fanID string, req C
 		if problem == "off_sale" {
 			return CartView{}, fault.Conflict("%q is not on sale", p.Title)
 		}
-		if _, err := s.fans.Ensure(ctx, tenantID, fanID, "direct", s.now()); err != nil {
+		if err := s.known.ensure(ctx, s.fans, tenantID, fanID, s.now()); err != nil {
 			return CartView{}, err
 		}
 	}

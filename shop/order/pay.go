@@ -88,6 +88,11 @@ func (s *Service) SandboxConfirm(ctx context.Context, sandbox *Sandbox, tenantID
 	if err != nil {
 		return Order{}, err
 	}
+	return s.sandboxConfirm(ctx, sandbox, tenantID, o)
+}
+
+// sandboxConfirm pays o, the buyer's own order as just read.
+func (s *Service) sandboxConfirm(ctx context.Context, sandbox *Sandbox, tenantID string, o Order) (Order, error) {
 	if o.Status != PendingPayment && o.Provider != ProviderSandbox {
 		return Order{}, fault.Conflict("cannot pay an order that is %s", o.Status)
 	}
@@ -101,7 +106,7 @@ func (s *Service) SandboxConfirm(ctx context.Context, sandbox *Sandbox, tenantID
 	if err := s.Notify(ctx, sandbox, tenantID, body); err != nil {
 		return Order{}, err
 	}
-	return s.store.Get(ctx, tenantID, id)
+	return s.store.Get(ctx, tenantID, o.ID)
 }
 
 // fenString formats fen for WeChat Pay's total_fee.

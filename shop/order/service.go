@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -34,6 +35,39 @@ type Service struct {
 	subs    []Subscriber
 	attr    Attributor
 	disc    Discounter
+	known   knownFans
+}
+
+// knownFans remembers which fans already have a record, so placing an order
+// does not take SQLite's write lock (or send a Mongo insert) only to find
+// the fan there. Bounded: past maxKnownFans it starts over.
+type knownFans struct {
+	mu sync.Mutex
+	m  map[string]struct{}
+}
+
+const maxKnownFans = 100_000
+
+// ensure makes sure the fan's record exists (fan.Store.Ensure, idempotent),
+// once per fan per process.
+func (k *knownFans) ensure(ctx context.Context, fans fan.Store, tenantID, fanID string, now time.Time) error {
+	key := tenantID + "/" + fanID
+	k.mu.Lock()
+	_, ok := k.m[key]
+	k.mu.Unlock()
+	if ok {
+		return nil
+	}
+	if _, err := fans.Ensure(ctx, tenantID, fanID, "direct", now); err != nil {
+		return err
+	}
+	k.mu.Lock()
+	if k.m == nil || len(k.m) >= maxKnownFans {
+		k.m = map[string]struct{}{}
+	}
+	k.m[key] = struct{}{}
+	k.mu.Unlock()
+	return nil
 }
 
 // NewService returns the order service. Stock holds are released and
@@ -180,7 +214,7 @@ func (s *Service) Place(ctx context.Context, tenantID, fanID, orderID string, re
 		o.Discount = disc.Amount
 	}
 	o.Payable = o.GoodsTotal + o.ShippingFee - o.Discount
-	if _, err := s.fans.Ensure(ctx, tenantID, fanID, "direct", now); err != nil {
+	if err := s.known.ensure(ctx, s.fans, tenantID, fanID, now); err != nil {
 		return Order{}, err
 	}
 	o.Attribution = Attribution{Channel: "direct"}

@@ -213,7 +213,7 @@ func (h *Handlers) pay(c echo.Context) error {
 		if st.WeChatPay.Enabled() {
 			return fault.Conflict("this shop takes real payments; the sandbox is off")
 		}
-		o, err := h.svc.SandboxConfirm(ctx, h.sandbox, t.ID, fanID, o.ID)
+		o, err := h.svc.sandboxConfirm(ctx, h.sandbox, t.ID, o) // o is the buyer's own, read above
 		if err != nil {
 			return err
 		}
