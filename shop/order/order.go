@@ -108,6 +108,9 @@ type Discount struct {
 // that order is cancelled (or rejected) or refunded.
 type Discounter interface {
 	Quote(ctx context.Context, tenantID, fanID string, goodsTotal, points int64) (Discount, error)
+	// Offer is the largest discount the fan can take on goods worth
+	// goodsTotal (zero when none), for the checkout page to propose.
+	Offer(ctx context.Context, tenantID, fanID string, goodsTotal int64) (Discount, error)
 	Reserve(ctx context.Context, tenantID, fanID, orderID string, d Discount) error
 }
 

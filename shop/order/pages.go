@@ -86,6 +86,8 @@ type Checkout struct {
 	// IdempotencyKey is minted once per page load, so a retried or double
 	// submitted checkout places one order.
 	IdempotencyKey string
+	// PointsOffer is the points discount the shopper may choose to take.
+	PointsOffer Discount
 }
 
 // FreeShippingGap is how much more the shopper must buy for free shipping
@@ -317,6 +319,11 @@ func (h *Handlers) checkoutPage(c echo.Context) error {
 	co := Checkout{Lines: v.Items, GoodsTotal: v.GoodsTotal, ShippingFee: st.shippingFor(v.GoodsTotal),
 		FreeShippingOver: st.FreeShippingOver, Ready: v.Ready, BuyNow: buyNow, Items: string(b), IdempotencyKey: tenants.NewID()}
 	co.Payable = co.GoodsTotal + co.ShippingFee - co.Discount
+	if h.svc.disc != nil {
+		if co.PointsOffer, err = h.svc.disc.Offer(ctx, t.ID, fan.FromContext(c), co.GoodsTotal); err != nil {
+			return err
+		}
+	}
 	p.Checkout = co
 	return renderPrivate(c, http.StatusOK, "shop_checkout.html", p)
 }

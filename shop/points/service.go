@@ -385,6 +385,30 @@ func (s *Service) Quote(ctx context.Context, tenantID, fanID string, goodsTotal,
 	return order.Discount{Points: used, Amount: amount}, nil
 }
 
+// Offer is the largest points discount the fan can take on goods worth
+// goodsTotal: what their balance pays for, within the shop's share cap.
+func (s *Service) Offer(ctx context.Context, tenantID, fanID string, goodsTotal int64) (order.Discount, error) {
+	rules, err := s.store.Rules(ctx, tenantID)
+	if err != nil {
+		return order.Discount{}, err
+	}
+	n := rules.RedeemPointsPerYuan
+	if n <= 0 || rules.RedeemMaxPercent <= 0 || goodsTotal <= 0 {
+		return order.Discount{}, nil
+	}
+	a, err := s.store.Account(ctx, tenantID, fanID)
+	if err != nil {
+		return order.Discount{}, err
+	}
+	// amount*n <= balance*100, so the points it costs (rounded up) never
+	// exceed the balance.
+	amount := min(a.Balance*100/n, goodsTotal*rules.RedeemMaxPercent/100)
+	if amount <= 0 {
+		return order.Discount{}, nil
+	}
+	return order.Discount{Points: (amount*n + 99) / 100, Amount: amount}, nil
+}
+
 // Reserve takes the points of an order's discount, once per order.
 func (s *Service) Reserve(ctx context.Context, tenantID, fanID, orderID string, d order.Discount) error {
 	_, err := s.apply(ctx, tenantID, fanID, Batch{At: s.clock(), Ops: []Op{{Key: "redeem:" + orderID, Kind: KindRedeem,

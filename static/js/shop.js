@@ -243,7 +243,10 @@
       place.textContent = "Placing your order…";
       say(msg, "");
       var idem = attempt ? key + "-" + attempt : key;
-      call("POST", "/orders", { items: JSON.parse(checkout.getAttribute("data-items")), address: address },
+      var order = { items: JSON.parse(checkout.getAttribute("data-items")), address: address };
+      var use = checkout.querySelector("[data-use-points]");
+      if (use && use.checked) order.points = parseInt(use.getAttribute("data-use-points"), 10);
+      call("POST", "/orders", order,
         { "Idempotency-Key": idem }).then(function (order) {
         try { window.localStorage.setItem(ADDRESS, JSON.stringify(address)); } catch (ignored) { /* private mode */ }
         location.replace(base + "/pay/" + order.id);
@@ -312,3 +315,19 @@
     });
   });
 })();
+
+// Checkout: taking the points discount updates the amounts shown.
+document.addEventListener("change", function (e) {
+  var use = e.target.closest("[data-use-points]");
+  if (!use) return;
+  var form = use.closest("[data-checkout]");
+  var off = use.checked ? parseInt(use.getAttribute("data-points-amount"), 10) : 0;
+  var payable = parseInt(form.getAttribute("data-payable"), 10) - off;
+  var fmt = function (fen) { // integer arithmetic: money is exact
+    var sign = fen < 0 ? "-" : "";
+    fen = Math.abs(fen);
+    return sign + Math.floor(fen / 100) + "." + String(100 + (fen % 100)).slice(1);
+  };
+  form.querySelectorAll("[data-discount]").forEach(function (el) { el.textContent = "−¥" + fmt(off); });
+  form.querySelectorAll("[data-payable], .paybar .price").forEach(function (el) { el.textContent = "¥" + fmt(payable); });
+});
