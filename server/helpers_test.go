@@ -26,7 +26,10 @@ func startApp(t testing.TB, engine *tenants.Engine) (*app, *httptest.Server) {
 		t.Fatalf("new app: %v", err)
 	}
 	srv := httptest.NewServer(a.echo)
-	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		srv.Close()
+		a.wechat.fans.Wait() // work started after answering pushes
+	})
 	return a, srv
 }
 

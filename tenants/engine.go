@@ -26,6 +26,8 @@ const (
 	Mongo  Kind = "mongo"
 )
 
+var errEngineClosed = errors.New("storage engine is closed")
+
 // maxOpenTenantFiles bounds how many tenant SQLite files stay open at once;
 // the least recently used is closed beyond it (a platform holds many more
 // tenants than a process should keep file handles for).
@@ -43,6 +45,7 @@ type Engine struct {
 	mu       sync.Mutex
 	files    map[string]*list.Element // tenant id -> element holding *tenantFile
 	lru      *list.List
+	closed   bool // set by Close: no file is opened again
 
 	// MongoDB
 	client   *mongo.Client
@@ -155,6 +158,7 @@ func (e *Engine) Close() error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.closed = true
 	var errs []error
 	for el := e.lru.Front(); el != nil; el = el.Next() {
 		errs = append(errs, el.Value.(*tenantFile).db.Close())
@@ -233,6 +237,11 @@ func (e *Engine) tenantDBName(tenantID string) string { return e.dbPrefix + "_t_
 func (e *Engine) tenantSQL(tenantID string, create bool) (*tenantFile, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.closed {
+		// Work still running at shutdown (a queued notice, a push's
+		// follow-up) must not reopen, and so recreate, a tenant's file.
+		return nil, errEngineClosed
+	}
 	if el, ok := e.files[tenantID]; ok {
 		e.lru.MoveToFront(el)
 		return el.Value.(*tenantFile), nil

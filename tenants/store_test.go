@@ -476,3 +476,21 @@ func TestSchemaAddsColumnsToOldDatabases(t *testing.T) {
 		t.Errorf("new column missing: %v", err)
 	}
 }
+
+// TestClosedEngineOpensNothing: work still running after Close must not
+// reopen (and so recreate) a tenant's file.
+func TestClosedEngineOpensNothing(t *testing.T) {
+	dir := t.TempDir()
+	e, err := tenants.OpenSQLite(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := tenants.NewID()
+	if err := e.Provision(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	if _, err := e.SQL(id); err == nil {
+		t.Error("a closed engine handed out a tenant database")
+	}
+}
