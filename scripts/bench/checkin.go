@@ -37,7 +37,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -61,26 +60,12 @@ func checkinFans(short bool) int {
 }
 
 func checkinScenario(ctx context.Context, o options) (err error) {
-	root, err := moduleRoot(ctx)
+	root, tmp, cleanup, err := workspace(ctx, o, "checkin")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp("", "microshop-bench-checkin-")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if o.keepTemp {
-			fmt.Printf("kept %s\n", tmp)
-			return
-		}
-		if rerr := os.RemoveAll(tmp); rerr != nil && err == nil {
-			err = rerr
-		}
-	}()
+	defer cleanup(&err)
 	fans := checkinFans(o.short)
-	fmt.Printf("microshop bench, checkin: %s/%s, %d CPUs (GOMAXPROCS %d), %s\n",
-		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version())
 	fmt.Printf("load: %d distinct fans checking in over %d keep-alive connections in %d round(s); baseline %s per round\n\n",
 		fans, o.conns, o.rounds, o.duration)
 	if err := checkinSQLite(ctx, o, root, tmp, fans); err != nil {

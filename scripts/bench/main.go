@@ -31,7 +31,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -158,26 +157,12 @@ func main() {
 // run is the whole benchmark; every process and directory it creates is
 // gone when it returns.
 func run(ctx context.Context, o options) (err error) {
-	root, err := moduleRoot(ctx)
+	root, tmp, cleanup, err := workspace(ctx, o, "")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp("", "microshop-bench-")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if o.keepTemp {
-			fmt.Printf("kept %s\n", tmp)
-			return
-		}
-		if rerr := os.RemoveAll(tmp); rerr != nil && err == nil {
-			err = rerr
-		}
-	}()
+	defer cleanup(&err)
 
-	fmt.Printf("microshop bench: %s/%s, %d CPUs (GOMAXPROCS %d), %s\n",
-		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version())
 	fmt.Printf("load: %d keep-alive connections, %s measured (+%s warm-up) per target, %d round(s), %d products\n\n",
 		o.conns, o.duration, o.warmup, o.rounds, o.products)
 

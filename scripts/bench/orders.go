@@ -42,7 +42,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,26 +66,12 @@ const (
 // Mongo command count. Everything it starts is stopped, and its temporary
 // directory removed, when it returns.
 func ordersScenario(ctx context.Context, o options) (err error) {
-	root, err := moduleRoot(ctx)
+	root, tmp, cleanup, err := workspace(ctx, o, "orders")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp("", "microshop-bench-orders-")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if o.keepTemp {
-			fmt.Printf("kept %s\n", tmp)
-			return
-		}
-		if rerr := os.RemoveAll(tmp); rerr != nil && err == nil {
-			err = rerr
-		}
-	}()
+	defer cleanup(&err)
 
-	fmt.Printf("microshop bench, orders: %s/%s, %d CPUs (GOMAXPROCS %d), %s\n",
-		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version())
 	fmt.Printf("load: %d buyers (and %d inserting goroutines for the baseline), %s measured (+%s warm-up) each, %d round(s), %d products of %d units\n\n",
 		o.conns, o.conns, o.duration, o.warmup, o.rounds, ordersProducts, ordersStock)
 

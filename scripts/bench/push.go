@@ -39,7 +39,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -70,25 +69,11 @@ type pushShop struct {
 var pushSeq atomic.Int64
 
 func pushScenario(ctx context.Context, o options) (err error) {
-	root, err := moduleRoot(ctx)
+	root, tmp, cleanup, err := workspace(ctx, o, "push")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp("", "microshop-bench-push-")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if o.keepTemp {
-			fmt.Printf("kept %s\n", tmp)
-			return
-		}
-		if rerr := os.RemoveAll(tmp); rerr != nil && err == nil {
-			err = rerr
-		}
-	}()
-	fmt.Printf("microshop bench, WeChat push: %s/%s, %d CPUs (GOMAXPROCS %d), %s\n",
-		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version())
+	defer cleanup(&err)
 	fmt.Printf("load: %d keep-alive connections, %s measured (+%s warm-up) per target, %d round(s)\n\n",
 		o.conns, o.duration, o.warmup, o.rounds)
 	if err := pushSQLite(ctx, o, root, tmp); err != nil {
