@@ -235,7 +235,7 @@ func checkinBurst(ctx context.Context, url string, conns, n int, awarded *atomic
 	if err := ctx.Err(); err != nil {
 		return result{}, err
 	}
-	return ordersCollect(stats, start, time.Since(start)), nil
+	return collect(stats, start, time.Since(start)), nil
 }
 
 // checkinShops is the one shop of the Mongo count.

@@ -242,7 +242,7 @@ func (s *distShop) measure(ctx context.Context, fans []string, workers int, warm
 	if err := ctx.Err(); err != nil {
 		return result{}, err
 	}
-	return ordersCollect(stats, measureFrom, dur), nil
+	return collect(stats, measureFrom, dur), nil
 }
 
 func distributionScenario(ctx context.Context, o options) (err error) {

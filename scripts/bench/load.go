@@ -234,9 +234,28 @@ func measure(ctx context.Context, t target, conns int, warmup, dur time.Duration
 		return result{}, err
 	}
 
-	r := result{codes: map[int]int64{}, dials: dials.Load()}
+	r := collect(stats, measureFrom, dur)
+	r.dials = dials.Load()
 	r.cpuKnown = ok1 && ok2 && ok3 && ok4
 	r.srvCPU, r.genCPU = srv1-srv0, gen1-gen0
+	return r, nil
+}
+
+func (st *workerStats) count(code int, msg string) {
+	if st.codes == nil {
+		st.codes = map[int]int64{}
+	}
+	st.codes[code]++
+	if st.firstErr == "" {
+		st.firstErr = msg
+	}
+}
+
+// collect merges the workers' statistics into one result: counts, codes,
+// bytes and the successful operations' latencies, sorted; elapsed runs from
+// measureFrom to the last answer (at least dur).
+func collect(stats []workerStats, measureFrom time.Time, dur time.Duration) result {
+	r := result{codes: map[int]int64{}}
 	var last time.Time
 	n := 0
 	for i := range stats {
@@ -265,15 +284,5 @@ func measure(ctx context.Context, t target, conns int, warmup, dur time.Duration
 		r.elapsed = max(last.Sub(measureFrom), dur)
 	}
 	r.reqPerSec = float64(r.ok) / r.elapsed.Seconds()
-	return r, nil
-}
-
-func (st *workerStats) count(code int, msg string) {
-	if st.codes == nil {
-		st.codes = map[int]int64{}
-	}
-	st.codes[code]++
-	if st.firstErr == "" {
-		st.firstErr = msg
-	}
+	return r
 }

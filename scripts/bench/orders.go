@@ -345,7 +345,7 @@ func (s *ordersShop) measure(ctx context.Context, srv *proc, tag string, buyers 
 	if err := ctx.Err(); err != nil {
 		return result{}, err
 	}
-	r := ordersCollect(stats, measureFrom, dur)
+	r := collect(stats, measureFrom, dur)
 	r.dials = dials.Load()
 	r.cpuKnown = ok1 && ok2 && ok3 && ok4
 	r.srvCPU, r.genCPU = srv1-srv0, gen1-gen0
@@ -406,40 +406,6 @@ func ordersPost(ctx context.Context, client *http.Client, url string, body []byt
 		return resp.StatusCode, "decode answer: " + err.Error()
 	}
 	return resp.StatusCode, ""
-}
-
-// ordersCollect merges the workers' statistics into one result (the successful
-// operations' latencies, sorted).
-func ordersCollect(stats []workerStats, measureFrom time.Time, dur time.Duration) result {
-	r := result{codes: map[int]int64{}}
-	var last time.Time
-	n := 0
-	for i := range stats {
-		n += len(stats[i].lat)
-	}
-	r.lat = make([]time.Duration, 0, n)
-	for i := range stats {
-		st := &stats[i]
-		r.lat = append(r.lat, st.lat...)
-		r.ok += st.ok
-		r.errs += st.errs
-		if st.last.After(last) {
-			last = st.last
-		}
-		for c, k := range st.codes {
-			r.codes[c] += k
-		}
-		if r.firstErr == "" {
-			r.firstErr = st.firstErr
-		}
-	}
-	slices.Sort(r.lat)
-	r.elapsed = dur
-	if last.After(measureFrom) {
-		r.elapsed = max(last.Sub(measureFrom), dur)
-	}
-	r.reqPerSec = float64(r.ok) / r.elapsed.Seconds()
-	return r
 }
 
 // ordersRaw is the baseline: a SQLite engine in this process with a
@@ -530,7 +496,7 @@ func (b *ordersRaw) measure(ctx context.Context, workers int, warmup, dur time.D
 	if err := ctx.Err(); err != nil {
 		return result{}, err
 	}
-	r := ordersCollect(stats, measureFrom, dur)
+	r := collect(stats, measureFrom, dur)
 	r.cpuKnown = ok1 && ok2
 	r.genCPU = gen1 - gen0
 	return r, nil

@@ -39,7 +39,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -340,30 +339,10 @@ func (s *pushShop) measure(ctx context.Context, srv *proc, conns int, warmup, du
 	if err := ctx.Err(); err != nil {
 		return result{}, err
 	}
-	r := result{codes: map[int]int64{}, dials: dials.Load(), cpuKnown: ok1 && ok2 && ok3 && ok4,
-		srvCPU: srv1 - srv0, genCPU: gen1 - gen0}
-	var last time.Time
-	for i := range stats {
-		st := &stats[i]
-		r.lat = append(r.lat, st.lat...)
-		r.ok += st.ok
-		r.errs += st.errs
-		if st.last.After(last) {
-			last = st.last
-		}
-		for c, k := range st.codes {
-			r.codes[c] += k
-		}
-		if r.firstErr == "" {
-			r.firstErr = st.firstErr
-		}
-	}
-	slices.Sort(r.lat)
-	r.elapsed = dur
-	if last.After(measureFrom) {
-		r.elapsed = max(last.Sub(measureFrom), dur)
-	}
-	r.reqPerSec = float64(r.ok) / r.elapsed.Seconds()
+	r := collect(stats, measureFrom, dur)
+	r.dials = dials.Load()
+	r.cpuKnown = ok1 && ok2 && ok3 && ok4
+	r.srvCPU, r.genCPU = srv1-srv0, gen1-gen0
 	return r, nil
 }
 
