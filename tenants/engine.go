@@ -53,9 +53,16 @@ type Engine struct {
 }
 
 type tenantFile struct {
-	id    string
-	db    *sql.DB
-	stmts *stmtCache
+	id     string
+	db     *sql.DB
+	stmts  *stmtCache
+	writer *fileWriter
+}
+
+// close lets the writing connection go, then closes the file.
+func (tf *tenantFile) close() error {
+	tf.writer.close()
+	return tf.db.Close()
 }
 
 // OpenSQLite opens (creating if needed) the SQLite engine in dir: the
@@ -161,7 +168,7 @@ func (e *Engine) Close() error {
 	e.closed = true
 	var errs []error
 	for el := e.lru.Front(); el != nil; el = el.Next() {
-		errs = append(errs, el.Value.(*tenantFile).db.Close())
+		errs = append(errs, el.Value.(*tenantFile).close())
 	}
 	e.files = map[string]*list.Element{}
 	e.lru.Init()
@@ -256,7 +263,8 @@ func (e *Engine) tenantSQL(tenantID string, create bool) (*tenantFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	tf := &tenantFile{id: tenantID, db: db, stmts: newStmtCache(db)}
+	stmts := newStmtCache(db)
+	tf := &tenantFile{id: tenantID, db: db, stmts: stmts, writer: newFileWriter(db, stmts)}
 	e.files[tenantID] = e.lru.PushFront(tf)
 	for e.lru.Len() > maxOpenTenantFiles {
 		old := e.lru.Back()
@@ -266,7 +274,7 @@ func (e *Engine) tenantSQL(tenantID string, create bool) (*tenantFile, error) {
 		// A request may have just been handed this handle: close it only once
 		// any request could have finished with it (the server's write timeout
 		// is 60 s).
-		time.AfterFunc(2*time.Minute, func() { tf.db.Close() })
+		time.AfterFunc(2*time.Minute, func() { tf.close() })
 	}
 	return tf, nil
 }
@@ -283,7 +291,7 @@ func (e *Engine) SQL(tenantID string) (*SQLScope, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &SQLScope{db: tf.db, stmts: tf.stmts, tenantID: tenantID}, nil
+	return &SQLScope{db: tf.db, stmts: tf.stmts, writer: tf.writer, tenantID: tenantID}, nil
 }
 
 // Mongo returns the tenant-scoped accessor to a tenant's MongoDB database.

@@ -24,6 +24,7 @@ import (
 type SQLScope struct {
 	db       *sql.DB
 	stmts    *stmtCache
+	writer   *fileWriter
 	tenantID string
 }
 
@@ -53,16 +54,16 @@ func (s *SQLScope) args(query string, args []any) ([]any, error) {
 	return append(out, args[n:]...), nil
 }
 
-// Exec runs a statement with the tenant id as its first argument.
+// Exec runs a write statement with the tenant id as its first argument,
+// as a transaction of its own (group-committed: see fileWriter).
 func (s *SQLScope) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	a, err := s.args(query, args)
-	if err != nil {
-		return nil, err
-	}
-	if st := s.stmts.get(ctx, query); st != nil {
-		return st.ExecContext(ctx, a...)
-	}
-	return s.db.ExecContext(ctx, query, a...)
+	var res sql.Result
+	err := s.Tx(ctx, func(tx *SQLTx) error {
+		var err error
+		res, err = tx.Exec(ctx, query, args...)
+		return err
+	})
+	return res, err
 }
 
 // Query runs a query with the tenant id as its first argument.
@@ -103,20 +104,17 @@ func (r *Row) Scan(dest ...any) error {
 	return r.row.Scan(dest...)
 }
 
-// Tx runs fn in one SQLite transaction on the tenant's file, committing if
-// fn returns nil. Stores use it to make one store method atomic on SQLite
-// (the Mongo side of the same method is a single-document update); it is
-// never used to span store methods.
+// Tx runs fn atomically on the tenant's file: its writes are kept if it
+// returns nil and undone if it returns an error. Stores use it to make one
+// store method atomic on SQLite (the Mongo side of the same method is a
+// single-document update); it is never used to span store methods. fn may
+// share its SQLite transaction with other callers' (group commit, see
+// fileWriter), so it must touch the database only through tx: a call on
+// the scope from inside fn would wait for itself.
 func (s *SQLScope) Tx(ctx context.Context, fn func(tx *SQLTx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(&SQLTx{tx: tx, scope: s}); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	return s.writer.do(ctx, func(tx *sql.Tx) error {
+		return fn(&SQLTx{tx: tx, scope: s})
+	})
 }
 
 // SQLTx is a transaction with the same tenant binding as SQLScope.
@@ -126,19 +124,30 @@ type SQLTx struct {
 }
 
 // Exec runs a statement in the transaction (tenant bound as in SQLScope).
+// The statement runs to its end even if ctx is cancelled: interrupting it
+// would make SQLite roll back the whole transaction, which other callers'
+// work may share.
 func (t *SQLTx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	a, err := t.scope.args(query, args)
 	if err != nil {
 		return nil, err
 	}
+	ctx = context.WithoutCancel(ctx)
+	if st := t.scope.stmts.get(ctx, query); st != nil {
+		return t.tx.StmtContext(ctx, st).ExecContext(ctx, a...)
+	}
 	return t.tx.ExecContext(ctx, query, a...)
 }
 
-// QueryRow runs a single-row query in the transaction.
+// QueryRow runs a single-row query in the transaction (to its end, as Exec).
 func (t *SQLTx) QueryRow(ctx context.Context, query string, args ...any) *Row {
 	a, err := t.scope.args(query, args)
 	if err != nil {
 		return &Row{err: err}
+	}
+	ctx = context.WithoutCancel(ctx)
+	if st := t.scope.stmts.get(ctx, query); st != nil {
+		return &Row{row: t.tx.StmtContext(ctx, st).QueryRowContext(ctx, a...)}
 	}
 	return &Row{row: t.tx.QueryRowContext(ctx, query, a...)}
 }

@@ -133,7 +133,7 @@ func (s *Service) Authenticate(ctx context.Context, email, password, ip string) 
 
 // dummyHash is a bcrypt hash of a random string at PasswordCost.
 var dummyHash = func() string {
-	h, _ := HashPassword(NewID())
+	h, _ := HashPassword(NewSecret(IDLen))
 	return h
 }()
 

@@ -406,7 +406,7 @@ func skipOnFerretDBIndexBug(t *testing.T, onFerretDB bool, err error) {
 func TestOpenMongoAgain(t *testing.T) {
 	ctx := context.Background()
 	uri := enginetest.MongoURI(t)
-	prefix := "et" + tenants.NewID()[:10]
+	prefix := "et" + tenants.NewSecret(10)
 	admin, err := mongo.Connect(options.Client().ApplyURI(uri))
 	if err != nil {
 		t.Fatal(err)

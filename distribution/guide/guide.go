@@ -236,7 +236,7 @@ func (g *Guides) CreateGuide(ctx context.Context, tenantID string, in GuideInput
 		return Guide{}, err
 	}
 	for attempt := 0; ; attempt++ {
-		gd.Code = tenants.NewID()[:8]
+		gd.Code = tenants.NewSecret(8)
 		err := g.store.CreateGuide(ctx, tenantID, gd)
 		if err == nil {
 			return gd, nil

@@ -118,7 +118,7 @@ func upline(path []string) []string {
 
 // NewCode returns a fresh share code: 8 lower-case base32 characters, safe
 // in a URL and in a WeChat scene ("d:" + code).
-func NewCode() string { return tenants.NewID()[:8] }
+func NewCode() string { return tenants.NewSecret(8) }
 
 // ValidCode reports whether s has the shape NewCode produces.
 func ValidCode(s string) bool {

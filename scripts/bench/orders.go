@@ -13,7 +13,7 @@ package main
 //
 //	(r) the baseline: raw single-record inserts into a SQLite file opened
 //	    through tenants.OpenSQLite (the engine's own settings: WAL,
-//	    synchronous NORMAL, busy_timeout, 8 connections), through a
+//	    synchronous NORMAL, busy_timeout, group commit), through a
 //	    tenants.SQLScope, into a throwaway table, from -conns goroutines in
 //	    this process;
 //	(o) orders: every buyer in a loop places an order for one unit of a
@@ -416,8 +416,8 @@ type ordersRaw struct {
 	seq   atomic.Int64
 }
 
-const ordersRawDescription = "single-row INSERTs (5 columns, ~150 bytes, random 16-char id (the primary key is tenant_id, id, like every tenant table)) into a throwaway table " +
-	"of a tenant file opened through tenants.OpenSQLite (WAL, synchronous NORMAL, busy_timeout, 8 connections), " +
+const ordersRawDescription = "single-row INSERTs (5 columns, ~150 bytes, a tenants.NewID id (the primary key is tenant_id, id, like every tenant table)) into a throwaway table " +
+	"of a tenant file opened through tenants.OpenSQLite (WAL, synchronous NORMAL, busy_timeout, group commit of concurrent writers), " +
 	"through a tenants.SQLScope, from as many goroutines as buyers, in this process"
 
 var ordersRawSchema = tenants.Schema{

@@ -161,7 +161,7 @@ func TestStoreContract(t *testing.T) {
 		t.Run("runs and their errors", func(t *testing.T) {
 			tenant := enginetest.Tenant(t, e)
 			for i := range 3 {
-				r := pcstore.Run{ID: fmt.Sprintf("run%d%s", i, tenants.NewID()[:12]), Status: pcstore.Running, Trigger: "api",
+				r := pcstore.Run{ID: fmt.Sprintf("run%d%s", i, tenants.NewSecret(12)), Status: pcstore.Running, Trigger: "api",
 					Spec:      pcstore.Spec{Type: "feed", URL: "https://f.example/feed.xml", SourceKey: "feed"},
 					StartedAt: now.Add(time.Duration(i) * time.Minute), HeartbeatAt: now}
 				if err := s.CreateRun(ctx, tenant, r); err != nil {

@@ -100,7 +100,7 @@ func Kinds(t *testing.T, schemas []tenants.Schema, fn func(t *testing.T, e *tena
 func openMongo(t testing.TB, schemas []tenants.Schema) (*tenants.Engine, *checker) {
 	t.Helper()
 	uri := MongoURI(t)
-	prefix := "et" + tenants.NewID()[:10]
+	prefix := "et" + tenants.NewSecret(10)
 	chk := newChecker(prefix, schemas)
 	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
 	defer cancel()
