@@ -539,11 +539,13 @@ func (s *Service) paid(ctx context.Context, tenantID string, o order.Order, ev o
 	if !st.Enabled {
 		return nil
 	}
+	var earnings []ledger.Earning
 	for _, e := range st.Commission(o, a.Path) {
-		if _, _, err := s.ledger.Earn(ctx, tenantID, ledger.Earning{OrderID: o.ID, FanID: o.FanID, Level: e.Level,
-			Beneficiary: e.Beneficiary, Amount: e.Amount, Base: e.Base, RateBps: e.RateBps}); err != nil {
-			return fmt.Errorf("commission of order %s level %d: %w", o.ID, e.Level, err)
-		}
+		earnings = append(earnings, ledger.Earning{OrderID: o.ID, FanID: o.FanID, Level: e.Level,
+			Beneficiary: e.Beneficiary, Amount: e.Amount, Base: e.Base, RateBps: e.RateBps})
+	}
+	if err := s.ledger.EarnAll(ctx, tenantID, earnings); err != nil {
+		return fmt.Errorf("commission of order %s: %w", o.ID, err)
 	}
 	return nil
 }

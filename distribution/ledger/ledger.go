@@ -163,25 +163,7 @@ const maxAttempts = 200
 // returns that entry and false (a replay). Errors from build (a refused
 // withdrawal) come back as they are.
 func (l *Ledger) append(ctx context.Context, tenantID, beneficiary, id string, build func(tail Entry) (Entry, error)) (Entry, bool, error) {
-	next := func(tail Entry) (Entry, error) {
-		e, err := build(tail)
-		if err != nil {
-			return Entry{}, err
-		}
-		e.ID, e.Beneficiary, e.Seq = id, beneficiary, tail.Seq+1
-		e.Pending = tail.Pending + e.DPending
-		e.Available = tail.Available + e.DAvailable
-		e.Frozen = tail.Frozen + e.DFrozen
-		e.Withdrawn = tail.Withdrawn + e.DWithdrawn
-		e.Earned = tail.Earned
-		if e.Class == ClassCommission {
-			e.Earned += e.Amount
-		}
-		if e.At.IsZero() {
-			e.At = l.clock()
-		}
-		return e, nil
-	}
+	next := l.next(id, beneficiary, build)
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		// No read of id first: the insert's unique id says whether the
 		// fact is recorded (a replay pays one failed insert, not every
@@ -213,6 +195,30 @@ func (l *Ledger) append(ctx context.Context, tenantID, beneficiary, id string, b
 		}
 	}
 	return Entry{}, false, fmt.Errorf("append %s: beneficiary %s too busy, gave up after %d attempts", id, beneficiary, maxAttempts)
+}
+
+// next turns build (the entry's own fields, from the tail) into the chain's
+// next entry: id, sequence number and running balances.
+func (l *Ledger) next(id, beneficiary string, build func(tail Entry) (Entry, error)) func(tail Entry) (Entry, error) {
+	return func(tail Entry) (Entry, error) {
+		e, err := build(tail)
+		if err != nil {
+			return Entry{}, err
+		}
+		e.ID, e.Beneficiary, e.Seq = id, beneficiary, tail.Seq+1
+		e.Pending = tail.Pending + e.DPending
+		e.Available = tail.Available + e.DAvailable
+		e.Frozen = tail.Frozen + e.DFrozen
+		e.Withdrawn = tail.Withdrawn + e.DWithdrawn
+		e.Earned = tail.Earned
+		if e.Class == ClassCommission {
+			e.Earned += e.Amount
+		}
+		if e.At.IsZero() {
+			e.At = l.clock()
+		}
+		return e, nil
+	}
 }
 
 // errMoved: the chain moved between the reads an entry was computed from
@@ -267,17 +273,54 @@ type Earning struct {
 // Earn records a pending commission once per (order, level, beneficiary).
 // A negative amount is refused: commission is never negative at creation.
 func (l *Ledger) Earn(ctx context.Context, tenantID string, in Earning) (Entry, bool, error) {
+	if err := checkEarning(in); err != nil {
+		return Entry{}, false, err
+	}
+	return l.append(ctx, tenantID, in.Beneficiary, EarnID(in.OrderID, in.Level, in.Beneficiary), earnEntry(in))
+}
+
+// EarnAll records an order's earnings, one per level, as Earn does. On
+// SQLite they are written in one transaction, so a second level costs two
+// statements rather than a second transaction. Should that fail (one of
+// them recorded already: a replay; a sequence taken meanwhile), each is
+// recorded on its own by Earn, which is idempotent.
+func (l *Ledger) EarnAll(ctx context.Context, tenantID string, ins []Earning) error {
+	if len(ins) > 1 {
+		items := make([]Appending, len(ins))
+		for i, in := range ins {
+			if err := checkEarning(in); err != nil {
+				return err
+			}
+			items[i] = Appending{Beneficiary: in.Beneficiary,
+				Next: l.next(EarnID(in.OrderID, in.Level, in.Beneficiary), in.Beneficiary, earnEntry(in))}
+		}
+		if _, err := l.store.AppendAll(ctx, tenantID, items); err == nil {
+			return nil
+		}
+	}
+	for _, in := range ins {
+		if _, _, err := l.Earn(ctx, tenantID, in); err != nil {
+			return fmt.Errorf("level %d: %w", in.Level, err)
+		}
+	}
+	return nil
+}
+
+func checkEarning(in Earning) error {
 	if in.Amount < 0 {
-		return Entry{}, false, fault.Invalid("amount", "commission cannot be negative (got %d)", in.Amount)
+		return fault.Invalid("amount", "commission cannot be negative (got %d)", in.Amount)
 	}
 	if in.Level < 1 || in.OrderID == "" || in.Beneficiary == "" {
-		return Entry{}, false, fmt.Errorf("earn: incomplete earning %+v", in)
+		return fmt.Errorf("earn: incomplete earning %+v", in)
 	}
-	id := EarnID(in.OrderID, in.Level, in.Beneficiary)
-	return l.append(ctx, tenantID, in.Beneficiary, id, func(Entry) (Entry, error) {
+	return nil
+}
+
+func earnEntry(in Earning) func(Entry) (Entry, error) {
+	return func(Entry) (Entry, error) {
 		return Entry{Type: TypeEarn, Class: ClassCommission, Status: Pending, OrderID: in.OrderID, FanID: in.FanID,
 			Level: in.Level, Amount: in.Amount, Base: in.Base, RateBps: in.RateBps, DPending: in.Amount}, nil
-	})
+	}
 }
 
 // Reverse records a refund's share of earn (amount > 0 is the part taken

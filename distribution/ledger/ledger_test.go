@@ -297,3 +297,83 @@ func TestConcurrentDecisions(t *testing.T) {
 		}
 	})
 }
+
+// TestEarnAll: an order's levels are recorded together, once, whether the
+// delivery is the first, a replay, a replay after one level was recorded on
+// its own, or one of many concurrent deliveries; the running balances of a
+// beneficiary with other entries stay exact.
+func TestEarnAll(t *testing.T) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+		ctx := context.Background()
+		l := ledger.New(ledger.NewStore(e))
+		tenant := enginetest.Tenant(t, e)
+		levels := func(order string) []ledger.Earning {
+			return []ledger.Earning{
+				{OrderID: order, FanID: "fan", Level: 1, Beneficiary: "child", Amount: 1000, Base: 10000, RateBps: 1000},
+				{OrderID: order, FanID: "fan", Level: 2, Beneficiary: "parent", Amount: 500, Base: 10000, RateBps: 500},
+			}
+		}
+		entries := func(order string) []ledger.Entry {
+			all, err := l.Store().ByOrder(ctx, tenant, order)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return all
+		}
+		mustEarn(t, l, tenant, ledger.Earning{OrderID: tenants.NewID(), FanID: "x", Level: 1, Beneficiary: "parent", Amount: 7, Base: 70, RateBps: 1000})
+
+		a := tenants.NewID()
+		for range 3 { // first delivery, then replays
+			if err := l.EarnAll(ctx, tenant, levels(a)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := entries(a); len(got) != 2 || got[0].Beneficiary != "child" || got[0].Seq != 1 || got[1].Beneficiary != "parent" || got[1].Seq != 2 || got[1].Pending != 507 {
+			t.Fatalf("entries %+v", got)
+		}
+
+		// One level recorded on its own (a delivery that stopped half-way on
+		// MongoDB), then the whole set: the other level is added.
+		b := tenants.NewID()
+		mustEarn(t, l, tenant, levels(b)[1])
+		if err := l.EarnAll(ctx, tenant, levels(b)); err != nil {
+			t.Fatal(err)
+		}
+		if got := entries(b); len(got) != 2 {
+			t.Fatalf("after a partial delivery: %+v", got)
+		}
+
+		// A negative level refuses the whole set before anything is written.
+		bad := levels(tenants.NewID())
+		bad[1].Amount = -1
+		if err := l.EarnAll(ctx, tenant, bad); !errors.Is(err, fault.ErrInvalid) {
+			t.Fatalf("negative level: %v", err)
+		}
+		if got := entries(bad[0].OrderID); len(got) != 0 {
+			t.Fatalf("a refused set wrote %+v", got)
+		}
+
+		if e.Kind() == tenants.SQLite { // concurrency: SQLite only (DESIGN.md)
+			c := tenants.NewID()
+			var wg sync.WaitGroup
+			for range 16 {
+				wg.Go(func() {
+					if err := l.EarnAll(ctx, tenant, levels(c)); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			if got := entries(c); len(got) != 2 {
+				t.Fatalf("16 concurrent deliveries: %d entries", len(got))
+			}
+		}
+		wantChild, wantParent := int64(1000*2), int64(7+500*2)
+		if e.Kind() == tenants.SQLite {
+			wantChild, wantParent = wantChild+1000, wantParent+500
+		}
+		if bc, bp := balance(t, l, tenant, "child"), balance(t, l, tenant, "parent"); bc.Pending != wantChild || bp.Pending != wantParent {
+			t.Fatalf("balances child %+v parent %+v, want pending %d and %d", bc, bp, wantChild, wantParent)
+		}
+	})
+}

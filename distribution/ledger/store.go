@@ -26,6 +26,10 @@ type Store interface {
 	// MongoDB they are two commands, and a clash on (beneficiary, seq) is
 	// a unique violation the caller retries.
 	Append(ctx context.Context, tenantID, beneficiary string, next func(tail Entry) (Entry, error)) (Entry, error)
+	// AppendAll appends each item as Append does. On SQLite all of them are
+	// one transaction (all or none); on MongoDB they are appended one after
+	// the other and the first failure stops the rest.
+	AppendAll(ctx context.Context, tenantID string, items []Appending) ([]Entry, error)
 	// ByOrder returns every entry of an order.
 	ByOrder(ctx context.Context, tenantID, orderID string) ([]Entry, error)
 	// List returns entries of f.Class (with the other filters), newest first.
@@ -44,6 +48,13 @@ type Store interface {
 	Close(ctx context.Context, tenantID, id string) error
 	// Unclosed returns up to limit withdrawals still open.
 	Unclosed(ctx context.Context, tenantID string, limit int) ([]Entry, error)
+}
+
+// Appending is one entry for AppendAll: its beneficiary, and how it
+// follows the beneficiary's tail.
+type Appending struct {
+	Beneficiary string
+	Next        func(tail Entry) (Entry, error)
 }
 
 // Change is what a status change sets besides the status.

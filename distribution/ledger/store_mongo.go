@@ -132,6 +132,18 @@ func (s *mongoStore) Append(ctx context.Context, tenantID, beneficiary string, n
 	return e, s.Insert(ctx, tenantID, e)
 }
 
+func (s *mongoStore) AppendAll(ctx context.Context, tenantID string, items []Appending) ([]Entry, error) {
+	out := make([]Entry, 0, len(items))
+	for _, it := range items {
+		e, err := s.Append(ctx, tenantID, it.Beneficiary, it.Next)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
 func (s *mongoStore) ByOrder(ctx context.Context, tenantID, orderID string) ([]Entry, error) {
 	return s.find(ctx, tenantID, bson.D{{Key: "order_id", Value: orderID}},
 		options.Find().SetSort(bson.D{{Key: "beneficiary", Value: 1}, {Key: "seq", Value: 1}}))

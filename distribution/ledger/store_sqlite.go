@@ -110,26 +110,44 @@ const tailQuery = `SELECT ` + entryColumns + ` FROM ledger WHERE tenant_id = ? A
 // next may read the database through other connections meanwhile: under
 // WAL they do not wait for the lock, and see every committed entry.
 func (s *sqliteStore) Append(ctx context.Context, tenantID, beneficiary string, next func(tail Entry) (Entry, error)) (Entry, error) {
-	db, err := s.e.SQL(tenantID)
+	out, err := s.AppendAll(ctx, tenantID, []Appending{{Beneficiary: beneficiary, Next: next}})
 	if err != nil {
 		return Entry{}, err
 	}
-	var out Entry
+	return out[0], nil
+}
+
+func (s *sqliteStore) AppendAll(ctx context.Context, tenantID string, items []Appending) ([]Entry, error) {
+	db, err := s.e.SQL(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	var out []Entry
 	err = db.Tx(ctx, func(tx *tenants.SQLTx) error {
-		tail, err := scanEntry(tx.QueryRow(ctx, tailQuery, beneficiary).Scan)
-		if errors.Is(err, sql.ErrNoRows) {
-			tail, err = Entry{Beneficiary: beneficiary}, nil
+		out = out[:0]
+		for _, it := range items {
+			tail, err := scanEntry(tx.QueryRow(ctx, tailQuery, it.Beneficiary).Scan)
+			if errors.Is(err, sql.ErrNoRows) {
+				tail, err = Entry{Beneficiary: it.Beneficiary}, nil
+			}
+			if err != nil {
+				return err
+			}
+			e, err := it.Next(tail)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, insertEntry, entryArgs(e)...); err != nil {
+				return err
+			}
+			out = append(out, e)
 		}
-		if err != nil {
-			return err
-		}
-		if out, err = next(tail); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, insertEntry, entryArgs(out)...)
-		return err
+		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func (s *sqliteStore) ByOrder(ctx context.Context, tenantID, orderID string) ([]Entry, error) {
