@@ -159,16 +159,21 @@ func (s *sqliteStore) AddPurchase(ctx context.Context, tenantID, fanID, orderID 
 		if err := ensure(ctx, tx, fanID); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT OR IGNORE INTO audience_orders (tenant_id, fan_id, order_id, at) VALUES (?, ?, ?, ?)`,
-			fanID, orderID, tenants.TimeText(at)); err != nil {
+		res, err := tx.Exec(ctx, `INSERT OR IGNORE INTO audience_orders (tenant_id, fan_id, order_id, at) VALUES (?, ?, ?, ?)`,
+			fanID, orderID, tenants.TimeText(at))
+		if err != nil {
 			return err
 		}
-		// The count is recomputed, not incremented: a redelivered event
-		// changes nothing.
-		_, err := tx.Exec(ctx, `UPDATE audience SET orders = (SELECT count(*) FROM audience_orders o WHERE o.tenant_id = audience.tenant_id
-			AND o.fan_id = audience.fan_id), guide_id = coalesce(nullif(?, ''), guide_id), store_id = coalesce(nullif(?, ''), store_id),
+		// The count grows only with the order's row, in the same
+		// transaction: a redelivered event changes nothing (and the count
+		// is not recomputed over all of a fan's orders every time).
+		added, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE audience SET orders = orders + ?, guide_id = coalesce(nullif(?, ''), guide_id), store_id = coalesce(nullif(?, ''), store_id),
 			distributor_id = coalesce(nullif(?, ''), distributor_id), last_active_at = max(last_active_at, ?)
-			WHERE tenant_id = ? AND fan_id = ?`, guide, store, distributor, tenants.TimeText(at), fanID)
+			WHERE tenant_id = ? AND fan_id = ?`, added, guide, store, distributor, tenants.TimeText(at), fanID)
 		return err
 	})
 }
