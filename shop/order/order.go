@@ -34,6 +34,9 @@ const (
 	Refunded       = "refunded" // fully refunded
 )
 
+// statuses is every status an order can have.
+var statuses = []string{Placing, Rejected, PendingPayment, Paid, Shipped, Completed, Cancelled, Refunded}
+
 // Order is one purchase. Money is int64 fen.
 type Order struct {
 	ID          string  `json:"id"`

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -211,8 +212,14 @@ func (s *sqliteStore) Due(ctx context.Context, tenantID, status, field string, t
 	if err != nil {
 		return nil, err
 	}
-	return s.query(ctx, db, `SELECT `+orderColumns+` FROM orders WHERE tenant_id = ? AND status = ? AND `+field+` < ?
-		ORDER BY `+field+` LIMIT ?`, status, tenants.TimeText(t), limit)
+	// The status is written into the statement, not bound: SQLite uses a
+	// partial index (orders_due_*) only for a query that names its literal
+	// condition. It is one of the fixed statuses, checked here.
+	if !slices.Contains(statuses, status) {
+		return nil, fmt.Errorf("due: unknown status %q", status)
+	}
+	return s.query(ctx, db, `SELECT `+orderColumns+` FROM orders WHERE tenant_id = ? AND status = '`+status+`' AND `+field+` < ?
+		ORDER BY `+field+` LIMIT ?`, tenants.TimeText(t), limit)
 }
 
 func (s *sqliteStore) WithEvents(ctx context.Context, tenantID string, limit int) ([]Order, error) {
