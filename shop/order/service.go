@@ -509,9 +509,12 @@ func (s *Service) Refund(ctx context.Context, tenantID, id string, req RefundReq
 	return s.store.Get(ctx, tenantID, id)
 }
 
-// Dispatch delivers the order's pending events to every subscriber, in
-// order, and removes those delivered. A failing subscriber leaves the event
-// (and those after it) for the next pass.
+// Dispatch delivers the order's pending events, in order, and removes those
+// delivered. An event goes to every subscriber at once: they are
+// independent and idempotent, and their writes then share the database's
+// group commits instead of waiting for one another. A failing subscriber
+// leaves the event (and those after it) for the next pass, which delivers
+// it again to all of them.
 func (s *Service) Dispatch(ctx context.Context, tenantID, id string) error {
 	o, err := s.store.Get(ctx, tenantID, id)
 	if err != nil || len(o.Events) == 0 {
@@ -520,12 +523,7 @@ func (s *Service) Dispatch(ctx context.Context, tenantID, id string) error {
 	var done []Event
 	var derr error
 	for _, ev := range o.Events {
-		for _, sub := range s.subs {
-			if derr = sub.OrderEvent(ctx, tenantID, o, ev); derr != nil {
-				break
-			}
-		}
-		if derr != nil {
+		if derr = s.deliver(ctx, tenantID, o, ev); derr != nil {
 			break
 		}
 		done = append(done, ev)
@@ -536,6 +534,26 @@ func (s *Service) Dispatch(ctx context.Context, tenantID, id string) error {
 		}
 	}
 	return derr
+}
+
+// deliver hands ev to every subscriber concurrently and returns the first
+// subscriber's error, in subscription order.
+func (s *Service) deliver(ctx context.Context, tenantID string, o Order, ev Event) error {
+	if len(s.subs) == 1 {
+		return s.subs[0].OrderEvent(ctx, tenantID, o, ev)
+	}
+	errs := make([]error, len(s.subs))
+	var wg sync.WaitGroup
+	for i, sub := range s.subs {
+		wg.Go(func() { errs[i] = sub.OrderEvent(ctx, tenantID, o, ev) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // stockKeeper commits an order's stock holds when it is paid and releases
