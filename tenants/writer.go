@@ -41,6 +41,13 @@ type fileWriter struct {
 	conn *sql.Conn // the file's one writing connection (see begin); the leader's
 }
 
+// writerCacheKiB is the writing connection's page cache (SQLite's default
+// is 2 MiB): it is the one cache no other connection's write invalidates,
+// and a busy shop's indexes outgrow 2 MiB, so writes would read back the
+// pages they touch. Pages are allocated as used, so a small shop's file
+// costs no more than before.
+const writerCacheKiB = 64 << 10
+
 type writeJob struct {
 	ctx  context.Context
 	fn   func(tx *sql.Tx) error
@@ -192,6 +199,10 @@ func (w *fileWriter) begin() (*sql.Tx, error) {
 	if w.conn == nil {
 		conn, err := w.db.Conn(bg)
 		if err != nil {
+			return nil, err
+		}
+		if _, err := conn.ExecContext(bg, fmt.Sprintf("PRAGMA cache_size = -%d", writerCacheKiB)); err != nil {
+			conn.Close()
 			return nil, err
 		}
 		w.conn = conn
