@@ -49,10 +49,11 @@ type fileWriter struct {
 const writerCacheKiB = 64 << 10
 
 type writeJob struct {
-	ctx  context.Context
-	fn   func(tx *sql.Tx) error
-	err  error
-	wake chan bool // true: lead the next batch; false: done, err is set
+	ctx   context.Context
+	fn    func(tx *sql.Tx) error
+	err   error
+	panic any       // fn panicked with this: its caller panics again with it
+	wake  chan bool // true: lead the next batch; false: done, err is set
 }
 
 func newFileWriter(db *sql.DB, stmts *stmtCache) *fileWriter {
@@ -80,7 +81,7 @@ func (w *fileWriter) do(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	// running its fn at that moment. The leader skips a job whose context
 	// has already ended, and a batch is short.
 	if !lead && !<-j.wake {
-		return j.err
+		return j.result()
 	}
 	w.mu.Lock()
 	n := min(len(w.queue), maxGroup)
@@ -105,6 +106,27 @@ func (w *fileWriter) do(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		}
 	}
 	w.mu.Unlock()
+	return j.result()
+}
+
+// call runs the job's fn; a panic in it fails this job alone (its writes
+// are undone like an error's) instead of stopping the file's writer.
+func (j *writeJob) call(tx *sql.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			j.panic = p
+			err = fmt.Errorf("write transaction panicked: %v", p)
+		}
+	}()
+	return j.fn(tx)
+}
+
+// result is the job's outcome for its caller, re-raising fn's panic in the
+// caller's own goroutine (where the server's recoverer reports it).
+func (j *writeJob) result() error {
+	if j.panic != nil {
+		panic(j.panic)
+	}
 	return j.err
 }
 
@@ -140,7 +162,7 @@ func (w *fileWriter) run(batch []*writeJob) {
 	if len(batch) == 1 {
 		j := batch[0]
 		if j.err = j.ctx.Err(); j.err == nil {
-			j.err = j.fn(tx)
+			j.err = j.call(tx)
 		}
 		if j.err != nil {
 			_ = tx.Rollback()
@@ -158,7 +180,7 @@ func (w *fileWriter) run(batch []*writeJob) {
 			w.abort(tx, batch, err)
 			return
 		}
-		if j.err = j.fn(tx); j.err != nil {
+		if j.err = j.call(tx); j.err != nil {
 			// ROLLBACK TO keeps the savepoint open; RELEASE ends it.
 			if err := w.exec(tx, "ROLLBACK TO batch_job"); err != nil {
 				// SQLite rolled the whole transaction back (a full disk,

@@ -179,3 +179,38 @@ func TestGroupCommitAfterClose(t *testing.T) {
 		t.Fatal("write after Close succeeded")
 	}
 }
+
+// A transaction that panics fails alone: its caller sees the panic, its
+// writes are undone, and the file keeps taking writes.
+func TestGroupCommitPanickingCaller(t *testing.T) {
+	_, sc := writerScope(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	panics := make([]any, 40)
+	for i := range 40 {
+		wg.Go(func() {
+			defer func() { panics[i] = recover() }()
+			_ = sc.Tx(ctx, func(tx *tenants.SQLTx) error {
+				if _, err := tx.Exec(ctx, `INSERT INTO notes (tenant_id, id, body) VALUES (?, ?, ?)`, fmt.Sprintf("p%03d", i), "x"); err != nil {
+					return err
+				}
+				if i%4 == 0 {
+					panic("boom")
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	for i, p := range panics {
+		if (i%4 == 0) != (p == "boom") {
+			t.Errorf("writer %d: recovered %v", i, p)
+		}
+	}
+	if n := countNotes(t, sc, ` AND id LIKE ?`, "p%"); n != 30 {
+		t.Fatalf("%d rows, want the 30 that did not panic", n)
+	}
+	if _, err := sc.Exec(ctx, `INSERT INTO notes (tenant_id, id, body) VALUES (?, ?, ?)`, "after", "x"); err != nil {
+		t.Fatalf("write after the panics: %v", err)
+	}
+}
