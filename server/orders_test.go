@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+
+	"microshop/shop/order"
+	"microshop/tenants"
 )
 
 type orderJSON struct {
@@ -177,4 +181,83 @@ func TestOrderAPI(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestPaymentToRefund: money notified for an order cancelled meanwhile is
+// answered "success" to the provider, leaves the order cancelled, and is
+// shown to the merchant (API and console) until marked given back.
+func TestPaymentToRefund(t *testing.T) {
+	engine := sqliteEngine(t)
+	_, srv := startApp(t, engine)
+	s := signUp(t, srv.URL, "late-pay")
+	api := s.apiClient(t, srv.URL)
+	tea := api.createProduct(map[string]any{"title": "Tea", "price": 3900, "stock": 5})
+	id := placeOrder(t, srv.URL, "late-pay", tea.ID, "", 1)
+	if st := api.json(http.MethodPost, "/api/v1/orders/"+id+"/cancel", map[string]string{"reason": "customer called"}, nil); st != http.StatusOK {
+		t.Fatalf("cancel: %d", st)
+	}
+
+	// The provider's notification, signed as the sandbox provider signs it.
+	secret, err := tenants.NewStore(engine).Secret(context.Background(), "session", func() string { return "not-the-stored-one" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := order.NewSandbox([]byte("sandbox-pay:" + secret)).Sign(order.Notification{TenantID: s.ID, OrderID: id, TransactionID: "late-1", Amount: 3900})
+	for range 2 {
+		if st, out := newClient(t, srv.URL).do(http.MethodPost, "/pay/notify/late-pay/sandbox", strings.NewReader(string(body)), "application/json"); st != http.StatusOK {
+			t.Fatalf("notify: %d %s", st, out)
+		}
+	}
+
+	var got struct {
+		orderJSON
+		Payments []struct {
+			Provider      string `json:"provider"`
+			TransactionID string `json:"transaction_id"`
+			Refund        string `json:"refund"`
+			Reason        string `json:"reason"`
+		} `json:"payments"`
+	}
+	if st := api.json(http.MethodGet, "/api/v1/orders/"+id, nil, &got); st != 200 || got.Status != "cancelled" || len(got.Payments) != 1 ||
+		got.Payments[0].Refund != "to_refund" || !strings.Contains(got.Payments[0].Reason, "cancelled") {
+		t.Fatalf("order: %d %+v", st, got)
+	}
+	var list struct {
+		Items []struct {
+			OrderID string `json:"order_id"`
+			Amount  int64  `json:"amount"`
+		} `json:"items"`
+	}
+	if st := api.json(http.MethodGet, "/api/v1/payments", nil, &list); st != 200 || len(list.Items) != 1 || list.Items[0].OrderID != id || list.Items[0].Amount != 3900 {
+		t.Fatalf("payments to refund: %d %+v", st, list)
+	}
+	if st := api.json(http.MethodGet, "/api/v1/payments?refund=maybe", nil, nil); st != http.StatusBadRequest {
+		t.Errorf("bad refund filter: %d", st)
+	}
+
+	console := s.consoleClient(t, srv.URL)
+	st, page := console.do(http.MethodGet, "/admin/orders/"+id, nil, "")
+	if st != 200 || !strings.Contains(string(page), "Money to give back") || !strings.Contains(string(page), "late-1") {
+		t.Fatalf("console order page: %d, warning shown: %v", st, strings.Contains(string(page), "Money to give back"))
+	}
+	if st, page := console.do(http.MethodGet, "/admin/orders", nil, ""); st != 200 || !strings.Contains(string(page), "must be given back") {
+		t.Errorf("console order list does not warn: %d", st)
+	}
+
+	for _, c := range []struct {
+		body map[string]string
+		want int
+	}{
+		{map[string]string{"provider": "sandbox"}, http.StatusBadRequest},
+		{map[string]string{"provider": "sandbox", "transaction_id": "nope"}, http.StatusNotFound},
+		{map[string]string{"provider": "sandbox", "transaction_id": "late-1"}, http.StatusOK},
+		{map[string]string{"provider": "sandbox", "transaction_id": "late-1"}, http.StatusConflict},
+	} {
+		if st := api.json(http.MethodPost, "/api/v1/orders/"+id+"/payments/refunded", c.body, nil); st != c.want {
+			t.Errorf("mark refunded %v: %d, want %d", c.body, st, c.want)
+		}
+	}
+	if st := api.json(http.MethodGet, "/api/v1/payments", nil, &list); st != 200 || len(list.Items) != 0 {
+		t.Errorf("still to refund after marking: %+v", list)
+	}
 }

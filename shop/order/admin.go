@@ -29,6 +29,7 @@ func (h *Handlers) AdminRoutes(g *echo.Group) {
 	g.POST("/orders/:id/complete", h.adminComplete)
 	g.POST("/orders/:id/cancel", h.adminCancel)
 	g.POST("/orders/:id/refund", h.adminRefund)
+	g.POST("/orders/:id/payments/refunded", h.adminPaymentRefunded)
 	g.GET("/order-settings", h.adminSettings)
 	g.POST("/order-settings", h.adminSaveSettings)
 }
@@ -46,6 +47,9 @@ type AdminPage struct {
 	Settings SettingsForm
 	Error    string
 	Notice   string
+	// ToRefund are payments that could not pay their order (the order's,
+	// on its page; the shop's, on the list) and wait for a refund.
+	ToRefund []Payment
 }
 
 // AdminFilter is the order list's filter as typed.
@@ -107,6 +111,11 @@ func (h *Handlers) adminOrders(c echo.Context) error {
 	p := AdminPage{Shop: t, Statuses: merchantTabs, Notice: adminNotice(c.QueryParam("done")),
 		Filter: AdminFilter{Status: c.QueryParam("status"), From: strings.TrimSpace(c.QueryParam("from")),
 			To: strings.TrimSpace(c.QueryParam("to")), Query: strings.TrimSpace(c.QueryParam("q")), FanID: c.QueryParam("fan_id")}}
+	toRefund, err := h.svc.PaymentsToRefund(ctx, t.ID, PaymentToRefund, 20)
+	if err != nil {
+		return err
+	}
+	p.ToRefund = toRefund
 	if q := p.Filter.Query; q != "" {
 		// An order id: the one order, whatever the other filters say.
 		id := strings.ToLower(strings.TrimPrefix(q, "#"))
@@ -156,6 +165,8 @@ func adminNotice(done string) string {
 		return "Order cancelled; its stock is back on sale."
 	case "refunded":
 		return "Refund recorded."
+	case "payment_refunded":
+		return "Payment marked as given back."
 	case "settings":
 		return "Order settings saved."
 	}
@@ -185,8 +196,31 @@ func (h *Handlers) adminOrder(c echo.Context) error {
 		return err
 	}
 	t := tenants.FromContext(c)
+	toRefund, err := h.orderToRefund(c.Request().Context(), t.ID, o.ID)
+	if err != nil {
+		return err
+	}
 	return c.Render(http.StatusOK, "admin_order.html", AdminPage{Shop: t, Order: viewOf(o, shopZone(t)),
-		Form: defaultForm(o), Notice: adminNotice(c.QueryParam("done"))})
+		Form: defaultForm(o), Notice: adminNotice(c.QueryParam("done")), ToRefund: toRefund})
+}
+
+// orderToRefund is the order's payments waiting for a refund.
+func (h *Handlers) orderToRefund(ctx context.Context, tenantID, orderID string) ([]Payment, error) {
+	all, err := h.svc.OrderPayments(ctx, tenantID, orderID)
+	var out []Payment
+	for _, p := range all {
+		if p.Refund == PaymentToRefund {
+			out = append(out, p)
+		}
+	}
+	return out, err
+}
+
+func (h *Handlers) adminPaymentRefunded(c echo.Context) error {
+	return h.adminAction(c, "payment_refunded", func(ctx context.Context, tenantID string, o Order, _ ActionForm) error {
+		_, err := h.svc.MarkRefunded(ctx, tenantID, o.ID, c.FormValue("provider"), c.FormValue("transaction_id"))
+		return err
+	})
 }
 
 // defaultForm proposes a full refund of what is left.
@@ -222,8 +256,12 @@ func (h *Handlers) adminAction(c echo.Context, done string, act func(ctx context
 		if f.RefundAmount == "" {
 			f.RefundAmount = defaultForm(fresh).RefundAmount
 		}
+		toRefund, rerr := h.orderToRefund(c.Request().Context(), t.ID, fresh.ID)
+		if rerr != nil {
+			return rerr
+		}
 		return c.Render(fe.Status, "admin_order.html", AdminPage{Shop: t, Order: viewOf(fresh, shopZone(t)), Form: f,
-			Error: plainMessage(fe)})
+			Error: plainMessage(fe), ToRefund: toRefund})
 	}
 	if err != nil {
 		return err

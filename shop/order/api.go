@@ -33,6 +33,8 @@ func (h *Handlers) APIRoutes(g *echo.Group) {
 	g.POST("/orders/:id/complete", h.apiComplete)
 	g.POST("/orders/:id/cancel", h.apiCancel)
 	g.POST("/orders/:id/refund", h.apiRefund)
+	g.POST("/orders/:id/payments/refunded", h.apiPaymentRefunded)
+	g.GET("/payments", h.apiPayments)
 	g.GET("/order-settings", h.apiSettings)
 	g.PUT("/order-settings", h.apiSaveSettings)
 }
@@ -125,15 +127,70 @@ func (h *Handlers) apiList(c echo.Context) error {
 	return c.JSON(http.StatusOK, OrderList{Items: items, Total: total, Limit: f.Limit, Offset: f.Offset})
 }
 
+// MerchantOrder is an order as the merchant sees it: with every payment
+// recorded for it, including any that must be refunded.
+type MerchantOrder struct {
+	Order
+	Payments []Payment `json:"payments"`
+}
+
 func (h *Handlers) apiGet(c echo.Context) error {
-	o, err := h.svc.Get(c.Request().Context(), tenants.FromContext(c).ID, c.Param("id"))
+	ctx, tenantID := c.Request().Context(), tenants.FromContext(c).ID
+	o, err := h.svc.Get(ctx, tenantID, c.Param("id"))
 	if err != nil {
 		return err
 	}
 	if !visible(o.Status) {
 		return fault.NotFound("order")
 	}
-	return c.JSON(http.StatusOK, o)
+	payments, err := h.svc.OrderPayments(ctx, tenantID, o.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, MerchantOrder{Order: o, Payments: payments})
+}
+
+// PaymentList is the answer to GET /api/v1/payments.
+type PaymentList struct {
+	Items []Payment `json:"items"`
+}
+
+// apiPayments lists payments that could not pay their order
+// (?refund=to_refund, the default) or were refunded since (?refund=refunded).
+func (h *Handlers) apiPayments(c echo.Context) error {
+	limit, err := queryInt(c, "limit")
+	if err != nil {
+		return err
+	}
+	if c.QueryParam("limit") != "" && limit == 0 {
+		return fault.Invalid("limit", "must be between 1 and 200")
+	}
+	items, err := h.svc.PaymentsToRefund(c.Request().Context(), tenants.FromContext(c).ID, c.QueryParam("refund"), limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, PaymentList{Items: items})
+}
+
+// PaymentRef names one payment of an order.
+type PaymentRef struct {
+	Provider      string `json:"provider"`
+	TransactionID string `json:"transaction_id"`
+}
+
+func (h *Handlers) apiPaymentRefunded(c echo.Context) error {
+	if err := h.visibleOrder(c); err != nil {
+		return err
+	}
+	var in PaymentRef
+	if err := fault.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	p, err := h.svc.MarkRefunded(c.Request().Context(), tenants.FromContext(c).ID, c.Param("id"), in.Provider, in.TransactionID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, p)
 }
 
 // decodeOptional decodes a JSON body if there is one.

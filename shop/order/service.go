@@ -384,14 +384,81 @@ func (s *Service) ConfirmPayment(ctx context.Context, tenantID string, n Notific
 		if err != nil {
 			return err
 		}
-		if cur.Status == Cancelled && cur.TransactionID == "" {
-			// Money arrived for an order cancelled meanwhile: keep the
-			// payment record and tell the merchant; it must be refunded.
-			s.log.Error("payment for a cancelled order: refund it", "tenant", tenantID, "order", o.ID, "transaction", n.TransactionID)
+		if cur.TransactionID == n.TransactionID {
+			return nil // a repeated notification of the payment that paid it
+		}
+		// Money arrived that cannot pay this order: it was cancelled
+		// meanwhile (the merchant cancelled while the shopper paid), or
+		// another transaction paid it first (the shopper paid twice). The
+		// payment is kept, flagged for a refund, and listed to the
+		// merchant until marked refunded: never silently kept.
+		reason := fmt.Sprintf("the order was already paid by transaction %s", cur.TransactionID)
+		if cur.TransactionID == "" {
+			reason = fmt.Sprintf("the order was %s when this payment arrived", strings.ReplaceAll(cur.Status, "_", " "))
+		}
+		flagged, err := s.store.FlagPayment(ctx, tenantID, n.Provider, n.TransactionID, reason)
+		if err != nil {
+			return err
+		}
+		if flagged {
+			s.log.Error("payment that cannot pay its order: refund it", "tenant", tenantID, "order", o.ID,
+				"transaction", n.TransactionID, "amount", n.Amount, "reason", reason)
 		}
 		return nil
 	}
 	return s.Dispatch(ctx, tenantID, o.ID)
+}
+
+// PaymentsToRefund lists payments in a refund state (PaymentToRefund or
+// PaymentRefunded), newest first.
+func (s *Service) PaymentsToRefund(ctx context.Context, tenantID, refund string, limit int) ([]Payment, error) {
+	if refund == "" {
+		refund = PaymentToRefund
+	}
+	if refund != PaymentToRefund && refund != PaymentRefunded {
+		return nil, fault.Invalid("refund", "must be %s or %s", PaymentToRefund, PaymentRefunded)
+	}
+	if limit == 0 {
+		limit = 50
+	}
+	if limit < 1 || limit > 200 {
+		return nil, fault.Invalid("limit", "must be between 1 and 200")
+	}
+	return s.store.Payments(ctx, tenantID, refund, "", limit)
+}
+
+// OrderPayments lists every payment recorded for an order.
+func (s *Service) OrderPayments(ctx context.Context, tenantID, orderID string) ([]Payment, error) {
+	return s.store.Payments(ctx, tenantID, "", orderID, 0)
+}
+
+// MarkRefunded records that the merchant gave back a payment flagged for a
+// refund (through the provider's merchant platform).
+func (s *Service) MarkRefunded(ctx context.Context, tenantID, orderID, provider, transactionID string) (Payment, error) {
+	o, err := s.Get(ctx, tenantID, orderID)
+	if err != nil {
+		return Payment{}, err
+	}
+	if provider == "" || transactionID == "" {
+		return Payment{}, fault.Invalid("transaction_id", "provider and transaction_id are required")
+	}
+	ok, err := s.store.RefundedPayment(ctx, tenantID, o.ID, provider, transactionID, s.clock())
+	if err != nil {
+		return Payment{}, err
+	}
+	all, err := s.store.Payments(ctx, tenantID, "", o.ID, 0)
+	if err != nil {
+		return Payment{}, err
+	}
+	for _, p := range all {
+		if p.Provider == provider && p.TransactionID == transactionID {
+			if !ok && p.Refund != PaymentToRefund {
+				return Payment{}, fault.Conflict("payment %s of this order is not waiting for a refund", truncate(transactionID))
+			}
+			return p, nil
+		}
+	}
+	return Payment{}, fault.NotFound("payment")
 }
 
 // transition moves an order and delivers the event, or says why it cannot.

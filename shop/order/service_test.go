@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -667,6 +668,109 @@ func TestAttributionIsSnapshotted(t *testing.T) {
 		f.svc.SetAttributor(fixedAttributor(Attribution{Channel: "guide_qr", GuideID: "g2"}))
 		if got := f.get(o.ID).Attribution; got.GuideID != "g1" {
 			t.Errorf("old order moved to %+v", got)
+		}
+	})
+}
+
+// TestPaymentsThatCannotPay: money that arrives for an order it cannot pay
+// (cancelled meanwhile, or paid already by another transaction) is kept,
+// flagged for a refund once however often it is notified, listed to the
+// merchant, and leaves the order as it was until marked refunded.
+func TestPaymentsThatCannotPay(t *testing.T) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+		ctx := context.Background()
+		f := newFixture(t, e)
+		tea := f.product("Tea", 3900, 100)
+		notify := func(o Order, txn string) {
+			t.Helper()
+			body := f.sandbox.Sign(Notification{TenantID: f.tenant, OrderID: o.ID, TransactionID: txn, Amount: o.Payable})
+			if err := f.svc.Notify(ctx, f.sandbox, f.tenant, body); err != nil {
+				t.Fatalf("notify %s: %v", txn, err)
+			}
+		}
+		payments := func(o Order) []Payment {
+			t.Helper()
+			ps, err := f.svc.OrderPayments(ctx, f.tenant, o.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ps
+		}
+
+		// Cancelled while the shopper paid.
+		late := f.mustPlace(tenants.NewID(), CartItemRequest{ProductID: tea.ID, Qty: 1})
+		if _, err := f.svc.Cancel(ctx, f.tenant, late.ID, "out of town"); err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			notify(late, "txn-late")
+		}
+		if o := f.get(late.ID); o.Status != Cancelled || o.Paid != 0 {
+			t.Fatalf("late payment changed the order: %s, paid %d", o.Status, o.Paid)
+		}
+		ps := payments(late)
+		if len(ps) != 1 || ps[0].Refund != PaymentToRefund || !strings.Contains(ps[0].Reason, "cancelled") || ps[0].Amount != late.Payable {
+			t.Fatalf("late payment: %+v", ps)
+		}
+		provider := ps[0].Provider
+
+		// Paid twice: the second transaction is flagged, the order keeps the
+		// first, and one paid event went out.
+		twice := f.mustPlace(tenants.NewID(), CartItemRequest{ProductID: tea.ID, Qty: 1})
+		notify(twice, "txn-first")
+		notify(twice, "txn-second")
+		if o := f.get(twice.ID); o.Status != Paid || o.TransactionID != "txn-first" || f.rec.count(twice.ID+"/"+EventPaid) != 1 {
+			t.Fatalf("order paid twice: %s by %s, %d paid events", o.Status, o.TransactionID, f.rec.count(twice.ID+"/"+EventPaid))
+		}
+		ps = payments(twice)
+		if len(ps) != 2 || ps[0].Refund != "" || ps[1].Refund != PaymentToRefund || !strings.Contains(ps[1].Reason, "txn-first") {
+			t.Fatalf("payments of the order paid twice: %+v", ps)
+		}
+
+		list, err := f.svc.PaymentsToRefund(ctx, f.tenant, "", 0)
+		if err != nil || len(list) != 2 {
+			t.Fatalf("to refund: %+v, %v", list, err)
+		}
+
+		// Marking refunded: once, for the order it belongs to, and only a
+		// flagged payment.
+		cases := []struct {
+			name, order, txn string
+			want             error
+		}{
+			{"another order's payment", twice.ID, "txn-late", fault.ErrNotFound},
+			{"the payment that paid", twice.ID, "txn-first", fault.ErrConflict},
+			{"flagged", late.ID, "txn-late", nil},
+			{"flagged, again", late.ID, "txn-late", fault.ErrConflict},
+			{"no transaction", late.ID, "", fault.ErrInvalid},
+		}
+		for _, c := range cases {
+			p, err := f.svc.MarkRefunded(ctx, f.tenant, c.order, provider, c.txn)
+			if !errors.Is(err, c.want) || (c.want == nil && (p.Refund != PaymentRefunded || p.RefundedAt == nil)) {
+				t.Errorf("%s: %+v, %v (want %v)", c.name, p, err, c.want)
+			}
+		}
+		if list, err := f.svc.PaymentsToRefund(ctx, f.tenant, PaymentRefunded, 10); err != nil || len(list) != 1 || list[0].TransactionID != "txn-late" {
+			t.Errorf("refunded: %+v, %v", list, err)
+		}
+		if _, err := f.svc.PaymentsToRefund(ctx, f.tenant, "bogus", 10); !errors.Is(err, fault.ErrInvalid) {
+			t.Errorf("bad refund state: %v", err)
+		}
+
+		if enginetest.OnFerretDB(e) {
+			return // concurrency: SQLite only (DESIGN.md)
+		}
+		racing := f.mustPlace(tenants.NewID(), CartItemRequest{ProductID: tea.ID, Qty: 1})
+		if _, err := f.svc.Cancel(ctx, f.tenant, racing.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() { notify(racing, "txn-racing") })
+		}
+		wg.Wait()
+		if ps := payments(racing); len(ps) != 1 || ps[0].Refund != PaymentToRefund {
+			t.Fatalf("20 concurrent late notifications: %+v", ps)
 		}
 	})
 }

@@ -34,6 +34,15 @@ type Store interface {
 	// InsertPayment records a provider's payment once: false when that
 	// provider transaction was recorded before (a repeated notification).
 	InsertPayment(ctx context.Context, tenantID string, p Payment) (bool, error)
+	// FlagPayment marks a recorded payment PaymentToRefund with reason,
+	// unless it is flagged already (false then).
+	FlagPayment(ctx context.Context, tenantID, provider, transactionID, reason string) (bool, error)
+	// RefundedPayment moves an order's flagged payment to PaymentRefunded;
+	// false when there is no such payment waiting for a refund.
+	RefundedPayment(ctx context.Context, tenantID, orderID, provider, transactionID string, at time.Time) (bool, error)
+	// Payments lists payments in a refund state (newest first), or, with
+	// orderID, every payment of that order.
+	Payments(ctx context.Context, tenantID, refund, orderID string, limit int) ([]Payment, error)
 
 	// ClaimKey records an idempotency key for a request, or returns the
 	// record already there (claimed false). Records older than staleBefore
@@ -82,12 +91,25 @@ type Change struct {
 
 // Payment is a provider's confirmed payment of an order.
 type Payment struct {
-	Provider      string    `bson:"provider"`
-	TransactionID string    `bson:"transaction_id"`
-	OrderID       string    `bson:"order_id"`
-	Amount        int64     `bson:"amount"`
-	At            time.Time `bson:"at"`
+	Provider      string    `json:"provider" bson:"provider"`
+	TransactionID string    `json:"transaction_id" bson:"transaction_id"`
+	OrderID       string    `json:"order_id" bson:"order_id"`
+	Amount        int64     `json:"amount" bson:"amount"`
+	At            time.Time `json:"at" bson:"at"`
+	// Refund is "" for a payment that paid its order, PaymentToRefund for
+	// money that arrived for an order it could not pay (cancelled
+	// meanwhile, or paid already by another transaction), PaymentRefunded
+	// once the merchant has given it back.
+	Refund     string     `json:"refund,omitempty" bson:"refund"`
+	Reason     string     `json:"reason,omitempty" bson:"reason"`
+	RefundedAt *time.Time `json:"refunded_at,omitempty" bson:"refunded_at,omitempty"`
 }
+
+// Refund states of a payment that did not pay its order.
+const (
+	PaymentToRefund = "to_refund"
+	PaymentRefunded = "refunded"
+)
 
 // IdemKey is an Idempotency-Key and what was answered to it.
 type IdemKey struct {
@@ -173,6 +195,11 @@ var Schema = tenants.Schema{
 			amount INTEGER NOT NULL,
 			at TEXT NOT NULL,
 			PRIMARY KEY (tenant_id, provider, transaction_id))`,
+		`ALTER TABLE payments ADD COLUMN refund TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE payments ADD COLUMN reason TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE payments ADD COLUMN refunded_at TEXT NOT NULL DEFAULT ''`,
+		`CREATE INDEX IF NOT EXISTS payments_order ON payments (tenant_id, order_id)`,
+		`CREATE INDEX IF NOT EXISTS payments_refund ON payments (tenant_id, refund, at) WHERE refund != ''`,
 		`CREATE TABLE IF NOT EXISTS idempotency_keys (
 			tenant_id TEXT NOT NULL,
 			scope TEXT NOT NULL,
@@ -208,6 +235,8 @@ var Schema = tenants.Schema{
 		}},
 		{Name: "payments", Indexes: []tenants.MongoIndex{
 			{Keys: bson.D{{Key: "provider", Value: 1}, {Key: "transaction_id", Value: 1}}, Unique: true},
+			{Keys: bson.D{{Key: "order_id", Value: 1}}},
+			{Keys: bson.D{{Key: "refund", Value: 1}, {Key: "at", Value: -1}}},
 		}},
 		{Name: "idempotency_keys", Indexes: []tenants.MongoIndex{
 			{Keys: bson.D{{Key: "scope", Value: 1}, {Key: "key", Value: 1}}, Unique: true},

@@ -3,6 +3,7 @@ package order
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -247,6 +248,50 @@ func (s *mongoStore) InsertPayment(ctx context.Context, tenantID string, p Payme
 		return false, nil
 	}
 	return err == nil, err
+}
+
+func (s *mongoStore) FlagPayment(ctx context.Context, tenantID, provider, transactionID, reason string) (bool, error) {
+	res, err := s.e.Mongo(tenantID).C("payments").UpdateOne(ctx,
+		bson.D{{Key: "provider", Value: provider}, {Key: "transaction_id", Value: transactionID}, {Key: "refund", Value: bson.D{{Key: "$in", Value: bson.A{"", nil}}}}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "refund", Value: PaymentToRefund}, {Key: "reason", Value: reason}}}})
+	if err != nil {
+		return false, err
+	}
+	return res.ModifiedCount == 1, nil
+}
+
+func (s *mongoStore) RefundedPayment(ctx context.Context, tenantID, orderID, provider, transactionID string, at time.Time) (bool, error) {
+	res, err := s.e.Mongo(tenantID).C("payments").UpdateOne(ctx,
+		bson.D{{Key: "provider", Value: provider}, {Key: "transaction_id", Value: transactionID}, {Key: "order_id", Value: orderID}, {Key: "refund", Value: PaymentToRefund}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "refund", Value: PaymentRefunded}, {Key: "refunded_at", Value: at}}}})
+	if err != nil {
+		return false, err
+	}
+	return res.ModifiedCount == 1, nil
+}
+
+func (s *mongoStore) Payments(ctx context.Context, tenantID, refund, orderID string, limit int) ([]Payment, error) {
+	c := s.e.Mongo(tenantID).C("payments")
+	var filter bson.D
+	opts := options.Find()
+	if orderID != "" {
+		filter = bson.D{{Key: "order_id", Value: orderID}}
+	} else {
+		filter = bson.D{{Key: "refund", Value: refund}}
+		opts.SetSort(bson.D{{Key: "refund", Value: 1}, {Key: "at", Value: -1}}).SetLimit(int64(limit))
+	}
+	cur, err := c.Find(ctx, filter, opts)
+	if err != nil {
+		return nil, err
+	}
+	out := []Payment{}
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, err
+	}
+	if orderID != "" {
+		slices.SortFunc(out, func(a, b Payment) int { return a.At.Compare(b.At) })
+	}
+	return out, nil
 }
 
 func (s *mongoStore) ClaimKey(ctx context.Context, tenantID string, k IdemKey, staleBefore time.Time) (IdemKey, bool, error) {

@@ -265,6 +265,57 @@ func (s *sqliteStore) InsertPayment(ctx context.Context, tenantID string, p Paym
 	return n == 1, err
 }
 
+func (s *sqliteStore) FlagPayment(ctx context.Context, tenantID, provider, transactionID, reason string) (bool, error) {
+	return s.execOne(ctx, tenantID, `UPDATE payments SET refund = ?, reason = ?
+		WHERE tenant_id = ? AND provider = ? AND transaction_id = ? AND refund = ''`, PaymentToRefund, reason, provider, transactionID)
+}
+
+func (s *sqliteStore) RefundedPayment(ctx context.Context, tenantID, orderID, provider, transactionID string, at time.Time) (bool, error) {
+	return s.execOne(ctx, tenantID, `UPDATE payments SET refund = ?, refunded_at = ?
+		WHERE tenant_id = ? AND provider = ? AND transaction_id = ? AND order_id = ? AND refund = ?`,
+		PaymentRefunded, tenants.TimeText(at), provider, transactionID, orderID, PaymentToRefund)
+}
+
+// execOne runs a single-row write and says whether it changed the row.
+func (s *sqliteStore) execOne(ctx context.Context, tenantID, query string, args ...any) (bool, error) {
+	db, err := s.e.SQL(tenantID)
+	if err != nil {
+		return false, err
+	}
+	res, err := db.Exec(ctx, query, args...)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+func (s *sqliteStore) Payments(ctx context.Context, tenantID, refund, orderID string, limit int) ([]Payment, error) {
+	db, err := s.e.SQL(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	const cols = `SELECT provider, transaction_id, order_id, amount, at, refund, reason, refunded_at FROM payments `
+	scan := func(scan func(...any) error) (Payment, error) {
+		var p Payment
+		var at, refunded string
+		if err := scan(&p.Provider, &p.TransactionID, &p.OrderID, &p.Amount, &at, &p.Refund, &p.Reason, &refunded); err != nil {
+			return p, err
+		}
+		p.At = tenants.ParseTimeText(at)
+		if refunded != "" {
+			t := tenants.ParseTimeText(refunded)
+			p.RefundedAt = &t
+		}
+		return p, nil
+	}
+	if orderID != "" {
+		return tenants.QueryAll(ctx, db, scan, cols+`WHERE tenant_id = ? AND order_id = ? ORDER BY at`, orderID)
+	}
+	// refund != '' names the partial index's condition.
+	return tenants.QueryAll(ctx, db, scan, cols+`WHERE tenant_id = ? AND refund != '' AND refund = ? ORDER BY at DESC LIMIT ?`, refund, limit)
+}
+
 func (s *sqliteStore) ClaimKey(ctx context.Context, tenantID string, k IdemKey, staleBefore time.Time) (IdemKey, bool, error) {
 	db, err := s.e.SQL(tenantID)
 	if err != nil {
