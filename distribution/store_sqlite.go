@@ -13,20 +13,6 @@ import (
 
 type sqliteStore struct{ e *tenants.Engine }
 
-func optText(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return tenants.TimeText(t)
-}
-
-func optTime(s string) time.Time {
-	if s == "" {
-		return time.Time{}
-	}
-	return tenants.ParseTimeText(s)
-}
-
 func (s *sqliteStore) Settings(ctx context.Context, tenantID string) (Settings, error) {
 	db, err := s.e.SQL(tenantID)
 	if err != nil {
@@ -67,15 +53,15 @@ func scanBinding(scan func(...any) error) (Binding, error) {
 	var ga, gu, gp, da, du, dp, created, updated string
 	err := scan(&b.FanID, &b.Guide.ID, &b.Guide.StoreID, &b.Guide.Channel, &ga, &gu, &gp,
 		&b.Distributor.ID, &b.Distributor.Channel, &da, &du, &dp, &b.Channel, &b.ReferrerID, &b.PaidOrders, &b.Rev, &created, &updated)
-	b.Guide.At, b.Guide.Until, b.Guide.Protect = optTime(ga), optTime(gu), optTime(gp)
-	b.Distributor.At, b.Distributor.Until, b.Distributor.Protect = optTime(da), optTime(du), optTime(dp)
-	b.CreatedAt, b.UpdatedAt = optTime(created), optTime(updated)
+	b.Guide.At, b.Guide.Until, b.Guide.Protect = tenants.ParseOptTimeText(ga), tenants.ParseOptTimeText(gu), tenants.ParseOptTimeText(gp)
+	b.Distributor.At, b.Distributor.Until, b.Distributor.Protect = tenants.ParseOptTimeText(da), tenants.ParseOptTimeText(du), tenants.ParseOptTimeText(dp)
+	b.CreatedAt, b.UpdatedAt = tenants.ParseOptTimeText(created), tenants.ParseOptTimeText(updated)
 	return b, err
 }
 
 func bindingArgs(b Binding) []any {
-	return []any{b.Guide.ID, b.Guide.StoreID, b.Guide.Channel, optText(b.Guide.At), optText(b.Guide.Until), optText(b.Guide.Protect),
-		b.Distributor.ID, b.Distributor.Channel, optText(b.Distributor.At), optText(b.Distributor.Until), optText(b.Distributor.Protect),
+	return []any{b.Guide.ID, b.Guide.StoreID, b.Guide.Channel, tenants.OptTimeText(b.Guide.At), tenants.OptTimeText(b.Guide.Until), tenants.OptTimeText(b.Guide.Protect),
+		b.Distributor.ID, b.Distributor.Channel, tenants.OptTimeText(b.Distributor.At), tenants.OptTimeText(b.Distributor.Until), tenants.OptTimeText(b.Distributor.Protect),
 		b.Channel, b.ReferrerID}
 }
 

@@ -152,6 +152,26 @@ func (t *SQLTx) QueryRow(ctx context.Context, query string, args ...any) *Row {
 	return &Row{row: t.tx.QueryRowContext(ctx, query, a...)}
 }
 
+// CountBy runs a tenant-scoped `SELECT key, count(*) … GROUP BY key` and
+// returns the counts by key.
+func CountBy[K comparable](ctx context.Context, db *SQLScope, query string, args ...any) (map[K]int64, error) {
+	rows, err := db.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[K]int64{}
+	for rows.Next() {
+		var k K
+		var n int64
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, err
+		}
+		out[k] = n
+	}
+	return out, rows.Err()
+}
+
 // QueryAll runs a tenant-scoped query and scans every row with scan (a
 // store's scanX function, called with rows.Scan), so stores do not each
 // write the rows loop again.

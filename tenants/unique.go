@@ -34,3 +34,19 @@ func ParseTimeText(s string) time.Time {
 	t, _ := time.Parse(time.RFC3339Nano, s)
 	return t
 }
+
+// OptTimeText is TimeText for an optional time: the zero time is "".
+func OptTimeText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return TimeText(t)
+}
+
+// ParseOptTimeText reads OptTimeText: "" is the zero time.
+func ParseOptTimeText(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	return ParseTimeText(s)
+}

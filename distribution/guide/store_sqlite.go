@@ -4,27 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"time"
 
 	"microshop/tenants"
 	"microshop/tenants/fault"
 )
 
 type sqliteStore struct{ e *tenants.Engine }
-
-func optText(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return tenants.TimeText(t)
-}
-
-func optTime(s string) time.Time {
-	if s == "" {
-		return time.Time{}
-	}
-	return tenants.ParseTimeText(s)
-}
 
 func (s *sqliteStore) CreateLocation(ctx context.Context, tenantID string, l Location) error {
 	db, err := s.e.SQL(tenantID)
@@ -95,7 +80,7 @@ func scanGuide(scan func(...any) error) (Guide, error) {
 	var g Guide
 	var created, left string
 	err := scan(&g.ID, &g.Name, &g.Phone, &g.StoreID, &g.Code, &g.Active, &created, &left, &g.HandedTo, &g.Rev)
-	g.CreatedAt, g.LeftAt = tenants.ParseTimeText(created), optTime(left)
+	g.CreatedAt, g.LeftAt = tenants.ParseTimeText(created), tenants.ParseOptTimeText(left)
 	return g, err
 }
 
@@ -105,7 +90,7 @@ func (s *sqliteStore) CreateGuide(ctx context.Context, tenantID string, g Guide)
 		return err
 	}
 	_, err = db.Exec(ctx, `INSERT INTO guides (tenant_id, `+guideColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		g.ID, g.Name, g.Phone, g.StoreID, g.Code, g.Active, tenants.TimeText(g.CreatedAt), optText(g.LeftAt), g.HandedTo, g.Rev)
+		g.ID, g.Name, g.Phone, g.StoreID, g.Code, g.Active, tenants.TimeText(g.CreatedAt), tenants.OptTimeText(g.LeftAt), g.HandedTo, g.Rev)
 	return err
 }
 
@@ -162,7 +147,7 @@ func (s *sqliteStore) UpdateGuide(ctx context.Context, tenantID string, g Guide)
 	}
 	res, err := db.Exec(ctx, `UPDATE guides SET name = ?, phone = ?, store_id = ?, active = ?, left_at = ?, handed_to = ?,
 		rev = rev + 1 WHERE tenant_id = ? AND id = ? AND rev = ?`,
-		g.Name, g.Phone, g.StoreID, g.Active, optText(g.LeftAt), g.HandedTo, g.ID, g.Rev)
+		g.Name, g.Phone, g.StoreID, g.Active, tenants.OptTimeText(g.LeftAt), g.HandedTo, g.ID, g.Rev)
 	if err != nil {
 		return false, err
 	}

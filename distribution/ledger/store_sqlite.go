@@ -17,20 +17,6 @@ const entryColumns = `id, beneficiary, seq, type, class, status, order_id, fan_i
 	available_at, d_pending, d_available, d_frozen, d_withdrawn, pending, available, frozen, withdrawn, earned,
 	fee, payout, note, transfer_ref, decided_at, paid_at, open, at`
 
-func optText(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return tenants.TimeText(t)
-}
-
-func optTime(s string) time.Time {
-	if s == "" {
-		return time.Time{}
-	}
-	return tenants.ParseTimeText(s)
-}
-
 func scanEntry(scan func(...any) error) (Entry, error) {
 	var e Entry
 	var availableAt, decidedAt, paidAt, at string
@@ -38,7 +24,7 @@ func scanEntry(scan func(...any) error) (Entry, error) {
 		&e.Amount, &e.Base, &e.RateBps, &availableAt, &e.DPending, &e.DAvailable, &e.DFrozen, &e.DWithdrawn,
 		&e.Pending, &e.Available, &e.Frozen, &e.Withdrawn, &e.Earned, &e.Fee, &e.Payout, &e.Note, &e.TransferRef,
 		&decidedAt, &paidAt, &e.Open, &at)
-	e.AvailableAt, e.DecidedAt, e.PaidAt, e.At = optTime(availableAt), optTime(decidedAt), optTime(paidAt), tenants.ParseTimeText(at)
+	e.AvailableAt, e.DecidedAt, e.PaidAt, e.At = tenants.ParseOptTimeText(availableAt), tenants.ParseOptTimeText(decidedAt), tenants.ParseOptTimeText(paidAt), tenants.ParseTimeText(at)
 	return e, err
 }
 
@@ -88,8 +74,8 @@ const insertEntry = `INSERT INTO ledger (tenant_id, ` + entryColumns + `)
 
 func entryArgs(e Entry) []any {
 	return []any{e.ID, e.Beneficiary, e.Seq, e.Type, e.Class, e.Status, e.OrderID, e.FanID, e.Level, e.Ref, e.Amount, e.Base,
-		e.RateBps, optText(e.AvailableAt), e.DPending, e.DAvailable, e.DFrozen, e.DWithdrawn, e.Pending, e.Available, e.Frozen,
-		e.Withdrawn, e.Earned, e.Fee, e.Payout, e.Note, e.TransferRef, optText(e.DecidedAt), optText(e.PaidAt), e.Open,
+		e.RateBps, tenants.OptTimeText(e.AvailableAt), e.DPending, e.DAvailable, e.DFrozen, e.DWithdrawn, e.Pending, e.Available, e.Frozen,
+		e.Withdrawn, e.Earned, e.Fee, e.Payout, e.Note, e.TransferRef, tenants.OptTimeText(e.DecidedAt), tenants.OptTimeText(e.PaidAt), e.Open,
 		tenants.TimeText(e.At)}
 }
 

@@ -90,15 +90,8 @@ func (s *sqliteStore) Insert(ctx context.Context, tenantID string, d Distributor
 	}
 	_, err = db.Exec(ctx, `INSERT INTO distributors (tenant_id, id, fan_id, code, parent_id, path, upline, depth, status, created_at, activated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.ID, d.FanID, d.Code, d.ParentID, pathText(d.Path), uplineText(d.Path),
-		d.Depth, d.Status, tenants.TimeText(d.CreatedAt), optText(d.ActivatedAt))
+		d.Depth, d.Status, tenants.TimeText(d.CreatedAt), tenants.OptTimeText(d.ActivatedAt))
 	return err
-}
-
-func optText(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return tenants.TimeText(t)
 }
 
 func (s *sqliteStore) one(ctx context.Context, tenantID, where string, full bool, args ...any) (Distributor, error) {

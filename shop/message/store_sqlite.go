@@ -637,21 +637,7 @@ func (s *sqliteStore) CountDeliveries(ctx context.Context, tenantID, campaignID 
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.Query(ctx, `SELECT status, count(*) FROM deliveries WHERE tenant_id = ? AND campaign_id = ? GROUP BY status`, campaignID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var st string
-		var n int64
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, err
-		}
-		out[st] = n
-	}
-	return out, rows.Err()
+	return tenants.CountBy[string](ctx, db, `SELECT status, count(*) FROM deliveries WHERE tenant_id = ? AND campaign_id = ? GROUP BY status`, campaignID)
 }
 
 func (s *sqliteStore) Deliveries(ctx context.Context, tenantID, campaignID, status, after string, limit int) ([]Delivery, error) {

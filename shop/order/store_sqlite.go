@@ -159,10 +159,6 @@ func setClauses(ch Change) ([]string, []any) {
 func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
 
 func (s *sqliteStore) Transition(ctx context.Context, tenantID, id string, from []string, to string, ch Change, ev *Event) (bool, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return false, err
-	}
 	set, args := setClauses(ch)
 	set, args = append(set, "status = ?"), append(args, to)
 	if ev != nil {
@@ -173,35 +169,29 @@ func (s *sqliteStore) Transition(ctx context.Context, tenantID, id string, from 
 	for _, f := range from {
 		args = append(args, f)
 	}
-	res, err := db.Exec(ctx, `UPDATE orders SET `+strings.Join(set, ", ")+
+	ok, err := s.execOne(ctx, tenantID, `UPDATE orders SET `+strings.Join(set, ", ")+
 		` WHERE tenant_id = ? AND id = ? AND status IN (`+placeholders(len(from))+`)`, args...)
 	if err != nil {
 		return false, fmt.Errorf("order %s to %s: %w", id, to, err)
 	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	return ok, nil
 }
 
 func (s *sqliteStore) AddRefund(ctx context.Context, tenantID, id string, from []string, r Refund, ev Event) (bool, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return false, err
-	}
 	args := []any{r.Amount, r.Amount, r.Amount, jsonText(r), jsonText(ev), id, r.Amount}
 	for _, f := range from {
 		args = append(args, f)
 	}
 	// One conditional update: refundable >= amount is the guard that makes
 	// concurrent refunds never add up to more than was paid.
-	res, err := db.Exec(ctx, `UPDATE orders SET refunded = refunded + ?, refundable = refundable - ?,
+	ok, err := s.execOne(ctx, tenantID, `UPDATE orders SET refunded = refunded + ?, refundable = refundable - ?,
 		status = CASE WHEN refundable - ? = 0 THEN 'refunded' ELSE status END,
 		refunds = json_insert(refunds, '$[#]', json(?)), events = json_insert(events, '$[#]', json(?)), outbox = 1
 		WHERE tenant_id = ? AND id = ? AND refundable >= ? AND status IN (`+placeholders(len(from))+`)`, args...)
 	if err != nil {
 		return false, fmt.Errorf("refund order %s: %w", id, err)
 	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	return ok, nil
 }
 
 func (s *sqliteStore) Due(ctx context.Context, tenantID, status, field string, t time.Time, limit int) ([]Order, error) {
@@ -252,17 +242,8 @@ func (s *sqliteStore) AckEvents(ctx context.Context, tenantID, id string, events
 }
 
 func (s *sqliteStore) InsertPayment(ctx context.Context, tenantID string, p Payment) (bool, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return false, err
-	}
-	res, err := db.Exec(ctx, `INSERT OR IGNORE INTO payments (tenant_id, provider, transaction_id, order_id, amount, at)
+	return s.execOne(ctx, tenantID, `INSERT OR IGNORE INTO payments (tenant_id, provider, transaction_id, order_id, amount, at)
 		VALUES (?, ?, ?, ?, ?, ?)`, p.Provider, p.TransactionID, p.OrderID, p.Amount, tenants.TimeText(p.At))
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
 }
 
 func (s *sqliteStore) FlagPayment(ctx context.Context, tenantID, provider, transactionID, reason string) (bool, error) {
@@ -299,15 +280,9 @@ func (s *sqliteStore) Payments(ctx context.Context, tenantID, refund, orderID st
 	scan := func(scan func(...any) error) (Payment, error) {
 		var p Payment
 		var at, refunded string
-		if err := scan(&p.Provider, &p.TransactionID, &p.OrderID, &p.Amount, &at, &p.Refund, &p.Reason, &refunded); err != nil {
-			return p, err
-		}
-		p.At = tenants.ParseTimeText(at)
-		if refunded != "" {
-			t := tenants.ParseTimeText(refunded)
-			p.RefundedAt = &t
-		}
-		return p, nil
+		err := scan(&p.Provider, &p.TransactionID, &p.OrderID, &p.Amount, &at, &p.Refund, &p.Reason, &refunded)
+		p.At, p.RefundedAt = tenants.ParseTimeText(at), optTime(refunded)
+		return p, err
 	}
 	if orderID != "" {
 		return tenants.QueryAll(ctx, db, scan, cols+`WHERE tenant_id = ? AND order_id = ? ORDER BY at`, orderID)

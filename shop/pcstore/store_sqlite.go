@@ -249,21 +249,15 @@ func (s *sqliteStore) CountOutcomes(ctx context.Context, tenantID, runID string)
 	if err != nil {
 		return Counts{}, err
 	}
-	rows, err := db.Query(ctx, `SELECT outcome, count(*) FROM pcstore_mappings WHERE tenant_id = ? AND run = ? GROUP BY outcome`, runID)
+	byOutcome, err := tenants.CountBy[string](ctx, db, `SELECT outcome, count(*) FROM pcstore_mappings WHERE tenant_id = ? AND run = ? GROUP BY outcome`, runID)
 	if err != nil {
 		return Counts{}, err
 	}
-	defer rows.Close()
 	var c Counts
-	for rows.Next() {
-		var outcome string
-		var n int64
-		if err := rows.Scan(&outcome, &n); err != nil {
-			return Counts{}, err
-		}
+	for outcome, n := range byOutcome {
 		c.add(outcome, n)
 	}
-	return c, rows.Err()
+	return c, nil
 }
 
 func (c *Counts) add(outcome string, n int64) {

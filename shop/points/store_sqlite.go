@@ -504,21 +504,7 @@ func (s *sqliteStore) StreakCounts(ctx context.Context, tenantID, since string) 
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.Query(ctx, `SELECT streak, count(*) FROM points_accounts WHERE tenant_id = ? AND last_day >= ? GROUP BY streak`, since)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[int]int64{}
-	for rows.Next() {
-		var k int
-		var n int64
-		if err := rows.Scan(&k, &n); err != nil {
-			return nil, err
-		}
-		out[k] = n
-	}
-	return out, rows.Err()
+	return tenants.CountBy[int](ctx, db, `SELECT streak, count(*) FROM points_accounts WHERE tenant_id = ? AND last_day >= ? GROUP BY streak`, since)
 }
 
 func (s *sqliteStore) Outstanding(ctx context.Context, tenantID string) (int64, error) {
