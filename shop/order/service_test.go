@@ -772,5 +772,22 @@ func TestPaymentsThatCannotPay(t *testing.T) {
 		if ps := payments(racing); len(ps) != 1 || ps[0].Refund != PaymentToRefund {
 			t.Fatalf("20 concurrent late notifications: %+v", ps)
 		}
+		// Marking it refunded from several consoles at once: one succeeds.
+		var marked atomic.Int32
+		for range 10 {
+			wg.Go(func() {
+				_, err := f.svc.MarkRefunded(ctx, f.tenant, racing.ID, provider, "txn-racing")
+				switch {
+				case err == nil:
+					marked.Add(1)
+				case !errors.Is(err, fault.ErrConflict):
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if marked.Load() != 1 {
+			t.Fatalf("%d concurrent marks succeeded, want 1", marked.Load())
+		}
 	})
 }
