@@ -13,6 +13,7 @@ import (
 	"microshop/distribution/ledger"
 	"microshop/distribution/tree"
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -447,7 +448,7 @@ func (h *Handlers) adminMove(c echo.Context) error {
 	}
 	parent := strings.TrimSpace(c.FormValue("parent_id"))
 	var err error
-	if parent != "" && !tenants.ValidID(parent) {
+	if parent != "" && !engine.ValidID(parent) {
 		err = fault.Invalid("parent_id", "%q is not a distributor id", truncate(parent))
 	} else {
 		_, err = h.svc.tree.Move(ctx, tenantOf(c).ID, c.Param("id"), parent)

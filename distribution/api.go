@@ -16,6 +16,7 @@ import (
 	"microshop/distribution/tree"
 	"microshop/shop/order"
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -173,7 +174,7 @@ func (h *Handlers) apiGuides(c echo.Context) error {
 		return err
 	}
 	store := c.QueryParam("store_id")
-	if store != "" && !tenants.ValidID(store) {
+	if store != "" && !engine.ValidID(store) {
 		return fault.Invalid("store_id", "%q is not a store id", truncate(store))
 	}
 	gs, err := h.svc.guides.Store().Guides(c.Request().Context(), tenantOf(c).ID, store, limit, offset)
@@ -269,10 +270,10 @@ func (h *Handlers) reportQuery(c echo.Context) (ReportQuery, error) {
 	if to.Sub(from) > 3*366*24*time.Hour {
 		return q, fault.Invalid("from", "a report spans at most three years")
 	}
-	if q.GuideID != "" && !tenants.ValidID(q.GuideID) {
+	if q.GuideID != "" && !engine.ValidID(q.GuideID) {
 		return q, fault.Invalid("guide_id", "%q is not a guide id", truncate(q.GuideID))
 	}
-	if q.StoreID != "" && !tenants.ValidID(q.StoreID) {
+	if q.StoreID != "" && !engine.ValidID(q.StoreID) {
 		return q, fault.Invalid("store_id", "%q is not a store id", truncate(q.StoreID))
 	}
 	return q, nil
@@ -441,7 +442,7 @@ type OrderPath struct {
 
 // OrderPath explains an order's attribution.
 func (s *Service) OrderPath(ctx context.Context, tenantID, orderID string) (OrderPath, error) {
-	if s.orders == nil || !tenants.ValidID(orderID) {
+	if s.orders == nil || !engine.ValidID(orderID) {
 		return OrderPath{}, fault.NotFound("order")
 	}
 	o, err := s.orders.Get(ctx, tenantID, orderID)
@@ -502,7 +503,7 @@ type DistributorJSON struct {
 
 // Distributor returns one distributor with counters and balance.
 func (s *Service) Distributor(ctx context.Context, tenantID, id string) (DistributorJSON, error) {
-	if !tenants.ValidID(id) {
+	if !engine.ValidID(id) {
 		return DistributorJSON{}, fault.NotFound("distributor")
 	}
 	v, err := s.tree.View(ctx, tenantID, id)
@@ -548,7 +549,7 @@ func (h *Handlers) apiDistributors(c echo.Context) error {
 		}
 	default:
 		parent := c.QueryParam("parent_id")
-		if parent != "" && !tenants.ValidID(parent) {
+		if parent != "" && !engine.ValidID(parent) {
 			return fault.Invalid("parent_id", "%q is not a distributor id", truncate(parent))
 		}
 		items, err = h.svc.tree.Children(ctx, t.ID, parent, limit, offset)
@@ -618,7 +619,7 @@ func (h *Handlers) apiMove(c echo.Context) error {
 	if err := fault.DecodeJSON(c, &in); err != nil {
 		return err
 	}
-	if in.ParentID != "" && !tenants.ValidID(in.ParentID) {
+	if in.ParentID != "" && !engine.ValidID(in.ParentID) {
 		return fault.Invalid("parent_id", "%q is not a distributor id", truncate(in.ParentID))
 	}
 	if _, err := h.svc.tree.Move(ctx, tenantOf(c).ID, c.Param("id"), in.ParentID); err != nil {
@@ -636,10 +637,10 @@ func (h *Handlers) ledgerFilter(c echo.Context, class string) (ledger.Filter, er
 	if f.Offset, err = queryInt(c, "offset", 0, 0, 1_000_000); err != nil {
 		return f, err
 	}
-	if f.OrderID != "" && !tenants.ValidID(f.OrderID) {
+	if f.OrderID != "" && !engine.ValidID(f.OrderID) {
 		return f, fault.Invalid("order_id", "%q is not an order id", truncate(f.OrderID))
 	}
-	if f.Beneficiary != "" && !tenants.ValidID(f.Beneficiary) {
+	if f.Beneficiary != "" && !engine.ValidID(f.Beneficiary) {
 		return f, fault.Invalid("beneficiary", "%q is not a distributor id", truncate(f.Beneficiary))
 	}
 	statuses := map[string][]string{ledger.ClassCommission: {ledger.Pending, ledger.Available},
@@ -713,7 +714,7 @@ func withdrawal(e ledger.Entry) Withdrawal {
 
 func (h *Handlers) withdrawalOf(c echo.Context) (ledger.Entry, error) {
 	id := c.Param("id")
-	if !tenants.ValidID(id) {
+	if !engine.ValidID(id) {
 		return ledger.Entry{}, fault.NotFound("withdrawal")
 	}
 	return h.svc.ledger.Withdrawal(c.Request().Context(), tenantOf(c).ID, ledger.WithdrawalID(id))
@@ -754,7 +755,7 @@ type Customer struct {
 }
 
 func (h *Handlers) customer(ctx context.Context, tenantID, fanID string) (Customer, error) {
-	if !tenants.ValidID(fanID) {
+	if !engine.ValidID(fanID) {
 		return Customer{}, fault.NotFound("customer")
 	}
 	b, err := h.svc.store.Binding(ctx, tenantID, fanID)

@@ -50,6 +50,7 @@ import (
 	"microshop/shop/fan"
 	"microshop/shop/order"
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -100,7 +101,7 @@ type Config struct {
 }
 
 // New returns the distribution service over the engine's stores.
-func New(e *tenants.Engine, cfg Config) *Service {
+func New(e *engine.Engine, cfg Config) *Service {
 	log := cfg.Log
 	if log == nil {
 		log = slog.Default()
@@ -264,7 +265,7 @@ func (s *Service) Record(ctx context.Context, t tenants.Tenant, fanID string, in
 				created = true
 				break
 			}
-			if !tenants.IsUniqueViolation(err) {
+			if !engine.IsUniqueViolation(err) {
 				return err
 			}
 		} else {
@@ -282,7 +283,7 @@ func (s *Service) Record(ctx context.Context, t tenants.Tenant, fanID string, in
 	}
 
 	// Audit trail: the touch and what it did to each slot.
-	log := LogEntry{ID: tenants.NewID(), FanID: fanID, Kind: "touch", Via: in.Via, Channel: channel, At: now}
+	log := LogEntry{ID: engine.NewID(), FanID: fanID, Kind: "touch", Via: in.Via, Channel: channel, At: now}
 	var codes, results []string
 	if in.GuideCode != "" {
 		codes = append(codes, "g:"+in.GuideCode)
@@ -370,11 +371,11 @@ func (s *Service) MergeFan(ctx context.Context, tenantID, fromID, intoID string)
 			}
 		} else if err = s.store.InsertBinding(ctx, tenantID, next); err == nil {
 			ok = true
-		} else if !tenants.IsUniqueViolation(err) {
+		} else if !engine.IsUniqueViolation(err) {
 			return err
 		}
 		if ok {
-			return s.store.Log(ctx, tenantID, LogEntry{ID: tenants.NewID(), FanID: intoID, Kind: "merge", From: fromID,
+			return s.store.Log(ctx, tenantID, LogEntry{ID: engine.NewID(), FanID: intoID, Kind: "merge", From: fromID,
 				To: strings.TrimSpace(next.Guide.ID + " " + next.Distributor.ID), At: now})
 		}
 	}
@@ -684,7 +685,7 @@ func (s *Service) Reassign(ctx context.Context, tenantID, fanID, slot, id, by st
 			}
 			next = Slot{ID: g.ID, StoreID: g.StoreID, Channel: "manual"}
 		} else {
-			if !tenants.ValidID(id) {
+			if !engine.ValidID(id) {
 				return Binding{}, fault.Invalid("distributor_id", "%q is not a distributor id", truncate(id))
 			}
 			d, err := s.tree.Store().Light(ctx, tenantID, id)
@@ -734,7 +735,7 @@ func (s *Service) Reassign(ctx context.Context, tenantID, fanID, slot, id, by st
 		if !ok {
 			continue
 		}
-		if err := s.store.Log(ctx, tenantID, LogEntry{ID: tenants.NewID(), FanID: fanID, Kind: "manual", Slot: slot,
+		if err := s.store.Log(ctx, tenantID, LogEntry{ID: engine.NewID(), FanID: fanID, Kind: "manual", Slot: slot,
 			From: from, To: next.ID, By: by, At: now}); err != nil {
 			return Binding{}, err
 		}
@@ -796,7 +797,7 @@ func (s *Service) Handover(ctx context.Context, tenantID, guideID, toID, by stri
 			if !ok {
 				continue // changed meanwhile: the next page re-reads it
 			}
-			if err := s.store.Log(ctx, tenantID, LogEntry{ID: tenants.NewID(), FanID: b.FanID, Kind: "handover", Slot: "guide",
+			if err := s.store.Log(ctx, tenantID, LogEntry{ID: engine.NewID(), FanID: b.FanID, Kind: "handover", Slot: "guide",
 				From: g.ID, To: to.ID, By: by, At: now}); err != nil {
 				return r, err
 			}

@@ -16,6 +16,7 @@ import (
 	"microshop/shop/fan"
 	"microshop/shop/order"
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 	"microshop/tenants/fault"
 )
@@ -58,10 +59,10 @@ type fixture struct {
 	svc    *distribution.Service
 	shop   tenants.Tenant
 	clock  *clock
-	engine *tenants.Engine
+	engine *engine.Engine
 }
 
-func newFixture(t *testing.T, e *tenants.Engine) *fixture {
+func newFixture(t *testing.T, e *engine.Engine) *fixture {
 	t.Helper()
 	c := &clock{t: time.Date(2026, 3, 2, 2, 0, 0, 0, time.UTC)}
 	svc := distribution.New(e, distribution.Config{Locker: &locker{}, Fans: fan.NewStore(e)})
@@ -86,7 +87,7 @@ func (f *fixture) settings(edit func(*distribution.Settings)) {
 // distributor makes a fresh fan a distributor through parent's link.
 func (f *fixture) distributor(parent *tree.Distributor) tree.Distributor {
 	f.t.Helper()
-	fanID := tenants.NewID()
+	fanID := engine.NewID()
 	if parent != nil {
 		f.visit(fanID, distribution.Touch{DistributorCode: parent.Code, Via: "link"})
 	}
@@ -127,9 +128,9 @@ func (f *fixture) attribute(fanID string) order.Attribution {
 func (f *fixture) paidOrder(fanID string, amount int64) order.Order {
 	f.t.Helper()
 	now := f.clock.now()
-	o := order.Order{ID: tenants.NewID(), FanID: fanID, Status: order.Paid, GoodsTotal: amount, Payable: amount, Paid: amount,
+	o := order.Order{ID: engine.NewID(), FanID: fanID, Status: order.Paid, GoodsTotal: amount, Payable: amount, Paid: amount,
 		Refundable: amount, PaidAt: &now, Attribution: f.attribute(fanID),
-		Lines: []order.Line{{ProductID: tenants.NewID(), Title: "Tea", Price: amount, Qty: 1, Amount: amount}}}
+		Lines: []order.Line{{ProductID: engine.NewID(), Title: "Tea", Price: amount, Qty: 1, Amount: amount}}}
 	f.event(o, order.Event{ID: order.EventPaid, Type: order.EventPaid, Amount: amount, At: now})
 	return o
 }
@@ -144,7 +145,7 @@ func (f *fixture) event(o order.Order, ev order.Event) {
 // refund records a refund on o and delivers its event.
 func (f *fixture) refund(o *order.Order, amount int64) {
 	f.t.Helper()
-	r := order.Refund{ID: tenants.NewID(), Amount: amount, At: f.clock.now()}
+	r := order.Refund{ID: engine.NewID(), Amount: amount, At: f.clock.now()}
 	o.Refunds = append(o.Refunds, r)
 	o.Refunded += amount
 	o.Refundable -= amount
@@ -181,7 +182,7 @@ func ptr[T any](v T) *T { return &v }
 // TestBindingPolicies: permanent, N days, latest touch, and the protection
 // period, on an injected clock; every touch is in the audit trail.
 func TestBindingPolicies(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		f := newFixture(t, e)
 		f.settings(nil)
 		a, b := f.distributor(nil), f.distributor(nil)
@@ -216,7 +217,7 @@ func TestBindingPolicies(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				f.t = t
 				f.settings(tc.set)
-				fanID := tenants.NewID()
+				fanID := engine.NewID()
 				for i, st := range tc.steps {
 					f.clock.add(st.after)
 					f.visit(fanID, distribution.Touch{DistributorCode: st.who.Code, Via: "link"})
@@ -236,7 +237,7 @@ func TestBindingPolicies(t *testing.T) {
 		f.t = t
 		// A days binding expires: the order is direct then.
 		f.settings(func(s *distribution.Settings) { s.Binding = distribution.BindDays; s.BindingDays = 3 })
-		fanID := tenants.NewID()
+		fanID := engine.NewID()
 		f.visit(fanID, distribution.Touch{DistributorCode: a.Code, Via: "link"})
 		f.clock.add(4 * 24 * time.Hour)
 		if got := f.attribute(fanID); got.DistributorID != "" || got.Channel != "direct" {
@@ -248,7 +249,7 @@ func TestBindingPolicies(t *testing.T) {
 // TestFraud: self-binding, A↔B loops through bindings, unknown and other
 // shops' codes, rates outside 0..cap, negative commission.
 func TestFraud(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		f := newFixture(t, e)
 		f.settings(func(s *distribution.Settings) { s.Binding = distribution.BindLatest })
 		a := f.distributor(nil)
@@ -282,7 +283,7 @@ func TestFraud(t *testing.T) {
 		other := newFixture(t, e)
 		other.settings(nil)
 		stranger := other.distributor(nil)
-		g := tenants.NewID()
+		g := engine.NewID()
 		for _, code := range []string{stranger.Code, "zzzzzzzz", "", "<script>"} {
 			f.visit(g, distribution.Touch{DistributorCode: code, GuideCode: code, Via: "link"})
 		}
@@ -306,10 +307,10 @@ func TestFraud(t *testing.T) {
 			{"third level without the switch", func(s *distribution.Settings) { s.Levels = []int64{1000, 500, 200} }, "third_level"},
 			{"no levels", func(s *distribution.Settings) { s.Levels = nil }, "1 to 2 rates"},
 			{"product rate over cap", func(s *distribution.Settings) {
-				s.Products = []distribution.ProductRule{{ProductID: tenants.NewID(), Levels: []int64{6000, 0}}}
+				s.Products = []distribution.ProductRule{{ProductID: engine.NewID(), Levels: []int64{6000, 0}}}
 			}, "between 0 and the cap"},
 			{"negative fixed", func(s *distribution.Settings) {
-				s.Products = []distribution.ProductRule{{ProductID: tenants.NewID(), Fixed: []int64{-5, 0}}}
+				s.Products = []distribution.ProductRule{{ProductID: engine.NewID(), Fixed: []int64{-5, 0}}}
 			}, "between 0 and 10000000"},
 			{"bad binding", func(s *distribution.Settings) { s.Binding = "forever" }, "permanent, days or latest"},
 		} {
@@ -343,10 +344,10 @@ func TestFraud(t *testing.T) {
 // cap, per-product rates and fixed amounts times quantity.
 func TestCommission(t *testing.T) {
 	st := distribution.DefaultSettings() // 10%, 5%, cap 50%
-	special, fixed := tenants.NewID(), tenants.NewID()
+	special, fixed := engine.NewID(), engine.NewID()
 	st.Products = []distribution.ProductRule{{ProductID: special, Levels: []int64{2000, 0}}, {ProductID: fixed, Fixed: []int64{150, 50}}}
 	o := order.Order{GoodsTotal: 10000, ShippingFee: 800, Discount: 1000, Paid: 9800, Lines: []order.Line{
-		{ProductID: tenants.NewID(), Amount: 5000, Qty: 1}, {ProductID: special, Amount: 3000, Qty: 1}, {ProductID: fixed, Amount: 2000, Qty: 4}}}
+		{ProductID: engine.NewID(), Amount: 5000, Qty: 1}, {ProductID: special, Amount: 3000, Qty: 1}, {ProductID: fixed, Amount: 2000, Qty: 4}}}
 	es := st.Commission(o, []string{"l1", "l2", "l3"})
 	// base 9000; lines' bases 4500, 2700, 1800.
 	// L1: 450 + 540 + 600 = 1590; L2: 225 + 0 + 200 = 425.
@@ -370,12 +371,12 @@ func TestCommission(t *testing.T) {
 // TestCommissionOnce: the paid event replayed and delivered concurrently
 // creates one entry per (order, level, beneficiary) and moves counters once.
 func TestCommissionOnce(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		f := newFixture(t, e)
 		f.settings(nil)
 		a := f.distributor(nil)
 		b := f.distributor(&a)
-		buyer := tenants.NewID()
+		buyer := engine.NewID()
 		f.visit(buyer, distribution.Touch{DistributorCode: b.Code, Via: "link"})
 		o := f.paidOrder(buyer, 10000)
 		if !slices.Equal(o.Attribution.Path, []string{b.ID, a.ID}) {
@@ -385,7 +386,7 @@ func TestCommissionOnce(t *testing.T) {
 		for range 3 {
 			f.event(o, paid)
 		}
-		if e.Kind() == tenants.SQLite || !enginetest.OnFerretDB(e) {
+		if e.Kind() == engine.SQLite || !enginetest.OnFerretDB(e) {
 			var wg sync.WaitGroup
 			for range 16 {
 				wg.Add(1)
@@ -420,11 +421,11 @@ func TestCommissionOnce(t *testing.T) {
 // TestRefundAfterSettlementAndWithdrawal: the whole money path through the
 // subscriber and the jobs.
 func TestRefundAfterSettlementAndWithdrawal(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		f := newFixture(t, e)
 		f.settings(func(s *distribution.Settings) { s.AfterSaleDays = 7; s.MinWithdrawal = 100 })
 		a := f.distributor(nil)
-		buyer := tenants.NewID()
+		buyer := engine.NewID()
 		f.visit(buyer, distribution.Touch{DistributorCode: a.Code, Via: "link"})
 		o := f.paidOrder(buyer, 10000) // 1000 commission
 		f.refund(&o, 2500)             // before settlement: 250 back from pending
@@ -488,14 +489,14 @@ func TestRefundAfterSettlementAndWithdrawal(t *testing.T) {
 // TestGuideFunnelAndHandover: a guide's QR visit, follow, order and
 // refund move the funnel; a hand-over moves customers, not old orders.
 func TestGuideFunnelAndHandover(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		f := newFixture(t, e)
 		f.settings(func(s *distribution.Settings) { s.Enabled = false })
 		g := f.svc.Guides()
 		store, _ := g.CreateLocation(f.ctx, f.shop.ID, guide.LocationInput{Name: ptr("West Lake")})
 		li, _ := g.CreateGuide(f.ctx, f.shop.ID, guide.GuideInput{Name: ptr("Li"), StoreID: &store.ID})
 		wang, _ := g.CreateGuide(f.ctx, f.shop.ID, guide.GuideInput{Name: ptr("Wang"), StoreID: &store.ID})
-		fan1, fan2 := tenants.NewID(), tenants.NewID()
+		fan1, fan2 := engine.NewID(), engine.NewID()
 		f.visit(fan1, distribution.Touch{GuideCode: li.Code, Via: "link"})
 		f.visit(fan1, distribution.Touch{GuideCode: li.Code, Via: "link"})
 		if err := f.svc.Touch(f.ctx, f.shop.ID, fan2, "g:"+li.Code, "subscribe"); err != nil {
@@ -552,12 +553,12 @@ func TestGuideFunnelAndHandover(t *testing.T) {
 		if got := f.attribute(fan1); got.GuideID != "" {
 			t.Errorf("unbound customer still attributed %+v", got)
 		}
-		if _, err := f.svc.Reassign(f.ctx, f.shop.ID, tenants.NewID(), "guide", wang.ID, "boss"); !errors.Is(err, fault.ErrNotFound) {
+		if _, err := f.svc.Reassign(f.ctx, f.shop.ID, engine.NewID(), "guide", wang.ID, "boss"); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("reassign an unknown customer: %v", err)
 		}
 
 		// A browser fan signs in with WeChat: its binding follows it.
-		browser, wx := tenants.NewID(), tenants.NewID()
+		browser, wx := engine.NewID(), engine.NewID()
 		f.visit(browser, distribution.Touch{GuideCode: wang.Code, Via: "link"})
 		for range 2 {
 			if err := f.svc.MergeFan(f.ctx, f.shop.ID, browser, wx); err != nil {
@@ -573,13 +574,13 @@ func TestGuideFunnelAndHandover(t *testing.T) {
 // TestJoinRules: open, first purchase, approval; concurrent requests make
 // one distributor; the referrer becomes the parent.
 func TestJoinRules(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		f := newFixture(t, e)
-		if _, _, err := f.svc.Join(f.ctx, f.shop.ID, tenants.NewID()); !errors.Is(err, fault.ErrConflict) {
+		if _, _, err := f.svc.Join(f.ctx, f.shop.ID, engine.NewID()); !errors.Is(err, fault.ErrConflict) {
 			t.Errorf("join with the programme off: %v", err)
 		}
 		f.settings(func(s *distribution.Settings) { s.Recruit = distribution.RecruitFirstPurchase })
-		fanID := tenants.NewID()
+		fanID := engine.NewID()
 		if _, _, err := f.svc.Join(f.ctx, f.shop.ID, fanID); !errors.Is(err, fault.ErrConflict) {
 			t.Errorf("join before a purchase: %v", err)
 		}

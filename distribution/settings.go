@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"microshop/shop/order"
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -110,7 +110,7 @@ func (s *Settings) Validate() error {
 	seen := map[string]bool{}
 	for i, p := range s.Products {
 		field := fmt.Sprintf("products[%d]", i)
-		if !tenants.ValidID(p.ProductID) {
+		if !engine.ValidID(p.ProductID) {
 			return fault.Invalid(field+".product_id", "%q is not a product id", truncate(p.ProductID))
 		}
 		if seen[p.ProductID] {

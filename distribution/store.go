@@ -8,7 +8,7 @@ import (
 	"microshop/distribution/guide"
 	"microshop/distribution/ledger"
 	"microshop/distribution/tree"
-	"microshop/tenants"
+	"microshop/tenants/engine"
 )
 
 // Store keeps the shop's distribution settings, customer bindings and
@@ -52,15 +52,15 @@ type Store interface {
 }
 
 // NewStore returns the distribution store on the engine's kind.
-func NewStore(e *tenants.Engine) Store {
-	if e.Kind() == tenants.Mongo {
+func NewStore(e *engine.Engine) Store {
+	if e.Kind() == engine.Mongo {
 		return &mongoStore{e: e}
 	}
 	return &sqliteStore{e: e}
 }
 
 // ownSchema is this package's own tables.
-var ownSchema = tenants.Schema{
+var ownSchema = engine.Schema{
 	Name: "distribution",
 	SQLite: []string{
 		`CREATE TABLE IF NOT EXISTS distribution_settings (
@@ -118,16 +118,16 @@ var ownSchema = tenants.Schema{
 			key TEXT NOT NULL,
 			PRIMARY KEY (tenant_id, key))`,
 	},
-	Mongo: []tenants.MongoCollection{
+	Mongo: []engine.MongoCollection{
 		{Name: "distribution_settings"},
-		{Name: "bindings", Indexes: []tenants.MongoIndex{
+		{Name: "bindings", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "guide.id", Value: 1}, {Key: "updated_at", Value: -1}}},
 			{Keys: bson.D{{Key: "distributor.id", Value: 1}, {Key: "updated_at", Value: -1}}},
 		}},
-		{Name: "binding_log", Indexes: []tenants.MongoIndex{
+		{Name: "binding_log", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "fan_id", Value: 1}, {Key: "at", Value: -1}}},
 		}},
-		{Name: "distribution_sales", Indexes: []tenants.MongoIndex{
+		{Name: "distribution_sales", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "distributor_id", Value: 1}, {Key: "paid_at", Value: -1}}},
 		}},
 		{Name: "distribution_marks"},
@@ -141,10 +141,10 @@ var Schema = merge("distribution", ownSchema, guide.Schema, tree.Schema, ledger.
 
 // Schemas are the parts of Schema, one per package (contract tests pass
 // these to enginetest.Kinds).
-var Schemas = []tenants.Schema{ownSchema, guide.Schema, tree.Schema, ledger.Schema}
+var Schemas = []engine.Schema{ownSchema, guide.Schema, tree.Schema, ledger.Schema}
 
-func merge(name string, parts ...tenants.Schema) tenants.Schema {
-	out := tenants.Schema{Name: name}
+func merge(name string, parts ...engine.Schema) engine.Schema {
+	out := engine.Schema{Name: name}
 	for _, p := range parts {
 		out.SQLite = append(out.SQLite, p.SQLite...)
 		out.Mongo = append(out.Mongo, p.Mongo...)

@@ -7,11 +7,11 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
-type mongoStore struct{ e *tenants.Engine }
+type mongoStore struct{ e *engine.Engine }
 
 type slotDoc struct {
 	ID      string     `bson:"id"`
@@ -61,7 +61,7 @@ func (d bindingDoc) binding() Binding {
 		ReferrerID: d.ReferrerID, PaidOrders: d.PaidOrders, Rev: d.Rev, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
 }
 
-func (s *mongoStore) c(tenantID, name string) *tenants.Collection { return s.e.Mongo(tenantID).C(name) }
+func (s *mongoStore) c(tenantID, name string) *engine.Collection { return s.e.Mongo(tenantID).C(name) }
 
 func (s *mongoStore) Settings(ctx context.Context, tenantID string) (Settings, error) {
 	var d struct {
@@ -69,7 +69,7 @@ func (s *mongoStore) Settings(ctx context.Context, tenantID string) (Settings, e
 	}
 	d.Doc = DefaultSettings()
 	err := s.c(tenantID, "distribution_settings").FindOne(ctx, bson.D{{Key: "_id", Value: "settings"}}).Decode(&d)
-	if tenants.IsNoDocuments(err) {
+	if engine.IsNoDocuments(err) {
 		return DefaultSettings(), nil
 	}
 	if d.Doc.Products == nil {
@@ -87,7 +87,7 @@ func (s *mongoStore) SaveSettings(ctx context.Context, tenantID string, st Setti
 func (s *mongoStore) Binding(ctx context.Context, tenantID, fanID string) (Binding, error) {
 	var d bindingDoc
 	err := s.c(tenantID, "bindings").FindOne(ctx, bson.D{{Key: "_id", Value: fanID}}).Decode(&d)
-	if tenants.IsNoDocuments(err) {
+	if engine.IsNoDocuments(err) {
 		return Binding{}, fault.NotFound("customer")
 	}
 	return d.binding(), err
@@ -195,7 +195,7 @@ type saleDoc struct {
 
 func (s *mongoStore) InsertSale(ctx context.Context, tenantID string, sl Sale) (bool, error) {
 	err := s.c(tenantID, "distribution_sales").InsertOne(ctx, saleDoc(sl))
-	if tenants.IsUniqueViolation(err) {
+	if engine.IsUniqueViolation(err) {
 		return false, nil
 	}
 	return err == nil, err
@@ -236,7 +236,7 @@ func (s *mongoStore) AllSales(ctx context.Context, tenantID, afterOrderID string
 
 func (s *mongoStore) Mark(ctx context.Context, tenantID, key string) (bool, error) {
 	err := s.c(tenantID, "distribution_marks").InsertOne(ctx, bson.D{{Key: "_id", Value: key}})
-	if tenants.IsUniqueViolation(err) {
+	if engine.IsUniqueViolation(err) {
 		return false, nil
 	}
 	return err == nil, err

@@ -7,11 +7,11 @@ import (
 	"errors"
 	"time"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
-type sqliteStore struct{ e *tenants.Engine }
+type sqliteStore struct{ e *engine.Engine }
 
 func (s *sqliteStore) Settings(ctx context.Context, tenantID string) (Settings, error) {
 	db, err := s.e.SQL(tenantID)
@@ -53,15 +53,15 @@ func scanBinding(scan func(...any) error) (Binding, error) {
 	var ga, gu, gp, da, du, dp, created, updated string
 	err := scan(&b.FanID, &b.Guide.ID, &b.Guide.StoreID, &b.Guide.Channel, &ga, &gu, &gp,
 		&b.Distributor.ID, &b.Distributor.Channel, &da, &du, &dp, &b.Channel, &b.ReferrerID, &b.PaidOrders, &b.Rev, &created, &updated)
-	b.Guide.At, b.Guide.Until, b.Guide.Protect = tenants.ParseOptTimeText(ga), tenants.ParseOptTimeText(gu), tenants.ParseOptTimeText(gp)
-	b.Distributor.At, b.Distributor.Until, b.Distributor.Protect = tenants.ParseOptTimeText(da), tenants.ParseOptTimeText(du), tenants.ParseOptTimeText(dp)
-	b.CreatedAt, b.UpdatedAt = tenants.ParseOptTimeText(created), tenants.ParseOptTimeText(updated)
+	b.Guide.At, b.Guide.Until, b.Guide.Protect = engine.ParseOptTimeText(ga), engine.ParseOptTimeText(gu), engine.ParseOptTimeText(gp)
+	b.Distributor.At, b.Distributor.Until, b.Distributor.Protect = engine.ParseOptTimeText(da), engine.ParseOptTimeText(du), engine.ParseOptTimeText(dp)
+	b.CreatedAt, b.UpdatedAt = engine.ParseOptTimeText(created), engine.ParseOptTimeText(updated)
 	return b, err
 }
 
 func bindingArgs(b Binding) []any {
-	return []any{b.Guide.ID, b.Guide.StoreID, b.Guide.Channel, tenants.OptTimeText(b.Guide.At), tenants.OptTimeText(b.Guide.Until), tenants.OptTimeText(b.Guide.Protect),
-		b.Distributor.ID, b.Distributor.Channel, tenants.OptTimeText(b.Distributor.At), tenants.OptTimeText(b.Distributor.Until), tenants.OptTimeText(b.Distributor.Protect),
+	return []any{b.Guide.ID, b.Guide.StoreID, b.Guide.Channel, engine.OptTimeText(b.Guide.At), engine.OptTimeText(b.Guide.Until), engine.OptTimeText(b.Guide.Protect),
+		b.Distributor.ID, b.Distributor.Channel, engine.OptTimeText(b.Distributor.At), engine.OptTimeText(b.Distributor.Until), engine.OptTimeText(b.Distributor.Protect),
 		b.Channel, b.ReferrerID}
 }
 
@@ -83,7 +83,7 @@ func (s *sqliteStore) InsertBinding(ctx context.Context, tenantID string, b Bind
 		return err
 	}
 	args := append([]any{b.FanID}, bindingArgs(b)...)
-	args = append(args, b.PaidOrders, tenants.TimeText(b.CreatedAt), tenants.TimeText(b.UpdatedAt))
+	args = append(args, b.PaidOrders, engine.TimeText(b.CreatedAt), engine.TimeText(b.UpdatedAt))
 	_, err = db.Exec(ctx, `INSERT INTO bindings (tenant_id, `+bindingColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`, args...)
 	return err
@@ -94,7 +94,7 @@ func (s *sqliteStore) UpdateBinding(ctx context.Context, tenantID string, b Bind
 	if err != nil {
 		return false, err
 	}
-	args := append(bindingArgs(b), tenants.TimeText(b.UpdatedAt), b.FanID, b.Rev)
+	args := append(bindingArgs(b), engine.TimeText(b.UpdatedAt), b.FanID, b.Rev)
 	res, err := db.Exec(ctx, `UPDATE bindings SET guide_id = ?, guide_store = ?, guide_channel = ?, guide_at = ?, guide_until = ?,
 		guide_protect = ?, distributor_id = ?, distributor_channel = ?, distributor_at = ?, distributor_until = ?,
 		distributor_protect = ?, channel = ?, referrer_id = ?, updated_at = ?, rev = rev + 1
@@ -111,7 +111,7 @@ func (s *sqliteStore) CountPaid(ctx context.Context, tenantID, fanID string) err
 	if err != nil {
 		return err
 	}
-	now := tenants.TimeText(time.Now())
+	now := engine.TimeText(time.Now())
 	_, err = db.Exec(ctx, `INSERT INTO bindings (tenant_id, fan_id, paid_orders, created_at, updated_at) VALUES (?, ?, 1, ?, ?)
 		ON CONFLICT (tenant_id, fan_id) DO UPDATE SET paid_orders = paid_orders + 1`, fanID, now, now)
 	return err
@@ -150,7 +150,7 @@ func (s *sqliteStore) Log(ctx context.Context, tenantID string, e LogEntry) erro
 	}
 	b, _ := json.Marshal(e)
 	_, err = db.Exec(ctx, `INSERT INTO binding_log (tenant_id, id, fan_id, kind, doc, at) VALUES (?, ?, ?, ?, ?, ?)`,
-		e.ID, e.FanID, e.Kind, string(b), tenants.TimeText(e.At))
+		e.ID, e.FanID, e.Kind, string(b), engine.TimeText(e.At))
 	return err
 }
 
@@ -189,7 +189,7 @@ func (s *sqliteStore) InsertSale(ctx context.Context, tenantID string, sl Sale) 
 	}
 	res, err := db.Exec(ctx, `INSERT OR IGNORE INTO distribution_sales (tenant_id, `+saleColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, sl.OrderID, sl.FanID, sl.GuideID, sl.StoreID, sl.DistributorID,
-		sl.Channel, sl.Base, sl.Paid, sl.Refunded, sl.RefundedBase, tenants.TimeText(sl.PaidAt))
+		sl.Channel, sl.Base, sl.Paid, sl.Refunded, sl.RefundedBase, engine.TimeText(sl.PaidAt))
 	if err != nil {
 		return false, err
 	}
@@ -225,7 +225,7 @@ func (s *sqliteStore) sales(ctx context.Context, tenantID, q string, args ...any
 			&sl.Paid, &sl.Refunded, &sl.RefundedBase, &at); err != nil {
 			return nil, err
 		}
-		sl.PaidAt = tenants.ParseTimeText(at)
+		sl.PaidAt = engine.ParseTimeText(at)
 		out = append(out, sl)
 	}
 	return out, rows.Err()

@@ -26,19 +26,20 @@ import (
 	"microshop/static"
 	"microshop/templates"
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 	"microshop/tenants/wechat"
 )
 
 // schemas lists what every tenant database holds, one entry per domain.
-var schemas = []tenants.Schema{catalog.Schema, fan.Schema, order.Schema, pcstore.Schema, wechat.Schema, distribution.Schema,
+var schemas = []engine.Schema{catalog.Schema, fan.Schema, order.Schema, pcstore.Schema, wechat.Schema, distribution.Schema,
 	points.Schema, message.Schema}
 
 // app is the wired platform: engine, services and the HTTP router.
 type app struct {
 	cfg     Config
 	log     *slog.Logger
-	engine  *tenants.Engine
+	engine  *engine.Engine
 	tenants *tenants.Service
 	catalog *catalog.Catalog
 	orders  *order.Service
@@ -53,7 +54,7 @@ type app struct {
 }
 
 // openEngine opens the engine the configuration names.
-func openEngine(ctx context.Context, cfg Config) (*tenants.Engine, error) {
+func openEngine(ctx context.Context, cfg Config) (*engine.Engine, error) {
 	if cfg.MongoURI != "" {
 		return tenants.OpenMongo(ctx, cfg.MongoURI, cfg.MongoDB, nil, schemas...)
 	}
@@ -62,7 +63,7 @@ func openEngine(ctx context.Context, cfg Config) (*tenants.Engine, error) {
 
 // newApp builds everything over an opened engine. It is what run does,
 // and what tests call to get the real router on a real engine.
-func newApp(ctx context.Context, cfg Config, log *slog.Logger, engine *tenants.Engine) (*app, error) {
+func newApp(ctx context.Context, cfg Config, log *slog.Logger, engine *engine.Engine) (*app, error) {
 	store := tenants.NewStore(engine)
 	secret := cfg.Secret
 	if secret == "" {

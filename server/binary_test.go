@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 )
 
@@ -180,7 +180,7 @@ func TestBinaryOnSQLite(t *testing.T) {
 // process, or MICROSHOP_TEST_MONGODB_URI) through the real binary.
 func TestBinaryOnMongo(t *testing.T) {
 	uri := enginetest.MongoURI(t)
-	db := "bin" + tenants.NewSecret(8)
+	db := "bin" + engine.NewSecret(8)
 	p := startBinary(t, []string{"MONGODB_URI=" + uri}, "--mongodb-db", db, "--demo=false")
 	if !strings.Contains(p.output(), "mongodb databases "+db) {
 		t.Errorf("log does not name the Mongo databases:\n%s", p.output())

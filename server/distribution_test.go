@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"microshop/shop/fan"
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 )
 
@@ -58,7 +58,7 @@ type attributionJSON struct {
 // funnel counts it; the QR PNG, the CSV export, the console page and the
 // printable card.
 func TestGuideFlow(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		_, srv := startApp(t, e)
 		s := signUp(t, srv.URL, "guide-shop")
 		api := s.apiClient(t, srv.URL)
@@ -166,7 +166,7 @@ type entryJSON struct {
 // → two levels of commission → completed → the after-sale window → available
 // → withdrawn and paid out; the centre, the console and bad input.
 func TestDistributorFlow(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		a, srv := startApp(t, e)
 		s := signUp(t, srv.URL, "dist-shop")
 		api := s.apiClient(t, srv.URL)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"microshop/tenants"
+	"microshop/tenants/engine"
 )
 
 // testConfig is the configuration tests run the app with.
@@ -19,7 +20,7 @@ func testConfig() Config {
 
 // startApp wires the real app over engine, exactly as run does, and serves
 // it on a local test server that stops at cleanup.
-func startApp(t testing.TB, engine *tenants.Engine) (*app, *httptest.Server) {
+func startApp(t testing.TB, engine *engine.Engine) (*app, *httptest.Server) {
 	t.Helper()
 	a, err := newApp(context.Background(), testConfig(), slog.New(slog.NewTextHandler(io.Discard, nil)), engine)
 	if err != nil {
@@ -34,7 +35,7 @@ func startApp(t testing.TB, engine *tenants.Engine) (*app, *httptest.Server) {
 }
 
 // sqliteEngine opens a SQLite engine in a temp dir, closed at cleanup.
-func sqliteEngine(t testing.TB) *tenants.Engine {
+func sqliteEngine(t testing.TB) *engine.Engine {
 	t.Helper()
 	e, err := tenants.OpenSQLite(t.TempDir(), schemas...)
 	if err != nil {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 )
 
@@ -17,7 +17,7 @@ import (
 // and B's data must be exactly as before. Routes added later are covered
 // without editing this test: their path parameters are filled by name.
 func TestTenantIsolationEveryRoute(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		a, srv := startApp(t, e)
 		shopA, shopB := signUp(t, srv.URL, "shop-a"), signUp(t, srv.URL, "shop-b")
 		apiB := shopB.apiClient(t, srv.URL)

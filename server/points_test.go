@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"microshop/shop/fan"
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 )
 
@@ -57,7 +57,7 @@ type inboxJSON struct {
 // paid partly with points, its notice in the inbox, a refund giving the
 // points back, a campaign, the opt-out, the console pages, and bad input.
 func TestPointsAndMessages(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		a, srv := startApp(t, e)
 		s := signUp(t, srv.URL, "points-shop")
 		api := s.apiClient(t, srv.URL)
@@ -174,7 +174,7 @@ func TestPointsAndMessages(t *testing.T) {
 				t.Fatalf("GET %s: %d %.300s", path, st, b)
 			}
 		}
-		if st, b := console.form("/admin/points/fans/"+fanID+"/adjust", url.Values{"points": {"-10"}, "reason": {"typo"}, "key": {tenants.NewID()}}); st != http.StatusSeeOther {
+		if st, b := console.form("/admin/points/fans/"+fanID+"/adjust", url.Values{"points": {"-10"}, "reason": {"typo"}, "key": {engine.NewID()}}); st != http.StatusSeeOther {
 			t.Fatalf("console adjustment: %d %.300s", st, b)
 		}
 		if st := api.json(http.MethodGet, "/api/v1/fans/"+fanID+"/points", nil, &led); led.Balance != 5000 || led.Entries[0].By != s.Email {
@@ -215,16 +215,16 @@ func TestPointsAndMessages(t *testing.T) {
 			{"rules: negative points", http.MethodPut, "/api/v1/points/rules", api, map[string]any{"base_points": -1, "cycle": "week", "expiry": "never"}, 400},
 			{"rules: unknown field", http.MethodPut, "/api/v1/points/rules", api, map[string]any{"bonus": 1}, 400},
 			{"adjust: no reason", http.MethodPost, "/api/v1/fans/" + fanID + "/points/adjustments", api, map[string]any{"points": 5}, 400},
-			{"adjust: unknown fan", http.MethodPost, "/api/v1/fans/" + tenants.NewID() + "/points/adjustments", api, map[string]any{"points": 5, "reason": "x"}, 404},
+			{"adjust: unknown fan", http.MethodPost, "/api/v1/fans/" + engine.NewID() + "/points/adjustments", api, map[string]any{"points": 5, "reason": "x"}, 404},
 			{"ledger: malformed fan", http.MethodGet, "/api/v1/fans/nope/points", api, nil, 404},
 			{"ledger: bad page", http.MethodGet, "/api/v1/fans/" + fanID + "/points?before=x", api, nil, 400},
 			{"campaign: template as marketing", http.MethodPost, "/api/v1/campaigns", api, map[string]any{"name": "x", "kind": "template", "rule": map[string]any{},
 				"template": map[string]any{"id": "t", "fields": map[string]string{"first": "Sale"}}}, 400},
-			{"campaign: unknown segment", http.MethodPost, "/api/v1/campaigns", api, map[string]any{"name": "x", "kind": "text", "text": "x", "segment_id": tenants.NewID()}, 400},
+			{"campaign: unknown segment", http.MethodPost, "/api/v1/campaigns", api, map[string]any{"name": "x", "kind": "text", "text": "x", "segment_id": engine.NewID()}, 400},
 			{"segment: bad rule", http.MethodPost, "/api/v1/segments", api, map[string]any{"name": "x", "rule": map[string]any{"subscribed": "maybe"}}, 400},
 			{"settings: bad rate", http.MethodPut, "/api/v1/message-settings", api, map[string]any{"rate": 0, "templates": map[string]string{}}, 400},
 			{"settings: unknown notice", http.MethodPut, "/api/v1/message-settings", api, map[string]any{"rate": 5, "templates": map[string]string{"sale": "t"}}, 400},
-			{"campaign: unknown", http.MethodGet, "/api/v1/campaigns/" + tenants.NewID(), api, nil, 404},
+			{"campaign: unknown", http.MethodGet, "/api/v1/campaigns/" + engine.NewID(), api, nil, 404},
 			{"tags: bad tag", http.MethodPut, "/api/v1/fans/" + fanID + "/tags", api, map[string]any{"tags": []string{"<b>"}}, 400},
 			{"reminder: missing", http.MethodPut, base + "/api/points/reminder", shopper, map[string]any{}, 400},
 			{"reminder: wrong type", http.MethodPut, base + "/api/points/reminder", shopper, `{"on":"yes"}`, 400},

@@ -12,6 +12,7 @@ import (
 
 	"microshop/shop/fan"
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/wechat"
 	"microshop/tenants/wechat/sandbox"
 )
@@ -72,7 +73,7 @@ type weChat struct {
 	log      *slog.Logger
 }
 
-func newWeChat(cfg Config, log *slog.Logger, engine *tenants.Engine, store tenants.Store) (*weChat, error) {
+func newWeChat(cfg Config, log *slog.Logger, engine *engine.Engine, store tenants.Store) (*weChat, error) {
 	mode := cfg.WeChat
 	if mode == "" {
 		mode = "sandbox" // the default (a Config built in code, as the tests do)

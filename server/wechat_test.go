@@ -17,7 +17,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"microshop/shop/fan"
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 	"microshop/tenants/wechat"
 	"microshop/tenants/wechat/sandbox"
@@ -96,7 +96,7 @@ type fanListJSON struct {
 }
 
 func TestWeChatPushEndToEnd(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		a, srv := startApp(t, e)
 		w := newWXShop(t, a, srv.URL, "tea-wx")
 		api := w.apiClient(t, srv.URL)
@@ -409,7 +409,7 @@ func TestSandboxPhone(t *testing.T) {
 // silently (snsapi_base) with a state the server checks, and the browser's
 // cookie identity is merged into the WeChat fan.
 func TestWeChatOAuth(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		a, srv := startApp(t, e)
 		w := newWXShop(t, a, srv.URL, "oauth-shop")
 		jar, _ := cookiejar.New(nil)

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"microshop/tenants/engine"
 	"strings"
 	"time"
 
@@ -37,7 +38,7 @@ func NewAPIKey(tenantID string, now time.Time) (string, APIKey) {
 	var b [32]byte
 	_, _ = rand.Read(b[:])
 	key := apiKeyPrefix + base64.RawURLEncoding.EncodeToString(b[:])
-	return key, APIKey{ID: NewID(), TenantID: tenantID, Hash: HashAPIKey(key), Prefix: key[:len(apiKeyPrefix)+6], CreatedAt: now}
+	return key, APIKey{ID: engine.NewID(), TenantID: tenantID, Hash: HashAPIKey(key), Prefix: key[:len(apiKeyPrefix)+6], CreatedAt: now}
 }
 
 // HashAPIKey is how keys are stored and looked up: a key has 256 random bits,

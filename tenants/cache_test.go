@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 	"microshop/tenants/fault"
 )
 
 func TestCache(t *testing.T) {
-	enginetest.Kinds(t, nil, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, nil, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		store := tenants.NewStore(e)
 		now := time.Now().UTC().Truncate(time.Millisecond)

@@ -2,6 +2,7 @@ package tenants
 
 import (
 	"context"
+	"microshop/tenants/engine"
 	"time"
 )
 
@@ -36,7 +37,7 @@ type Leaser struct {
 
 // NewLeaser returns a leaser whose holder id is unique to this process.
 func NewLeaser(store Store) *Leaser {
-	return &Leaser{store: store, holder: NewID(), now: time.Now}
+	return &Leaser{store: store, holder: engine.NewID(), now: time.Now}
 }
 
 // Holder is this process's holder id.

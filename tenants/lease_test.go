@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 )
 
 func TestLeases(t *testing.T) {
-	enginetest.Kinds(t, nil, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, nil, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		store := tenants.NewStore(e)
 		now := time.Now().UTC().Truncate(time.Millisecond)
@@ -46,7 +47,7 @@ func TestLeases(t *testing.T) {
 
 // TestLeaseOneWinner: 20 replicas race for one free lease; exactly one wins.
 func TestLeaseOneWinner(t *testing.T) {
-	enginetest.Kinds(t, nil, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, nil, func(t *testing.T, e *engine.Engine) {
 		if enginetest.OnFerretDB(e) {
 			t.Skip(enginetest.FerretDBSkipReason)
 		}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -25,7 +26,7 @@ const resolveTTL = 5 * time.Second
 
 // Service opens shops, signs merchants in and resolves requests to tenants.
 type Service struct {
-	engine  *Engine
+	engine  *engine.Engine
 	store   Store
 	log     *slog.Logger
 	now     func() time.Time
@@ -43,7 +44,7 @@ type cached struct {
 }
 
 // NewService returns a tenant service over the engine and platform store.
-func NewService(engine *Engine, store Store, log *slog.Logger) *Service {
+func NewService(engine *engine.Engine, store Store, log *slog.Logger) *Service {
 	return &Service{engine: engine, store: store, log: log, now: time.Now,
 		limiter: newFailureLimiter(loginWindow), bySlug: map[string]cached{}, byKey: map[string]cached{}}
 }
@@ -68,13 +69,13 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) (Tenant, User, string, 
 		return Tenant{}, User{}, "", fmt.Errorf("hash password: %w", err)
 	}
 	now := s.now().UTC().Truncate(time.Millisecond) // what MongoDB keeps
-	t := Tenant{ID: NewID(), Slug: in.Slug, Name: in.Name, TimeZone: DefaultTimeZone, CreatedAt: now}
+	t := Tenant{ID: engine.NewID(), Slug: in.Slug, Name: in.Name, TimeZone: DefaultTimeZone, CreatedAt: now}
 	// No multi-record transactions: the slug's unique index decides who gets
 	// it, and a later failure removes the tenant record again.
 	if err := s.store.CreateTenant(ctx, t); err != nil {
 		return Tenant{}, User{}, "", err
 	}
-	u := User{ID: NewID(), TenantID: t.ID, Email: in.Email, PasswordHash: hash, CreatedAt: now}
+	u := User{ID: engine.NewID(), TenantID: t.ID, Email: in.Email, PasswordHash: hash, CreatedAt: now}
 	key, rec := NewAPIKey(t.ID, now)
 	err = s.engine.Provision(ctx, t.ID)
 	userCreated := false
@@ -133,7 +134,7 @@ func (s *Service) Authenticate(ctx context.Context, email, password, ip string) 
 
 // dummyHash is a bcrypt hash of a random string at PasswordCost.
 var dummyHash = func() string {
-	h, _ := HashPassword(NewSecret(IDLen))
+	h, _ := HashPassword(engine.NewSecret(engine.IDLen))
 	return h
 }()
 

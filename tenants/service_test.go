@@ -13,15 +13,16 @@ import (
 	"time"
 
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 	"microshop/tenants/fault"
 )
 
-func newService(e *tenants.Engine) *tenants.Service {
+func newService(e *engine.Engine) *tenants.Service {
 	return tenants.NewService(e, tenants.NewStore(e), slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
-func openSQLite(t *testing.T, schemas ...tenants.Schema) *tenants.Engine {
+func openSQLite(t *testing.T, schemas ...engine.Schema) *engine.Engine {
 	t.Helper()
 	e, err := tenants.OpenSQLite(t.TempDir(), schemas...)
 	if err != nil {
@@ -115,7 +116,7 @@ func TestSignUpNormalizes(t *testing.T) {
 }
 
 func TestSignUp(t *testing.T) {
-	enginetest.Kinds(t, nil, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, nil, func(t *testing.T, e *engine.Engine) {
 		allowTenantScans(t, e)
 		ctx := context.Background()
 		svc := newService(e)
@@ -123,7 +124,7 @@ func TestSignUp(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !tenants.ValidID(tn.ID) || tn.Slug != "tea-house" || tn.Name != "Tea House" || tn.TimeZone != tenants.DefaultTimeZone ||
+		if !engine.ValidID(tn.ID) || tn.Slug != "tea-house" || tn.Name != "Tea House" || tn.TimeZone != tenants.DefaultTimeZone ||
 			u.TenantID != tn.ID || u.Email != "tea-house@example.com" || !tenants.CheckPassword(u.PasswordHash, "correct horse") ||
 			!strings.HasPrefix(key, "msk_") {
 			t.Fatalf("SignUp = %+v, %+v, %q", tn, u, key)
@@ -138,7 +139,7 @@ func TestSignUp(t *testing.T) {
 			t.Fatalf("Authenticate = %+v, %v", got, err)
 		}
 		// The tenant's database exists.
-		if e.Kind() == tenants.SQLite {
+		if e.Kind() == engine.SQLite {
 			if _, err := e.SQL(tn.ID); err != nil {
 				t.Fatalf("tenant database: %v", err)
 			}
@@ -181,7 +182,7 @@ func TestSignUp(t *testing.T) {
 // one win, the others get a conflict, and no half-made shop is left. The
 // outcome rests on a unique insert, which holds on every engine.
 func TestSignUpSameSlugConcurrently(t *testing.T) {
-	enginetest.Kinds(t, nil, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, nil, func(t *testing.T, e *engine.Engine) {
 		allowTenantScans(t, e)
 		ctx := context.Background()
 		svc := newService(e)
@@ -309,7 +310,7 @@ func TestAuthenticateLocksAddress(t *testing.T) {
 func TestSessionCodec(t *testing.T) {
 	codec := tenants.NewSessionCodec([]byte("0123456789abcdef0123456789abcdef"))
 	at := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
-	s := tenants.Session{UserID: tenants.NewID(), TenantID: tenants.NewID(), Expires: at.Add(time.Hour).Unix()}
+	s := tenants.Session{UserID: engine.NewID(), TenantID: engine.NewID(), Expires: at.Add(time.Hour).Unix()}
 	v := codec.Encode(s)
 
 	got, err := codec.Decode(v, at)
@@ -351,73 +352,6 @@ func TestSessionCodec(t *testing.T) {
 	} {
 		if got, err := codec.Decode(bad, at); err == nil {
 			t.Errorf("%s: accepted %q as %+v", name, bad, got)
-		}
-	}
-}
-
-func TestSQLScope(t *testing.T) {
-	e := openSQLite(t, notes)
-	ctx := context.Background()
-	id := enginetest.Tenant(t, e)
-	sc, err := e.SQL(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sc.TenantID() != id {
-		t.Fatalf("TenantID = %q", sc.TenantID())
-	}
-
-	// Statements that do not name tenant_id are refused before they run.
-	if _, err := sc.Exec(ctx, `INSERT INTO notes (id, body) VALUES (?, ?)`, "n1", "x"); err == nil || !strings.Contains(err.Error(), "tenant_id") {
-		t.Fatalf("Exec without tenant_id: %v", err)
-	}
-	if _, err := sc.Query(ctx, `SELECT id FROM notes`); err == nil || !strings.Contains(err.Error(), "tenant_id") {
-		t.Fatalf("Query without tenant_id: %v", err)
-	}
-	var body string
-	if err := sc.QueryRow(ctx, `SELECT body FROM notes WHERE id = ?`, "n1").Scan(&body); err == nil || !strings.Contains(err.Error(), "tenant_id") {
-		t.Fatalf("QueryRow without tenant_id: %v", err)
-	}
-
-	// Scoped statements get the tenant id as their first argument.
-	if _, err := sc.Exec(ctx, `INSERT INTO notes (tenant_id, id, body) VALUES (?, ?, ?)`, "n1", "hello"); err != nil {
-		t.Fatal(err)
-	}
-	var tenantID string
-	if err := sc.QueryRow(ctx, `SELECT tenant_id, body FROM notes WHERE tenant_id = ? AND id = ?`, "n1").Scan(&tenantID, &body); err != nil ||
-		tenantID != id || body != "hello" {
-		t.Fatalf("row = %q %q, %v", tenantID, body, err)
-	}
-	// The tenant id goes to the `tenant_id = ?` placeholder wherever it is.
-	if res, err := sc.Exec(ctx, `UPDATE notes SET body = ? WHERE tenant_id = ? AND id = ?`, "edited", "n1"); err != nil {
-		t.Fatal(err)
-	} else if n, _ := res.RowsAffected(); n != 1 {
-		t.Fatalf("update changed %d rows, want 1", n)
-	}
-	if err := sc.QueryRow(ctx, `SELECT body FROM notes WHERE tenant_id = ? AND id = ?`, "n1").Scan(&body); err != nil || body != "edited" {
-		t.Fatalf("after update: %q, %v", body, err)
-	}
-	rows, err := sc.Query(ctx, `SELECT id FROM notes WHERE tenant_id = ? ORDER BY id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, s)
-	}
-	rows.Close()
-	if strings.Join(ids, ",") != "n1" {
-		t.Fatalf("ids = %v", ids)
-	}
-
-	// Only provisioned tenants have a database; a request cannot create one.
-	for _, bad := range []string{tenants.NewID(), "", "../platform", "UPPERCASEUPPERCA"} {
-		if _, err := e.SQL(bad); !errors.Is(err, fault.ErrNotFound) {
-			t.Errorf("SQL(%q) = %v, want not found", bad, err)
 		}
 	}
 }

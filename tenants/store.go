@@ -2,8 +2,10 @@ package tenants
 
 import (
 	"context"
+	"microshop/tenants/engine"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // Store is the platform database: tenants, merchant users, API keys and
@@ -40,14 +42,30 @@ type Store interface {
 }
 
 // NewStore returns the platform store of the engine.
-func NewStore(e *Engine) Store {
-	if e.kind == Mongo {
-		return &mongoStore{db: e.client.Database(e.dbPrefix)}
+func NewStore(e *engine.Engine) Store {
+	if e.Kind() == engine.Mongo {
+		return &mongoStore{db: e.PlatformMongo()}
 	}
-	return &sqliteStore{db: e.platform}
+	return &sqliteStore{db: e.PlatformSQL()}
 }
 
-// platformSQLite is the platform database's schema.
+// OpenSQLite opens the SQLite engine in dir with the platform schema and the
+// given tenant schemas.
+func OpenSQLite(dir string, schemas ...engine.Schema) (*engine.Engine, error) {
+	return engine.OpenSQLite(dir, Platform, schemas...)
+}
+
+// OpenMongo opens the Mongo engine at uri with the platform schema and the
+// given tenant schemas (see engine.OpenMongo).
+func OpenMongo(ctx context.Context, uri, dbPrefix string, opts *options.ClientOptions, schemas ...engine.Schema) (*engine.Engine, error) {
+	return engine.OpenMongo(ctx, uri, dbPrefix, opts, Platform, schemas...)
+}
+
+// Platform is the platform database's schema: tenants, users, API keys,
+// secrets, leases and the shared cache. Platform records are not
+// tenant-scoped, so the Mongo keys carry no tenant_id prefix.
+var Platform = engine.Platform{SQLite: platformSQLite, Mongo: platformMongo}
+
 var platformSQLite = []string{
 	`CREATE TABLE IF NOT EXISTS tenants (
 		id TEXT PRIMARY KEY,
@@ -74,17 +92,13 @@ var platformSQLite = []string{
 	`CREATE TABLE IF NOT EXISTS cache (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at TEXT NOT NULL)`,
 }
 
-// PlatformMongo declares the platform database's collections and indexes
-// (platform records are not tenant-scoped, so no tenant_id prefix).
-var PlatformMongo = map[string][]bson.D{
-	"tenants":  {{{Key: "slug", Value: 1}}},
-	"users":    {{{Key: "email", Value: 1}}, {{Key: "tenant_id", Value: 1}}},
-	"api_keys": {{{Key: "hash", Value: 1}}, {{Key: "tenant_id", Value: 1}}},
-	"secrets":  {},
-	"leases":   {},
-	"cache":    {},
+var platformMongo = []engine.MongoCollection{
+	{Name: "tenants", Indexes: []engine.MongoIndex{{Keys: bson.D{{Key: "slug", Value: 1}}, Unique: true}}},
+	{Name: "users", Indexes: []engine.MongoIndex{
+		{Keys: bson.D{{Key: "email", Value: 1}}, Unique: true},
+		{Keys: bson.D{{Key: "tenant_id", Value: 1}}}}},
+	{Name: "api_keys", Indexes: []engine.MongoIndex{
+		{Keys: bson.D{{Key: "hash", Value: 1}}, Unique: true},
+		{Keys: bson.D{{Key: "tenant_id", Value: 1}}}}},
+	{Name: "secrets"}, {Name: "leases"}, {Name: "cache"},
 }
-
-// uniquePlatform lists the platform indexes that are unique (by collection
-// and first key).
-var uniquePlatform = map[string]string{"tenants": "slug", "users": "email", "api_keys": "hash"}

@@ -9,32 +9,15 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
 type mongoStore struct{ db *mongo.Database }
 
-func (e *Engine) ensurePlatformMongo(ctx context.Context) error {
-	db := e.client.Database(e.dbPrefix)
-	for coll, indexes := range PlatformMongo {
-		if len(indexes) == 0 {
-			continue
-		}
-		for _, keys := range indexes {
-			unique := uniquePlatform[coll] == keys[0].Key && len(keys) == 1
-			m := mongo.IndexModel{Keys: keys, Options: options.Index().SetUnique(unique)}
-			// One command per index: see ensureMongoIndexes.
-			if _, err := db.Collection(coll).Indexes().CreateOne(ctx, m); err != nil {
-				return fmt.Errorf("platform index %v on %s: %w", keys, coll, err)
-			}
-		}
-	}
-	return nil
-}
-
 func (s *mongoStore) CreateTenant(ctx context.Context, t Tenant) error {
 	_, err := s.db.Collection("tenants").InsertOne(ctx, t)
-	if IsUniqueViolation(err) {
+	if engine.IsUniqueViolation(err) {
 		return fault.Conflict("the shop address %q is taken; choose another", t.Slug)
 	}
 	return err
@@ -48,7 +31,7 @@ func (s *mongoStore) DeleteTenant(ctx context.Context, id string) error {
 func findOne[T any](ctx context.Context, c *mongo.Collection, f bson.D, what string) (T, error) {
 	var v T
 	err := c.FindOne(ctx, f).Decode(&v)
-	if IsNoDocuments(err) {
+	if engine.IsNoDocuments(err) {
 		return v, fault.NotFound(what)
 	}
 	return v, err
@@ -89,7 +72,7 @@ func (s *mongoStore) CountTenants(ctx context.Context) (int64, error) {
 
 func (s *mongoStore) CreateUser(ctx context.Context, u User) error {
 	_, err := s.db.Collection("users").InsertOne(ctx, u)
-	if IsUniqueViolation(err) {
+	if engine.IsUniqueViolation(err) {
 		return fault.Conflict("an account with email %s already exists; sign in instead", u.Email)
 	}
 	return err
@@ -141,7 +124,7 @@ func (s *mongoStore) TryLease(ctx context.Context, name, holder string, now, exp
 		}}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "holder", Value: holder}, {Key: "expires_at", Value: expires}}}},
 		options.UpdateOne().SetUpsert(true))
-	if IsUniqueViolation(err) {
+	if engine.IsUniqueViolation(err) {
 		return false, nil
 	}
 	if err != nil {
@@ -164,7 +147,7 @@ type cacheDoc struct {
 func (s *mongoStore) CacheGet(ctx context.Context, key string, now time.Time) (string, time.Time, error) {
 	var d cacheDoc
 	err := s.db.Collection("cache").FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&d)
-	if IsNoDocuments(err) || (err == nil && !d.Expires.After(now)) {
+	if engine.IsNoDocuments(err) || (err == nil && !d.Expires.After(now)) {
 		return "", time.Time{}, fault.NotFound("cache entry")
 	}
 	if err != nil {

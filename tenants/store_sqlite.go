@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -15,8 +16,8 @@ type sqliteStore struct{ db *sql.DB }
 func (s *sqliteStore) CreateTenant(ctx context.Context, t Tenant) error {
 	_, err := s.db.ExecContext(ctx,
 		`INSERT INTO tenants (id, slug, name, time_zone, created_at) VALUES (?, ?, ?, ?, ?)`,
-		t.ID, t.Slug, t.Name, t.TimeZone, TimeText(t.CreatedAt))
-	if IsUniqueViolation(err) {
+		t.ID, t.Slug, t.Name, t.TimeZone, engine.TimeText(t.CreatedAt))
+	if engine.IsUniqueViolation(err) {
 		return fault.Conflict("the shop address %q is taken; choose another", t.Slug)
 	}
 	return err
@@ -36,7 +37,7 @@ func (s *sqliteStore) tenant(ctx context.Context, where string, arg any) (Tenant
 	if errors.Is(err, sql.ErrNoRows) {
 		return Tenant{}, fault.NotFound("shop")
 	}
-	t.CreatedAt = ParseTimeText(created)
+	t.CreatedAt = engine.ParseTimeText(created)
 	return t, err
 }
 
@@ -74,8 +75,8 @@ func (s *sqliteStore) CountTenants(ctx context.Context) (int64, error) {
 func (s *sqliteStore) CreateUser(ctx context.Context, u User) error {
 	_, err := s.db.ExecContext(ctx,
 		`INSERT INTO users (id, tenant_id, email, password_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
-		u.ID, u.TenantID, u.Email, u.PasswordHash, TimeText(u.CreatedAt))
-	if IsUniqueViolation(err) {
+		u.ID, u.TenantID, u.Email, u.PasswordHash, engine.TimeText(u.CreatedAt))
+	if engine.IsUniqueViolation(err) {
 		return fault.Conflict("an account with email %s already exists; sign in instead", u.Email)
 	}
 	return err
@@ -95,7 +96,7 @@ func (s *sqliteStore) user(ctx context.Context, where string, arg any) (User, er
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, fault.NotFound("user")
 	}
-	u.CreatedAt = ParseTimeText(created)
+	u.CreatedAt = engine.ParseTimeText(created)
 	return u, err
 }
 
@@ -110,7 +111,7 @@ func (s *sqliteStore) UserByID(ctx context.Context, id string) (User, error) {
 func (s *sqliteStore) CreateAPIKey(ctx context.Context, k APIKey) error {
 	_, err := s.db.ExecContext(ctx,
 		`INSERT INTO api_keys (id, tenant_id, hash, prefix, created_at) VALUES (?, ?, ?, ?, ?)`,
-		k.ID, k.TenantID, k.Hash, k.Prefix, TimeText(k.CreatedAt))
+		k.ID, k.TenantID, k.Hash, k.Prefix, engine.TimeText(k.CreatedAt))
 	return err
 }
 
@@ -123,7 +124,7 @@ func (s *sqliteStore) APIKeyByHash(ctx context.Context, hash string) (APIKey, er
 	if errors.Is(err, sql.ErrNoRows) {
 		return APIKey{}, fault.NotFound("api key")
 	}
-	k.CreatedAt = ParseTimeText(created)
+	k.CreatedAt = engine.ParseTimeText(created)
 	return k, err
 }
 
@@ -141,7 +142,7 @@ func (s *sqliteStore) TryLease(ctx context.Context, name, holder string, now, ex
 	res, err := s.db.ExecContext(ctx, `INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
 		WHERE leases.expires_at <= ? OR leases.holder = excluded.holder`,
-		name, holder, TimeText(expires), TimeText(now))
+		name, holder, engine.TimeText(expires), engine.TimeText(now))
 	if err != nil {
 		return false, fmt.Errorf("lease %s: %w", name, err)
 	}
@@ -157,20 +158,20 @@ func (s *sqliteStore) ReleaseLease(ctx context.Context, name, holder string) err
 func (s *sqliteStore) CacheGet(ctx context.Context, key string, now time.Time) (string, time.Time, error) {
 	var v, exp string
 	err := s.db.QueryRowContext(ctx, `SELECT value, expires_at FROM cache WHERE key = ? AND expires_at > ?`,
-		key, TimeText(now)).Scan(&v, &exp)
+		key, engine.TimeText(now)).Scan(&v, &exp)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", time.Time{}, fault.NotFound("cache entry")
 	}
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("cache get %s: %w", key, err)
 	}
-	return v, ParseTimeText(exp), nil
+	return v, engine.ParseTimeText(exp), nil
 }
 
 func (s *sqliteStore) CachePut(ctx context.Context, key, value string, expires time.Time) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO cache (key, value, expires_at) VALUES (?, ?, ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
-		key, value, TimeText(expires))
+		key, value, engine.TimeText(expires))
 	if err != nil {
 		return fmt.Errorf("cache put %s: %w", key, err)
 	}

@@ -7,18 +7,17 @@ import (
 	"net/http"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 	"microshop/tenants/fault"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // The contract suite of tenants.Store: every case runs on SQLite and on the
@@ -29,7 +28,7 @@ func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 
 // allowTenantScans exempts the platform store's whole-collection reads of
 // the tenants collection from the index check.
-func allowTenantScans(t *testing.T, e *tenants.Engine) {
+func allowTenantScans(t *testing.T, e *engine.Engine) {
 	enginetest.AllowFullScan(t, e, "tenants",
 		"TenantIDs lists every tenant for the start-up schema check, and CountTenants counts them all")
 }
@@ -54,11 +53,11 @@ func sameTenant(t *testing.T, got, want tenants.Tenant) {
 }
 
 func newTenant(slug string) tenants.Tenant {
-	return tenants.Tenant{ID: tenants.NewID(), Slug: slug, Name: "Shop " + slug, TimeZone: tenants.DefaultTimeZone, CreatedAt: now()}
+	return tenants.Tenant{ID: engine.NewID(), Slug: slug, Name: "Shop " + slug, TimeZone: tenants.DefaultTimeZone, CreatedAt: now()}
 }
 
 func TestStoreTenants(t *testing.T) {
-	enginetest.Kinds(t, nil, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, nil, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		s := tenants.NewStore(e)
 		a := newTenant("tea-house")
@@ -77,7 +76,7 @@ func TestStoreTenants(t *testing.T) {
 		}
 		sameTenant(t, got, a)
 
-		_, err = s.TenantByID(ctx, tenants.NewID())
+		_, err = s.TenantByID(ctx, engine.NewID())
 		wantStatus(t, err, fault.ErrNotFound, http.StatusNotFound)
 		_, err = s.TenantBySlug(ctx, "no-such-shop")
 		wantStatus(t, err, fault.ErrNotFound, http.StatusNotFound)
@@ -101,14 +100,14 @@ func TestStoreTenants(t *testing.T) {
 		if err := s.CreateTenant(ctx, b); err != nil {
 			t.Fatalf("slug of a deleted tenant: %v", err)
 		}
-		if err := s.DeleteTenant(ctx, tenants.NewID()); err != nil {
+		if err := s.DeleteTenant(ctx, engine.NewID()); err != nil {
 			t.Fatalf("deleting a missing tenant: %v", err)
 		}
 	})
 }
 
 func TestStoreTenantIDsAndCount(t *testing.T) {
-	enginetest.Kinds(t, nil, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, nil, func(t *testing.T, e *engine.Engine) {
 		allowTenantScans(t, e)
 		ctx := context.Background()
 		s := tenants.NewStore(e)
@@ -139,11 +138,11 @@ func TestStoreTenantIDsAndCount(t *testing.T) {
 }
 
 func TestStoreUsers(t *testing.T) {
-	enginetest.Kinds(t, nil, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, nil, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		s := tenants.NewStore(e)
-		tenantID := tenants.NewID()
-		u := tenants.User{ID: tenants.NewID(), TenantID: tenantID, Email: "owner@example.com", PasswordHash: "$2a$11$hash", CreatedAt: now()}
+		tenantID := engine.NewID()
+		u := tenants.User{ID: engine.NewID(), TenantID: tenantID, Email: "owner@example.com", PasswordHash: "$2a$11$hash", CreatedAt: now()}
 		if err := s.CreateUser(ctx, u); err != nil {
 			t.Fatal(err)
 		}
@@ -162,18 +161,18 @@ func TestStoreUsers(t *testing.T) {
 
 		_, err := s.UserByEmail(ctx, "nobody@example.com")
 		wantStatus(t, err, fault.ErrNotFound, http.StatusNotFound)
-		_, err = s.UserByID(ctx, tenants.NewID())
+		_, err = s.UserByID(ctx, engine.NewID())
 		wantStatus(t, err, fault.ErrNotFound, http.StatusNotFound)
 
 		// One account per email, across tenants.
-		dup := tenants.User{ID: tenants.NewID(), TenantID: tenants.NewID(), Email: u.Email, PasswordHash: "x", CreatedAt: now()}
+		dup := tenants.User{ID: engine.NewID(), TenantID: engine.NewID(), Email: u.Email, PasswordHash: "x", CreatedAt: now()}
 		wantStatus(t, s.CreateUser(ctx, dup), fault.ErrConflict, http.StatusConflict)
 		_, err = s.UserByID(ctx, dup.ID)
 		wantStatus(t, err, fault.ErrNotFound, http.StatusNotFound)
 		same(s.UserByEmail(ctx, u.Email))
 
 		// A second user of the same tenant.
-		v := tenants.User{ID: tenants.NewID(), TenantID: tenantID, Email: "clerk@example.com", PasswordHash: "y", CreatedAt: now()}
+		v := tenants.User{ID: engine.NewID(), TenantID: tenantID, Email: "clerk@example.com", PasswordHash: "y", CreatedAt: now()}
 		if err := s.CreateUser(ctx, v); err != nil {
 			t.Fatal(err)
 		}
@@ -184,10 +183,10 @@ func TestStoreUsers(t *testing.T) {
 }
 
 func TestStoreAPIKeys(t *testing.T) {
-	enginetest.Kinds(t, nil, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, nil, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		s := tenants.NewStore(e)
-		tenantID := tenants.NewID()
+		tenantID := engine.NewID()
 		key, rec := tenants.NewAPIKey(tenantID, now())
 		if rec.Hash != tenants.HashAPIKey(key) || rec.TenantID != tenantID || len(rec.Prefix) >= len(key) {
 			t.Fatalf("NewAPIKey record %+v for key %s", rec, key)
@@ -221,7 +220,7 @@ func TestStoreAPIKeys(t *testing.T) {
 }
 
 func TestStoreSecret(t *testing.T) {
-	enginetest.Kinds(t, nil, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, nil, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		s := tenants.NewStore(e)
 		v, err := s.Secret(ctx, "session", func() string { return "first" })
@@ -241,7 +240,7 @@ func TestStoreSecret(t *testing.T) {
 
 // Replicas racing on first start all get the value that won.
 func TestStoreSecretConcurrent(t *testing.T) {
-	enginetest.Kinds(t, nil, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, nil, func(t *testing.T, e *engine.Engine) {
 		if enginetest.OnFerretDB(e) {
 			t.Skip(enginetest.FerretDBSkipReason)
 		}
@@ -274,139 +273,12 @@ func TestStoreSecretConcurrent(t *testing.T) {
 	})
 }
 
-// notes is a schema for the engine tests: a table with a natural key.
-var notes = tenants.Schema{
-	Name: "notes",
-	SQLite: []string{
-		`CREATE TABLE IF NOT EXISTS notes (
-			tenant_id TEXT NOT NULL,
-			id TEXT NOT NULL,
-			body TEXT NOT NULL,
-			PRIMARY KEY (tenant_id, id))`,
-		`CREATE INDEX IF NOT EXISTS notes_body ON notes (tenant_id, body)`,
-	},
-	Mongo: []tenants.MongoCollection{{Name: "notes", Indexes: []tenants.MongoIndex{
-		{Keys: bson.D{{Key: "id", Value: 1}}, Unique: true},
-		{Keys: bson.D{{Key: "body", Value: 1}}},
-	}}},
-}
-
-type note struct {
-	TenantID string `bson:"tenant_id"`
-	ID       string `bson:"id"`
-	Body     string `bson:"body"`
-}
-
-func insertNote(ctx context.Context, e *tenants.Engine, tenantID string, n note) error {
-	if e.Kind() == tenants.SQLite {
-		sc, err := e.SQL(tenantID)
-		if err != nil {
-			return err
-		}
-		_, err = sc.Exec(ctx, `INSERT INTO notes (tenant_id, id, body) VALUES (?, ?, ?)`, n.ID, n.Body)
-		return err
-	}
-	return e.Mongo(tenantID).C("notes").InsertOne(ctx, n)
-}
-
-func noteByID(ctx context.Context, e *tenants.Engine, tenantID, id string) (note, error) {
-	var n note
-	if e.Kind() == tenants.SQLite {
-		sc, err := e.SQL(tenantID)
-		if err != nil {
-			return n, err
-		}
-		err = sc.QueryRow(ctx, `SELECT tenant_id, id, body FROM notes WHERE tenant_id = ? AND id = ?`, id).
-			Scan(&n.TenantID, &n.ID, &n.Body)
-		return n, err
-	}
-	err := e.Mongo(tenantID).C("notes").FindOne(ctx, bson.D{{Key: "id", Value: id}}).Decode(&n)
-	return n, err
-}
-
-func TestEngineProvisionIsIdempotent(t *testing.T) {
-	enginetest.Kinds(t, []tenants.Schema{notes}, func(t *testing.T, e *tenants.Engine) {
-		ctx := context.Background()
-		id := tenants.NewID()
-		if err := e.Provision(ctx, id); err != nil {
-			t.Fatal(err)
-		}
-		if err := insertNote(ctx, e, id, note{ID: "n1", Body: "hello"}); err != nil {
-			t.Fatal(err)
-		}
-		for range 2 {
-			if err := e.Provision(ctx, id); err != nil {
-				skipOnFerretDBIndexBug(t, enginetest.OnFerretDB(e), err)
-				t.Fatalf("provision again: %v", err)
-			}
-		}
-		n, err := noteByID(ctx, e, id, "n1")
-		if err != nil || n != (note{TenantID: id, ID: "n1", Body: "hello"}) {
-			t.Fatalf("after re-provisioning: %+v, %v", n, err)
-		}
-		// The schema's unique key holds after re-provisioning.
-		if err := insertNote(ctx, e, id, note{ID: "n1", Body: "again"}); !tenants.IsUniqueViolation(err) {
-			t.Fatalf("duplicate note id: err = %v, want a unique violation", err)
-		}
-		// Each tenant has its own data.
-		other := enginetest.Tenant(t, e)
-		if _, err := noteByID(ctx, e, other, "n1"); err == nil {
-			t.Fatal("another tenant sees the note")
-		}
-
-		for _, bad := range []string{"", "short", "UPPERCASEUPPERCA", "../../etc/passwd", id + "x"} {
-			if err := e.Provision(ctx, bad); err == nil {
-				t.Errorf("Provision(%q) succeeded", bad)
-			}
-		}
-	})
-}
-
-// The Mongo scope stamps its tenant on every document it writes and adds it
-// to every filter, whatever the caller passes.
-func TestMongoScopeStampsTenant(t *testing.T) {
-	enginetest.Kinds(t, []tenants.Schema{notes}, func(t *testing.T, e *tenants.Engine) {
-		if e.Kind() != tenants.Mongo {
-			t.Skip("Mongo scope only; the SQL scope is TestSQLScope")
-		}
-		ctx := context.Background()
-		id := enginetest.Tenant(t, e)
-		c := e.Mongo(id).C("notes")
-		if err := c.InsertOne(ctx, note{TenantID: "someone-else", ID: "n1", Body: "b"}); err != nil {
-			t.Fatal(err)
-		}
-		n, err := noteByID(ctx, e, id, "n1")
-		if err != nil || n.TenantID != id {
-			t.Fatalf("stored note %+v, %v; want tenant_id %s", n, err, id)
-		}
-		// A filter naming another tenant is overridden, not obeyed.
-		cnt, err := c.CountDocuments(ctx, bson.D{{Key: "tenant_id", Value: "someone-else"}, {Key: "id", Value: "n1"}})
-		if err != nil || cnt != 1 {
-			t.Fatalf("count with a foreign tenant_id = %d, %v; want 1 (own tenant)", cnt, err)
-		}
-	})
-}
-
-// skipOnFerretDBIndexBug skips when err is FerretDB 1.24's known crash on a
-// createIndexes command listing two or more indexes that all exist already
-// (its validateIndexesForCreation deletes from the filtered slice by the
-// unfiltered index and panics; the connection drops). The engine sends one
-// command per collection with all its indexes, so re-applying a schema (or
-// the platform indexes) fails there. Creating indexes one per command would
-// avoid it; until then these cases skip on FerretDB, and run everywhere else.
-func skipOnFerretDBIndexBug(t *testing.T, onFerretDB bool, err error) {
-	t.Helper()
-	if onFerretDB && strings.Contains(err.Error(), "connection closed unexpectedly") {
-		t.Skipf("FerretDB 1.24 crashes on createIndexes of several existing indexes (engine sends them in one command): %v", err)
-	}
-}
-
 // Re-opening the Mongo engine on existing databases (every start-up after
 // the first) re-applies the platform indexes.
 func TestOpenMongoAgain(t *testing.T) {
 	ctx := context.Background()
 	uri := enginetest.MongoURI(t)
-	prefix := "et" + tenants.NewSecret(10)
+	prefix := "et" + engine.NewSecret(10)
 	admin, err := mongo.Connect(options.Client().ApplyURI(uri))
 	if err != nil {
 		t.Fatal(err)
@@ -420,7 +292,7 @@ func TestOpenMongoAgain(t *testing.T) {
 	for i := range 2 {
 		e, err := tenants.OpenMongo(ctx, uri, prefix, nil)
 		if err != nil {
-			skipOnFerretDBIndexBug(t, onFerretDB, err)
+			enginetest.SkipOnFerretDBIndexBug(t, onFerretDB, err)
 			t.Fatalf("open %d: %v", i+1, err)
 		}
 		s := tenants.NewStore(e)
@@ -439,58 +311,5 @@ func TestOpenMongoAgain(t *testing.T) {
 		if err != nil {
 			t.Fatalf("open %d: %v", i+1, err)
 		}
-	}
-}
-
-// TestSchemaAddsColumnsToOldDatabases: a tenant database made before a
-// column was added gains it when the schema is ensured again.
-func TestSchemaAddsColumnsToOldDatabases(t *testing.T) {
-	dir := t.TempDir()
-	v1 := tenants.Schema{Name: "t", SQLite: []string{`CREATE TABLE IF NOT EXISTS things (tenant_id TEXT NOT NULL, id TEXT NOT NULL)`}}
-	e, err := tenants.OpenSQLite(dir, v1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := tenants.NewID()
-	if err := e.Provision(context.Background(), id); err != nil {
-		t.Fatal(err)
-	}
-	e.Close()
-	v2 := v1
-	v2.SQLite = append([]string{}, v1.SQLite[0], `ALTER TABLE things ADD COLUMN colour TEXT NOT NULL DEFAULT ''`)
-	e, err = tenants.OpenSQLite(dir, v2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	for range 2 { // the second run finds the column there
-		if err := e.Provision(context.Background(), id); err != nil {
-			t.Fatal(err)
-		}
-	}
-	db, err := e.SQL(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(context.Background(), `INSERT INTO things (tenant_id, id, colour) VALUES (?, ?, ?)`, "x", "red"); err != nil {
-		t.Errorf("new column missing: %v", err)
-	}
-}
-
-// TestClosedEngineOpensNothing: work still running after Close must not
-// reopen (and so recreate) a tenant's file.
-func TestClosedEngineOpensNothing(t *testing.T) {
-	dir := t.TempDir()
-	e, err := tenants.OpenSQLite(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := tenants.NewID()
-	if err := e.Provision(context.Background(), id); err != nil {
-		t.Fatal(err)
-	}
-	e.Close()
-	if _, err := e.SQL(id); err == nil {
-		t.Error("a closed engine handed out a tenant database")
 	}
 }

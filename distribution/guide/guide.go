@@ -22,7 +22,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -141,7 +141,7 @@ func (g *Guides) CreateLocation(ctx context.Context, tenantID string, in Locatio
 	if err != nil {
 		return Location{}, err
 	}
-	l := Location{ID: tenants.NewID(), Name: name, Address: addr, Active: in.Active == nil || *in.Active, CreatedAt: g.clock()}
+	l := Location{ID: engine.NewID(), Name: name, Address: addr, Active: in.Active == nil || *in.Active, CreatedAt: g.clock()}
 	return l, g.store.CreateLocation(ctx, tenantID, l)
 }
 
@@ -169,7 +169,7 @@ func (g *Guides) UpdateLocation(ctx context.Context, tenantID, id string, in Loc
 
 // Location returns one store.
 func (g *Guides) Location(ctx context.Context, tenantID, id string) (Location, error) {
-	if !tenants.ValidID(id) {
+	if !engine.ValidID(id) {
 		return Location{}, fault.NotFound("store")
 	}
 	return g.store.Location(ctx, tenantID, id)
@@ -231,17 +231,17 @@ func truncate(s string) string {
 
 // CreateGuide adds a guide with a fresh code.
 func (g *Guides) CreateGuide(ctx context.Context, tenantID string, in GuideInput) (Guide, error) {
-	gd := Guide{ID: tenants.NewID(), Active: true, CreatedAt: g.clock(), Rev: 1}
+	gd := Guide{ID: engine.NewID(), Active: true, CreatedAt: g.clock(), Rev: 1}
 	if err := g.apply(ctx, tenantID, &gd, in, true); err != nil {
 		return Guide{}, err
 	}
 	for attempt := 0; ; attempt++ {
-		gd.Code = tenants.NewSecret(8)
+		gd.Code = engine.NewSecret(8)
 		err := g.store.CreateGuide(ctx, tenantID, gd)
 		if err == nil {
 			return gd, nil
 		}
-		if !tenants.IsUniqueViolation(err) || attempt > 5 {
+		if !engine.IsUniqueViolation(err) || attempt > 5 {
 			return Guide{}, err
 		}
 	}
@@ -249,7 +249,7 @@ func (g *Guides) CreateGuide(ctx context.Context, tenantID string, in GuideInput
 
 // Guide returns one guide.
 func (g *Guides) Guide(ctx context.Context, tenantID, id string) (Guide, error) {
-	if !tenants.ValidID(id) {
+	if !engine.ValidID(id) {
 		return Guide{}, fault.NotFound("guide")
 	}
 	return g.store.Guide(ctx, tenantID, id)

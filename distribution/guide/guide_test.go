@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"microshop/distribution/guide"
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 	"microshop/tenants/fault"
 )
@@ -15,7 +15,7 @@ import (
 func ptr[T any](v T) *T { return &v }
 
 func TestGuidesContract(t *testing.T) {
-	enginetest.Kinds(t, []tenants.Schema{guide.Schema}, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, []engine.Schema{guide.Schema}, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		g := guide.New(guide.NewStore(e))
 		tenant := enginetest.Tenant(t, e)
@@ -38,7 +38,7 @@ func TestGuidesContract(t *testing.T) {
 			in   guide.GuideInput
 		}{
 			{"no store", guide.GuideInput{Name: ptr("A")}},
-			{"unknown store", guide.GuideInput{Name: ptr("A"), StoreID: ptr(tenants.NewID())}},
+			{"unknown store", guide.GuideInput{Name: ptr("A"), StoreID: ptr(engine.NewID())}},
 			{"bad phone", guide.GuideInput{Name: ptr("A"), StoreID: &west.ID, Phone: ptr("12")}},
 			{"long name", guide.GuideInput{Name: ptr("0123456789012345678901234567890123"), StoreID: &west.ID}},
 		} {

@@ -2,10 +2,9 @@ package guide
 
 import (
 	"context"
+	"microshop/tenants/engine"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-
-	"microshop/tenants"
 )
 
 // Store keeps stores, guides and funnel counters.
@@ -34,15 +33,15 @@ type Store interface {
 }
 
 // NewStore returns the guide store on the engine's kind.
-func NewStore(e *tenants.Engine) Store {
-	if e.Kind() == tenants.Mongo {
+func NewStore(e *engine.Engine) Store {
+	if e.Kind() == engine.Mongo {
 		return &mongoStore{e: e}
 	}
 	return &sqliteStore{e: e}
 }
 
 // Schema is the guides' tables and indexes in each tenant database.
-var Schema = tenants.Schema{
+var Schema = engine.Schema{
 	Name: "guide",
 	SQLite: []string{
 		`CREATE TABLE IF NOT EXISTS guide_stores (
@@ -92,16 +91,16 @@ var Schema = tenants.Schema{
 			key TEXT NOT NULL,
 			PRIMARY KEY (tenant_id, key))`,
 	},
-	Mongo: []tenants.MongoCollection{
-		{Name: "guide_stores", Indexes: []tenants.MongoIndex{
+	Mongo: []engine.MongoCollection{
+		{Name: "guide_stores", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "created_at", Value: 1}}},
 		}},
-		{Name: "guides", Indexes: []tenants.MongoIndex{
+		{Name: "guides", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "code", Value: 1}}, Unique: true},
 			{Keys: bson.D{{Key: "store_id", Value: 1}, {Key: "name", Value: 1}}},
 			{Keys: bson.D{{Key: "name", Value: 1}}},
 		}},
-		{Name: "guide_days", Indexes: []tenants.MongoIndex{
+		{Name: "guide_days", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "guide_id", Value: 1}, {Key: "day", Value: 1}}},
 			{Keys: bson.D{{Key: "store_id", Value: 1}, {Key: "day", Value: 1}}},
 			{Keys: bson.D{{Key: "day", Value: 1}}},

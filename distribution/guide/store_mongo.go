@@ -7,11 +7,11 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
-type mongoStore struct{ e *tenants.Engine }
+type mongoStore struct{ e *engine.Engine }
 
 type locationDoc struct {
 	ID        string    `bson:"_id"`
@@ -66,7 +66,7 @@ func toGuideDoc(g Guide) guideDoc {
 	return d
 }
 
-func (s *mongoStore) c(tenantID, name string) *tenants.Collection { return s.e.Mongo(tenantID).C(name) }
+func (s *mongoStore) c(tenantID, name string) *engine.Collection { return s.e.Mongo(tenantID).C(name) }
 
 func (s *mongoStore) CreateLocation(ctx context.Context, tenantID string, l Location) error {
 	return s.c(tenantID, "guide_stores").InsertOne(ctx, locationDoc(l))
@@ -75,7 +75,7 @@ func (s *mongoStore) CreateLocation(ctx context.Context, tenantID string, l Loca
 func (s *mongoStore) Location(ctx context.Context, tenantID, id string) (Location, error) {
 	var d locationDoc
 	err := s.c(tenantID, "guide_stores").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
-	if tenants.IsNoDocuments(err) {
+	if engine.IsNoDocuments(err) {
 		return Location{}, fault.NotFound("store")
 	}
 	d.CreatedAt = d.CreatedAt.UTC()
@@ -112,7 +112,7 @@ func (s *mongoStore) CreateGuide(ctx context.Context, tenantID string, g Guide) 
 func (s *mongoStore) guide(ctx context.Context, tenantID string, f bson.D) (Guide, error) {
 	var d guideDoc
 	err := s.c(tenantID, "guides").FindOne(ctx, f).Decode(&d)
-	if tenants.IsNoDocuments(err) {
+	if engine.IsNoDocuments(err) {
 		return Guide{}, fault.NotFound("guide")
 	}
 	return d.guide(), err
@@ -185,7 +185,7 @@ func (s *mongoStore) Count(ctx context.Context, tenantID, guideID, storeID, day 
 
 func (s *mongoStore) Mark(ctx context.Context, tenantID, key string) (bool, error) {
 	err := s.c(tenantID, "guide_marks").InsertOne(ctx, bson.D{{Key: "_id", Value: key}})
-	if tenants.IsUniqueViolation(err) {
+	if engine.IsUniqueViolation(err) {
 		return false, nil
 	}
 	return err == nil, err

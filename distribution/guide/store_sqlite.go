@@ -5,11 +5,11 @@ import (
 	"database/sql"
 	"errors"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
-type sqliteStore struct{ e *tenants.Engine }
+type sqliteStore struct{ e *engine.Engine }
 
 func (s *sqliteStore) CreateLocation(ctx context.Context, tenantID string, l Location) error {
 	db, err := s.e.SQL(tenantID)
@@ -17,7 +17,7 @@ func (s *sqliteStore) CreateLocation(ctx context.Context, tenantID string, l Loc
 		return err
 	}
 	_, err = db.Exec(ctx, `INSERT INTO guide_stores (tenant_id, id, name, address, active, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		l.ID, l.Name, l.Address, l.Active, tenants.TimeText(l.CreatedAt))
+		l.ID, l.Name, l.Address, l.Active, engine.TimeText(l.CreatedAt))
 	return err
 }
 
@@ -25,7 +25,7 @@ func scanLocation(scan func(...any) error) (Location, error) {
 	var l Location
 	var created string
 	err := scan(&l.ID, &l.Name, &l.Address, &l.Active, &created)
-	l.CreatedAt = tenants.ParseTimeText(created)
+	l.CreatedAt = engine.ParseTimeText(created)
 	return l, err
 }
 
@@ -80,7 +80,7 @@ func scanGuide(scan func(...any) error) (Guide, error) {
 	var g Guide
 	var created, left string
 	err := scan(&g.ID, &g.Name, &g.Phone, &g.StoreID, &g.Code, &g.Active, &created, &left, &g.HandedTo, &g.Rev)
-	g.CreatedAt, g.LeftAt = tenants.ParseTimeText(created), tenants.ParseOptTimeText(left)
+	g.CreatedAt, g.LeftAt = engine.ParseTimeText(created), engine.ParseOptTimeText(left)
 	return g, err
 }
 
@@ -90,7 +90,7 @@ func (s *sqliteStore) CreateGuide(ctx context.Context, tenantID string, g Guide)
 		return err
 	}
 	_, err = db.Exec(ctx, `INSERT INTO guides (tenant_id, `+guideColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		g.ID, g.Name, g.Phone, g.StoreID, g.Code, g.Active, tenants.TimeText(g.CreatedAt), tenants.OptTimeText(g.LeftAt), g.HandedTo, g.Rev)
+		g.ID, g.Name, g.Phone, g.StoreID, g.Code, g.Active, engine.TimeText(g.CreatedAt), engine.OptTimeText(g.LeftAt), g.HandedTo, g.Rev)
 	return err
 }
 
@@ -147,7 +147,7 @@ func (s *sqliteStore) UpdateGuide(ctx context.Context, tenantID string, g Guide)
 	}
 	res, err := db.Exec(ctx, `UPDATE guides SET name = ?, phone = ?, store_id = ?, active = ?, left_at = ?, handed_to = ?,
 		rev = rev + 1 WHERE tenant_id = ? AND id = ? AND rev = ?`,
-		g.Name, g.Phone, g.StoreID, g.Active, tenants.OptTimeText(g.LeftAt), g.HandedTo, g.ID, g.Rev)
+		g.Name, g.Phone, g.StoreID, g.Active, engine.OptTimeText(g.LeftAt), g.HandedTo, g.ID, g.Rev)
 	if err != nil {
 		return false, err
 	}

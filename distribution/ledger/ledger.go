@@ -45,7 +45,7 @@ import (
 	"net/http"
 	"time"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -172,7 +172,7 @@ func (l *Ledger) append(ctx context.Context, tenantID, beneficiary, id string, b
 		if err == nil {
 			return e, true, nil
 		}
-		if !tenants.IsUniqueViolation(err) {
+		if !engine.IsUniqueViolation(err) {
 			var fe *fault.Error
 			if errors.As(err, &fe) {
 				return Entry{}, false, err
@@ -487,7 +487,7 @@ func (l *Ledger) Withdraw(ctx context.Context, tenantID, beneficiary string, amo
 	if amount < rules.Min {
 		return Entry{}, fault.Invalid("amount", "the minimum withdrawal is %d fen", rules.Min)
 	}
-	id := tenants.NewID()
+	id := engine.NewID()
 	e, _, err := l.append(ctx, tenantID, beneficiary, WithdrawalID(id), func(tail Entry) (Entry, error) {
 		if tail.Available < 0 {
 			return Entry{}, &fault.Error{Status: ErrInsufficient.Status, Code: ErrInsufficient.Code,

@@ -9,12 +9,12 @@ import (
 	"time"
 
 	"microshop/distribution/ledger"
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 	"microshop/tenants/fault"
 )
 
-var schemas = []tenants.Schema{ledger.Schema}
+var schemas = []engine.Schema{ledger.Schema}
 
 func balance(t *testing.T, l *ledger.Ledger, tenant, who string) ledger.Balance {
 	t.Helper()
@@ -38,11 +38,11 @@ func mustEarn(t *testing.T, l *ledger.Ledger, tenant string, in ledger.Earning) 
 // nothing new, sequentially and concurrently; a negative commission is
 // refused at creation.
 func TestEarnOnce(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		l := ledger.New(ledger.NewStore(e))
 		tenant := enginetest.Tenant(t, e)
-		in := ledger.Earning{OrderID: tenants.NewID(), FanID: "fan", Level: 1, Beneficiary: "d1", Amount: 390, Base: 3900, RateBps: 1000}
+		in := ledger.Earning{OrderID: engine.NewID(), FanID: "fan", Level: 1, Beneficiary: "d1", Amount: 390, Base: 3900, RateBps: 1000}
 		first, created, err := l.Earn(ctx, tenant, in)
 		if err != nil || !created || first.Seq != 1 || first.Pending != 390 || first.Status != ledger.Pending {
 			t.Fatalf("first earn: %+v %v %v", first, created, err)
@@ -56,7 +56,7 @@ func TestEarnOnce(t *testing.T) {
 		// Concurrent deliveries of another order's commission: one entry.
 		// The rule rests on unique inserts only, so it runs on FerretDB too.
 		in2 := in
-		in2.OrderID = tenants.NewID()
+		in2.OrderID = engine.NewID()
 		var wg sync.WaitGroup
 		var wins atomic.Int32
 		for range 12 {
@@ -84,7 +84,7 @@ func TestEarnOnce(t *testing.T) {
 			t.Errorf("history: %d entries %v", len(hist), err)
 		}
 		neg := in
-		neg.OrderID, neg.Amount = tenants.NewID(), -1
+		neg.OrderID, neg.Amount = engine.NewID(), -1
 		if _, _, err := l.Earn(ctx, tenant, neg); !errors.Is(err, fault.ErrInvalid) {
 			t.Errorf("negative commission: %v", err)
 		}
@@ -100,13 +100,13 @@ func TestEarnOnce(t *testing.T) {
 // withdrawal, takes available negative, which blocks withdrawals and is
 // netted against later commission.
 func TestRefundsAndSettlement(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		now := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
 		l := ledger.New(ledger.NewStore(e))
 		l.SetClock(func() time.Time { return now })
 		tenant := enginetest.Tenant(t, e)
-		order := tenants.NewID()
+		order := engine.NewID()
 		earn := mustEarn(t, l, tenant, ledger.Earning{OrderID: order, Level: 1, Beneficiary: "d", Amount: 1000, Base: 10000})
 
 		// Refund 20% before settlement: pending 800.
@@ -179,7 +179,7 @@ func TestRefundsAndSettlement(t *testing.T) {
 			t.Errorf("withdraw on a negative balance: %v", err)
 		}
 		// New commission nets against the debt.
-		earn2 := mustEarn(t, l, tenant, ledger.Earning{OrderID: tenants.NewID(), Level: 2, Beneficiary: "d", Amount: 1000})
+		earn2 := mustEarn(t, l, tenant, ledger.Earning{OrderID: engine.NewID(), Level: 2, Beneficiary: "d", Amount: 1000})
 		if err := l.ScheduleOrder(ctx, tenant, earn2.OrderID, now); err != nil {
 			t.Fatal(err)
 		}
@@ -203,7 +203,7 @@ func TestRefundsAndSettlement(t *testing.T) {
 		if b := balance(t, l, tenant, "d"); b.Available != 300 || b.Frozen != 0 {
 			t.Fatalf("after rejection %+v", b)
 		}
-		if _, err := l.Withdrawal(ctx, tenant, "withdraw:"+tenants.NewID()); !errors.Is(err, fault.ErrNotFound) {
+		if _, err := l.Withdrawal(ctx, tenant, "withdraw:"+engine.NewID()); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("unknown withdrawal: %v", err)
 		}
 		ws, err := l.List(ctx, tenant, ledger.Filter{Class: ledger.ClassWithdrawal, Status: ledger.Rejected})
@@ -220,11 +220,11 @@ func TestRefundsAndSettlement(t *testing.T) {
 // take more than it. The sequence number is a unique insert, so this holds
 // on FerretDB too.
 func TestConcurrentWithdrawals(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		l := ledger.New(ledger.NewStore(e))
 		tenant := enginetest.Tenant(t, e)
-		earn := mustEarn(t, l, tenant, ledger.Earning{OrderID: tenants.NewID(), Level: 1, Beneficiary: "d", Amount: 1000})
+		earn := mustEarn(t, l, tenant, ledger.Earning{OrderID: engine.NewID(), Level: 1, Beneficiary: "d", Amount: 1000})
 		if err := l.ScheduleOrder(ctx, tenant, earn.OrderID, time.Now().Add(-time.Hour)); err != nil {
 			t.Fatal(err)
 		}
@@ -258,14 +258,14 @@ func TestConcurrentWithdrawals(t *testing.T) {
 // withdrawal; one wins and the money moves once. Conditional updates are
 // not atomic on FerretDB.
 func TestConcurrentDecisions(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		if enginetest.OnFerretDB(e) {
 			t.Skip(enginetest.FerretDBSkipReason)
 		}
 		ctx := context.Background()
 		l := ledger.New(ledger.NewStore(e))
 		tenant := enginetest.Tenant(t, e)
-		earn := mustEarn(t, l, tenant, ledger.Earning{OrderID: tenants.NewID(), Level: 1, Beneficiary: "d", Amount: 500})
+		earn := mustEarn(t, l, tenant, ledger.Earning{OrderID: engine.NewID(), Level: 1, Beneficiary: "d", Amount: 500})
 		if _, _, err := l.Settle(ctx, tenant, earn); err != nil {
 			t.Fatal(err)
 		}
@@ -303,7 +303,7 @@ func TestConcurrentDecisions(t *testing.T) {
 // its own, or one of many concurrent deliveries; the running balances of a
 // beneficiary with other entries stay exact.
 func TestEarnAll(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		l := ledger.New(ledger.NewStore(e))
 		tenant := enginetest.Tenant(t, e)
@@ -320,9 +320,9 @@ func TestEarnAll(t *testing.T) {
 			}
 			return all
 		}
-		mustEarn(t, l, tenant, ledger.Earning{OrderID: tenants.NewID(), FanID: "x", Level: 1, Beneficiary: "parent", Amount: 7, Base: 70, RateBps: 1000})
+		mustEarn(t, l, tenant, ledger.Earning{OrderID: engine.NewID(), FanID: "x", Level: 1, Beneficiary: "parent", Amount: 7, Base: 70, RateBps: 1000})
 
-		a := tenants.NewID()
+		a := engine.NewID()
 		for range 3 { // first delivery, then replays
 			if err := l.EarnAll(ctx, tenant, levels(a)); err != nil {
 				t.Fatal(err)
@@ -334,7 +334,7 @@ func TestEarnAll(t *testing.T) {
 
 		// One level recorded on its own (a delivery that stopped half-way on
 		// MongoDB), then the whole set: the other level is added.
-		b := tenants.NewID()
+		b := engine.NewID()
 		mustEarn(t, l, tenant, levels(b)[1])
 		if err := l.EarnAll(ctx, tenant, levels(b)); err != nil {
 			t.Fatal(err)
@@ -344,7 +344,7 @@ func TestEarnAll(t *testing.T) {
 		}
 
 		// A negative level refuses the whole set before anything is written.
-		bad := levels(tenants.NewID())
+		bad := levels(engine.NewID())
 		bad[1].Amount = -1
 		if err := l.EarnAll(ctx, tenant, bad); !errors.Is(err, fault.ErrInvalid) {
 			t.Fatalf("negative level: %v", err)
@@ -353,8 +353,8 @@ func TestEarnAll(t *testing.T) {
 			t.Fatalf("a refused set wrote %+v", got)
 		}
 
-		if e.Kind() == tenants.SQLite { // concurrency: SQLite only (DESIGN.md)
-			c := tenants.NewID()
+		if e.Kind() == engine.SQLite { // concurrency: SQLite only (DESIGN.md)
+			c := engine.NewID()
 			var wg sync.WaitGroup
 			for range 16 {
 				wg.Go(func() {
@@ -369,7 +369,7 @@ func TestEarnAll(t *testing.T) {
 			}
 		}
 		wantChild, wantParent := int64(1000*2), int64(7+500*2)
-		if e.Kind() == tenants.SQLite {
+		if e.Kind() == engine.SQLite {
 			wantChild, wantParent = wantChild+1000, wantParent+500
 		}
 		if bc, bp := balance(t, l, tenant, "child"), balance(t, l, tenant, "parent"); bc.Pending != wantChild || bp.Pending != wantParent {

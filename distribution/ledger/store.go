@@ -2,11 +2,10 @@ package ledger
 
 import (
 	"context"
+	"microshop/tenants/engine"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-
-	"microshop/tenants"
 )
 
 // Store keeps ledger entries in the tenant's database. Insert is the only
@@ -18,7 +17,7 @@ type Store interface {
 	// if there is none).
 	Tail(ctx context.Context, tenantID, beneficiary string) (Entry, error)
 	// Insert writes e. An existing id, or an existing (beneficiary, seq),
-	// is a unique violation (tenants.IsUniqueViolation).
+	// is a unique violation (engine.IsUniqueViolation).
 	Insert(ctx context.Context, tenantID string, e Entry) error
 	// Append reads the beneficiary's tail, asks next for the entry that
 	// follows it and inserts that, as Insert does. On SQLite the read and
@@ -65,15 +64,15 @@ type Change struct {
 }
 
 // NewStore returns the ledger store on the engine's kind.
-func NewStore(e *tenants.Engine) Store {
-	if e.Kind() == tenants.Mongo {
+func NewStore(e *engine.Engine) Store {
+	if e.Kind() == engine.Mongo {
 		return &mongoStore{e: e}
 	}
 	return &sqliteStore{e: e}
 }
 
 // Schema is the ledger's table and indexes in each tenant database.
-var Schema = tenants.Schema{
+var Schema = engine.Schema{
 	Name: "ledger",
 	SQLite: []string{
 		`CREATE TABLE IF NOT EXISTS ledger (
@@ -123,8 +122,8 @@ var Schema = tenants.Schema{
 		`CREATE INDEX IF NOT EXISTS ledger_due ON ledger (tenant_id, available_at) WHERE type = 'earn' AND status = 'pending'`,
 		`CREATE INDEX IF NOT EXISTS ledger_open ON ledger (tenant_id) WHERE open = 1`,
 	},
-	Mongo: []tenants.MongoCollection{
-		{Name: "ledger", Indexes: []tenants.MongoIndex{
+	Mongo: []engine.MongoCollection{
+		{Name: "ledger", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "beneficiary", Value: 1}, {Key: "seq", Value: 1}}, Unique: true},
 			{Keys: bson.D{{Key: "order_id", Value: 1}, {Key: "beneficiary", Value: 1}, {Key: "seq", Value: 1}}},
 			{Keys: bson.D{{Key: "class", Value: 1}, {Key: "at", Value: -1}, {Key: "_id", Value: -1}}},

@@ -7,11 +7,11 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
-type mongoStore struct{ e *tenants.Engine }
+type mongoStore struct{ e *engine.Engine }
 
 type entryDoc struct {
 	ID          string     `bson:"_id"`
@@ -79,7 +79,7 @@ func (d entryDoc) entry() Entry {
 		TransferRef: d.TransferRef, DecidedAt: val(d.DecidedAt), PaidAt: val(d.PaidAt), Open: d.Open, At: d.At.UTC()}
 }
 
-func (s *mongoStore) c(tenantID string) *tenants.Collection { return s.e.Mongo(tenantID).C("ledger") }
+func (s *mongoStore) c(tenantID string) *engine.Collection { return s.e.Mongo(tenantID).C("ledger") }
 
 func (s *mongoStore) find(ctx context.Context, tenantID string, f bson.D, opts *options.FindOptionsBuilder) ([]Entry, error) {
 	cur, err := s.c(tenantID).Find(ctx, f, opts)
@@ -100,7 +100,7 @@ func (s *mongoStore) find(ctx context.Context, tenantID string, f bson.D, opts *
 func (s *mongoStore) Get(ctx context.Context, tenantID, id string) (Entry, error) {
 	var d entryDoc
 	err := s.c(tenantID).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
-	if tenants.IsNoDocuments(err) {
+	if engine.IsNoDocuments(err) {
 		return Entry{}, fault.NotFound("ledger entry")
 	}
 	return d.entry(), err
@@ -110,7 +110,7 @@ func (s *mongoStore) Tail(ctx context.Context, tenantID, beneficiary string) (En
 	var d entryDoc
 	err := s.c(tenantID).FindOne(ctx, bson.D{{Key: "beneficiary", Value: beneficiary}},
 		options.FindOne().SetSort(bson.D{{Key: "seq", Value: -1}})).Decode(&d)
-	if tenants.IsNoDocuments(err) {
+	if engine.IsNoDocuments(err) {
 		return Entry{Beneficiary: beneficiary}, nil
 	}
 	return d.entry(), err

@@ -7,11 +7,11 @@ import (
 	"strings"
 	"time"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
-type sqliteStore struct{ e *tenants.Engine }
+type sqliteStore struct{ e *engine.Engine }
 
 const entryColumns = `id, beneficiary, seq, type, class, status, order_id, fan_id, level, ref, amount, base, rate_bps,
 	available_at, d_pending, d_available, d_frozen, d_withdrawn, pending, available, frozen, withdrawn, earned,
@@ -24,11 +24,11 @@ func scanEntry(scan func(...any) error) (Entry, error) {
 		&e.Amount, &e.Base, &e.RateBps, &availableAt, &e.DPending, &e.DAvailable, &e.DFrozen, &e.DWithdrawn,
 		&e.Pending, &e.Available, &e.Frozen, &e.Withdrawn, &e.Earned, &e.Fee, &e.Payout, &e.Note, &e.TransferRef,
 		&decidedAt, &paidAt, &e.Open, &at)
-	e.AvailableAt, e.DecidedAt, e.PaidAt, e.At = tenants.ParseOptTimeText(availableAt), tenants.ParseOptTimeText(decidedAt), tenants.ParseOptTimeText(paidAt), tenants.ParseTimeText(at)
+	e.AvailableAt, e.DecidedAt, e.PaidAt, e.At = engine.ParseOptTimeText(availableAt), engine.ParseOptTimeText(decidedAt), engine.ParseOptTimeText(paidAt), engine.ParseTimeText(at)
 	return e, err
 }
 
-func (s *sqliteStore) query(ctx context.Context, db *tenants.SQLScope, q string, args ...any) ([]Entry, error) {
+func (s *sqliteStore) query(ctx context.Context, db *engine.SQLScope, q string, args ...any) ([]Entry, error) {
 	rows, err := db.Query(ctx, `SELECT `+entryColumns+` FROM ledger `+q, args...)
 	if err != nil {
 		return nil, err
@@ -74,9 +74,9 @@ const insertEntry = `INSERT INTO ledger (tenant_id, ` + entryColumns + `)
 
 func entryArgs(e Entry) []any {
 	return []any{e.ID, e.Beneficiary, e.Seq, e.Type, e.Class, e.Status, e.OrderID, e.FanID, e.Level, e.Ref, e.Amount, e.Base,
-		e.RateBps, tenants.OptTimeText(e.AvailableAt), e.DPending, e.DAvailable, e.DFrozen, e.DWithdrawn, e.Pending, e.Available, e.Frozen,
-		e.Withdrawn, e.Earned, e.Fee, e.Payout, e.Note, e.TransferRef, tenants.OptTimeText(e.DecidedAt), tenants.OptTimeText(e.PaidAt), e.Open,
-		tenants.TimeText(e.At)}
+		e.RateBps, engine.OptTimeText(e.AvailableAt), e.DPending, e.DAvailable, e.DFrozen, e.DWithdrawn, e.Pending, e.Available, e.Frozen,
+		e.Withdrawn, e.Earned, e.Fee, e.Payout, e.Note, e.TransferRef, engine.OptTimeText(e.DecidedAt), engine.OptTimeText(e.PaidAt), e.Open,
+		engine.TimeText(e.At)}
 }
 
 func (s *sqliteStore) Insert(ctx context.Context, tenantID string, e Entry) error {
@@ -109,7 +109,7 @@ func (s *sqliteStore) AppendAll(ctx context.Context, tenantID string, items []Ap
 		return nil, err
 	}
 	var out []Entry
-	err = db.Tx(ctx, func(tx *tenants.SQLTx) error {
+	err = db.Tx(ctx, func(tx *engine.SQLTx) error {
 		out = out[:0]
 		for _, it := range items {
 			tail, err := scanEntry(tx.QueryRow(ctx, tailQuery, it.Beneficiary).Scan)
@@ -182,7 +182,7 @@ func (s *sqliteStore) Due(ctx context.Context, tenantID string, t time.Time, lim
 	}
 	// The literals match the partial index ledger_due.
 	return s.query(ctx, db, `WHERE tenant_id = ? AND type = 'earn' AND status = 'pending' AND available_at > ''
-		AND available_at <= ? ORDER BY available_at LIMIT ?`, tenants.TimeText(t), limit)
+		AND available_at <= ? ORDER BY available_at LIMIT ?`, engine.TimeText(t), limit)
 }
 
 func (s *sqliteStore) SetAvailableAt(ctx context.Context, tenantID, id string, at time.Time) error {
@@ -191,7 +191,7 @@ func (s *sqliteStore) SetAvailableAt(ctx context.Context, tenantID, id string, a
 		return err
 	}
 	_, err = db.Exec(ctx, `UPDATE ledger SET available_at = ? WHERE tenant_id = ? AND id = ? AND available_at = ''`,
-		tenants.TimeText(at), id)
+		engine.TimeText(at), id)
 	return err
 }
 
@@ -202,10 +202,10 @@ func (s *sqliteStore) SetStatus(ctx context.Context, tenantID, id string, from [
 	}
 	set, args := []string{"status = ?"}, []any{to}
 	if ch.DecidedAt != nil {
-		set, args = append(set, "decided_at = ?"), append(args, tenants.TimeText(*ch.DecidedAt))
+		set, args = append(set, "decided_at = ?"), append(args, engine.TimeText(*ch.DecidedAt))
 	}
 	if ch.PaidAt != nil {
-		set, args = append(set, "paid_at = ?"), append(args, tenants.TimeText(*ch.PaidAt))
+		set, args = append(set, "paid_at = ?"), append(args, engine.TimeText(*ch.PaidAt))
 	}
 	if ch.TransferRef != nil {
 		set, args = append(set, "transfer_ref = ?"), append(args, *ch.TransferRef)

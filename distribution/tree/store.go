@@ -2,11 +2,10 @@ package tree
 
 import (
 	"context"
+	"microshop/tenants/engine"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-
-	"microshop/tenants"
 )
 
 // Store keeps the team tree (distributors) and its counters
@@ -62,8 +61,8 @@ type Store interface {
 }
 
 // NewStore returns the tree store on the engine's kind.
-func NewStore(e *tenants.Engine) Store {
-	if e.Kind() == tenants.Mongo {
+func NewStore(e *engine.Engine) Store {
+	if e.Kind() == engine.Mongo {
 		return &mongoStore{e: e}
 	}
 	return &sqliteStore{e: e}
@@ -75,7 +74,7 @@ func NewStore(e *tenants.Engine) Store {
 // length), so the subtree of d is the range of paths starting with d's path
 // plus "<d>/" on an ordinary index; MongoDB keeps it as an array under a
 // multikey index, so the subtree is {path: d}.
-var Schema = tenants.Schema{
+var Schema = engine.Schema{
 	Name: "tree",
 	SQLite: []string{
 		`CREATE TABLE IF NOT EXISTS distributors (
@@ -109,8 +108,8 @@ var Schema = tenants.Schema{
 		`CREATE INDEX IF NOT EXISTS distributor_stats_sales ON distributor_stats (tenant_id, team_sales)`,
 		`CREATE INDEX IF NOT EXISTS distributor_stats_size ON distributor_stats (tenant_id, team_size)`,
 	},
-	Mongo: []tenants.MongoCollection{
-		{Name: "distributors", Indexes: []tenants.MongoIndex{
+	Mongo: []engine.MongoCollection{
+		{Name: "distributors", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "fan_id", Value: 1}}, Unique: true},
 			{Keys: bson.D{{Key: "code", Value: 1}}, Unique: true},
 			{Keys: bson.D{{Key: "parent_id", Value: 1}, {Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}},
@@ -118,7 +117,7 @@ var Schema = tenants.Schema{
 			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
 			{Keys: bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
 		}},
-		{Name: "distributor_stats", Indexes: []tenants.MongoIndex{
+		{Name: "distributor_stats", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "dirty", Value: 1}}},
 			{Keys: bson.D{{Key: "team_sales", Value: -1}}},
 			{Keys: bson.D{{Key: "team_size", Value: -1}}},

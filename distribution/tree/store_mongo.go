@@ -8,11 +8,11 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
-type mongoStore struct{ e *tenants.Engine }
+type mongoStore struct{ e *engine.Engine }
 
 type distributorDoc struct {
 	ID          string     `bson:"_id"`
@@ -54,11 +54,11 @@ func (d distributorDoc) distributor(full bool) Distributor {
 	return out
 }
 
-func (s st) distributors() *tenants.Collection { return s.db.C("distributors") }
-func (s st) stats() *tenants.Collection        { return s.db.C("distributor_stats") }
+func (s st) distributors() *engine.Collection { return s.db.C("distributors") }
+func (s st) stats() *engine.Collection        { return s.db.C("distributor_stats") }
 
 // st is a tenant's two collections.
-type st struct{ db *tenants.MongoScope }
+type st struct{ db *engine.MongoScope }
 
 func (s *mongoStore) t(tenantID string) st { return st{s.e.Mongo(tenantID)} }
 
@@ -68,7 +68,7 @@ var noPath = bson.D{{Key: "path", Value: 0}}
 func (s *mongoStore) Insert(ctx context.Context, tenantID string, d Distributor) error {
 	c := s.t(tenantID)
 	// Counters first: a crash in between leaves a harmless zero record.
-	if err := c.stats().InsertOne(ctx, statsDoc{ID: d.ID}); err != nil && !tenants.IsUniqueViolation(err) {
+	if err := c.stats().InsertOne(ctx, statsDoc{ID: d.ID}); err != nil && !engine.IsUniqueViolation(err) {
 		return err
 	}
 	doc := distributorDoc{ID: d.ID, FanID: d.FanID, Code: d.Code, ParentID: d.ParentID, Path: d.Path, Upline: d.Upline,
@@ -89,7 +89,7 @@ func (s *mongoStore) one(ctx context.Context, tenantID string, f bson.D, full bo
 	}
 	var d distributorDoc
 	err := s.t(tenantID).distributors().FindOne(ctx, f, opts).Decode(&d)
-	if tenants.IsNoDocuments(err) {
+	if engine.IsNoDocuments(err) {
 		return Distributor{}, fault.NotFound("distributor")
 	}
 	return d.distributor(full), err

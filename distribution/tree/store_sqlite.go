@@ -9,15 +9,15 @@ import (
 	"strings"
 	"time"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
-type sqliteStore struct{ e *tenants.Engine }
+type sqliteStore struct{ e *engine.Engine }
 
 // uplineChars is the length of the last MaxUpline segments of a path text:
 // "/" and MaxUpline times an id and "/".
-const uplineChars = 1 + MaxUpline*(tenants.IDLen+1)
+const uplineChars = 1 + MaxUpline*(engine.IDLen+1)
 
 // pathText encodes a path as "/a/b/c/" ("/" when empty).
 func pathText(path []string) string {
@@ -54,7 +54,7 @@ func uplineOf(s string) []string {
 
 func checkIDs(ids []string) error {
 	for _, id := range ids {
-		if len(id) != tenants.IDLen || strings.Contains(id, "/") {
+		if len(id) != engine.IDLen || strings.Contains(id, "/") {
 			return fmt.Errorf("distributor id %q cannot be on a path", id)
 		}
 	}
@@ -67,14 +67,14 @@ func scanLight(scan func(...any) error) (Distributor, error) {
 	var d Distributor
 	var up, created, activated string
 	err := scan(&d.ID, &d.FanID, &d.Code, &d.ParentID, &up, &d.Depth, &d.Status, &created, &activated)
-	d.Upline, d.CreatedAt = uplineOf(up), tenants.ParseTimeText(created)
+	d.Upline, d.CreatedAt = uplineOf(up), engine.ParseTimeText(created)
 	if activated != "" {
-		d.ActivatedAt = tenants.ParseTimeText(activated)
+		d.ActivatedAt = engine.ParseTimeText(activated)
 	}
 	return d, err
 }
 
-func (s *sqliteStore) db(tenantID string) (*tenants.SQLScope, error) { return s.e.SQL(tenantID) }
+func (s *sqliteStore) db(tenantID string) (*engine.SQLScope, error) { return s.e.SQL(tenantID) }
 
 func (s *sqliteStore) Insert(ctx context.Context, tenantID string, d Distributor) error {
 	if err := checkIDs(append([]string{d.ID}, d.Path...)); err != nil {
@@ -90,7 +90,7 @@ func (s *sqliteStore) Insert(ctx context.Context, tenantID string, d Distributor
 	}
 	_, err = db.Exec(ctx, `INSERT INTO distributors (tenant_id, id, fan_id, code, parent_id, path, upline, depth, status, created_at, activated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.ID, d.FanID, d.Code, d.ParentID, pathText(d.Path), uplineText(d.Path),
-		d.Depth, d.Status, tenants.TimeText(d.CreatedAt), tenants.OptTimeText(d.ActivatedAt))
+		d.Depth, d.Status, engine.TimeText(d.CreatedAt), engine.OptTimeText(d.ActivatedAt))
 	return err
 }
 
@@ -216,7 +216,7 @@ func (s *sqliteStore) SetStatus(ctx context.Context, tenantID, id, from, to stri
 	}
 	activated := ""
 	if to == Active {
-		activated = tenants.TimeText(at)
+		activated = engine.TimeText(at)
 	}
 	res, err := db.Exec(ctx, `UPDATE distributors SET status = ?, activated_at = ? WHERE tenant_id = ? AND id = ? AND status = ?`,
 		to, activated, id, from)

@@ -34,7 +34,7 @@ import (
 	"slices"
 	"time"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -118,7 +118,7 @@ func upline(path []string) []string {
 
 // NewCode returns a fresh share code: 8 lower-case base32 characters, safe
 // in a URL and in a WeChat scene ("d:" + code).
-func NewCode() string { return tenants.NewSecret(8) }
+func NewCode() string { return engine.NewSecret(8) }
 
 // ValidCode reports whether s has the shape NewCode produces.
 func ValidCode(s string) bool {
@@ -155,7 +155,7 @@ func (t *Tree) Join(ctx context.Context, tenantID, fanID, parentID, status strin
 		}
 	}
 	now := t.clock()
-	d := Distributor{ID: tenants.NewID(), FanID: fanID, Status: status, CreatedAt: now}
+	d := Distributor{ID: engine.NewID(), FanID: fanID, Status: status, CreatedAt: now}
 	t.place(&d, parent)
 	if status == Active {
 		d.ActivatedAt = now
@@ -166,7 +166,7 @@ func (t *Tree) Join(ctx context.Context, tenantID, fanID, parentID, status strin
 		if err == nil {
 			break
 		}
-		if !tenants.IsUniqueViolation(err) {
+		if !engine.IsUniqueViolation(err) {
 			return Distributor{}, false, err
 		}
 		if existing, gerr := t.store.ByFan(ctx, tenantID, fanID); gerr == nil {

@@ -9,12 +9,12 @@ import (
 	"time"
 
 	"microshop/distribution/tree"
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 	"microshop/tenants/fault"
 )
 
-var schemas = []tenants.Schema{tree.Schema}
+var schemas = []engine.Schema{tree.Schema}
 
 // locker is an in-process tree.Locker.
 type locker struct{ mu sync.Mutex }
@@ -27,7 +27,7 @@ func (l *locker) Run(ctx context.Context, _ string, _ time.Duration, fn func(ctx
 
 func join(t *testing.T, tr *tree.Tree, tenant, parent string) tree.Distributor {
 	t.Helper()
-	d, created, err := tr.Join(context.Background(), tenant, tenants.NewID(), parent, tree.Active)
+	d, created, err := tr.Join(context.Background(), tenant, engine.NewID(), parent, tree.Active)
 	if err != nil || !created {
 		t.Fatalf("join under %q: %v %v", parent, created, err)
 	}
@@ -44,7 +44,7 @@ func view(t *testing.T, tr *tree.Tree, tenant, id string) tree.View {
 }
 
 func TestTreeContract(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		tr := tree.New(tree.NewStore(e), &locker{})
 		tenant := enginetest.Tenant(t, e)
@@ -88,7 +88,7 @@ func TestTreeContract(t *testing.T) {
 				t.Errorf("%s: %v, want a cycle refusal", tc.name, err)
 			}
 		}
-		if _, err := tr.Move(ctx, tenant, a.ID, tenants.NewID()); !errors.Is(err, fault.ErrInvalid) {
+		if _, err := tr.Move(ctx, tenant, a.ID, engine.NewID()); !errors.Is(err, fault.ErrInvalid) {
 			t.Errorf("unknown parent: %v", err)
 		}
 
@@ -152,7 +152,7 @@ func TestTreeContract(t *testing.T) {
 		}
 
 		// Applications.
-		p, _, err := tr.Join(ctx, tenant, tenants.NewID(), root.ID, tree.Pending)
+		p, _, err := tr.Join(ctx, tenant, engine.NewID(), root.ID, tree.Pending)
 		if err != nil || p.Status != tree.Pending {
 			t.Fatalf("apply: %+v %v", p, err)
 		}
@@ -186,11 +186,11 @@ func TestTreeContract(t *testing.T) {
 // TestConcurrentJoin: one fan asking to become a distributor many times at
 // once gets one distributor (a unique fan id: an insert, safe on FerretDB).
 func TestConcurrentJoin(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		tr := tree.New(tree.NewStore(e), &locker{})
 		tenant := enginetest.Tenant(t, e)
-		fan := tenants.NewID()
+		fan := engine.NewID()
 		var wg sync.WaitGroup
 		ids := make(chan string, 16)
 		for range 16 {

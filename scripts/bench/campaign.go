@@ -45,6 +45,7 @@ import (
 	"microshop/shop/message"
 	"microshop/shop/order"
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/wechat"
 	"microshop/tenants/wechat/sandbox"
 )
@@ -52,7 +53,7 @@ import (
 // campaignChildEnv carries the child's job (JSON) in its environment.
 const campaignChildEnv = "MICROSHOP_BENCH_CAMPAIGN_CHILD"
 
-var campaignSchemas = []tenants.Schema{fan.Schema, order.Schema, wechat.Schema, message.Schema}
+var campaignSchemas = []engine.Schema{fan.Schema, order.Schema, wechat.Schema, message.Schema}
 
 const campaignText = "Autumn tea is in: 20% off this week"
 
@@ -172,7 +173,7 @@ func campaignPrepare(ctx context.Context, sim *sandbox.Simulator, dir string, n 
 		return campaignJob{}, nil, "", err
 	}
 	defer eng.Close()
-	tid := tenants.NewID()
+	tid := engine.NewID()
 	if err := eng.Provision(ctx, tid); err != nil {
 		return campaignJob{}, nil, "", err
 	}
@@ -186,10 +187,10 @@ func campaignPrepare(ctx context.Context, sim *sandbox.Simulator, dir string, n 
 	if err != nil {
 		return campaignJob{}, nil, "", err
 	}
-	long := tenants.TimeText(time.Now().Add(-time.Hour))
+	long := engine.TimeText(time.Now().Add(-time.Hour))
 	openIDs := make([]string, 0, n)
 	for lo := 0; lo < n; lo += 1000 {
-		err := db.Tx(ctx, func(tx *tenants.SQLTx) error {
+		err := db.Tx(ctx, func(tx *engine.SQLTx) error {
 			for i := lo; i < min(lo+1000, n); i++ {
 				openID := sim.OpenID(st.AppID, "bench-"+strconv.Itoa(i))
 				fanID := fan.IDForOpenID(tid, openID)

@@ -49,6 +49,7 @@ import (
 	"microshop/shop/fan"
 	"microshop/shop/points"
 	"microshop/tenants"
+	"microshop/tenants/engine"
 )
 
 // checkinFans is how many distinct fans check in (the figure).
@@ -265,7 +266,7 @@ func checkinMongo(ctx context.Context, tmp string) (err error) {
 			err = cerr
 		}
 	}()
-	t := tenants.Tenant{ID: tenants.NewID(), Slug: "bench-checkin", TimeZone: tenants.DefaultTimeZone}
+	t := tenants.Tenant{ID: engine.NewID(), Slug: "bench-checkin", TimeZone: tenants.DefaultTimeZone}
 	if err := eng.Provision(ctx, t.ID); err != nil {
 		return err
 	}
@@ -296,18 +297,18 @@ func checkinMongo(ctx context.Context, tmp string) (err error) {
 	existing := 0
 	for _, size := range []int{10, 300} {
 		for ; existing < size; existing++ {
-			if _, err := svc.CheckIn(ctx, t, tenants.NewID()); err != nil {
+			if _, err := svc.CheckIn(ctx, t, engine.NewID()); err != nil {
 				return err
 			}
 		}
-		seq, err := count(tenants.NewID())
+		seq, err := count(engine.NewID())
 		if err != nil {
 			return err
 		}
 		rows = append(rows, row{fmt.Sprintf("a new fan, shop with %d fans", size), seq})
 	}
 	// One fan over 30 days: its 2nd and its 30th check-in.
-	veteran := tenants.NewID()
+	veteran := engine.NewID()
 	for d := 0; d < 30; d++ {
 		setDay(d + 1)
 		seq, err := count(veteran)

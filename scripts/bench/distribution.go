@@ -47,10 +47,11 @@ import (
 	"microshop/shop/fan"
 	"microshop/shop/order"
 	"microshop/tenants"
+	"microshop/tenants/engine"
 )
 
 // distSchemas are the schemas of server/app.go that the order path touches.
-var distSchemas = []tenants.Schema{catalog.Schema, fan.Schema, order.Schema, distribution.Schema}
+var distSchemas = []engine.Schema{catalog.Schema, fan.Schema, order.Schema, distribution.Schema}
 
 // distTarget is the target: deepest orders/s within 1.2× of depth 1.
 const distTarget = 1.2
@@ -71,7 +72,7 @@ func (s distShops) TenantByID(context.Context, string) (tenants.Tenant, error) {
 
 // distShop is one shop with orders and distribution wired as in the server.
 type distShop struct {
-	eng      *tenants.Engine
+	eng      *engine.Engine
 	tenant   tenants.Tenant
 	orders   *order.Service
 	dist     *distribution.Service
@@ -79,8 +80,8 @@ type distShop struct {
 	products []catalog.Product
 }
 
-func newDistShop(ctx context.Context, eng *tenants.Engine, levels []int64) (*distShop, error) {
-	t := tenants.Tenant{ID: tenants.NewID(), Slug: "bench-dist", Name: "Bench Distribution", TimeZone: tenants.DefaultTimeZone}
+func newDistShop(ctx context.Context, eng *engine.Engine, levels []int64) (*distShop, error) {
+	t := tenants.Tenant{ID: engine.NewID(), Slug: "bench-dist", Name: "Bench Distribution", TimeZone: tenants.DefaultTimeZone}
 	if err := eng.Provision(ctx, t.ID); err != nil {
 		return nil, err
 	}
@@ -118,7 +119,7 @@ type distTree struct {
 // insert writes one distributor under parent (nil: top level) directly
 // through the tree store.
 func (s *distShop) insert(ctx context.Context, parent *tree.Distributor) (tree.Distributor, error) {
-	d := tree.Distributor{ID: tenants.NewID(), FanID: tenants.NewID(), Code: tree.NewCode(), Status: tree.Active, Depth: 1,
+	d := tree.Distributor{ID: engine.NewID(), FanID: engine.NewID(), Code: tree.NewCode(), Status: tree.Active, Depth: 1,
 		Path: []string{}, Upline: []string{}, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
 	if parent != nil {
 		d.ParentID, d.Depth = parent.ID, parent.Depth+1
@@ -172,7 +173,7 @@ func (s *distShop) build(ctx context.Context, size, depth int, progress io.Write
 func (s *distShop) bind(ctx context.Context, d tree.Distributor, n int) ([]string, error) {
 	out := make([]string, n)
 	for i := range out {
-		out[i] = tenants.NewID()
+		out[i] = engine.NewID()
 		if err := s.dist.Record(ctx, s.tenant, out[i], distribution.Touch{DistributorCode: d.Code, Via: "link"}); err != nil {
 			return nil, err
 		}

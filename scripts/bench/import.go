@@ -13,7 +13,7 @@ package main
 //
 //	(r) the baseline: -products single-row inserts of a product-sized row
 //	    into a throwaway table of the same tenant database, through a
-//	    tenants.SQLScope, one writer (an import is one writer too);
+//	    engine.SQLScope, one writer (an import is one writer too);
 //	(i) the import: a Google Merchant RSS feed of -products products (one in
 //	    four with three variants: 1.5 feed items per product, about 1.3 KB
 //	    each), generated as it is served by a local HTTP server, linked with
@@ -62,6 +62,7 @@ import (
 	"microshop/shop/pcstore/feedgen"
 	"microshop/shop/pcstore/source"
 	"microshop/tenants"
+	"microshop/tenants/engine"
 )
 
 // importProducts is the scenario's default -products: the issue's 20,000,
@@ -173,7 +174,7 @@ func printImportSummary(w io.Writer, rounds []importRound) {
 }
 
 // importRawSchema is the baseline's throwaway table, in the tenant database.
-var importRawSchema = tenants.Schema{Name: "bench_raw", SQLite: []string{`CREATE TABLE IF NOT EXISTS bench_raw (
+var importRawSchema = engine.Schema{Name: "bench_raw", SQLite: []string{`CREATE TABLE IF NOT EXISTS bench_raw (
 	tenant_id TEXT NOT NULL, id TEXT NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL, price INTEGER NOT NULL,
 	PRIMARY KEY (tenant_id, id))`}}
 
@@ -186,7 +187,7 @@ func importChild(ctx context.Context, n int, dir string) error {
 	}
 	defer e.Close()
 	platform := tenants.NewStore(e)
-	tenant := tenants.Tenant{ID: tenants.NewID(), Slug: "bench-import", Name: "Bench Import", TimeZone: tenants.DefaultTimeZone, CreatedAt: time.Now()}
+	tenant := tenants.Tenant{ID: engine.NewID(), Slug: "bench-import", Name: "Bench Import", TimeZone: tenants.DefaultTimeZone, CreatedAt: time.Now()}
 	if err := platform.CreateTenant(ctx, tenant); err != nil {
 		return err
 	}
@@ -204,7 +205,7 @@ func importChild(ctx context.Context, n int, dir string) error {
 	start := time.Now()
 	for i := range n {
 		if _, err := db.Exec(ctx, `INSERT INTO bench_raw (tenant_id, id, title, body, price) VALUES (?, ?, ?, ?, ?)`,
-			tenants.NewID(), fmt.Sprintf("Raw product %06d", i), body, int64(i)); err != nil {
+			engine.NewID(), fmt.Sprintf("Raw product %06d", i), body, int64(i)); err != nil {
 			return err
 		}
 	}
@@ -352,7 +353,7 @@ func importMongo(ctx context.Context, o options) (err error) {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "products\timport: commands/product\tunchanged re-sync: commands/product\timport commands by kind")
 	for _, n := range sizes {
-		tenant := tenants.NewID()
+		tenant := engine.NewID()
 		if err := eng.Provision(ctx, tenant); err != nil {
 			return err
 		}

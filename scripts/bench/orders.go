@@ -14,7 +14,7 @@ package main
 //	(r) the baseline: raw single-record inserts into a SQLite file opened
 //	    through tenants.OpenSQLite (the engine's own settings: WAL,
 //	    synchronous NORMAL, busy_timeout, group commit), through a
-//	    tenants.SQLScope, into a throwaway table, from -conns goroutines in
+//	    engine.SQLScope, into a throwaway table, from -conns goroutines in
 //	    this process;
 //	(o) orders: every buyer in a loop places an order for one unit of a
 //	    product (POST /s/{slug}/api/orders with an Idempotency-Key) and pays
@@ -52,6 +52,7 @@ import (
 
 	"microshop/shop/fan"
 	"microshop/tenants"
+	"microshop/tenants/engine"
 )
 
 // The issue's target for orders, and the shop the scenario opens.
@@ -411,16 +412,16 @@ func ordersPost(ctx context.Context, client *http.Client, url string, body []byt
 // ordersRaw is the baseline: a SQLite engine in this process with a
 // throwaway table in one tenant file.
 type ordersRaw struct {
-	eng   *tenants.Engine
-	scope *tenants.SQLScope
+	eng   *engine.Engine
+	scope *engine.SQLScope
 	seq   atomic.Int64
 }
 
-const ordersRawDescription = "single-row INSERTs (5 columns, ~150 bytes, a tenants.NewID id (the primary key is tenant_id, id, like every tenant table)) into a throwaway table " +
+const ordersRawDescription = "single-row INSERTs (5 columns, ~150 bytes, a engine.NewID id (the primary key is tenant_id, id, like every tenant table)) into a throwaway table " +
 	"of a tenant file opened through tenants.OpenSQLite (WAL, synchronous NORMAL, busy_timeout, group commit of concurrent writers), " +
-	"through a tenants.SQLScope, from as many goroutines as buyers, in this process"
+	"through a engine.SQLScope, from as many goroutines as buyers, in this process"
 
-var ordersRawSchema = tenants.Schema{
+var ordersRawSchema = engine.Schema{
 	Name: "bench_raw",
 	SQLite: []string{`CREATE TABLE IF NOT EXISTS bench_raw_inserts (
 		tenant_id TEXT NOT NULL,
@@ -438,7 +439,7 @@ func openOrdersRaw(ctx context.Context, dir string) (*ordersRaw, error) {
 	if err != nil {
 		return nil, err
 	}
-	id := tenants.NewID()
+	id := engine.NewID()
 	if err := eng.Provision(ctx, id); err != nil {
 		eng.Close()
 		return nil, err
@@ -473,7 +474,7 @@ func (b *ordersRaw) measure(ctx context.Context, workers int, warmup, dur time.D
 					return
 				}
 				_, err := b.scope.Exec(rctx, `INSERT INTO bench_raw_inserts (tenant_id, id, n, body, at) VALUES (?, ?, ?, ?, ?)`,
-					tenants.NewID(), b.seq.Add(1), ordersRawBody, tenants.TimeText(t0))
+					engine.NewID(), b.seq.Add(1), ordersRawBody, engine.TimeText(t0))
 				t1 := time.Now()
 				if t0.Before(measureFrom) {
 					continue

@@ -47,6 +47,7 @@ import (
 	"microshop/shop/fan"
 	"microshop/shop/order"
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -101,7 +102,7 @@ func (c *ordersCommands) stop() []string {
 // ordersMongoShop is one shop on the Mongo engine with the order service and
 // its storefront handlers.
 type ordersMongoShop struct {
-	eng      *tenants.Engine
+	eng      *engine.Engine
 	cmds     *ordersCommands
 	tenant   tenants.Tenant
 	svc      *order.Service
@@ -139,7 +140,7 @@ func ordersMongo(ctx context.Context, o options, tmp string) (err error) {
 	}()
 
 	cmds := &ordersCommands{}
-	schemas := []tenants.Schema{catalog.Schema, fan.Schema, order.Schema} // as server/app.go
+	schemas := []engine.Schema{catalog.Schema, fan.Schema, order.Schema} // as server/app.go
 	eng, err := tenants.OpenMongo(ctx, uri, "bench", mongooptions.Client().SetMonitor(cmds.monitor()), schemas...)
 	if err != nil {
 		return err
@@ -288,8 +289,8 @@ func ordersStartFerretDB(ctx context.Context, dir string) (uri string, stop func
 	return f.MongoDBURI(), stop, nil
 }
 
-func newOrdersMongoShop(ctx context.Context, eng *tenants.Engine, cmds *ordersCommands) (*ordersMongoShop, error) {
-	t := tenants.Tenant{ID: tenants.NewID(), Slug: "bench-orders", Name: "Bench Orders"}
+func newOrdersMongoShop(ctx context.Context, eng *engine.Engine, cmds *ordersCommands) (*ordersMongoShop, error) {
+	t := tenants.Tenant{ID: engine.NewID(), Slug: "bench-orders", Name: "Bench Orders"}
 	if err := eng.Provision(ctx, t.ID); err != nil {
 		return nil, err
 	}
@@ -341,7 +342,7 @@ func (m *ordersMongoShop) seed(ctx context.Context, n int) error {
 		orders := make([]order.Order, 0, to-from)
 		for i := from; i < to; i++ {
 			if m.seeded%3 == 0 {
-				id := tenants.NewID()
+				id := engine.NewID()
 				m.fans = append(m.fans, id)
 				fans = append(fans, bson.D{{Key: "_id", Value: id}, {Key: "openid", Value: ""}, {Key: "subscribed", Value: false},
 					{Key: "source", Value: "direct"}, {Key: "created_at", Value: now.Add(-time.Duration(n-i) * time.Minute)}})
@@ -349,7 +350,7 @@ func (m *ordersMongoShop) seed(ctx context.Context, n int) error {
 			p := m.products[i%len(m.products)]
 			at := now.Add(-time.Duration(n-i) * time.Minute)
 			m.seeded++
-			o := order.Order{ID: tenants.NewID(), FanID: m.fans[len(m.fans)-1], Status: order.Paid,
+			o := order.Order{ID: engine.NewID(), FanID: m.fans[len(m.fans)-1], Status: order.Paid,
 				Lines:      []order.Line{{ProductID: p.ID, Title: p.Title, Price: p.Price, Qty: 1, Amount: p.Price}},
 				Address:    order.Address{Name: "张三", Phone: "13812345678", Province: "浙江省", City: "杭州市", District: "西湖区", Detail: "文三路 1 号"},
 				GoodsTotal: p.Price, Payable: p.Price, CreatedAt: at, ExpiresAt: at.Add(30 * time.Minute)}

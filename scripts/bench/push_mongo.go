@@ -35,6 +35,7 @@ import (
 
 	"microshop/shop/fan"
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/wechat"
 )
 
@@ -102,7 +103,7 @@ func pushMongo(ctx context.Context, o options, tmp string) (err error) {
 	}
 	var rows []row
 	for _, size := range pushMongoSizes {
-		tenantID := tenants.NewID()
+		tenantID := engine.NewID()
 		if err := eng.Provision(ctx, tenantID); err != nil {
 			return err
 		}
@@ -204,7 +205,7 @@ func pushMongo(ctx context.Context, o options, tmp string) (err error) {
 }
 
 // pushSeedFans inserts n fans directly (FerretDB is slow one by one).
-func pushSeedFans(ctx context.Context, eng *tenants.Engine, tenantID string, n int) error {
+func pushSeedFans(ctx context.Context, eng *engine.Engine, tenantID string, n int) error {
 	c := eng.Mongo(tenantID).C("fans")
 	zero := time.Time{}
 	now := time.Now().UTC()

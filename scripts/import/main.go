@@ -33,6 +33,7 @@ import (
 	"microshop/shop/pcstore"
 	"microshop/shop/pcstore/source"
 	"microshop/tenants"
+	"microshop/tenants/engine"
 )
 
 func main() {
@@ -87,8 +88,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	schemas := []tenants.Schema{catalog.Schema, pcstore.Schema}
-	var engine *tenants.Engine
+	schemas := []engine.Schema{catalog.Schema, pcstore.Schema}
+	var engine *engine.Engine
 	var err error
 	if o.mongoURI != "" {
 		engine, err = tenants.OpenMongo(ctx, o.mongoURI, o.mongoDB, nil, schemas...)

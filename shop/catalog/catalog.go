@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -32,8 +32,8 @@ func New(store Store, shelf *Shelf) *Catalog {
 // Create adds a product.
 func (c *Catalog) Create(ctx context.Context, tenantID string, in Input) (Product, error) {
 	now := c.creationTime()
-	p := Product{ID: tenants.NewID(), Rev: 1, CreatedAt: now, UpdatedAt: now}
-	if err := in.apply(&p, true, tenants.NewID); err != nil {
+	p := Product{ID: engine.NewID(), Rev: 1, CreatedAt: now, UpdatedAt: now}
+	if err := in.apply(&p, true, engine.NewID); err != nil {
 		return Product{}, err
 	}
 	if err := c.store.Create(ctx, tenantID, &p); err != nil {
@@ -81,7 +81,7 @@ func (c *Catalog) Patch(ctx context.Context, tenantID, id string, in Input) (Pro
 		}
 		p := old
 		p.SKUs = append([]SKU(nil), old.SKUs...)
-		if err := in.apply(&p, false, tenants.NewID); err != nil {
+		if err := in.apply(&p, false, engine.NewID); err != nil {
 			return Product{}, err
 		}
 		p.UpdatedAt = c.now().UTC().Truncate(time.Millisecond)
@@ -137,7 +137,7 @@ func (c *Catalog) List(ctx context.Context, tenantID string, f Filter) ([]Produc
 }
 
 func checkID(id string) error {
-	if !tenants.ValidID(id) {
+	if !engine.ValidID(id) {
 		return fault.Invalid("id", "%q is not a product id", truncate(id, 40))
 	}
 	return nil

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"microshop/shop/catalog"
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 )
 
@@ -32,7 +32,7 @@ func stockOf(t *testing.T, cat *catalog.Catalog, tenant, id, sku string) int64 {
 }
 
 func TestHoldReleaseCommit(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		cat, _, _ := newCatalog(e)
 		tenant := enginetest.Tenant(t, e)
@@ -116,7 +116,7 @@ func TestHoldReleaseCommit(t *testing.T) {
 // TestHoldLastUnits: 50 buyers race for the last 10 units; exactly 10 win,
 // stock ends at 0, and 50 concurrent releases of one key return it once.
 func TestHoldLastUnits(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		if enginetest.OnFerretDB(e) {
 			t.Skip(enginetest.FerretDBSkipReason)
 		}

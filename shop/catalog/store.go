@@ -2,10 +2,9 @@ package catalog
 
 import (
 	"context"
+	"microshop/tenants/engine"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-
-	"microshop/tenants"
 )
 
 // Store keeps products and SKUs in a tenant's database. Every method takes
@@ -47,15 +46,15 @@ type Filter struct {
 }
 
 // NewStore returns the catalog store on the engine's kind.
-func NewStore(e *tenants.Engine) Store {
-	if e.Kind() == tenants.Mongo {
+func NewStore(e *engine.Engine) Store {
+	if e.Kind() == engine.Mongo {
 		return &mongoStore{e: e}
 	}
 	return &sqliteStore{e: e}
 }
 
 // Schema is the catalog's tables and indexes in each tenant database.
-var Schema = tenants.Schema{
+var Schema = engine.Schema{
 	Name: "catalog",
 	SQLite: []string{
 		`CREATE TABLE IF NOT EXISTS products (
@@ -96,14 +95,14 @@ var Schema = tenants.Schema{
 			tenant_id TEXT PRIMARY KEY,
 			stamp TEXT NOT NULL)`,
 	},
-	Mongo: []tenants.MongoCollection{
-		{Name: "products", Indexes: []tenants.MongoIndex{
+	Mongo: []engine.MongoCollection{
+		{Name: "products", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
 			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
 			{Keys: bson.D{{Key: "category", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
 			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "category", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
 		}},
-		{Name: "skus", Indexes: []tenants.MongoIndex{
+		{Name: "skus", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "product_id", Value: 1}, {Key: "position", Value: 1}}},
 		}},
 		{Name: "catalog_meta"},

@@ -9,11 +9,11 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
-type mongoStore struct{ e *tenants.Engine }
+type mongoStore struct{ e *engine.Engine }
 
 type productDoc struct {
 	ID          string    `bson:"_id"`
@@ -69,7 +69,7 @@ func (s *mongoStore) Get(ctx context.Context, tenantID, id string) (Product, err
 	db := s.e.Mongo(tenantID)
 	var d productDoc
 	err := db.C("products").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
-	if tenants.IsNoDocuments(err) {
+	if engine.IsNoDocuments(err) {
 		return Product{}, fault.NotFound("product")
 	}
 	if err != nil {
@@ -124,7 +124,7 @@ func (s *mongoStore) Update(ctx context.Context, tenantID string, p *Product, ol
 
 // writeSKUs makes the stored SKUs of a product equal to next, read earlier
 // as old; stock changes are written as differences (see Store.Update).
-func (s *mongoStore) writeSKUs(ctx context.Context, db *tenants.MongoScope, productID string, old, next []SKU) error {
+func (s *mongoStore) writeSKUs(ctx context.Context, db *engine.MongoScope, productID string, old, next []SKU) error {
 	before := map[string]SKU{}
 	for _, k := range old {
 		before[k.ID] = k
@@ -226,7 +226,7 @@ func (s *mongoStore) OnSale(ctx context.Context, tenantID string) ([]Product, er
 }
 
 // attach converts documents to products with their SKUs (one more query).
-func (s *mongoStore) attach(ctx context.Context, db *tenants.MongoScope, docs []productDoc) ([]Product, error) {
+func (s *mongoStore) attach(ctx context.Context, db *engine.MongoScope, docs []productDoc) ([]Product, error) {
 	products := make([]Product, len(docs))
 	ids := make([]string, len(docs))
 	for i, d := range docs {
@@ -249,7 +249,7 @@ func (s *mongoStore) attach(ctx context.Context, db *tenants.MongoScope, docs []
 	return products, nil
 }
 
-func (s *mongoStore) skus(ctx context.Context, db *tenants.MongoScope, filter bson.D) (map[string][]SKU, error) {
+func (s *mongoStore) skus(ctx context.Context, db *engine.MongoScope, filter bson.D) (map[string][]SKU, error) {
 	cur, err := db.C("skus").Find(ctx, filter,
 		options.Find().SetSort(bson.D{{Key: "product_id", Value: 1}, {Key: "position", Value: 1}}))
 	if err != nil {
@@ -266,11 +266,11 @@ func (s *mongoStore) skus(ctx context.Context, db *tenants.MongoScope, filter bs
 	return out, nil
 }
 
-func (s *mongoStore) touch(ctx context.Context, db *tenants.MongoScope) error {
+func (s *mongoStore) touch(ctx context.Context, db *engine.MongoScope) error {
 	// A fresh random stamp, not a counter: FerretDB can lose concurrent $inc,
 	// but any write leaves a stamp different from what readers saw before.
 	_, err := db.C("catalog_meta").UpdateOne(ctx, bson.D{{Key: "_id", Value: "catalog"}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "stamp", Value: tenants.NewID()}, {Key: "tenant_id", Value: db.TenantID()}}}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "stamp", Value: engine.NewID()}, {Key: "tenant_id", Value: db.TenantID()}}}},
 		options.UpdateOne().SetUpsert(true))
 	return err
 }
@@ -280,7 +280,7 @@ func (s *mongoStore) Stamp(ctx context.Context, tenantID string) (string, error)
 		Stamp string `bson:"stamp"`
 	}
 	err := s.e.Mongo(tenantID).C("catalog_meta").FindOne(ctx, bson.D{{Key: "_id", Value: "catalog"}}).Decode(&d)
-	if tenants.IsNoDocuments(err) {
+	if engine.IsNoDocuments(err) {
 		return "", nil
 	}
 	return d.Stamp, err
@@ -315,7 +315,7 @@ func (s *mongoStore) Hold(ctx context.Context, tenantID, key, productID, skuID s
 	if err == nil {
 		return after.Stock, nil
 	}
-	if !tenants.IsNoDocuments(err) {
+	if !engine.IsNoDocuments(err) {
 		return 0, err
 	}
 	n, err := c.CountDocuments(ctx, append(target[:len(target):len(target)], bson.E{Key: "holds.k", Value: key}))
@@ -329,7 +329,7 @@ func (s *mongoStore) Hold(ctx context.Context, tenantID, key, productID, skuID s
 }
 
 // heldQty reads the units held for key; found is false without a hold.
-func heldQty(ctx context.Context, c *tenants.Collection, withKey bson.D, key string) (qty int64, found bool, err error) {
+func heldQty(ctx context.Context, c *engine.Collection, withKey bson.D, key string) (qty int64, found bool, err error) {
 	var doc struct {
 		Holds []struct {
 			K string `bson:"k"`
@@ -337,7 +337,7 @@ func heldQty(ctx context.Context, c *tenants.Collection, withKey bson.D, key str
 		} `bson:"holds"`
 	}
 	err = c.FindOne(ctx, withKey, options.FindOne().SetProjection(bson.D{{Key: "holds", Value: 1}})).Decode(&doc)
-	if tenants.IsNoDocuments(err) {
+	if engine.IsNoDocuments(err) {
 		return 0, false, nil
 	}
 	if err != nil {
@@ -371,7 +371,7 @@ func (s *mongoStore) Release(ctx context.Context, tenantID, key, productID, skuI
 	err = c.FindOneAndUpdate(ctx, withKey, append(bson.D{
 		{Key: "$inc", Value: bson.D{{Key: "stock", Value: qty}}},
 	}, pullHold(key, qty)...), options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&after)
-	if tenants.IsNoDocuments(err) {
+	if engine.IsNoDocuments(err) {
 		return false, false, nil
 	}
 	if err != nil {

@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"strings"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
-type sqliteStore struct{ e *tenants.Engine }
+type sqliteStore struct{ e *engine.Engine }
 
 const productColumns = `id, title, description, price, stock, images, category, status, rev, created_at, updated_at`
 
@@ -26,7 +26,7 @@ func scanProduct(scan func(...any) error) (Product, error) {
 	if err := json.Unmarshal([]byte(images), &p.Images); err != nil {
 		return p, fmt.Errorf("product %s images: %w", p.ID, err)
 	}
-	p.CreatedAt, p.UpdatedAt = tenants.ParseTimeText(created), tenants.ParseTimeText(updated)
+	p.CreatedAt, p.UpdatedAt = engine.ParseTimeText(created), engine.ParseTimeText(updated)
 	p.SKUs = []SKU{}
 	p.rowStock = p.Stock
 	return p, nil
@@ -47,7 +47,7 @@ func (s *sqliteStore) Create(ctx context.Context, tenantID string, p *Product) e
 	_, err = db.Exec(ctx, `INSERT INTO products (tenant_id, `+productColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, p.Title, p.Description, p.Price, p.stockToStore(), string(images), p.Category, p.Status, p.Rev,
-		tenants.TimeText(p.CreatedAt), tenants.TimeText(p.UpdatedAt))
+		engine.TimeText(p.CreatedAt), engine.TimeText(p.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("insert product: %w", err)
 	}
@@ -90,7 +90,7 @@ func (s *sqliteStore) Update(ctx context.Context, tenantID string, p *Product, o
 		category = ?, status = ?, rev = rev + 1, updated_at = ?
 		WHERE tenant_id = ? AND id = ? AND rev = ?`,
 		p.Title, p.Description, p.Price, p.stockToStore()-old.rowStock, string(images), p.Category, p.Status,
-		tenants.TimeText(p.UpdatedAt), p.ID, p.Rev)
+		engine.TimeText(p.UpdatedAt), p.ID, p.Rev)
 	if isCheckViolation(err) {
 		return fault.ErrConflict // orders took stock meanwhile: re-read and retry
 	}
@@ -108,7 +108,7 @@ func (s *sqliteStore) Update(ctx context.Context, tenantID string, p *Product, o
 	return s.touch(ctx, db)
 }
 
-func (s *sqliteStore) missingOrConflict(ctx context.Context, db *tenants.SQLScope, id string) error {
+func (s *sqliteStore) missingOrConflict(ctx context.Context, db *engine.SQLScope, id string) error {
 	var one int
 	err := db.QueryRow(ctx, `SELECT 1 FROM products WHERE tenant_id = ? AND id = ?`, id).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -122,7 +122,7 @@ func (s *sqliteStore) missingOrConflict(ctx context.Context, db *tenants.SQLScop
 
 // writeSKUs makes the stored SKUs of a product equal to next, read earlier
 // as old; stock changes are written as differences (see Store.Update).
-func (s *sqliteStore) writeSKUs(ctx context.Context, db *tenants.SQLScope, productID string, old, next []SKU) error {
+func (s *sqliteStore) writeSKUs(ctx context.Context, db *engine.SQLScope, productID string, old, next []SKU) error {
 	before := map[string]SKU{}
 	for _, k := range old {
 		before[k.ID] = k
@@ -217,7 +217,7 @@ func (s *sqliteStore) OnSale(ctx context.Context, tenantID string) ([]Product, e
 }
 
 // collect reads product rows and attaches their SKUs with one more query.
-func (s *sqliteStore) collect(ctx context.Context, db *tenants.SQLScope, rows *sql.Rows) ([]Product, error) {
+func (s *sqliteStore) collect(ctx context.Context, db *engine.SQLScope, rows *sql.Rows) ([]Product, error) {
 	defer rows.Close()
 	products := []Product{}
 	var ids []any
@@ -254,7 +254,7 @@ func (s *sqliteStore) collect(ctx context.Context, db *tenants.SQLScope, rows *s
 	return products, nil
 }
 
-func (s *sqliteStore) skus(ctx context.Context, db *tenants.SQLScope, where string, args ...any) (map[string][]SKU, error) {
+func (s *sqliteStore) skus(ctx context.Context, db *engine.SQLScope, where string, args ...any) (map[string][]SKU, error) {
 	rows, err := db.Query(ctx, `SELECT product_id, id, name, price, stock FROM skus `+where+` ORDER BY product_id, position`, args...)
 	if err != nil {
 		return nil, err
@@ -272,9 +272,9 @@ func (s *sqliteStore) skus(ctx context.Context, db *tenants.SQLScope, where stri
 	return out, rows.Err()
 }
 
-func (s *sqliteStore) touch(ctx context.Context, db *tenants.SQLScope) error {
+func (s *sqliteStore) touch(ctx context.Context, db *engine.SQLScope) error {
 	_, err := db.Exec(ctx, `INSERT INTO catalog_meta (tenant_id, stamp) VALUES (?, ?)
-		ON CONFLICT (tenant_id) DO UPDATE SET stamp = excluded.stamp`, tenants.NewID())
+		ON CONFLICT (tenant_id) DO UPDATE SET stamp = excluded.stamp`, engine.NewID())
 	return err
 }
 
@@ -305,7 +305,7 @@ func (s *sqliteStore) Hold(ctx context.Context, tenantID, key, productID, skuID 
 		return 0, err
 	}
 	left := int64(-1)
-	err = db.Tx(ctx, func(tx *tenants.SQLTx) error {
+	err = db.Tx(ctx, func(tx *engine.SQLTx) error {
 		res, err := tx.Exec(ctx, `INSERT OR IGNORE INTO stock_holds (tenant_id, key, product_id, sku_id, qty) VALUES (?, ?, ?, ?, ?)`,
 			key, productID, skuID, qty)
 		if err != nil {
@@ -335,7 +335,7 @@ func (s *sqliteStore) Release(ctx context.Context, tenantID, key, productID, sku
 		return false, false, err
 	}
 	released, wasEmpty := false, false
-	err = db.Tx(ctx, func(tx *tenants.SQLTx) error {
+	err = db.Tx(ctx, func(tx *engine.SQLTx) error {
 		var qty, stock int64
 		err := tx.QueryRow(ctx, `DELETE FROM stock_holds WHERE tenant_id = ? AND key = ? RETURNING qty`, key).Scan(&qty)
 		if errors.Is(err, sql.ErrNoRows) {

@@ -9,12 +9,12 @@ import (
 	"time"
 
 	"microshop/shop/catalog"
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 	"microshop/tenants/fault"
 )
 
-var schemas = []tenants.Schema{catalog.Schema}
+var schemas = []engine.Schema{catalog.Schema}
 
 func ptr[T any](v T) *T { return &v }
 
@@ -24,14 +24,14 @@ func product(title string, price int64) catalog.Input {
 		Images: ptr([]string{"https://img.example.com/" + title + ".png"})}
 }
 
-func newCatalog(e *tenants.Engine) (*catalog.Catalog, catalog.Store, *catalog.Shelf) {
+func newCatalog(e *engine.Engine) (*catalog.Catalog, catalog.Store, *catalog.Shelf) {
 	store := catalog.NewStore(e)
 	shelf := catalog.NewShelf(store, time.Hour)
 	return catalog.New(store, shelf), store, shelf
 }
 
 func TestStoreContract(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		cat, store, _ := newCatalog(e)
 
@@ -138,7 +138,7 @@ func TestStoreContract(t *testing.T) {
 				t.Errorf("stale update: %v, want conflict", err)
 			}
 			missing := read
-			missing.ID = tenants.NewID()
+			missing.ID = engine.NewID()
 			if err := store.Update(ctx, tenant, &missing, read); !errors.Is(err, fault.ErrNotFound) {
 				t.Errorf("update of missing: %v, want not found", err)
 			}
@@ -249,7 +249,7 @@ func TestStoreContract(t *testing.T) {
 // every one lands exactly once (the revision check retries the losers
 // instead of letting them overwrite each other).
 func TestConcurrentPatchesAllLand(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		if enginetest.OnFerretDB(e) {
 			t.Skip(enginetest.FerretDBSkipReason)
 		}
@@ -297,7 +297,7 @@ func TestConcurrentPatchesAllLand(t *testing.T) {
 }
 
 func TestShelfSeesChangesFromOtherReplicas(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		tenant := enginetest.Tenant(t, e)
 		store := catalog.NewStore(e)

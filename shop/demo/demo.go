@@ -9,6 +9,7 @@ import (
 
 	"microshop/shop/catalog"
 	"microshop/tenants"
+	"microshop/tenants/engine"
 )
 
 // Slug is the demo shop's address.
@@ -43,7 +44,7 @@ var items = []item{
 // Seed opens the demo shop with its products and returns its console
 // password (random, printed once in the log).
 func Seed(ctx context.Context, svc *tenants.Service, cat *catalog.Catalog, imageURL func(n int) string) (tenants.Tenant, string, error) {
-	password := tenants.NewSecret(tenants.IDLen)
+	password := engine.NewSecret(engine.IDLen)
 	t, _, _, err := svc.SignUp(ctx, tenants.SignUp{Name: "Teahouse Demo", Slug: Slug, Email: Email, Password: password})
 	if err != nil {
 		return tenants.Tenant{}, "", fmt.Errorf("demo shop: %w", err)

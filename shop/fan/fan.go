@@ -74,7 +74,7 @@ type Fan struct {
 }
 
 // IDForOpenID is the fan id of a WeChat user (openid) in a shop: a hash, in
-// the shape of tenants.NewID, so the openid is the record's natural key.
+// the shape of engine.NewID, so the openid is the record's natural key.
 func IDForOpenID(tenantID, openID string) string {
 	h := sha256.Sum256([]byte("fan|" + tenantID + "|" + openID))
 	const alphabet = "abcdefghijklmnopqrstuvwxyz234567"

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"microshop/tenants"
+	"microshop/tenants/engine"
 )
 
 const (
@@ -67,7 +68,7 @@ func (i *Identity) Middleware() echo.MiddlewareFunc {
 			t := tenants.FromContext(c)
 			id, ok := i.fromCookie(c, t)
 			if !ok {
-				id = tenants.NewID()
+				id = engine.NewID()
 				i.SetFan(c, t, id, false)
 			}
 			c.Set(ctxFan, id)
@@ -87,7 +88,7 @@ func (i *Identity) fromCookie(c echo.Context, t tenants.Tenant) (string, bool) {
 		return "", false
 	}
 	id, sig, ok := strings.Cut(ck.Value, ".")
-	if ok && tenants.ValidID(id) && hmac.Equal([]byte(sig), []byte(i.sign(t.ID, id))) {
+	if ok && engine.ValidID(id) && hmac.Equal([]byte(sig), []byte(i.sign(t.ID, id))) {
 		return id, true
 	}
 	return "", false

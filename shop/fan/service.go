@@ -15,6 +15,7 @@ import (
 	"github.com/silenceper/wechat/v2/officialaccount/message"
 
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 	"microshop/tenants/wechat"
 )
@@ -154,7 +155,7 @@ func (s *Service) Wait() { s.after.wait() }
 
 // Get returns a fan; a malformed id is a 400, another shop's a 404.
 func (s *Service) Get(ctx context.Context, tenantID, id string) (Fan, error) {
-	if !tenants.ValidID(id) {
+	if !engine.ValidID(id) {
 		return Fan{}, fault.Invalid("id", "is not a fan id")
 	}
 	return s.store.Get(ctx, tenantID, id)
@@ -242,7 +243,7 @@ func (s *Service) Reply(ctx context.Context, t tenants.Tenant, fanID, text strin
 		}
 		return Message{}, err
 	}
-	m := Message{ID: tenants.NewID(), FanID: f.ID, Direction: "out", Kind: "text", Content: text, CreatedAt: s.stamp()}
+	m := Message{ID: engine.NewID(), FanID: f.ID, Direction: "out", Kind: "text", Content: text, CreatedAt: s.stamp()}
 	if _, err := s.store.AddMessage(ctx, t.ID, m); err != nil {
 		// Sent: WeChat delivered it, so do not report a failure.
 		s.log.Error("record sent reply", "tenant", t.ID, "fan", f.ID, "err", err)

@@ -21,6 +21,7 @@ import (
 	"github.com/silenceper/wechat/v2/util"
 
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 	"microshop/tenants/fault"
 	"microshop/tenants/wechat"
@@ -79,9 +80,9 @@ type rig struct {
 	touched  *touches
 }
 
-var schemas = []tenants.Schema{Schema, wechat.Schema}
+var schemas = []engine.Schema{Schema, wechat.Schema}
 
-func newRig(t *testing.T, e *tenants.Engine) rig {
+func newRig(t *testing.T, e *engine.Engine) rig {
 	t.Helper()
 	accounts := wechat.New(wechat.NewStore(e), tenants.NewStore(e), wechat.Options{Sandbox: true, Now: testNow, Log: quiet})
 	r := rig{tenant: tenants.Tenant{ID: enginetest.Tenant(t, e), Slug: "shop", TimeZone: tenants.DefaultTimeZone},
@@ -131,7 +132,7 @@ func (r rig) fan(t *testing.T, openID string) Fan {
 }
 
 func TestFollowScanUnfollow(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		r := newRig(t, e)
 		q, err := r.accounts.QR(ctx, r.tenant.ID, "guide-anna", false)
@@ -176,7 +177,7 @@ func TestFollowScanUnfollow(t *testing.T) {
 // are processed once. It rests on the unique insert of the push's key, so
 // it holds on FerretDB too.
 func TestSamePushThreeTimes(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		r := newRig(t, e)
 		q, err := r.accounts.QR(ctx, r.tenant.ID, "g-3x", false)
@@ -226,7 +227,7 @@ func TestSamePushThreeTimes(t *testing.T) {
 // recorded. Each is a new record (an insert on its own key), so it holds on
 // FerretDB too.
 func TestConcurrentSubscribes(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		r := newRig(t, e)
 		appID := r.acct.Settings.AppID
@@ -255,7 +256,7 @@ func TestConcurrentSubscribes(t *testing.T) {
 }
 
 func TestReplyRule(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		r := newRig(t, e)
 		appID := r.acct.Settings.AppID
@@ -311,14 +312,14 @@ func TestReplyRule(t *testing.T) {
 			t.Errorf("allowance not given back: %d used", f.RepliesSinceMessage)
 		}
 		// Not a WeChat fan; not a fan.
-		cookie := tenants.NewID()
+		cookie := engine.NewID()
 		if _, err := r.svc.store.Ensure(ctx, r.tenant.ID, cookie, "direct", testNow()); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := r.svc.Reply(ctx, r.tenant, cookie, "hi"); !isCode(err, 409) {
 			t.Errorf("reply to a browser fan: %v", err)
 		}
-		if _, err := r.svc.Reply(ctx, r.tenant, tenants.NewID(), "hi"); !errors.Is(err, fault.ErrNotFound) {
+		if _, err := r.svc.Reply(ctx, r.tenant, engine.NewID(), "hi"); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("reply to nobody: %v", err)
 		}
 		if _, err := r.svc.Reply(ctx, r.tenant, id, strings.Repeat("长", 601)); !errors.Is(err, fault.ErrInvalid) {
@@ -333,10 +334,10 @@ func isCode(err error, status int) bool {
 }
 
 func TestLink(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		r := newRig(t, e)
-		cookie := tenants.NewID()
+		cookie := engine.NewID()
 		if _, err := r.svc.store.Ensure(ctx, r.tenant.ID, cookie, "share_link", testNow().Add(-time.Hour)); err != nil {
 			t.Fatal(err)
 		}
@@ -355,7 +356,7 @@ func TestLink(t *testing.T) {
 
 func TestIDForOpenID(t *testing.T) {
 	a, b := IDForOpenID("t1", "o1"), IDForOpenID("t2", "o1")
-	if !tenants.ValidID(a) || a == b || IDForOpenID("t1", "o1") != a {
+	if !engine.ValidID(a) || a == b || IDForOpenID("t1", "o1") != a {
 		t.Errorf("ids %q %q", a, b)
 	}
 }

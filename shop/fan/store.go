@@ -2,11 +2,10 @@ package fan
 
 import (
 	"context"
+	"microshop/tenants/engine"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-
-	"microshop/tenants"
 )
 
 // Store keeps a shop's fans, their conversations, the record of WeChat
@@ -90,15 +89,15 @@ type PushRecord struct {
 }
 
 // NewStore returns the fan store on the engine's kind.
-func NewStore(e *tenants.Engine) Store {
-	if e.Kind() == tenants.Mongo {
+func NewStore(e *engine.Engine) Store {
+	if e.Kind() == engine.Mongo {
 		return &mongoStore{e: e}
 	}
 	return &sqliteStore{e: e}
 }
 
 // Schema is the fans' tables and indexes in each tenant database.
-var Schema = tenants.Schema{
+var Schema = engine.Schema{
 	Name: "fan",
 	SQLite: []string{
 		`CREATE TABLE IF NOT EXISTS fans (
@@ -118,7 +117,7 @@ var Schema = tenants.Schema{
 			replies_event INTEGER NOT NULL DEFAULT 0,
 			created_at TEXT NOT NULL,
 			PRIMARY KEY (tenant_id, id))`,
-		// Columns added after the first release (see tenants.Schema).
+		// Columns added after the first release (see engine.Schema).
 		`ALTER TABLE fans ADD COLUMN first_scene TEXT NOT NULL DEFAULT ''`,
 		`ALTER TABLE fans ADD COLUMN scene TEXT NOT NULL DEFAULT ''`,
 		`ALTER TABLE fans ADD COLUMN subscribed_at TEXT NOT NULL DEFAULT ''`,
@@ -157,19 +156,19 @@ var Schema = tenants.Schema{
 			PRIMARY KEY (tenant_id, key))`,
 		`CREATE INDEX IF NOT EXISTS wechat_pushes_created ON wechat_pushes (tenant_id, created_at)`,
 	},
-	Mongo: []tenants.MongoCollection{
-		{Name: "fans", Indexes: []tenants.MongoIndex{
+	Mongo: []engine.MongoCollection{
+		{Name: "fans", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "openid", Value: 1}}},
 			{Keys: bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
 			{Keys: bson.D{{Key: "subscribed", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
 			{Keys: bson.D{{Key: "source", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
 			{Keys: bson.D{{Key: "subscribed", Value: 1}, {Key: "source", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
 		}},
-		{Name: "fan_messages", Indexes: []tenants.MongoIndex{
+		{Name: "fan_messages", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "fan_id", Value: 1}, {Key: "created_at", Value: -1}}},
 		}},
 		{Name: "fan_aliases"},
-		{Name: "wechat_pushes", Indexes: []tenants.MongoIndex{
+		{Name: "wechat_pushes", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "key", Value: 1}}, Unique: true},
 			{Keys: bson.D{{Key: "created_at", Value: 1}}},
 		}},

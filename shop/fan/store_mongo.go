@@ -9,11 +9,11 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
-type mongoStore struct{ e *tenants.Engine }
+type mongoStore struct{ e *engine.Engine }
 
 // fanDoc is a fan document. Every field is always written (times as the
 // zero time when unknown), so conditions like last_push_at <= t hold on
@@ -49,11 +49,11 @@ func (d fanDoc) fan() Fan {
 		LastEventAt: z(d.LastEventAt), RepliesSinceMessage: d.RepliesMsg, RepliesSinceEvent: d.RepliesEvent, CreatedAt: z(d.CreatedAt)}
 }
 
-func (s *mongoStore) fans(tenantID string) *tenants.Collection { return s.e.Mongo(tenantID).C("fans") }
+func (s *mongoStore) fans(tenantID string) *engine.Collection { return s.e.Mongo(tenantID).C("fans") }
 
 func (s *mongoStore) Ensure(ctx context.Context, tenantID, fanID, source string, now time.Time) (Fan, error) {
 	err := s.fans(tenantID).InsertOne(ctx, fanDoc{ID: fanID, Source: source, CreatedAt: now})
-	if err != nil && !tenants.IsUniqueViolation(err) {
+	if err != nil && !engine.IsUniqueViolation(err) {
 		return Fan{}, err
 	}
 	return s.Get(ctx, tenantID, fanID)
@@ -62,7 +62,7 @@ func (s *mongoStore) Ensure(ctx context.Context, tenantID, fanID, source string,
 func (s *mongoStore) Get(ctx context.Context, tenantID, fanID string) (Fan, error) {
 	var d fanDoc
 	err := s.fans(tenantID).FindOne(ctx, bson.D{{Key: "_id", Value: fanID}}).Decode(&d)
-	if tenants.IsNoDocuments(err) {
+	if engine.IsNoDocuments(err) {
 		return Fan{}, fault.NotFound("fan")
 	}
 	return d.fan(), err
@@ -105,7 +105,7 @@ func (s *mongoStore) ClaimPush(ctx context.Context, tenantID string, p PushRecor
 	// and FerretDB alike.
 	err := s.e.Mongo(tenantID).C("wechat_pushes").InsertOne(ctx, bson.D{{Key: "key", Value: p.Key},
 		{Key: "openid", Value: p.OpenID}, {Key: "kind", Value: p.Kind}, {Key: "created_at", Value: p.At}})
-	if tenants.IsUniqueViolation(err) {
+	if engine.IsUniqueViolation(err) {
 		return false, nil
 	}
 	if err != nil {
@@ -179,7 +179,7 @@ func (s *mongoStore) Apply(ctx context.Context, tenantID string, ev Event) (bool
 	c := s.fans(tenantID)
 	res, err := c.UpdateOne(ctx, bson.D{{Key: "_id", Value: ev.FanID}, {Key: cond, Value: bson.D{{Key: "$lte", Value: at}}}},
 		bson.D{{Key: "$set", Value: set}, {Key: "$setOnInsert", Value: onInsert}}, options.UpdateOne().SetUpsert(true))
-	if tenants.IsUniqueViolation(err) {
+	if engine.IsUniqueViolation(err) {
 		return false, nil // a later event was applied already
 	}
 	if err != nil {
@@ -217,7 +217,7 @@ type messageDoc struct {
 func (s *mongoStore) AddMessage(ctx context.Context, tenantID string, m Message) (bool, error) {
 	err := s.e.Mongo(tenantID).C("fan_messages").InsertOne(ctx, messageDoc{ID: m.ID, FanID: m.FanID, Direction: m.Direction,
 		Kind: m.Kind, Content: m.Content, CreatedAt: m.CreatedAt})
-	if tenants.IsUniqueViolation(err) {
+	if engine.IsUniqueViolation(err) {
 		return false, nil
 	}
 	if err != nil {
@@ -286,7 +286,7 @@ func (s *mongoStore) Merge(ctx context.Context, tenantID, from string, into Fan)
 	// Idempotent steps, in an order that a merge cut short is finished by
 	// the next sign-in (see the SQLite store).
 	if err := c.InsertOne(ctx, fanDoc{ID: into.ID, OpenID: into.OpenID, Source: src, CreatedAt: created}); err != nil &&
-		!tenants.IsUniqueViolation(err) {
+		!engine.IsUniqueViolation(err) {
 		return fmt.Errorf("merge fan: %w", err)
 	}
 	if _, err := c.UpdateOne(ctx, bson.D{{Key: "_id", Value: into.ID}, {Key: "openid", Value: ""}},
@@ -304,7 +304,7 @@ func (s *mongoStore) Merge(ctx context.Context, tenantID, from string, into Fan)
 	}
 	err = s.e.Mongo(tenantID).C("fan_aliases").InsertOne(ctx, bson.D{{Key: "_id", Value: from}, {Key: "into_id", Value: into.ID},
 		{Key: "created_at", Value: time.Now().UTC()}})
-	if err != nil && !tenants.IsUniqueViolation(err) {
+	if err != nil && !engine.IsUniqueViolation(err) {
 		return fmt.Errorf("merge fan: %w", err)
 	}
 	if _, err := c.DeleteOne(ctx, bson.D{{Key: "_id", Value: from}}); err != nil {
@@ -318,7 +318,7 @@ func (s *mongoStore) Alias(ctx context.Context, tenantID, id string) (string, er
 		Into string `bson:"into_id"`
 	}
 	err := s.e.Mongo(tenantID).C("fan_aliases").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
-	if tenants.IsNoDocuments(err) {
+	if engine.IsNoDocuments(err) {
 		return "", fault.NotFound("fan alias")
 	}
 	return d.Into, err

@@ -7,25 +7,25 @@ import (
 	"fmt"
 	"time"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
-type sqliteStore struct{ e *tenants.Engine }
+type sqliteStore struct{ e *engine.Engine }
 
 // tt stores a time as text, and the zero time as an empty string.
 func tt(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return tenants.TimeText(t)
+	return engine.TimeText(t)
 }
 
 func pt(s string) time.Time {
 	if s == "" {
 		return time.Time{}
 	}
-	return tenants.ParseTimeText(s)
+	return engine.ParseTimeText(s)
 }
 
 const fanColumns = `id, openid, subscribed, source, first_scene, scene, subscribed_at, unsubscribed_at,
@@ -50,7 +50,7 @@ func (s *sqliteStore) Ensure(ctx context.Context, tenantID, fanID, source string
 	}
 	// INSERT OR IGNORE: a replay, or two first actions racing, insert once.
 	if _, err := db.Exec(ctx, `INSERT OR IGNORE INTO fans (tenant_id, id, source, created_at) VALUES (?, ?, ?, ?)`,
-		fanID, source, tenants.TimeText(now)); err != nil {
+		fanID, source, engine.TimeText(now)); err != nil {
 		return Fan{}, err
 	}
 	return s.Get(ctx, tenantID, fanID)
@@ -115,7 +115,7 @@ func (s *sqliteStore) ClaimPush(ctx context.Context, tenantID string, p PushReco
 	// The primary key (tenant, key) decides: one insert wins, retries and
 	// concurrent deliveries of the same push find it taken.
 	res, err := db.Exec(ctx, `INSERT OR IGNORE INTO wechat_pushes (tenant_id, key, openid, kind, created_at) VALUES (?, ?, ?, ?, ?)`,
-		p.Key, p.OpenID, p.Kind, tenants.TimeText(p.At))
+		p.Key, p.OpenID, p.Kind, engine.TimeText(p.At))
 	if err != nil {
 		return false, fmt.Errorf("record push: %w", err)
 	}
@@ -137,7 +137,7 @@ func (s *sqliteStore) PurgePushes(ctx context.Context, tenantID string, before t
 	if err != nil {
 		return 0, err
 	}
-	res, err := db.Exec(ctx, `DELETE FROM wechat_pushes WHERE tenant_id = ? AND created_at < ?`, tenants.TimeText(before))
+	res, err := db.Exec(ctx, `DELETE FROM wechat_pushes WHERE tenant_id = ? AND created_at < ?`, engine.TimeText(before))
 	if err != nil {
 		return 0, err
 	}
@@ -149,7 +149,7 @@ func (s *sqliteStore) Apply(ctx context.Context, tenantID string, ev Event) (boo
 	if err != nil {
 		return false, err
 	}
-	at, created := tt(ev.At), tenants.TimeText(ev.At)
+	at, created := tt(ev.At), engine.TimeText(ev.At)
 	var res sql.Result
 	// Each statement is one upsert: insert the fan, or update it only if
 	// the event is not older than the latest of its kind applied.
@@ -205,7 +205,7 @@ func (s *sqliteStore) AddMessage(ctx context.Context, tenantID string, m Message
 		return false, err
 	}
 	res, err := db.Exec(ctx, `INSERT OR IGNORE INTO fan_messages (tenant_id, id, fan_id, direction, kind, content, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, m.ID, m.FanID, m.Direction, m.Kind, m.Content, tenants.TimeText(m.CreatedAt))
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, m.ID, m.FanID, m.Direction, m.Kind, m.Content, engine.TimeText(m.CreatedAt))
 	if err != nil {
 		return false, fmt.Errorf("add message: %w", err)
 	}
@@ -260,7 +260,7 @@ func (s *sqliteStore) ReserveReply(ctx context.Context, tenantID, fanID string, 
 	res, err := db.Exec(ctx, `UPDATE fans SET replies_msg = replies_msg + 1, replies_event = replies_event + 1
 		WHERE tenant_id = ? AND id = ? AND subscribed = 1 AND openid <> '' AND (
 			(last_message_at > ? AND replies_msg < ?) OR (last_event_at > ? AND replies_event < ?))`,
-		fanID, tenants.TimeText(now.Add(-MessageWindow)), MessageReplies, tenants.TimeText(now.Add(-EventWindow)), EventReplies)
+		fanID, engine.TimeText(now.Add(-MessageWindow)), MessageReplies, engine.TimeText(now.Add(-EventWindow)), EventReplies)
 	if err != nil {
 		return false, fmt.Errorf("reserve reply: %w", err)
 	}
@@ -297,7 +297,7 @@ func (s *sqliteStore) Merge(ctx context.Context, tenantID, from string, into Fan
 	// sign-in: the WeChat fan, its earlier first source, the alias, and only
 	// then the old record goes.
 	if _, err := db.Exec(ctx, `INSERT OR IGNORE INTO fans (tenant_id, id, openid, source, created_at) VALUES (?, ?, ?, ?, ?)`,
-		into.ID, into.OpenID, src, tenants.TimeText(created)); err != nil {
+		into.ID, into.OpenID, src, engine.TimeText(created)); err != nil {
 		return fmt.Errorf("merge fan: %w", err)
 	}
 	if _, err := db.Exec(ctx, `UPDATE fans SET openid = ? WHERE tenant_id = ? AND id = ? AND openid = ''`, into.OpenID, into.ID); err != nil {
@@ -308,12 +308,12 @@ func (s *sqliteStore) Merge(ctx context.Context, tenantID, from string, into Fan
 	}
 	if old.Source != "" {
 		if _, err := db.Exec(ctx, `UPDATE fans SET source = ?, created_at = ? WHERE tenant_id = ? AND id = ? AND created_at > ?`,
-			old.Source, tenants.TimeText(old.CreatedAt), into.ID, tenants.TimeText(old.CreatedAt)); err != nil {
+			old.Source, engine.TimeText(old.CreatedAt), into.ID, engine.TimeText(old.CreatedAt)); err != nil {
 			return fmt.Errorf("merge fan: %w", err)
 		}
 	}
 	if _, err := db.Exec(ctx, `INSERT OR IGNORE INTO fan_aliases (tenant_id, id, into_id, created_at) VALUES (?, ?, ?, ?)`,
-		from, into.ID, tenants.TimeText(time.Now())); err != nil {
+		from, into.ID, engine.TimeText(time.Now())); err != nil {
 		return fmt.Errorf("merge fan: %w", err)
 	}
 	if _, err := db.Exec(ctx, `DELETE FROM fans WHERE tenant_id = ? AND id = ?`, from); err != nil {

@@ -11,17 +11,17 @@ import (
 	"time"
 
 	"microshop/shop/fan"
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 	"microshop/tenants/fault"
 )
 
 func TestStoreContract(t *testing.T) {
-	enginetest.Kinds(t, []tenants.Schema{fan.Schema}, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, []engine.Schema{fan.Schema}, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		s := fan.NewStore(e)
 		tenant := enginetest.Tenant(t, e)
-		id := tenants.NewID()
+		id := engine.NewID()
 		now := time.Now().UTC().Truncate(time.Millisecond)
 		if _, err := s.Get(ctx, tenant, id); !errors.Is(err, fault.ErrNotFound) {
 			t.Fatalf("get before ensure: %v", err)
@@ -43,11 +43,11 @@ func TestStoreContract(t *testing.T) {
 
 // TestEnsureConcurrent: a fan's first actions race; one record, one source.
 func TestEnsureConcurrent(t *testing.T) {
-	enginetest.Kinds(t, []tenants.Schema{fan.Schema}, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, []engine.Schema{fan.Schema}, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		s := fan.NewStore(e)
 		tenant := enginetest.Tenant(t, e)
-		id := tenants.NewID()
+		id := engine.NewID()
 		var wg sync.WaitGroup
 		sources := make(chan string, 20)
 		for i := range 20 {
@@ -81,7 +81,7 @@ func at(base time.Time, secs int) time.Time { return base.Add(time.Duration(secs
 // TestApplyEvents: what follows, scans, unfollows and messages do to a fan,
 // and that a late retry of an older event changes nothing.
 func TestApplyEvents(t *testing.T) {
-	enginetest.Kinds(t, []tenants.Schema{fan.Schema}, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, []engine.Schema{fan.Schema}, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		s := fan.NewStore(e)
 		tenant := enginetest.Tenant(t, e)
@@ -147,7 +147,7 @@ func TestApplyEvents(t *testing.T) {
 }
 
 func TestListFans(t *testing.T) {
-	enginetest.Kinds(t, []tenants.Schema{fan.Schema}, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, []engine.Schema{fan.Schema}, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		s := fan.NewStore(e)
 		tenant := enginetest.Tenant(t, e)
@@ -168,7 +168,7 @@ func TestListFans(t *testing.T) {
 			At: at(t0, 100)}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Ensure(ctx, tenant, tenants.NewID(), "share_link", at(t0, 200)); err != nil {
+		if _, err := s.Ensure(ctx, tenant, engine.NewID(), "share_link", at(t0, 200)); err != nil {
 			t.Fatal(err)
 		}
 		yes, no := true, false
@@ -210,7 +210,7 @@ func TestListFans(t *testing.T) {
 // (a unique insert: holds on every engine); a released claim is taken
 // again; old claims are purged.
 func TestPushClaims(t *testing.T) {
-	enginetest.Kinds(t, []tenants.Schema{fan.Schema}, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, []engine.Schema{fan.Schema}, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		s := fan.NewStore(e)
 		tenant := enginetest.Tenant(t, e)
@@ -257,7 +257,7 @@ func TestPushClaims(t *testing.T) {
 }
 
 func TestMessages(t *testing.T) {
-	enginetest.Kinds(t, []tenants.Schema{fan.Schema}, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, []engine.Schema{fan.Schema}, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		s := fan.NewStore(e)
 		tenant := enginetest.Tenant(t, e)
@@ -285,7 +285,7 @@ func TestMessages(t *testing.T) {
 // TestReplyAllowance: WeChat's customer-service rule as the store enforces
 // it before anything is sent.
 func TestReplyAllowance(t *testing.T) {
-	enginetest.Kinds(t, []tenants.Schema{fan.Schema}, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, []engine.Schema{fan.Schema}, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		s := fan.NewStore(e)
 		tenant := enginetest.Tenant(t, e)
@@ -362,7 +362,7 @@ func TestReplyAllowance(t *testing.T) {
 // TestReplyAllowanceConcurrent: merchants replying at once cannot take more
 // than WeChat allows.
 func TestReplyAllowanceConcurrent(t *testing.T) {
-	enginetest.Kinds(t, []tenants.Schema{fan.Schema}, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, []engine.Schema{fan.Schema}, func(t *testing.T, e *engine.Engine) {
 		if enginetest.OnFerretDB(e) {
 			t.Skip(enginetest.FerretDBSkipReason)
 		}
@@ -399,12 +399,12 @@ func TestReplyAllowanceConcurrent(t *testing.T) {
 // TestMerge: a browser's cookie fan merges into its WeChat fan, which keeps
 // the earlier first source; the old id becomes an alias.
 func TestMerge(t *testing.T) {
-	enginetest.Kinds(t, []tenants.Schema{fan.Schema}, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, []engine.Schema{fan.Schema}, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		s := fan.NewStore(e)
 		tenant := enginetest.Tenant(t, e)
 		t0 := time.Now().UTC().Truncate(time.Millisecond)
-		cookie := tenants.NewID()
+		cookie := engine.NewID()
 		if _, err := s.Ensure(ctx, tenant, cookie, "share_link", t0); err != nil {
 			t.Fatal(err)
 		}
@@ -431,7 +431,7 @@ func TestMerge(t *testing.T) {
 		}
 		// A browser that never did anything: the WeChat fan is created,
 		// no alias.
-		fresh := tenants.NewID()
+		fresh := engine.NewID()
 		wx2 := fan.Fan{ID: fan.IDForOpenID(tenant, "oN"), OpenID: "oN", Source: fan.SourceWeChatOAuth, CreatedAt: t0}
 		if err := s.Merge(ctx, tenant, fresh, wx2); err != nil {
 			t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 
 	"microshop/shop/fan"
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -143,7 +144,7 @@ func (h *Handlers) apiDeliveries(c echo.Context) error {
 		return err
 	}
 	id := c.Param("id")
-	if !tenants.ValidID(id) {
+	if !engine.ValidID(id) {
 		return fault.NotFound("campaign")
 	}
 	list, err := h.svc.Deliveries(c.Request().Context(), tenants.FromContext(c).ID, id, c.QueryParam("status"), c.QueryParam("after"), limit)
@@ -189,7 +190,7 @@ func (h *Handlers) apiSaveSettings(c echo.Context) error {
 // fan is a 404, before anything else is read.
 func (h *Handlers) fanOf(c echo.Context) (fan.Fan, error) {
 	id := c.Param("id")
-	if !tenants.ValidID(id) {
+	if !engine.ValidID(id) {
 		return fan.Fan{}, fault.NotFound("fan")
 	}
 	return h.svc.fans.Get(c.Request().Context(), tenants.FromContext(c).ID, id)

@@ -9,6 +9,7 @@ import (
 
 	"microshop/shop/fan"
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -747,7 +748,7 @@ func (s *Service) sendMass(ctx context.Context, p *pass, c Campaign, items []mas
 		return s.finish(ctx, p, it.d, Skipped, "", reason, nil)
 	}
 	if batch == "" {
-		batch = tenants.NewID()
+		batch = engine.NewID()
 		for _, it := range items {
 			if err := s.store.SetChannel(dctx, p.t.ID, it.d.ID, ChannelMass, batch); err != nil {
 				return err

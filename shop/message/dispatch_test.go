@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 )
 
@@ -18,7 +18,7 @@ import (
 // WeChat (the simulator, which enforces the same rules) refused nothing,
 // and every fan's inbox holds everything sent to them.
 func TestQuotaRules(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		f := newFixture(t, e)
 		f.svc.manual = true
 		ctx := context.Background()
@@ -111,7 +111,7 @@ func mustLast(t *testing.T, f *fixture) Campaign {
 }
 
 func TestTemplatesAndNotices(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		f := newFixture(t, e)
 		f.svc.manual = true
 		ctx := context.Background()
@@ -197,7 +197,7 @@ func (c *countingSender) SendMass(ctx context.Context, tenantID string, openIDs 
 // TestStopAndResume: a dispatch stopped mid-campaign, and a new process
 // resuming it, deliver every recipient exactly once.
 func TestStopAndResume(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		f := newFixture(t, e)
 		ctx := context.Background()
 		var talkers, quiet, browsers []string
@@ -263,7 +263,7 @@ func TestStopAndResume(t *testing.T) {
 // repeat), so each fan has it once; a customer-service message whose
 // outcome is unknown is reported, not repeated.
 func TestCrashRecovery(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		f := newFixture(t, e)
 		f.svc.manual = true
 		ctx := context.Background()
@@ -346,7 +346,7 @@ func (s *flakySender) SendText(ctx context.Context, tenantID, openID, text strin
 }
 
 func TestRetryWithBackoff(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		f := newFixture(t, e)
 		ctx := context.Background()
 		talker, to := f.follower()
@@ -395,7 +395,7 @@ func TestThrottle(t *testing.T) {
 
 // TestScheduled: a scheduled campaign waits for its time.
 func TestScheduled(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		f := newFixture(t, e)
 		f.svc.manual = true
 		ctx := context.Background()

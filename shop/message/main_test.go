@@ -15,6 +15,7 @@ import (
 	"microshop/shop/fan"
 	"microshop/shop/order"
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 	"microshop/tenants/fault"
 	"microshop/tenants/wechat"
@@ -52,7 +53,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-var schemas = []tenants.Schema{fan.Schema, order.Schema, wechat.Schema, Schema}
+var schemas = []engine.Schema{fan.Schema, order.Schema, wechat.Schema, Schema}
 
 type shops map[string]tenants.Tenant
 
@@ -66,7 +67,7 @@ func (s shops) TenantByID(_ context.Context, id string) (tenants.Tenant, error) 
 // fixture is a shop with a sandbox WeChat account and the message service.
 type fixture struct {
 	t        *testing.T
-	e        *tenants.Engine
+	e        *engine.Engine
 	shop     tenants.Tenant
 	lookup   shops
 	fans     fan.Store
@@ -77,7 +78,7 @@ type fixture struct {
 	appID    string
 }
 
-func newFixture(t *testing.T, e *tenants.Engine) *fixture {
+func newFixture(t *testing.T, e *engine.Engine) *fixture {
 	t.Helper()
 	id := enginetest.Tenant(t, e)
 	f := &fixture{t: t, e: e, shop: tenants.Tenant{ID: id, Slug: "s-" + id[:6], Name: "Tea House", TimeZone: "Asia/Shanghai"},
@@ -108,7 +109,7 @@ func (f *fixture) now() time.Time { return clock.Now().UTC().Truncate(time.Milli
 // browserFan is a fan who never met the WeChat account.
 func (f *fixture) browserFan() string {
 	f.t.Helper()
-	id := tenants.NewID()
+	id := engine.NewID()
 	if _, err := f.fans.Ensure(context.Background(), f.shop.ID, id, "direct", f.now()); err != nil {
 		f.t.Fatal(err)
 	}
@@ -122,7 +123,7 @@ func (f *fixture) browserFan() string {
 // window is open), on both sides: the simulator and shop/fan.
 func (f *fixture) follower() (fanID, openID string) {
 	f.t.Helper()
-	openID = sim.OpenID(f.appID, tenants.NewID())
+	openID = sim.OpenID(f.appID, engine.NewID())
 	if sim.Follow(f.appID, openID) == nil {
 		f.t.Fatal("follow: the simulator sent nothing")
 	}

@@ -16,6 +16,7 @@ import (
 	"microshop/shop/fan"
 	"microshop/shop/order"
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -271,7 +272,7 @@ func (s *Service) CreateSegment(ctx context.Context, t tenants.Tenant, req Segme
 	if err := req.Rule.Validate(); err != nil {
 		return Segment{}, err
 	}
-	sg := Segment{ID: tenants.NewID(), Name: req.Name, Rule: req.Rule, CreatedAt: s.clock()}
+	sg := Segment{ID: engine.NewID(), Name: req.Name, Rule: req.Rule, CreatedAt: s.clock()}
 	if err := s.store.InsertSegment(ctx, t.ID, sg); err != nil {
 		return Segment{}, err
 	}
@@ -282,7 +283,7 @@ func (s *Service) CreateSegment(ctx context.Context, t tenants.Tenant, req Segme
 
 // Segment returns a segment with its live count.
 func (s *Service) Segment(ctx context.Context, t tenants.Tenant, id string) (Segment, error) {
-	if !tenants.ValidID(id) {
+	if !engine.ValidID(id) {
 		return Segment{}, fault.NotFound("segment")
 	}
 	sg, err := s.store.Segment(ctx, t.ID, id)
@@ -309,7 +310,7 @@ func (s *Service) Segments(ctx context.Context, t tenants.Tenant) ([]Segment, er
 
 // DeleteSegment deletes a segment (campaigns keep their copy of its rule).
 func (s *Service) DeleteSegment(ctx context.Context, tenantID, id string) error {
-	if !tenants.ValidID(id) {
+	if !engine.ValidID(id) {
 		return fault.NotFound("segment")
 	}
 	return s.store.DeleteSegment(ctx, tenantID, id)
@@ -357,7 +358,7 @@ func validURL(field, s string, required bool) (string, error) {
 // time.
 func (s *Service) CreateCampaign(ctx context.Context, t tenants.Tenant, req CampaignRequest, by string) (Campaign, error) {
 	now := s.clock()
-	c := Campaign{ID: tenants.NewID(), Name: strings.TrimSpace(req.Name), Kind: req.Kind, ServiceNotice: req.ServiceNotice,
+	c := Campaign{ID: engine.NewID(), Name: strings.TrimSpace(req.Name), Kind: req.Kind, ServiceNotice: req.ServiceNotice,
 		Fallback: req.FallbackInbox == nil || *req.FallbackInbox, By: by, CreatedAt: now, ScheduledAt: now, Status: CampaignSending}
 	if c.Name == "" || utf8.RuneCountInString(c.Name) > 64 {
 		return Campaign{}, fault.Invalid("name", "is required, at most 64 characters")
@@ -366,7 +367,7 @@ func (s *Service) CreateCampaign(ctx context.Context, t tenants.Tenant, req Camp
 	case req.SegmentID != "" && req.Rule != nil:
 		return Campaign{}, fault.Invalid("rule", "give a segment_id or a rule, not both")
 	case req.SegmentID != "":
-		if !tenants.ValidID(req.SegmentID) {
+		if !engine.ValidID(req.SegmentID) {
 			return Campaign{}, fault.Invalid("segment_id", "is not a segment id")
 		}
 		sg, err := s.store.Segment(ctx, t.ID, req.SegmentID)
@@ -463,7 +464,7 @@ func (s *Service) CreateCampaign(ctx context.Context, t tenants.Tenant, req Camp
 
 // Campaign returns a campaign with its delivery counts.
 func (s *Service) Campaign(ctx context.Context, tenantID, id string) (Campaign, error) {
-	if !tenants.ValidID(id) {
+	if !engine.ValidID(id) {
 		return Campaign{}, fault.NotFound("campaign")
 	}
 	c, err := s.store.Campaign(ctx, tenantID, id)
@@ -568,7 +569,7 @@ func (s *Service) Notify(ctx context.Context, tenantID string, n Notice) error {
 	switch {
 	case n.Key == "" || len(n.Key) > 200:
 		return fault.Invalid("key", "is required, at most 200 characters")
-	case !tenants.ValidID(n.FanID):
+	case !engine.ValidID(n.FanID):
 		return fault.Invalid("fan_id", "is not a fan id")
 	case noticeText[n.Kind] == "":
 		return fault.Invalid("kind", "must be one of %s", strings.Join(NoticeKinds, ", "))

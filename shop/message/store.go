@@ -2,11 +2,10 @@ package message
 
 import (
 	"context"
+	"microshop/tenants/engine"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-
-	"microshop/tenants"
 )
 
 // Store keeps the audience records, segments, campaigns, deliveries, the
@@ -106,15 +105,15 @@ type Store interface {
 }
 
 // NewStore returns the message store on the engine's kind.
-func NewStore(e *tenants.Engine) Store {
-	if e.Kind() == tenants.Mongo {
+func NewStore(e *engine.Engine) Store {
+	if e.Kind() == engine.Mongo {
 		return &mongoStore{e: e}
 	}
 	return &sqliteStore{e: e}
 }
 
 // Schema is the messaging tables and indexes in each tenant database.
-var Schema = tenants.Schema{
+var Schema = engine.Schema{
 	Name: "message",
 	SQLite: []string{
 		`CREATE TABLE IF NOT EXISTS audience (
@@ -217,8 +216,8 @@ var Schema = tenants.Schema{
 			doc TEXT NOT NULL,
 			PRIMARY KEY (tenant_id, name))`,
 	},
-	Mongo: []tenants.MongoCollection{
-		{Name: "audience", Indexes: []tenants.MongoIndex{
+	Mongo: []engine.MongoCollection{
+		{Name: "audience", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "_id", Value: 1}}},
 			{Keys: bson.D{{Key: "subscribed", Value: 1}, {Key: "_id", Value: 1}}},
 			{Keys: bson.D{{Key: "tags", Value: 1}}},
@@ -230,23 +229,23 @@ var Schema = tenants.Schema{
 			{Keys: bson.D{{Key: "points", Value: 1}}},
 			{Keys: bson.D{{Key: "last_checkin_day", Value: 1}}},
 		}},
-		{Name: "audience_orders", Indexes: []tenants.MongoIndex{
+		{Name: "audience_orders", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "fan_id", Value: 1}, {Key: "order_id", Value: 1}}, Unique: true},
 		}},
-		{Name: "segments", Indexes: []tenants.MongoIndex{
+		{Name: "segments", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "created_at", Value: -1}}},
 		}},
-		{Name: "campaigns", Indexes: []tenants.MongoIndex{
+		{Name: "campaigns", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
 			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "scheduled_at", Value: 1}}},
 		}},
-		{Name: "deliveries", Indexes: []tenants.MongoIndex{
+		{Name: "deliveries", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "campaign_id", Value: 1}, {Key: "status", Value: 1}, {Key: "_id", Value: 1}}},
 			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "claimed_at", Value: 1}}},
 			{Keys: bson.D{{Key: "campaign_id", Value: 1}, {Key: "batch", Value: 1}}},
 			{Keys: bson.D{{Key: "campaign_id", Value: 1}, {Key: "_id", Value: 1}}},
 		}},
-		{Name: "inbox", Indexes: []tenants.MongoIndex{
+		{Name: "inbox", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "fan_id", Value: 1}, {Key: "created_at", Value: -1}}},
 		}},
 		{Name: "message_settings"},

@@ -10,11 +10,11 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
-type mongoStore struct{ e *tenants.Engine }
+type mongoStore struct{ e *engine.Engine }
 
 type profileDoc struct {
 	FanID         string    `bson:"_id"`
@@ -56,7 +56,7 @@ func newProfileDoc(fanID string, now time.Time) profileDoc {
 	return profileDoc{FanID: fanID, Tags: []string{}, LastActive: neverActive, CreatedAt: now}
 }
 
-func (s *mongoStore) audience(tenantID string) *tenants.Collection {
+func (s *mongoStore) audience(tenantID string) *engine.Collection {
 	return s.e.Mongo(tenantID).C("audience")
 }
 
@@ -64,7 +64,7 @@ func (s *mongoStore) audience(tenantID string) *tenants.Collection {
 // keyed by the fan id: of racing creators one wins, the others find it).
 func (s *mongoStore) ensure(ctx context.Context, tenantID, fanID string) error {
 	err := s.audience(tenantID).InsertOne(ctx, newProfileDoc(fanID, time.Now().UTC().Truncate(time.Millisecond)))
-	if err != nil && !tenants.IsUniqueViolation(err) {
+	if err != nil && !engine.IsUniqueViolation(err) {
 		return err
 	}
 	return nil
@@ -86,7 +86,7 @@ func (s *mongoStore) set(ctx context.Context, tenantID, fanID string, fields bso
 func (s *mongoStore) Profile(ctx context.Context, tenantID, fanID string) (Profile, error) {
 	var d profileDoc
 	err := s.audience(tenantID).FindOne(ctx, bson.D{{Key: "_id", Value: fanID}}).Decode(&d)
-	if tenants.IsNoDocuments(err) {
+	if engine.IsNoDocuments(err) {
 		return Profile{}, fault.NotFound("audience record")
 	}
 	return d.profile(), err
@@ -132,7 +132,7 @@ func (s *mongoStore) Touch(ctx context.Context, tenantID, fanID string, at time.
 	d := newProfileDoc(fanID, at)
 	d.LastActive = at
 	err = c.InsertOne(ctx, d)
-	if tenants.IsUniqueViolation(err) {
+	if engine.IsUniqueViolation(err) {
 		return nil // exists with a later time, or created meanwhile
 	}
 	return err
@@ -157,7 +157,7 @@ func (s *mongoStore) AddPurchase(ctx context.Context, tenantID, fanID, orderID s
 	m := s.e.Mongo(tenantID)
 	err := m.C("audience_orders").InsertOne(ctx, bson.D{{Key: "_id", Value: fanID + "|" + orderID}, {Key: "fan_id", Value: fanID},
 		{Key: "order_id", Value: orderID}, {Key: "at", Value: at}})
-	if err != nil && !tenants.IsUniqueViolation(err) {
+	if err != nil && !engine.IsUniqueViolation(err) {
 		return err
 	}
 	// The count is recomputed from the keyed records, not incremented: a
@@ -324,7 +324,7 @@ func (s *mongoStore) InsertSegment(ctx context.Context, tenantID string, sg Segm
 func (s *mongoStore) Segment(ctx context.Context, tenantID, id string) (Segment, error) {
 	var d segmentDoc
 	err := s.e.Mongo(tenantID).C("segments").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
-	if tenants.IsNoDocuments(err) {
+	if engine.IsNoDocuments(err) {
 		return Segment{}, fault.NotFound("segment")
 	}
 	if err != nil {
@@ -422,7 +422,7 @@ func (s *mongoStore) findCampaigns(ctx context.Context, tenantID string, f bson.
 func (s *mongoStore) Campaign(ctx context.Context, tenantID, id string) (Campaign, error) {
 	var d campaignDoc
 	err := s.e.Mongo(tenantID).C("campaigns").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
-	if tenants.IsNoDocuments(err) {
+	if engine.IsNoDocuments(err) {
 		return Campaign{}, fault.NotFound("campaign")
 	}
 	if err != nil {
@@ -506,7 +506,7 @@ func (s *mongoStore) InsertDeliveries(ctx context.Context, tenantID string, ds [
 	for _, d := range ds {
 		err := c.InsertOne(ctx, deliveryDoc{ID: d.ID, CampaignID: d.CampaignID, FanID: d.FanID, Status: d.Status, NextAt: d.NextAt,
 			Notice: d.Notice, CreatedAt: d.CreatedAt, ClaimedAt: neverActive, DoneAt: neverActive})
-		if tenants.IsUniqueViolation(err) {
+		if engine.IsUniqueViolation(err) {
 			continue
 		}
 		if err != nil {
@@ -536,7 +536,7 @@ func (s *mongoStore) findDeliveries(ctx context.Context, tenantID string, f bson
 func (s *mongoStore) Delivery(ctx context.Context, tenantID, id string) (Delivery, error) {
 	var d deliveryDoc
 	err := s.e.Mongo(tenantID).C("deliveries").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
-	if tenants.IsNoDocuments(err) {
+	if engine.IsNoDocuments(err) {
 		return Delivery{}, fault.NotFound("delivery")
 	}
 	return d.delivery(), err
@@ -635,7 +635,7 @@ type inboxDoc struct {
 func (s *mongoStore) AddToInbox(ctx context.Context, tenantID string, it InboxItem) error {
 	err := s.e.Mongo(tenantID).C("inbox").InsertOne(ctx, inboxDoc{ID: it.ID, FanID: it.FanID, Kind: it.Kind, Title: it.Title,
 		Body: it.Body, URL: it.URL, Image: it.Image, Channel: it.Channel, CreatedAt: it.CreatedAt})
-	if tenants.IsUniqueViolation(err) {
+	if engine.IsUniqueViolation(err) {
 		return nil
 	}
 	return err
@@ -667,7 +667,7 @@ func (s *mongoStore) doc(ctx context.Context, tenantID, name string, v any) erro
 		Doc string `bson:"doc"`
 	}
 	err := s.e.Mongo(tenantID).C("message_settings").FindOne(ctx, bson.D{{Key: "_id", Value: name}}).Decode(&d)
-	if tenants.IsNoDocuments(err) {
+	if engine.IsNoDocuments(err) {
 		return nil
 	}
 	if err != nil {

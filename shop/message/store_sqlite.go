@@ -9,11 +9,11 @@ import (
 	"strings"
 	"time"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
-type sqliteStore struct{ e *tenants.Engine }
+type sqliteStore struct{ e *engine.Engine }
 
 func jsonText(v any) string {
 	b, _ := json.Marshal(v)
@@ -26,14 +26,14 @@ func timeOrEmpty(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return tenants.TimeText(t)
+	return engine.TimeText(t)
 }
 
 func parseOrZero(s string) time.Time {
 	if s == "" {
 		return time.Time{}
 	}
-	return tenants.ParseTimeText(s)
+	return engine.ParseTimeText(s)
 }
 
 func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
@@ -61,7 +61,7 @@ func ensure(ctx context.Context, db interface {
 	Exec(context.Context, string, ...any) (sql.Result, error)
 }, fanID string) error {
 	_, err := db.Exec(ctx, `INSERT OR IGNORE INTO audience (tenant_id, fan_id, created_at) VALUES (?, ?, ?)`,
-		fanID, tenants.TimeText(time.Now()))
+		fanID, engine.TimeText(time.Now()))
 	return err
 }
 
@@ -112,7 +112,7 @@ func (s *sqliteStore) Touch(ctx context.Context, tenantID, fanID string, at time
 	}
 	_, err = db.Exec(ctx, `INSERT INTO audience (tenant_id, fan_id, last_active_at, created_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (tenant_id, fan_id) DO UPDATE SET last_active_at = max(last_active_at, excluded.last_active_at)`,
-		fanID, tenants.TimeText(at), tenants.TimeText(at))
+		fanID, engine.TimeText(at), engine.TimeText(at))
 	return err
 }
 
@@ -123,7 +123,7 @@ func (s *sqliteStore) update(ctx context.Context, tenantID, fanID, set string, a
 	if err != nil {
 		return err
 	}
-	return db.Tx(ctx, func(tx *tenants.SQLTx) error {
+	return db.Tx(ctx, func(tx *engine.SQLTx) error {
 		if err := ensure(ctx, tx, fanID); err != nil {
 			return err
 		}
@@ -146,7 +146,7 @@ func (s *sqliteStore) SetPoints(ctx context.Context, tenantID, fanID string, poi
 	_, err = db.Exec(ctx, `INSERT INTO audience (tenant_id, fan_id, points, streak, last_checkin_day, last_active_at, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, fan_id) DO UPDATE SET points = excluded.points, streak = excluded.streak,
 		last_checkin_day = excluded.last_checkin_day, last_active_at = max(last_active_at, excluded.last_active_at)`,
-		fanID, points, streak, lastCheckin, at, tenants.TimeText(time.Now()))
+		fanID, points, streak, lastCheckin, at, engine.TimeText(time.Now()))
 	return err
 }
 
@@ -155,12 +155,12 @@ func (s *sqliteStore) AddPurchase(ctx context.Context, tenantID, fanID, orderID 
 	if err != nil {
 		return err
 	}
-	return db.Tx(ctx, func(tx *tenants.SQLTx) error {
+	return db.Tx(ctx, func(tx *engine.SQLTx) error {
 		if err := ensure(ctx, tx, fanID); err != nil {
 			return err
 		}
 		res, err := tx.Exec(ctx, `INSERT OR IGNORE INTO audience_orders (tenant_id, fan_id, order_id, at) VALUES (?, ?, ?, ?)`,
-			fanID, orderID, tenants.TimeText(at))
+			fanID, orderID, engine.TimeText(at))
 		if err != nil {
 			return err
 		}
@@ -173,7 +173,7 @@ func (s *sqliteStore) AddPurchase(ctx context.Context, tenantID, fanID, orderID 
 		}
 		_, err = tx.Exec(ctx, `UPDATE audience SET orders = orders + ?, guide_id = coalesce(nullif(?, ''), guide_id), store_id = coalesce(nullif(?, ''), store_id),
 			distributor_id = coalesce(nullif(?, ''), distributor_id), last_active_at = max(last_active_at, ?)
-			WHERE tenant_id = ? AND fan_id = ?`, added, guide, store, distributor, tenants.TimeText(at), fanID)
+			WHERE tenant_id = ? AND fan_id = ?`, added, guide, store, distributor, engine.TimeText(at), fanID)
 		return err
 	})
 }
@@ -187,7 +187,7 @@ func (s *sqliteStore) SetTags(ctx context.Context, tenantID, fanID string, tags 
 	if err != nil {
 		return err
 	}
-	return db.Tx(ctx, func(tx *tenants.SQLTx) error {
+	return db.Tx(ctx, func(tx *engine.SQLTx) error {
 		if err := ensure(ctx, tx, fanID); err != nil {
 			return err
 		}
@@ -268,10 +268,10 @@ func ruleSQL(r Rule, today string, now time.Time) (string, []any) {
 		where, args = append(where, "orders <= ?"), append(args, *r.MaxOrders)
 	}
 	if r.ActiveWithinDays > 0 {
-		where, args = append(where, "last_active_at >= ?"), append(args, tenants.TimeText(now.AddDate(0, 0, -r.ActiveWithinDays)))
+		where, args = append(where, "last_active_at >= ?"), append(args, engine.TimeText(now.AddDate(0, 0, -r.ActiveWithinDays)))
 	}
 	if r.InactiveForDays > 0 {
-		where, args = append(where, "last_active_at < ?"), append(args, tenants.TimeText(now.AddDate(0, 0, -r.InactiveForDays)))
+		where, args = append(where, "last_active_at < ?"), append(args, engine.TimeText(now.AddDate(0, 0, -r.InactiveForDays)))
 	}
 	if r.MinPoints != nil {
 		where, args = append(where, "points >= ?"), append(args, *r.MinPoints)
@@ -329,7 +329,7 @@ func (s *sqliteStore) CountActive(ctx context.Context, tenantID string, since ti
 		return 0, err
 	}
 	var n int64
-	err = db.QueryRow(ctx, `SELECT count(*) FROM audience WHERE tenant_id = ? AND last_active_at >= ?`, tenants.TimeText(since)).Scan(&n)
+	err = db.QueryRow(ctx, `SELECT count(*) FROM audience WHERE tenant_id = ? AND last_active_at >= ?`, engine.TimeText(since)).Scan(&n)
 	return n, err
 }
 
@@ -339,7 +339,7 @@ func (s *sqliteStore) InsertSegment(ctx context.Context, tenantID string, sg Seg
 		return err
 	}
 	_, err = db.Exec(ctx, `INSERT INTO segments (tenant_id, id, name, rule, created_at) VALUES (?, ?, ?, ?, ?)`,
-		sg.ID, sg.Name, jsonText(sg.Rule), tenants.TimeText(sg.CreatedAt))
+		sg.ID, sg.Name, jsonText(sg.Rule), engine.TimeText(sg.CreatedAt))
 	return err
 }
 
@@ -349,7 +349,7 @@ func scanSegment(scan func(...any) error) (Segment, error) {
 	if err := scan(&sg.ID, &sg.Name, &rule, &created); err != nil {
 		return sg, err
 	}
-	sg.CreatedAt = tenants.ParseTimeText(created)
+	sg.CreatedAt = engine.ParseTimeText(created)
 	return sg, json.Unmarshal([]byte(rule), &sg.Rule)
 }
 
@@ -407,7 +407,7 @@ func (s *sqliteStore) InsertCampaign(ctx context.Context, tenantID string, c Cam
 		return err
 	}
 	_, err = db.Exec(ctx, `INSERT INTO campaigns (tenant_id, id, doc, status, scheduled_at, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		c.ID, jsonText(c), c.Status, tenants.TimeText(c.ScheduledAt), tenants.TimeText(c.CreatedAt))
+		c.ID, jsonText(c), c.Status, engine.TimeText(c.ScheduledAt), engine.TimeText(c.CreatedAt))
 	return err
 }
 
@@ -441,7 +441,7 @@ func (s *sqliteStore) Campaign(ctx context.Context, tenantID, id string) (Campai
 	return c, err
 }
 
-func (s *sqliteStore) campaigns(ctx context.Context, db *tenants.SQLScope, q string, args ...any) ([]Campaign, error) {
+func (s *sqliteStore) campaigns(ctx context.Context, db *engine.SQLScope, q string, args ...any) ([]Campaign, error) {
 	rows, err := db.Query(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE `+q, args...)
 	if err != nil {
 		return nil, err
@@ -477,7 +477,7 @@ func (s *sqliteStore) CampaignsIn(ctx context.Context, tenantID, status string, 
 		return nil, err
 	}
 	return s.campaigns(ctx, db, `tenant_id = ? AND status = ? AND scheduled_at <= ? ORDER BY scheduled_at LIMIT ?`,
-		status, tenants.TimeText(until), limit)
+		status, engine.TimeText(until), limit)
 }
 
 func (s *sqliteStore) SetCampaignStatus(ctx context.Context, tenantID, id string, from []string, to string, at time.Time) (bool, error) {
@@ -489,7 +489,7 @@ func (s *sqliteStore) SetCampaignStatus(ctx context.Context, tenantID, id string
 	if to == CampaignDone || to == CampaignCancelled {
 		col = "finished_at"
 	}
-	args := []any{to, tenants.TimeText(at), id}
+	args := []any{to, engine.TimeText(at), id}
 	for _, f := range from {
 		args = append(args, f)
 	}
@@ -541,7 +541,7 @@ func (s *sqliteStore) InsertDeliveries(ctx context.Context, tenantID string, ds 
 		return 0, err
 	}
 	var added int64
-	err = db.Tx(ctx, func(tx *tenants.SQLTx) error {
+	err = db.Tx(ctx, func(tx *engine.SQLTx) error {
 		added = 0
 		for _, d := range ds {
 			notice := ""
@@ -549,8 +549,8 @@ func (s *sqliteStore) InsertDeliveries(ctx context.Context, tenantID string, ds 
 				notice = jsonText(d.Notice)
 			}
 			res, err := tx.Exec(ctx, `INSERT OR IGNORE INTO deliveries (tenant_id, id, campaign_id, fan_id, status, next_at, notice, created_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, d.ID, d.CampaignID, d.FanID, d.Status, tenants.TimeText(d.NextAt), notice,
-				tenants.TimeText(d.CreatedAt))
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, d.ID, d.CampaignID, d.FanID, d.Status, engine.TimeText(d.NextAt), notice,
+				engine.TimeText(d.CreatedAt))
 			if err != nil {
 				return err
 			}
@@ -579,12 +579,12 @@ func (s *sqliteStore) deliveries(ctx context.Context, tenantID, q string, args .
 	if err != nil {
 		return nil, err
 	}
-	return tenants.QueryAll(ctx, db, scanDelivery, `SELECT `+deliveryColumns+` FROM deliveries WHERE `+q, args...)
+	return engine.QueryAll(ctx, db, scanDelivery, `SELECT `+deliveryColumns+` FROM deliveries WHERE `+q, args...)
 }
 
 func (s *sqliteStore) Queued(ctx context.Context, tenantID, campaignID string, now time.Time, limit int) ([]Delivery, error) {
 	return s.deliveries(ctx, tenantID, `tenant_id = ? AND campaign_id = ? AND status = ? AND next_at <= ? ORDER BY id LIMIT ?`,
-		campaignID, Queued, tenants.TimeText(now), limit)
+		campaignID, Queued, engine.TimeText(now), limit)
 }
 
 func (s *sqliteStore) exec(ctx context.Context, tenantID, q string, args ...any) (int64, error) {
@@ -601,7 +601,7 @@ func (s *sqliteStore) exec(ctx context.Context, tenantID, q string, args ...any)
 
 func (s *sqliteStore) Claim(ctx context.Context, tenantID, id string, now time.Time) (bool, error) {
 	n, err := s.exec(ctx, tenantID, `UPDATE deliveries SET status = ?, claimed_at = ?, attempts = attempts + 1
-		WHERE tenant_id = ? AND id = ? AND status = ?`, Sending, tenants.TimeText(now), id, Queued)
+		WHERE tenant_id = ? AND id = ? AND status = ?`, Sending, engine.TimeText(now), id, Queued)
 	return n == 1, err
 }
 
@@ -613,19 +613,19 @@ func (s *sqliteStore) SetChannel(ctx context.Context, tenantID, id, channel, bat
 
 func (s *sqliteStore) Finish(ctx context.Context, tenantID, id, status, channel, reason string, at time.Time) error {
 	_, err := s.exec(ctx, tenantID, `UPDATE deliveries SET status = ?, channel = ?, reason = ?, done_at = ?
-		WHERE tenant_id = ? AND id = ? AND status = ?`, status, channel, reason, tenants.TimeText(at), id, Sending)
+		WHERE tenant_id = ? AND id = ? AND status = ?`, status, channel, reason, engine.TimeText(at), id, Sending)
 	return err
 }
 
 func (s *sqliteStore) Requeue(ctx context.Context, tenantID, id, reason string, next time.Time) error {
 	_, err := s.exec(ctx, tenantID, `UPDATE deliveries SET status = ?, reason = ?, next_at = ? WHERE tenant_id = ? AND id = ? AND status = ?`,
-		Queued, reason, tenants.TimeText(next), id, Sending)
+		Queued, reason, engine.TimeText(next), id, Sending)
 	return err
 }
 
 func (s *sqliteStore) Stale(ctx context.Context, tenantID string, before time.Time, limit int) ([]Delivery, error) {
 	return s.deliveries(ctx, tenantID, `tenant_id = ? AND status = ? AND claimed_at < ? ORDER BY claimed_at LIMIT ?`,
-		Sending, tenants.TimeText(before), limit)
+		Sending, engine.TimeText(before), limit)
 }
 
 func (s *sqliteStore) Batch(ctx context.Context, tenantID, campaignID, batch string) ([]Delivery, error) {
@@ -637,7 +637,7 @@ func (s *sqliteStore) CountDeliveries(ctx context.Context, tenantID, campaignID 
 	if err != nil {
 		return nil, err
 	}
-	return tenants.CountBy[string](ctx, db, `SELECT status, count(*) FROM deliveries WHERE tenant_id = ? AND campaign_id = ? GROUP BY status`, campaignID)
+	return engine.CountBy[string](ctx, db, `SELECT status, count(*) FROM deliveries WHERE tenant_id = ? AND campaign_id = ? GROUP BY status`, campaignID)
 }
 
 func (s *sqliteStore) Deliveries(ctx context.Context, tenantID, campaignID, status, after string, limit int) ([]Delivery, error) {
@@ -655,7 +655,7 @@ func (s *sqliteStore) AddToInbox(ctx context.Context, tenantID string, it InboxI
 	}
 	_, err = db.Exec(ctx, `INSERT OR IGNORE INTO inbox (tenant_id, id, fan_id, kind, title, body, url, image, channel, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, it.ID, it.FanID, it.Kind, it.Title, it.Body, it.URL, it.Image, it.Channel,
-		tenants.TimeText(it.CreatedAt))
+		engine.TimeText(it.CreatedAt))
 	return err
 }
 
@@ -668,7 +668,7 @@ func (s *sqliteStore) Inbox(ctx context.Context, tenantID, fanID string, before 
 		before = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
 	rows, err := db.Query(ctx, `SELECT id, fan_id, kind, title, body, url, image, channel, created_at FROM inbox
-		WHERE tenant_id = ? AND fan_id = ? AND created_at < ? ORDER BY created_at DESC LIMIT ?`, fanID, tenants.TimeText(before), limit)
+		WHERE tenant_id = ? AND fan_id = ? AND created_at < ? ORDER BY created_at DESC LIMIT ?`, fanID, engine.TimeText(before), limit)
 	if err != nil {
 		return nil, err
 	}
@@ -680,7 +680,7 @@ func (s *sqliteStore) Inbox(ctx context.Context, tenantID, fanID string, before 
 		if err := rows.Scan(&it.ID, &it.FanID, &it.Kind, &it.Title, &it.Body, &it.URL, &it.Image, &it.Channel, &created); err != nil {
 			return nil, err
 		}
-		it.CreatedAt = tenants.ParseTimeText(created)
+		it.CreatedAt = engine.ParseTimeText(created)
 		out = append(out, it)
 	}
 	return out, rows.Err()

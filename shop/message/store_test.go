@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 	"microshop/tenants/fault"
 )
 
 func TestSegments(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		f := newFixture(t, e)
 		ctx := context.Background()
 		now := f.now()
@@ -40,7 +40,7 @@ func TestSegments(t *testing.T) {
 		}
 		ids := map[string]string{}
 		for name, sp := range specs {
-			id := tenants.NewID()
+			id := engine.NewID()
 			ids[name] = id
 			must(t, f.store.Touch(ctx, f.shop.ID, id, now.AddDate(0, 0, -sp.activeDaysAgo)))
 			must(t, f.store.SetTags(ctx, f.shop.ID, id, sp.tags))
@@ -131,10 +131,10 @@ func must(t *testing.T, err error) {
 }
 
 func TestBroadcastQuota(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		f := newFixture(t, e)
 		ctx := context.Background()
-		id := tenants.NewID()
+		id := engine.NewID()
 		must(t, f.store.Touch(ctx, f.shop.ID, id, f.now()))
 		for i := 1; i <= BroadcastsPerMonth+1; i++ {
 			ok, err := f.store.ReserveBroadcast(ctx, f.shop.ID, id, "2026-11")
@@ -155,13 +155,13 @@ func TestBroadcastQuota(t *testing.T) {
 // TestBroadcastQuotaConcurrent: 20 dispatchers racing for one fan's
 // broadcasts get 4.
 func TestBroadcastQuotaConcurrent(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		if enginetest.OnFerretDB(e) {
 			t.Skip(enginetest.FerretDBSkipReason)
 		}
 		f := newFixture(t, e)
 		ctx := context.Background()
-		id := tenants.NewID()
+		id := engine.NewID()
 		must(t, f.store.Touch(ctx, f.shop.ID, id, f.now()))
 		var wg sync.WaitGroup
 		var mu sync.Mutex
@@ -189,7 +189,7 @@ func TestBroadcastQuotaConcurrent(t *testing.T) {
 }
 
 func TestSegmentsAndCampaignsBadInput(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		f := newFixture(t, e)
 		ctx := context.Background()
 		cases := []struct {
@@ -198,8 +198,8 @@ func TestSegmentsAndCampaignsBadInput(t *testing.T) {
 		}{
 			{"no name", CampaignRequest{Kind: KindText, Text: "hi", Rule: &Rule{}}},
 			{"no audience", CampaignRequest{Name: "x", Kind: KindText, Text: "hi"}},
-			{"both segment and rule", CampaignRequest{Name: "x", Kind: KindText, Text: "hi", Rule: &Rule{}, SegmentID: tenants.NewID()}},
-			{"unknown segment", CampaignRequest{Name: "x", Kind: KindText, Text: "hi", SegmentID: tenants.NewID()}},
+			{"both segment and rule", CampaignRequest{Name: "x", Kind: KindText, Text: "hi", Rule: &Rule{}, SegmentID: engine.NewID()}},
+			{"unknown segment", CampaignRequest{Name: "x", Kind: KindText, Text: "hi", SegmentID: engine.NewID()}},
 			{"unknown kind", CampaignRequest{Name: "x", Kind: "sms", Rule: &Rule{}}},
 			{"empty text", CampaignRequest{Name: "x", Kind: KindText, Rule: &Rule{}}},
 			{"article without url", CampaignRequest{Name: "x", Kind: KindArticle, Rule: &Rule{}, Article: &Article{Title: "New tea"}}},

@@ -12,6 +12,7 @@ import (
 
 	"microshop/shop/catalog"
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -119,7 +120,7 @@ func (h *Handlers) adminOrders(c echo.Context) error {
 	if q := p.Filter.Query; q != "" {
 		// An order id: the one order, whatever the other filters say.
 		id := strings.ToLower(strings.TrimPrefix(q, "#"))
-		if !tenants.ValidID(id) {
+		if !engine.ValidID(id) {
 			p.Error = "“" + q + "” is not an order id: order ids are 16 letters and digits, like the ones in the list."
 			return c.Render(http.StatusOK, "admin_orders.html", p)
 		}
@@ -177,7 +178,7 @@ func adminNotice(done string) string {
 // another shop's id is a 404.
 func (h *Handlers) merchantOrder(c echo.Context) (Order, error) {
 	id := c.Param("id")
-	if !tenants.ValidID(id) {
+	if !engine.ValidID(id) {
 		return Order{}, fault.NotFound("order")
 	}
 	o, err := h.svc.Get(c.Request().Context(), tenants.FromContext(c).ID, id)

@@ -6,7 +6,7 @@ import (
 	"sort"
 
 	"microshop/shop/catalog"
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -136,10 +136,10 @@ func (s *Service) Cart(ctx context.Context, tenantID, fanID string) (CartView, e
 // SetCartItem adds (add=true: qty more) or sets (qty exactly; 0 removes) an
 // item of the fan's cart.
 func (s *Service) SetCartItem(ctx context.Context, tenantID, fanID string, req CartItemRequest, add bool) (CartView, error) {
-	if !tenants.ValidID(req.ProductID) {
+	if !engine.ValidID(req.ProductID) {
 		return CartView{}, fault.Invalid("product_id", "%q is not a product id", truncate(req.ProductID))
 	}
-	if req.SKUID != "" && !tenants.ValidID(req.SKUID) {
+	if req.SKUID != "" && !engine.ValidID(req.SKUID) {
 		return CartView{}, fault.Invalid("sku_id", "%q is not an option id", truncate(req.SKUID))
 	}
 	if req.Qty < 0 || (add && req.Qty == 0) || req.Qty > MaxQty {

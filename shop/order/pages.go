@@ -18,6 +18,7 @@ import (
 	"microshop/shop/catalog"
 	"microshop/shop/fan"
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -317,7 +318,7 @@ func (h *Handlers) checkoutPage(c echo.Context) error {
 	}
 	b, _ := json.Marshal(items)
 	co := Checkout{Lines: v.Items, GoodsTotal: v.GoodsTotal, ShippingFee: st.shippingFor(v.GoodsTotal),
-		FreeShippingOver: st.FreeShippingOver, Ready: v.Ready, BuyNow: buyNow, Items: string(b), IdempotencyKey: tenants.NewID()}
+		FreeShippingOver: st.FreeShippingOver, Ready: v.Ready, BuyNow: buyNow, Items: string(b), IdempotencyKey: engine.NewID()}
 	co.Payable = co.GoodsTotal + co.ShippingFee - co.Discount
 	if h.svc.disc != nil {
 		if co.PointsOffer, err = h.svc.disc.Offer(ctx, t.ID, fan.FromContext(c), co.GoodsTotal); err != nil {
@@ -331,10 +332,10 @@ func (h *Handlers) checkoutPage(c echo.Context) error {
 // buyNowCart prices the one item of a "Buy now" like a cart line.
 func (h *Handlers) buyNowCart(c echo.Context) (CartView, error) {
 	productID, skuID := c.QueryParam("product"), c.QueryParam("sku")
-	if !tenants.ValidID(productID) {
+	if !engine.ValidID(productID) {
 		return CartView{}, fault.NotFound("product")
 	}
-	if skuID != "" && !tenants.ValidID(skuID) {
+	if skuID != "" && !engine.ValidID(skuID) {
 		return CartView{}, fault.Invalid("sku", "choose one of the product's options")
 	}
 	qty := int64(1)
@@ -382,7 +383,7 @@ func (s *Service) quoteItem(ctx context.Context, tenantID string, it CartItemReq
 func (h *Handlers) shopperOrder(c echo.Context) (OrderView, error) {
 	t := tenants.FromContext(c)
 	id := c.Param("id")
-	if !tenants.ValidID(id) {
+	if !engine.ValidID(id) {
 		return OrderView{}, fault.NotFound("order")
 	}
 	o, err := h.svc.GetForFan(c.Request().Context(), t.ID, fan.FromContext(c), id)

@@ -14,7 +14,7 @@ import (
 
 	"microshop/shop/catalog"
 	"microshop/shop/fan"
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -119,10 +119,10 @@ func (r *PlaceRequest) validate() error {
 	index := map[string]int{}
 	for i, it := range r.Items {
 		field := fmt.Sprintf("items[%d]", i)
-		if !tenants.ValidID(it.ProductID) {
+		if !engine.ValidID(it.ProductID) {
 			return fault.Invalid(field+".product_id", "%q is not a product id", truncate(it.ProductID))
 		}
-		if it.SKUID != "" && !tenants.ValidID(it.SKUID) {
+		if it.SKUID != "" && !engine.ValidID(it.SKUID) {
 			return fault.Invalid(field+".sku_id", "%q is not an option id", truncate(it.SKUID))
 		}
 		if it.Qty < 1 || it.Qty > MaxQty {
@@ -181,7 +181,7 @@ func (s *Service) Place(ctx context.Context, tenantID, fanID, orderID string, re
 	o := Order{ID: orderID, FanID: fanID, Status: Placing, Address: req.Address, CreatedAt: now,
 		ExpiresAt: now.Add(time.Duration(settings.UnpaidTimeoutMinutes) * time.Minute), Refunds: []Refund{}}
 	if o.ID == "" {
-		o.ID = tenants.NewID()
+		o.ID = engine.NewID()
 	}
 	for i, it := range req.Items {
 		p, err := s.catalog.Get(ctx, tenantID, it.ProductID)
@@ -233,7 +233,7 @@ func (s *Service) Place(ctx context.Context, tenantID, fanID, orderID string, re
 	// on leaves a "placing" order that the recovery job rejects, releasing
 	// whatever it held.
 	if err := s.store.Insert(ctx, tenantID, &o); err != nil {
-		if tenants.IsUniqueViolation(err) {
+		if engine.IsUniqueViolation(err) {
 			return Order{}, fault.Conflict("order %s exists", o.ID)
 		}
 		return Order{}, err
@@ -311,7 +311,7 @@ func (s *Service) reject(ctx context.Context, tenantID, id, reason string) (bool
 
 // Get returns one order of the shop.
 func (s *Service) Get(ctx context.Context, tenantID, id string) (Order, error) {
-	if !tenants.ValidID(id) {
+	if !engine.ValidID(id) {
 		return Order{}, fault.Invalid("id", "%q is not an order id", truncate(id))
 	}
 	return s.store.Get(ctx, tenantID, id)
@@ -347,7 +347,7 @@ func (s *Service) List(ctx context.Context, tenantID string, f Filter) ([]Order,
 	default:
 		return nil, 0, fault.Invalid("status", "must be one of pending_payment, paid, shipped, completed, cancelled, refunded")
 	}
-	if f.FanID != "" && !tenants.ValidID(f.FanID) {
+	if f.FanID != "" && !engine.ValidID(f.FanID) {
 		return nil, 0, fault.Invalid("fan_id", "%q is not a fan id", truncate(f.FanID))
 	}
 	return s.store.List(ctx, tenantID, f)
@@ -463,7 +463,7 @@ func (s *Service) MarkRefunded(ctx context.Context, tenantID, orderID, provider,
 
 // transition moves an order and delivers the event, or says why it cannot.
 func (s *Service) transition(ctx context.Context, tenantID, id string, from []string, to string, ch Change, ev *Event, verb string) (Order, error) {
-	if !tenants.ValidID(id) {
+	if !engine.ValidID(id) {
 		return Order{}, fault.Invalid("id", "%q is not an order id", truncate(id))
 	}
 	ok, err := s.store.Transition(ctx, tenantID, id, from, to, ch, ev)
@@ -539,7 +539,7 @@ type RefundRequest struct {
 // Refund refunds part or all of a paid order: never more than was paid
 // minus what was refunded before, however many refunds race.
 func (s *Service) Refund(ctx context.Context, tenantID, id string, req RefundRequest) (Order, error) {
-	if !tenants.ValidID(id) {
+	if !engine.ValidID(id) {
 		return Order{}, fault.Invalid("id", "%q is not an order id", truncate(id))
 	}
 	if req.Amount <= 0 {
@@ -550,7 +550,7 @@ func (s *Service) Refund(ctx context.Context, tenantID, id string, req RefundReq
 		return Order{}, fault.Invalid("reason", "must be at most 200 characters")
 	}
 	now := s.clock()
-	r := Refund{ID: tenants.NewID(), Amount: req.Amount, Reason: req.Reason, At: now}
+	r := Refund{ID: engine.NewID(), Amount: req.Amount, Reason: req.Reason, At: now}
 	from := []string{Paid, Shipped, Completed}
 	ok, err := s.store.AddRefund(ctx, tenantID, id, from, r, Event{ID: "refund:" + r.ID, Type: EventRefunded, Amount: r.Amount, At: now})
 	if err != nil {

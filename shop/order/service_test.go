@@ -13,12 +13,12 @@ import (
 
 	"microshop/shop/catalog"
 	"microshop/shop/fan"
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 	"microshop/tenants/fault"
 )
 
-var schemas = []tenants.Schema{catalog.Schema, fan.Schema, Schema}
+var schemas = []engine.Schema{catalog.Schema, fan.Schema, Schema}
 
 // recorder is a subscriber that records every event it receives and can be
 // told to fail.
@@ -61,7 +61,7 @@ type fixture struct {
 	clock   time.Time
 }
 
-func newFixture(t *testing.T, e *tenants.Engine) *fixture {
+func newFixture(t *testing.T, e *engine.Engine) *fixture {
 	store := catalog.NewStore(e)
 	cat := catalog.New(store, catalog.NewShelf(store, time.Hour))
 	svc := NewService(NewStore(e), cat, fan.NewStore(e), slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -129,7 +129,7 @@ func (f *fixture) get(id string) Order {
 }
 
 func TestOrderLifecycle(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 
 		t.Run("place, pay, ship, complete", func(t *testing.T) {
@@ -140,7 +140,7 @@ func TestOrderLifecycle(t *testing.T) {
 			}
 			tea := f.product("Tea", 3900, 10)
 			set := f.product("Set", 0, 0, catalog.SKUInput{Name: "Blue", Price: 15800, Stock: 2})
-			buyer := tenants.NewID()
+			buyer := engine.NewID()
 			o := f.mustPlace(buyer, CartItemRequest{ProductID: tea.ID, Qty: 2}, CartItemRequest{ProductID: tea.ID, Qty: 1})
 			if o.Status != PendingPayment || len(o.Lines) != 1 || o.Lines[0].Qty != 3 || o.GoodsTotal != 11700 ||
 				o.ShippingFee != 0 || o.Payable != 11700 {
@@ -198,7 +198,7 @@ func TestOrderLifecycle(t *testing.T) {
 			f := newFixture(t, e)
 			a := f.product("Plenty", 100, 50)
 			b := f.product("Scarce", 100, 2)
-			_, err := f.place(tenants.NewID(), CartItemRequest{ProductID: a.ID, Qty: 5}, CartItemRequest{ProductID: b.ID, Qty: 3})
+			_, err := f.place(engine.NewID(), CartItemRequest{ProductID: a.ID, Qty: 5}, CartItemRequest{ProductID: b.ID, Qty: 3})
 			var fe *fault.Error
 			if !errors.As(err, &fe) || fe.Code != "out_of_stock" || fe.Status != 409 {
 				t.Fatalf("err = %v", err)
@@ -218,9 +218,9 @@ func TestOrderLifecycle(t *testing.T) {
 		t.Run("cancel returns stock once", func(t *testing.T) {
 			f := newFixture(t, e)
 			p := f.product("Cup", 500, 4)
-			buyer := tenants.NewID()
+			buyer := engine.NewID()
 			o := f.mustPlace(buyer, CartItemRequest{ProductID: p.ID, Qty: 3})
-			if _, err := f.svc.CancelForFan(ctx, f.tenant, tenants.NewID(), o.ID); !errors.Is(err, fault.ErrNotFound) {
+			if _, err := f.svc.CancelForFan(ctx, f.tenant, engine.NewID(), o.ID); !errors.Is(err, fault.ErrNotFound) {
 				t.Errorf("another buyer cancels: %v", err)
 			}
 			c, err := f.svc.CancelForFan(ctx, f.tenant, buyer, o.ID)
@@ -250,7 +250,7 @@ func TestOrderLifecycle(t *testing.T) {
 		t.Run("refunds", func(t *testing.T) {
 			f := newFixture(t, e)
 			p := f.product("Honey", 5000, 10)
-			o := f.mustPlace(tenants.NewID(), CartItemRequest{ProductID: p.ID, Qty: 2})
+			o := f.mustPlace(engine.NewID(), CartItemRequest{ProductID: p.ID, Qty: 2})
 			if _, err := f.svc.Refund(ctx, f.tenant, o.ID, RefundRequest{Amount: 100}); !errors.Is(err, fault.ErrConflict) {
 				t.Errorf("refund unpaid: %v", err)
 			}
@@ -282,7 +282,7 @@ func TestOrderLifecycle(t *testing.T) {
 		t.Run("wrong amount is not a payment", func(t *testing.T) {
 			f := newFixture(t, e)
 			p := f.product("Oil", 2800, 10)
-			o := f.mustPlace(tenants.NewID(), CartItemRequest{ProductID: p.ID, Qty: 1})
+			o := f.mustPlace(engine.NewID(), CartItemRequest{ProductID: p.ID, Qty: 1})
 			body := f.sandbox.Sign(Notification{TenantID: f.tenant, OrderID: o.ID, TransactionID: "t1", Amount: 1})
 			if err := f.svc.Notify(ctx, f.sandbox, f.tenant, body); !errors.Is(err, fault.ErrConflict) {
 				t.Errorf("wrong amount: %v", err)
@@ -299,8 +299,8 @@ func TestOrderLifecycle(t *testing.T) {
 		t.Run("cron pass: unpaid timeout, interrupted placing, auto-complete, pending events", func(t *testing.T) {
 			f := newFixture(t, e)
 			p := f.product("Tray", 8900, 10)
-			unpaid := f.mustPlace(tenants.NewID(), CartItemRequest{ProductID: p.ID, Qty: 2})
-			shipped := f.mustPlace(tenants.NewID(), CartItemRequest{ProductID: p.ID, Qty: 1})
+			unpaid := f.mustPlace(engine.NewID(), CartItemRequest{ProductID: p.ID, Qty: 2})
+			shipped := f.mustPlace(engine.NewID(), CartItemRequest{ProductID: p.ID, Qty: 1})
 			if err := f.pay(shipped); err != nil {
 				t.Fatal(err)
 			}
@@ -308,7 +308,7 @@ func TestOrderLifecycle(t *testing.T) {
 				t.Fatal(err)
 			}
 			// A request that died while placing: order written, one hold taken.
-			crashed := Order{ID: tenants.NewID(), FanID: tenants.NewID(), Status: Placing, Address: address,
+			crashed := Order{ID: engine.NewID(), FanID: engine.NewID(), Status: Placing, Address: address,
 				Lines: []Line{{ProductID: p.ID, Title: "Tray", Price: 8900, Qty: 3, Amount: 26700}}, CreatedAt: f.clock, ExpiresAt: f.clock.Add(time.Hour)}
 			if err := f.svc.store.Insert(ctx, f.tenant, &crashed); err != nil {
 				t.Fatal(err)
@@ -363,7 +363,7 @@ func TestOrderLifecycle(t *testing.T) {
 			other := newFixture(t, e).product("Elsewhere", 100, 10)
 			var many []CartItemRequest
 			for range MaxLines + 1 {
-				many = append(many, CartItemRequest{ProductID: tenants.NewID(), Qty: 1})
+				many = append(many, CartItemRequest{ProductID: engine.NewID(), Qty: 1})
 			}
 			cases := []struct {
 				name  string
@@ -376,17 +376,17 @@ func TestOrderLifecycle(t *testing.T) {
 				{"negative qty", []CartItemRequest{{ProductID: p.ID, Qty: -1}}, address, "items[0].qty"},
 				{"huge qty", []CartItemRequest{{ProductID: p.ID, Qty: 1000}}, address, "items[0].qty"},
 				{"malformed id", []CartItemRequest{{ProductID: "x", Qty: 1}}, address, "items[0].product_id"},
-				{"unknown product", []CartItemRequest{{ProductID: tenants.NewID(), Qty: 1}}, address, "items[0].product_id"},
+				{"unknown product", []CartItemRequest{{ProductID: engine.NewID(), Qty: 1}}, address, "items[0].product_id"},
 				{"another shop's product", []CartItemRequest{{ProductID: other.ID, Qty: 1}}, address, "items[0].product_id"},
 				{"option missing", []CartItemRequest{{ProductID: withSKU.ID, Qty: 1}}, address, "sku_id"},
-				{"option on a plain product", []CartItemRequest{{ProductID: p.ID, SKUID: tenants.NewID(), Qty: 1}}, address, "sku_id"},
+				{"option on a plain product", []CartItemRequest{{ProductID: p.ID, SKUID: engine.NewID(), Qty: 1}}, address, "sku_id"},
 				{"too many lines", many, address, "items"},
 				{"no name", []CartItemRequest{{ProductID: p.ID, Qty: 1}}, Address{Phone: "13800000000", Province: "a", City: "b", District: "c", Detail: "d"}, "address.name"},
 				{"bad phone", []CartItemRequest{{ProductID: p.ID, Qty: 1}}, Address{Name: "a", Phone: "12345", Province: "a", City: "b", District: "c", Detail: "d"}, "address.phone"},
 			}
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
-					_, err := f.svc.Place(ctx, f.tenant, tenants.NewID(), "", PlaceRequest{Items: tc.items, Address: tc.addr})
+					_, err := f.svc.Place(ctx, f.tenant, engine.NewID(), "", PlaceRequest{Items: tc.items, Address: tc.addr})
 					var fe *fault.Error
 					if !errors.As(err, &fe) || fe.Status != 400 || fe.Field != tc.field {
 						t.Errorf("err = %#v, want a 400 on %s", err, tc.field)
@@ -403,7 +403,7 @@ func TestOrderLifecycle(t *testing.T) {
 // TestConcurrency: the money and stock rules under many goroutines. These
 // need single-document atomic updates, which FerretDB does not keep.
 func TestConcurrency(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		if enginetest.OnFerretDB(e) {
 			t.Skip(enginetest.FerretDBSkipReason)
 		}
@@ -418,7 +418,7 @@ func TestConcurrency(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					_, err := f.place(tenants.NewID(), CartItemRequest{ProductID: p.ID, Qty: 1})
+					_, err := f.place(engine.NewID(), CartItemRequest{ProductID: p.ID, Qty: 1})
 					var fe *fault.Error
 					switch {
 					case err == nil:
@@ -443,7 +443,7 @@ func TestConcurrency(t *testing.T) {
 		t.Run("one notification delivered 20 times at once", func(t *testing.T) {
 			f := newFixture(t, e)
 			p := f.product("Tea", 3900, 10)
-			o := f.mustPlace(tenants.NewID(), CartItemRequest{ProductID: p.ID, Qty: 1})
+			o := f.mustPlace(engine.NewID(), CartItemRequest{ProductID: p.ID, Qty: 1})
 			var wg sync.WaitGroup
 			for range 20 {
 				wg.Add(1)
@@ -466,7 +466,7 @@ func TestConcurrency(t *testing.T) {
 		t.Run("concurrent partial refunds never exceed what was paid", func(t *testing.T) {
 			f := newFixture(t, e)
 			p := f.product("Scarf", 10000, 10)
-			o := f.mustPlace(tenants.NewID(), CartItemRequest{ProductID: p.ID, Qty: 1})
+			o := f.mustPlace(engine.NewID(), CartItemRequest{ProductID: p.ID, Qty: 1})
 			if err := f.pay(o); err != nil {
 				t.Fatal(err)
 			}
@@ -500,7 +500,7 @@ func TestConcurrency(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					buyer := tenants.NewID()
+					buyer := engine.NewID()
 					o, err := f.place(buyer, CartItemRequest{ProductID: p.ID, Qty: 2})
 					if err != nil {
 						t.Error(err)
@@ -524,17 +524,17 @@ func TestConcurrency(t *testing.T) {
 }
 
 func TestIdempotencyKeys(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		f := newFixture(t, e)
 		now := f.clock
-		k := IdemKey{Scope: "fan1", Key: "k1", Hash: "h1", OrderID: tenants.NewID(), At: now}
+		k := IdemKey{Scope: "fan1", Key: "k1", Hash: "h1", OrderID: engine.NewID(), At: now}
 		got, claimed, err := f.svc.store.ClaimKey(ctx, f.tenant, k, now.Add(-idempotencyWindow))
 		if err != nil || !claimed || got.OrderID != k.OrderID {
 			t.Fatalf("first claim: %+v %v %v", got, claimed, err)
 		}
 		again := k
-		again.OrderID, again.Hash = tenants.NewID(), "h2"
+		again.OrderID, again.Hash = engine.NewID(), "h2"
 		got, claimed, err = f.svc.store.ClaimKey(ctx, f.tenant, again, now.Add(-idempotencyWindow))
 		if err != nil || claimed || got.OrderID != k.OrderID || got.Hash != "h1" || got.Status != 0 {
 			t.Fatalf("second claim: %+v %v %v", got, claimed, err)
@@ -554,7 +554,7 @@ func TestIdempotencyKeys(t *testing.T) {
 		if err != nil || !claimed || got.Hash != "h2" {
 			t.Errorf("stale key not taken over: %+v %v %v", got, claimed, err)
 		}
-		other := IdemKey{Scope: "fan2", Key: "k1", Hash: "h9", OrderID: tenants.NewID(), At: now}
+		other := IdemKey{Scope: "fan2", Key: "k1", Hash: "h9", OrderID: engine.NewID(), At: now}
 		if _, claimed, _ := f.svc.store.ClaimKey(ctx, f.tenant, other, now.Add(-idempotencyWindow)); !claimed {
 			t.Error("another fan's identical key clashed")
 		}
@@ -578,12 +578,12 @@ func TestIdempotencyKeys(t *testing.T) {
 }
 
 func TestCart(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		f := newFixture(t, e)
 		p := f.product("Tea", 3900, 3)
 		gone := f.product("Gone", 100, 5)
-		buyer := tenants.NewID()
+		buyer := engine.NewID()
 		add := func(id string, qty int64) CartView {
 			t.Helper()
 			v, err := f.svc.SetCartItem(ctx, f.tenant, buyer, CartItemRequest{ProductID: id, Qty: qty}, true)
@@ -650,16 +650,16 @@ func (a fixedAttributor) Attribute(context.Context, string, string) (Attribution
 }
 
 func TestAttributionIsSnapshotted(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		f := newFixture(t, e)
 		p := f.product("Tea", 100, 10)
-		plain := f.mustPlace(tenants.NewID(), CartItemRequest{ProductID: p.ID, Qty: 1})
+		plain := f.mustPlace(engine.NewID(), CartItemRequest{ProductID: p.ID, Qty: 1})
 		if got := f.get(plain.ID).Attribution; got.Channel != "direct" || got.DistributorID != "" {
 			t.Errorf("without an attributor: %+v", got)
 		}
 		want := Attribution{Channel: "share_link", DistributorID: "d1", Path: []string{"d1", "d0"}, GuideID: "g1", StoreID: "s1"}
 		f.svc.SetAttributor(fixedAttributor(want))
-		o := f.mustPlace(tenants.NewID(), CartItemRequest{ProductID: p.ID, Qty: 1})
+		o := f.mustPlace(engine.NewID(), CartItemRequest{ProductID: p.ID, Qty: 1})
 		got := f.get(o.ID).Attribution
 		if got.Channel != want.Channel || got.DistributorID != "d1" || len(got.Path) != 2 || got.Path[1] != "d0" || got.GuideID != "g1" {
 			t.Errorf("attribution %+v, want %+v", got, want)
@@ -677,7 +677,7 @@ func TestAttributionIsSnapshotted(t *testing.T) {
 // flagged for a refund once however often it is notified, listed to the
 // merchant, and leaves the order as it was until marked refunded.
 func TestPaymentsThatCannotPay(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		f := newFixture(t, e)
 		tea := f.product("Tea", 3900, 100)
@@ -698,7 +698,7 @@ func TestPaymentsThatCannotPay(t *testing.T) {
 		}
 
 		// Cancelled while the shopper paid.
-		late := f.mustPlace(tenants.NewID(), CartItemRequest{ProductID: tea.ID, Qty: 1})
+		late := f.mustPlace(engine.NewID(), CartItemRequest{ProductID: tea.ID, Qty: 1})
 		if _, err := f.svc.Cancel(ctx, f.tenant, late.ID, "out of town"); err != nil {
 			t.Fatal(err)
 		}
@@ -716,7 +716,7 @@ func TestPaymentsThatCannotPay(t *testing.T) {
 
 		// Paid twice: the second transaction is flagged, the order keeps the
 		// first, and one paid event went out.
-		twice := f.mustPlace(tenants.NewID(), CartItemRequest{ProductID: tea.ID, Qty: 1})
+		twice := f.mustPlace(engine.NewID(), CartItemRequest{ProductID: tea.ID, Qty: 1})
 		notify(twice, "txn-first")
 		notify(twice, "txn-second")
 		if o := f.get(twice.ID); o.Status != Paid || o.TransactionID != "txn-first" || f.rec.count(twice.ID+"/"+EventPaid) != 1 {
@@ -760,7 +760,7 @@ func TestPaymentsThatCannotPay(t *testing.T) {
 		if enginetest.OnFerretDB(e) {
 			return // concurrency: SQLite only (DESIGN.md)
 		}
-		racing := f.mustPlace(tenants.NewID(), CartItemRequest{ProductID: tea.ID, Qty: 1})
+		racing := f.mustPlace(engine.NewID(), CartItemRequest{ProductID: tea.ID, Qty: 1})
 		if _, err := f.svc.Cancel(ctx, f.tenant, racing.ID, ""); err != nil {
 			t.Fatal(err)
 		}

@@ -2,11 +2,10 @@ package order
 
 import (
 	"context"
+	"microshop/tenants/engine"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-
-	"microshop/tenants"
 )
 
 // Store keeps orders, payments, idempotency keys, carts and the shop's
@@ -132,15 +131,15 @@ type CartItem struct {
 }
 
 // NewStore returns the order store on the engine's kind.
-func NewStore(e *tenants.Engine) Store {
-	if e.Kind() == tenants.Mongo {
+func NewStore(e *engine.Engine) Store {
+	if e.Kind() == engine.Mongo {
 		return &mongoStore{e: e}
 	}
 	return &sqliteStore{e: e}
 }
 
 // Schema is the order tables and indexes in each tenant database.
-var Schema = tenants.Schema{
+var Schema = engine.Schema{
 	Name: "order",
 	SQLite: []string{
 		`CREATE TABLE IF NOT EXISTS orders (
@@ -173,7 +172,7 @@ var Schema = tenants.Schema{
 			completed_at TEXT NOT NULL DEFAULT '',
 			cancelled_at TEXT NOT NULL DEFAULT '',
 			PRIMARY KEY (tenant_id, id))`,
-		// Columns added after the first release (see tenants.Schema).
+		// Columns added after the first release (see engine.Schema).
 		`ALTER TABLE orders ADD COLUMN attribution TEXT NOT NULL DEFAULT '{}'`,
 		`CREATE INDEX IF NOT EXISTS orders_created ON orders (tenant_id, created_at)`,
 		`CREATE INDEX IF NOT EXISTS orders_status ON orders (tenant_id, status, created_at)`,
@@ -224,8 +223,8 @@ var Schema = tenants.Schema{
 			tenant_id TEXT PRIMARY KEY,
 			doc TEXT NOT NULL)`,
 	},
-	Mongo: []tenants.MongoCollection{
-		{Name: "orders", Indexes: []tenants.MongoIndex{
+	Mongo: []engine.MongoCollection{
+		{Name: "orders", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
 			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
 			{Keys: bson.D{{Key: "fan_id", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
@@ -233,16 +232,16 @@ var Schema = tenants.Schema{
 			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "shipped_at", Value: 1}}},
 			{Keys: bson.D{{Key: "outbox", Value: 1}}},
 		}},
-		{Name: "payments", Indexes: []tenants.MongoIndex{
+		{Name: "payments", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "provider", Value: 1}, {Key: "transaction_id", Value: 1}}, Unique: true},
 			{Keys: bson.D{{Key: "order_id", Value: 1}}},
 			{Keys: bson.D{{Key: "refund", Value: 1}, {Key: "at", Value: -1}}},
 		}},
-		{Name: "idempotency_keys", Indexes: []tenants.MongoIndex{
+		{Name: "idempotency_keys", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "scope", Value: 1}, {Key: "key", Value: 1}}, Unique: true},
 			{Keys: bson.D{{Key: "at", Value: 1}}},
 		}},
-		{Name: "cart_items", Indexes: []tenants.MongoIndex{
+		{Name: "cart_items", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "fan_id", Value: 1}, {Key: "product_id", Value: 1}, {Key: "sku_id", Value: 1}}, Unique: true},
 		}},
 		{Name: "order_settings"},

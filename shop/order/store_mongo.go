@@ -9,11 +9,11 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
-type mongoStore struct{ e *tenants.Engine }
+type mongoStore struct{ e *engine.Engine }
 
 type orderDoc struct {
 	ID            string      `bson:"_id"`
@@ -87,13 +87,13 @@ func (s *mongoStore) Insert(ctx context.Context, tenantID string, o *Order) erro
 func (s *mongoStore) Get(ctx context.Context, tenantID, id string) (Order, error) {
 	var d orderDoc
 	err := s.e.Mongo(tenantID).C("orders").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
-	if tenants.IsNoDocuments(err) {
+	if engine.IsNoDocuments(err) {
 		return Order{}, fault.NotFound("order")
 	}
 	return d.order(), err
 }
 
-func (s *mongoStore) find(ctx context.Context, c *tenants.Collection, f bson.D, opts *options.FindOptionsBuilder) ([]Order, error) {
+func (s *mongoStore) find(ctx context.Context, c *engine.Collection, f bson.D, opts *options.FindOptionsBuilder) ([]Order, error) {
 	cur, err := c.Find(ctx, f, opts)
 	if err != nil {
 		return nil, err
@@ -244,7 +244,7 @@ func (s *mongoStore) AckEvents(ctx context.Context, tenantID, id string, events 
 
 func (s *mongoStore) InsertPayment(ctx context.Context, tenantID string, p Payment) (bool, error) {
 	err := s.e.Mongo(tenantID).C("payments").InsertOne(ctx, p)
-	if tenants.IsUniqueViolation(err) {
+	if engine.IsUniqueViolation(err) {
 		return false, nil
 	}
 	return err == nil, err
@@ -300,7 +300,7 @@ func (s *mongoStore) ClaimKey(ctx context.Context, tenantID string, k IdemKey, s
 	if err == nil {
 		return k, true, nil
 	}
-	if !tenants.IsUniqueViolation(err) {
+	if !engine.IsUniqueViolation(err) {
 		return IdemKey{}, false, err
 	}
 	key := bson.D{{Key: "scope", Value: k.Scope}, {Key: "key", Value: k.Key}}
@@ -392,7 +392,7 @@ func (s *mongoStore) Settings(ctx context.Context, tenantID string) (Settings, e
 		Doc Settings `bson:"doc"`
 	}
 	err := s.e.Mongo(tenantID).C("order_settings").FindOne(ctx, bson.D{{Key: "_id", Value: "settings"}}).Decode(&d)
-	if tenants.IsNoDocuments(err) {
+	if engine.IsNoDocuments(err) {
 		return DefaultSettings(), nil
 	}
 	return d.Doc, err

@@ -10,11 +10,11 @@ import (
 	"strings"
 	"time"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
-type sqliteStore struct{ e *tenants.Engine }
+type sqliteStore struct{ e *engine.Engine }
 
 const orderColumns = `id, fan_id, status, lines, address, goods_total, shipping_fee, discount, payable, paid, refunded,
 	refundable, refunds, events, provider, transaction_id, carrier, tracking_no, cancel_reason, attribution,
@@ -24,7 +24,7 @@ func optTime(s string) *time.Time {
 	if s == "" {
 		return nil
 	}
-	t := tenants.ParseTimeText(s)
+	t := engine.ParseTimeText(s)
 	return &t
 }
 
@@ -45,7 +45,7 @@ func scanOrder(scan func(...any) error) (Order, error) {
 			return o, fmt.Errorf("order %s: %w", o.ID, err)
 		}
 	}
-	o.CreatedAt, o.ExpiresAt = tenants.ParseTimeText(created), tenants.ParseTimeText(expires)
+	o.CreatedAt, o.ExpiresAt = engine.ParseTimeText(created), engine.ParseTimeText(expires)
 	o.PaidAt, o.ShippedAt, o.CompletedAt, o.CancelledAt = optTime(paid), optTime(shipped), optTime(completed), optTime(cancelled)
 	return o, nil
 }
@@ -66,7 +66,7 @@ func (s *sqliteStore) Insert(ctx context.Context, tenantID string, o *Order) err
 	_, err = db.Exec(ctx, `INSERT INTO orders (tenant_id, id, fan_id, status, lines, address, goods_total, shipping_fee,
 		discount, payable, attribution, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.ID, o.FanID, o.Status, jsonText(o.Lines), jsonText(o.Address), o.GoodsTotal, o.ShippingFee, o.Discount,
-		o.Payable, jsonText(o.Attribution), tenants.TimeText(o.CreatedAt), tenants.TimeText(o.ExpiresAt))
+		o.Payable, jsonText(o.Attribution), engine.TimeText(o.CreatedAt), engine.TimeText(o.ExpiresAt))
 	return err
 }
 
@@ -82,8 +82,8 @@ func (s *sqliteStore) Get(ctx context.Context, tenantID, id string) (Order, erro
 	return o, err
 }
 
-func (s *sqliteStore) query(ctx context.Context, db *tenants.SQLScope, q string, args ...any) ([]Order, error) {
-	return tenants.QueryAll(ctx, db, scanOrder, q, args...)
+func (s *sqliteStore) query(ctx context.Context, db *engine.SQLScope, q string, args ...any) ([]Order, error) {
+	return engine.QueryAll(ctx, db, scanOrder, q, args...)
 }
 
 func (s *sqliteStore) List(ctx context.Context, tenantID string, f Filter) ([]Order, int64, error) {
@@ -102,10 +102,10 @@ func (s *sqliteStore) List(ctx context.Context, tenantID string, f Filter) ([]Or
 		where, args = append(where, "fan_id = ?"), append(args, f.FanID)
 	}
 	if !f.From.IsZero() {
-		where, args = append(where, "created_at >= ?"), append(args, tenants.TimeText(f.From))
+		where, args = append(where, "created_at >= ?"), append(args, engine.TimeText(f.From))
 	}
 	if !f.To.IsZero() {
-		where, args = append(where, "created_at < ?"), append(args, tenants.TimeText(f.To))
+		where, args = append(where, "created_at < ?"), append(args, engine.TimeText(f.To))
 	}
 	cond := " WHERE " + strings.Join(where, " AND ")
 	var total int64
@@ -123,7 +123,7 @@ func setClauses(ch Change) ([]string, []any) {
 	var args []any
 	add := func(col string, v any) { set, args = append(set, col+" = ?"), append(args, v) }
 	if ch.PaidAt != nil {
-		add("paid_at", tenants.TimeText(*ch.PaidAt))
+		add("paid_at", engine.TimeText(*ch.PaidAt))
 	}
 	if ch.Paid != nil {
 		add("paid", *ch.Paid)
@@ -136,7 +136,7 @@ func setClauses(ch Change) ([]string, []any) {
 		add("transaction_id", *ch.TransactionID)
 	}
 	if ch.ShippedAt != nil {
-		add("shipped_at", tenants.TimeText(*ch.ShippedAt))
+		add("shipped_at", engine.TimeText(*ch.ShippedAt))
 	}
 	if ch.Carrier != nil {
 		add("carrier", *ch.Carrier)
@@ -145,10 +145,10 @@ func setClauses(ch Change) ([]string, []any) {
 		add("tracking_no", *ch.TrackingNo)
 	}
 	if ch.CompletedAt != nil {
-		add("completed_at", tenants.TimeText(*ch.CompletedAt))
+		add("completed_at", engine.TimeText(*ch.CompletedAt))
 	}
 	if ch.CancelledAt != nil {
-		add("cancelled_at", tenants.TimeText(*ch.CancelledAt))
+		add("cancelled_at", engine.TimeText(*ch.CancelledAt))
 	}
 	if ch.CancelReason != nil {
 		add("cancel_reason", *ch.CancelReason)
@@ -209,7 +209,7 @@ func (s *sqliteStore) Due(ctx context.Context, tenantID, status, field string, t
 		return nil, fmt.Errorf("due: unknown status %q", status)
 	}
 	return s.query(ctx, db, `SELECT `+orderColumns+` FROM orders WHERE tenant_id = ? AND status = '`+status+`' AND `+field+` < ?
-		ORDER BY `+field+` LIMIT ?`, tenants.TimeText(t), limit)
+		ORDER BY `+field+` LIMIT ?`, engine.TimeText(t), limit)
 }
 
 func (s *sqliteStore) WithEvents(ctx context.Context, tenantID string, limit int) ([]Order, error) {
@@ -243,7 +243,7 @@ func (s *sqliteStore) AckEvents(ctx context.Context, tenantID, id string, events
 
 func (s *sqliteStore) InsertPayment(ctx context.Context, tenantID string, p Payment) (bool, error) {
 	return s.execOne(ctx, tenantID, `INSERT OR IGNORE INTO payments (tenant_id, provider, transaction_id, order_id, amount, at)
-		VALUES (?, ?, ?, ?, ?, ?)`, p.Provider, p.TransactionID, p.OrderID, p.Amount, tenants.TimeText(p.At))
+		VALUES (?, ?, ?, ?, ?, ?)`, p.Provider, p.TransactionID, p.OrderID, p.Amount, engine.TimeText(p.At))
 }
 
 func (s *sqliteStore) FlagPayment(ctx context.Context, tenantID, provider, transactionID, reason string) (bool, error) {
@@ -254,7 +254,7 @@ func (s *sqliteStore) FlagPayment(ctx context.Context, tenantID, provider, trans
 func (s *sqliteStore) RefundedPayment(ctx context.Context, tenantID, orderID, provider, transactionID string, at time.Time) (bool, error) {
 	return s.execOne(ctx, tenantID, `UPDATE payments SET refund = ?, refunded_at = ?
 		WHERE tenant_id = ? AND provider = ? AND transaction_id = ? AND order_id = ? AND refund = ?`,
-		PaymentRefunded, tenants.TimeText(at), provider, transactionID, orderID, PaymentToRefund)
+		PaymentRefunded, engine.TimeText(at), provider, transactionID, orderID, PaymentToRefund)
 }
 
 // execOne runs a single-row write and says whether it changed the row.
@@ -281,14 +281,14 @@ func (s *sqliteStore) Payments(ctx context.Context, tenantID, refund, orderID st
 		var p Payment
 		var at, refunded string
 		err := scan(&p.Provider, &p.TransactionID, &p.OrderID, &p.Amount, &at, &p.Refund, &p.Reason, &refunded)
-		p.At, p.RefundedAt = tenants.ParseTimeText(at), optTime(refunded)
+		p.At, p.RefundedAt = engine.ParseTimeText(at), optTime(refunded)
 		return p, err
 	}
 	if orderID != "" {
-		return tenants.QueryAll(ctx, db, scan, cols+`WHERE tenant_id = ? AND order_id = ? ORDER BY at`, orderID)
+		return engine.QueryAll(ctx, db, scan, cols+`WHERE tenant_id = ? AND order_id = ? ORDER BY at`, orderID)
 	}
 	// refund != '' names the partial index's condition.
-	return tenants.QueryAll(ctx, db, scan, cols+`WHERE tenant_id = ? AND refund != '' AND refund = ? ORDER BY at DESC LIMIT ?`, refund, limit)
+	return engine.QueryAll(ctx, db, scan, cols+`WHERE tenant_id = ? AND refund != '' AND refund = ? ORDER BY at DESC LIMIT ?`, refund, limit)
 }
 
 func (s *sqliteStore) ClaimKey(ctx context.Context, tenantID string, k IdemKey, staleBefore time.Time) (IdemKey, bool, error) {
@@ -301,7 +301,7 @@ func (s *sqliteStore) ClaimKey(ctx context.Context, tenantID string, k IdemKey, 
 		ON CONFLICT (tenant_id, scope, key) DO UPDATE SET hash = excluded.hash, order_id = excluded.order_id,
 			status = 0, body = NULL, at = excluded.at
 		WHERE idempotency_keys.at < ?`,
-		k.Scope, k.Key, k.Hash, k.OrderID, tenants.TimeText(k.At), tenants.TimeText(staleBefore))
+		k.Scope, k.Key, k.Hash, k.OrderID, engine.TimeText(k.At), engine.TimeText(staleBefore))
 	if err != nil {
 		return IdemKey{}, false, err
 	}
@@ -313,7 +313,7 @@ func (s *sqliteStore) ClaimKey(ctx context.Context, tenantID string, k IdemKey, 
 	err = db.QueryRow(ctx, `SELECT scope, key, hash, order_id, status, body, at FROM idempotency_keys
 		WHERE tenant_id = ? AND scope = ? AND key = ?`, k.Scope, k.Key).
 		Scan(&got.Scope, &got.Key, &got.Hash, &got.OrderID, &got.Status, &got.Body, &at)
-	got.At = tenants.ParseTimeText(at)
+	got.At = engine.ParseTimeText(at)
 	return got, false, err
 }
 
@@ -343,7 +343,7 @@ func (s *sqliteStore) DeleteKeysBefore(ctx context.Context, tenantID string, t t
 		return 0, err
 	}
 	res, err := db.Exec(ctx, `DELETE FROM idempotency_keys WHERE rowid IN (
-		SELECT rowid FROM idempotency_keys WHERE tenant_id = ? AND at < ? ORDER BY at LIMIT ?)`, tenants.TimeText(t), limit)
+		SELECT rowid FROM idempotency_keys WHERE tenant_id = ? AND at < ? ORDER BY at LIMIT ?)`, engine.TimeText(t), limit)
 	if err != nil {
 		return 0, err
 	}
@@ -369,7 +369,7 @@ func (s *sqliteStore) Cart(ctx context.Context, tenantID, fanID string) ([]CartI
 		if err := rows.Scan(&it.ProductID, &it.SKUID, &it.Qty, &it.PriceSeen, &at); err != nil {
 			return nil, err
 		}
-		it.AddedAt = tenants.ParseTimeText(at)
+		it.AddedAt = engine.ParseTimeText(at)
 		items = append(items, it)
 	}
 	return items, rows.Err()
@@ -388,7 +388,7 @@ func (s *sqliteStore) SetCartItem(ctx context.Context, tenantID, fanID string, i
 	_, err = db.Exec(ctx, `INSERT INTO cart_items (tenant_id, fan_id, product_id, sku_id, qty, price_seen, added_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (tenant_id, fan_id, product_id, sku_id) DO UPDATE SET qty = excluded.qty, price_seen = excluded.price_seen`,
-		fanID, it.ProductID, it.SKUID, it.Qty, it.PriceSeen, tenants.TimeText(it.AddedAt))
+		fanID, it.ProductID, it.SKUID, it.Qty, it.PriceSeen, engine.TimeText(it.AddedAt))
 	return err
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"microshop/shop/fan"
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -107,7 +108,7 @@ func (h *Handlers) place(c echo.Context) error {
 	}
 	sum := sha256.Sum256(body)
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	claim := IdemKey{Scope: fanID, Key: key, Hash: hex.EncodeToString(sum[:]), OrderID: tenants.NewID(), At: now}
+	claim := IdemKey{Scope: fanID, Key: key, Hash: hex.EncodeToString(sum[:]), OrderID: engine.NewID(), At: now}
 	rec, claimed, err := h.svc.store.ClaimKey(ctx, t.ID, claim, now.Add(-idempotencyWindow))
 	if err != nil {
 		return err

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 	"microshop/tenants/fault"
 )
@@ -51,7 +51,7 @@ func wechatXML(params map[string]string) []byte {
 }
 
 func TestWeChatPayNotify(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		f := newFixture(t, e)
 		const key = "8934e7d15453e97507ef794cf7b0519d"
@@ -61,7 +61,7 @@ func TestWeChatPayNotify(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := f.product("Longjing", 32800, 5)
-		o := f.mustPlace(tenants.NewID(), CartItemRequest{ProductID: p.ID, Qty: 1})
+		o := f.mustPlace(engine.NewID(), CartItemRequest{ProductID: p.ID, Qty: 1})
 		notice := func(mut func(map[string]string)) []byte {
 			params := map[string]string{
 				"appid": "wx2421b1c4370ec43b", "mch_id": "10000100", "nonce_str": "5d2b6c2a8db53831f7eda20af46e531c",

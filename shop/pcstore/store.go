@@ -8,7 +8,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"microshop/shop/pcstore/source"
-	"microshop/tenants"
+	"microshop/tenants/engine"
 )
 
 // Link is a shop's PC store: where its catalog is read from, and when.
@@ -198,8 +198,8 @@ type Store interface {
 }
 
 // NewStore returns the store on the engine's kind.
-func NewStore(e *tenants.Engine) Store {
-	if e.Kind() == tenants.Mongo {
+func NewStore(e *engine.Engine) Store {
+	if e.Kind() == engine.Mongo {
 		return &mongoStore{e: e}
 	}
 	return &sqliteStore{e: e}
@@ -209,7 +209,7 @@ func NewStore(e *tenants.Engine) Store {
 const chunkSize = 1 << 20
 
 // Schema is pcstore's tables and indexes in each tenant database.
-var Schema = tenants.Schema{
+var Schema = engine.Schema{
 	Name: "pcstore",
 	SQLite: []string{
 		`CREATE TABLE IF NOT EXISTS pcstore_links (
@@ -288,24 +288,24 @@ var Schema = tenants.Schema{
 			data BLOB NOT NULL,
 			PRIMARY KEY (tenant_id, upload_id, seq))`,
 	},
-	Mongo: []tenants.MongoCollection{
+	Mongo: []engine.MongoCollection{
 		{Name: "pcstore_links"}, // one document per tenant, _id "link:<tenant>"
-		{Name: "pcstore_mappings", Indexes: []tenants.MongoIndex{
+		{Name: "pcstore_mappings", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "source", Value: 1}, {Key: "external_id", Value: 1}}, Unique: true},
 			{Keys: bson.D{{Key: "run", Value: 1}, {Key: "outcome", Value: 1}}},
 			{Keys: bson.D{{Key: "source", Value: 1}, {Key: "gone", Value: 1}}},
 		}},
-		{Name: "pcstore_runs", Indexes: []tenants.MongoIndex{
+		{Name: "pcstore_runs", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "started_at", Value: -1}, {Key: "_id", Value: -1}}},
 		}},
-		{Name: "pcstore_run_errors", Indexes: []tenants.MongoIndex{
+		{Name: "pcstore_run_errors", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "run_id", Value: 1}, {Key: "ref", Value: 1}}, Unique: true},
 			{Keys: bson.D{{Key: "run_id", Value: 1}, {Key: "seq", Value: 1}}},
 		}},
-		{Name: "pcstore_uploads", Indexes: []tenants.MongoIndex{
+		{Name: "pcstore_uploads", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "created_at", Value: 1}}},
 		}},
-		{Name: "pcstore_upload_chunks", Indexes: []tenants.MongoIndex{
+		{Name: "pcstore_upload_chunks", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "upload_id", Value: 1}, {Key: "seq", Value: 1}}, Unique: true},
 		}},
 	},

@@ -12,15 +12,15 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"microshop/shop/pcstore/source"
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
-type mongoStore struct{ e *tenants.Engine }
+type mongoStore struct{ e *engine.Engine }
 
 // linkID is the _id of a tenant's one link document: the tenant's id, so
 // it stays unique if tenants ever share a database (pooling).
-func linkID(db *tenants.MongoScope) string { return "link:" + db.TenantID() }
+func linkID(db *engine.MongoScope) string { return "link:" + db.TenantID() }
 
 type linkDoc struct {
 	Type            string                 `bson:"type"`
@@ -45,7 +45,7 @@ func (s *mongoStore) GetLink(ctx context.Context, tenantID string) (Link, error)
 	var d linkDoc
 	db := s.e.Mongo(tenantID)
 	err := db.C("pcstore_links").FindOne(ctx, bson.D{{Key: "_id", Value: linkID(db)}}).Decode(&d)
-	if tenants.IsNoDocuments(err) {
+	if engine.IsNoDocuments(err) {
 		return Link{}, fault.NotFound("PC store link")
 	}
 	if err != nil {
@@ -166,7 +166,7 @@ func (s *mongoStore) ClaimMappings(ctx context.Context, tenantID string, ms []Ma
 		if skus == nil {
 			skus = map[string]string{}
 		}
-		docs[i] = mappingDoc{ID: tenants.NewID(), Source: m.Source, ExternalID: m.ExternalID, ProductID: m.ProductID,
+		docs[i] = mappingDoc{ID: engine.NewID(), Source: m.Source, ExternalID: m.ExternalID, ProductID: m.ProductID,
 			SKUs: skus, Run: m.Run, Outcome: m.Outcome, Gone: m.Gone, UpdatedAt: m.UpdatedAt}
 	}
 	// Unordered: the unique (tenant, source, external id) index turns away
@@ -184,13 +184,13 @@ func onlyDuplicates(err error) bool {
 	var bwe mongo.BulkWriteException
 	if errors.As(err, &bwe) && bwe.WriteConcernError == nil && len(bwe.WriteErrors) > 0 {
 		for _, we := range bwe.WriteErrors {
-			if !tenants.IsUniqueViolation(we) {
+			if !engine.IsUniqueViolation(we) {
 				return false
 			}
 		}
 		return true
 	}
-	return tenants.IsUniqueViolation(err)
+	return engine.IsUniqueViolation(err)
 }
 
 func (s *mongoStore) SaveMapping(ctx context.Context, tenantID string, m Mapping) error {
@@ -300,7 +300,7 @@ func (s *mongoStore) CreateRun(ctx context.Context, tenantID string, r Run) erro
 func (s *mongoStore) GetRun(ctx context.Context, tenantID, id string) (Run, error) {
 	var d runDoc
 	err := s.e.Mongo(tenantID).C("pcstore_runs").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
-	if tenants.IsNoDocuments(err) {
+	if engine.IsNoDocuments(err) {
 		return Run{}, fault.NotFound("run")
 	}
 	if err != nil {
@@ -361,9 +361,9 @@ type runErrorDoc struct {
 
 func (s *mongoStore) AddRunError(ctx context.Context, tenantID string, e RunError) (bool, error) {
 	// The unique (run_id, ref) index makes a replayed error a no-op.
-	err := s.e.Mongo(tenantID).C("pcstore_run_errors").InsertOne(ctx, runErrorDoc{ID: tenants.NewID(), RunID: e.RunID,
+	err := s.e.Mongo(tenantID).C("pcstore_run_errors").InsertOne(ctx, runErrorDoc{ID: engine.NewID(), RunID: e.RunID,
 		Ref: e.Ref, Seq: e.At.UnixNano(), ExternalID: e.ExternalID, Title: e.Title, Message: e.Message, At: e.At})
-	if tenants.IsUniqueViolation(err) {
+	if engine.IsUniqueViolation(err) {
 		return false, nil
 	}
 	if err != nil {
@@ -423,7 +423,7 @@ func (s *mongoStore) OpenUpload(ctx context.Context, tenantID, id string) (io.Re
 	db := s.e.Mongo(tenantID)
 	var u uploadDoc
 	err := db.C("pcstore_uploads").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&u)
-	if tenants.IsNoDocuments(err) {
+	if engine.IsNoDocuments(err) {
 		return nil, 0, fault.NotFound("uploaded feed")
 	}
 	if err != nil {
@@ -432,7 +432,7 @@ func (s *mongoStore) OpenUpload(ctx context.Context, tenantID, id string) (io.Re
 	return &chunkReader{next: func(seq int) ([]byte, error) {
 		var c chunkDoc
 		err := db.C("pcstore_upload_chunks").FindOne(ctx, bson.D{{Key: "upload_id", Value: id}, {Key: "seq", Value: seq}}).Decode(&c)
-		if tenants.IsNoDocuments(err) {
+		if engine.IsNoDocuments(err) {
 			return nil, io.EOF
 		}
 		return c.Data, err

@@ -12,11 +12,11 @@ import (
 	"time"
 
 	"microshop/shop/pcstore/source"
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
-type sqliteStore struct{ e *tenants.Engine }
+type sqliteStore struct{ e *engine.Engine }
 
 func (s *sqliteStore) GetLink(ctx context.Context, tenantID string) (Link, error) {
 	db, err := s.e.SQL(tenantID)
@@ -38,7 +38,7 @@ func (s *sqliteStore) GetLink(ctx context.Context, tenantID string) (Link, error
 	if err := json.Unmarshal([]byte(rates), &l.Rates); err != nil {
 		return Link{}, fmt.Errorf("link rates: %w", err)
 	}
-	l.CreatedAt, l.UpdatedAt, l.NextRunAt = tenants.ParseTimeText(created), tenants.ParseTimeText(updated), tenants.ParseTimeText(next)
+	l.CreatedAt, l.UpdatedAt, l.NextRunAt = engine.ParseTimeText(created), engine.ParseTimeText(updated), engine.ParseTimeText(next)
 	return l, nil
 }
 
@@ -61,7 +61,7 @@ func (s *sqliteStore) PutLink(ctx context.Context, tenantID string, l Link) erro
 			currency = excluded.currency, rates = excluded.rates, interval_minutes = excluded.interval_minutes,
 			assumed_stock = excluded.assumed_stock, updated_at = excluded.updated_at, next_run_at = excluded.next_run_at`,
 		l.Type, l.URL, l.Key, l.Secret, l.UploadID, l.UploadName, l.Currency, string(rates), l.IntervalMinutes, l.AssumedStock,
-		tenants.TimeText(l.CreatedAt), tenants.TimeText(l.UpdatedAt), tenants.TimeText(l.NextRunAt))
+		engine.TimeText(l.CreatedAt), engine.TimeText(l.UpdatedAt), engine.TimeText(l.NextRunAt))
 	if err != nil {
 		return fmt.Errorf("put link: %w", err)
 	}
@@ -111,7 +111,7 @@ func (s *sqliteStore) FinishLinkRun(ctx context.Context, tenantID, runID string,
 		return err
 	}
 	_, err = db.Exec(ctx, `UPDATE pcstore_links SET current_run = CASE WHEN current_run = ? THEN '' ELSE current_run END,
-		last_run_id = ?, next_run_at = ?, last_count = ? WHERE tenant_id = ?`, runID, runID, tenants.TimeText(next), lastCount)
+		last_run_id = ?, next_run_at = ?, last_count = ? WHERE tenant_id = ?`, runID, runID, engine.TimeText(next), lastCount)
 	return err
 }
 
@@ -153,7 +153,7 @@ func scanMappings(rows *sql.Rows) ([]Mapping, error) {
 		if err := json.Unmarshal([]byte(skus), &m.SKUs); err != nil {
 			return nil, fmt.Errorf("mapping %s skus: %w", m.ExternalID, err)
 		}
-		m.UpdatedAt = tenants.ParseTimeText(updated)
+		m.UpdatedAt = engine.ParseTimeText(updated)
 		out = append(out, m)
 	}
 	return out, rows.Err()
@@ -188,7 +188,7 @@ func (s *sqliteStore) ClaimMappings(ctx context.Context, tenantID string, ms []M
 			q.WriteString(", ")
 		}
 		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
-		args = append(args, m.Source, m.ExternalID, m.ProductID, skusJSON(m.SKUs), m.Run, m.Outcome, m.Gone, tenants.TimeText(m.UpdatedAt))
+		args = append(args, m.Source, m.ExternalID, m.ProductID, skusJSON(m.SKUs), m.Run, m.Outcome, m.Gone, engine.TimeText(m.UpdatedAt))
 	}
 	q.WriteString(")")
 	if _, err := db.Exec(ctx, q.String(), args...); err != nil {
@@ -204,7 +204,7 @@ func (s *sqliteStore) SaveMapping(ctx context.Context, tenantID string, m Mappin
 	}
 	res, err := db.Exec(ctx, `UPDATE pcstore_mappings SET product_id = ?, skus = ?, run = ?, outcome = ?, gone = ?, updated_at = ?
 		WHERE tenant_id = ? AND source = ? AND external_id = ?`,
-		m.ProductID, skusJSON(m.SKUs), m.Run, m.Outcome, m.Gone, tenants.TimeText(m.UpdatedAt), m.Source, m.ExternalID)
+		m.ProductID, skusJSON(m.SKUs), m.Run, m.Outcome, m.Gone, engine.TimeText(m.UpdatedAt), m.Source, m.ExternalID)
 	if err != nil {
 		return fmt.Errorf("save mapping: %w", err)
 	}
@@ -222,7 +222,7 @@ func (s *sqliteStore) MarkSeen(ctx context.Context, tenantID, src, runID, outcom
 	if err != nil {
 		return err
 	}
-	args := []any{runID, outcome, tenants.TimeText(time.Now()), src}
+	args := []any{runID, outcome, engine.TimeText(time.Now()), src}
 	for _, id := range ids {
 		args = append(args, id)
 	}
@@ -249,7 +249,7 @@ func (s *sqliteStore) CountOutcomes(ctx context.Context, tenantID, runID string)
 	if err != nil {
 		return Counts{}, err
 	}
-	byOutcome, err := tenants.CountBy[string](ctx, db, `SELECT outcome, count(*) FROM pcstore_mappings WHERE tenant_id = ? AND run = ? GROUP BY outcome`, runID)
+	byOutcome, err := engine.CountBy[string](ctx, db, `SELECT outcome, count(*) FROM pcstore_mappings WHERE tenant_id = ? AND run = ? GROUP BY outcome`, runID)
 	if err != nil {
 		return Counts{}, err
 	}
@@ -286,7 +286,7 @@ func (s *sqliteStore) CreateRun(ctx context.Context, tenantID string, r Run) err
 	notes, _ := json.Marshal(nonNilNotes(r.Notes))
 	_, err = db.Exec(ctx, `INSERT INTO pcstore_runs (tenant_id, `+runColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.Status, r.Trigger, string(spec), string(counts), r.Total, r.BytesRead, r.BytesTotal, r.Page, r.Resumes,
-		r.Error, string(notes), tenants.TimeText(r.StartedAt), timeOrEmpty(r.FinishedAt), tenants.TimeText(r.HeartbeatAt), r.ActiveMS)
+		r.Error, string(notes), engine.TimeText(r.StartedAt), timeOrEmpty(r.FinishedAt), engine.TimeText(r.HeartbeatAt), r.ActiveMS)
 	if err != nil {
 		return fmt.Errorf("create run: %w", err)
 	}
@@ -304,7 +304,7 @@ func timeOrEmpty(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return tenants.TimeText(t)
+	return engine.TimeText(t)
 }
 
 // specJSON is how a spec is kept in SQLite: with the key (the JSON tags
@@ -340,9 +340,9 @@ func scanRun(scan func(...any) error) (Run, error) {
 	if len(r.Notes) == 0 {
 		r.Notes = nil
 	}
-	r.StartedAt, r.HeartbeatAt = tenants.ParseTimeText(started), tenants.ParseTimeText(heartbeat)
+	r.StartedAt, r.HeartbeatAt = engine.ParseTimeText(started), engine.ParseTimeText(heartbeat)
 	if finished != "" {
-		r.FinishedAt = tenants.ParseTimeText(finished)
+		r.FinishedAt = engine.ParseTimeText(finished)
 	}
 	return r, nil
 }
@@ -371,7 +371,7 @@ func (s *sqliteStore) SaveRun(ctx context.Context, tenantID string, r Run) error
 		page = ?, resumes = ?, error = ?, notes = ?, finished_at = ?, heartbeat_at = ?, active_ms = ?
 		WHERE tenant_id = ? AND id = ?`,
 		r.Status, string(spec), string(counts), r.Total, r.BytesRead, r.BytesTotal, r.Page, r.Resumes, r.Error, string(notes),
-		timeOrEmpty(r.FinishedAt), tenants.TimeText(r.HeartbeatAt), r.ActiveMS, r.ID)
+		timeOrEmpty(r.FinishedAt), engine.TimeText(r.HeartbeatAt), r.ActiveMS, r.ID)
 	if err != nil {
 		return fmt.Errorf("save run: %w", err)
 	}
@@ -392,7 +392,7 @@ func (s *sqliteStore) ListRuns(ctx context.Context, tenantID string, before time
 			ORDER BY started_at DESC, id DESC LIMIT ?`, limit)
 	} else {
 		rows, err = db.Query(ctx, `SELECT `+runColumns+` FROM pcstore_runs WHERE tenant_id = ? AND started_at < ?
-			ORDER BY started_at DESC, id DESC LIMIT ?`, tenants.TimeText(before), limit)
+			ORDER BY started_at DESC, id DESC LIMIT ?`, engine.TimeText(before), limit)
 	}
 	if err != nil {
 		return nil, err
@@ -415,7 +415,7 @@ func (s *sqliteStore) AddRunError(ctx context.Context, tenantID string, e RunErr
 		return false, err
 	}
 	res, err := db.Exec(ctx, `INSERT OR IGNORE INTO pcstore_run_errors (tenant_id, run_id, ref, seq, external_id, title, message, at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, e.RunID, e.Ref, e.At.UnixNano(), e.ExternalID, e.Title, e.Message, tenants.TimeText(e.At))
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, e.RunID, e.Ref, e.At.UnixNano(), e.ExternalID, e.Title, e.Message, engine.TimeText(e.At))
 	if err != nil {
 		return false, fmt.Errorf("add run error: %w", err)
 	}
@@ -441,7 +441,7 @@ func (s *sqliteStore) RunErrors(ctx context.Context, tenantID, runID string, off
 		if err := rows.Scan(&e.Ref, &e.ExternalID, &e.Title, &e.Message, &at); err != nil {
 			return nil, err
 		}
-		e.At = tenants.ParseTimeText(at)
+		e.At = engine.ParseTimeText(at)
 		out = append(out, e)
 	}
 	return out, rows.Err()
@@ -472,7 +472,7 @@ func (s *sqliteStore) PutUpload(ctx context.Context, tenantID string, u Upload, 
 		return 0, err
 	}
 	_, err = db.Exec(ctx, `INSERT INTO pcstore_uploads (tenant_id, id, name, size, created_at) VALUES (?, ?, ?, ?, ?)`,
-		u.ID, u.Name, size, tenants.TimeText(u.CreatedAt))
+		u.ID, u.Name, size, engine.TimeText(u.CreatedAt))
 	return size, err
 }
 

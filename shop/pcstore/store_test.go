@@ -13,17 +13,17 @@ import (
 	"microshop/shop/catalog"
 	"microshop/shop/pcstore"
 	"microshop/shop/pcstore/source"
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 	"microshop/tenants/fault"
 )
 
-var schemas = []tenants.Schema{catalog.Schema, pcstore.Schema}
+var schemas = []engine.Schema{catalog.Schema, pcstore.Schema}
 
 func ms(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
 
 func TestStoreContract(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		s := pcstore.NewStore(e)
 		now := ms(time.Now())
@@ -161,7 +161,7 @@ func TestStoreContract(t *testing.T) {
 		t.Run("runs and their errors", func(t *testing.T) {
 			tenant := enginetest.Tenant(t, e)
 			for i := range 3 {
-				r := pcstore.Run{ID: fmt.Sprintf("run%d%s", i, tenants.NewSecret(12)), Status: pcstore.Running, Trigger: "api",
+				r := pcstore.Run{ID: fmt.Sprintf("run%d%s", i, engine.NewSecret(12)), Status: pcstore.Running, Trigger: "api",
 					Spec:      pcstore.Spec{Type: "feed", URL: "https://f.example/feed.xml", SourceKey: "feed"},
 					StartedAt: now.Add(time.Duration(i) * time.Minute), HeartbeatAt: now}
 				if err := s.CreateRun(ctx, tenant, r); err != nil {

@@ -21,6 +21,7 @@ import (
 	"microshop/shop/pcstore"
 	"microshop/shop/pcstore/source"
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 	"microshop/tenants/fault"
 )
@@ -44,14 +45,14 @@ func (l lister) TenantIDs(context.Context) ([]string, error) { return l, nil }
 // env is one engine with the catalog and a syncer over it, as the server
 // wires them.
 type env struct {
-	e        *tenants.Engine
+	e        *engine.Engine
 	cat      *catalog.Catalog
 	store    pcstore.Store
 	platform tenants.Store
 	tenant   string
 }
 
-func newEnv(t *testing.T, e *tenants.Engine) *env {
+func newEnv(t *testing.T, e *engine.Engine) *env {
 	t.Helper()
 	cs := catalog.NewStore(e)
 	return &env{e: e, cat: catalog.New(cs, catalog.NewShelf(cs, time.Hour)), store: pcstore.NewStore(e),
@@ -157,7 +158,7 @@ func runErrors(t *testing.T, s *pcstore.Syncer, tenant, run string) string {
 // comes back; an edit in the PC store wins over one in the micro-shop for
 // the fields the PC store owns.
 func TestSyncFeed(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		v := newEnv(t, e)
 		s := v.replica(t, nil)
@@ -361,7 +362,7 @@ func (s *shopifyServer) requests(page int) int {
 // the pages already applied are not read again, and every product exists
 // exactly once.
 func TestSyncResumesAfterCrash(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		v := newEnv(t, e)
 		shop := newShopify(t, 255, "CNY") // page 1: 250, page 2: 5
@@ -452,7 +453,7 @@ func TestSyncResumesAfterCrash(t *testing.T) {
 
 // TestOneReplicaPerShop: while one replica syncs a shop, another cannot.
 func TestOneReplicaPerShop(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		if enginetest.OnFerretDB(e) {
 			t.Skip(enginetest.FerretDBSkipReason)
 		}
@@ -669,7 +670,7 @@ func TestSyncWooCommerce(t *testing.T) {
 // TestSyncUploadedFeed: a TSV file uploaded, previewed and imported; the
 // upload stays readable (by any replica) until replaced.
 func TestSyncUploadedFeed(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		v := newEnv(t, e)
 		s := v.replica(t, nil)

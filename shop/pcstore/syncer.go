@@ -13,6 +13,7 @@ import (
 	"microshop/shop/catalog"
 	"microshop/shop/pcstore/source"
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -145,7 +146,7 @@ func (s *Syncer) SaveUpload(ctx context.Context, tenantID, name string, r io.Rea
 	if name == "" {
 		name = "feed"
 	}
-	up := Upload{ID: tenants.NewID(), Name: clip(name, 100), CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
+	up := Upload{ID: engine.NewID(), Name: clip(name, 100), CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
 	size, err := s.store.PutUpload(ctx, tenantID, up, r, MaxUploadBytes)
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -382,7 +383,7 @@ func (s *Syncer) prepare(ctx context.Context, tenantID string, link Link, trigge
 	if err != nil {
 		return Run{}, err
 	}
-	r := Run{ID: tenants.NewID(), Status: Running, Trigger: trigger, Spec: link.spec(key), Total: link.LastCount,
+	r := Run{ID: engine.NewID(), Status: Running, Trigger: trigger, Spec: link.spec(key), Total: link.LastCount,
 		StartedAt: now, HeartbeatAt: now}
 	if err := s.store.CreateRun(ctx, tenantID, r); err != nil {
 		return Run{}, err
@@ -412,7 +413,7 @@ func (s *Syncer) nextRun(link Link, now time.Time) time.Time {
 // Run returns a run; a running one whose heartbeat stopped shows as
 // "interrupted" (it is resumed by the next sync of the shop).
 func (s *Syncer) Run(ctx context.Context, tenantID, id string) (Run, error) {
-	if !tenants.ValidID(id) {
+	if !engine.ValidID(id) {
 		return Run{}, fault.NotFound("run")
 	}
 	r, err := s.store.GetRun(ctx, tenantID, id)

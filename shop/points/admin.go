@@ -13,6 +13,7 @@ import (
 
 	"microshop/shop/fan"
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -153,7 +154,7 @@ func (h *Handlers) adminHome(c echo.Context) error {
 	ctx := c.Request().Context()
 	t := tenants.FromContext(c)
 	if q := strings.TrimSpace(c.QueryParam("fan")); q != "" {
-		if !tenants.ValidID(q) {
+		if !engine.ValidID(q) {
 			return h.renderHome(c, http.StatusOK, AdminPage{Error: fmt.Sprintf("“%s” is not a fan id: fan ids are 16 letters and digits.", q)})
 		}
 		return c.Redirect(http.StatusSeeOther, "/admin/points/fans/"+q)
@@ -213,8 +214,8 @@ func (h *Handlers) renderFan(c echo.Context, status int, f fan.Fan, p AdminPage)
 		return err
 	}
 	p.Shop, p.Fan, p.Ledger = tenants.FromContext(c), f, ledger
-	if p.Adjust.Key == "" || !tenants.ValidID(p.Adjust.Key) {
-		p.Adjust.Key = tenants.NewID()
+	if p.Adjust.Key == "" || !engine.ValidID(p.Adjust.Key) {
+		p.Adjust.Key = engine.NewID()
 	}
 	if p.Rules, err = h.svc.Rules(c.Request().Context(), p.Shop.ID); err != nil {
 		return err

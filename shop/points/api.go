@@ -9,6 +9,7 @@ import (
 
 	"microshop/shop/fan"
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -63,7 +64,7 @@ func (h *Handlers) apiStats(c echo.Context) error {
 // fan is a 404, before anything else is read.
 func (h *Handlers) fanOf(c echo.Context) (fan.Fan, error) {
 	id := c.Param("id")
-	if !tenants.ValidID(id) {
+	if !engine.ValidID(id) {
 		return fan.Fan{}, fault.NotFound("fan")
 	}
 	return h.svc.fans.Get(c.Request().Context(), tenants.FromContext(c).ID, id)

@@ -10,7 +10,7 @@ import (
 
 	"microshop/shop/catalog"
 	"microshop/shop/order"
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 	"microshop/tenants/fault"
 )
@@ -23,7 +23,7 @@ type shopFixture struct {
 	orders *order.Service
 }
 
-func newShop(t *testing.T, e *tenants.Engine) *shopFixture {
+func newShop(t *testing.T, e *engine.Engine) *shopFixture {
 	f := newFixture(t, e)
 	cs := catalog.NewStore(e)
 	cat := catalog.New(cs, catalog.NewShelf(cs, time.Hour))
@@ -66,7 +66,7 @@ func (f *shopFixture) pay(o order.Order) order.Order {
 }
 
 func TestRedemptionRoundTrip(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		f := newShop(t, e)
 		// 100 points take ¥1 off, at most half the goods; 2 points per yuan paid.
@@ -141,7 +141,7 @@ func TestRedemptionRoundTrip(t *testing.T) {
 }
 
 func TestRedemptionCancelledAndRefused(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		f := newShop(t, e)
 		f.rules(func(r *Rules) { r.RedeemPointsPerYuan, r.RedeemMaxPercent = 10, 100 })

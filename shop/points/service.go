@@ -12,6 +12,7 @@ import (
 	"microshop/shop/fan"
 	"microshop/shop/order"
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -257,7 +258,7 @@ func (s *Service) Adjust(ctx context.Context, tenantID, fanID string, req Adjust
 	}
 	key := req.Key
 	if key == "" {
-		key = tenants.NewID()
+		key = engine.NewID()
 	}
 	op := Op{Key: "adjust:" + key, Kind: KindAdjust, Points: req.Points, Reason: req.Reason, By: by}
 	if req.Points > 0 {

@@ -2,11 +2,10 @@ package points
 
 import (
 	"context"
+	"microshop/tenants/engine"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-
-	"microshop/tenants"
 )
 
 // Store keeps the shop's rules, the fans' accounts and ledgers, their
@@ -111,15 +110,15 @@ func shardOf(fanID string) int {
 }
 
 // NewStore returns the points store on the engine's kind.
-func NewStore(e *tenants.Engine) Store {
-	if e.Kind() == tenants.Mongo {
+func NewStore(e *engine.Engine) Store {
+	if e.Kind() == engine.Mongo {
 		return &mongoStore{e: e}
 	}
 	return &sqliteStore{e: e}
 }
 
 // Schema is the points tables and indexes in each tenant database.
-var Schema = tenants.Schema{
+var Schema = engine.Schema{
 	Name: "points",
 	SQLite: []string{
 		`CREATE TABLE IF NOT EXISTS points_rules (
@@ -192,25 +191,25 @@ var Schema = tenants.Schema{
 			outstanding INTEGER NOT NULL DEFAULT 0,
 			PRIMARY KEY (tenant_id, shard))`,
 	},
-	Mongo: []tenants.MongoCollection{
+	Mongo: []engine.MongoCollection{
 		{Name: "points_rules"},
-		{Name: "points_accounts", Indexes: []tenants.MongoIndex{
+		{Name: "points_accounts", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "next_expiry", Value: 1}}},
 			{Keys: bson.D{{Key: "reminded", Value: 1}, {Key: "next_expiry", Value: 1}}},
 			{Keys: bson.D{{Key: "reminder", Value: 1}, {Key: "reminded_day", Value: 1}}},
 			{Keys: bson.D{{Key: "last_day", Value: 1}}},
 			{Keys: bson.D{{Key: "dirty", Value: 1}}},
 		}},
-		{Name: "points_ledger", Indexes: []tenants.MongoIndex{
+		{Name: "points_ledger", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "fan_id", Value: 1}, {Key: "key", Value: 1}}, Unique: true},
 			{Keys: bson.D{{Key: "fan_id", Value: 1}, {Key: "seq", Value: 1}}, Unique: true},
 		}},
-		{Name: "points_checkins", Indexes: []tenants.MongoIndex{
+		{Name: "points_checkins", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "fan_id", Value: 1}, {Key: "day", Value: 1}}, Unique: true},
 			{Keys: bson.D{{Key: "day", Value: 1}}},
 			{Keys: bson.D{{Key: "applied", Value: 1}, {Key: "at", Value: 1}}},
 		}},
-		{Name: "points_days", Indexes: []tenants.MongoIndex{
+		{Name: "points_days", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "day", Value: 1}}, Unique: true},
 		}},
 		{Name: "points_totals"},

@@ -10,7 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -18,7 +18,7 @@ import (
 // revision, and the outbox of entries not yet in the ledger collection):
 // see the package comment for how Apply stays exactly once with no
 // transaction.
-type mongoStore struct{ e *tenants.Engine }
+type mongoStore struct{ e *engine.Engine }
 
 // maxApplyAttempts bounds Apply's retries when other writes to the same
 // account keep winning the revision race.
@@ -107,7 +107,7 @@ func (s *mongoStore) Rules(ctx context.Context, tenantID string) (Rules, error) 
 		Doc Rules `bson:"doc"`
 	}
 	err := s.e.Mongo(tenantID).C("points_rules").FindOne(ctx, bson.D{{Key: "_id", Value: "rules"}}).Decode(&d)
-	if tenants.IsNoDocuments(err) {
+	if engine.IsNoDocuments(err) {
 		return DefaultRules(), nil
 	}
 	return d.Doc, err
@@ -122,7 +122,7 @@ func (s *mongoStore) SaveRules(ctx context.Context, tenantID string, r Rules) er
 func (s *mongoStore) read(ctx context.Context, tenantID, fanID string) (accountDoc, bool, error) {
 	var d accountDoc
 	err := s.e.Mongo(tenantID).C("points_accounts").FindOne(ctx, bson.D{{Key: "_id", Value: fanID}}).Decode(&d)
-	if tenants.IsNoDocuments(err) {
+	if engine.IsNoDocuments(err) {
 		return accountDoc{FanID: fanID, Lots: []Lot{}}, false, nil
 	}
 	if err != nil {
@@ -178,7 +178,7 @@ func (s *mongoStore) Apply(ctx context.Context, tenantID, fanID string, b Batch)
 				Earned: next.Earned, Spent: next.Spent, Expired: next.Expired, NextExpiry: optTime(next.NextExpiry),
 				Reminded: next.Reminded, LastDay: next.LastDay, Streak: next.Streak, Days: next.Days, Pending: pending, Dirty: true}
 			if err := c.InsertOne(ctx, doc); err != nil {
-				if tenants.IsUniqueViolation(err) {
+				if engine.IsUniqueViolation(err) {
 					continue // created meanwhile: read it again
 				}
 				return Result{}, fmt.Errorf("create points account %s: %w", fanID, err)
@@ -222,7 +222,7 @@ func (s *mongoStore) incDay(ctx context.Context, tenantID, day string, points in
 	var err error
 	for i := 0; i < 3; i++ {
 		_, err = c.UpdateOne(ctx, bson.D{{Key: "_id", Value: "day:" + day}}, up, options.UpdateOne().SetUpsert(true))
-		if !tenants.IsUniqueViolation(err) {
+		if !engine.IsUniqueViolation(err) {
 			return err
 		}
 	}
@@ -233,7 +233,7 @@ func (s *mongoStore) incOutstanding(ctx context.Context, tenantID, fanID string,
 	_, err := s.e.Mongo(tenantID).C("points_totals").UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: "shard-" + strconv.Itoa(shardOf(fanID))}},
 		bson.D{{Key: "$inc", Value: bson.D{{Key: "outstanding", Value: delta}}}}, options.UpdateOne().SetUpsert(true))
-	if tenants.IsUniqueViolation(err) {
+	if engine.IsUniqueViolation(err) {
 		return s.incOutstanding(ctx, tenantID, fanID, delta)
 	}
 	return err
@@ -266,7 +266,7 @@ func (s *mongoStore) Flush(ctx context.Context, tenantID, fanID string) error {
 	}
 	ledger := s.e.Mongo(tenantID).C("points_ledger")
 	for _, e := range d.Pending {
-		if err := ledger.InsertOne(ctx, entryDoc{ID: fanID + "|" + e.Key, Entry: e}); err != nil && !tenants.IsUniqueViolation(err) {
+		if err := ledger.InsertOne(ctx, entryDoc{ID: fanID + "|" + e.Key, Entry: e}); err != nil && !engine.IsUniqueViolation(err) {
 			return fmt.Errorf("copy points entry %s of fan %s: %w", e.Key, fanID, err)
 		}
 	}
@@ -319,7 +319,7 @@ func fixEntry(e Entry) Entry {
 func (s *mongoStore) Entry(ctx context.Context, tenantID, fanID, key string) (Entry, error) {
 	var d entryDoc
 	err := s.e.Mongo(tenantID).C("points_ledger").FindOne(ctx, bson.D{{Key: "fan_id", Value: fanID}, {Key: "key", Value: key}}).Decode(&d)
-	if tenants.IsNoDocuments(err) {
+	if engine.IsNoDocuments(err) {
 		// Still in the account's outbox?
 		a, _, rerr := s.read(ctx, tenantID, fanID)
 		if rerr != nil {
@@ -442,7 +442,7 @@ func (s *mongoStore) InsertCheckin(ctx context.Context, tenantID string, c Check
 	err := s.e.Mongo(tenantID).C("points_checkins").InsertOne(ctx, checkinDoc{ID: c.FanID + "|" + c.Day, FanID: c.FanID, Day: c.Day,
 		At: c.At, Streak: c.Streak, Days: c.Days, Cycle: c.Cycle, CycleStreak: c.CycleStreak, CycleDays: c.CycleDays,
 		Base: c.Base, Bonus: c.Bonus, Cumulative: c.Cumulative})
-	if tenants.IsUniqueViolation(err) {
+	if engine.IsUniqueViolation(err) {
 		return false, nil
 	}
 	if err != nil {
@@ -470,7 +470,7 @@ func (s *mongoStore) findCheckins(ctx context.Context, tenantID string, f bson.D
 func (s *mongoStore) Checkin(ctx context.Context, tenantID, fanID, day string) (Checkin, error) {
 	var d checkinDoc
 	err := s.e.Mongo(tenantID).C("points_checkins").FindOne(ctx, bson.D{{Key: "fan_id", Value: fanID}, {Key: "day", Value: day}}).Decode(&d)
-	if tenants.IsNoDocuments(err) {
+	if engine.IsNoDocuments(err) {
 		return Checkin{}, fault.NotFound("check-in")
 	}
 	return d.checkin(), err

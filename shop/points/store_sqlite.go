@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"time"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
-type sqliteStore struct{ e *tenants.Engine }
+type sqliteStore struct{ e *engine.Engine }
 
 func jsonText(v any) string {
 	b, _ := json.Marshal(v)
@@ -23,14 +23,14 @@ func timeOrEmpty(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return tenants.TimeText(t)
+	return engine.TimeText(t)
 }
 
 func parseOrZero(s string) time.Time {
 	if s == "" {
 		return time.Time{}
 	}
-	return tenants.ParseTimeText(s)
+	return engine.ParseTimeText(s)
 }
 
 func (s *sqliteStore) Rules(ctx context.Context, tenantID string) (Rules, error) {
@@ -80,7 +80,7 @@ func scanAccount(scan func(...any) error) (Account, error) {
 
 // rowScanner is what the account, entry and check-in readers need.
 type rowScanner interface {
-	QueryRow(ctx context.Context, query string, args ...any) *tenants.Row
+	QueryRow(ctx context.Context, query string, args ...any) *engine.Row
 }
 
 func readAccount(ctx context.Context, q rowScanner, fanID string) (Account, bool, error) {
@@ -97,7 +97,7 @@ func (s *sqliteStore) Apply(ctx context.Context, tenantID, fanID string, b Batch
 		return Result{}, err
 	}
 	var res Result
-	err = db.Tx(ctx, func(tx *tenants.SQLTx) error {
+	err = db.Tx(ctx, func(tx *engine.SQLTx) error {
 		var err error
 		res, err = applyTx(ctx, tx, fanID, b)
 		return err
@@ -112,10 +112,10 @@ func (s *sqliteStore) CheckIn(ctx context.Context, tenantID string, c Checkin, b
 	}
 	var inserted bool
 	var res Result
-	err = db.Tx(ctx, func(tx *tenants.SQLTx) error {
+	err = db.Tx(ctx, func(tx *engine.SQLTx) error {
 		r, err := tx.Exec(ctx, `INSERT OR IGNORE INTO points_checkins (tenant_id, fan_id, day, at, streak, days, cycle, cycle_streak,
 			cycle_days, base, bonus, cumulative, applied) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
-			c.FanID, c.Day, tenants.TimeText(c.At), c.Streak, c.Days, c.Cycle, c.CycleStreak, c.CycleDays, c.Base, c.Bonus, c.Cumulative)
+			c.FanID, c.Day, engine.TimeText(c.At), c.Streak, c.Days, c.Cycle, c.CycleStreak, c.CycleDays, c.Base, c.Bonus, c.Cumulative)
 		if err != nil {
 			return fmt.Errorf("record check-in: %w", err)
 		}
@@ -132,7 +132,7 @@ func (s *sqliteStore) CheckIn(ctx context.Context, tenantID string, c Checkin, b
 }
 
 // applyTx is Apply inside a transaction.
-func applyTx(ctx context.Context, tx *tenants.SQLTx, fanID string, b Batch) (Result, error) {
+func applyTx(ctx context.Context, tx *engine.SQLTx, fanID string, b Batch) (Result, error) {
 	var res Result
 	err := func() error {
 		if k := b.Key(); k != "" {
@@ -175,7 +175,7 @@ func applyTx(ctx context.Context, tx *tenants.SQLTx, fanID string, b Batch) (Res
 			if _, err := tx.Exec(ctx, `INSERT INTO points_ledger (tenant_id, fan_id, seq, key, kind, points, balance, moves,
 				order_id, reason, by_who, note, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				fanID, e.Seq, e.Key, e.Kind, e.Points, e.Balance, jsonText(e.Moves), e.OrderID, e.Reason, e.By, e.Note,
-				tenants.TimeText(e.At)); err != nil {
+				engine.TimeText(e.At)); err != nil {
 				return fmt.Errorf("write points entry %s of fan %s: %w", e.Key, fanID, err)
 			}
 		}
@@ -219,7 +219,7 @@ func scanEntry(scan func(...any) error) (Entry, error) {
 	if err := json.Unmarshal([]byte(moves), &e.Moves); err != nil {
 		return e, fmt.Errorf("moves of entry %s: %w", e.Key, err)
 	}
-	e.At = tenants.ParseTimeText(at)
+	e.At = engine.ParseTimeText(at)
 	return e, nil
 }
 
@@ -305,7 +305,7 @@ func (s *sqliteStore) ReplaceAccount(ctx context.Context, tenantID string, a Acc
 		return false, err
 	}
 	ok := false
-	err = db.Tx(ctx, func(tx *tenants.SQLTx) error {
+	err = db.Tx(ctx, func(tx *engine.SQLTx) error {
 		cur, exists, err := readAccount(ctx, tx, a.FanID)
 		if err != nil || cur.Rev != a.Rev {
 			return err
@@ -348,7 +348,7 @@ func scanCheckin(scan func(...any) error) (Checkin, error) {
 	var at string
 	err := scan(&c.FanID, &c.Day, &at, &c.Streak, &c.Days, &c.Cycle, &c.CycleStreak, &c.CycleDays, &c.Base, &c.Bonus,
 		&c.Cumulative, &c.Applied)
-	c.At = tenants.ParseTimeText(at)
+	c.At = engine.ParseTimeText(at)
 	return c, err
 }
 
@@ -359,7 +359,7 @@ func (s *sqliteStore) InsertCheckin(ctx context.Context, tenantID string, c Chec
 	}
 	res, err := db.Exec(ctx, `INSERT OR IGNORE INTO points_checkins (tenant_id, fan_id, day, at, streak, days, cycle, cycle_streak,
 		cycle_days, base, bonus, cumulative) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.FanID, c.Day, tenants.TimeText(c.At), c.Streak, c.Days, c.Cycle, c.CycleStreak, c.CycleDays, c.Base, c.Bonus, c.Cumulative)
+		c.FanID, c.Day, engine.TimeText(c.At), c.Streak, c.Days, c.Cycle, c.CycleStreak, c.CycleDays, c.Base, c.Bonus, c.Cumulative)
 	if err != nil {
 		return false, fmt.Errorf("record check-in: %w", err)
 	}
@@ -392,7 +392,7 @@ func (s *sqliteStore) checkins(ctx context.Context, tenantID, query string, args
 	if err != nil {
 		return nil, err
 	}
-	return tenants.QueryAll(ctx, db, scanCheckin, `SELECT `+checkinColumns+` FROM points_checkins WHERE `+query, args...)
+	return engine.QueryAll(ctx, db, scanCheckin, `SELECT `+checkinColumns+` FROM points_checkins WHERE `+query, args...)
 }
 
 func (s *sqliteStore) Checkins(ctx context.Context, tenantID, fanID, from, to string) ([]Checkin, error) {
@@ -409,7 +409,7 @@ func (s *sqliteStore) MarkApplied(ctx context.Context, tenantID, fanID, day stri
 }
 
 func (s *sqliteStore) Unapplied(ctx context.Context, tenantID string, before time.Time, limit int) ([]Checkin, error) {
-	return s.checkins(ctx, tenantID, `tenant_id = ? AND applied = 0 AND at < ? ORDER BY at LIMIT ?`, tenants.TimeText(before), limit)
+	return s.checkins(ctx, tenantID, `tenant_id = ? AND applied = 0 AND at < ? ORDER BY at LIMIT ?`, engine.TimeText(before), limit)
 }
 
 func (s *sqliteStore) accounts(ctx context.Context, tenantID, where string, args ...any) ([]Account, error) {
@@ -435,12 +435,12 @@ func (s *sqliteStore) accounts(ctx context.Context, tenantID, where string, args
 
 func (s *sqliteStore) Due(ctx context.Context, tenantID string, now time.Time, limit int) ([]Account, error) {
 	return s.accounts(ctx, tenantID, `tenant_id = ? AND next_expiry <> '' AND next_expiry <= ? ORDER BY next_expiry LIMIT ?`,
-		tenants.TimeText(now), limit)
+		engine.TimeText(now), limit)
 }
 
 func (s *sqliteStore) Expiring(ctx context.Context, tenantID string, horizon time.Time, limit int) ([]Account, error) {
 	return s.accounts(ctx, tenantID, `tenant_id = ? AND reminded = 0 AND next_expiry <> '' AND next_expiry <= ?
-		ORDER BY next_expiry LIMIT ?`, tenants.TimeText(horizon), limit)
+		ORDER BY next_expiry LIMIT ?`, engine.TimeText(horizon), limit)
 }
 
 func (s *sqliteStore) MarkReminded(ctx context.Context, tenantID, fanID string, expiry time.Time) error {
@@ -449,7 +449,7 @@ func (s *sqliteStore) MarkReminded(ctx context.Context, tenantID, fanID string, 
 		return err
 	}
 	_, err = db.Exec(ctx, `UPDATE points_accounts SET reminded = 1 WHERE tenant_id = ? AND fan_id = ? AND next_expiry = ?`,
-		fanID, tenants.TimeText(expiry))
+		fanID, engine.TimeText(expiry))
 	return err
 }
 
@@ -504,7 +504,7 @@ func (s *sqliteStore) StreakCounts(ctx context.Context, tenantID, since string) 
 	if err != nil {
 		return nil, err
 	}
-	return tenants.CountBy[int](ctx, db, `SELECT streak, count(*) FROM points_accounts WHERE tenant_id = ? AND last_day >= ? GROUP BY streak`, since)
+	return engine.CountBy[int](ctx, db, `SELECT streak, count(*) FROM points_accounts WHERE tenant_id = ? AND last_day >= ? GROUP BY streak`, since)
 }
 
 func (s *sqliteStore) Outstanding(ctx context.Context, tenantID string) (int64, error) {
@@ -522,7 +522,7 @@ func (s *sqliteStore) RebuildCounters(ctx context.Context, tenantID, from, to st
 	if err != nil {
 		return err
 	}
-	return db.Tx(ctx, func(tx *tenants.SQLTx) error {
+	return db.Tx(ctx, func(tx *engine.SQLTx) error {
 		for d := from; d != "" && d <= to; d = addDays(d, 1) {
 			var n, pts int64
 			if err := tx.QueryRow(ctx, `SELECT count(*), coalesce(sum(base + bonus + cumulative), 0) FROM points_checkins

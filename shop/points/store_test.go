@@ -19,11 +19,12 @@ import (
 	"microshop/shop/fan"
 	"microshop/shop/order"
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 	"microshop/tenants/fault"
 )
 
-var schemas = []tenants.Schema{catalog.Schema, fan.Schema, order.Schema, Schema}
+var schemas = []engine.Schema{catalog.Schema, fan.Schema, order.Schema, Schema}
 
 // shops is a TenantLookup over tenants known by id.
 type shops map[string]tenants.Tenant
@@ -60,7 +61,7 @@ func (n *notices) CheckinReminder(_ context.Context, _, fanID, day string) error
 // the test moves.
 type fixture struct {
 	t      *testing.T
-	e      *tenants.Engine
+	e      *engine.Engine
 	shop   tenants.Tenant
 	store  Store
 	fans   fan.Store
@@ -71,7 +72,7 @@ type fixture struct {
 	lookup shops
 }
 
-func newFixture(t *testing.T, e *tenants.Engine) *fixture {
+func newFixture(t *testing.T, e *engine.Engine) *fixture {
 	t.Helper()
 	f := &fixture{t: t, e: e, store: NewStore(e), fans: fan.NewStore(e),
 		notes: &notices{expiring: map[string]int{}, checkin: map[string]int{}},
@@ -107,7 +108,7 @@ func (f *fixture) rules(edit func(r *Rules)) {
 
 func (f *fixture) fan() string {
 	f.t.Helper()
-	id := tenants.NewID()
+	id := engine.NewID()
 	if _, err := f.fans.Ensure(context.Background(), f.shop.ID, id, "direct", f.now()); err != nil {
 		f.t.Fatal(err)
 	}
@@ -168,7 +169,7 @@ var (
 )
 
 func TestLedger(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		cases := []struct {
 			name    string
 			ops     [][]Op // batches
@@ -235,7 +236,7 @@ func TestLedger(t *testing.T) {
 // TestConcurrentCheckin: 100 check-ins of one fan at once give one award.
 // It rests only on the unique (fan, day) insert, so it runs on FerretDB too.
 func TestConcurrentCheckin(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		f := newFixture(t, e)
 		f.rules(func(r *Rules) { r.BasePoints, r.StreakRewards = 5, []Reward{{1, 2}} })
 		id := f.fan()
@@ -282,7 +283,7 @@ func TestConcurrentCheckin(t *testing.T) {
 // leave exactly the sum of the distinct ones (revision race on MongoDB, a
 // transaction on SQLite).
 func TestConcurrentApply(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		if enginetest.OnFerretDB(e) {
 			t.Skip(enginetest.FerretDBSkipReason)
 		}
@@ -343,7 +344,7 @@ func at(day string, hour, minute int) time.Time {
 }
 
 func TestStreaks(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		type step struct {
 			at                time.Time
 			streak            int
@@ -411,7 +412,7 @@ func TestStreaks(t *testing.T) {
 // TestExpiry: a lot expires once however often the pass runs, reminders go
 // out once per expiry, and a lot given back with a past expiry expires too.
 func TestExpiry(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		f := newFixture(t, e)
 		f.rules(func(r *Rules) {
 			r.Expiry, r.ExpiryMonths, r.RemindDays, r.BasePoints, r.StreakRewards = ExpiryMonths, 1, 7, 10, nil
@@ -490,8 +491,8 @@ func TestExpiry(t *testing.T) {
 // ledger copy leaves entries in the account's outbox; a replay finds them
 // there, a read copies them, and so does the pass.
 func TestOutboxRepair(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
-		if e.Kind() != tenants.Mongo {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
+		if e.Kind() != engine.Mongo {
 			t.Skip("the outbox exists on MongoDB only; SQLite writes the account and the entries in one transaction")
 		}
 		f := newFixture(t, e)
@@ -546,7 +547,7 @@ func TestOutboxRepair(t *testing.T) {
 // TestRebuild: an account damaged behind the store's back is recomputed
 // from the ledger.
 func TestRebuild(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		f := newFixture(t, e)
 		ctx := context.Background()
 		id := f.fan()
@@ -557,7 +558,7 @@ func TestRebuild(t *testing.T) {
 		if _, changed, err := f.svc.Rebuild(ctx, f.shop.ID, id); err != nil || changed {
 			t.Fatalf("rebuild of a sound account: changed %t %v", changed, err)
 		}
-		if e.Kind() == tenants.SQLite {
+		if e.Kind() == engine.SQLite {
 			db, _ := e.SQL(f.shop.ID)
 			if _, err := db.Exec(ctx, `UPDATE points_accounts SET balance = 999, lots = '[]' WHERE tenant_id = ? AND fan_id = ?`, id); err != nil {
 				t.Fatal(err)
@@ -577,7 +578,7 @@ func TestRebuild(t *testing.T) {
 }
 
 func TestCheckinReminders(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		f := newFixture(t, e)
 		ctx := context.Background()
 		opted, checked, silent := f.fan(), f.fan(), f.fan()
@@ -623,7 +624,7 @@ func TestCheckinReminders(t *testing.T) {
 }
 
 func TestStats(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		f := newFixture(t, e)
 		f.rules(func(r *Rules) { r.BasePoints, r.StreakRewards, r.RedeemPointsPerYuan = 10, nil, 100 })
 		ctx := context.Background()
@@ -660,7 +661,7 @@ func TestStats(t *testing.T) {
 }
 
 func TestRespondWeChat(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		f := newFixture(t, e)
 		f.rules(func(r *Rules) {
 			r.BasePoints, r.StreakRewards, r.Keywords, r.MenuKey = 3, nil, []string{"签到", "checkin"}, "DAILY"
@@ -694,7 +695,7 @@ func TestRespondWeChat(t *testing.T) {
 }
 
 func TestRespondAdapter(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		f := newFixture(t, e)
 		id := f.fan()
 		reply, ok, err := f.svc.Respond(context.Background(), f.shop.ID, id, &wxmsg.MixMessage{

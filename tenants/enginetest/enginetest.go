@@ -13,7 +13,7 @@
 // A typical contract test:
 //
 //	func TestStore(t *testing.T) {
-//		enginetest.Kinds(t, []tenants.Schema{catalog.Schema}, func(t *testing.T, e *tenants.Engine) {
+//		enginetest.Kinds(t, []engine.Schema{catalog.Schema}, func(t *testing.T, e *engine.Engine) {
 //			tenant := enginetest.Tenant(t, e)
 //			s := catalog.NewStore(e)
 //			...
@@ -40,6 +40,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"microshop/tenants"
+	"microshop/tenants/engine"
 )
 
 // MongoURIEnv names the environment variable that points the Mongo cases at
@@ -58,9 +59,9 @@ const openTimeout = 60 * time.Second
 
 var (
 	// ferretEngines holds the engines Kinds opened on the in-process FerretDB.
-	ferretEngines sync.Map // *tenants.Engine -> struct{}
+	ferretEngines sync.Map // *engine.Engine -> struct{}
 	// checkers holds the index checker of each Mongo engine Kinds opened.
-	checkers sync.Map // *tenants.Engine -> *checker
+	checkers sync.Map // *engine.Engine -> *checker
 )
 
 // Kinds runs fn once per engine, as subtests named "sqlite" and "mongo".
@@ -70,9 +71,9 @@ var (
 // FerretDB or on the MongoDB at MICROSHOP_TEST_MONGODB_URI. The engine is
 // closed when the subtest ends; on Mongo its queries are checked against the
 // declared indexes then, and its databases dropped.
-func Kinds(t *testing.T, schemas []tenants.Schema, fn func(t *testing.T, e *tenants.Engine)) {
+func Kinds(t *testing.T, schemas []engine.Schema, fn func(t *testing.T, e *engine.Engine)) {
 	t.Helper()
-	t.Run(string(tenants.SQLite), func(t *testing.T) {
+	t.Run(string(engine.SQLite), func(t *testing.T) {
 		e, err := tenants.OpenSQLite(t.TempDir(), schemas...)
 		if err != nil {
 			t.Fatalf("open sqlite engine: %v", err)
@@ -84,7 +85,7 @@ func Kinds(t *testing.T, schemas []tenants.Schema, fn func(t *testing.T, e *tena
 		})
 		fn(t, e)
 	})
-	t.Run(string(tenants.Mongo), func(t *testing.T) {
+	t.Run(string(engine.Mongo), func(t *testing.T) {
 		e, chk := openMongo(t, schemas)
 		t.Cleanup(func() {
 			t.Helper()
@@ -97,10 +98,10 @@ func Kinds(t *testing.T, schemas []tenants.Schema, fn func(t *testing.T, e *tena
 // openMongo opens a Mongo engine under a fresh prefix with an index checker
 // attached, and registers its clean-up (which does not report the checker's
 // findings: the caller decides what to do with them).
-func openMongo(t testing.TB, schemas []tenants.Schema) (*tenants.Engine, *checker) {
+func openMongo(t testing.TB, schemas []engine.Schema) (*engine.Engine, *checker) {
 	t.Helper()
 	uri := MongoURI(t)
-	prefix := "et" + tenants.NewSecret(10)
+	prefix := "et" + engine.NewSecret(10)
 	chk := newChecker(prefix, schemas)
 	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
 	defer cancel()
@@ -128,9 +129,9 @@ func openMongo(t testing.TB, schemas []tenants.Schema) (*tenants.Engine, *checke
 
 // Tenant provisions a fresh tenant database on e (every schema applied) and
 // returns its id. It creates no tenant record in the platform store.
-func Tenant(t *testing.T, e *tenants.Engine) string {
+func Tenant(t *testing.T, e *engine.Engine) string {
 	t.Helper()
-	id := tenants.NewID()
+	id := engine.NewID()
 	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
 	defer cancel()
 	if err := e.Provision(ctx, id); err != nil {
@@ -146,7 +147,7 @@ func Tenant(t *testing.T, e *tenants.Engine) string {
 //	if enginetest.OnFerretDB(e) {
 //		t.Skip(enginetest.FerretDBSkipReason)
 //	}
-func OnFerretDB(e *tenants.Engine) bool {
+func OnFerretDB(e *engine.Engine) bool {
 	_, ok := ferretEngines.Load(e)
 	return ok
 }
@@ -156,7 +157,7 @@ func OnFerretDB(e *tenants.Engine) bool {
 // tenant_id: enumerating every tenant at start-up, say) from the index check.
 // reason says why the scan is acceptable and is required. Queries with
 // conditions are still checked. It does nothing on SQLite.
-func AllowFullScan(t testing.TB, e *tenants.Engine, collection, reason string) {
+func AllowFullScan(t testing.TB, e *engine.Engine, collection, reason string) {
 	t.Helper()
 	if strings.TrimSpace(reason) == "" {
 		t.Fatalf("AllowFullScan(%q): say why a full scan is acceptable", collection)
@@ -312,4 +313,18 @@ func (h quietHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 
 func (h quietHandler) WithGroup(name string) slog.Handler {
 	return quietHandler{h.Handler.WithGroup(name)}
+}
+
+// SkipOnFerretDBIndexBug skips when err is FerretDB 1.24's known crash on a
+// createIndexes command listing two or more indexes that all exist already
+// (its validateIndexesForCreation deletes from the filtered slice by the
+// unfiltered index and panics; the connection drops). The engine sends one
+// command per collection with all its indexes, so re-applying a schema (or
+// the platform indexes) fails there. Creating indexes one per command would
+// avoid it; until then these cases skip on FerretDB, and run everywhere else.
+func SkipOnFerretDBIndexBug(t testing.TB, onFerretDB bool, err error) {
+	t.Helper()
+	if onFerretDB && strings.Contains(err.Error(), "connection closed unexpectedly") {
+		t.Skipf("FerretDB 1.24 crashes on createIndexes of several existing indexes (engine sends them in one command): %v", err)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/event"
 
 	"microshop/tenants"
+	"microshop/tenants/engine"
 )
 
 // query is one filter (and sort) a command sent to the server.
@@ -29,7 +30,7 @@ type query struct {
 // command monitor) and checks them against the indexes its schemas declare.
 type checker struct {
 	prefix  string
-	schemas []tenants.Schema
+	schemas []engine.Schema
 
 	mu       sync.Mutex
 	stopped  bool
@@ -37,7 +38,7 @@ type checker struct {
 	fullScan map[string]string // collection -> why a full scan is fine
 }
 
-func newChecker(prefix string, schemas []tenants.Schema) *checker {
+func newChecker(prefix string, schemas []engine.Schema) *checker {
 	return &checker{prefix: prefix, schemas: schemas, fullScan: map[string]string{}}
 }
 
@@ -203,7 +204,7 @@ func callerFrames() string {
 		skip := strings.HasPrefix(fn, "go.mongodb.org/") || strings.HasPrefix(fn, "runtime.") ||
 			strings.HasSuffix(f.File, "/tenants/enginetest/indexcheck.go") ||
 			strings.HasSuffix(f.File, "/tenants/enginetest/enginetest.go") ||
-			strings.HasPrefix(fn, "microshop/tenants.(*Collection).")
+			strings.HasPrefix(fn, "microshop/tenants/engine.(*Collection).")
 		if !skip && fn != "" {
 			short := fn[strings.LastIndex(fn, "/")+1:]
 			out = append(out, fmt.Sprintf("%s (%s:%d)", short, shortPath(f.File), f.Line))
@@ -234,13 +235,15 @@ var idIndex = index{keys: bson.D{{Key: "_id", Value: 1}}, unique: true}
 
 // indexes returns the indexes a query can use: the declared ones of its
 // collection (tenant_id first in tenant databases) and the implicit _id.
-// tenants.PlatformMongo does not say which platform indexes are unique, so
-// there only _id counts as unique.
 func (c *checker) indexes(q query) []index {
 	var out []index
 	if q.platform {
-		for _, keys := range tenants.PlatformMongo[q.collection] {
-			out = append(out, index{keys: keys})
+		for _, mc := range tenants.Platform.Mongo {
+			if mc.Name == q.collection {
+				for _, ix := range mc.Indexes {
+					out = append(out, index{keys: ix.Keys, unique: ix.Unique})
+				}
+			}
 		}
 	} else {
 		for _, s := range c.schemas {

@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"microshop/tenants"
+	"microshop/tenants/engine"
 )
 
 type d = bson.D
@@ -160,9 +161,9 @@ func (f *fakeT) Errorf(format string, args ...any) {
 	f.errs = append(f.errs, fmt.Sprintf(format, args...))
 }
 
-var widgets = tenants.Schema{
+var widgets = engine.Schema{
 	Name: "widgets",
-	Mongo: []tenants.MongoCollection{{Name: "widgets", Indexes: []tenants.MongoIndex{
+	Mongo: []engine.MongoCollection{{Name: "widgets", Indexes: []engine.MongoIndex{
 		{Keys: bson.D{{Key: "sku", Value: 1}}, Unique: true},
 		{Keys: bson.D{{Key: "color", Value: 1}, {Key: "created_at", Value: -1}}},
 	}}},
@@ -172,7 +173,7 @@ var widgets = tenants.Schema{
 // wire protocol (FerretDB, or MongoDB) and shows that a query no declared
 // index serves is reported, and that served ones are not.
 func TestCheckerCatchesUnindexedQuery(t *testing.T) {
-	e, chk := openMongo(t, []tenants.Schema{widgets})
+	e, chk := openMongo(t, []engine.Schema{widgets})
 	ctx := context.Background()
 	tenant := Tenant(t, e)
 	c := e.Mongo(tenant).C("widgets")
@@ -264,7 +265,7 @@ func TestCheckerCatchesUnindexedQuery(t *testing.T) {
 }
 
 // TestCheckerPlatformAndFullScan checks the platform database against
-// tenants.PlatformMongo, and AllowFullScan.
+// tenants.Platform, and AllowFullScan.
 func TestCheckerPlatformAndFullScan(t *testing.T) {
 	e, chk := openMongo(t, nil)
 	ctx := context.Background()
@@ -300,22 +301,22 @@ func TestCheckerPlatformAndFullScan(t *testing.T) {
 // TestKinds runs the helper itself: both engines, a fresh engine each, and
 // OnFerretDB telling the stand-in apart.
 func TestKinds(t *testing.T) {
-	var kinds []tenants.Kind
-	Kinds(t, []tenants.Schema{widgets}, func(t *testing.T, e *tenants.Engine) {
+	var kinds []engine.Kind
+	Kinds(t, []engine.Schema{widgets}, func(t *testing.T, e *engine.Engine) {
 		kinds = append(kinds, e.Kind())
 		tenant := Tenant(t, e)
-		if !tenants.ValidID(tenant) {
+		if !engine.ValidID(tenant) {
 			t.Fatalf("Tenant returned %q", tenant)
 		}
 		switch e.Kind() {
-		case tenants.SQLite:
+		case engine.SQLite:
 			if OnFerretDB(e) {
 				t.Error("OnFerretDB on SQLite")
 			}
 			if _, err := e.SQL(tenant); err != nil {
 				t.Errorf("provisioned tenant has no database: %v", err)
 			}
-		case tenants.Mongo:
+		case engine.Mongo:
 			if got, want := OnFerretDB(e), !server.external; got != want {
 				t.Errorf("OnFerretDB = %t, want %t", got, want)
 			}
@@ -329,7 +330,7 @@ func TestKinds(t *testing.T) {
 			}
 			// The unique index was created: a second insert of the sku fails.
 			err = e.Mongo(tenant).C("widgets").InsertOne(ctx, bson.D{{Key: "sku", Value: "S1"}})
-			if !tenants.IsUniqueViolation(err) {
+			if !engine.IsUniqueViolation(err) {
 				t.Errorf("duplicate sku: err = %v, want a unique violation", err)
 			}
 		}
@@ -347,7 +348,7 @@ func TestKinds(t *testing.T) {
 func TestKindsDropsDatabases(t *testing.T) {
 	var prefix string
 	t.Run("engine", func(t *testing.T) {
-		e, chk := openMongo(t, []tenants.Schema{widgets})
+		e, chk := openMongo(t, []engine.Schema{widgets})
 		prefix = chk.prefix
 		Tenant(t, e)
 		if err := e.Mongo(Tenant(t, e)).C("widgets").InsertOne(context.Background(), bson.D{{Key: "sku", Value: "x"}}); err != nil {

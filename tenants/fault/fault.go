@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"unicode/utf8"
 )
 
 // Error is an error a client may see: its status, a stable machine code, a
@@ -75,4 +76,14 @@ func Forbidden(msg string) *Error {
 // TooManyRequests says the caller must slow down.
 func TooManyRequests(msg string) *Error {
 	return &Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: msg}
+}
+
+// Clip shortens s to at most n characters (runes), marking the cut with "…",
+// so that an error message can quote what the caller sent without echoing
+// all of it.
+func Clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/silenceper/wechat/v2/util"
 
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/wechat"
 	"microshop/tenants/wechat/sandbox"
 )
@@ -49,7 +50,7 @@ func TestMain(m *testing.M) {
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // newAccounts is one replica's accounts service over the engine.
-func newAccounts(e *tenants.Engine, sandboxMode bool) *wechat.Accounts {
+func newAccounts(e *engine.Engine, sandboxMode bool) *wechat.Accounts {
 	return wechat.New(wechat.NewStore(e), tenants.NewStore(e), wechat.Options{Sandbox: sandboxMode, Now: clock.Now, Log: discard,
 		Timeout: 5 * time.Second})
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/silenceper/wechat/v2/officialaccount/basic"
 	qrcode "github.com/skip2/go-qrcode"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -154,12 +154,12 @@ func optionalTimeText(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return tenants.TimeText(t)
+	return engine.TimeText(t)
 }
 
 func parseOptionalTime(s string) time.Time {
 	if s == "" {
 		return time.Time{}
 	}
-	return tenants.ParseTimeText(s)
+	return engine.ParseTimeText(s)
 }

@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 	"microshop/tenants/fault"
 	"microshop/tenants/wechat"
 )
 
-func openSQLite(t *testing.T) (*tenants.Engine, error) {
+func openSQLite(t *testing.T) (*engine.Engine, error) {
 	e, err := tenants.OpenSQLite(t.TempDir(), wechat.Schema)
 	if err == nil {
 		t.Cleanup(func() { e.Close() })
@@ -23,7 +24,7 @@ func openSQLite(t *testing.T) (*tenants.Engine, error) {
 	return e, err
 }
 
-func newTenant(t *testing.T, e *tenants.Engine) string { return enginetest.Tenant(t, e) }
+func newTenant(t *testing.T, e *engine.Engine) string { return enginetest.Tenant(t, e) }
 
 func TestValidateScene(t *testing.T) {
 	for scene, ok := range map[string]bool{
@@ -45,7 +46,7 @@ func TestValidateScene(t *testing.T) {
 }
 
 func TestQRCodes(t *testing.T) {
-	enginetest.Kinds(t, []tenants.Schema{wechat.Schema}, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, []engine.Schema{wechat.Schema}, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		tenant, other := enginetest.Tenant(t, e), enginetest.Tenant(t, e)
 		a := newAccounts(e, true)

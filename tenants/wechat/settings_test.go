@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 	"microshop/tenants/fault"
 	"microshop/tenants/wechat"
@@ -58,7 +59,7 @@ func TestSettingsValidation(t *testing.T) {
 }
 
 func TestSettingsStore(t *testing.T) {
-	enginetest.Kinds(t, []tenants.Schema{wechat.Schema}, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, []engine.Schema{wechat.Schema}, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		tenant, other := enginetest.Tenant(t, e), enginetest.Tenant(t, e)
 		live := newAccounts(e, false)

@@ -2,11 +2,10 @@ package wechat
 
 import (
 	"context"
+	"microshop/tenants/engine"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-
-	"microshop/tenants"
 )
 
 // Store keeps a shop's WeChat settings and its QR codes, in the shop's own
@@ -31,8 +30,8 @@ type Store interface {
 }
 
 // NewStore returns the store on the engine's kind.
-func NewStore(e *tenants.Engine) Store {
-	if e.Kind() == tenants.Mongo {
+func NewStore(e *engine.Engine) Store {
+	if e.Kind() == engine.Mongo {
 		return &mongoStore{e: e}
 	}
 	return &sqliteStore{e: e}
@@ -49,7 +48,7 @@ type QRCode struct {
 }
 
 // Schema is the WeChat tables and indexes in each tenant database.
-var Schema = tenants.Schema{
+var Schema = engine.Schema{
 	Name: "wechat",
 	SQLite: []string{
 		`CREATE TABLE IF NOT EXISTS wechat_settings (
@@ -76,9 +75,9 @@ var Schema = tenants.Schema{
 		`CREATE INDEX IF NOT EXISTS wechat_qrcodes_created ON wechat_qrcodes (tenant_id, created_at)`,
 		`CREATE INDEX IF NOT EXISTS wechat_qrcodes_permanent ON wechat_qrcodes (tenant_id, permanent)`,
 	},
-	Mongo: []tenants.MongoCollection{
+	Mongo: []engine.MongoCollection{
 		{Name: "wechat_settings"},
-		{Name: "wechat_qrcodes", Indexes: []tenants.MongoIndex{
+		{Name: "wechat_qrcodes", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "scene", Value: 1}, {Key: "permanent", Value: 1}}, Unique: true},
 			{Keys: bson.D{{Key: "created_at", Value: -1}}},
 			{Keys: bson.D{{Key: "permanent", Value: 1}}},

@@ -8,11 +8,11 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
-type mongoStore struct{ e *tenants.Engine }
+type mongoStore struct{ e *engine.Engine }
 
 // settingsDoc is a shop's one settings document; its _id is the tenant id
 // (unique even if tenants are ever pooled into one database).
@@ -33,7 +33,7 @@ type settingsDoc struct {
 func (s *mongoStore) Settings(ctx context.Context, tenantID string) (Settings, error) {
 	var d settingsDoc
 	err := s.e.Mongo(tenantID).C("wechat_settings").FindOne(ctx, bson.D{{Key: "_id", Value: tenantID}}).Decode(&d)
-	if tenants.IsNoDocuments(err) {
+	if engine.IsNoDocuments(err) {
 		return Settings{}, fault.NotFound("wechat settings")
 	}
 	if err != nil {
@@ -52,7 +52,7 @@ func (s *mongoStore) SaveSettings(ctx context.Context, tenantID string, st Setti
 	if st.Rev <= 1 {
 		d.Rev = 1
 		err := c.InsertOne(ctx, d)
-		if tenants.IsUniqueViolation(err) {
+		if engine.IsUniqueViolation(err) {
 			return fault.ErrConflict
 		}
 		return err
@@ -93,7 +93,7 @@ func (s *mongoStore) QR(ctx context.Context, tenantID, scene string, permanent b
 	var d qrDoc
 	err := s.e.Mongo(tenantID).C("wechat_qrcodes").FindOne(ctx,
 		bson.D{{Key: "scene", Value: scene}, {Key: "permanent", Value: permanent}}).Decode(&d)
-	if tenants.IsNoDocuments(err) {
+	if engine.IsNoDocuments(err) {
 		return QRCode{}, fault.NotFound("qr code")
 	}
 	if err != nil {
@@ -112,7 +112,7 @@ func (s *mongoStore) PutQR(ctx context.Context, tenantID string, q QRCode) error
 		return err
 	}
 	err := put()
-	if tenants.IsUniqueViolation(err) {
+	if engine.IsUniqueViolation(err) {
 		err = put() // two upserts raced to insert; the second now updates
 	}
 	if err != nil {

@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
-type sqliteStore struct{ e *tenants.Engine }
+type sqliteStore struct{ e *engine.Engine }
 
 func (s *sqliteStore) Settings(ctx context.Context, tenantID string) (Settings, error) {
 	db, err := s.e.SQL(tenantID)
@@ -29,7 +29,7 @@ func (s *sqliteStore) Settings(ctx context.Context, tenantID string) (Settings, 
 	if err != nil {
 		return Settings{}, fmt.Errorf("read wechat settings: %w", err)
 	}
-	st.UpdatedAt = tenants.ParseTimeText(updated)
+	st.UpdatedAt = engine.ParseTimeText(updated)
 	return st, nil
 }
 
@@ -42,8 +42,8 @@ func (s *sqliteStore) SaveSettings(ctx context.Context, tenantID string, st Sett
 		_, err = db.Exec(ctx, `INSERT INTO wechat_settings (tenant_id, app_id, app_secret, token, aes_key, prev_aes_key,
 			mode, welcome, sandbox, rev, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			st.AppID, st.AppSecret, st.Token, st.EncodingAESKey, st.PrevEncodingAESKey, st.Mode, st.Welcome, st.Sandbox,
-			1, tenants.TimeText(st.UpdatedAt))
-		if tenants.IsUniqueViolation(err) {
+			1, engine.TimeText(st.UpdatedAt))
+		if engine.IsUniqueViolation(err) {
 			return fault.ErrConflict
 		}
 		return err
@@ -51,7 +51,7 @@ func (s *sqliteStore) SaveSettings(ctx context.Context, tenantID string, st Sett
 	res, err := db.Exec(ctx, `UPDATE wechat_settings SET app_id = ?, app_secret = ?, token = ?, aes_key = ?, prev_aes_key = ?,
 		mode = ?, welcome = ?, sandbox = ?, rev = ?, updated_at = ? WHERE tenant_id = ? AND rev = ?`,
 		st.AppID, st.AppSecret, st.Token, st.EncodingAESKey, st.PrevEncodingAESKey, st.Mode, st.Welcome, st.Sandbox,
-		st.Rev, tenants.TimeText(st.UpdatedAt), st.Rev-1)
+		st.Rev, engine.TimeText(st.UpdatedAt), st.Rev-1)
 	if err != nil {
 		return fmt.Errorf("save wechat settings: %w", err)
 	}
@@ -76,7 +76,7 @@ func (s *sqliteStore) QR(ctx context.Context, tenantID, scene string, permanent 
 	if err != nil {
 		return QRCode{}, fmt.Errorf("read qr code: %w", err)
 	}
-	q.ExpiresAt, q.CreatedAt = parseOptionalTime(expires), tenants.ParseTimeText(created)
+	q.ExpiresAt, q.CreatedAt = parseOptionalTime(expires), engine.ParseTimeText(created)
 	return q, nil
 }
 
@@ -88,7 +88,7 @@ func (s *sqliteStore) PutQR(ctx context.Context, tenantID string, q QRCode) erro
 	_, err = db.Exec(ctx, `INSERT INTO wechat_qrcodes (tenant_id, scene, permanent, ticket, url, expires_at, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, scene, permanent) DO UPDATE SET
 		ticket = excluded.ticket, url = excluded.url, expires_at = excluded.expires_at, created_at = excluded.created_at`,
-		q.Scene, q.Permanent, q.Ticket, q.URL, optionalTimeText(q.ExpiresAt), tenants.TimeText(q.CreatedAt))
+		q.Scene, q.Permanent, q.Ticket, q.URL, optionalTimeText(q.ExpiresAt), engine.TimeText(q.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("store qr code: %w", err)
 	}
@@ -113,7 +113,7 @@ func (s *sqliteStore) QRCodes(ctx context.Context, tenantID string, limit int) (
 		if err := rows.Scan(&q.Scene, &q.Permanent, &q.Ticket, &q.URL, &expires, &created); err != nil {
 			return nil, err
 		}
-		q.ExpiresAt, q.CreatedAt = parseOptionalTime(expires), tenants.ParseTimeText(created)
+		q.ExpiresAt, q.CreatedAt = parseOptionalTime(expires), engine.ParseTimeText(created)
 		out = append(out, q)
 	}
 	return out, rows.Err()

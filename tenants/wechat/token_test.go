@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 	"microshop/tenants/wechat"
 )
@@ -19,7 +20,7 @@ import (
 // database) and many goroutines ask for a token at once; WeChat sees one
 // fetch, and everyone gets the same token.
 func TestTokenSharedByReplicas(t *testing.T) {
-	enginetest.Kinds(t, []tenants.Schema{wechat.Schema}, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, []engine.Schema{wechat.Schema}, func(t *testing.T, e *engine.Engine) {
 		if enginetest.OnFerretDB(e) {
 			t.Skip(enginetest.FerretDBSkipReason) // the lease is a conditional upsert
 		}
@@ -60,7 +61,7 @@ func TestTokenSharedByReplicas(t *testing.T) {
 // TestTokenRefreshedBeforeExpiry: a token due for refresh is replaced before
 // it expires; until then every call reuses it.
 func TestTokenRefreshedBeforeExpiry(t *testing.T) {
-	enginetest.Kinds(t, []tenants.Schema{wechat.Schema}, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, []engine.Schema{wechat.Schema}, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		tenant := enginetest.Tenant(t, e)
 		acct := mustAccount(t, newAccounts(e, true), tenant)
@@ -87,7 +88,7 @@ func TestTokenRefreshedBeforeExpiry(t *testing.T) {
 // so after the overlap WeChat rejects ours with 40001; the call drops it,
 // fetches a new one and succeeds on its one retry.
 func TestTokenRefreshOn40001(t *testing.T) {
-	enginetest.Kinds(t, []tenants.Schema{wechat.Schema}, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, []engine.Schema{wechat.Schema}, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		tenant := enginetest.Tenant(t, e)
 		accounts := newAccounts(e, true)
@@ -138,7 +139,7 @@ func rogueFetch(t *testing.T, s wechat.Settings) {
 
 // TestSDKCache: the SDK's cache interface on the shared cache.
 func TestSDKCache(t *testing.T) {
-	enginetest.Kinds(t, nil, func(t *testing.T, e *tenants.Engine) {
+	enginetest.Kinds(t, nil, func(t *testing.T, e *engine.Engine) {
 		store := tenants.NewStore(e)
 		c := wechat.NewCache(store, "t1:", clock.Now)
 		if c.Get("k") != nil || c.IsExist("k") {

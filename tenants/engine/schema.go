@@ -1,6 +1,13 @@
-package tenants
+package engine
 
-import "go.mongodb.org/mongo-driver/v2/bson"
+import (
+	"context"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
 
 // Schema is what one domain package needs in each tenant's database: its
 // SQLite tables and indexes, and its Mongo collections and indexes. Both are
@@ -31,4 +38,27 @@ type MongoIndex struct {
 // FullKeys returns the index keys as created: tenant_id first.
 func (ix MongoIndex) FullKeys() bson.D {
 	return append(bson.D{{Key: "tenant_id", Value: 1}}, ix.Keys...)
+}
+
+// Platform is the platform database's schema. Platform records are not
+// tenant-scoped, so its Mongo index keys are applied as written, without the
+// tenant_id prefix a tenant Schema gets.
+type Platform struct {
+	SQLite []string
+	Mongo  []MongoCollection
+}
+
+// ensurePlatformMongo creates the platform database's indexes.
+func (e *Engine) ensurePlatformMongo(ctx context.Context) error {
+	db := e.client.Database(e.dbPrefix)
+	for _, c := range e.platform.Mongo {
+		for _, ix := range c.Indexes {
+			m := mongo.IndexModel{Keys: ix.Keys, Options: options.Index().SetUnique(ix.Unique)}
+			// One command per index: see ensureMongoIndexes.
+			if _, err := db.Collection(c.Name).Indexes().CreateOne(ctx, m); err != nil {
+				return fmt.Errorf("platform index %v on %s: %w", ix.Keys, c.Name, err)
+			}
+		}
+	}
+	return nil
 }

@@ -1,4 +1,4 @@
-package tenants
+package engine
 
 import (
 	"container/list"
@@ -15,6 +15,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"microshop/tenants/fault"
 )
 
 // Kind names a storage engine.
@@ -36,16 +38,17 @@ const maxOpenTenantFiles = 512
 // Engine is an opened storage engine: the platform database plus one
 // database per tenant, with every registered Schema applied to each.
 type Engine struct {
-	kind    Kind
-	schemas []Schema
+	kind     Kind
+	schemas  []Schema
+	platform Platform
 
 	// SQLite
-	dir      string
-	platform *sql.DB
-	mu       sync.Mutex
-	files    map[string]*list.Element // tenant id -> element holding *tenantFile
-	lru      *list.List
-	closed   bool // set by Close: no file is opened again
+	dir        string
+	platformDB *sql.DB
+	mu         sync.Mutex
+	files      map[string]*list.Element // tenant id -> element holding *tenantFile
+	lru        *list.List
+	closed     bool // set by Close: no file is opened again
 
 	// MongoDB
 	client   *mongo.Client
@@ -66,20 +69,21 @@ func (tf *tenantFile) close() error {
 }
 
 // OpenSQLite opens (creating if needed) the SQLite engine in dir: the
-// platform database platform.db and one file per tenant, t_<id>.db.
-func OpenSQLite(dir string, schemas ...Schema) (*Engine, error) {
+// platform database platform.db, with the platform schema applied, and one
+// file per tenant, t_<id>.db.
+func OpenSQLite(dir string, platform Platform, schemas ...Schema) (*Engine, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	platform, err := openSQLiteFile(filepath.Join(dir, "platform.db"))
+	db, err := openSQLiteFile(filepath.Join(dir, "platform.db"))
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{kind: SQLite, schemas: schemas, dir: dir, platform: platform,
+	e := &Engine{kind: SQLite, schemas: schemas, platform: platform, dir: dir, platformDB: db,
 		files: map[string]*list.Element{}, lru: list.New()}
-	for _, stmt := range platformSQLite {
-		if _, err := platform.Exec(stmt); err != nil {
-			platform.Close()
+	for _, stmt := range platform.SQLite {
+		if _, err := db.Exec(stmt); err != nil {
+			db.Close()
 			return nil, fmt.Errorf("platform schema: %w", err)
 		}
 	}
@@ -108,7 +112,7 @@ func openSQLiteFile(path string) (*sql.DB, error) {
 // OpenMongo connects to MongoDB at uri. The platform database is named
 // dbPrefix and each tenant's dbPrefix_t_<id>. opts, if given, are applied
 // after the URI (tests add a command monitor there).
-func OpenMongo(ctx context.Context, uri, dbPrefix string, opts *options.ClientOptions, schemas ...Schema) (*Engine, error) {
+func OpenMongo(ctx context.Context, uri, dbPrefix string, opts *options.ClientOptions, platform Platform, schemas ...Schema) (*Engine, error) {
 	if dbPrefix == "" {
 		dbPrefix = "microshop"
 	}
@@ -124,7 +128,7 @@ func OpenMongo(ctx context.Context, uri, dbPrefix string, opts *options.ClientOp
 		_ = client.Disconnect(context.Background())
 		return nil, fmt.Errorf("ping mongodb: %w", err)
 	}
-	e := &Engine{kind: Mongo, schemas: schemas, client: client, dbPrefix: dbPrefix}
+	e := &Engine{kind: Mongo, schemas: schemas, platform: platform, client: client, dbPrefix: dbPrefix}
 	if err := e.ensurePlatformMongo(ctx); err != nil {
 		_ = client.Disconnect(context.Background())
 		return nil, err
@@ -150,10 +154,25 @@ func (e *Engine) Describe() string {
 // Schemas returns the schemas applied to every tenant database.
 func (e *Engine) Schemas() []Schema { return e.schemas }
 
+// PlatformSchema returns the schema of the platform database.
+func (e *Engine) PlatformSchema() Platform { return e.platform }
+
+// PlatformSQL returns the SQLite platform database (nil on MongoDB). Its
+// records are not tenant-scoped: only the platform's own store uses it.
+func (e *Engine) PlatformSQL() *sql.DB { return e.platformDB }
+
+// PlatformMongo returns the MongoDB platform database (nil on SQLite).
+func (e *Engine) PlatformMongo() *mongo.Database {
+	if e.kind != Mongo {
+		return nil
+	}
+	return e.client.Database(e.dbPrefix)
+}
+
 // Ping checks that the platform database answers.
 func (e *Engine) Ping(ctx context.Context) error {
 	if e.kind == SQLite {
-		return e.platform.PingContext(ctx)
+		return e.platformDB.PingContext(ctx)
 	}
 	return e.client.Ping(ctx, nil)
 }
@@ -172,7 +191,7 @@ func (e *Engine) Close() error {
 	}
 	e.files = map[string]*list.Element{}
 	e.lru.Init()
-	errs = append(errs, e.platform.Close())
+	errs = append(errs, e.platformDB.Close())
 	return errors.Join(errs...)
 }
 
@@ -256,7 +275,7 @@ func (e *Engine) tenantSQL(tenantID string, create bool) (*tenantFile, error) {
 	path := filepath.Join(e.dir, "t_"+tenantID+".db")
 	if !create {
 		if _, err := os.Stat(path); err != nil {
-			return nil, fmt.Errorf("tenant %s database: %w", tenantID, ErrNotFound)
+			return nil, fmt.Errorf("tenant %s database: %w", tenantID, fault.ErrNotFound)
 		}
 	}
 	db, err := openSQLiteFile(path)
@@ -285,7 +304,7 @@ func (e *Engine) SQL(tenantID string) (*SQLScope, error) {
 		return nil, errors.New("SQL scope requested on the mongo engine")
 	}
 	if !ValidID(tenantID) {
-		return nil, fmt.Errorf("tenant %q: %w", tenantID, ErrNotFound)
+		return nil, fmt.Errorf("tenant %q: %w", tenantID, fault.ErrNotFound)
 	}
 	tf, err := e.tenantSQL(tenantID, false)
 	if err != nil {

@@ -1,4 +1,4 @@
-package tenants_test
+package engine_test
 
 import (
 	"context"
@@ -8,12 +8,12 @@ import (
 	"sync"
 	"testing"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 )
 
 // writerScope hands the test a fresh tenant's scope on a SQLite file.
-func writerScope(t *testing.T) (*tenants.Engine, *tenants.SQLScope) {
+func writerScope(t *testing.T) (*engine.Engine, *engine.SQLScope) {
 	t.Helper()
 	e := openSQLite(t, notes)
 	sc, err := e.SQL(enginetest.Tenant(t, e))
@@ -23,7 +23,7 @@ func writerScope(t *testing.T) (*tenants.Engine, *tenants.SQLScope) {
 	return e, sc
 }
 
-func countNotes(t *testing.T, sc *tenants.SQLScope, where string, args ...any) int {
+func countNotes(t *testing.T, sc *engine.SQLScope, where string, args ...any) int {
 	t.Helper()
 	var n int
 	if err := sc.QueryRow(context.Background(), `SELECT count(*) FROM notes WHERE tenant_id = ?`+where, args...).Scan(&n); err != nil {
@@ -44,7 +44,7 @@ func TestGroupCommitKeepsEachOutcome(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range writers {
 		wg.Go(func() {
-			errs[i] = sc.Tx(ctx, func(tx *tenants.SQLTx) error {
+			errs[i] = sc.Tx(ctx, func(tx *engine.SQLTx) error {
 				if _, err := tx.Exec(ctx, `INSERT INTO notes (tenant_id, id, body) VALUES (?, ?, ?)`, fmt.Sprintf("a%03d", i), "first"); err != nil {
 					return err
 				}
@@ -147,7 +147,7 @@ func TestGroupCommitCancelledCaller(t *testing.T) {
 		wg.Go(func() {
 			c, cancel := context.WithCancel(ctx)
 			defer cancel()
-			err := sc.Tx(c, func(tx *tenants.SQLTx) error {
+			err := sc.Tx(c, func(tx *engine.SQLTx) error {
 				if i%2 == 1 {
 					cancel() // ends mid-transaction: its statements still run to their end
 				}
@@ -190,7 +190,7 @@ func TestGroupCommitPanickingCaller(t *testing.T) {
 	for i := range 40 {
 		wg.Go(func() {
 			defer func() { panics[i] = recover() }()
-			_ = sc.Tx(ctx, func(tx *tenants.SQLTx) error {
+			_ = sc.Tx(ctx, func(tx *engine.SQLTx) error {
 				if _, err := tx.Exec(ctx, `INSERT INTO notes (tenant_id, id, body) VALUES (?, ?, ?)`, fmt.Sprintf("p%03d", i), "x"); err != nil {
 					return err
 				}
@@ -213,4 +213,14 @@ func TestGroupCommitPanickingCaller(t *testing.T) {
 	if _, err := sc.Exec(ctx, `INSERT INTO notes (tenant_id, id, body) VALUES (?, ?, ?)`, "after", "x"); err != nil {
 		t.Fatalf("write after the panics: %v", err)
 	}
+}
+
+func openSQLite(t *testing.T, schemas ...engine.Schema) *engine.Engine {
+	t.Helper()
+	e, err := engine.OpenSQLite(t.TempDir(), engine.Platform{}, schemas...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
 }

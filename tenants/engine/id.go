@@ -1,9 +1,10 @@
-package tenants
+package engine
 
 import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/binary"
+	"microshop/tenants/fault"
 	"strings"
 	"time"
 )
@@ -50,4 +51,17 @@ func ValidID(s string) bool {
 		return false
 	}
 	return strings.Trim(s, idAlphabet) == ""
+}
+
+// CheckID is nil when id has the shape of an id, and otherwise the 400 that
+// says so: `field: "…" is not a product id` for what "product".
+func CheckID(field, what, id string) error {
+	if ValidID(id) {
+		return nil
+	}
+	article := "a"
+	if strings.ContainsRune("aeiou", rune(what[0])) {
+		article = "an"
+	}
+	return fault.Invalid(field, "%q is not %s %s id", fault.Clip(id, 40), article, what)
 }

@@ -1,11 +1,11 @@
-package tenants_test
+package engine_test
 
 import (
 	"slices"
 	"testing"
 	"time"
 
-	"microshop/tenants"
+	"microshop/tenants/engine"
 )
 
 func TestNewIDSortsByTime(t *testing.T) {
@@ -15,9 +15,9 @@ func TestNewIDSortsByTime(t *testing.T) {
 		if i%500 == 0 {
 			time.Sleep(2 * time.Millisecond)
 		}
-		id := tenants.NewID()
-		if !tenants.ValidID(id) || seen[id] {
-			t.Fatalf("id %q: valid %v, seen before %v", id, tenants.ValidID(id), seen[id])
+		id := engine.NewID()
+		if !engine.ValidID(id) || seen[id] {
+			t.Fatalf("id %q: valid %v, seen before %v", id, engine.ValidID(id), seen[id])
 		}
 		seen[id] = true
 		ids = append(ids, id)
@@ -30,7 +30,7 @@ func TestNewIDSortsByTime(t *testing.T) {
 		}
 	}
 	// Ids of the earlier alphabet stay valid.
-	if !tenants.ValidID("abcdefgh234567zz") {
+	if !engine.ValidID("abcdefgh234567zz") {
 		t.Fatal("an id of the earlier alphabet is refused")
 	}
 }
@@ -38,7 +38,7 @@ func TestNewIDSortsByTime(t *testing.T) {
 func TestNewSecret(t *testing.T) {
 	seen := map[string]bool{}
 	for range 1000 {
-		s := tenants.NewSecret(8)
+		s := engine.NewSecret(8)
 		if len(s) != 8 || seen[s] {
 			t.Fatalf("secret %q (len %d, seen %v)", s, len(s), seen[s])
 		}
