@@ -33,6 +33,27 @@ type Config struct {
 
 // parseConfig reads flags from args and defaults from getenv.
 func parseConfig(args []string, getenv func(string) string, out io.Writer) (Config, error) {
+	fs := flag.NewFlagSet("microshop", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprint(out, "usage:\n  microshop [flags]                  serve\n"+
+			"  microshop jobs [run NAME] [flags]  list the scheduled jobs, or run one once (see microshop jobs --help)\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	config := bindConfig(fs, getenv)
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q; see --help", fs.Arg(0))
+	}
+	return config()
+}
+
+// bindConfig defines the settings' flags on fs, with defaults from getenv;
+// once fs is parsed, the returned function gives the validated Config. The
+// server and the jobs command share it, so both open the same engine.
+func bindConfig(fs *flag.FlagSet, getenv func(string) string) func() (Config, error) {
 	env := func(name, def string) string {
 		if v := getenv(name); v != "" {
 			return v
@@ -43,9 +64,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	if p := getenv("PORT"); p != "" {
 		addr = ":" + p
 	}
-	var c Config
-	fs := flag.NewFlagSet("microshop", flag.ContinueOnError)
-	fs.SetOutput(out)
+	c := new(Config)
 	fs.StringVar(&c.Addr, "addr", env("MICROSHOP_ADDR", addr), "listen address (env MICROSHOP_ADDR, or PORT for \":$PORT\")")
 	fs.StringVar(&c.DataDir, "data", env("MICROSHOP_DATA", "./data"), "SQLite data directory: platform.db plus one file per shop (env MICROSHOP_DATA)")
 	fs.StringVar(&c.MongoURI, "mongodb-uri", env("MONGODB_URI", ""), "use MongoDB at this URI instead of SQLite (env MONGODB_URI)")
@@ -61,18 +80,14 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	fs.StringVar(&c.DevTemplates, "dev-templates", env("MICROSHOP_DEV_TEMPLATES", ""), "reload templates from this directory on every request (development)")
 	fs.StringVar(&c.WeChat, "wechat", env("MICROSHOP_WECHAT", "sandbox"), "WeChat official accounts: sandbox (an in-process WeChat simulator) or live (api.weixin.qq.com) (env MICROSHOP_WECHAT)")
 	fs.DurationVar(&c.ShelfRefresh, "shelf-refresh", envDuration(getenv("MICROSHOP_SHELF_REFRESH"), 2*time.Second), "how often a replica checks for catalog changes made elsewhere (env MICROSHOP_SHELF_REFRESH)")
-	if err := fs.Parse(args); err != nil {
-		return c, err
+	return func() (Config, error) {
+		n, err := parseSize(*limit)
+		if err != nil {
+			return *c, fmt.Errorf("--body-limit: %w", err)
+		}
+		c.BodyLimit = n
+		return *c, c.validate()
 	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q; see --help", fs.Arg(0))
-	}
-	n, err := parseSize(*limit)
-	if err != nil {
-		return c, fmt.Errorf("--body-limit: %w", err)
-	}
-	c.BodyLimit = n
-	return c, c.validate()
 }
 
 func (c Config) validate() error {

@@ -1,6 +1,7 @@
 // Command server runs the microshop platform: merchant console and API,
 // storefronts and operations endpoints, on SQLite files (default) or
-// MongoDB. It only wires the domain packages together.
+// MongoDB. It only wires the domain packages together; `microshop jobs`
+// lists the scheduled jobs and runs one once for operators.
 package main
 
 import (
@@ -14,10 +15,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
-	"github.com/robfig/cron/v3"
+	"microshop/tenants/fault"
 )
 
 func main() {
@@ -32,38 +35,33 @@ func main() {
 	}
 }
 
-// run starts the platform and serves until ctx ends, then shuts down in
-// order: stop accepting, let in-flight requests finish, close the database.
+// run is the command line: with "jobs" first in args the operators' jobs
+// command, otherwise the server.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "jobs" {
+		return runJobsCommand(ctx, args[1:], getenv, stdout, stderr)
+	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg, stdout)
-	log.Info("starting", "config", cfg.String())
+	return serve(ctx, cfg, newLogger(cfg, stdout, slog.LevelInfo))
+}
 
-	engine, err := openEngine(ctx, cfg)
+// serve starts the platform and serves until ctx ends, then shuts down in
+// order: stop accepting, let in-flight requests finish, stop cron (waiting
+// for running jobs), finish background work, close the database.
+func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
+	log.Info("starting", "config", cfg.String())
+	a, err := openApp(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err := engine.Close(); err != nil {
-			log.Error("close database", "err", err)
-		} else {
-			log.Info("database closed")
-		}
-	}()
-	a, err := newApp(ctx, cfg, log, engine)
-	if err != nil {
-		return err
-	}
-	if err := a.prepare(ctx); err != nil {
-		return err
-	}
+	defer a.close()
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return err
+		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
 		Handler:           a.echo,
@@ -74,31 +72,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("listening", "addr", "http://"+displayAddr(ln.Addr()), "data", engine.Describe())
+	log.Info("listening", "addr", "http://"+displayAddr(ln.Addr()), "data", a.engine.Describe())
 
-	// Cron jobs skip a tick while the previous run is still going, and
-	// recover from panics; stopping waits for running jobs.
-	jobs := cron.New(cron.WithChain(cron.Recover(cron.DefaultLogger), cron.SkipIfStillRunning(cron.DefaultLogger)))
-	// Distribution runs after the order pass in the same tick, so
-	// completions are delivered before commission settles.
-	if _, err := jobs.AddFunc("@every 1m", func() { a.runOrderJobs(ctx); a.runDistributionJobs(ctx) }); err != nil {
+	jobs, err := a.startCron(ctx)
+	if err != nil {
 		return err
 	}
-	if _, err := jobs.AddFunc("@every 1m", func() { a.runPointsJobs(ctx) }); err != nil {
-		return err
-	}
-	if _, err := jobs.AddFunc("@every 1m", func() { a.runMessageJobs(ctx) }); err != nil {
-		return err
-	}
-	if _, err := jobs.AddFunc("@every 1m", func() {
-		if err := a.pcstore.RunDue(ctx); err != nil {
-			log.Error("pc store sync schedule", "err", err)
-		}
-	}); err != nil {
-		return err
-	}
-	jobs.Start()
-	defer func() {
+	defer func() { // before a.close: running jobs end first
 		<-jobs.Stop().Done()
 		log.Info("cron stopped")
 	}()
@@ -107,7 +87,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
-		return err
+		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
 	log.Info("shutting down: finishing in-flight requests")
@@ -116,20 +96,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := srv.Shutdown(shutCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	// Finish the work WeChat pushes started after answering.
-	a.wechat.fans.Wait()
-	// Stop PC-store syncs at a clean point; they resume on the next start.
-	if err := a.pcstore.Shutdown(shutCtx); err != nil {
-		log.Warn("stop pc store syncs", "err", err)
-	}
 	return nil
 }
 
-func newLogger(cfg Config, w io.Writer) *slog.Logger {
+func newLogger(cfg Config, w io.Writer, level slog.Level) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, nil))
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(w, nil))
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 func displayAddr(a net.Addr) string {
@@ -138,4 +113,133 @@ func displayAddr(a net.Addr) string {
 		return fmt.Sprintf("localhost:%d", tcp.Port)
 	}
 	return a.String()
+}
+
+const jobsUsage = `usage:
+  microshop jobs [flags]                          list the scheduled jobs
+  microshop jobs run NAME [--shop SLUG] [flags]   run one job once, for every shop or one
+
+The job runs over the engine the server would open (the same flags and
+environment: --data, --mongodb-uri ...), under the job's lease, and prints
+what it did in each shop. It exits non-zero when it failed in a shop.
+
+flags:
+`
+
+// runJobsCommand is `microshop jobs ...`: list the jobs, or run one once.
+func runJobsCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("microshop jobs", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), jobsUsage)
+		fs.PrintDefaults()
+	}
+	config := bindConfig(fs, getenv)
+	shop := fs.String("shop", "", "jobs run: run for this shop only (its slug)")
+	// Flags may come before, between and after the words.
+	var words []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		words, args = append(words, fs.Arg(0)), fs.Args()[1:]
+	}
+	switch {
+	case len(words) == 0:
+		if *shop != "" {
+			return errors.New("--shop goes with jobs run NAME")
+		}
+		return listJobs(stdout)
+	case words[0] == "run" && len(words) == 2:
+	case words[0] == "run":
+		return fmt.Errorf("jobs run takes one job name; see microshop jobs --help")
+	default:
+		return fmt.Errorf("jobs: unknown command %q; see microshop jobs --help", words[0])
+	}
+	j, err := findJob(words[1])
+	if err != nil {
+		return err
+	}
+	cfg, err := config()
+	if err != nil {
+		return err
+	}
+	cfg.Demo = false // an operator's run opens no demo shop
+	return runJobOnce(ctx, cfg, j, *shop, stdout, stderr)
+}
+
+// listJobs prints every job: name, schedule, what it does.
+func listJobs(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSCHEDULE\tWHAT IT DOES")
+	for _, j := range jobs {
+		every := j.every
+		if j.after != "" {
+			every = "after " + j.after
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", j.name, every, j.about)
+	}
+	return tw.Flush()
+}
+
+// runJobOnce opens the engine, builds the app (serving nothing), runs j
+// for every shop or the one with slug, and prints what it did.
+func runJobOnce(ctx context.Context, cfg Config, j job, slug string, stdout, stderr io.Writer) error {
+	a, err := openApp(ctx, cfg, newLogger(cfg, stderr, slog.LevelWarn))
+	if err != nil {
+		return err
+	}
+	defer a.close()
+
+	var only []string
+	if slug != "" {
+		t, err := a.tenants.TenantBySlug(ctx, slug)
+		if errors.Is(err, fault.ErrNotFound) {
+			return fmt.Errorf("no shop has the slug %q", slug)
+		}
+		if err != nil {
+			return fmt.Errorf("find shop %q: %w", slug, err)
+		}
+		only = []string{t.ID}
+	}
+	r, err := a.runJob(ctx, j, only)
+	for _, s := range r.shops {
+		fmt.Fprintf(stdout, "%s: shop %s: %s\n", j.name, a.shopName(ctx, s.tenantID), describe(s.counts, s.err))
+	}
+	fmt.Fprintf(stdout, "%s: shops=%d failed=%d took=%s; %s\n", j.name, len(r.shops), r.failed(),
+		r.took.Round(time.Millisecond), describe(r.totals(), nil))
+	if err != nil {
+		return err
+	}
+	if n := r.failed(); n > 0 {
+		return fmt.Errorf("job %s failed in %d of %d shops", j.name, n, len(r.shops))
+	}
+	return nil
+}
+
+// shopName is the shop's slug and id, or its id when it cannot be read.
+func (a *app) shopName(ctx context.Context, tenantID string) string {
+	t, err := a.tenants.TenantByID(ctx, tenantID)
+	if err != nil {
+		return tenantID
+	}
+	return t.Slug + " (" + tenantID + ")"
+}
+
+// describe is counts as "name=n ...", or the error.
+func describe(cs []count, err error) string {
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	if len(cs) == 0 {
+		return "nothing to count"
+	}
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = fmt.Sprintf("%s=%d", c.name, c.n)
+	}
+	return strings.Join(parts, " ")
 }

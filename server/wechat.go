@@ -46,7 +46,8 @@ func setUpWeChat(mode string, log *slog.Logger) (*sandbox.Simulator, error) {
 			return
 		}
 		sim := sandbox.New(sandbox.Options{Log: log})
-		if p.err = sim.Start(); p.err != nil {
+		if err := sim.Start(); err != nil {
+			p.err = fmt.Errorf("start the wechat sandbox: %w", err)
 			return
 		}
 		util.SetURIModifier(sim.Rewrite)
@@ -73,7 +74,9 @@ type weChat struct {
 	log      *slog.Logger
 }
 
-func newWeChat(cfg Config, log *slog.Logger, engine *engine.Engine, store tenants.Store) (*weChat, error) {
+// newWeChat builds the WeChat part over the platform store and the shared
+// fan store; the server then connects the fans to distribution and points.
+func newWeChat(cfg Config, log *slog.Logger, engine *engine.Engine, store tenants.Store, fanStore fan.Store) (*weChat, error) {
 	mode := cfg.WeChat
 	if mode == "" {
 		mode = "sandbox" // the default (a Config built in code, as the tests do)
@@ -87,22 +90,20 @@ func newWeChat(cfg Config, log *slog.Logger, engine *engine.Engine, store tenant
 		opts.AuthorizeURL = sandboxAuthorizePath
 	}
 	accounts := wechat.New(wechat.NewStore(engine), store, opts)
-	// Attribution of QR scenes arrives with the distribution package; until
-	// then the scene is kept on the fan.
-	fans := fan.NewService(fan.NewStore(engine), accounts, fan.NoAttribution{}, log)
+	fans := fan.NewService(fanStore, accounts, nil, log) // attribution: set by newServices
 	return &weChat{accounts: accounts, fans: fans, login: fan.NewWeChatLogin(fans, accounts, cfg.BaseURL, log), sim: sim, log: log}, nil
 }
 
 // identity adds WeChat sign-in to the storefront's fan identity.
 func (w *weChat) identity(i *fan.Identity) *fan.Identity { return i.WithWeChat(w.login) }
 
-// mount adds the WeChat routes: the push endpoint /wx/{slug}, the fans and
-// WeChat settings in the API and the console, the OAuth callback in the
-// storefront, and in sandbox mode the phone, the outbox and the simulated
-// OAuth page.
-func (w *weChat) mount(e *echo.Echo, svc *tenants.Service, api, admin, storefront *echo.Group, ids *fan.Identity, baseURL string) {
+// mount adds the WeChat routes: the push endpoint (push is /wx/{slug}), the
+// fans and WeChat settings in the API and the console, the OAuth callback
+// in the storefront, and in sandbox mode the phone, the outbox and the
+// simulated OAuth page.
+func (w *weChat) mount(e *echo.Echo, push, api, admin, storefront *echo.Group, ids *fan.Identity, baseURL string) {
 	handlers := fan.NewHandlers(w.fans, w.accounts)
-	handlers.PushRoutes(e.Group("/wx/:slug", svc.ShopBySlug()))
+	handlers.PushRoutes(push)
 	handlers.APIRoutes(api)
 	handlers.AdminRoutes(admin)
 	settings := wechat.NewHandlers(w.accounts, baseURL)

@@ -1,7 +1,13 @@
 // Package templates holds every HTML page (html/template files embedded in
 // the binary) and the Echo renderer that executes them. Pages are parsed
-// once at start-up, each with its layout, so a broken template fails the
-// boot instead of a request.
+// once at start-up, each with its layout and every partial, so a broken
+// template fails the boot instead of a request.
+//
+// Files: layout_*.html frame the pages (layout_admin for admin_*, layout_shop
+// for shop_*, layout_platform for the rest); partial_*.html hold the parts
+// pages share (notice and error blocks, the CSRF field, the pager); every
+// other file is a page defining "content" and optionally "title". Each page
+// receives a View (view.go).
 package templates
 
 import (
@@ -11,6 +17,7 @@ import (
 	"html/template"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"strings"
 
@@ -20,26 +27,36 @@ import (
 //go:embed *.html
 var files embed.FS
 
-// View is what every page template receives: the handler's data plus what
-// the layout needs.
-type View struct {
-	Data any
-	CSRF string
-	Path string
-}
-
 // Renderer renders named pages; it implements echo.Renderer.
 type Renderer struct {
-	pages map[string]*template.Template
-	funcs template.FuncMap
-	dir   string // when set, templates are re-read from disk on every render (development)
+	pages  map[string]*template.Template
+	funcs  template.FuncMap
+	dir    string                 // when set, templates are re-read from disk on every render (development)
+	shopOf func(echo.Context) any // the request's shop for View.Shop; see WithShop
 }
 
-// New parses every page with its layout. funcs are available to all
-// templates (the server passes the static-asset URL function). With dir
-// non-empty, templates are reloaded from that directory on each render.
-func New(funcs template.FuncMap, dir string) (*Renderer, error) {
+// Option configures a Renderer made by New.
+type Option func(*Renderer)
+
+// WithShop tells the renderer how to find the request's shop, which every
+// page reads as View.Shop. The server passes the tenant middleware's lookup:
+//
+//	templates.WithShop(func(c echo.Context) any { return tenants.FromContext(c) })
+//
+// Without it View.Shop is the page data's Shop field, if it has one.
+func WithShop(shopOf func(echo.Context) any) Option {
+	return func(r *Renderer) { r.shopOf = shopOf }
+}
+
+// New parses every page with its layout and the partials. funcs are
+// available to all templates (the server passes the static-asset URL
+// function). With dir non-empty, templates are reloaded from that directory
+// on each render.
+func New(funcs template.FuncMap, dir string, opts ...Option) (*Renderer, error) {
 	r := &Renderer{funcs: funcs, dir: dir}
+	for _, o := range opts {
+		o(r)
+	}
 	pages, err := r.parse()
 	if err != nil {
 		return nil, err
@@ -68,22 +85,18 @@ func (r *Renderer) parse() (map[string]*template.Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	funcs := template.FuncMap{}
-	for k, v := range builtinFuncs {
-		funcs[k] = v
-	}
-	for k, v := range r.funcs {
-		funcs[k] = v
+	funcs := maps.Clone(builtinFuncs)
+	maps.Copy(funcs, r.funcs)
+	partials, err := fs.Glob(fsys, "partial_*.html")
+	if err != nil {
+		return nil, err
 	}
 	pages := map[string]*template.Template{}
 	for _, name := range names {
 		if strings.HasPrefix(name, "layout_") || strings.HasPrefix(name, "partial_") {
 			continue
 		}
-		patterns := []string{layoutFor(name), name}
-		if partials, _ := fs.Glob(fsys, "partial_*.html"); len(partials) > 0 {
-			patterns = append(patterns, "partial_*.html")
-		}
+		patterns := append([]string{layoutFor(name), name}, partials...)
 		t, err := template.New(name).Funcs(funcs).ParseFS(fsys, patterns...)
 		if err != nil {
 			return nil, fmt.Errorf("parse template %s: %w", name, err)
@@ -106,11 +119,7 @@ func (r *Renderer) Render(w io.Writer, name string, data any, c echo.Context) er
 	if !ok {
 		return fmt.Errorf("no template %q", name)
 	}
-	v := View{Data: data}
-	if c != nil {
-		v.CSRF, _ = c.Get("csrf").(string)
-		v.Path = c.Request().URL.Path
-	}
+	v := r.view(data, c)
 	// Render into a buffer so a failing template never sends half a page.
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, layoutFor(name), v); err != nil {
@@ -118,9 +127,4 @@ func (r *Renderer) Render(w io.Writer, name string, data any, c echo.Context) er
 	}
 	_, err := w.Write(buf.Bytes())
 	return err
-}
-
-var builtinFuncs = template.FuncMap{
-	"add": func(a, b int) int { return a + b },
-	"sub": func(a, b int) int { return a - b },
 }

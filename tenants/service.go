@@ -60,7 +60,7 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) (Tenant, User, string, 
 		return Tenant{}, User{}, "", err
 	}
 	if _, err := s.store.UserByEmail(ctx, in.Email); err == nil {
-		return Tenant{}, User{}, "", fault.Conflict("an account with email %s already exists; sign in instead", in.Email)
+		return Tenant{}, User{}, "", errEmailTaken(in.Email)
 	} else if !errors.Is(err, ErrNotFound) {
 		return Tenant{}, User{}, "", err
 	}
@@ -78,6 +78,9 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) (Tenant, User, string, 
 	u := User{ID: engine.NewID(), TenantID: t.ID, Email: in.Email, PasswordHash: hash, CreatedAt: now}
 	key, rec := NewAPIKey(t.ID, now)
 	err = s.engine.Provision(ctx, t.ID)
+	if err != nil {
+		err = fmt.Errorf("provision shop %s: %w", t.ID, err)
+	}
 	userCreated := false
 	if err == nil {
 		err = s.store.CreateUser(ctx, u)
@@ -185,6 +188,11 @@ func (s *Service) resolve(ctx context.Context, m map[string]cached, key string, 
 	return t, err
 }
 
+// TenantIDs lists every shop's id, for jobs that run over every shop.
+func (s *Service) TenantIDs(ctx context.Context) ([]string, error) {
+	return s.store.TenantIDs(ctx)
+}
+
 // EnsureSchemas applies every schema to every tenant, for start-up after an
 // upgrade added tables or indexes.
 func (s *Service) EnsureSchemas(ctx context.Context) (int, error) {
@@ -194,7 +202,7 @@ func (s *Service) EnsureSchemas(ctx context.Context) (int, error) {
 	}
 	for _, id := range ids {
 		if err := s.engine.Provision(ctx, id); err != nil {
-			return 0, err
+			return 0, fmt.Errorf("apply schemas to shop %s: %w", id, err)
 		}
 	}
 	return len(ids), nil

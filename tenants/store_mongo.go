@@ -15,47 +15,68 @@ import (
 
 type mongoStore struct{ db *mongo.Database }
 
-func (s *mongoStore) CreateTenant(ctx context.Context, t Tenant) error {
-	_, err := s.db.Collection("tenants").InsertOne(ctx, t)
-	if engine.IsUniqueViolation(err) {
-		return fault.Conflict("the shop address %q is taken; choose another", t.Slug)
+// insert inserts v, a what, into coll; a unique violation is taken (a
+// conflict saying which value is in use).
+func (s *mongoStore) insert(ctx context.Context, coll, what string, taken error, v any) error {
+	_, err := s.db.Collection(coll).InsertOne(ctx, v)
+	if engine.IsUniqueViolation(err) && taken != nil {
+		return taken
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("create %s: %w", what, err)
+	}
+	return nil
 }
 
-func (s *mongoStore) DeleteTenant(ctx context.Context, id string) error {
-	_, err := s.db.Collection("tenants").DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
-	return err
+// deleteOne deletes the record f matches in coll; doing says what it does.
+func (s *mongoStore) deleteOne(ctx context.Context, coll, doing string, f bson.D) error {
+	if _, err := s.db.Collection(coll).DeleteOne(ctx, f); err != nil {
+		return fmt.Errorf("%s: %w", doing, err)
+	}
+	return nil
 }
 
-func findOne[T any](ctx context.Context, c *mongo.Collection, f bson.D, what string) (T, error) {
+// findOne decodes the record f matches in coll, a what; none is
+// fault.NotFound(what).
+func findOne[T any](ctx context.Context, s *mongoStore, coll string, f bson.D, what string) (T, error) {
 	var v T
-	err := c.FindOne(ctx, f).Decode(&v)
+	err := s.db.Collection(coll).FindOne(ctx, f).Decode(&v)
 	if engine.IsNoDocuments(err) {
 		return v, fault.NotFound(what)
 	}
-	return v, err
+	if err != nil {
+		return v, fmt.Errorf("read %s: %w", what, err)
+	}
+	return v, nil
+}
+
+func (s *mongoStore) CreateTenant(ctx context.Context, t Tenant) error {
+	return s.insert(ctx, "tenants", "shop", errSlugTaken(t.Slug), t)
+}
+
+func (s *mongoStore) DeleteTenant(ctx context.Context, id string) error {
+	return s.deleteOne(ctx, "tenants", "delete shop "+id, bson.D{{Key: "_id", Value: id}})
 }
 
 func (s *mongoStore) TenantByID(ctx context.Context, id string) (Tenant, error) {
-	return findOne[Tenant](ctx, s.db.Collection("tenants"), bson.D{{Key: "_id", Value: id}}, "shop")
+	return findOne[Tenant](ctx, s, "tenants", bson.D{{Key: "_id", Value: id}}, "shop")
 }
 
 func (s *mongoStore) TenantBySlug(ctx context.Context, slug string) (Tenant, error) {
-	return findOne[Tenant](ctx, s.db.Collection("tenants"), bson.D{{Key: "slug", Value: slug}}, "shop")
+	return findOne[Tenant](ctx, s, "tenants", bson.D{{Key: "slug", Value: slug}}, "shop")
 }
 
 func (s *mongoStore) TenantIDs(ctx context.Context) ([]string, error) {
 	cur, err := s.db.Collection("tenants").Find(ctx, bson.D{},
 		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}).SetSort(bson.D{{Key: "_id", Value: 1}}))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("list shops: %w", err)
 	}
 	var docs []struct {
 		ID string `bson:"_id"`
 	}
 	if err := cur.All(ctx, &docs); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("list shops: %w", err)
 	}
 	ids := make([]string, len(docs))
 	for i, d := range docs {
@@ -67,37 +88,35 @@ func (s *mongoStore) TenantIDs(ctx context.Context) ([]string, error) {
 func (s *mongoStore) CountTenants(ctx context.Context) (int64, error) {
 	// The collection's own count, not a scan: exact enough to tell an empty
 	// platform from a used one.
-	return s.db.Collection("tenants").EstimatedDocumentCount(ctx)
+	n, err := s.db.Collection("tenants").EstimatedDocumentCount(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count shops: %w", err)
+	}
+	return n, nil
 }
 
 func (s *mongoStore) CreateUser(ctx context.Context, u User) error {
-	_, err := s.db.Collection("users").InsertOne(ctx, u)
-	if engine.IsUniqueViolation(err) {
-		return fault.Conflict("an account with email %s already exists; sign in instead", u.Email)
-	}
-	return err
+	return s.insert(ctx, "users", "user", errEmailTaken(u.Email), u)
 }
 
 func (s *mongoStore) DeleteUser(ctx context.Context, id string) error {
-	_, err := s.db.Collection("users").DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
-	return err
+	return s.deleteOne(ctx, "users", "delete user "+id, bson.D{{Key: "_id", Value: id}})
 }
 
 func (s *mongoStore) UserByEmail(ctx context.Context, email string) (User, error) {
-	return findOne[User](ctx, s.db.Collection("users"), bson.D{{Key: "email", Value: email}}, "user")
+	return findOne[User](ctx, s, "users", bson.D{{Key: "email", Value: email}}, "user")
 }
 
 func (s *mongoStore) UserByID(ctx context.Context, id string) (User, error) {
-	return findOne[User](ctx, s.db.Collection("users"), bson.D{{Key: "_id", Value: id}}, "user")
+	return findOne[User](ctx, s, "users", bson.D{{Key: "_id", Value: id}}, "user")
 }
 
 func (s *mongoStore) CreateAPIKey(ctx context.Context, k APIKey) error {
-	_, err := s.db.Collection("api_keys").InsertOne(ctx, k)
-	return err
+	return s.insert(ctx, "api_keys", "api key", nil, k)
 }
 
 func (s *mongoStore) APIKeyByHash(ctx context.Context, hash string) (APIKey, error) {
-	return findOne[APIKey](ctx, s.db.Collection("api_keys"), bson.D{{Key: "hash", Value: hash}}, "api key")
+	return findOne[APIKey](ctx, s, "api_keys", bson.D{{Key: "hash", Value: hash}}, "api key")
 }
 
 func (s *mongoStore) Secret(ctx context.Context, name string, generate func() string) (string, error) {
@@ -134,8 +153,7 @@ func (s *mongoStore) TryLease(ctx context.Context, name, holder string, now, exp
 }
 
 func (s *mongoStore) ReleaseLease(ctx context.Context, name, holder string) error {
-	_, err := s.db.Collection("leases").DeleteOne(ctx, bson.D{{Key: "_id", Value: name}, {Key: "holder", Value: holder}})
-	return err
+	return s.deleteOne(ctx, "leases", "release lease "+name, bson.D{{Key: "_id", Value: name}, {Key: "holder", Value: holder}})
 }
 
 type cacheDoc struct {
@@ -145,13 +163,12 @@ type cacheDoc struct {
 }
 
 func (s *mongoStore) CacheGet(ctx context.Context, key string, now time.Time) (string, time.Time, error) {
-	var d cacheDoc
-	err := s.db.Collection("cache").FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&d)
-	if engine.IsNoDocuments(err) || (err == nil && !d.Expires.After(now)) {
-		return "", time.Time{}, fault.NotFound("cache entry")
-	}
+	d, err := findOne[cacheDoc](ctx, s, "cache", bson.D{{Key: "_id", Value: key}}, "cache entry")
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("cache get %s: %w", key, err)
+		return "", time.Time{}, err
+	}
+	if !d.Expires.After(now) {
+		return "", time.Time{}, fault.NotFound("cache entry")
 	}
 	return d.Value, d.Expires.UTC(), nil
 }
@@ -167,8 +184,7 @@ func (s *mongoStore) CachePut(ctx context.Context, key, value string, expires ti
 }
 
 func (s *mongoStore) CacheDelete(ctx context.Context, key string) error {
-	_, err := s.db.Collection("cache").DeleteOne(ctx, bson.D{{Key: "_id", Value: key}})
-	return err
+	return s.deleteOne(ctx, "cache", "cache delete "+key, bson.D{{Key: "_id", Value: key}})
 }
 
 func (s *mongoStore) CacheDeleteValue(ctx context.Context, key, value string) (bool, error) {

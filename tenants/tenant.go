@@ -40,6 +40,17 @@ type APIKey struct {
 	CreatedAt time.Time `bson:"created_at"`
 }
 
+// errSlugTaken is the conflict of a sign-up whose shop address another shop
+// has.
+func errSlugTaken(slug string) error {
+	return fault.Conflict("the shop address %q is taken; choose another", slug)
+}
+
+// errEmailTaken is the conflict of a sign-up whose email has an account.
+func errEmailTaken(email string) error {
+	return fault.Conflict("an account with email %s already exists; sign in instead", email)
+}
+
 // DefaultTimeZone is the zone day boundaries use when a shop sets none.
 const DefaultTimeZone = "Asia/Shanghai"
 

@@ -24,16 +24,29 @@ func NewWeb(svc *Service, codec *SessionCodec, secureCookie bool) *Web {
 	return &Web{svc: svc, codec: codec, secureCookie: secureCookie}
 }
 
-// Routes mounts the pages on pages (a group with CSRF protection) and the
-// sign-up call on api (the unauthenticated part of /api/v1).
+// PlatformRoutes mounts the platform's own pages (home, sign-up, sign-in)
+// on g, a group at the site's root with CSRF protection.
+func (w *Web) PlatformRoutes(g *echo.Group) {
+	g.GET("/", w.home)
+	g.GET("/signup", w.signupForm)
+	g.POST("/signup", w.signup)
+	g.GET("/login", w.loginForm)
+	g.POST("/login", w.login)
+	g.POST("/logout", w.logout)
+}
+
+// APIRoutes mounts the sign-up call on g, the unauthenticated part of
+// /api/v1.
+func (w *Web) APIRoutes(g *echo.Group) {
+	g.POST("/tenants", w.signupAPI)
+}
+
+// Routes mounts PlatformRoutes on pages and APIRoutes on api.
+//
+// Deprecated: call PlatformRoutes and APIRoutes.
 func (w *Web) Routes(pages *echo.Group, api *echo.Group) {
-	pages.GET("/", w.home)
-	pages.GET("/signup", w.signupForm)
-	pages.POST("/signup", w.signup)
-	pages.GET("/login", w.loginForm)
-	pages.POST("/login", w.login)
-	pages.POST("/logout", w.logout)
-	api.POST("/tenants", w.signupAPI)
+	w.PlatformRoutes(pages)
+	w.APIRoutes(api)
 }
 
 func (w *Web) home(c echo.Context) error { return c.Render(http.StatusOK, "home.html", nil) }

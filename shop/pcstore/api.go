@@ -202,19 +202,29 @@ func (h *Handlers) apiSync(c echo.Context) error {
 	return c.JSON(http.StatusOK, v)
 }
 
+// intQuery reads the whole-number query parameter name, def when absent;
+// a value that is not a number from lo to hi is a 400 saying msg.
+func intQuery(c echo.Context, name string, def, lo, hi int, msg string) (int, error) {
+	v := c.QueryParam(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, fault.Invalid(name, "%s", msg)
+	}
+	return n, nil
+}
+
 // RunList is the answer to GET /api/v1/pcstore/runs.
 type RunList struct {
 	Items []RunView `json:"items"`
 }
 
 func (h *Handlers) apiRuns(c echo.Context) error {
-	limit := 20
-	if l := c.QueryParam("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 100 {
-			return fault.Invalid("limit", "must be between 1 and 100")
-		}
-		limit = n
+	limit, err := intQuery(c, "limit", 20, 1, 100, "must be between 1 and 100")
+	if err != nil {
+		return err
 	}
 	var before time.Time
 	if b := c.QueryParam("before"); b != "" {
@@ -236,13 +246,9 @@ func (h *Handlers) apiRuns(c echo.Context) error {
 }
 
 func (h *Handlers) apiRun(c echo.Context) error {
-	offset := 0
-	if o := c.QueryParam("errors_offset"); o != "" {
-		n, err := strconv.Atoi(o)
-		if err != nil || n < 0 || n > 10_000_000 {
-			return fault.Invalid("errors_offset", "must be a whole number from 0")
-		}
-		offset = n
+	offset, err := intQuery(c, "errors_offset", 0, 0, 10_000_000, "must be a whole number from 0")
+	if err != nil {
+		return err
 	}
 	ctx := c.Request().Context()
 	t := tenants.FromContext(c)

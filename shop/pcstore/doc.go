@@ -47,6 +47,20 @@
 // since their last sync, and resumes interrupted runs. It keeps the schedule
 // in memory and re-reads every shop's link every ten minutes.
 //
+// # Where things are
+//
+//   - store.go: the records, the Store interface and the schema;
+//     store_sqlite.go and store_mongo.go its two engines; upload.go the
+//     chunks both keep uploads in.
+//   - syncer.go: the Syncer, pcstore's service, and starting a run;
+//     link.go linking (settings checked, previewed, saved); preview.go the
+//     preview; sync.go a run from start to finish; apply.go applying items
+//     to products through their mappings; schedule.go the cron job.
+//   - admin.go, api.go, widget.go: the handlers (console pages, merchant
+//     API, the widget PC stores embed); they call the Syncer only.
+//   - source/ reads the PC stores; feedgen/ writes feeds for tests and
+//     benchmarks.
+//
 // # Known limits
 //
 //   - The catalog has no bulk write, so an import costs at least four writes

@@ -1,11 +1,17 @@
 package pcstore
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	"microshop/shop/pcstore/source"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -80,6 +86,111 @@ func (l Link) RateList() []string {
 	return out
 }
 
+// Link returns the shop's link.
+func (s *Syncer) Link(ctx context.Context, tenantID string) (Link, error) {
+	return s.store.GetLink(ctx, tenantID)
+}
+
+// currentLink is the shop's link, or the zero Link when it has none.
+func (s *Syncer) currentLink(ctx context.Context, tenantID string) (Link, error) {
+	l, err := s.store.GetLink(ctx, tenantID)
+	if errors.Is(err, fault.ErrNotFound) {
+		return Link{}, nil
+	}
+	return l, err
+}
+
+// Unlink removes the shop's link: syncing stops; imported products stay.
+func (s *Syncer) Unlink(ctx context.Context, tenantID string) error {
+	if err := s.store.DeleteLink(ctx, tenantID); err != nil {
+		return err
+	}
+	s.forget(tenantID)
+	return s.store.DeleteUploads(ctx, tenantID)
+}
+
+// SaveLink checks the PC store at in, previews what would be imported, and
+// saves the link; nothing is imported until a sync is started.
+func (s *Syncer) SaveLink(ctx context.Context, tenantID string, in LinkInput) (Link, Preview, error) {
+	old, err := s.currentLink(ctx, tenantID)
+	if err != nil {
+		return Link{}, Preview{}, err
+	}
+	l, err := in.build(old, false)
+	if err != nil {
+		return Link{}, Preview{}, err
+	}
+	return s.previewAndSave(ctx, tenantID, old, l)
+}
+
+// SaveUpload stores an uploaded feed, previews it and links the shop to it
+// (in's type and URL are ignored; its rates and stock settings apply).
+func (s *Syncer) SaveUpload(ctx context.Context, tenantID, name string, r io.Reader, in LinkInput) (Link, Preview, error) {
+	old, err := s.currentLink(ctx, tenantID)
+	if err != nil {
+		return Link{}, Preview{}, err
+	}
+	in.Type, in.URL = source.Feed, ""
+	l, err := in.build(old, true)
+	if err != nil {
+		return Link{}, Preview{}, err
+	}
+	if name == "" {
+		name = "feed"
+	}
+	up := Upload{ID: engine.NewID(), Name: fault.Clip(name, 100), CreatedAt: s.stamp()}
+	size, err := s.store.PutUpload(ctx, tenantID, up, r, MaxUploadBytes)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return Link{}, Preview{}, &fault.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large",
+				Message: fmt.Sprintf("the file is larger than the %d bytes this server accepts; import it with go run ./scripts/import", mbe.Limit)}
+		}
+		return Link{}, Preview{}, err
+	}
+	if size == 0 {
+		_ = s.store.DeleteUploads(ctx, tenantID, old.UploadID)
+		return Link{}, Preview{}, fault.Invalid("feed", "the file is empty")
+	}
+	l.UploadID, l.UploadName, l.IntervalMinutes = up.ID, up.Name, 0
+	link, p, err := s.previewAndSave(ctx, tenantID, old, l)
+	if err != nil {
+		_ = s.store.DeleteUploads(ctx, tenantID, old.UploadID)
+	}
+	return link, p, err
+}
+
+func (s *Syncer) previewAndSave(ctx context.Context, tenantID string, old, l Link) (Link, Preview, error) {
+	src, err := s.source(tenantID, l.spec(""), l.Secret)
+	if err != nil {
+		return Link{}, Preview{}, err
+	}
+	p, err := s.preview(ctx, src, l)
+	if err != nil {
+		return Link{}, Preview{}, err
+	}
+	now := s.stamp()
+	l.CreatedAt, l.UpdatedAt = now, now
+	if !old.CreatedAt.IsZero() {
+		l.CreatedAt = old.CreatedAt
+	}
+	if l.IntervalMinutes > 0 {
+		l.NextRunAt = now.Add(time.Duration(l.IntervalMinutes) * time.Minute)
+	}
+	if err := s.store.PutLink(ctx, tenantID, l); err != nil {
+		return Link{}, Preview{}, err
+	}
+	saved, err := s.store.GetLink(ctx, tenantID)
+	if err != nil {
+		return Link{}, Preview{}, err
+	}
+	if saved.CurrentRun == "" { // an upload a running sync still reads is kept until it ends
+		_ = s.store.DeleteUploads(ctx, tenantID, saved.UploadID)
+	}
+	s.forget(tenantID) // re-read at the next RunDue
+	return saved, p, nil
+}
+
 // build validates in against the current link (old, zero if none) and
 // returns the new link settings. upload is set for an uploaded feed.
 func (in LinkInput) build(old Link, upload bool) (Link, error) {
@@ -93,7 +204,7 @@ func (in LinkInput) build(old Link, upload bool) (Link, error) {
 	case "":
 		return Link{}, fault.Invalid("type", "is required: shopify, woocommerce or feed")
 	default:
-		return Link{}, fault.Invalid("type", "%q is not a store type; use shopify, woocommerce or feed", clip(in.Type, 30))
+		return Link{}, fault.Invalid("type", "%q is not a store type; use shopify, woocommerce or feed", fault.Clip(in.Type, 30))
 	}
 	if !upload {
 		u, err := source.CheckURL(in.URL)
@@ -121,7 +232,7 @@ func (in LinkInput) build(old Link, upload bool) (Link, error) {
 		return Link{}, fault.Invalid("key", "only a WooCommerce store takes a key and secret")
 	}
 	if l.Currency != "" && !isCurrency(l.Currency) {
-		return Link{}, fault.Invalid("currency", "%q is not a three-letter currency code like CNY or USD", clip(in.Currency, 10))
+		return Link{}, fault.Invalid("currency", "%q is not a three-letter currency code like CNY or USD", fault.Clip(in.Currency, 10))
 	}
 	if len(in.Rates) > maxRates {
 		return Link{}, fault.Invalid("rates", "at most %d exchange rates", maxRates)
@@ -130,7 +241,7 @@ func (in LinkInput) build(old Link, upload bool) (Link, error) {
 	for c, v := range in.Rates {
 		code := strings.ToUpper(strings.TrimSpace(c))
 		if !isCurrency(code) || code == "CNY" {
-			return Link{}, fault.Invalid("rates", "%q is not a foreign currency code like USD", clip(c, 10))
+			return Link{}, fault.Invalid("rates", "%q is not a foreign currency code like USD", fault.Clip(c, 10))
 		}
 		r, err := source.ParseRate(v)
 		if err != nil {
@@ -182,17 +293,6 @@ func ParseRates(s string) (map[string]string, error) {
 		out[strings.TrimSpace(c)] = strings.TrimSpace(v)
 	}
 	return out, nil
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	if len(r) > n {
-		r = r[:n]
-	}
-	return string(r) + "…"
 }
 
 // spec is what a run of this link reads.

@@ -65,24 +65,21 @@ func (s *Syncer) preview(ctx context.Context, src source.Source, l Link) (Previe
 	defer cancel()
 	deadline := s.now().Add(previewBudget)
 	p := Preview{Items: []PreviewItem{}, Problems: []Problem{}, Complete: true}
-	seen := map[uint64]string{}
-	problem := func(it source.Item, msg string) {
-		p.ProblemCount++
-		if len(p.Problems) < previewProblems {
-			title, _ := source.Cut(source.Line(it.Title), 80)
-			p.Problems = append(p.Problems, Problem{Ref: it.Ref, ExternalID: clip(it.ExternalID, 60), Title: title, Message: msg})
-		}
-	}
+	seen := firsts{}
 	v := source.Visitor{
 		Item: func(it source.Item) error {
 			p.Count++
+			if it.Err == nil {
+				it.Err = seen.again(it)
+			}
 			switch {
 			case it.Err != nil:
-				problem(it, it.Err.Error())
-			case seen[hashID(it.ExternalID)] != "":
-				problem(it, fmt.Sprintf("id %q is listed again (first at %s); only the first is imported", clip(it.ExternalID, 60), seen[hashID(it.ExternalID)]))
+				p.ProblemCount++
+				if len(p.Problems) < previewProblems {
+					p.Problems = append(p.Problems, Problem{Ref: it.Ref, ExternalID: fault.Clip(it.ExternalID, 60),
+						Title: problemTitle(it), Message: it.Err.Error()})
+				}
 			default:
-				seen[hashID(it.ExternalID)] = it.Ref
 				p.Importable++
 				if len(p.Items) < previewItems {
 					pi := PreviewItem{ExternalID: it.ExternalID, Title: it.Title, Price: it.Price, Stock: it.Stock,

@@ -2,6 +2,8 @@ package pcstore
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -9,37 +11,39 @@ import (
 
 	"microshop/shop/pcstore/source"
 	"microshop/tenants/engine"
+	"microshop/tenants/fault"
 )
 
 // Link is a shop's PC store: where its catalog is read from, and when.
+// Its bson names are those of its MongoDB document.
 type Link struct {
-	Type       string // source.Shopify, source.WooCommerce or source.Feed
-	URL        string // the store's (or the feed's) address; "" for an uploaded feed
-	Key        string // WooCommerce consumer key
-	Secret     string // WooCommerce consumer secret; never shown again
-	UploadID   string // the uploaded feed, when the feed is an upload
-	UploadName string
+	Type       string `bson:"type"`       // source.Shopify, source.WooCommerce or source.Feed
+	URL        string `bson:"url"`        // the store's (or the feed's) address; "" for an uploaded feed
+	Key        string `bson:"api_key"`    // WooCommerce consumer key
+	Secret     string `bson:"api_secret"` // WooCommerce consumer secret; never shown again
+	UploadID   string `bson:"upload_id"`  // the uploaded feed, when the feed is an upload
+	UploadName string `bson:"upload_name"`
 	// Currency is what the store's prices are in when the source does not
 	// say ("" : the store's own, else CNY).
-	Currency string
+	Currency string `bson:"currency"`
 	// Rates are yuan per unit of the foreign currencies the shop accepts.
-	Rates map[string]source.Rate
+	Rates map[string]source.Rate `bson:"rates"`
 	// IntervalMinutes is how often the catalog is synced (0: never on
 	// schedule, as for an uploaded feed).
-	IntervalMinutes int
+	IntervalMinutes int `bson:"interval_minutes"`
 	// AssumedStock is the stock of an item the store shows as available
 	// without a count.
-	AssumedStock int64
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	AssumedStock int64     `bson:"assumed_stock"`
+	CreatedAt    time.Time `bson:"created_at"`
+	UpdatedAt    time.Time `bson:"updated_at"`
 
 	// Schedule, kept by the syncer (SetLinkRun and FinishLinkRun): never
 	// written by PutLink, so a merchant's edit and a sync never undo each
 	// other.
-	NextRunAt  time.Time
-	CurrentRun string // the run in progress (or interrupted, to resume)
-	LastRunID  string
-	LastCount  int64 // products seen by the last finished run
+	NextRunAt  time.Time `bson:"next_run_at"`
+	CurrentRun string    `bson:"current_run"` // the run in progress (or interrupted, to resume)
+	LastRunID  string    `bson:"last_run_id"`
+	LastCount  int64     `bson:"last_count"` // products seen by the last finished run
 }
 
 // Spec is what a run reads: the link at the time the run started, less the
@@ -72,31 +76,63 @@ type Counts struct {
 // Done is how many products the run has dealt with.
 func (c Counts) Done() int64 { return c.Created + c.Updated + c.Unchanged + c.Failed }
 
-// Run is one sync of a shop's catalog with its PC store.
+// add counts n mappings left with outcome (failures are counted from the
+// run's errors instead).
+func (c *Counts) add(outcome string, n int64) {
+	switch outcome {
+	case outCreated:
+		c.Created += n
+	case outUpdated:
+		c.Updated += n
+	case outUnchanged:
+		c.Unchanged += n
+	case outOffSale:
+		c.OffSale += n
+	}
+}
+
+// Run is one sync of a shop's catalog with its PC store. Its bson names
+// are those of its MongoDB document.
 type Run struct {
-	ID      string `json:"id"`
-	Status  string `json:"status"`
-	Trigger string `json:"trigger"` // schedule, manual, api, script
-	Spec    Spec   `json:"source"`
-	Counts  Counts `json:"counts"`
+	ID      string `json:"id" bson:"_id"`
+	Status  string `json:"status" bson:"status"`
+	Trigger string `json:"trigger" bson:"trigger"` // schedule, manual, api, script
+	Spec    Spec   `json:"source" bson:"spec"`
+	Counts  Counts `json:"counts" bson:"counts"`
 	// Total is how many products the source is expected to hold (from the
 	// source, or the last run), 0 when unknown; BytesRead/BytesTotal are a
 	// feed's download progress.
-	Total      int64 `json:"total"`
-	BytesRead  int64 `json:"bytes_read"`
-	BytesTotal int64 `json:"bytes_total"`
+	Total      int64 `json:"total" bson:"total"`
+	BytesRead  int64 `json:"bytes_read" bson:"bytes_read"`
+	BytesTotal int64 `json:"bytes_total" bson:"bytes_total"`
 	// Page is the last page of a paginated source whose products are all
 	// applied: a resumed run reads on after it.
-	Page        int       `json:"page"`
-	Resumes     int       `json:"resumes"`
-	Error       string    `json:"error,omitempty"`
-	Notes       []string  `json:"notes,omitempty"`
-	StartedAt   time.Time `json:"started_at"`
-	FinishedAt  time.Time `json:"finished_at,omitzero"`
-	HeartbeatAt time.Time `json:"heartbeat_at"`
+	Page        int       `json:"page" bson:"page"`
+	Resumes     int       `json:"resumes" bson:"resumes"`
+	Error       string    `json:"error,omitempty" bson:"error"`
+	Notes       []string  `json:"notes,omitempty" bson:"notes"`
+	StartedAt   time.Time `json:"started_at" bson:"started_at"`
+	FinishedAt  time.Time `json:"finished_at,omitzero" bson:"finished_at"`
+	HeartbeatAt time.Time `json:"heartbeat_at" bson:"heartbeat_at"`
 	// ActiveMS is the time spent syncing, without the time an interrupted
 	// run waited to be resumed.
-	ActiveMS int64 `json:"duration_ms"`
+	ActiveMS int64 `json:"duration_ms" bson:"active_ms"`
+}
+
+// tidy gives a run read back from either engine one form: times in UTC,
+// an unfinished run's FinishedAt zero (MongoDB may hand the zero time back
+// as the epoch), no empty notes.
+func (r Run) tidy() Run {
+	r.StartedAt, r.HeartbeatAt = r.StartedAt.UTC(), r.HeartbeatAt.UTC()
+	if r.FinishedAt.IsZero() || r.FinishedAt.Unix() <= 0 {
+		r.FinishedAt = time.Time{}
+	} else {
+		r.FinishedAt = r.FinishedAt.UTC()
+	}
+	if len(r.Notes) == 0 {
+		r.Notes = nil
+	}
+	return r
 }
 
 // RunError is why one product failed in a run.
@@ -205,8 +241,55 @@ func NewStore(e *engine.Engine) Store {
 	return &sqliteStore{e: e}
 }
 
-// chunkSize is the size of one stored piece of an upload.
-const chunkSize = 1 << 20
+// The helpers below serve both engines' stores.
+
+func errNoLink() error { return fault.NotFound("PC store link") }
+
+func errNoUpload() error { return fault.NotFound("uploaded feed") }
+
+// wrap says what the store was doing when err happened, leaving the
+// domain's own errors (a fault.Error: not found) as they are.
+func wrap(op string, err error) error {
+	var fe *fault.Error
+	if errors.As(err, &fe) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// orEmpty is m, or an empty map when m is nil: stored as {}, never null.
+func orEmpty[M ~map[K]V, K comparable, V any](m M) M {
+	if m == nil {
+		return M{}
+	}
+	return m
+}
+
+// orNone is l, or an empty list when l is nil: stored as [], never null.
+func orNone[L ~[]E, E any](l L) L {
+	if l == nil {
+		return L{}
+	}
+	return l
+}
+
+// anys is ss as query arguments.
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// byExternalID indexes mappings by their external id.
+func byExternalID(ms []Mapping) map[string]Mapping {
+	out := make(map[string]Mapping, len(ms))
+	for _, m := range ms {
+		out[m.ExternalID] = m
+	}
+	return out
+}
 
 // Schema is pcstore's tables and indexes in each tenant database.
 var Schema = engine.Schema{

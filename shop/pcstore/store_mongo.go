@@ -11,50 +11,61 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"microshop/shop/pcstore/source"
 	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
+// mongoStore keeps pcstore's records in the tenant's MongoDB database: the
+// link and runs as their own types (see their bson names), mappings, run
+// errors and uploads as the documents below.
 type mongoStore struct{ e *engine.Engine }
 
 // linkID is the _id of a tenant's one link document: the tenant's id, so
 // it stays unique if tenants ever share a database (pooling).
 func linkID(db *engine.MongoScope) string { return "link:" + db.TenantID() }
 
-type linkDoc struct {
-	Type            string                 `bson:"type"`
-	URL             string                 `bson:"url"`
-	Key             string                 `bson:"api_key"`
-	Secret          string                 `bson:"api_secret"`
-	UploadID        string                 `bson:"upload_id"`
-	UploadName      string                 `bson:"upload_name"`
-	Currency        string                 `bson:"currency"`
-	Rates           map[string]source.Rate `bson:"rates"`
-	IntervalMinutes int                    `bson:"interval_minutes"`
-	AssumedStock    int64                  `bson:"assumed_stock"`
-	CreatedAt       time.Time              `bson:"created_at"`
-	UpdatedAt       time.Time              `bson:"updated_at"`
-	NextRunAt       time.Time              `bson:"next_run_at"`
-	CurrentRun      string                 `bson:"current_run"`
-	LastRunID       string                 `bson:"last_run_id"`
-	LastCount       int64                  `bson:"last_count"`
+// findAll finds the documents of c matching filter, decodes each as D and
+// returns them made into T by conv.
+func findAll[D, T any](ctx context.Context, c *engine.Collection, filter bson.D, conv func(D) T, opts ...options.Lister[options.FindOptions]) ([]T, error) {
+	cur, err := c.Find(ctx, filter, opts...)
+	if err != nil {
+		return nil, err
+	}
+	var docs []D
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, err
+	}
+	out := make([]T, len(docs))
+	for i, d := range docs {
+		out[i] = conv(d)
+	}
+	return out, nil
+}
+
+// oneMatched is engine.One for a MongoDB update: nil when it matched a
+// document, err when it failed, missing when it matched none.
+func oneMatched(res *mongo.UpdateResult, err error, missing error) error {
+	if err != nil {
+		return err
+	}
+	if res.MatchedCount == 0 {
+		return missing
+	}
+	return nil
 }
 
 func (s *mongoStore) GetLink(ctx context.Context, tenantID string) (Link, error) {
-	var d linkDoc
+	var l Link
 	db := s.e.Mongo(tenantID)
-	err := db.C("pcstore_links").FindOne(ctx, bson.D{{Key: "_id", Value: linkID(db)}}).Decode(&d)
+	err := db.C("pcstore_links").FindOne(ctx, bson.D{{Key: "_id", Value: linkID(db)}}).Decode(&l)
 	if engine.IsNoDocuments(err) {
-		return Link{}, fault.NotFound("PC store link")
+		return Link{}, errNoLink()
 	}
 	if err != nil {
 		return Link{}, fmt.Errorf("get link: %w", err)
 	}
-	return Link{Type: d.Type, URL: d.URL, Key: d.Key, Secret: d.Secret, UploadID: d.UploadID, UploadName: d.UploadName,
-		Currency: d.Currency, Rates: d.Rates, IntervalMinutes: d.IntervalMinutes, AssumedStock: d.AssumedStock,
-		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(), NextRunAt: d.NextRunAt.UTC(),
-		CurrentRun: d.CurrentRun, LastRunID: d.LastRunID, LastCount: d.LastCount}, nil
+	l.CreatedAt, l.UpdatedAt, l.NextRunAt = l.CreatedAt.UTC(), l.UpdatedAt.UTC(), l.NextRunAt.UTC()
+	return l, nil
 }
 
 func (s *mongoStore) PutLink(ctx context.Context, tenantID string, l Link) error {
@@ -66,7 +77,7 @@ func (s *mongoStore) PutLink(ctx context.Context, tenantID string, l Link) error
 			{Key: "tenant_id", Value: db.TenantID()},
 			{Key: "type", Value: l.Type}, {Key: "url", Value: l.URL}, {Key: "api_key", Value: l.Key},
 			{Key: "api_secret", Value: l.Secret}, {Key: "upload_id", Value: l.UploadID}, {Key: "upload_name", Value: l.UploadName},
-			{Key: "currency", Value: l.Currency}, {Key: "rates", Value: nonNilRates(l.Rates)},
+			{Key: "currency", Value: l.Currency}, {Key: "rates", Value: orEmpty(l.Rates)},
 			{Key: "interval_minutes", Value: l.IntervalMinutes}, {Key: "assumed_stock", Value: l.AssumedStock},
 			{Key: "updated_at", Value: l.UpdatedAt}, {Key: "next_run_at", Value: l.NextRunAt},
 		}},
@@ -85,10 +96,10 @@ func (s *mongoStore) DeleteLink(ctx context.Context, tenantID string) error {
 	db := s.e.Mongo(tenantID)
 	res, err := db.C("pcstore_links").DeleteOne(ctx, bson.D{{Key: "_id", Value: linkID(db)}})
 	if err != nil {
-		return err
+		return fmt.Errorf("delete link: %w", err)
 	}
 	if res.DeletedCount == 0 {
-		return fault.NotFound("PC store link")
+		return errNoLink()
 	}
 	return nil
 }
@@ -97,11 +108,8 @@ func (s *mongoStore) SetLinkRun(ctx context.Context, tenantID, runID string) err
 	db := s.e.Mongo(tenantID)
 	res, err := db.C("pcstore_links").UpdateOne(ctx, bson.D{{Key: "_id", Value: linkID(db)}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "current_run", Value: runID}}}})
-	if err != nil {
-		return err
-	}
-	if res.MatchedCount == 0 {
-		return fault.NotFound("PC store link")
+	if err := oneMatched(res, err, errNoLink()); err != nil {
+		return wrap("set link run "+runID, err)
 	}
 	return nil
 }
@@ -110,13 +118,16 @@ func (s *mongoStore) FinishLinkRun(ctx context.Context, tenantID, runID string, 
 	db := s.e.Mongo(tenantID)
 	c := db.C("pcstore_links")
 	set := bson.D{{Key: "last_run_id", Value: runID}, {Key: "next_run_at", Value: next}, {Key: "last_count", Value: lastCount}}
-	if _, err := c.UpdateOne(ctx, bson.D{{Key: "_id", Value: linkID(db)}}, bson.D{{Key: "$set", Value: set}}); err != nil {
-		return err
+	_, err := c.UpdateOne(ctx, bson.D{{Key: "_id", Value: linkID(db)}}, bson.D{{Key: "$set", Value: set}})
+	if err == nil {
+		// Cleared only if still this run: a conditional single-document update.
+		_, err = c.UpdateOne(ctx, bson.D{{Key: "_id", Value: linkID(db)}, {Key: "current_run", Value: runID}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "current_run", Value: ""}}}})
 	}
-	// Cleared only if still this run: a conditional single-document update.
-	_, err := c.UpdateOne(ctx, bson.D{{Key: "_id", Value: linkID(db)}, {Key: "current_run", Value: runID}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "current_run", Value: ""}}}})
-	return err
+	if err != nil {
+		return fmt.Errorf("finish link run %s: %w", runID, err)
+	}
+	return nil
 }
 
 type mappingDoc struct {
@@ -137,23 +148,15 @@ func (d mappingDoc) mapping() Mapping {
 }
 
 func (s *mongoStore) Mappings(ctx context.Context, tenantID, src string, ids []string) (map[string]Mapping, error) {
-	out := make(map[string]Mapping, len(ids))
 	if len(ids) == 0 {
-		return out, nil
+		return map[string]Mapping{}, nil
 	}
-	cur, err := s.e.Mongo(tenantID).C("pcstore_mappings").Find(ctx,
-		bson.D{{Key: "source", Value: src}, {Key: "external_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	ms, err := findAll(ctx, s.e.Mongo(tenantID).C("pcstore_mappings"),
+		bson.D{{Key: "source", Value: src}, {Key: "external_id", Value: bson.D{{Key: "$in", Value: ids}}}}, mappingDoc.mapping)
 	if err != nil {
 		return nil, fmt.Errorf("mappings: %w", err)
 	}
-	var docs []mappingDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, err
-	}
-	for _, d := range docs {
-		out[d.ExternalID] = d.mapping()
-	}
-	return out, nil
+	return byExternalID(ms), nil
 }
 
 func (s *mongoStore) ClaimMappings(ctx context.Context, tenantID string, ms []Mapping) error {
@@ -162,12 +165,8 @@ func (s *mongoStore) ClaimMappings(ctx context.Context, tenantID string, ms []Ma
 	}
 	docs := make([]any, len(ms))
 	for i, m := range ms {
-		skus := m.SKUs
-		if skus == nil {
-			skus = map[string]string{}
-		}
 		docs[i] = mappingDoc{ID: engine.NewID(), Source: m.Source, ExternalID: m.ExternalID, ProductID: m.ProductID,
-			SKUs: skus, Run: m.Run, Outcome: m.Outcome, Gone: m.Gone, UpdatedAt: m.UpdatedAt}
+			SKUs: orEmpty(m.SKUs), Run: m.Run, Outcome: m.Outcome, Gone: m.Gone, UpdatedAt: m.UpdatedAt}
 	}
 	// Unordered: the unique (tenant, source, external id) index turns away
 	// the claims someone else holds, the others go in.
@@ -194,21 +193,14 @@ func onlyDuplicates(err error) bool {
 }
 
 func (s *mongoStore) SaveMapping(ctx context.Context, tenantID string, m Mapping) error {
-	skus := m.SKUs
-	if skus == nil {
-		skus = map[string]string{}
-	}
 	res, err := s.e.Mongo(tenantID).C("pcstore_mappings").UpdateOne(ctx,
 		bson.D{{Key: "source", Value: m.Source}, {Key: "external_id", Value: m.ExternalID}},
 		bson.D{{Key: "$set", Value: bson.D{
-			{Key: "product_id", Value: m.ProductID}, {Key: "skus", Value: skus}, {Key: "run", Value: m.Run},
+			{Key: "product_id", Value: m.ProductID}, {Key: "skus", Value: orEmpty(m.SKUs)}, {Key: "run", Value: m.Run},
 			{Key: "outcome", Value: m.Outcome}, {Key: "gone", Value: m.Gone}, {Key: "updated_at", Value: m.UpdatedAt},
 		}}})
-	if err != nil {
-		return fmt.Errorf("save mapping: %w", err)
-	}
-	if res.MatchedCount == 0 {
-		return fault.NotFound("mapping")
+	if err := oneMatched(res, err, fault.NotFound("mapping")); err != nil {
+		return wrap("save mapping "+m.ExternalID, err)
 	}
 	return nil
 }
@@ -221,25 +213,20 @@ func (s *mongoStore) MarkSeen(ctx context.Context, tenantID, src, runID, outcome
 		bson.D{{Key: "source", Value: src}, {Key: "external_id", Value: bson.D{{Key: "$in", Value: ids}}}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "run", Value: runID}, {Key: "outcome", Value: outcome},
 			{Key: "updated_at", Value: time.Now().UTC()}}}})
-	return err
+	if err != nil {
+		return fmt.Errorf("mark %d mappings %s: %w", len(ids), outcome, err)
+	}
+	return nil
 }
 
 func (s *mongoStore) StaleMappings(ctx context.Context, tenantID, src, runID string, limit int) ([]Mapping, error) {
-	cur, err := s.e.Mongo(tenantID).C("pcstore_mappings").Find(ctx,
+	ms, err := findAll(ctx, s.e.Mongo(tenantID).C("pcstore_mappings"),
 		bson.D{{Key: "source", Value: src}, {Key: "gone", Value: false}, {Key: "run", Value: bson.D{{Key: "$ne", Value: runID}}}},
-		options.Find().SetLimit(int64(limit)))
+		mappingDoc.mapping, options.Find().SetLimit(int64(limit)))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("stale mappings: %w", err)
 	}
-	var docs []mappingDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]Mapping, len(docs))
-	for i, d := range docs {
-		out[i] = d.mapping()
-	}
-	return out, nil
+	return ms, nil
 }
 
 func (s *mongoStore) CountOutcomes(ctx context.Context, tenantID, runID string) (Counts, error) {
@@ -250,63 +237,30 @@ func (s *mongoStore) CountOutcomes(ctx context.Context, tenantID, runID string) 
 	for _, o := range []string{outCreated, outUpdated, outUnchanged, outOffSale} {
 		n, err := c.CountDocuments(ctx, bson.D{{Key: "run", Value: runID}, {Key: "outcome", Value: o}})
 		if err != nil {
-			return Counts{}, err
+			return Counts{}, fmt.Errorf("count outcomes of run %s: %w", runID, err)
 		}
 		out.add(o, n)
 	}
 	return out, nil
 }
 
-type runDoc struct {
-	ID          string    `bson:"_id"`
-	Status      string    `bson:"status"`
-	Trigger     string    `bson:"trigger"`
-	Spec        Spec      `bson:"spec"`
-	Counts      Counts    `bson:"counts"`
-	Total       int64     `bson:"total"`
-	BytesRead   int64     `bson:"bytes_read"`
-	BytesTotal  int64     `bson:"bytes_total"`
-	Page        int       `bson:"page"`
-	Resumes     int       `bson:"resumes"`
-	Error       string    `bson:"error"`
-	Notes       []string  `bson:"notes"`
-	StartedAt   time.Time `bson:"started_at"`
-	FinishedAt  time.Time `bson:"finished_at"`
-	HeartbeatAt time.Time `bson:"heartbeat_at"`
-	ActiveMS    int64     `bson:"active_ms"`
-}
-
-func (d runDoc) run() Run {
-	r := Run(d)
-	r.StartedAt, r.HeartbeatAt = d.StartedAt.UTC(), d.HeartbeatAt.UTC()
-	if !d.FinishedAt.IsZero() && d.FinishedAt.Unix() > 0 {
-		r.FinishedAt = d.FinishedAt.UTC()
-	} else {
-		r.FinishedAt = time.Time{}
-	}
-	if len(r.Notes) == 0 {
-		r.Notes = nil
-	}
-	return r
-}
-
 func (s *mongoStore) CreateRun(ctx context.Context, tenantID string, r Run) error {
-	if err := s.e.Mongo(tenantID).C("pcstore_runs").InsertOne(ctx, runDoc(r)); err != nil {
+	if err := s.e.Mongo(tenantID).C("pcstore_runs").InsertOne(ctx, r); err != nil {
 		return fmt.Errorf("create run: %w", err)
 	}
 	return nil
 }
 
 func (s *mongoStore) GetRun(ctx context.Context, tenantID, id string) (Run, error) {
-	var d runDoc
-	err := s.e.Mongo(tenantID).C("pcstore_runs").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	var r Run
+	err := s.e.Mongo(tenantID).C("pcstore_runs").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&r)
 	if engine.IsNoDocuments(err) {
 		return Run{}, fault.NotFound("run")
 	}
 	if err != nil {
-		return Run{}, err
+		return Run{}, fmt.Errorf("get run %s: %w", id, err)
 	}
-	return d.run(), nil
+	return r.tidy(), nil
 }
 
 func (s *mongoStore) SaveRun(ctx context.Context, tenantID string, r Run) error {
@@ -315,14 +269,11 @@ func (s *mongoStore) SaveRun(ctx context.Context, tenantID string, r Run) error 
 			{Key: "status", Value: r.Status}, {Key: "spec", Value: r.Spec}, {Key: "counts", Value: r.Counts},
 			{Key: "total", Value: r.Total}, {Key: "bytes_read", Value: r.BytesRead}, {Key: "bytes_total", Value: r.BytesTotal},
 			{Key: "page", Value: r.Page}, {Key: "resumes", Value: r.Resumes}, {Key: "error", Value: r.Error},
-			{Key: "notes", Value: nonNilNotes(r.Notes)}, {Key: "finished_at", Value: r.FinishedAt},
+			{Key: "notes", Value: orNone(r.Notes)}, {Key: "finished_at", Value: r.FinishedAt},
 			{Key: "heartbeat_at", Value: r.HeartbeatAt}, {Key: "active_ms", Value: r.ActiveMS},
 		}}})
-	if err != nil {
-		return fmt.Errorf("save run: %w", err)
-	}
-	if res.MatchedCount == 0 {
-		return fault.NotFound("run")
+	if err := oneMatched(res, err, fault.NotFound("run")); err != nil {
+		return wrap("save run "+r.ID, err)
 	}
 	return nil
 }
@@ -332,20 +283,12 @@ func (s *mongoStore) ListRuns(ctx context.Context, tenantID string, before time.
 	if !before.IsZero() {
 		filter = bson.D{{Key: "started_at", Value: bson.D{{Key: "$lt", Value: before}}}}
 	}
-	cur, err := s.e.Mongo(tenantID).C("pcstore_runs").Find(ctx, filter, options.Find().
+	rs, err := findAll(ctx, s.e.Mongo(tenantID).C("pcstore_runs"), filter, Run.tidy, options.Find().
 		SetSort(bson.D{{Key: "started_at", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(limit)))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("list runs: %w", err)
 	}
-	var docs []runDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]Run, len(docs))
-	for i, d := range docs {
-		out[i] = d.run()
-	}
-	return out, nil
+	return rs, nil
 }
 
 type runErrorDoc struct {
@@ -357,6 +300,10 @@ type runErrorDoc struct {
 	Title      string    `bson:"title"`
 	Message    string    `bson:"message"`
 	At         time.Time `bson:"at"`
+}
+
+func (d runErrorDoc) runError() RunError {
+	return RunError{RunID: d.RunID, Ref: d.Ref, ExternalID: d.ExternalID, Title: d.Title, Message: d.Message, At: d.At.UTC()}
 }
 
 func (s *mongoStore) AddRunError(ctx context.Context, tenantID string, e RunError) (bool, error) {
@@ -373,24 +320,20 @@ func (s *mongoStore) AddRunError(ctx context.Context, tenantID string, e RunErro
 }
 
 func (s *mongoStore) RunErrors(ctx context.Context, tenantID, runID string, offset, limit int) ([]RunError, error) {
-	cur, err := s.e.Mongo(tenantID).C("pcstore_run_errors").Find(ctx, bson.D{{Key: "run_id", Value: runID}},
+	es, err := findAll(ctx, s.e.Mongo(tenantID).C("pcstore_run_errors"), bson.D{{Key: "run_id", Value: runID}}, runErrorDoc.runError,
 		options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}).SetSkip(int64(offset)).SetLimit(int64(limit)))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("errors of run %s: %w", runID, err)
 	}
-	var docs []runErrorDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]RunError, len(docs))
-	for i, d := range docs {
-		out[i] = RunError{RunID: d.RunID, Ref: d.Ref, ExternalID: d.ExternalID, Title: d.Title, Message: d.Message, At: d.At.UTC()}
-	}
-	return out, nil
+	return es, nil
 }
 
 func (s *mongoStore) CountRunErrors(ctx context.Context, tenantID, runID string) (int64, error) {
-	return s.e.Mongo(tenantID).C("pcstore_run_errors").CountDocuments(ctx, bson.D{{Key: "run_id", Value: runID}})
+	n, err := s.e.Mongo(tenantID).C("pcstore_run_errors").CountDocuments(ctx, bson.D{{Key: "run_id", Value: runID}})
+	if err != nil {
+		return 0, fmt.Errorf("count errors of run %s: %w", runID, err)
+	}
+	return n, nil
 }
 
 type uploadDoc struct {
@@ -415,8 +358,10 @@ func (s *mongoStore) PutUpload(ctx context.Context, tenantID string, u Upload, r
 	if err != nil {
 		return 0, err
 	}
-	err = db.C("pcstore_uploads").InsertOne(ctx, uploadDoc{ID: u.ID, Name: u.Name, Size: size, CreatedAt: u.CreatedAt})
-	return size, err
+	if err := db.C("pcstore_uploads").InsertOne(ctx, uploadDoc{ID: u.ID, Name: u.Name, Size: size, CreatedAt: u.CreatedAt}); err != nil {
+		return 0, fmt.Errorf("put upload %s: %w", u.ID, err)
+	}
+	return size, nil
 }
 
 func (s *mongoStore) OpenUpload(ctx context.Context, tenantID, id string) (io.ReadCloser, int64, error) {
@@ -424,10 +369,10 @@ func (s *mongoStore) OpenUpload(ctx context.Context, tenantID, id string) (io.Re
 	var u uploadDoc
 	err := db.C("pcstore_uploads").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&u)
 	if engine.IsNoDocuments(err) {
-		return nil, 0, fault.NotFound("uploaded feed")
+		return nil, 0, errNoUpload()
 	}
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, fmt.Errorf("open upload %s: %w", id, err)
 	}
 	return &chunkReader{next: func(seq int) ([]byte, error) {
 		var c chunkDoc
@@ -441,27 +386,23 @@ func (s *mongoStore) OpenUpload(ctx context.Context, tenantID, id string) (io.Re
 
 func (s *mongoStore) DeleteUploads(ctx context.Context, tenantID string, keep ...string) error {
 	db := s.e.Mongo(tenantID)
-	cur, err := db.C("pcstore_uploads").Find(ctx, bson.D{})
+	ids, err := findAll(ctx, db.C("pcstore_uploads"), bson.D{}, func(u uploadDoc) string { return u.ID })
 	if err != nil {
-		return err
-	}
-	var ups []uploadDoc
-	if err := cur.All(ctx, &ups); err != nil {
-		return err
+		return fmt.Errorf("list uploads: %w", err)
 	}
 	kept := map[string]bool{}
 	for _, k := range keep {
 		kept[k] = true
 	}
-	for _, u := range ups {
-		if kept[u.ID] {
+	for _, id := range ids {
+		if kept[id] {
 			continue
 		}
-		if _, err := db.C("pcstore_uploads").DeleteOne(ctx, bson.D{{Key: "_id", Value: u.ID}}); err != nil {
-			return err
+		if _, err := db.C("pcstore_uploads").DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
+			return fmt.Errorf("delete upload %s: %w", id, err)
 		}
-		if _, err := db.C("pcstore_upload_chunks").DeleteMany(ctx, bson.D{{Key: "upload_id", Value: u.ID}}); err != nil {
-			return err
+		if _, err := db.C("pcstore_upload_chunks").DeleteMany(ctx, bson.D{{Key: "upload_id", Value: id}}); err != nil {
+			return fmt.Errorf("delete upload %s: %w", id, err)
 		}
 	}
 	return nil

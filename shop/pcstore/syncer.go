@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"sync"
 	"time"
 
@@ -46,9 +45,11 @@ type ShopLister interface {
 	TenantIDs(ctx context.Context) ([]string, error)
 }
 
-// Syncer links shops to their PC stores and keeps their catalogs in sync:
-// previews, runs (in the background, resumable, one replica per shop at a
-// time through a lease per shop), and the schedule.
+// Syncer is pcstore's service: it links shops to their PC stores (link.go)
+// and keeps their catalogs in sync: previews (preview.go), runs (in the
+// background, resumable, one replica per shop at a time through a lease per
+// shop: this file and sync.go), and the schedule (schedule.go). Handlers
+// call it, never the Store.
 type Syncer struct {
 	store   Store
 	catalog *catalog.Catalog
@@ -101,105 +102,9 @@ func (s *Syncer) Shutdown(ctx context.Context) error {
 	}
 }
 
-// Link returns the shop's link.
-func (s *Syncer) Link(ctx context.Context, tenantID string) (Link, error) {
-	return s.store.GetLink(ctx, tenantID)
-}
-
-// Unlink removes the shop's link: syncing stops; imported products stay.
-func (s *Syncer) Unlink(ctx context.Context, tenantID string) error {
-	if err := s.store.DeleteLink(ctx, tenantID); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	delete(s.schedule, tenantID)
-	s.mu.Unlock()
-	return s.store.DeleteUploads(ctx, tenantID)
-}
-
-// SaveLink checks the PC store at in, previews what would be imported, and
-// saves the link; nothing is imported until a sync is started.
-func (s *Syncer) SaveLink(ctx context.Context, tenantID string, in LinkInput) (Link, Preview, error) {
-	old, err := s.store.GetLink(ctx, tenantID)
-	if err != nil && !errors.Is(err, fault.ErrNotFound) {
-		return Link{}, Preview{}, err
-	}
-	l, err := in.build(old, false)
-	if err != nil {
-		return Link{}, Preview{}, err
-	}
-	return s.previewAndSave(ctx, tenantID, old, l)
-}
-
-// SaveUpload stores an uploaded feed, previews it and links the shop to it
-// (in's type and URL are ignored; its rates and stock settings apply).
-func (s *Syncer) SaveUpload(ctx context.Context, tenantID, name string, r io.Reader, in LinkInput) (Link, Preview, error) {
-	old, err := s.store.GetLink(ctx, tenantID)
-	if err != nil && !errors.Is(err, fault.ErrNotFound) {
-		return Link{}, Preview{}, err
-	}
-	in.Type, in.URL = source.Feed, ""
-	l, err := in.build(old, true)
-	if err != nil {
-		return Link{}, Preview{}, err
-	}
-	if name == "" {
-		name = "feed"
-	}
-	up := Upload{ID: engine.NewID(), Name: clip(name, 100), CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
-	size, err := s.store.PutUpload(ctx, tenantID, up, r, MaxUploadBytes)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return Link{}, Preview{}, &fault.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large",
-				Message: fmt.Sprintf("the file is larger than the %d bytes this server accepts; import it with go run ./scripts/import", mbe.Limit)}
-		}
-		return Link{}, Preview{}, err
-	}
-	if size == 0 {
-		_ = s.store.DeleteUploads(ctx, tenantID, old.UploadID)
-		return Link{}, Preview{}, fault.Invalid("feed", "the file is empty")
-	}
-	l.UploadID, l.UploadName, l.IntervalMinutes = up.ID, up.Name, 0
-	link, p, err := s.previewAndSave(ctx, tenantID, old, l)
-	if err != nil {
-		_ = s.store.DeleteUploads(ctx, tenantID, old.UploadID)
-	}
-	return link, p, err
-}
-
-func (s *Syncer) previewAndSave(ctx context.Context, tenantID string, old, l Link) (Link, Preview, error) {
-	src, err := s.source(tenantID, l.spec(""), l.Secret)
-	if err != nil {
-		return Link{}, Preview{}, err
-	}
-	p, err := s.preview(ctx, src, l)
-	if err != nil {
-		return Link{}, Preview{}, err
-	}
-	now := s.now().UTC().Truncate(time.Millisecond)
-	l.CreatedAt, l.UpdatedAt = now, now
-	if !old.CreatedAt.IsZero() {
-		l.CreatedAt = old.CreatedAt
-	}
-	if l.IntervalMinutes > 0 {
-		l.NextRunAt = now.Add(time.Duration(l.IntervalMinutes) * time.Minute)
-	}
-	if err := s.store.PutLink(ctx, tenantID, l); err != nil {
-		return Link{}, Preview{}, err
-	}
-	saved, err := s.store.GetLink(ctx, tenantID)
-	if err != nil {
-		return Link{}, Preview{}, err
-	}
-	if saved.CurrentRun == "" { // an upload a running sync still reads is kept until it ends
-		_ = s.store.DeleteUploads(ctx, tenantID, saved.UploadID)
-	}
-	s.mu.Lock()
-	delete(s.schedule, tenantID) // re-read at the next RunDue
-	s.mu.Unlock()
-	return saved, p, nil
-}
+// stamp is the time records are written with: now, in UTC, to the
+// millisecond (what both engines keep).
+func (s *Syncer) stamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
 
 // source builds the reader of a spec.
 func (s *Syncer) source(tenantID string, sp Spec, secret string) (source.Source, error) {
@@ -357,7 +262,7 @@ func leaseName(tenantID string) string { return "pcstore-sync:" + tenantID }
 
 // prepare creates the run, or picks up the shop's interrupted one.
 func (s *Syncer) prepare(ctx context.Context, tenantID string, link Link, trigger string) (Run, error) {
-	now := s.now().UTC().Truncate(time.Millisecond)
+	now := s.stamp()
 	if link.CurrentRun != "" {
 		r, err := s.store.GetRun(ctx, tenantID, link.CurrentRun)
 		switch {
@@ -414,7 +319,7 @@ func (s *Syncer) nextRun(link Link, now time.Time) time.Time {
 // "interrupted" (it is resumed by the next sync of the shop).
 func (s *Syncer) Run(ctx context.Context, tenantID, id string) (Run, error) {
 	if !engine.ValidID(id) {
-		return Run{}, fault.NotFound("run")
+		return Run{}, fault.NotFound("run") // not a 400: a malformed id names no run
 	}
 	r, err := s.store.GetRun(ctx, tenantID, id)
 	if err != nil {
@@ -445,113 +350,4 @@ func (s *Syncer) Runs(ctx context.Context, tenantID string, before time.Time, li
 // RunErrors lists a run's failed products.
 func (s *Syncer) RunErrors(ctx context.Context, tenantID, runID string, offset, limit int) ([]RunError, error) {
 	return s.store.RunErrors(ctx, tenantID, runID, offset, limit)
-}
-
-// RunDue starts the syncs that are due: shops whose link's interval has
-// passed since their last sync, and interrupted runs (resumed here). The
-// server's cron calls it every minute; it returns once the runs are
-// started, and a shop whose sync is still running is skipped.
-func (s *Syncer) RunDue(ctx context.Context) error {
-	now := s.now().UTC()
-	if err := s.rescan(ctx, now); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	var due []string
-	for t, at := range s.schedule {
-		if !at.After(now) && s.active[t] == nil {
-			due = append(due, t)
-		}
-	}
-	s.mu.Unlock()
-	for _, t := range due {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		link, err := s.store.GetLink(ctx, t) // the schedule may be stale: the link is the truth
-		if err != nil {
-			s.mu.Lock()
-			delete(s.schedule, t)
-			s.mu.Unlock()
-			if !errors.Is(err, fault.ErrNotFound) {
-				s.log.Warn("pcstore schedule: read link", "tenant", t, "err", err)
-			}
-			continue
-		}
-		at, ok := dueAt(link)
-		s.mu.Lock()
-		if ok {
-			s.schedule[t] = at
-		} else {
-			delete(s.schedule, t)
-		}
-		s.mu.Unlock()
-		if !ok || at.After(now) {
-			continue
-		}
-		select {
-		case s.slots <- struct{}{}:
-		default:
-			return nil // every slot busy: the rest wait for the next minute
-		}
-		trigger := "schedule"
-		if link.CurrentRun != "" {
-			trigger = "resume"
-		}
-		if _, err := s.start(t, link, trigger, s.slots); err != nil {
-			var b *Busy
-			if !errors.As(err, &b) {
-				s.log.Warn("pcstore scheduled sync", "tenant", t, "err", err)
-			}
-			continue
-		}
-		s.mu.Lock()
-		s.schedule[t] = now.Add(time.Duration(max(link.IntervalMinutes, MinInterval)) * time.Minute)
-		s.mu.Unlock()
-	}
-	return nil
-}
-
-// dueAt says when a link next needs a sync: now for an interrupted run,
-// its next scheduled time otherwise; false if it syncs only on demand.
-func dueAt(l Link) (time.Time, bool) {
-	if l.CurrentRun != "" {
-		return time.Time{}, true
-	}
-	if !l.scheduled() {
-		return time.Time{}, false
-	}
-	return l.NextRunAt, true
-}
-
-// rescan re-reads every shop's link into the in-memory schedule, at most
-// every rescanEvery.
-func (s *Syncer) rescan(ctx context.Context, now time.Time) error {
-	s.mu.Lock()
-	fresh := !s.scanned.IsZero() && now.Sub(s.scanned) < rescanEvery
-	s.mu.Unlock()
-	if fresh {
-		return nil
-	}
-	ids, err := s.shops.TenantIDs(ctx)
-	if err != nil {
-		return fmt.Errorf("list shops: %w", err)
-	}
-	sched := map[string]time.Time{}
-	for _, id := range ids {
-		l, err := s.store.GetLink(ctx, id)
-		if err != nil {
-			if !errors.Is(err, fault.ErrNotFound) {
-				s.log.Warn("pcstore schedule: read link", "tenant", id, "err", err)
-			}
-			continue
-		}
-		if at, ok := dueAt(l); ok {
-			sched[id] = at
-		}
-	}
-	s.mu.Lock()
-	s.schedule, s.scanned = sched, now
-	s.mu.Unlock()
-	return nil
 }

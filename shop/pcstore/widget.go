@@ -18,12 +18,18 @@ import (
 // store's widget: their storefront link carries ?ch=pc_store.
 const Channel = "pc_store"
 
-// PublicRoutes mounts the widget on the storefront group g (/s/:slug, shop
-// resolved): what a PC store's pages load from another site.
-func (h *Handlers) PublicRoutes(g *echo.Group) {
+// StorefrontRoutes mounts the widget on g (/s/:slug, shop resolved): what
+// a PC store's pages load from another site. Mount it on a group of its
+// own, without the storefront's fan cookie: another site's page calls it.
+func (h *Handlers) StorefrontRoutes(g *echo.Group) {
 	g.GET("/pcstore/widget.js", h.widgetJS)
 	g.GET("/pcstore/qr.png", h.widgetQR)
 }
+
+// PublicRoutes is StorefrontRoutes, by its former name.
+//
+// Deprecated: call StorefrontRoutes.
+func (h *Handlers) PublicRoutes(g *echo.Group) { h.StorefrontRoutes(g) }
 
 func (h *Handlers) base(c echo.Context) string {
 	if h.baseURL != "" {

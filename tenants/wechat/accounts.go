@@ -111,10 +111,15 @@ func (a *Accounts) Settings(ctx context.Context, tenantID string) (Settings, err
 	return s, nil
 }
 
-// Stored returns the settings as stored, without generating any; for the
-// console, which shows sandbox credentials on a live server as unusable.
-func (a *Accounts) Stored(ctx context.Context, tenantID string) (Settings, error) {
-	return a.store.Settings(ctx, tenantID)
+// Unusable reports whether the shop's stored settings are sandbox
+// credentials on a live server (which Settings treats as none), for the
+// console to say so.
+func (a *Accounts) Unusable(ctx context.Context, tenantID string) bool {
+	if a.opts.Sandbox {
+		return false
+	}
+	s, err := a.store.Settings(ctx, tenantID)
+	return err == nil && s.Sandbox
 }
 
 // Save validates in and stores it over the shop's settings.
@@ -190,7 +195,7 @@ func (a *Accounts) newAccount(tenantID string, s Settings) *Account {
 	tokens := newTokenSource(a, tenantID, s)
 	oa := officialaccount.NewOfficialAccount(&offconfig.Config{AppID: s.AppID, AppSecret: s.AppSecret, Token: s.Token,
 		EncodingAESKey: s.EncodingAESKey,
-		Cache:          &Cache{store: a.platform, prefix: "wechat:sdk:" + tenantID + ":", now: a.now}})
+		Cache:          NewCache(a.platform, "wechat:sdk:"+tenantID+":", a.now)})
 	oa.SetAccessTokenHandle(tokens)
 	return &Account{TenantID: tenantID, Settings: s, oa: oa, tokens: tokens, accounts: a}
 }

@@ -11,13 +11,15 @@
 //   - Access tokens live in the platform database's shared cache, one entry
 //     per shop and app, refreshed before expiry by one replica at a time
 //     (a lease), and refreshed once more when WeChat says a token is stale
-//     (errcode 40001/42001): see token.go.
+//     (errcode 40001/42001): see token.go. What the SDK caches itself
+//     (JS-API tickets) shares that cache: see cache.go.
 //   - Pushes are verified (plaintext and AES modes, with the previous
 //     EncodingAESKey still accepted after a rotation) and parsed by the
 //     SDK's server: see push.go. De-duplication and what a push means for
 //     a fan are shop/fan's business.
 //   - Parametric QR codes are issued through the QR API, cached per scene,
 //     and rendered to PNG locally: see qr.go.
+//   - The merchant API and the console page for all this: see web.go.
 //
 // The SDK's HTTP calls go through the process-wide util.SetURIModifier,
 // which the server points at the in-process simulator (package sandbox)

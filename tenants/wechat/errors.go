@@ -67,9 +67,17 @@ func ErrCode(err error) int64 {
 type APIError struct {
 	Code int64
 	Err  *fault.Error
+	// Cause is what the SDK or the network reported, for the logs; the
+	// merchant is shown Err.
+	Cause error
 }
 
-func (e *APIError) Error() string { return e.Err.Message }
+func (e *APIError) Error() string {
+	if e.Cause == nil {
+		return e.Err.Message
+	}
+	return e.Err.Message + ": " + e.Cause.Error()
+}
 
 // Unwrap returns the client-facing error.
 func (e *APIError) Unwrap() error { return e.Err }
@@ -79,7 +87,7 @@ func (e *APIError) Unwrap() error { return e.Err }
 func wechatError(what string, err error) error {
 	code := ErrCode(err)
 	fe := func(status int, c, format string, args ...any) error {
-		return &APIError{Code: code, Err: &fault.Error{Status: status, Code: c, Message: fmt.Sprintf(format, args...)}}
+		return &APIError{Code: code, Err: &fault.Error{Status: status, Code: c, Message: fmt.Sprintf(format, args...)}, Cause: err}
 	}
 	switch code {
 	case 0:

@@ -150,11 +150,8 @@ func ServePush(s Settings, tokens credential.AccessTokenHandle, r *http.Request,
 
 // unreadable is the 400 for a push body that cannot be read.
 func unreadable(err error) error {
-	msg := err.Error()
-	if len(msg) > 200 {
-		msg = msg[:200]
-	}
-	return fault.Invalid("", "the push body is not a WeChat message (malformed XML, or encrypted with another key): %s", msg)
+	return fault.Invalid("", "the push body is not a WeChat message (malformed XML, or encrypted with another key): %s",
+		fault.Clip(err.Error(), 200))
 }
 
 // serveOnce runs the SDK's server over the buffered body with one AES key;
@@ -266,7 +263,7 @@ func SignPush(s Settings, msg []byte, timestamp int64, nonce string) (url.Values
 		Encrypt    message.CDATA `xml:"Encrypt"`
 	}{ToUserName: head.ToUserName, Encrypt: message.CDATA(enc)})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("sign push: envelope: %w", err)
 	}
 	q.Set("encrypt_type", "aes")
 	q.Set("msg_signature", util.Signature(s.Token, ts, nonce, string(enc)))

@@ -10,7 +10,6 @@ import (
 	"github.com/silenceper/wechat/v2/officialaccount/basic"
 	qrcode "github.com/skip2/go-qrcode"
 
-	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -148,18 +147,4 @@ func PNG(content string, size int) ([]byte, error) {
 		return nil, fmt.Errorf("render qr code: %w", err)
 	}
 	return png, nil
-}
-
-func optionalTimeText(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return engine.TimeText(t)
-}
-
-func parseOptionalTime(s string) time.Time {
-	if s == "" {
-		return time.Time{}
-	}
-	return engine.ParseTimeText(s)
 }

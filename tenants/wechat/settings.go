@@ -29,23 +29,23 @@ const (
 const MaxWelcome = 600
 
 // Settings is one shop's official account as the shop configured it (or as
-// the sandbox generated it).
+// the sandbox generated it). The bson names are the Mongo document's fields.
 type Settings struct {
-	AppID          string
-	AppSecret      string
-	Token          string
-	EncodingAESKey string
+	AppID          string `bson:"app_id"`
+	AppSecret      string `bson:"app_secret"`
+	Token          string `bson:"token"`
+	EncodingAESKey string `bson:"aes_key"`
 	// PrevEncodingAESKey is the key before the last rotation: WeChat may
 	// still send pushes encrypted with it for a while.
-	PrevEncodingAESKey string
-	Mode               Mode
+	PrevEncodingAESKey string `bson:"prev_aes_key"`
+	Mode               Mode   `bson:"mode"`
 	// Welcome is sent as the passive reply to a follow; empty for none.
-	Welcome string
+	Welcome string `bson:"welcome"`
 	// Sandbox marks credentials the platform generated for the simulator;
 	// a server running --wechat=live treats the shop as not configured.
-	Sandbox   bool
-	Rev       int64
-	UpdatedAt time.Time
+	Sandbox   bool      `bson:"sandbox"`
+	Rev       int64     `bson:"rev"`
+	UpdatedAt time.Time `bson:"updated_at"`
 }
 
 // Encrypted reports whether the account takes AES-encrypted pushes.
@@ -95,23 +95,14 @@ func (in Input) apply(cur Settings, exists bool) (Settings, error) {
 	// Generated sandbox credentials stay sandbox ones when only the mode or
 	// the welcome changes; a real secret makes them the merchant's own.
 	s.Sandbox = sameApp && cur.Sandbox && in.AppSecret == ""
-	switch {
-	case in.AppSecret != "":
-		if !secretPattern.MatchString(in.AppSecret) {
-			return Settings{}, fault.Invalid("app_secret", "must be 32 letters or digits (AppSecret)")
-		}
-		s.AppSecret = in.AppSecret
-	case !sameApp || cur.AppSecret == "":
-		return Settings{}, fault.Invalid("app_secret", "is required for a new account")
+	if err := setSecret(&s.AppSecret, in.AppSecret, sameApp, "app_secret", secretPattern,
+		"must be 32 letters or digits (AppSecret)", "is required for a new account"); err != nil {
+		return Settings{}, err
 	}
-	switch {
-	case in.Token != "":
-		if !tokenPattern.MatchString(in.Token) {
-			return Settings{}, fault.Invalid("token", "must be 3 to 32 letters or digits, the same as the Token in the account's server settings")
-		}
-		s.Token = in.Token
-	case !sameApp || cur.Token == "":
-		return Settings{}, fault.Invalid("token", "is required: the Token set in the account's server settings (服务器配置)")
+	if err := setSecret(&s.Token, in.Token, sameApp, "token", tokenPattern,
+		"must be 3 to 32 letters or digits, the same as the Token in the account's server settings",
+		"is required: the Token set in the account's server settings (服务器配置)"); err != nil {
+		return Settings{}, err
 	}
 	if in.EncodingAESKey != "" {
 		if !validAESKey(in.EncodingAESKey) {
@@ -143,6 +134,22 @@ func (in Input) apply(cur Settings, exists bool) (Settings, error) {
 	}
 	s.Welcome = in.Welcome
 	return s, nil
+}
+
+// setSecret sets *stored to in, a secret that must match pattern (else the
+// error says wrong); left empty it keeps the stored value, which only the
+// same account has (else the error says required).
+func setSecret(stored *string, in string, sameApp bool, field string, pattern *regexp.Regexp, wrong, required string) error {
+	switch {
+	case in != "":
+		if !pattern.MatchString(in) {
+			return fault.Invalid(field, "%s", wrong)
+		}
+		*stored = in
+	case !sameApp || *stored == "":
+		return fault.Invalid(field, "%s", required)
+	}
+	return nil
 }
 
 func validAESKey(k string) bool {

@@ -39,12 +39,12 @@ func NewStore(e *engine.Engine) Store {
 
 // QRCode is one parametric QR code issued through WeChat's QR API.
 type QRCode struct {
-	Scene     string    `json:"scene"`
-	Permanent bool      `json:"permanent"`
-	Ticket    string    `json:"ticket"`
-	URL       string    `json:"url"` // what the QR image encodes
-	ExpiresAt time.Time `json:"expires_at,omitzero"`
-	CreatedAt time.Time `json:"created_at"`
+	Scene     string    `json:"scene" bson:"scene"`
+	Permanent bool      `json:"permanent" bson:"permanent"`
+	Ticket    string    `json:"ticket" bson:"ticket"`
+	URL       string    `json:"url" bson:"url"` // what the QR image encodes
+	ExpiresAt time.Time `json:"expires_at,omitzero" bson:"expires_at"`
+	CreatedAt time.Time `json:"created_at" bson:"created_at"`
 }
 
 // Schema is the WeChat tables and indexes in each tenant database.

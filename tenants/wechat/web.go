@@ -199,9 +199,7 @@ func (h *Handlers) renderAdmin(c echo.Context, status int, form Input, errMsg, n
 	}
 	p := AdminPage{Shop: t, Settings: v, Form: form, Error: errMsg, Notice: notice, QRError: qrErr}
 	if !v.Configured {
-		if st, err := h.accounts.Stored(ctx, t.ID); err == nil && st.Sandbox {
-			p.Unusable = true
-		}
+		p.Unusable = h.accounts.Unusable(ctx, t.ID)
 	}
 	if form == (Input{}) {
 		p.Form = Input{AppID: v.AppID, Mode: v.Mode, Welcome: v.Welcome}

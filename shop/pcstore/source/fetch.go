@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"microshop/tenants/fault"
 )
 
 // Fetch limits.
@@ -57,7 +59,7 @@ func NewClient() *Client {
 			return &FetchError{Msg: fmt.Sprintf("more than %d redirects", maxRedirects)}
 		}
 		if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
-			return &FetchError{Msg: fmt.Sprintf("redirected to a %s: address; only http and https are fetched", clip(req.URL.Scheme, 20))}
+			return &FetchError{Msg: fmt.Sprintf("redirected to a %s: address; only http and https are fetched", fault.Clip(req.URL.Scheme, 20))}
 		}
 		return nil
 	}}
@@ -130,13 +132,13 @@ func CheckURL(raw string) (*url.URL, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%q is not a web address", clip(raw, 60))
+		return nil, fmt.Errorf("%q is not a web address", fault.Clip(raw, 60))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("must be an http:// or https:// address, not %s:", clip(u.Scheme, 20))
+		return nil, fmt.Errorf("must be an http:// or https:// address, not %s:", fault.Clip(u.Scheme, 20))
 	}
 	if u.Hostname() == "" {
-		return nil, fmt.Errorf("%q has no host name", clip(raw, 60))
+		return nil, fmt.Errorf("%q has no host name", fault.Clip(raw, 60))
 	}
 	if u.User != nil {
 		return nil, errors.New("must not contain a user name or password; use the key and secret fields")
@@ -243,7 +245,7 @@ func transportMsg(err error) string {
 	if errors.As(err, &dns) {
 		return "no such host " + dns.Name
 	}
-	return clip(err.Error(), 120)
+	return fault.Clip(err.Error(), 120)
 }
 
 func statusError(u string, status int) *FetchError {

@@ -20,6 +20,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"microshop/tenants/fault"
 )
 
 // Item is one product as a PC store lists it, in the micro-shop's terms.
@@ -168,7 +170,7 @@ func parseStock(s string) (int64, bool, error) {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return 0, false, fmt.Errorf("stock %q is not a whole number", clip(s, 30))
+		return 0, false, fmt.Errorf("stock %q is not a whole number", fault.Clip(s, 30))
 	}
 	if err := checkStock(n); err != nil {
 		return 0, false, err

@@ -8,6 +8,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"microshop/tenants/fault"
 )
 
 // flexString is a JSON value stores write as a string or a number (ids,
@@ -106,6 +108,26 @@ func jsonErr(what string, err error) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
+// decodeEach decodes the JSON array's elements one at a time as T and
+// passes each to emit; an element of the wrong shape goes to bad as an item
+// error and the array goes on. It returns how many elements it read.
+func decodeEach[T any](dec *json.Decoder, what string, emit func(T) error, bad func(Item) error) (int, error) {
+	n := 0
+	err := eachElement(dec, what, func(int) error {
+		n++
+		var v T
+		if err := dec.Decode(&v); err != nil {
+			it, ok := elementErr(err)
+			if !ok {
+				return jsonErr(what, err)
+			}
+			return bad(it)
+		}
+		return emit(v)
+	})
+	return n, err
+}
+
 // elementErr reports a product that could not be decoded: the array goes
 // on (the decoder has consumed the element) unless the JSON is broken.
 func elementErr(err error) (Item, bool) {
@@ -120,7 +142,7 @@ func elementErr(err error) (Item, bool) {
 	return Item{}, false
 }
 
-// ShopifyPage is the products of one products.json page.
+// shopifyProduct is one product of a products.json page.
 type shopifyProduct struct {
 	ID          flexString `json:"id"`
 	Title       string     `json:"title"`
@@ -152,20 +174,7 @@ func ParseShopifyPage(r io.Reader, base string, opt Options, emit func(Item) err
 	if !found {
 		return 0, errors.New(`products.json: no "products" list: is this a Shopify store?`)
 	}
-	n := 0
-	err = eachElement(dec, "products.json", func(i int) error {
-		n++
-		var p shopifyProduct
-		if err := dec.Decode(&p); err != nil {
-			it, ok := elementErr(err)
-			if !ok {
-				return jsonErr("products.json", err)
-			}
-			return emit(it)
-		}
-		return emit(p.item(base, opt))
-	})
-	return n, err
+	return decodeEach(dec, "products.json", func(p shopifyProduct) error { return emit(p.item(base, opt)) }, emit)
 }
 
 func (p shopifyProduct) item(base string, opt Options) Item {
@@ -184,7 +193,7 @@ func (p shopifyProduct) item(base string, opt Options) Item {
 	for _, v := range p.Variants {
 		price, err := opt.Prices.ParsePrice(string(v.Price))
 		if err != nil {
-			it.Err = itemErr("variant %s: %v", clip(string(v.ID), 30), err)
+			it.Err = itemErr("variant %s: %v", fault.Clip(string(v.ID), 30), err)
 			return it
 		}
 		stock := opt.AssumedStock
@@ -192,10 +201,10 @@ func (p shopifyProduct) item(base string, opt Options) Item {
 			n, err := strconv.ParseInt(q, 10, 64)
 			switch {
 			case err != nil:
-				it.Err = itemErr("variant %s: inventory_quantity %q is not a whole number", clip(string(v.ID), 30), clip(q, 20))
+				it.Err = itemErr("variant %s: inventory_quantity %q is not a whole number", fault.Clip(string(v.ID), 30), fault.Clip(q, 20))
 				return it
 			case n > MaxStock:
-				it.Err = itemErr("variant %s: stock %d is more than %d", clip(string(v.ID), 30), n, MaxStock)
+				it.Err = itemErr("variant %s: stock %d is more than %d", fault.Clip(string(v.ID), 30), n, MaxStock)
 				return it
 			}
 			stock = max(0, n) // Shopify lets oversold quantities go negative
@@ -264,21 +273,7 @@ func (p WooProduct) NeedsVariations() bool { return p.Type == "variable" && len(
 // array) product by product, calling emit for each; a product that cannot
 // be decoded is emitted as an Item error through bad.
 func ParseWooProducts(r io.Reader, emit func(WooProduct) error, bad func(Item) error) (int, error) {
-	dec := json.NewDecoder(r)
-	n := 0
-	err := eachElement(dec, "WooCommerce products", func(i int) error {
-		n++
-		var p WooProduct
-		if err := dec.Decode(&p); err != nil {
-			it, ok := elementErr(err)
-			if !ok {
-				return jsonErr("WooCommerce products", err)
-			}
-			return bad(it)
-		}
-		return emit(p)
-	})
-	return n, err
+	return decodeEach(json.NewDecoder(r), "WooCommerce products", emit, bad)
 }
 
 // ParseWooVariations reads one page of /products/<id>/variations.
@@ -327,7 +322,7 @@ func (p WooProduct) Item(opt Options, variations []WooVariation) Item {
 			}
 			price, stock, err := v.wooOffer.read(opt)
 			if err != nil {
-				it.Err = itemErr("variation %s: %v", clip(string(v.ID), 30), err)
+				it.Err = itemErr("variation %s: %v", fault.Clip(string(v.ID), 30), err)
 				return it
 			}
 			var names []string
@@ -379,7 +374,7 @@ func (o wooOffer) read(opt Options) (int64, int64, error) {
 		q, err := strconv.ParseInt(string(o.StockQuantity), 10, 64)
 		switch {
 		case err != nil:
-			return 0, 0, fmt.Errorf("stock_quantity %q is not a whole number", clip(string(o.StockQuantity), 20))
+			return 0, 0, fmt.Errorf("stock_quantity %q is not a whole number", fault.Clip(string(o.StockQuantity), 20))
 		case q < 0:
 			q = 0 // backordered
 		case q > MaxStock:

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+
+	"microshop/tenants/fault"
 )
 
 // MaxPriceFen is the largest price an item may carry, in fen (the
@@ -42,7 +44,7 @@ func ParseAmount(s string) (Amount, error) {
 	var a Amount
 	if rest != "" {
 		if len(rest) != 3 || !isLetters(rest) {
-			return Amount{}, fmt.Errorf("price %q: write it as 12.34 or 12.34 CNY (digits, '.', then a three-letter currency code)", clip(s, 40))
+			return Amount{}, fmt.Errorf("price %q: write it as 12.34 or 12.34 CNY (digits, '.', then a three-letter currency code)", fault.Clip(s, 40))
 		}
 		a.Currency = strings.ToUpper(rest)
 		if a.Currency == "RMB" {
@@ -50,20 +52,20 @@ func ParseAmount(s string) (Amount, error) {
 		}
 	}
 	if num == "" {
-		return Amount{}, fmt.Errorf("price %q has no amount", clip(s, 40))
+		return Amount{}, fmt.Errorf("price %q has no amount", fault.Clip(s, 40))
 	}
 	whole, frac, dot := strings.Cut(num, ".")
 	switch {
 	case whole == "" || (dot && frac == ""):
-		return Amount{}, fmt.Errorf("price %q: write the amount with digits on both sides of the '.', like 0.50", clip(s, 40))
+		return Amount{}, fmt.Errorf("price %q: write the amount with digits on both sides of the '.', like 0.50", fault.Clip(s, 40))
 	case strings.Contains(frac, "."):
-		return Amount{}, fmt.Errorf("price %q has more than one '.'", clip(s, 40))
+		return Amount{}, fmt.Errorf("price %q has more than one '.'", fault.Clip(s, 40))
 	case len(frac) > maxDecimals:
-		return Amount{}, fmt.Errorf("price %q has more than %d decimals", clip(s, 40), maxDecimals)
+		return Amount{}, fmt.Errorf("price %q has more than %d decimals", fault.Clip(s, 40), maxDecimals)
 	}
 	whole = strings.TrimLeft(whole, "0")
 	if len(whole)+len(frac) > maxDigits {
-		return Amount{}, fmt.Errorf("price %q is too large", clip(s, 40))
+		return Amount{}, fmt.Errorf("price %q is too large", fault.Clip(s, 40))
 	}
 	for _, c := range whole + frac {
 		a.Units = a.Units*10 + int64(c-'0')
@@ -94,10 +96,10 @@ type Rate struct {
 func ParseRate(s string) (Rate, error) {
 	a, err := ParseAmount(s)
 	if err != nil || a.Currency != "" {
-		return Rate{}, fmt.Errorf("rate %q: write yuan per unit as a decimal number, like 7.2315", clip(s, 40))
+		return Rate{}, fmt.Errorf("rate %q: write yuan per unit as a decimal number, like 7.2315", fault.Clip(s, 40))
 	}
 	if a.Units == 0 {
-		return Rate{}, fmt.Errorf("rate %q must be more than zero", clip(s, 40))
+		return Rate{}, fmt.Errorf("rate %q must be more than zero", fault.Clip(s, 40))
 	}
 	den := int64(1)
 	for range a.Scale {
@@ -198,16 +200,3 @@ func (p Prices) ParsePrice(s string) (int64, error) {
 	}
 	return p.Fen(a)
 }
-
-// clip shortens s to n bytes for messages (at a rune boundary).
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !runeStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
-
-func runeStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -2,19 +2,10 @@ package source
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
-	"sort"
-	"strconv"
 	"strings"
-	"time"
 )
 
 // Source types.
@@ -49,324 +40,73 @@ type Source interface {
 	Scan(ctx context.Context, after int, opt Options, v Visitor) error
 }
 
-// NewShopify returns the Shopify storefront at address (any page of it).
-func NewShopify(c *Client, address string) (Source, error) {
-	u, err := CheckURL(address)
-	if err != nil {
-		return nil, err
-	}
-	return &shopify{c: c, base: u.Scheme + "://" + u.Host}, nil
-}
-
-type shopify struct {
-	c    *Client
-	base string
-}
-
-// shopifyPageSize is products.json's largest page.
-const shopifyPageSize = 250
-
 // maxPages bounds a paginated scan (250 × 4000 = a million products).
 const maxPages = 4000
 
-func (s *shopify) Key() string {
-	return Shopify + ":" + strings.TrimPrefix(strings.TrimPrefix(s.base, "https://"), "http://")
+// The helpers below are what the paginated stores (Shopify, WooCommerce)
+// share.
+
+// storeKey is a paginated store's Key: its type and address without the
+// scheme.
+func storeKey(typ, base string) string {
+	return typ + ":" + strings.TrimPrefix(strings.TrimPrefix(base, "https://"), "http://")
 }
 
-func (s *shopify) Scan(ctx context.Context, after int, opt Options, v Visitor) error {
-	if cur := s.currency(ctx); cur != "" {
-		if v.Currency != nil {
-			v.Currency(cur)
-		}
-		if opt.Prices.Default == "" {
-			opt.Prices.Default = cur
-		}
+// useCurrency tells v the store's own currency (cur, "" when it did not say)
+// and makes it the default of prices written without one.
+func useCurrency(cur string, opt *Options, v Visitor) {
+	if cur == "" {
+		return
 	}
-	for page := after + 1; page <= maxPages; page++ {
-		u := fmt.Sprintf("%s/products.json?limit=%d&page=%d", s.base, shopifyPageSize, page)
-		b, _, err := s.c.get(ctx, request{url: u, limit: MaxPageBytes, timeout: pageTimeout, accept: "application/json"})
-		if err != nil {
-			return err
-		}
-		i := 0
-		n, err := ParseShopifyPage(b, s.base, opt, func(it Item) error {
-			i++
-			it.Ref = fmt.Sprintf("page %d #%d", page, i)
-			return v.Item(it)
-		})
-		b.Close()
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return nil
-		}
-		if v.PageDone != nil {
-			if err := v.PageDone(page); err != nil {
-				return err
-			}
-		}
-		if n < shopifyPageSize {
-			return nil
-		}
+	if v.Currency != nil {
+		v.Currency(cur)
 	}
-	return fmt.Errorf("the store lists more than %d pages of products", maxPages)
+	if opt.Prices.Default == "" {
+		opt.Prices.Default = cur
+	}
 }
 
-// currency reads the store's currency from /meta.json, or "".
-func (s *shopify) currency(ctx context.Context) string {
-	b, _, err := s.c.get(ctx, request{url: s.base + "/meta.json", limit: 1 << 20, timeout: pageTimeout, accept: "application/json"})
+// currencyIn reads a three-letter currency code from the JSON object b
+// (the answer of a store's currency endpoint) at field, or "" when the
+// fetch failed or the object holds none.
+func currencyIn(b io.ReadCloser, err error, field string) string {
 	if err != nil {
 		return ""
 	}
 	defer b.Close()
-	var meta struct {
-		Currency string `json:"currency"`
-	}
-	if json.NewDecoder(b).Decode(&meta) != nil || len(meta.Currency) != 3 || !isLetters(meta.Currency) {
+	var doc map[string]json.RawMessage
+	var code string
+	if json.NewDecoder(b).Decode(&doc) != nil || json.Unmarshal(doc[field], &code) != nil || len(code) != 3 || !isLetters(code) {
 		return ""
 	}
-	return strings.ToUpper(meta.Currency)
+	return strings.ToUpper(code)
 }
 
-// NewWooCommerce returns the WooCommerce store at address (the site's
-// home; a pasted /wp-json/... address is trimmed back to it), read with a
-// REST API key and secret.
-func NewWooCommerce(c *Client, address, key, secret string) (Source, error) {
-	u, err := CheckURL(address)
-	if err != nil {
-		return nil, err
-	}
-	if key == "" || secret == "" {
-		return nil, errors.New("a WooCommerce store needs its REST API consumer key and secret (WooCommerce → Settings → Advanced → REST API, read access)")
-	}
-	path := u.Path
-	if i := strings.Index(path, "/wp-json"); i >= 0 {
-		path = path[:i]
-	}
-	base := u.Scheme + "://" + u.Host + strings.TrimRight(path, "/")
-	return &woo{c: c, base: base, key: key, secret: secret, now: time.Now}, nil
+// pageItems passes the items of one page to v.Item, numbered in order:
+// their Ref is the page and the place ("page 3 #7").
+type pageItems struct {
+	v    Visitor
+	page int
+	n    int // items passed so far
 }
 
-type woo struct {
-	c           *Client
-	base        string
-	key, secret string
-	now         func() time.Time
-	queryAuth   bool // the host strips Authorization: send the key in the query
+func (p *pageItems) emit(it Item) error {
+	p.n++
+	it.Ref = fmt.Sprintf("page %d #%d", p.page, p.n)
+	return p.v.Item(it)
 }
 
-// wooPageSize is the REST API's largest page.
-const wooPageSize = 100
-
-func (w *woo) Key() string {
-	return WooCommerce + ":" + strings.TrimPrefix(strings.TrimPrefix(w.base, "https://"), "http://")
+// pageDone passes the end of page n to v.PageDone, when it listens.
+func (v Visitor) pageDone(n int) error {
+	if v.PageDone == nil {
+		return nil
+	}
+	return v.PageDone(n)
 }
 
-func (w *woo) Scan(ctx context.Context, after int, opt Options, v Visitor) error {
-	if cur := w.currency(ctx); cur != "" {
-		if v.Currency != nil {
-			v.Currency(cur)
-		}
-		if opt.Prices.Default == "" {
-			opt.Prices.Default = cur
-		}
-	}
-	pages := after + 1
-	for page := after + 1; page <= pages && page <= maxPages; page++ {
-		q := url.Values{"per_page": {strconv.Itoa(wooPageSize)}, "page": {strconv.Itoa(page)},
-			"status": {"publish"}, "orderby": {"id"}, "order": {"asc"}}
-		b, h, err := w.get(ctx, "/wp-json/wc/v3/products", q)
-		if err != nil {
-			return err
-		}
-		tp, tpErr := strconv.Atoi(h.Get("X-WP-TotalPages"))
-		if tpErr == nil {
-			pages = tp
-		}
-		if total, err := strconv.ParseInt(h.Get("X-WP-Total"), 10, 64); err == nil && v.Total != nil {
-			v.Total(total)
-		}
-		// Read the page first (at most 100 products), then fetch the
-		// variations of the variable ones: one response open at a time.
-		var prods []WooProduct
-		i := 0
-		_, err = ParseWooProducts(b, func(p WooProduct) error {
-			prods = append(prods, p)
-			return nil
-		}, func(it Item) error {
-			i++
-			it.Ref = fmt.Sprintf("page %d #%d", page, i)
-			return v.Item(it)
-		})
-		b.Close()
-		if err != nil {
-			return err
-		}
-		for _, p := range prods {
-			i++
-			var it Item
-			if p.NeedsVariations() {
-				vars, err := w.variations(ctx, string(p.ID))
-				if err != nil {
-					var fe *FetchError
-					if !errors.As(err, &fe) {
-						return err
-					}
-					it = Item{ExternalID: string(p.ID), Title: p.Name, Err: itemErr("variations: %v", err)}
-				} else {
-					it = p.Item(opt, vars)
-				}
-			} else {
-				it = p.Item(opt, nil)
-			}
-			it.Ref = fmt.Sprintf("page %d #%d", page, i)
-			if err := v.Item(it); err != nil {
-				return err
-			}
-		}
-		if v.PageDone != nil {
-			if err := v.PageDone(page); err != nil {
-				return err
-			}
-		}
-		if i == 0 {
-			return nil
-		}
-		if tpErr != nil && i >= wooPageSize {
-			pages = page + 1 // no page count: read on until a short page
-		}
-	}
-	return nil
-}
-
-func (w *woo) variations(ctx context.Context, id string) ([]WooVariation, error) {
-	if strings.Trim(id, "0123456789") != "" || id == "" {
-		return nil, &FetchError{Msg: fmt.Sprintf("product id %q is not a number", clip(id, 20))}
-	}
-	var out []WooVariation
-	pages := 1
-	for page := 1; page <= pages && page <= 3; page++ {
-		b, h, err := w.get(ctx, "/wp-json/wc/v3/products/"+id+"/variations",
-			url.Values{"per_page": {strconv.Itoa(wooPageSize)}, "page": {strconv.Itoa(page)}})
-		if err != nil {
-			return nil, err
-		}
-		if tp, err := strconv.Atoi(h.Get("X-WP-TotalPages")); err == nil {
-			pages = tp
-		}
-		vs, err := ParseWooVariations(b)
-		b.Close()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, vs...)
-	}
-	return out, nil
-}
-
-func (w *woo) currency(ctx context.Context) string {
-	b, _, err := w.get(ctx, "/wp-json/wc/v3/data/currencies/current", nil)
-	if err != nil {
-		return ""
-	}
-	defer b.Close()
-	var cur struct {
-		Code string `json:"code"`
-	}
-	if json.NewDecoder(b).Decode(&cur) != nil || len(cur.Code) != 3 || !isLetters(cur.Code) {
-		return ""
-	}
-	return strings.ToUpper(cur.Code)
-}
-
-// get calls the REST API. Over HTTPS the key goes in HTTP Basic auth (and,
-// if the host strips that header and answers 401, in the query string, as
-// WooCommerce also accepts); over plain HTTP WooCommerce requires OAuth 1.0a
-// signatures, so the secret never crosses the wire.
-func (w *woo) get(ctx context.Context, path string, q url.Values) (*body, http.Header, error) {
-	if q == nil {
-		q = url.Values{}
-	}
-	endpoint := w.base + path
-	if strings.HasPrefix(w.base, "http://") {
-		signed := w.oauth(endpoint, q)
-		return w.c.get(ctx, request{url: endpoint + "?" + signed.Encode(), limit: MaxPageBytes, timeout: pageTimeout, accept: "application/json"})
-	}
-	r := request{url: endpoint + "?" + q.Encode(), limit: MaxPageBytes, timeout: pageTimeout, accept: "application/json",
-		auth: func(req *http.Request) { req.SetBasicAuth(w.key, w.secret) }}
-	if w.queryAuth {
-		r = w.queryRequest(endpoint, q)
-	}
-	b, h, err := w.c.get(ctx, r)
-	var fe *FetchError
-	if !w.queryAuth && errors.As(err, &fe) && fe.Status == http.StatusUnauthorized {
-		w.queryAuth = true
-		return w.c.get(ctx, w.queryRequest(endpoint, q))
-	}
-	return b, h, err
-}
-
-func (w *woo) queryRequest(endpoint string, q url.Values) request {
-	qq := url.Values{}
-	for k, v := range q {
-		qq[k] = v
-	}
-	qq.Set("consumer_key", w.key)
-	qq.Set("consumer_secret", w.secret)
-	return request{url: endpoint + "?" + qq.Encode(), limit: MaxPageBytes, timeout: pageTimeout, accept: "application/json"}
-}
-
-// oauth signs a GET the way WooCommerce checks it (one-legged OAuth 1.0a,
-// HMAC-SHA256, the consumer secret plus "&" as the key).
-func (w *woo) oauth(endpoint string, q url.Values) url.Values {
-	p := url.Values{}
-	for k, v := range q {
-		p[k] = v
-	}
-	p.Set("oauth_consumer_key", w.key)
-	p.Set("oauth_timestamp", strconv.FormatInt(w.now().Unix(), 10))
-	p.Set("oauth_nonce", strconv.FormatInt(w.now().UnixNano(), 36))
-	p.Set("oauth_signature_method", "HMAC-SHA256")
-	p.Set("oauth_signature", WooSignature("GET", endpoint, p, w.secret))
-	return p
-}
-
-// WooSignature computes WooCommerce's OAuth 1.0a signature of a request:
-// parameters sorted by name, each name and value percent-encoded and joined
-// with %3D and %26, then METHOD&encoded-URL&parameters, HMAC-SHA256 with
-// secret+"&". Exported for the test server that checks it.
-func WooSignature(method, endpoint string, params url.Values, secret string) string {
-	keys := make([]string, 0, len(params))
-	for k := range params {
-		if k != "oauth_signature" {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
-		parts = append(parts, rawURLEncode(k)+"%3D"+rawURLEncode(params.Get(k)))
-	}
-	base := strings.ToUpper(method) + "&" + rawURLEncode(endpoint) + "&" + strings.Join(parts, "%26")
-	mac := hmac.New(sha256.New, []byte(secret+"&"))
-	mac.Write([]byte(base))
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
-}
-
-// rawURLEncode is PHP's rawurlencode (RFC 3986: only A-Z a-z 0-9 - _ . ~
-// unescaped).
-func rawURLEncode(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	return b.String()
+// jsonPage is the request of one page of a store's JSON API.
+func jsonPage(u string) request {
+	return request{url: u, limit: MaxPageBytes, timeout: pageTimeout, accept: "application/json"}
 }
 
 // NewFeedURL returns the product feed at address.

@@ -1,13 +1,8 @@
 package sandbox
 
 import (
-	"bytes"
-	"context"
-	"crypto/rand"
 	"encoding/xml"
-	"fmt"
 	"log/slog"
-	"math/big"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -43,10 +38,9 @@ func NewPhone(sim *Simulator, accounts *wechat.Accounts, push http.Handler, log 
 // CSRF-protected).
 func (p *Phone) AdminRoutes(g *echo.Group) {
 	g.GET("/wechat/phone", p.page)
-	g.POST("/wechat/phone/follow", p.follow)
-	g.POST("/wechat/phone/unfollow", p.unfollow)
-	g.POST("/wechat/phone/scan", p.scan)
-	g.POST("/wechat/phone/text", p.text)
+	for _, a := range phoneActions {
+		g.POST("/wechat/phone/"+a.name, p.action(a))
+	}
 	g.POST("/wechat/phone/new", p.newPhone)
 	g.GET("/wechat/outbox", p.outbox)
 }
@@ -103,71 +97,76 @@ func (p *Phone) page(c echo.Context) error {
 	return c.Render(http.StatusOK, "admin_wechat_phone.html", pg)
 }
 
-// act runs a fan action and delivers its push, then shows the phone again.
-func (p *Phone) act(c echo.Context, done string, fn func(appID, openID string) ([]byte, string)) error {
-	t, s, err := p.settings(c)
-	if err != nil {
-		return err
-	}
-	openID := p.sim.OpenID(s.AppID, Device(c.Response(), c.Request()))
-	msg, problem := fn(s.AppID, openID)
-	back := url.Values{}
-	if problem != "" {
-		back.Set("error", problem)
-		return c.Redirect(http.StatusSeeOther, "/admin/wechat/phone?"+back.Encode())
-	}
-	status, err := p.deliver(c.Request(), t, s, openID, msg)
-	if err != nil {
-		return err
-	}
-	back.Set("done", done)
-	back.Set("status", strconv.Itoa(status))
-	return c.Redirect(http.StatusSeeOther, "/admin/wechat/phone?"+back.Encode())
+// phoneAction is one thing the phone's fan can do: POST
+// /wechat/phone/{name}.
+type phoneAction struct {
+	name string
+	// input reads and checks the form (nil: the action takes none).
+	input func(c echo.Context) (string, error)
+	// do is the action on the simulator: the push WeChat sends, or nil
+	// when the action is refused, which the phone shows as refused.
+	do      func(sim *Simulator, appID, openID, in string) []byte
+	refused string
 }
 
-func (p *Phone) follow(c echo.Context) error {
-	return p.act(c, "follow", func(appID, openID string) ([]byte, string) {
-		if msg := p.sim.Follow(appID, openID); msg != nil {
-			return msg, ""
-		}
-		return nil, "following"
-	})
+var phoneActions = []phoneAction{
+	{name: "follow", refused: "following", do: func(sim *Simulator, appID, openID, _ string) []byte {
+		return sim.Follow(appID, openID)
+	}},
+	{name: "unfollow", refused: "not_following", do: func(sim *Simulator, appID, openID, _ string) []byte {
+		return sim.Unfollow(appID, openID)
+	}},
+	{name: "scan", refused: "ticket",
+		input: func(c echo.Context) (string, error) { return c.FormValue("ticket"), nil },
+		do: func(sim *Simulator, appID, openID, ticket string) []byte {
+			msg, _ := sim.Scan(appID, openID, ticket) // nil exactly when the ticket is bad
+			return msg
+		}},
+	{name: "text", refused: "not_following", input: textInput, do: (*Simulator).Text},
 }
 
-func (p *Phone) unfollow(c echo.Context) error {
-	return p.act(c, "unfollow", func(appID, openID string) ([]byte, string) {
-		if msg := p.sim.Unfollow(appID, openID); msg != nil {
-			return msg, ""
-		}
-		return nil, "not_following"
-	})
-}
-
-func (p *Phone) scan(c echo.Context) error {
-	tk := c.FormValue("ticket")
-	return p.act(c, "scan", func(appID, openID string) ([]byte, string) {
-		msg, err := p.sim.Scan(appID, openID, tk)
-		if err != nil {
-			return nil, "ticket"
-		}
-		return msg, ""
-	})
-}
-
-func (p *Phone) text(c echo.Context) error {
+// textInput is what the phone's fan writes.
+func textInput(c echo.Context) (string, error) {
 	text := strings.TrimSpace(c.FormValue("text"))
 	if text == "" {
-		return fault.Invalid("text", "type a message first")
+		return "", fault.Invalid("text", "type a message first")
 	}
 	if utf8.RuneCountInString(text) > 600 {
-		return fault.Invalid("text", "must be at most 600 characters")
+		return "", fault.Invalid("text", "must be at most 600 characters")
 	}
-	return p.act(c, "text", func(appID, openID string) ([]byte, string) {
-		if msg := p.sim.Text(appID, openID, text); msg != nil {
-			return msg, ""
+	return text, nil
+}
+
+// action runs a fan action and delivers its push, then shows the phone
+// again.
+func (p *Phone) action(a phoneAction) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var in string
+		if a.input != nil {
+			var err error
+			if in, err = a.input(c); err != nil {
+				return err
+			}
 		}
-		return nil, "not_following"
-	})
+		t, s, err := p.settings(c)
+		if err != nil {
+			return err
+		}
+		openID := p.sim.OpenID(s.AppID, Device(c.Response(), c.Request()))
+		back := url.Values{}
+		msg := a.do(p.sim, s.AppID, openID, in)
+		if msg == nil {
+			back.Set("error", a.refused)
+			return c.Redirect(http.StatusSeeOther, "/admin/wechat/phone?"+back.Encode())
+		}
+		status, err := p.deliver(c.Request(), t, s, openID, msg)
+		if err != nil {
+			return err
+		}
+		back.Set("done", a.name)
+		back.Set("status", strconv.Itoa(status))
+		return c.Redirect(http.StatusSeeOther, "/admin/wechat/phone?"+back.Encode())
+	}
 }
 
 func (p *Phone) newPhone(c echo.Context) error {
@@ -209,52 +208,4 @@ func (p *Phone) deliver(orig *http.Request, t tenants.Tenant, s wechat.Settings,
 		}
 	}
 	return status, nil
-}
-
-// Deliver signs the plaintext push msg with the shop's settings s and sends
-// it to /wx/{slug} through h (the server's router, in process) as WeChat
-// would, returning the answer's status and body.
-func Deliver(ctx context.Context, h http.Handler, host, slug string, s wechat.Settings, msg []byte, timestamp int64) (int, []byte, error) {
-	q, body, err := wechat.SignPush(s, msg, timestamp, Nonce())
-	if err != nil {
-		return 0, nil, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/wx/"+slug+"?"+q.Encode(), bytes.NewReader(body))
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Host = host
-	req.RemoteAddr = "127.0.0.1:1"
-	req.RequestURI = req.URL.RequestURI()
-	req.Header.Set("Content-Type", "text/xml")
-	req.Header.Set("User-Agent", "Mozilla/4.0 (sandbox WeChat push)")
-	rec := &responseRecorder{header: http.Header{}, status: http.StatusOK}
-	h.ServeHTTP(rec, req)
-	return rec.status, rec.body.Bytes(), nil
-}
-
-// Nonce is a random number string, like WeChat's.
-func Nonce() string {
-	n, _ := rand.Int(rand.Reader, big.NewInt(1_000_000_000))
-	return fmt.Sprintf("%d", n.Int64()+1_000_000_000)
-}
-
-type responseRecorder struct {
-	header      http.Header
-	body        bytes.Buffer
-	status      int
-	wroteHeader bool
-}
-
-func (r *responseRecorder) Header() http.Header { return r.header }
-
-func (r *responseRecorder) Write(b []byte) (int, error) {
-	r.wroteHeader = true
-	return r.body.Write(b)
-}
-
-func (r *responseRecorder) WriteHeader(code int) {
-	if !r.wroteHeader {
-		r.status, r.wroteHeader = code, true
-	}
 }

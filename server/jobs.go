@@ -1,0 +1,311 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"runtime/debug"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/robfig/cron/v3"
+
+	"microshop/shop/pcstore"
+	"microshop/tenants/fault"
+)
+
+// job is one scheduled task: a pass over one shop that the runner makes for
+// every shop (or one, from the command line). To add a job, add an entry
+// to jobs whose pass calls the domain's service.
+type job struct {
+	name  string
+	every string // cron schedule, e.g. "@every 1m"
+	// after names the job this one runs right after in the same tick,
+	// instead of on its own schedule (every is then empty).
+	after string
+	about string // what it does, for `microshop jobs`
+	// shop is the pass over one shop; its report is a struct of counts.
+	shop func(a *app, ctx context.Context, tenantID string) (report any, err error)
+	// tick, when set, is what the schedule runs instead of walking the
+	// shops under the job's lease (the job then coordinates its shops
+	// itself); shop remains what an operator's run does.
+	tick func(a *app, ctx context.Context) error
+}
+
+// jobs lists every scheduled job, in the order the schedule runs them.
+// Distribution runs right after the order pass, so completions are
+// delivered before commission settles.
+var jobs = []job{
+	{name: "orders", every: "@every 1m", shop: (*app).orderPass,
+		about: "cancel unpaid orders past their timeout, reject orders interrupted while placing, complete orders shipped long enough ago, deliver pending order events"},
+	{name: "distribution", after: "orders", shop: (*app).distributionPass,
+		about: "settle commission past its after-sale window, close decided withdrawals, roll team sales up the tree"},
+	{name: "points", every: "@every 1m", shop: (*app).pointsPass,
+		about: "repair interrupted check-in awards, expire due points once, send expiry and daily check-in reminders"},
+	{name: "messages", every: "@every 1m", shop: (*app).messagePass,
+		about: "refresh the audience hourly, start scheduled campaigns, send what is due, retry, resolve deliveries a dead replica left (each shop's dispatch also holds the shop's lease)"},
+	{name: "pcstore", every: "@every 1m", shop: (*app).pcstorePass, tick: (*app).pcstoreDue,
+		about: "start the PC-store syncs that are due and resume interrupted ones, in the background; run once, it syncs each linked shop in the foreground"},
+}
+
+// The passes over one shop, each over its domain's service.
+
+func (a *app) orderPass(ctx context.Context, tenantID string) (any, error) {
+	return a.orders.RunJobs(ctx, tenantID)
+}
+
+func (a *app) distributionPass(ctx context.Context, tenantID string) (any, error) {
+	return a.dist.RunJobs(ctx, tenantID)
+}
+
+func (a *app) pointsPass(ctx context.Context, tenantID string) (any, error) {
+	return a.points.RunJobs(ctx, tenantID)
+}
+
+func (a *app) messagePass(ctx context.Context, tenantID string) (any, error) {
+	return a.msgs.RunJobs(ctx, tenantID, messageBudget)
+}
+
+// pcstoreDue starts the due syncs of every shop (the syncer keeps the
+// schedule and takes each shop's lease).
+func (a *app) pcstoreDue(ctx context.Context) error { return a.pcstore.RunDue(ctx) }
+
+// pcstorePass syncs the shop with its linked PC store in the foreground;
+// a shop without a link has nothing to sync.
+func (a *app) pcstorePass(ctx context.Context, tenantID string) (any, error) {
+	var r struct{ Synced, Created, Updated, Unchanged, OffSale, Failed int64 }
+	if _, err := a.pcstore.Link(ctx, tenantID); errors.Is(err, fault.ErrNotFound) {
+		return r, nil
+	} else if err != nil {
+		return r, fmt.Errorf("read the pc store link: %w", err)
+	}
+	run, err := a.pcstore.Sync(ctx, tenantID, "script")
+	if err != nil {
+		return r, fmt.Errorf("sync the pc store: %w", err)
+	}
+	c := run.Counts
+	r.Synced, r.Created, r.Updated, r.Unchanged, r.OffSale, r.Failed = 1, c.Created, c.Updated, c.Unchanged, c.OffSale, c.Failed
+	if run.Status != pcstore.Succeeded {
+		return r, fmt.Errorf("pc store sync %s ended %s: %s", run.ID, run.Status, run.Error)
+	}
+	return r, nil
+}
+
+// cronLease bounds how long one replica may hold a job's pass before
+// another may take over (it is renewed while the pass runs).
+const cronLease = 2 * time.Minute
+
+// messageBudget bounds one shop's share of a message pass.
+const messageBudget = 10 * time.Second
+
+// errLeaseHeld is a job that did not run: another replica or process is
+// running it.
+var errLeaseHeld = errors.New("another process holds the job's lease (its pass is running): try again in a minute")
+
+// findJob returns the job named name.
+func findJob(name string) (job, error) {
+	var names []string
+	for _, j := range jobs {
+		if j.name == name {
+			return j, nil
+		}
+		names = append(names, j.name)
+	}
+	return job{}, fmt.Errorf("unknown job %q; the jobs are %s", name, strings.Join(names, ", "))
+}
+
+// shopRun is what a job did in one shop.
+type shopRun struct {
+	tenantID string
+	counts   []count
+	err      error
+}
+
+// jobRun is what one run of a job did.
+type jobRun struct {
+	shops []shopRun
+	took  time.Duration
+}
+
+// failed counts the shops where the job failed.
+func (r jobRun) failed() int {
+	n := 0
+	for _, s := range r.shops {
+		if s.err != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// totals adds the shops' counts up.
+func (r jobRun) totals() []count {
+	var sum []count
+	for _, s := range r.shops {
+		for i, c := range s.counts {
+			if i == len(sum) {
+				sum = append(sum, count{name: c.name})
+			}
+			sum[i].n += c.n
+		}
+	}
+	return sum
+}
+
+// runJob runs j for the shops tenantIDs (every shop when nil) under the
+// job's lease, one shop after the other; a shop's failure or panic is
+// recorded and the next shop goes on. errLeaseHeld says another process is
+// running the job.
+func (a *app) runJob(ctx context.Context, j job, tenantIDs []string) (jobRun, error) {
+	start := time.Now()
+	var r jobRun
+	ran, err := a.leaser.Run(ctx, "cron:"+j.name, cronLease, func(ctx context.Context) error {
+		ids := tenantIDs
+		if ids == nil {
+			var err error
+			if ids, err = a.tenants.Store().TenantIDs(ctx); err != nil {
+				return fmt.Errorf("list shops: %w", err)
+			}
+		}
+		for _, id := range ids {
+			if err := ctx.Err(); err != nil {
+				return err // stopping, or the lease was lost
+			}
+			report, err := a.runShop(ctx, j, id)
+			r.shops = append(r.shops, shopRun{tenantID: id, counts: countsOf(report), err: err})
+		}
+		return nil
+	})
+	r.took = time.Since(start)
+	if err == nil && !ran {
+		err = errLeaseHeld
+	}
+	if err != nil {
+		return r, fmt.Errorf("job %s: %w", j.name, err)
+	}
+	return r, nil
+}
+
+// runShop is j's pass over one shop, a panic turned into its error.
+func (a *app) runShop(ctx context.Context, j job, tenantID string) (report any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			a.log.Error("job panicked", "job", j.name, "tenant", tenantID, "value", fmt.Sprint(p), "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return j.shop(a, ctx, tenantID)
+}
+
+// scheduled is j's run on the schedule, logged: a line per shop that
+// failed or did something.
+func (a *app) scheduled(ctx context.Context, j job) {
+	msg := j.name + " jobs"
+	if j.tick != nil {
+		if err := j.tick(a, ctx); err != nil {
+			a.log.Error(msg, "err", err)
+		}
+		return
+	}
+	r, err := a.runJob(ctx, j, nil)
+	for _, s := range r.shops {
+		switch {
+		case s.err != nil:
+			a.log.Error(msg, "tenant", s.tenantID, "err", s.err)
+		case did(s.counts):
+			a.log.Info(msg, append([]any{"tenant", s.tenantID}, countAttrs(s.counts)...)...)
+		}
+	}
+	switch {
+	case errors.Is(err, errLeaseHeld):
+		a.log.Debug(msg + ": another replica holds the lease")
+	case err != nil:
+		a.log.Error(msg, "err", err)
+	}
+}
+
+// startCron schedules every job; each cron entry skips a tick while its
+// previous run is still going and recovers from panics. Stopping the
+// returned cron (Stop) waits for running jobs.
+func (a *app) startCron(ctx context.Context) (*cron.Cron, error) {
+	logger := cron.PrintfLogger(slog.NewLogLogger(a.log.Handler(), slog.LevelError))
+	c := cron.New(cron.WithChain(cron.Recover(logger), cron.SkipIfStillRunning(logger)))
+	for _, j := range jobs {
+		if j.after != "" {
+			continue
+		}
+		if _, err := c.AddFunc(j.every, func() {
+			a.scheduled(ctx, j)
+			for _, next := range jobs {
+				if next.after == j.name {
+					a.scheduled(ctx, next)
+				}
+			}
+		}); err != nil {
+			return nil, fmt.Errorf("schedule job %s (%q): %w", j.name, j.every, err)
+		}
+	}
+	c.Start()
+	return c, nil
+}
+
+// count is one number of a job's report, named in snake_case.
+type count struct {
+	name string
+	n    int64
+}
+
+// countsOf lists the integer fields of a job's report (a struct), in order.
+func countsOf(report any) []count {
+	v := reflect.ValueOf(report)
+	if v.Kind() != reflect.Struct {
+		return nil
+	}
+	var cs []count
+	for i := range v.NumField() {
+		f := v.Field(i)
+		if !v.Type().Field(i).IsExported() || !f.CanInt() {
+			continue
+		}
+		cs = append(cs, count{name: snake(v.Type().Field(i).Name), n: f.Int()})
+	}
+	return cs
+}
+
+// did says whether any count is not zero.
+func did(cs []count) bool {
+	for _, c := range cs {
+		if c.n != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// countAttrs is cs as log attributes.
+func countAttrs(cs []count) []any {
+	attrs := make([]any, 0, 2*len(cs))
+	for _, c := range cs {
+		attrs = append(attrs, c.name, c.n)
+	}
+	return attrs
+}
+
+// snake turns a Go field name into snake_case: ExpiryReminders is
+// expiry_reminders.
+func snake(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if unicode.IsUpper(r) {
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

@@ -1,0 +1,113 @@
+package templates
+
+import (
+	"net/url"
+	"reflect"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+)
+
+// View is what every page template receives: the handler's data plus what
+// every page needs, filled by the renderer from the request so that no page
+// struct has to carry it. In a page, `.` is the View until `{{with .Data}}`;
+// `$` is the View everywhere (`{{template "csrf" $}}`, `$.Shop.Slug`).
+type View struct {
+	Data any
+	// CSRF is the request's CSRF token; forms write it with {{template "csrf" $}}.
+	CSRF string
+	// Path is the request's URL path (the console navigation marks the current item by it).
+	Path string
+	// Query is the request's query. Storefront pages that are rendered once
+	// and served to every visitor (shop_home, shop_product, and the shop
+	// layout around them) must not show it: the first visitor's parameters
+	// would reach everyone; they show what their page data says instead.
+	Query url.Values
+	// Shop is the request's shop (a tenants.Tenant in practice): the one the
+	// storefront's address or the console's session resolved to. It is the
+	// page data's Shop field when the renderer was built without WithShop.
+	// Platform pages (sign-up, sign-in, errors) have no shop.
+	Shop any
+}
+
+// view builds the View of one rendering.
+func (r *Renderer) view(data any, c echo.Context) View {
+	v := View{Data: data}
+	if c != nil {
+		v.CSRF, _ = c.Get("csrf").(string) // set by Echo's CSRF middleware under its default key
+		v.Path = c.Request().URL.Path
+		v.Query = c.QueryParams()
+		if r.shopOf != nil {
+			v.Shop = r.shopOf(c)
+		}
+	}
+	if v.Shop == nil {
+		v.Shop = shopField(data)
+	}
+	return v
+}
+
+// shopField returns data's exported Shop field, or nil.
+func shopField(data any) any {
+	d := reflect.ValueOf(data)
+	for d.Kind() == reflect.Pointer || d.Kind() == reflect.Interface {
+		if d.IsNil() {
+			return nil
+		}
+		d = d.Elem()
+	}
+	if d.Kind() != reflect.Struct {
+		return nil
+	}
+	if f, ok := d.Type().FieldByName("Shop"); !ok || !f.IsExported() {
+		return nil
+	}
+	return d.FieldByName("Shop").Interface()
+}
+
+// NavLink is one item of the console navigation.
+type NavLink struct {
+	Label, Href string
+	Current     bool // the page shown is this item's (or under it)
+}
+
+// navItem is an entry of consoleNav: also lists other paths whose pages
+// belong to the item.
+type navItem struct {
+	label, href string
+	also        []string
+}
+
+// consoleNav is the merchant console's navigation, in the order
+// layout_admin.html draws it. A console page belongs to the item whose path
+// (or one of its also paths) is the longest prefix of the page's path.
+var consoleNav = []navItem{
+	{label: "Products", href: "/admin/products"},
+	{label: "New product", href: "/admin/products/new"},
+	{label: "Orders", href: "/admin/orders", also: []string{"/admin/order-settings"}},
+	{label: "PC store", href: "/admin/pcstore"},
+	{label: "Guides", href: "/admin/guides", also: []string{"/admin/stores"}},
+	{label: "Distribution", href: "/admin/distribution"},
+	{label: "Fans", href: "/admin/fans"},
+	{label: "Points", href: "/admin/points"},
+	{label: "Messages", href: "/admin/messages", also: []string{"/admin/message-settings", "/admin/segments", "/admin/audience"}},
+	{label: "WeChat", href: "/admin/wechat"},
+}
+
+// ConsoleNav is the console navigation with the current page's item marked.
+func (v View) ConsoleNav() []NavLink {
+	links := make([]NavLink, len(consoleNav))
+	best, longest := -1, 0
+	for i, it := range consoleNav {
+		links[i] = NavLink{Label: it.label, Href: it.href}
+		for _, p := range append([]string{it.href}, it.also...) {
+			if (v.Path == p || strings.HasPrefix(v.Path, p+"/")) && len(p) > longest {
+				best, longest = i, len(p)
+			}
+		}
+	}
+	if best >= 0 {
+		links[best].Current = true
+	}
+	return links
+}

@@ -1,0 +1,226 @@
+package enginetest
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/event"
+
+	"microshop/tenants/engine"
+)
+
+// Recording: the checker sees every command a Mongo engine sends (the
+// driver's command monitor) and keeps the filters and sorts that select
+// documents, with the frames that sent them.
+
+// query is one filter (and sort) a command sent to the server.
+type query struct {
+	platform   bool // the platform database; else a tenant database
+	db         string
+	collection string
+	command    string
+	filter     bson.D
+	sort       bson.D
+	caller     string // the test's or store's frames that sent it
+}
+
+// checker records the queries of one Mongo engine (through the driver's
+// command monitor) and checks them against the indexes its schemas declare.
+type checker struct {
+	prefix  string
+	schemas []engine.Schema
+
+	mu       sync.Mutex
+	stopped  bool
+	queries  []query
+	fullScan map[string]string // collection -> why a full scan is fine
+}
+
+func newChecker(prefix string, schemas []engine.Schema) *checker {
+	return &checker{prefix: prefix, schemas: schemas, fullScan: map[string]string{}}
+}
+
+func (c *checker) monitor() *event.CommandMonitor {
+	return &event.CommandMonitor{Started: c.started}
+}
+
+// stop ends recording (commands sent after the subtest are not its own).
+func (c *checker) stop() {
+	c.mu.Lock()
+	c.stopped = true
+	c.mu.Unlock()
+}
+
+func (c *checker) allowFullScan(collection, reason string) {
+	c.mu.Lock()
+	c.fullScan[collection] = reason
+	c.mu.Unlock()
+}
+
+// started records the queries in one command. The driver calls it on the
+// goroutine that sends the command, so the caller's frames are on the stack.
+func (c *checker) started(_ context.Context, ev *event.CommandStartedEvent) {
+	var platform bool
+	switch {
+	case ev.DatabaseName == c.prefix:
+		platform = true
+	case strings.HasPrefix(ev.DatabaseName, c.prefix+"_t_"):
+	default:
+		return // admin, config, local, or another prefix's
+	}
+	qs := parseCommand(ev.CommandName, ev.Command)
+	if len(qs) == 0 {
+		return
+	}
+	caller := callerFrames()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped {
+		return
+	}
+	for _, q := range qs {
+		q.platform, q.db, q.command, q.caller = platform, ev.DatabaseName, ev.CommandName, caller
+		c.queries = append(c.queries, q)
+	}
+}
+
+// parseCommand extracts the filters and sorts of a command; commands that
+// select no documents (insert, createIndexes, listIndexes, ping, hello, ...)
+// yield none.
+func parseCommand(name string, cmd bson.Raw) []query {
+	coll, ok := cmd.Lookup(name).StringValueOK()
+	if !ok {
+		return nil // aggregate: 1 and other database-level commands
+	}
+	one := func(filterKey, sortKey string) []query {
+		q := query{collection: coll, filter: docAt(cmd, filterKey)}
+		if sortKey != "" {
+			q.sort = docAt(cmd, sortKey)
+		}
+		return []query{q}
+	}
+	switch name {
+	case "find":
+		return one("filter", "sort")
+	case "findAndModify":
+		return one("query", "sort")
+	case "distinct":
+		return one("query", "")
+	case "count":
+		if _, err := cmd.LookupErr("query"); err != nil {
+			return nil // no filter: answered from collection metadata
+		}
+		return one("query", "")
+	case "update", "delete":
+		list := map[string]string{"update": "updates", "delete": "deletes"}[name]
+		arr, ok := cmd.Lookup(list).ArrayOK()
+		if !ok {
+			return nil
+		}
+		vals, _ := arr.Values()
+		var qs []query
+		for _, v := range vals {
+			if d, ok := v.DocumentOK(); ok {
+				qs = append(qs, query{collection: coll, filter: docAt(d, "q")})
+			}
+		}
+		return qs
+	case "aggregate":
+		return parseAggregate(coll, cmd)
+	}
+	return nil
+}
+
+// adminStages start pipelines that read server metadata, not documents.
+var adminStages = map[string]bool{
+	"$collStats": true, "$indexStats": true, "$currentOp": true, "$listLocalSessions": true,
+	"$listSessions": true, "$planCacheStats": true, "$changeStream": true, "$listSearchIndexes": true,
+}
+
+// parseAggregate takes the leading $match stages (MongoDB coalesces them)
+// as the filter and a $sort right after them as the sort: those are what an
+// index can serve. A pipeline with no leading $match reads every document.
+func parseAggregate(coll string, cmd bson.Raw) []query {
+	arr, ok := cmd.Lookup("pipeline").ArrayOK()
+	if !ok {
+		return nil
+	}
+	vals, _ := arr.Values()
+	var stages []bson.D
+	for _, v := range vals {
+		d, ok := v.DocumentOK()
+		if !ok {
+			return nil
+		}
+		var stage bson.D
+		if err := bson.Unmarshal(d, &stage); err != nil || len(stage) != 1 {
+			return nil
+		}
+		stages = append(stages, stage)
+	}
+	if len(stages) > 0 && adminStages[stages[0][0].Key] {
+		return nil
+	}
+	q := query{collection: coll}
+	var matches bson.A
+	i := 0
+	for ; i < len(stages) && stages[i][0].Key == "$match"; i++ {
+		matches = append(matches, stages[i][0].Value)
+	}
+	switch len(matches) {
+	case 0:
+		q.filter = bson.D{}
+	case 1:
+		q.filter, _ = asDoc(matches[0])
+	default:
+		q.filter = bson.D{{Key: "$and", Value: matches}}
+	}
+	if i < len(stages) && stages[i][0].Key == "$sort" {
+		q.sort, _ = asDoc(stages[i][0].Value)
+	}
+	return []query{q}
+}
+
+func docAt(cmd bson.Raw, key string) bson.D {
+	d := bson.D{}
+	if raw, ok := cmd.Lookup(key).DocumentOK(); ok {
+		_ = bson.Unmarshal(raw, &d)
+	}
+	return d
+}
+
+// callerFrames names the first two frames outside the driver, this package
+// and the tenant-scoped collection wrapper: where the query was written.
+func callerFrames() string {
+	pcs := make([]uintptr, 64)
+	n := runtime.Callers(3, pcs)
+	frames := runtime.CallersFrames(pcs[:n])
+	var out []string
+	for len(out) < 2 {
+		f, more := frames.Next()
+		fn := f.Function
+		inPackage := strings.Contains(f.File, "/tenants/enginetest/") && !strings.HasSuffix(f.File, "_test.go")
+		skip := strings.HasPrefix(fn, "go.mongodb.org/") || strings.HasPrefix(fn, "runtime.") || inPackage ||
+			strings.HasPrefix(fn, "microshop/tenants/engine.(*Collection).")
+		if !skip && fn != "" {
+			short := fn[strings.LastIndex(fn, "/")+1:]
+			out = append(out, fmt.Sprintf("%s (%s:%d)", short, shortPath(f.File), f.Line))
+		}
+		if !more {
+			break
+		}
+	}
+	return strings.Join(out, " < ")
+}
+
+func shortPath(p string) string {
+	parts := strings.Split(p, "/")
+	if len(parts) > 2 {
+		parts = parts[len(parts)-2:]
+	}
+	return strings.Join(parts, "/")
+}
