@@ -173,7 +173,8 @@ func newServices(ctx context.Context, cfg Config, log *slog.Logger, engine *engi
 // name says which it is.
 func (a *app) mountRoutes() error {
 	cfg, svc := a.cfg, a.tenants
-	renderer, err := templates.New(template.FuncMap{"static": a.assets.URL, "yuan": catalog.FormatYuan}, cfg.DevTemplates)
+	renderer, err := templates.New(template.FuncMap{"static": a.assets.URL, "yuan": catalog.FormatYuan}, cfg.DevTemplates,
+		templates.WithShop(func(c echo.Context) any { return tenants.FromContext(c) }))
 	if err != nil {
 		return fmt.Errorf("templates: %w", err)
 	}
@@ -191,7 +192,9 @@ func (a *app) mountRoutes() error {
 	e.GET("/static/*", a.assets.Handler)
 
 	// Platform pages (sign-up, login) and the unauthenticated part of the API.
-	tenants.NewWeb(svc, codec, cfg.SecureCookies).Routes(e.Group("", csrf), e.Group("/api/v1"))
+	platform := tenants.NewWeb(svc, codec, cfg.SecureCookies)
+	platform.PlatformRoutes(e.Group("", csrf))
+	platform.APIRoutes(e.Group("/api/v1"))
 
 	// The groups: merchant API (API key), console (session), the PC
 	// store's widget (no fan cookie), storefront (fan identity, links'
@@ -228,7 +231,7 @@ func (a *app) mountRoutes() error {
 	pcs := pcstore.NewHandlers(a.pcstore, cfg.BaseURL)
 	pcs.APIRoutes(api)
 	pcs.AdminRoutes(admin)
-	pcs.PublicRoutes(widget) // the widget PC stores' pages load
+	pcs.StorefrontRoutes(widget) // the widget PC stores' pages load
 
 	a.wechat.mount(e, push, api, admin, storefront, fans, cfg.BaseURL)
 

@@ -166,7 +166,7 @@ func (a *app) runJob(ctx context.Context, j job, tenantIDs []string) (jobRun, er
 		ids := tenantIDs
 		if ids == nil {
 			var err error
-			if ids, err = a.tenants.Store().TenantIDs(ctx); err != nil {
+			if ids, err = a.tenants.TenantIDs(ctx); err != nil {
 				return fmt.Errorf("list shops: %w", err)
 			}
 		}

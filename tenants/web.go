@@ -41,14 +41,6 @@ func (w *Web) APIRoutes(g *echo.Group) {
 	g.POST("/tenants", w.signupAPI)
 }
 
-// Routes mounts PlatformRoutes on pages and APIRoutes on api.
-//
-// Deprecated: call PlatformRoutes and APIRoutes.
-func (w *Web) Routes(pages *echo.Group, api *echo.Group) {
-	w.PlatformRoutes(pages)
-	w.APIRoutes(api)
-}
-
 func (w *Web) home(c echo.Context) error { return c.Render(http.StatusOK, "home.html", nil) }
 
 type signupPage struct {

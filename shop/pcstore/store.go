@@ -273,15 +273,6 @@ func orNone[L ~[]E, E any](l L) L {
 	return l
 }
 
-// anys is ss as query arguments.
-func anys(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
-}
-
 // byExternalID indexes mappings by their external id.
 func byExternalID(ms []Mapping) map[string]Mapping {
 	out := make(map[string]Mapping, len(ms))

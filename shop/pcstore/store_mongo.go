@@ -24,36 +24,6 @@ type mongoStore struct{ e *engine.Engine }
 // it stays unique if tenants ever share a database (pooling).
 func linkID(db *engine.MongoScope) string { return "link:" + db.TenantID() }
 
-// findAll finds the documents of c matching filter, decodes each as D and
-// returns them made into T by conv.
-func findAll[D, T any](ctx context.Context, c *engine.Collection, filter bson.D, conv func(D) T, opts ...options.Lister[options.FindOptions]) ([]T, error) {
-	cur, err := c.Find(ctx, filter, opts...)
-	if err != nil {
-		return nil, err
-	}
-	var docs []D
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]T, len(docs))
-	for i, d := range docs {
-		out[i] = conv(d)
-	}
-	return out, nil
-}
-
-// oneMatched is engine.One for a MongoDB update: nil when it matched a
-// document, err when it failed, missing when it matched none.
-func oneMatched(res *mongo.UpdateResult, err error, missing error) error {
-	if err != nil {
-		return err
-	}
-	if res.MatchedCount == 0 {
-		return missing
-	}
-	return nil
-}
-
 func (s *mongoStore) GetLink(ctx context.Context, tenantID string) (Link, error) {
 	var l Link
 	db := s.e.Mongo(tenantID)
@@ -108,7 +78,7 @@ func (s *mongoStore) SetLinkRun(ctx context.Context, tenantID, runID string) err
 	db := s.e.Mongo(tenantID)
 	res, err := db.C("pcstore_links").UpdateOne(ctx, bson.D{{Key: "_id", Value: linkID(db)}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "current_run", Value: runID}}}})
-	if err := oneMatched(res, err, errNoLink()); err != nil {
+	if err := engine.Matched(res, err, errNoLink()); err != nil {
 		return wrap("set link run "+runID, err)
 	}
 	return nil
@@ -151,7 +121,7 @@ func (s *mongoStore) Mappings(ctx context.Context, tenantID, src string, ids []s
 	if len(ids) == 0 {
 		return map[string]Mapping{}, nil
 	}
-	ms, err := findAll(ctx, s.e.Mongo(tenantID).C("pcstore_mappings"),
+	ms, err := engine.FindAll(ctx, s.e.Mongo(tenantID).C("pcstore_mappings"),
 		bson.D{{Key: "source", Value: src}, {Key: "external_id", Value: bson.D{{Key: "$in", Value: ids}}}}, mappingDoc.mapping)
 	if err != nil {
 		return nil, fmt.Errorf("mappings: %w", err)
@@ -199,7 +169,7 @@ func (s *mongoStore) SaveMapping(ctx context.Context, tenantID string, m Mapping
 			{Key: "product_id", Value: m.ProductID}, {Key: "skus", Value: orEmpty(m.SKUs)}, {Key: "run", Value: m.Run},
 			{Key: "outcome", Value: m.Outcome}, {Key: "gone", Value: m.Gone}, {Key: "updated_at", Value: m.UpdatedAt},
 		}}})
-	if err := oneMatched(res, err, fault.NotFound("mapping")); err != nil {
+	if err := engine.Matched(res, err, fault.NotFound("mapping")); err != nil {
 		return wrap("save mapping "+m.ExternalID, err)
 	}
 	return nil
@@ -220,7 +190,7 @@ func (s *mongoStore) MarkSeen(ctx context.Context, tenantID, src, runID, outcome
 }
 
 func (s *mongoStore) StaleMappings(ctx context.Context, tenantID, src, runID string, limit int) ([]Mapping, error) {
-	ms, err := findAll(ctx, s.e.Mongo(tenantID).C("pcstore_mappings"),
+	ms, err := engine.FindAll(ctx, s.e.Mongo(tenantID).C("pcstore_mappings"),
 		bson.D{{Key: "source", Value: src}, {Key: "gone", Value: false}, {Key: "run", Value: bson.D{{Key: "$ne", Value: runID}}}},
 		mappingDoc.mapping, options.Find().SetLimit(int64(limit)))
 	if err != nil {
@@ -272,7 +242,7 @@ func (s *mongoStore) SaveRun(ctx context.Context, tenantID string, r Run) error 
 			{Key: "notes", Value: orNone(r.Notes)}, {Key: "finished_at", Value: r.FinishedAt},
 			{Key: "heartbeat_at", Value: r.HeartbeatAt}, {Key: "active_ms", Value: r.ActiveMS},
 		}}})
-	if err := oneMatched(res, err, fault.NotFound("run")); err != nil {
+	if err := engine.Matched(res, err, fault.NotFound("run")); err != nil {
 		return wrap("save run "+r.ID, err)
 	}
 	return nil
@@ -283,7 +253,7 @@ func (s *mongoStore) ListRuns(ctx context.Context, tenantID string, before time.
 	if !before.IsZero() {
 		filter = bson.D{{Key: "started_at", Value: bson.D{{Key: "$lt", Value: before}}}}
 	}
-	rs, err := findAll(ctx, s.e.Mongo(tenantID).C("pcstore_runs"), filter, Run.tidy, options.Find().
+	rs, err := engine.FindAll(ctx, s.e.Mongo(tenantID).C("pcstore_runs"), filter, Run.tidy, options.Find().
 		SetSort(bson.D{{Key: "started_at", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(limit)))
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
@@ -320,7 +290,7 @@ func (s *mongoStore) AddRunError(ctx context.Context, tenantID string, e RunErro
 }
 
 func (s *mongoStore) RunErrors(ctx context.Context, tenantID, runID string, offset, limit int) ([]RunError, error) {
-	es, err := findAll(ctx, s.e.Mongo(tenantID).C("pcstore_run_errors"), bson.D{{Key: "run_id", Value: runID}}, runErrorDoc.runError,
+	es, err := engine.FindAll(ctx, s.e.Mongo(tenantID).C("pcstore_run_errors"), bson.D{{Key: "run_id", Value: runID}}, runErrorDoc.runError,
 		options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}).SetSkip(int64(offset)).SetLimit(int64(limit)))
 	if err != nil {
 		return nil, fmt.Errorf("errors of run %s: %w", runID, err)
@@ -386,7 +356,7 @@ func (s *mongoStore) OpenUpload(ctx context.Context, tenantID, id string) (io.Re
 
 func (s *mongoStore) DeleteUploads(ctx context.Context, tenantID string, keep ...string) error {
 	db := s.e.Mongo(tenantID)
-	ids, err := findAll(ctx, db.C("pcstore_uploads"), bson.D{}, func(u uploadDoc) string { return u.ID })
+	ids, err := engine.FindAll(ctx, db.C("pcstore_uploads"), bson.D{}, func(u uploadDoc) string { return u.ID })
 	if err != nil {
 		return fmt.Errorf("list uploads: %w", err)
 	}

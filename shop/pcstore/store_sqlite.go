@@ -101,7 +101,7 @@ func (s *sqliteStore) Mappings(ctx context.Context, tenantID, src string, ids []
 		return map[string]Mapping{}, nil
 	}
 	ms, err := engine.SQLAll(ctx, s.e, tenantID, scanMapping, `SELECT `+mappingColumns+` FROM pcstore_mappings
-		WHERE tenant_id = ? AND source = ? AND external_id IN (`+engine.Placeholders(len(ids))+`)`, append([]any{src}, anys(ids)...)...)
+		WHERE tenant_id = ? AND source = ? AND external_id IN (`+engine.Placeholders(len(ids))+`)`, append([]any{src}, engine.Strings(ids)...)...)
 	if err != nil {
 		return nil, fmt.Errorf("mappings: %w", err)
 	}
@@ -148,7 +148,7 @@ func (s *sqliteStore) MarkSeen(ctx context.Context, tenantID, src, runID, outcom
 	}
 	_, err := s.e.SQLExec(ctx, tenantID, `UPDATE pcstore_mappings SET run = ?, outcome = ?, updated_at = ?
 		WHERE tenant_id = ? AND source = ? AND external_id IN (`+engine.Placeholders(len(ids))+`)`,
-		append([]any{runID, outcome, engine.TimeText(time.Now()), src}, anys(ids)...)...)
+		append([]any{runID, outcome, engine.TimeText(time.Now()), src}, engine.Strings(ids)...)...)
 	if err != nil {
 		return fmt.Errorf("mark %d mappings %s: %w", len(ids), outcome, err)
 	}
@@ -165,12 +165,8 @@ func (s *sqliteStore) StaleMappings(ctx context.Context, tenantID, src, runID st
 }
 
 func (s *sqliteStore) CountOutcomes(ctx context.Context, tenantID, runID string) (Counts, error) {
-	db, err := s.e.SQL(tenantID)
-	var byOutcome map[string]int64
-	if err == nil {
-		byOutcome, err = engine.CountBy[string](ctx, db, `SELECT outcome, count(*) FROM pcstore_mappings
-			WHERE tenant_id = ? AND run = ? GROUP BY outcome`, runID)
-	}
+	byOutcome, err := engine.SQLCountBy[string](ctx, s.e, tenantID, `SELECT outcome, count(*) FROM pcstore_mappings
+		WHERE tenant_id = ? AND run = ? GROUP BY outcome`, runID)
 	if err != nil {
 		return Counts{}, fmt.Errorf("count outcomes of run %s: %w", runID, err)
 	}
@@ -353,10 +349,10 @@ func (s *sqliteStore) DeleteUploads(ctx context.Context, tenantID string, keep .
 	if len(keep) > 0 {
 		cond = ` AND upload_id NOT IN (` + engine.Placeholders(len(keep)) + `)`
 	}
-	if _, err := db.Exec(ctx, `DELETE FROM pcstore_upload_chunks WHERE tenant_id = ?`+cond, anys(keep)...); err != nil {
+	if _, err := db.Exec(ctx, `DELETE FROM pcstore_upload_chunks WHERE tenant_id = ?`+cond, engine.Strings(keep)...); err != nil {
 		return fmt.Errorf("delete upload chunks: %w", err)
 	}
-	if _, err = db.Exec(ctx, `DELETE FROM pcstore_uploads WHERE tenant_id = ?`+strings.ReplaceAll(cond, "upload_id", "id"), anys(keep)...); err != nil {
+	if _, err = db.Exec(ctx, `DELETE FROM pcstore_uploads WHERE tenant_id = ?`+strings.ReplaceAll(cond, "upload_id", "id"), engine.Strings(keep)...); err != nil {
 		return fmt.Errorf("delete uploads: %w", err)
 	}
 	return nil

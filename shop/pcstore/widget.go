@@ -26,11 +26,6 @@ func (h *Handlers) StorefrontRoutes(g *echo.Group) {
 	g.GET("/pcstore/qr.png", h.widgetQR)
 }
 
-// PublicRoutes is StorefrontRoutes, by its former name.
-//
-// Deprecated: call StorefrontRoutes.
-func (h *Handlers) PublicRoutes(g *echo.Group) { h.StorefrontRoutes(g) }
-
 func (h *Handlers) base(c echo.Context) string {
 	if h.baseURL != "" {
 		return h.baseURL

@@ -3,6 +3,10 @@ package engine
 import (
 	"context"
 	"database/sql"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // The shortcuts below open the tenant's scope and run one statement, so a
@@ -60,4 +64,53 @@ func One(res sql.Result, err error, missing error) error {
 		return missing
 	}
 	return nil
+}
+
+// SQLCountBy is CountBy on the tenant's SQLite database.
+func SQLCountBy[K comparable](ctx context.Context, e *Engine, tenantID, query string, args ...any) (map[K]int64, error) {
+	db, err := e.SQL(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return CountBy[K](ctx, db, query, args...)
+}
+
+// Matched is One for a MongoDB update: nil when it matched a document, err
+// when it failed, missing when it matched none.
+func Matched(res *mongo.UpdateResult, err error, missing error) error {
+	if err != nil {
+		return err
+	}
+	if res.MatchedCount == 0 {
+		return missing
+	}
+	return nil
+}
+
+// FindAll runs a find on c, decodes every document as a D and converts each
+// with conv: the Mongo twin of SQLAll, for stores whose documents are a
+// storage shape of the domain type.
+func FindAll[D, T any](ctx context.Context, c *Collection, filter bson.D, conv func(D) T, opts ...options.Lister[options.FindOptions]) ([]T, error) {
+	cur, err := c.Find(ctx, filter, opts...)
+	if err != nil {
+		return nil, err
+	}
+	var docs []D
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, err
+	}
+	out := make([]T, len(docs))
+	for i, d := range docs {
+		out[i] = conv(d)
+	}
+	return out, nil
+}
+
+// Strings is ss as SQL arguments, for an IN list (see Placeholders).
+func Strings(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
