@@ -220,8 +220,8 @@ func (a *app) mountRoutes() error {
 	orders := order.NewHandlers(a.orders, order.NewSandbox([]byte("sandbox-pay:"+a.secret)), cfg.BaseURL)
 	orders.APIRoutes(api)
 	orders.AdminRoutes(admin)
-	orders.StorefrontRoutes(storefront) // the storefront's JSON (StorefrontAPIRoutes)
-	orders.PageRoutes(storefront)       // the shopper's order pages (StorefrontRoutes)
+	orders.StorefrontAPIRoutes(storefront)
+	orders.StorefrontRoutes(storefront)
 	orders.NotifyRoutes(notify)
 
 	dist.APIRoutes(api)

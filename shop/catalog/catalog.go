@@ -136,19 +136,7 @@ func (c *Catalog) List(ctx context.Context, tenantID string, f Filter) ([]Produc
 	return c.store.List(ctx, tenantID, f)
 }
 
-func checkID(id string) error {
-	if !engine.ValidID(id) {
-		return fault.Invalid("id", "%q is not a product id", truncate(id, 40))
-	}
-	return nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
+func checkID(id string) error { return engine.CheckID("id", "product", id) }
 
 // intParam parses an optional integer query parameter.
 func intParam(name, v string) (int, error) {

@@ -33,9 +33,11 @@ const (
 	MaxStock       = 1_000_000_000
 )
 
-// Product is one item in a shop's catalog. Money is int64 fen.
+// Product is one item in a shop's catalog. Money is int64 fen. In Mongo it
+// is stored as it is, under the lower-cased field names (bson tags name the
+// others); its SKUs are documents of their own.
 type Product struct {
-	ID          string    `json:"id"`
+	ID          string    `json:"id" bson:"_id"`
 	Title       string    `json:"title"`
 	Description string    `json:"description"`
 	Price       int64     `json:"price"`
@@ -43,14 +45,26 @@ type Product struct {
 	Images      []string  `json:"images"`
 	Category    string    `json:"category"`
 	Status      string    `json:"status"`
-	SKUs        []SKU     `json:"skus"`
+	SKUs        []SKU     `json:"skus" bson:"-"`
 	Rev         int64     `json:"rev"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	CreatedAt   time.Time `json:"created_at" bson:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at" bson:"updated_at"`
 
 	// rowStock is the product record's own stock as stored: the stock of a
 	// product without SKUs (Stock shows the SKUs' total otherwise).
 	rowStock int64
+}
+
+// stored finishes a product as a store read it, before its SKUs are
+// attached: its own stock as stored, empty lists rather than none, times in
+// UTC.
+func (p *Product) stored() {
+	p.rowStock = p.Stock
+	p.SKUs = []SKU{}
+	if p.Images == nil {
+		p.Images = []string{}
+	}
+	p.CreatedAt, p.UpdatedAt = p.CreatedAt.UTC(), p.UpdatedAt.UTC()
 }
 
 // stockToStore is the product record's stock after a write of p: its own
@@ -64,10 +78,19 @@ func (p *Product) stockToStore() int64 {
 
 // SKU is one purchasable variant of a product, with its own price and stock.
 type SKU struct {
-	ID    string `json:"id"`
+	ID    string `json:"id" bson:"_id"`
 	Name  string `json:"name"`
 	Price int64  `json:"price"`
 	Stock int64  `json:"stock"`
+}
+
+// attach gives the product its SKUs from skus (by product id), if it has
+// any.
+func (p *Product) attach(skus map[string][]SKU) {
+	if k := skus[p.ID]; k != nil {
+		p.SKUs = k
+		p.derive()
+	}
 }
 
 // derive sets a product with SKUs to show its lowest SKU price and its total

@@ -2,9 +2,12 @@ package catalog
 
 import (
 	"context"
-	"microshop/tenants/engine"
+	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"microshop/tenants/engine"
+	"microshop/tenants/fault"
 )
 
 // Store keeps products and SKUs in a tenant's database. Every method takes
@@ -51,6 +54,52 @@ func NewStore(e *engine.Engine) Store {
 		return &mongoStore{e: e}
 	}
 	return &sqliteStore{e: e}
+}
+
+// skuWrite is one write that makes a product's stored SKUs what an edit
+// made them: insert a new SKU, delete one that is gone, or update one
+// (its stock by delta: see Store.Update). pos is its place in the list.
+type skuWrite struct {
+	SKU
+	pos       int
+	delta     int64
+	new, gone bool
+}
+
+// skuWrites lists the writes that make the stored SKUs old into next:
+// next's, in order, then the deletions.
+func skuWrites(old, next []SKU) []skuWrite {
+	before := map[string]SKU{}
+	for _, k := range old {
+		before[k.ID] = k
+	}
+	var out []skuWrite
+	for i, k := range next {
+		was, ok := before[k.ID]
+		out = append(out, skuWrite{SKU: k, pos: i, delta: k.Stock - was.Stock, new: !ok})
+		delete(before, k.ID)
+	}
+	for _, k := range old {
+		if _, gone := before[k.ID]; gone {
+			out = append(out, skuWrite{SKU: k, gone: true})
+		}
+	}
+	return out
+}
+
+// stockChanged is the conflict of an edit that would take an SKU's stock
+// below zero.
+func stockChanged(k SKU) error {
+	return fault.Conflict("stock of %q changed while you edited it (orders took some); reload and try again", k.Name)
+}
+
+// wrap says which store call failed (nil stays nil; fault errors stay
+// visible to errors.Is and errors.As through %w).
+func wrap(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
 }
 
 // Schema is the catalog's tables and indexes in each tenant database.

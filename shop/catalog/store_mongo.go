@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"microshop/tenants/engine"
@@ -15,42 +15,11 @@ import (
 
 type mongoStore struct{ e *engine.Engine }
 
-type productDoc struct {
-	ID          string    `bson:"_id"`
-	Title       string    `bson:"title"`
-	Description string    `bson:"description"`
-	Price       int64     `bson:"price"`
-	Stock       int64     `bson:"stock"`
-	Images      []string  `bson:"images"`
-	Category    string    `bson:"category"`
-	Status      string    `bson:"status"`
-	Rev         int64     `bson:"rev"`
-	CreatedAt   time.Time `bson:"created_at"`
-	UpdatedAt   time.Time `bson:"updated_at"`
-}
-
+// skuDoc is a SKU as its Mongo document, which names its product.
 type skuDoc struct {
-	ID        string `bson:"_id"`
+	SKU       `bson:",inline"`
 	ProductID string `bson:"product_id"`
-	Name      string `bson:"name"`
-	Price     int64  `bson:"price"`
-	Stock     int64  `bson:"stock"`
 	Position  int    `bson:"position"`
-}
-
-func toDoc(p *Product) productDoc {
-	return productDoc{ID: p.ID, Title: p.Title, Description: p.Description, Price: p.Price, Stock: p.stockToStore(),
-		Images: p.Images, Category: p.Category, Status: p.Status, Rev: p.Rev, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
-}
-
-func (d productDoc) product() Product {
-	imgs := d.Images
-	if imgs == nil {
-		imgs = []string{}
-	}
-	return Product{ID: d.ID, Title: d.Title, Description: d.Description, Price: d.Price, Stock: d.Stock,
-		Images: imgs, Category: d.Category, Status: d.Status, Rev: d.Rev, SKUs: []SKU{},
-		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(), rowStock: d.Stock}
 }
 
 func (s *mongoStore) Create(ctx context.Context, tenantID string, p *Product) error {
@@ -59,7 +28,9 @@ func (s *mongoStore) Create(ctx context.Context, tenantID string, p *Product) er
 	if err := s.writeSKUs(ctx, db, p.ID, nil, p.SKUs); err != nil {
 		return err
 	}
-	if err := db.C("products").InsertOne(ctx, toDoc(p)); err != nil {
+	doc := *p
+	doc.Stock = p.stockToStore()
+	if err := db.C("products").InsertOne(ctx, doc); err != nil {
 		return fmt.Errorf("insert product: %w", err)
 	}
 	return s.touch(ctx, db)
@@ -67,23 +38,20 @@ func (s *mongoStore) Create(ctx context.Context, tenantID string, p *Product) er
 
 func (s *mongoStore) Get(ctx context.Context, tenantID, id string) (Product, error) {
 	db := s.e.Mongo(tenantID)
-	var d productDoc
-	err := db.C("products").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	var p Product
+	err := db.C("products").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&p)
 	if engine.IsNoDocuments(err) {
 		return Product{}, fault.NotFound("product")
 	}
 	if err != nil {
-		return Product{}, err
+		return Product{}, fmt.Errorf("get product %s: %w", id, err)
 	}
-	p := d.product()
+	p.stored()
 	skus, err := s.skus(ctx, db, bson.D{{Key: "product_id", Value: id}})
 	if err != nil {
 		return Product{}, err
 	}
-	if k := skus[id]; k != nil {
-		p.SKUs = k
-	}
-	p.derive()
+	p.attach(skus)
 	return p, nil
 }
 
@@ -123,44 +91,32 @@ func (s *mongoStore) Update(ctx context.Context, tenantID string, p *Product, ol
 }
 
 // writeSKUs makes the stored SKUs of a product equal to next, read earlier
-// as old; stock changes are written as differences (see Store.Update).
+// as old (see skuWrites).
 func (s *mongoStore) writeSKUs(ctx context.Context, db *engine.MongoScope, productID string, old, next []SKU) error {
-	before := map[string]SKU{}
-	for _, k := range old {
-		before[k.ID] = k
-	}
-	keep := map[string]bool{}
-	for i, k := range next {
-		keep[k.ID] = true
-		was, ok := before[k.ID]
-		if !ok {
-			err := db.C("skus").InsertOne(ctx, skuDoc{ID: k.ID, ProductID: productID, Name: k.Name, Price: k.Price, Stock: k.Stock, Position: i})
-			if err != nil {
-				return fmt.Errorf("write sku: %w", err)
+	c := db.C("skus")
+	for _, w := range skuWrites(old, next) {
+		var err error
+		switch {
+		case w.gone:
+			_, err = c.DeleteOne(ctx, bson.D{{Key: "_id", Value: w.ID}})
+		case w.new:
+			err = c.InsertOne(ctx, skuDoc{SKU: w.SKU, ProductID: productID, Position: w.pos})
+		default:
+			filter := bson.D{{Key: "_id", Value: w.ID}}
+			if w.delta < 0 {
+				filter = append(filter, bson.E{Key: "stock", Value: bson.D{{Key: "$gte", Value: -w.delta}}})
 			}
-			continue
+			var res *mongo.UpdateResult
+			res, err = c.UpdateOne(ctx, filter, bson.D{
+				{Key: "$set", Value: bson.D{{Key: "name", Value: w.Name}, {Key: "price", Value: w.Price}, {Key: "position", Value: w.pos}}},
+				{Key: "$inc", Value: bson.D{{Key: "stock", Value: w.delta}}},
+			})
+			if err == nil && res.MatchedCount == 0 {
+				return stockChanged(w.SKU)
+			}
 		}
-		delta := k.Stock - was.Stock
-		filter := bson.D{{Key: "_id", Value: k.ID}}
-		if delta < 0 {
-			filter = append(filter, bson.E{Key: "stock", Value: bson.D{{Key: "$gte", Value: -delta}}})
-		}
-		res, err := db.C("skus").UpdateOne(ctx, filter, bson.D{
-			{Key: "$set", Value: bson.D{{Key: "name", Value: k.Name}, {Key: "price", Value: k.Price}, {Key: "position", Value: i}}},
-			{Key: "$inc", Value: bson.D{{Key: "stock", Value: delta}}},
-		})
 		if err != nil {
-			return fmt.Errorf("write sku: %w", err)
-		}
-		if res.MatchedCount == 0 {
-			return fault.Conflict("stock of %q changed while you edited it (orders took some); reload and try again", k.Name)
-		}
-	}
-	for _, k := range old {
-		if !keep[k.ID] {
-			if _, err := db.C("skus").DeleteOne(ctx, bson.D{{Key: "_id", Value: k.ID}}); err != nil {
-				return fmt.Errorf("delete sku: %w", err)
-			}
+			return fmt.Errorf("write sku %s: %w", w.ID, err)
 		}
 	}
 	return nil
@@ -170,13 +126,13 @@ func (s *mongoStore) Delete(ctx context.Context, tenantID, id string) error {
 	db := s.e.Mongo(tenantID)
 	res, err := db.C("products").DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
 	if err != nil {
-		return err
+		return fmt.Errorf("delete product %s: %w", id, err)
 	}
 	if res.DeletedCount == 0 {
 		return fault.NotFound("product")
 	}
 	if _, err := db.C("skus").DeleteMany(ctx, bson.D{{Key: "product_id", Value: id}}); err != nil {
-		return err
+		return fmt.Errorf("delete skus of product %s: %w", id, err)
 	}
 	return s.touch(ctx, db)
 }
@@ -196,42 +152,30 @@ func (s *mongoStore) List(ctx context.Context, tenantID string, f Filter) ([]Pro
 	}
 	total, err := db.C("products").CountDocuments(ctx, filter)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, fmt.Errorf("count products: %w", err)
 	}
-	cur, err := db.C("products").Find(ctx, filter, options.Find().
-		SetSort(bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}).SetSkip(int64(f.Offset)).SetLimit(int64(f.Limit)))
-	if err != nil {
-		return nil, 0, err
-	}
-	var docs []productDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, 0, err
-	}
-	products, err := s.attach(ctx, db, docs)
+	products, err := s.find(ctx, db, filter, options.Find().SetSkip(int64(f.Offset)).SetLimit(int64(f.Limit)))
 	return products, total, err
 }
 
 func (s *mongoStore) OnSale(ctx context.Context, tenantID string) ([]Product, error) {
-	db := s.e.Mongo(tenantID)
-	cur, err := db.C("products").Find(ctx, bson.D{{Key: "status", Value: OnSale}},
-		options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}))
-	if err != nil {
-		return nil, err
-	}
-	var docs []productDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, err
-	}
-	return s.attach(ctx, db, docs)
+	return s.find(ctx, s.e.Mongo(tenantID), bson.D{{Key: "status", Value: OnSale}}, options.Find())
 }
 
-// attach converts documents to products with their SKUs (one more query).
-func (s *mongoStore) attach(ctx context.Context, db *engine.MongoScope, docs []productDoc) ([]Product, error) {
-	products := make([]Product, len(docs))
-	ids := make([]string, len(docs))
-	for i, d := range docs {
-		products[i] = d.product()
-		ids[i] = d.ID
+// find lists products newest first, with their SKUs (one more query).
+func (s *mongoStore) find(ctx context.Context, db *engine.MongoScope, filter bson.D, opts *options.FindOptionsBuilder) ([]Product, error) {
+	products := []Product{}
+	cur, err := db.C("products").Find(ctx, filter, opts.SetSort(bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}))
+	if err == nil {
+		err = cur.All(ctx, &products)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list products: %w", err)
+	}
+	ids := make([]string, len(products))
+	for i := range products {
+		products[i].stored()
+		ids[i] = products[i].ID
 	}
 	if len(ids) == 0 {
 		return products, nil
@@ -241,27 +185,24 @@ func (s *mongoStore) attach(ctx context.Context, db *engine.MongoScope, docs []p
 		return nil, err
 	}
 	for i := range products {
-		if k := skus[products[i].ID]; k != nil {
-			products[i].SKUs = k
-			products[i].derive()
-		}
+		products[i].attach(skus)
 	}
 	return products, nil
 }
 
 func (s *mongoStore) skus(ctx context.Context, db *engine.MongoScope, filter bson.D) (map[string][]SKU, error) {
+	var docs []skuDoc
 	cur, err := db.C("skus").Find(ctx, filter,
 		options.Find().SetSort(bson.D{{Key: "product_id", Value: 1}, {Key: "position", Value: 1}}))
-	if err != nil {
-		return nil, err
+	if err == nil {
+		err = cur.All(ctx, &docs)
 	}
-	var docs []skuDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, err
+	if err != nil {
+		return nil, fmt.Errorf("list skus: %w", err)
 	}
 	out := map[string][]SKU{}
 	for _, d := range docs {
-		out[d.ProductID] = append(out[d.ProductID], SKU{ID: d.ID, Name: d.Name, Price: d.Price, Stock: d.Stock})
+		out[d.ProductID] = append(out[d.ProductID], d.SKU)
 	}
 	return out, nil
 }
@@ -272,7 +213,7 @@ func (s *mongoStore) touch(ctx context.Context, db *engine.MongoScope) error {
 	_, err := db.C("catalog_meta").UpdateOne(ctx, bson.D{{Key: "_id", Value: "catalog"}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "stamp", Value: engine.NewID()}, {Key: "tenant_id", Value: db.TenantID()}}}},
 		options.UpdateOne().SetUpsert(true))
-	return err
+	return wrap(err, "stamp catalog")
 }
 
 func (s *mongoStore) Stamp(ctx context.Context, tenantID string) (string, error) {
@@ -283,7 +224,7 @@ func (s *mongoStore) Stamp(ctx context.Context, tenantID string) (string, error)
 	if engine.IsNoDocuments(err) {
 		return "", nil
 	}
-	return d.Stamp, err
+	return d.Stamp, wrap(err, "read catalog stamp")
 }
 
 // FerretDB 1.24 does not implement projections in findAndModify, so the

@@ -27,8 +27,7 @@ func scanProduct(scan func(...any) error) (Product, error) {
 		return p, fmt.Errorf("product %s images: %w", p.ID, err)
 	}
 	p.CreatedAt, p.UpdatedAt = engine.ParseTimeText(created), engine.ParseTimeText(updated)
-	p.SKUs = []SKU{}
-	p.rowStock = p.Stock
+	p.stored()
 	return p, nil
 }
 
@@ -37,7 +36,6 @@ func (s *sqliteStore) Create(ctx context.Context, tenantID string, p *Product) e
 	if err != nil {
 		return err
 	}
-	images, _ := json.Marshal(p.Images)
 	// Product, SKUs and stamp are written one after another without a
 	// transaction, like on Mongo: the product is the last write, so a crash
 	// leaves at worst orphan SKUs, never a product missing its SKUs.
@@ -46,7 +44,7 @@ func (s *sqliteStore) Create(ctx context.Context, tenantID string, p *Product) e
 	}
 	_, err = db.Exec(ctx, `INSERT INTO products (tenant_id, `+productColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.ID, p.Title, p.Description, p.Price, p.stockToStore(), string(images), p.Category, p.Status, p.Rev,
+		p.ID, p.Title, p.Description, p.Price, p.stockToStore(), engine.JSONText(p.Images), p.Category, p.Status, p.Rev,
 		engine.TimeText(p.CreatedAt), engine.TimeText(p.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("insert product: %w", err)
@@ -64,17 +62,13 @@ func (s *sqliteStore) Get(ctx context.Context, tenantID, id string) (Product, er
 		return Product{}, fault.NotFound("product")
 	}
 	if err != nil {
-		return Product{}, err
+		return Product{}, fmt.Errorf("get product %s: %w", id, err)
 	}
 	skus, err := s.skus(ctx, db, `WHERE tenant_id = ? AND product_id = ?`, id)
 	if err != nil {
 		return Product{}, err
 	}
-	p.SKUs = skus[id]
-	if p.SKUs == nil {
-		p.SKUs = []SKU{}
-	}
-	p.derive()
+	p.attach(skus)
 	return p, nil
 }
 
@@ -83,13 +77,12 @@ func (s *sqliteStore) Update(ctx context.Context, tenantID string, p *Product, o
 	if err != nil {
 		return err
 	}
-	images, _ := json.Marshal(p.Images)
 	// The revision check makes a read-modify-write safe: a PATCH that read
 	// an older product loses and is retried instead of undoing another edit.
 	res, err := db.Exec(ctx, `UPDATE products SET title = ?, description = ?, price = ?, stock = stock + ?, images = ?,
 		category = ?, status = ?, rev = rev + 1, updated_at = ?
 		WHERE tenant_id = ? AND id = ? AND rev = ?`,
-		p.Title, p.Description, p.Price, p.stockToStore()-old.rowStock, string(images), p.Category, p.Status,
+		p.Title, p.Description, p.Price, p.stockToStore()-old.rowStock, engine.JSONText(p.Images), p.Category, p.Status,
 		engine.TimeText(p.UpdatedAt), p.ID, p.Rev)
 	if isCheckViolation(err) {
 		return fault.ErrConflict // orders took stock meanwhile: re-read and retry
@@ -121,35 +114,25 @@ func (s *sqliteStore) missingOrConflict(ctx context.Context, db *engine.SQLScope
 }
 
 // writeSKUs makes the stored SKUs of a product equal to next, read earlier
-// as old; stock changes are written as differences (see Store.Update).
+// as old (see skuWrites).
 func (s *sqliteStore) writeSKUs(ctx context.Context, db *engine.SQLScope, productID string, old, next []SKU) error {
-	before := map[string]SKU{}
-	for _, k := range old {
-		before[k.ID] = k
-	}
-	keep := map[string]bool{}
-	for i, k := range next {
-		keep[k.ID] = true
+	for _, w := range skuWrites(old, next) {
 		var err error
-		if was, ok := before[k.ID]; ok {
-			_, err = db.Exec(ctx, `UPDATE skus SET name = ?, price = ?, stock = stock + ?, position = ?
-				WHERE tenant_id = ? AND id = ?`, k.Name, k.Price, k.Stock-was.Stock, i, k.ID)
-		} else {
+		switch {
+		case w.gone:
+			_, err = db.Exec(ctx, `DELETE FROM skus WHERE tenant_id = ? AND id = ?`, w.ID)
+		case w.new:
 			_, err = db.Exec(ctx, `INSERT INTO skus (tenant_id, id, product_id, name, price, stock, position)
-				VALUES (?, ?, ?, ?, ?, ?, ?)`, k.ID, productID, k.Name, k.Price, k.Stock, i)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`, w.ID, productID, w.Name, w.Price, w.Stock, w.pos)
+		default:
+			_, err = db.Exec(ctx, `UPDATE skus SET name = ?, price = ?, stock = stock + ?, position = ?
+				WHERE tenant_id = ? AND id = ?`, w.Name, w.Price, w.delta, w.pos, w.ID)
 		}
 		if isCheckViolation(err) {
-			return fault.Conflict("stock of %q changed while you edited it (orders took some); reload and try again", k.Name)
+			return stockChanged(w.SKU)
 		}
 		if err != nil {
-			return fmt.Errorf("write sku: %w", err)
-		}
-	}
-	for _, k := range old {
-		if !keep[k.ID] {
-			if _, err := db.Exec(ctx, `DELETE FROM skus WHERE tenant_id = ? AND id = ?`, k.ID); err != nil {
-				return fmt.Errorf("delete sku: %w", err)
-			}
+			return fmt.Errorf("write sku %s: %w", w.ID, err)
 		}
 	}
 	return nil
@@ -162,13 +145,13 @@ func (s *sqliteStore) Delete(ctx context.Context, tenantID, id string) error {
 	}
 	res, err := db.Exec(ctx, `DELETE FROM products WHERE tenant_id = ? AND id = ?`, id)
 	if err != nil {
-		return err
+		return fmt.Errorf("delete product %s: %w", id, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fault.NotFound("product")
+	if err := engine.One(res, nil, fault.NotFound("product")); err != nil {
+		return err
 	}
 	if _, err := db.Exec(ctx, `DELETE FROM skus WHERE tenant_id = ? AND product_id = ?`, id); err != nil {
-		return err
+		return fmt.Errorf("delete skus of product %s: %w", id, err)
 	}
 	return s.touch(ctx, db)
 }
@@ -192,14 +175,10 @@ func (s *sqliteStore) List(ctx context.Context, tenantID string, f Filter) ([]Pr
 	cond := " WHERE " + strings.Join(where, " AND ")
 	var total int64
 	if err := db.QueryRow(ctx, `SELECT count(*) FROM products`+cond, args...).Scan(&total); err != nil {
-		return nil, 0, err
+		return nil, 0, fmt.Errorf("count products: %w", err)
 	}
-	rows, err := db.Query(ctx, `SELECT `+productColumns+` FROM products`+cond+
+	products, err := s.find(ctx, db, `SELECT `+productColumns+` FROM products`+cond+
 		` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, append(args, f.Limit, f.Offset)...)
-	if err != nil {
-		return nil, 0, err
-	}
-	products, err := s.collect(ctx, db, rows)
 	return products, total, err
 }
 
@@ -208,48 +187,34 @@ func (s *sqliteStore) OnSale(ctx context.Context, tenantID string) ([]Product, e
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.Query(ctx, `SELECT `+productColumns+` FROM products WHERE tenant_id = ? AND status = ?
+	return s.find(ctx, db, `SELECT `+productColumns+` FROM products WHERE tenant_id = ? AND status = ?
 		ORDER BY created_at DESC, id DESC`, OnSale)
-	if err != nil {
-		return nil, err
-	}
-	return s.collect(ctx, db, rows)
 }
 
-// collect reads product rows and attaches their SKUs with one more query.
-func (s *sqliteStore) collect(ctx context.Context, db *engine.SQLScope, rows *sql.Rows) ([]Product, error) {
-	defer rows.Close()
-	products := []Product{}
-	var ids []any
-	for rows.Next() {
-		p, err := scanProduct(rows.Scan)
-		if err != nil {
-			return nil, err
-		}
-		products = append(products, p)
-		ids = append(ids, p.ID)
+// find runs a query for products and attaches their SKUs with one more.
+func (s *sqliteStore) find(ctx context.Context, db *engine.SQLScope, query string, args ...any) ([]Product, error) {
+	products, err := engine.QueryAll(ctx, db, scanProduct, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list products: %w", err)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if len(ids) == 0 {
+	if len(products) == 0 {
 		return products, nil
 	}
 	var skus map[string][]SKU
-	var err error
-	if len(ids) > 200 {
+	if len(products) > 200 {
 		skus, err = s.skus(ctx, db, `WHERE tenant_id = ?`)
 	} else {
-		skus, err = s.skus(ctx, db, `WHERE tenant_id = ? AND product_id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, ids...)
+		ids := make([]any, len(products))
+		for i, p := range products {
+			ids[i] = p.ID
+		}
+		skus, err = s.skus(ctx, db, `WHERE tenant_id = ? AND product_id IN (`+engine.Placeholders(len(ids))+`)`, ids...)
 	}
 	if err != nil {
 		return nil, err
 	}
 	for i := range products {
-		if k := skus[products[i].ID]; k != nil {
-			products[i].SKUs = k
-			products[i].derive()
-		}
+		products[i].attach(skus)
 	}
 	return products, nil
 }
@@ -257,7 +222,7 @@ func (s *sqliteStore) collect(ctx context.Context, db *engine.SQLScope, rows *sq
 func (s *sqliteStore) skus(ctx context.Context, db *engine.SQLScope, where string, args ...any) (map[string][]SKU, error) {
 	rows, err := db.Query(ctx, `SELECT product_id, id, name, price, stock FROM skus `+where+` ORDER BY product_id, position`, args...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("list skus: %w", err)
 	}
 	defer rows.Close()
 	out := map[string][]SKU{}
@@ -275,20 +240,16 @@ func (s *sqliteStore) skus(ctx context.Context, db *engine.SQLScope, where strin
 func (s *sqliteStore) touch(ctx context.Context, db *engine.SQLScope) error {
 	_, err := db.Exec(ctx, `INSERT INTO catalog_meta (tenant_id, stamp) VALUES (?, ?)
 		ON CONFLICT (tenant_id) DO UPDATE SET stamp = excluded.stamp`, engine.NewID())
-	return err
+	return wrap(err, "stamp catalog")
 }
 
 func (s *sqliteStore) Stamp(ctx context.Context, tenantID string) (string, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return "", err
-	}
 	var stamp string
-	err = db.QueryRow(ctx, `SELECT stamp FROM catalog_meta WHERE tenant_id = ?`).Scan(&stamp)
+	err := s.e.SQLQueryRow(ctx, tenantID, `SELECT stamp FROM catalog_meta WHERE tenant_id = ?`).Scan(&stamp)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
-	return stamp, err
+	return stamp, wrap(err, "read catalog stamp")
 }
 
 func isCheckViolation(err error) bool {
@@ -300,12 +261,8 @@ func escapeLike(s string) string {
 }
 
 func (s *sqliteStore) Hold(ctx context.Context, tenantID, key, productID, skuID string, qty int64) (int64, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return 0, err
-	}
 	left := int64(-1)
-	err = db.Tx(ctx, func(tx *engine.SQLTx) error {
+	err := s.e.SQLTx(ctx, tenantID, func(tx *engine.SQLTx) error {
 		res, err := tx.Exec(ctx, `INSERT OR IGNORE INTO stock_holds (tenant_id, key, product_id, sku_id, qty) VALUES (?, ?, ?, ?, ?)`,
 			key, productID, skuID, qty)
 		if err != nil {
@@ -330,12 +287,8 @@ func (s *sqliteStore) Hold(ctx context.Context, tenantID, key, productID, skuID 
 }
 
 func (s *sqliteStore) Release(ctx context.Context, tenantID, key, productID, skuID string) (bool, bool, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return false, false, err
-	}
 	released, wasEmpty := false, false
-	err = db.Tx(ctx, func(tx *engine.SQLTx) error {
+	err := s.e.SQLTx(ctx, tenantID, func(tx *engine.SQLTx) error {
 		var qty, stock int64
 		err := tx.QueryRow(ctx, `DELETE FROM stock_holds WHERE tenant_id = ? AND key = ? RETURNING qty`, key).Scan(&qty)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -360,10 +313,6 @@ func (s *sqliteStore) Release(ctx context.Context, tenantID, key, productID, sku
 }
 
 func (s *sqliteStore) Commit(ctx context.Context, tenantID, key, productID, skuID string) error {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return err
-	}
-	_, err = db.Exec(ctx, `DELETE FROM stock_holds WHERE tenant_id = ? AND key = ?`, key)
+	_, err := s.e.SQLExec(ctx, tenantID, `DELETE FROM stock_holds WHERE tenant_id = ? AND key = ?`, key)
 	return err
 }

@@ -65,7 +65,7 @@ func (h *Handlers) shopHome(c echo.Context) error {
 	q := c.QueryParams()
 	page, _ := strconv.Atoi(q.Get("page"))
 	page = max(1, min(page, 10_000))
-	p := ShopPage{Shop: t, Query: truncate(q.Get("q"), 100), Category: truncate(q.Get("c"), 4*MaxCategory),
+	p := ShopPage{Shop: t, Query: fault.Clip(q.Get("q"), 100), Category: fault.Clip(q.Get("c"), MaxCategory),
 		Categories: d.Categories, Page: page}
 	key := "home|" + p.Category + "|" + p.Query + "|" + strconv.Itoa(page)
 	return h.cachedPage(c, d, key, "shop_home.html", func() ShopPage {

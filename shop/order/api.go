@@ -1,12 +1,14 @@
 package order
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"microshop/shop/fan"
 	"microshop/tenants"
 	"microshop/tenants/fault"
 )
@@ -111,11 +113,18 @@ func filterFromQuery(c echo.Context, t tenants.Tenant) (Filter, error) {
 	return Filter{Status: c.QueryParam("status"), FanID: c.QueryParam("fan_id"), From: from, To: to, Limit: limit, Offset: offset}, nil
 }
 
-func (h *Handlers) apiList(c echo.Context) error {
+func (h *Handlers) apiList(c echo.Context) error { return h.listOrders(c, false) }
+
+// listOrders answers a list of the shop's orders filtered by the query;
+// with mine, the requesting fan's own only.
+func (h *Handlers) listOrders(c echo.Context, mine bool) error {
 	t := tenants.FromContext(c)
 	f, err := filterFromQuery(c, t)
 	if err != nil {
 		return err
+	}
+	if mine {
+		f.FanID = fan.FromContext(c)
 	}
 	items, total, err := h.svc.List(c.Request().Context(), t.ID, f)
 	if err != nil {
@@ -127,27 +136,12 @@ func (h *Handlers) apiList(c echo.Context) error {
 	return c.JSON(http.StatusOK, OrderList{Items: items, Total: total, Limit: f.Limit, Offset: f.Offset})
 }
 
-// MerchantOrder is an order as the merchant sees it: with every payment
-// recorded for it, including any that must be refunded.
-type MerchantOrder struct {
-	Order
-	Payments []Payment `json:"payments"`
-}
-
 func (h *Handlers) apiGet(c echo.Context) error {
-	ctx, tenantID := c.Request().Context(), tenants.FromContext(c).ID
-	o, err := h.svc.Get(ctx, tenantID, c.Param("id"))
+	o, err := h.svc.MerchantOrder(c.Request().Context(), tenants.FromContext(c).ID, c.Param("id"))
 	if err != nil {
 		return err
 	}
-	if !visible(o.Status) {
-		return fault.NotFound("order")
-	}
-	payments, err := h.svc.OrderPayments(ctx, tenantID, o.ID)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, MerchantOrder{Order: o, Payments: payments})
+	return c.JSON(http.StatusOK, o)
 }
 
 // PaymentList is the answer to GET /api/v1/payments.
@@ -179,18 +173,10 @@ type PaymentRef struct {
 }
 
 func (h *Handlers) apiPaymentRefunded(c echo.Context) error {
-	if err := h.visibleOrder(c); err != nil {
-		return err
-	}
 	var in PaymentRef
-	if err := fault.DecodeJSON(c, &in); err != nil {
-		return err
-	}
-	p, err := h.svc.MarkRefunded(c.Request().Context(), tenants.FromContext(c).ID, c.Param("id"), in.Provider, in.TransactionID)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, p)
+	return h.apiAction(c, fault.DecodeJSON, &in, func(ctx context.Context, tenantID, id string) (any, error) {
+		return h.svc.MarkRefunded(ctx, tenantID, id, in.Provider, in.TransactionID)
+	})
 }
 
 // decodeOptional decodes a JSON body if there is one.
@@ -201,35 +187,34 @@ func decodeOptional(c echo.Context, v any) error {
 	return fault.DecodeJSON(c, v)
 }
 
-// visibleOrder resolves the :id order first, so a request for another
-// shop's (or a missing) order is a 404 whatever its body says.
-func (h *Handlers) visibleOrder(c echo.Context) error {
-	o, err := h.svc.Get(c.Request().Context(), tenants.FromContext(c).ID, c.Param("id"))
+// apiAction answers a merchant's action on the :id order. The order is
+// resolved first, so a request for another shop's (or a missing) order is
+// a 404 whatever its body says; then decode reads the body into in, and
+// act's answer is the response.
+func (h *Handlers) apiAction(c echo.Context, decode func(echo.Context, any) error, in any,
+	act func(ctx context.Context, tenantID, id string) (any, error)) error {
+	ctx, tenantID, id := c.Request().Context(), tenants.FromContext(c).ID, c.Param("id")
+	if _, err := h.svc.GetForMerchant(ctx, tenantID, id); err != nil {
+		return err
+	}
+	if err := decode(c, in); err != nil {
+		return err
+	}
+	v, err := act(ctx, tenantID, id)
 	if err != nil {
 		return err
 	}
-	if !visible(o.Status) {
-		return fault.NotFound("order")
-	}
-	return nil
+	return c.JSON(http.StatusOK, v)
 }
 
 func (h *Handlers) apiShip(c echo.Context) error {
-	if err := h.visibleOrder(c); err != nil {
-		return err
-	}
 	var in struct {
 		Carrier    string `json:"carrier"`
 		TrackingNo string `json:"tracking_no"`
 	}
-	if err := fault.DecodeJSON(c, &in); err != nil {
-		return err
-	}
-	o, err := h.svc.Ship(c.Request().Context(), tenants.FromContext(c).ID, c.Param("id"), in.Carrier, in.TrackingNo)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, o)
+	return h.apiAction(c, fault.DecodeJSON, &in, func(ctx context.Context, tenantID, id string) (any, error) {
+		return h.svc.Ship(ctx, tenantID, id, in.Carrier, in.TrackingNo)
+	})
 }
 
 func (h *Handlers) apiComplete(c echo.Context) error {
@@ -241,65 +226,43 @@ func (h *Handlers) apiComplete(c echo.Context) error {
 }
 
 func (h *Handlers) apiCancel(c echo.Context) error {
-	if err := h.visibleOrder(c); err != nil {
-		return err
-	}
 	var in struct {
 		Reason string `json:"reason"`
 	}
-	if err := decodeOptional(c, &in); err != nil {
-		return err
-	}
-	o, err := h.svc.Cancel(c.Request().Context(), tenants.FromContext(c).ID, c.Param("id"), in.Reason)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, o)
+	return h.apiAction(c, decodeOptional, &in, func(ctx context.Context, tenantID, id string) (any, error) {
+		return h.svc.Cancel(ctx, tenantID, id, in.Reason)
+	})
 }
 
 func (h *Handlers) apiRefund(c echo.Context) error {
-	if err := h.visibleOrder(c); err != nil {
-		return err
-	}
 	var in RefundRequest
-	if err := fault.DecodeJSON(c, &in); err != nil {
-		return err
-	}
-	o, err := h.svc.Refund(c.Request().Context(), tenants.FromContext(c).ID, c.Param("id"), in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, o)
+	return h.apiAction(c, fault.DecodeJSON, &in, func(ctx context.Context, tenantID, id string) (any, error) {
+		return h.svc.Refund(ctx, tenantID, id, in)
+	})
 }
 
 func (h *Handlers) apiSettings(c echo.Context) error {
-	st, err := h.svc.store.Settings(c.Request().Context(), tenants.FromContext(c).ID)
+	st, err := h.svc.Settings(c.Request().Context(), tenants.FromContext(c).ID)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, st.Masked())
 }
 
+// apiSaveSettings decodes over the current settings, so fields left out
+// stay as they are (the WeChat Pay key among them: sent back masked, it is
+// kept).
 func (h *Handlers) apiSaveSettings(c echo.Context) error {
-	ctx := c.Request().Context()
-	t := tenants.FromContext(c)
-	st, err := h.svc.store.Settings(ctx, t.ID)
+	ctx, tenantID := c.Request().Context(), tenants.FromContext(c).ID
+	st, err := h.svc.Settings(ctx, tenantID)
 	if err != nil {
 		return err
 	}
-	masked := st.Masked().WeChatPay.Key
-	// Decode over the current settings: fields left out stay as they are.
+	st = st.Masked()
 	if err := fault.DecodeJSON(c, &st); err != nil {
 		return err
 	}
-	if masked != "" && st.WeChatPay.Key == masked {
-		old, _ := h.svc.store.Settings(ctx, t.ID)
-		st.WeChatPay.Key = old.WeChatPay.Key // the masked key sent back unchanged
-	}
-	if err := st.Validate(); err != nil {
-		return err
-	}
-	if err := h.svc.store.SaveSettings(ctx, t.ID, st); err != nil {
+	if err := h.svc.SaveSettings(ctx, tenantID, st); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, st.Masked())

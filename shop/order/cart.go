@@ -39,18 +39,12 @@ type CartView struct {
 	Ready bool `json:"ready"`
 }
 
-// CartLine is one cart item as the shopper sees it now.
+// CartLine is one cart item as the shopper sees it now: the order line it
+// would make at today's price, and the stock left.
 type CartLine struct {
-	ProductID string `json:"product_id"`
-	SKUID     string `json:"sku_id,omitempty"`
-	Title     string `json:"title"`
-	SKUName   string `json:"sku_name,omitempty"`
-	Image     string `json:"image,omitempty"`
-	Price     int64  `json:"price"`
-	PriceSeen int64  `json:"price_seen"`
-	Qty       int64  `json:"qty"`
-	Stock     int64  `json:"stock"`
-	Amount    int64  `json:"amount"`
+	Line
+	PriceSeen int64 `json:"price_seen"`
+	Stock     int64 `json:"stock"`
 	// Problem says why the line cannot be bought as it is: "off_sale",
 	// "gone", "out_of_stock", "insufficient_stock"; PriceChanged flags a
 	// price different from when it was added.
@@ -65,31 +59,58 @@ type CartItemRequest struct {
 	Qty       int64  `json:"qty"`
 }
 
-// resolve finds the product (and SKU) an item names: its title, SKU name,
-// current price and stock, or why it cannot be bought.
-func resolve(p catalog.Product, skuID string) (skuName string, price, stock int64, problem string, err error) {
+// checkItemIDs refuses an item whose product or option id is malformed;
+// prefix is where the item stands in the request ("items[2].").
+func checkItemIDs(prefix string, it CartItemRequest) error {
+	if err := engine.CheckID(prefix+"product_id", "product", it.ProductID); err != nil || it.SKUID == "" {
+		return err
+	}
+	return engine.CheckID(prefix+"sku_id", "option", it.SKUID)
+}
+
+// lineOf prices qty of the product (or of its SKU skuID) at today's price:
+// the order line, the stock left, and the problem "off_sale" when it is not
+// on sale. An SKU the product does not have (or lacks) is a 400.
+func lineOf(p catalog.Product, skuID string, qty int64) (l Line, stock int64, problem string, err error) {
+	l = Line{ProductID: p.ID, SKUID: skuID, Title: p.Title, Image: p.Image(), Qty: qty}
 	if len(p.SKUs) > 0 {
 		if skuID == "" {
-			return "", 0, 0, "", fault.Invalid("sku_id", "%q comes in options: choose one (sku_id)", p.Title)
+			return Line{}, 0, "", fault.Invalid("sku_id", "%q comes in options: choose one (sku_id)", p.Title)
 		}
 		for _, k := range p.SKUs {
 			if k.ID == skuID {
-				skuName, price, stock = k.Name, k.Price, k.Stock
+				l.SKUName, l.Price, stock = k.Name, k.Price, k.Stock
 			}
 		}
-		if skuName == "" {
-			return "", 0, 0, "", fault.Invalid("sku_id", "%q has no option %q", p.Title, skuID)
+		if l.SKUName == "" {
+			return Line{}, 0, "", fault.Invalid("sku_id", "%q has no option %q", p.Title, skuID)
 		}
 	} else {
 		if skuID != "" {
-			return "", 0, 0, "", fault.Invalid("sku_id", "%q has no options; leave sku_id empty", p.Title)
+			return Line{}, 0, "", fault.Invalid("sku_id", "%q has no options; leave sku_id empty", p.Title)
 		}
-		price, stock = p.Price, p.Stock
+		l.Price, stock = p.Price, p.Stock
 	}
+	l.Amount = l.Price * qty
 	if p.Status != catalog.OnSale {
 		problem = "off_sale"
 	}
-	return skuName, price, stock, problem, nil
+	return l, stock, problem, nil
+}
+
+// cartLine is qty of the product (or SKU) as a cart line, with what stands
+// in the way of buying it now.
+func cartLine(p catalog.Product, skuID string, qty int64) (CartLine, error) {
+	l, stock, problem, err := lineOf(p, skuID, qty)
+	if err != nil {
+		return CartLine{}, err
+	}
+	if problem == "" && stock == 0 {
+		problem = "out_of_stock"
+	} else if problem == "" && stock < qty {
+		problem = "insufficient_stock"
+	}
+	return CartLine{Line: l, PriceSeen: l.Price, Stock: stock, Problem: problem}, nil
 }
 
 // Cart returns the fan's cart as it stands now.
@@ -100,28 +121,12 @@ func (s *Service) Cart(ctx context.Context, tenantID, fanID string) (CartView, e
 	}
 	v := CartView{Items: []CartLine{}, Ready: len(items) > 0}
 	for _, it := range items {
-		line := CartLine{ProductID: it.ProductID, SKUID: it.SKUID, Qty: it.Qty, PriceSeen: it.PriceSeen}
-		p, err := s.catalog.Get(ctx, tenantID, it.ProductID)
-		switch {
-		case errors.Is(err, fault.ErrNotFound):
-			line.Problem = "gone"
-		case err != nil:
+		line, err := s.itemLine(ctx, tenantID, it)
+		if err != nil {
 			return CartView{}, err
-		default:
-			var rerr error
-			line.Title, line.Image = p.Title, p.Image()
-			line.SKUName, line.Price, line.Stock, line.Problem, rerr = resolve(p, it.SKUID)
-			if rerr != nil {
-				line.Problem = "gone" // the option was removed
-			}
 		}
-		if line.Problem == "" && line.Stock == 0 {
-			line.Problem = "out_of_stock"
-		} else if line.Problem == "" && line.Stock < line.Qty {
-			line.Problem = "insufficient_stock"
-		}
+		line.PriceSeen = it.PriceSeen
 		line.PriceChanged = line.Problem != "gone" && line.Price != it.PriceSeen
-		line.Amount = line.Price * line.Qty
 		if line.Problem != "" {
 			v.Ready = false
 		} else {
@@ -133,14 +138,30 @@ func (s *Service) Cart(ctx context.Context, tenantID, fanID string) (CartView, e
 	return v, nil
 }
 
+// itemLine is a cart item as a line of the cart now: "gone" when its
+// product or its option was removed.
+func (s *Service) itemLine(ctx context.Context, tenantID string, it CartItem) (CartLine, error) {
+	gone := CartLine{Line: Line{ProductID: it.ProductID, SKUID: it.SKUID, Qty: it.Qty}, Problem: "gone"}
+	p, err := s.catalog.Get(ctx, tenantID, it.ProductID)
+	if errors.Is(err, fault.ErrNotFound) {
+		return gone, nil
+	}
+	if err != nil {
+		return CartLine{}, err
+	}
+	line, err := cartLine(p, it.SKUID, it.Qty)
+	if err != nil {
+		gone.Title, gone.Image = p.Title, p.Image()
+		return gone, nil
+	}
+	return line, nil
+}
+
 // SetCartItem adds (add=true: qty more) or sets (qty exactly; 0 removes) an
 // item of the fan's cart.
 func (s *Service) SetCartItem(ctx context.Context, tenantID, fanID string, req CartItemRequest, add bool) (CartView, error) {
-	if !engine.ValidID(req.ProductID) {
-		return CartView{}, fault.Invalid("product_id", "%q is not a product id", truncate(req.ProductID))
-	}
-	if req.SKUID != "" && !engine.ValidID(req.SKUID) {
-		return CartView{}, fault.Invalid("sku_id", "%q is not an option id", truncate(req.SKUID))
+	if err := checkItemIDs("", req); err != nil {
+		return CartView{}, err
 	}
 	if req.Qty < 0 || (add && req.Qty == 0) || req.Qty > MaxQty {
 		return CartView{}, fault.Invalid("qty", "must be between 1 and %d", MaxQty)
@@ -172,11 +193,11 @@ func (s *Service) SetCartItem(ctx context.Context, tenantID, fanID string, req C
 		if err != nil {
 			return CartView{}, err
 		}
-		var problem string
-		_, price, _, problem, err = resolve(p, req.SKUID)
+		l, _, problem, err := lineOf(p, req.SKUID, qty)
 		if err != nil {
 			return CartView{}, err
 		}
+		price = l.Price
 		if problem == "off_sale" {
 			return CartView{}, fault.Conflict("%q is not on sale", p.Title)
 		}
@@ -222,11 +243,4 @@ func (s *Service) removeOrdered(ctx context.Context, tenantID, fanID string, lin
 		}
 	}
 	return nil
-}
-
-func truncate(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
 }

@@ -53,7 +53,7 @@ func (s *Service) RunJobs(ctx context.Context, tenantID string) (JobReport, erro
 			r.Recovered++
 		}
 	}
-	settings, err := s.store.Settings(ctx, tenantID)
+	settings, err := s.Settings(ctx, tenantID)
 	if err != nil {
 		return r, err
 	}

@@ -37,15 +37,17 @@ const (
 // statuses is every status an order can have.
 var statuses = []string{Placing, Rejected, PendingPayment, Paid, Shipped, Completed, Cancelled, Refunded}
 
-// Order is one purchase. Money is int64 fen.
+// Order is one purchase. Money is int64 fen. In Mongo it is stored as it
+// is, under the lower-cased field names (bson tags name the others); the
+// SQLite columns have the same names.
 type Order struct {
-	ID          string  `json:"id"`
-	FanID       string  `json:"fan_id"`
+	ID          string  `json:"id" bson:"_id"`
+	FanID       string  `json:"fan_id" bson:"fan_id"`
 	Status      string  `json:"status"`
 	Lines       []Line  `json:"lines"`
 	Address     Address `json:"address"`
-	GoodsTotal  int64   `json:"goods_total"`
-	ShippingFee int64   `json:"shipping_fee"`
+	GoodsTotal  int64   `json:"goods_total" bson:"goods_total"`
+	ShippingFee int64   `json:"shipping_fee" bson:"shipping_fee"`
 	Discount    int64   `json:"discount"`
 	Payable     int64   `json:"payable"`
 	// Paid is what the provider confirmed; Refunded what went back;
@@ -56,19 +58,19 @@ type Order struct {
 	Refundable    int64    `json:"refundable"`
 	Refunds       []Refund `json:"refunds"`
 	Provider      string   `json:"payment_provider,omitempty"`
-	TransactionID string   `json:"transaction_id,omitempty"`
+	TransactionID string   `json:"transaction_id,omitempty" bson:"transaction_id"`
 	Carrier       string   `json:"carrier,omitempty"`
-	TrackingNo    string   `json:"tracking_no,omitempty"`
-	CancelReason  string   `json:"cancel_reason,omitempty"`
+	TrackingNo    string   `json:"tracking_no,omitempty" bson:"tracking_no"`
+	CancelReason  string   `json:"cancel_reason,omitempty" bson:"cancel_reason"`
 	// Attribution is who brought this order, fixed when it was placed:
 	// later rebinding of the fan never moves it.
 	Attribution Attribution `json:"attribution"`
-	CreatedAt   time.Time   `json:"created_at"`
-	ExpiresAt   time.Time   `json:"expires_at"`
-	PaidAt      *time.Time  `json:"paid_at,omitempty"`
-	ShippedAt   *time.Time  `json:"shipped_at,omitempty"`
-	CompletedAt *time.Time  `json:"completed_at,omitempty"`
-	CancelledAt *time.Time  `json:"cancelled_at,omitempty"`
+	CreatedAt   time.Time   `json:"created_at" bson:"created_at"`
+	ExpiresAt   time.Time   `json:"expires_at" bson:"expires_at"`
+	PaidAt      *time.Time  `json:"paid_at,omitempty" bson:"paid_at,omitempty"`
+	ShippedAt   *time.Time  `json:"shipped_at,omitempty" bson:"shipped_at,omitempty"`
+	CompletedAt *time.Time  `json:"completed_at,omitempty" bson:"completed_at,omitempty"`
+	CancelledAt *time.Time  `json:"cancelled_at,omitempty" bson:"cancelled_at,omitempty"`
 	// Events not yet delivered to every subscriber (the outbox).
 	Events []Event `json:"-"`
 }

@@ -1,6 +1,7 @@
 package order
 
 import (
+	"context"
 	"strings"
 
 	"microshop/tenants/fault"
@@ -69,4 +70,29 @@ func (s Settings) shippingFor(goods int64) int64 {
 		return 0
 	}
 	return s.ShippingFee
+}
+
+// Settings returns the shop's order settings (the defaults until it saves
+// its own). The WeChat Pay key is in full: show it Masked.
+func (s *Service) Settings(ctx context.Context, tenantID string) (Settings, error) {
+	return s.store.Settings(ctx, tenantID)
+}
+
+// SaveSettings validates st and makes it the shop's order settings. A
+// WeChat Pay key as Masked shows it (a form or API client sending back
+// what it was shown) keeps the stored key.
+func (s *Service) SaveSettings(ctx context.Context, tenantID string, st Settings) error {
+	if st.WeChatPay.Key != "" {
+		old, err := s.store.Settings(ctx, tenantID)
+		if err != nil {
+			return err
+		}
+		if st.WeChatPay.Key == old.Masked().WeChatPay.Key {
+			st.WeChatPay.Key = old.WeChatPay.Key
+		}
+	}
+	if err := st.Validate(); err != nil {
+		return err
+	}
+	return s.store.SaveSettings(ctx, tenantID, st)
 }

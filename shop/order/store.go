@@ -2,10 +2,12 @@ package order
 
 import (
 	"context"
-	"microshop/tenants/engine"
+	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"microshop/tenants/engine"
 )
 
 // Store keeps orders, payments, idempotency keys, carts and the shop's
@@ -133,9 +135,65 @@ type CartItem struct {
 // NewStore returns the order store on the engine's kind.
 func NewStore(e *engine.Engine) Store {
 	if e.Kind() == engine.Mongo {
-		return &mongoStore{e: e}
+		return &mongoStore{engineStore{e}}
 	}
-	return &sqliteStore{e: e}
+	return &sqliteStore{engineStore{e}}
+}
+
+// engineStore is what the stores of both engines share: the engine, and the
+// shop's order settings, one document kept the same way on either.
+type engineStore struct{ e *engine.Engine }
+
+var settingsDoc = engine.Doc{Table: "order_settings"}
+
+func (s engineStore) Settings(ctx context.Context, tenantID string) (Settings, error) {
+	st := DefaultSettings()
+	if _, err := s.e.LoadDoc(ctx, tenantID, settingsDoc, &st); err != nil {
+		return Settings{}, err
+	}
+	return st, nil
+}
+
+func (s engineStore) SaveSettings(ctx context.Context, tenantID string, st Settings) error {
+	return s.e.SaveDoc(ctx, tenantID, settingsDoc, st)
+}
+
+// wrap says which store call failed (nil stays nil; fault errors stay
+// visible to errors.Is and errors.As through %w).
+func wrap(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}
+
+// set is one field a Change writes, and its value (times as time.Time).
+type set struct {
+	field string
+	value any
+}
+
+// sets lists what ch writes besides the status, in a fixed order.
+func (ch Change) sets() []set {
+	var s []set
+	s = setIf(s, "paid_at", ch.PaidAt)
+	s = setIf(s, "paid", ch.Paid)
+	s = setIf(s, "refundable", ch.Paid) // a payment makes all of it refundable
+	s = setIf(s, "provider", ch.Provider)
+	s = setIf(s, "transaction_id", ch.TransactionID)
+	s = setIf(s, "shipped_at", ch.ShippedAt)
+	s = setIf(s, "carrier", ch.Carrier)
+	s = setIf(s, "tracking_no", ch.TrackingNo)
+	s = setIf(s, "completed_at", ch.CompletedAt)
+	s = setIf(s, "cancelled_at", ch.CancelledAt)
+	return setIf(s, "cancel_reason", ch.CancelReason)
+}
+
+func setIf[T any](s []set, field string, v *T) []set {
+	if v == nil {
+		return s
+	}
+	return append(s, set{field, *v})
 }
 
 // Schema is the order tables and indexes in each tenant database.

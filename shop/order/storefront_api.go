@@ -2,31 +2,23 @@ package order
 
 import (
 	"bytes"
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"microshop/shop/fan"
 	"microshop/tenants"
-	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
-// idempotencyWindow is how long an Idempotency-Key replays its answer.
-const idempotencyWindow = 24 * time.Hour
-
-// StorefrontRoutes mounts the consumer's JSON calls on g (/s/:slug, shop and
-// fan resolved). They change state with a JSON body only, so a cross-site
-// form cannot reach them (the browser would need a CORS preflight).
-func (h *Handlers) StorefrontRoutes(g *echo.Group) {
+// StorefrontAPIRoutes mounts the consumer's JSON calls on g (/s/:slug, shop
+// and fan resolved). They change state with a JSON body only, so a
+// cross-site form cannot reach them (the browser would need a CORS
+// preflight).
+func (h *Handlers) StorefrontAPIRoutes(g *echo.Group) {
 	api := g.Group("/api", requireJSON)
 	api.GET("/cart", h.cart)
 	api.POST("/cart/items", h.cartAdd)
@@ -82,10 +74,8 @@ func (h *Handlers) cartWrite(c echo.Context, add bool) error {
 
 // place is POST /s/{slug}/api/orders. With an Idempotency-Key header, the
 // same key and body replay the first answer for 24 hours; the same key with
-// another body is a 409.
+// another body is a 409 (Service.PlaceIdempotent).
 func (h *Handlers) place(c echo.Context) error {
-	ctx := c.Request().Context()
-	t, fanID := tenants.FromContext(c), fan.FromContext(c)
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
 		return fault.Invalid("", "could not read the request body")
@@ -95,82 +85,18 @@ func (h *Handlers) place(c echo.Context) error {
 	if err := fault.DecodeJSON(c, &req); err != nil {
 		return err
 	}
-	key := strings.TrimSpace(c.Request().Header.Get("Idempotency-Key"))
-	if key == "" {
-		o, err := h.svc.Place(ctx, t.ID, fanID, "", req)
-		if err != nil {
-			return err
-		}
-		return c.JSON(http.StatusCreated, o)
+	a, err := h.svc.PlaceIdempotent(c.Request().Context(), tenants.FromContext(c).ID, fan.FromContext(c),
+		c.Request().Header.Get("Idempotency-Key"), body, req)
+	if a.Replayed {
+		c.Response().Header().Set("Idempotent-Replayed", "true")
 	}
-	if len(key) > 128 {
-		return fault.Invalid("Idempotency-Key", "must be at most 128 characters")
-	}
-	sum := sha256.Sum256(body)
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	claim := IdemKey{Scope: fanID, Key: key, Hash: hex.EncodeToString(sum[:]), OrderID: engine.NewID(), At: now}
-	rec, claimed, err := h.svc.store.ClaimKey(ctx, t.ID, claim, now.Add(-idempotencyWindow))
 	if err != nil {
 		return err
 	}
-	if !claimed {
-		return h.replay(c, t.ID, claim, rec)
-	}
-	o, err := h.svc.Place(ctx, t.ID, fanID, rec.OrderID, req)
-	status, answer := http.StatusCreated, any(o)
-	var fe *fault.Error
-	if err != nil {
-		if !errors.As(err, &fe) || fe.Status >= 500 {
-			// Our failure, not the request's: forget the key so a retry
-			// runs again instead of waiting out the window.
-			if rerr := h.svc.store.ReleaseKey(context.WithoutCancel(ctx), t.ID, rec); rerr != nil {
-				return errors.Join(err, rerr)
-			}
-			return err
-		}
-		status, answer = fe.Status, map[string]*fault.Error{"error": fe}
-	}
-	b, _ := json.Marshal(answer)
-	rec.Status, rec.Body = status, b
-	if ferr := h.svc.store.FinishKey(ctx, t.ID, rec); ferr != nil {
-		return ferr
-	}
-	return c.JSONBlob(status, b)
+	return c.JSONBlob(a.Status, a.Body)
 }
 
-func (h *Handlers) replay(c echo.Context, tenantID string, claim, rec IdemKey) error {
-	c.Response().Header().Set("Idempotent-Replayed", "true")
-	switch {
-	case rec.Hash != claim.Hash:
-		return fault.Conflict("this Idempotency-Key was used for a different request")
-	case rec.Status != 0:
-		return c.JSONBlob(rec.Status, rec.Body)
-	}
-	// The first request is still running, or died before recording its
-	// answer: answer with the order if it got that far.
-	o, err := h.svc.store.Get(c.Request().Context(), tenantID, rec.OrderID)
-	if err == nil && visible(o.Status) {
-		return c.JSON(http.StatusCreated, o)
-	}
-	return fault.Conflict("a request with this Idempotency-Key is still in progress; retry in a moment")
-}
-
-func (h *Handlers) myOrders(c echo.Context) error {
-	t := tenants.FromContext(c)
-	f, err := filterFromQuery(c, t)
-	if err != nil {
-		return err
-	}
-	f.FanID = fan.FromContext(c)
-	items, total, err := h.svc.List(c.Request().Context(), t.ID, f)
-	if err != nil {
-		return err
-	}
-	if f.Limit == 0 {
-		f.Limit = 20
-	}
-	return c.JSON(http.StatusOK, OrderList{Items: items, Total: total, Limit: f.Limit, Offset: f.Offset})
-}
+func (h *Handlers) myOrders(c echo.Context) error { return h.listOrders(c, true) }
 
 func (h *Handlers) myOrder(c echo.Context) error {
 	o, err := h.svc.GetForFan(c.Request().Context(), tenants.FromContext(c).ID, fan.FromContext(c), c.Param("id"))
@@ -193,48 +119,20 @@ func (h *Handlers) cancelMine(c echo.Context) error {
 // {"sandbox_confirm": true} completes a sandbox payment through the signed
 // notify path.
 func (h *Handlers) pay(c echo.Context) error {
-	ctx := c.Request().Context()
-	t, fanID := tenants.FromContext(c), fan.FromContext(c)
-	var in struct {
-		SandboxConfirm bool   `json:"sandbox_confirm"`
-		Provider       string `json:"provider"`
-	}
-	if err := decodeOptional(c, &in); err != nil {
+	t := tenants.FromContext(c)
+	var req PayRequest
+	if err := decodeOptional(c, &req); err != nil {
 		return err
 	}
-	o, err := h.svc.GetForFan(ctx, t.ID, fanID, c.Param("id"))
+	req.ClientIP, req.NotifyURL = c.RealIP(), h.publicURL(c)+"/pay/notify/"+t.Slug+"/wechat"
+	start, err := h.svc.Pay(c.Request().Context(), h.sandbox, t.ID, fan.FromContext(c), c.Param("id"), req)
 	if err != nil {
 		return err
 	}
-	st, err := h.svc.store.Settings(ctx, t.ID)
-	if err != nil {
-		return err
+	if start.Provider == ProviderSandbox {
+		start.PayURL = "/s/" + t.Slug + "/pay/" + c.Param("id")
 	}
-	if in.SandboxConfirm {
-		if st.WeChatPay.Enabled() {
-			return fault.Conflict("this shop takes real payments; the sandbox is off")
-		}
-		o, err := h.svc.sandboxConfirm(ctx, h.sandbox, t.ID, o) // o is the buyer's own, read above
-		if err != nil {
-			return err
-		}
-		return c.JSON(http.StatusOK, map[string]any{"status": o.Status, "order": o})
-	}
-	if o.Status != PendingPayment {
-		return fault.Conflict("cannot pay an order that is %s", strings.ReplaceAll(o.Status, "_", " "))
-	}
-	if st.WeChatPay.Enabled() {
-		f, err := h.svc.fans.Get(ctx, t.ID, fanID)
-		if err != nil && !errors.Is(err, fault.ErrNotFound) {
-			return err
-		}
-		params, err := h.svc.StartWeChatPay(ctx, t.ID, o, f.OpenID, c.RealIP(), h.publicURL(c)+"/pay/notify/"+t.Slug+"/wechat")
-		if err != nil {
-			return err
-		}
-		return c.JSON(http.StatusOK, map[string]any{"provider": ProviderWeChat, "jsapi": params})
-	}
-	return c.JSON(http.StatusOK, map[string]any{"provider": ProviderSandbox, "pay_url": "/s/" + t.Slug + "/pay/" + o.ID})
+	return c.JSON(http.StatusOK, start)
 }
 
 func (h *Handlers) publicURL(c echo.Context) string {

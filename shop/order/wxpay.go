@@ -33,30 +33,26 @@ func wechatPay(st WeChatPaySettings, notifyURL string) *pay.Pay {
 	return pay.NewPay(&payconfig.Config{AppID: st.AppID, MchID: st.MchID, Key: st.Key, NotifyURL: notifyURL})
 }
 
-// StartWeChatPay creates the prepay order for the buyer's openid and
-// returns the JSAPI parameters.
-func (s *Service) StartWeChatPay(ctx context.Context, tenantID string, o Order, openID, clientIP, notifyURL string) (WeChatPayStart, error) {
-	st, err := s.store.Settings(ctx, tenantID)
-	if err != nil {
-		return WeChatPayStart{}, err
-	}
-	if !st.WeChatPay.Enabled() {
-		return WeChatPayStart{}, fault.Conflict("this shop does not take WeChat Pay")
-	}
+// errPayUnavailable is what the buyer is told when WeChat Pay did not
+// answer; the cause is wrapped beside it for the log.
+var errPayUnavailable = &fault.Error{Status: http.StatusBadGateway, Code: "payment_unavailable",
+	Message: "WeChat Pay did not answer; try again in a moment"}
+
+// startWeChatPay creates the prepay order for the buyer's openid with the
+// shop's WeChat Pay account w and returns the JSAPI parameters.
+func startWeChatPay(w WeChatPaySettings, o Order, openID, clientIP, notifyURL string) (WeChatPayStart, error) {
 	if openID == "" {
 		return WeChatPayStart{}, fault.Conflict("open the shop inside WeChat to pay with WeChat Pay")
 	}
-	cfg, err := wechatPay(st.WeChatPay, notifyURL).GetOrder().BridgeConfig(&payorder.Params{
+	cfg, err := wechatPay(w, notifyURL).GetOrder().BridgeConfig(&payorder.Params{
 		TotalFee: fenString(o.Payable), CreateIP: clientIP, Body: "order " + o.ID, OutTradeNo: o.ID,
 		TimeExpire: o.ExpiresAt.In(time.FixedZone("CST", 8*3600)).Format("20060102150405"),
 		OpenID:     openID, TradeType: "JSAPI", SignType: "MD5", NotifyURL: notifyURL,
 	})
 	if err != nil {
-		s.log.Error("wechat pay prepay", "tenant", tenantID, "order", o.ID, "err", err)
-		return WeChatPayStart{}, &fault.Error{Status: http.StatusBadGateway, Code: "payment_unavailable",
-			Message: "WeChat Pay did not answer; try again in a moment"}
+		return WeChatPayStart{}, fmt.Errorf("wechat pay prepay of order %s: %w: %w", o.ID, errPayUnavailable, err)
 	}
-	return WeChatPayStart{AppID: st.WeChatPay.AppID, TimeStamp: cfg.Timestamp, NonceStr: cfg.NonceStr,
+	return WeChatPayStart{AppID: w.AppID, TimeStamp: cfg.Timestamp, NonceStr: cfg.NonceStr,
 		Package: cfg.Package, SignType: cfg.SignType, PaySign: cfg.PaySign}, nil
 }
 
@@ -72,7 +68,7 @@ type WeChatPayAnswer struct {
 // send the same notification up to 15 times from several servers: it is
 // processed once.
 func (s *Service) WeChatPayNotify(ctx context.Context, tenantID string, body []byte) error {
-	st, err := s.store.Settings(ctx, tenantID)
+	st, err := s.Settings(ctx, tenantID)
 	if err != nil {
 		return err
 	}

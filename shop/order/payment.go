@@ -1,0 +1,179 @@
+package order
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"microshop/tenants/fault"
+)
+
+// ConfirmPayment applies a verified payment notification: the payment is
+// recorded once per provider transaction, and the order moves to paid
+// once, however many times and from however many servers the provider
+// notifies. The amount must be what the order asks.
+func (s *Service) ConfirmPayment(ctx context.Context, tenantID string, n Notification) error {
+	o, err := s.Get(ctx, tenantID, n.OrderID)
+	if err != nil {
+		return err
+	}
+	if n.Amount != o.Payable {
+		s.log.Error("payment amount mismatch", "tenant", tenantID, "order", o.ID, "paid", n.Amount, "payable", o.Payable)
+		return fault.Conflict("paid amount %d does not match the order's %d", n.Amount, o.Payable)
+	}
+	now := s.clock()
+	if _, err := s.store.InsertPayment(ctx, tenantID, Payment{Provider: n.Provider, TransactionID: n.TransactionID,
+		OrderID: o.ID, Amount: n.Amount, At: now}); err != nil {
+		return err
+	}
+	// Even a repeated notification tries the transition: the first one may
+	// have crashed between recording the payment and marking the order.
+	ok, err := s.store.Transition(ctx, tenantID, o.ID, []string{PendingPayment}, Paid, Change{
+		PaidAt: &now, Paid: &n.Amount, Provider: &n.Provider, TransactionID: &n.TransactionID,
+	}, &Event{ID: EventPaid, Type: EventPaid, Amount: n.Amount, At: now})
+	if err != nil {
+		return err
+	}
+	if !ok {
+		cur, err := s.store.Get(ctx, tenantID, o.ID)
+		if err != nil {
+			return err
+		}
+		if cur.TransactionID == n.TransactionID {
+			return nil // a repeated notification of the payment that paid it
+		}
+		// Money arrived that cannot pay this order: it was cancelled
+		// meanwhile (the merchant cancelled while the shopper paid), or
+		// another transaction paid it first (the shopper paid twice). The
+		// payment is kept, flagged for a refund, and listed to the
+		// merchant until marked refunded: never silently kept.
+		reason := fmt.Sprintf("the order was already paid by transaction %s", cur.TransactionID)
+		if cur.TransactionID == "" {
+			reason = fmt.Sprintf("the order was %s when this payment arrived", words(cur.Status))
+		}
+		flagged, err := s.store.FlagPayment(ctx, tenantID, n.Provider, n.TransactionID, reason)
+		if err != nil {
+			return err
+		}
+		if flagged {
+			s.log.Error("payment that cannot pay its order: refund it", "tenant", tenantID, "order", o.ID,
+				"transaction", n.TransactionID, "amount", n.Amount, "reason", reason)
+		}
+		return nil
+	}
+	return s.Dispatch(ctx, tenantID, o.ID)
+}
+
+// PaymentsToRefund lists payments in a refund state (PaymentToRefund or
+// PaymentRefunded), newest first.
+func (s *Service) PaymentsToRefund(ctx context.Context, tenantID, refund string, limit int) ([]Payment, error) {
+	if refund == "" {
+		refund = PaymentToRefund
+	}
+	if refund != PaymentToRefund && refund != PaymentRefunded {
+		return nil, fault.Invalid("refund", "must be %s or %s", PaymentToRefund, PaymentRefunded)
+	}
+	if limit == 0 {
+		limit = 50
+	}
+	if limit < 1 || limit > 200 {
+		return nil, fault.Invalid("limit", "must be between 1 and 200")
+	}
+	return s.store.Payments(ctx, tenantID, refund, "", limit)
+}
+
+// OrderPayments lists every payment recorded for an order.
+func (s *Service) OrderPayments(ctx context.Context, tenantID, orderID string) ([]Payment, error) {
+	return s.store.Payments(ctx, tenantID, "", orderID, 0)
+}
+
+// MarkRefunded records that the merchant gave back a payment flagged for a
+// refund (through the provider's merchant platform).
+func (s *Service) MarkRefunded(ctx context.Context, tenantID, orderID, provider, transactionID string) (Payment, error) {
+	o, err := s.Get(ctx, tenantID, orderID)
+	if err != nil {
+		return Payment{}, err
+	}
+	if provider == "" || transactionID == "" {
+		return Payment{}, fault.Invalid("transaction_id", "provider and transaction_id are required")
+	}
+	ok, err := s.store.RefundedPayment(ctx, tenantID, o.ID, provider, transactionID, s.clock())
+	if err != nil {
+		return Payment{}, err
+	}
+	all, err := s.store.Payments(ctx, tenantID, "", o.ID, 0)
+	if err != nil {
+		return Payment{}, err
+	}
+	for _, p := range all {
+		if p.Provider == provider && p.TransactionID == transactionID {
+			if !ok && p.Refund != PaymentToRefund {
+				return Payment{}, fault.Conflict("payment %s of this order is not waiting for a refund", fault.Clip(transactionID, 40))
+			}
+			return p, nil
+		}
+	}
+	return Payment{}, fault.NotFound("payment")
+}
+
+// PayRequest is what the storefront's pay button sends. The handler adds
+// where the buyer is and where WeChat Pay should notify.
+type PayRequest struct {
+	// SandboxConfirm completes a sandbox payment (the sandbox pay page's
+	// button) instead of starting one.
+	SandboxConfirm bool `json:"sandbox_confirm"`
+	// Provider is accepted for older pages; the shop's settings choose.
+	Provider  string `json:"provider"`
+	ClientIP  string `json:"-"`
+	NotifyURL string `json:"-"`
+}
+
+// PayStart is how the buyer goes on: to the sandbox pay page (Provider
+// sandbox; the handler adds PayURL), into WeChat Pay with JSAPI, or, for a
+// confirmed sandbox payment, the order as it is now (Status, Order).
+type PayStart struct {
+	Provider string          `json:"provider,omitempty"`
+	PayURL   string          `json:"pay_url,omitempty"`
+	JSAPI    *WeChatPayStart `json:"jsapi,omitempty"`
+	Status   string          `json:"status,omitempty"`
+	Order    *Order          `json:"order,omitempty"`
+}
+
+// Pay starts paying the fan's own order, with WeChat Pay when the shop has
+// it configured and in the sandbox otherwise; with req.SandboxConfirm it
+// completes a sandbox payment through the signed notify path.
+func (s *Service) Pay(ctx context.Context, sandbox *Sandbox, tenantID, fanID, id string, req PayRequest) (PayStart, error) {
+	o, err := s.GetForFan(ctx, tenantID, fanID, id)
+	if err != nil {
+		return PayStart{}, err
+	}
+	st, err := s.Settings(ctx, tenantID)
+	if err != nil {
+		return PayStart{}, err
+	}
+	if req.SandboxConfirm {
+		if st.WeChatPay.Enabled() {
+			return PayStart{}, fault.Conflict("this shop takes real payments; the sandbox is off")
+		}
+		o, err := s.sandboxConfirm(ctx, sandbox, tenantID, o) // o is the buyer's own, read above
+		if err != nil {
+			return PayStart{}, err
+		}
+		return PayStart{Status: o.Status, Order: &o}, nil
+	}
+	if o.Status != PendingPayment {
+		return PayStart{}, fault.Conflict("cannot pay an order that is %s", words(o.Status))
+	}
+	if !st.WeChatPay.Enabled() {
+		return PayStart{Provider: ProviderSandbox}, nil
+	}
+	f, err := s.fans.Get(ctx, tenantID, fanID)
+	if err != nil && !errors.Is(err, fault.ErrNotFound) {
+		return PayStart{}, fmt.Errorf("read fan %s: %w", fanID, err)
+	}
+	params, err := startWeChatPay(st.WeChatPay, o, f.OpenID, req.ClientIP, req.NotifyURL)
+	if err != nil {
+		return PayStart{}, err
+	}
+	return PayStart{Provider: ProviderWeChat, JSAPI: &params}, nil
+}

@@ -1,0 +1,133 @@
+package order
+
+import (
+	"context"
+	"strings"
+	"unicode/utf8"
+
+	"microshop/tenants/engine"
+	"microshop/tenants/fault"
+)
+
+// The merchant's (and the buyer's) changes to an order after it is placed:
+// ship, complete, cancel and refund. Each is one conditional write of the
+// store; when it does not take, the order as it is says why.
+
+// transition moves an order and delivers the event, or says why it cannot.
+func (s *Service) transition(ctx context.Context, tenantID, id string, from []string, to string, ch Change, ev *Event, verb string) (Order, error) {
+	if err := engine.CheckID("id", "order", id); err != nil {
+		return Order{}, err
+	}
+	ok, err := s.store.Transition(ctx, tenantID, id, from, to, ch, ev)
+	return s.settle(ctx, tenantID, id, ok, err, func(o Order) error {
+		return fault.Conflict("cannot %s an order that is %s (only %s)", verb, words(o.Status), words(strings.Join(from, " or ")))
+	})
+}
+
+// settle finishes a conditional write of order id that returned (ok, err):
+// when it took, the order's new events are delivered and the order read
+// again; when it did not, refused says why (an order no one may see yet
+// is not found).
+func (s *Service) settle(ctx context.Context, tenantID, id string, ok bool, err error, refused func(Order) error) (Order, error) {
+	if err != nil {
+		return Order{}, err
+	}
+	o, err := s.store.Get(ctx, tenantID, id)
+	if err != nil {
+		return Order{}, err
+	}
+	if !ok {
+		if !visible(o.Status) {
+			return Order{}, fault.NotFound("order")
+		}
+		return Order{}, refused(o)
+	}
+	// Delivery failures leave the events in the outbox for the next pass.
+	if err := s.Dispatch(ctx, tenantID, id); err != nil {
+		s.log.Warn("dispatch order events", "tenant", tenantID, "order", id, "err", err)
+	}
+	return s.store.Get(ctx, tenantID, id)
+}
+
+// words is a status (or list of them) as words: "pending payment".
+func words(status string) string { return strings.ReplaceAll(status, "_", " ") }
+
+// reasonText is a typed reason, trimmed, if it is not too long.
+func reasonText(reason string) (string, error) {
+	reason = strings.TrimSpace(reason)
+	if utf8.RuneCountInString(reason) > 200 {
+		return "", fault.Invalid("reason", "must be at most 200 characters")
+	}
+	return reason, nil
+}
+
+// Ship marks a paid order shipped.
+func (s *Service) Ship(ctx context.Context, tenantID, id, carrier, tracking string) (Order, error) {
+	carrier, tracking = strings.TrimSpace(carrier), strings.TrimSpace(tracking)
+	if carrier == "" || utf8.RuneCountInString(carrier) > 32 {
+		return Order{}, fault.Invalid("carrier", "is required, at most 32 characters")
+	}
+	if tracking == "" || len(tracking) > 64 {
+		return Order{}, fault.Invalid("tracking_no", "is required, at most 64 characters")
+	}
+	now := s.clock()
+	return s.transition(ctx, tenantID, id, []string{Paid}, Shipped, Change{ShippedAt: &now, Carrier: &carrier, TrackingNo: &tracking},
+		&Event{ID: EventShipped, Type: EventShipped, At: now}, "ship")
+}
+
+// Complete marks a shipped order completed (received).
+func (s *Service) Complete(ctx context.Context, tenantID, id string) (Order, error) {
+	now := s.clock()
+	return s.transition(ctx, tenantID, id, []string{Shipped}, Completed, Change{CompletedAt: &now},
+		&Event{ID: EventCompleted, Type: EventCompleted, At: now}, "complete")
+}
+
+// Cancel cancels an unpaid order; its stock returns exactly once.
+func (s *Service) Cancel(ctx context.Context, tenantID, id, reason string) (Order, error) {
+	reason, err := reasonText(reason)
+	if err != nil {
+		return Order{}, err
+	}
+	now := s.clock()
+	return s.transition(ctx, tenantID, id, []string{PendingPayment}, Cancelled, Change{CancelledAt: &now, CancelReason: &reason},
+		&Event{ID: EventCancelled, Type: EventCancelled, At: now}, "cancel")
+}
+
+// CancelForFan lets a consumer cancel their own unpaid order.
+func (s *Service) CancelForFan(ctx context.Context, tenantID, fanID, id string) (Order, error) {
+	if _, err := s.GetForFan(ctx, tenantID, fanID, id); err != nil {
+		return Order{}, err
+	}
+	return s.Cancel(ctx, tenantID, id, "cancelled by the buyer")
+}
+
+// RefundRequest is a merchant's refund.
+type RefundRequest struct {
+	Amount int64  `json:"amount"`
+	Reason string `json:"reason"`
+}
+
+// Refund refunds part or all of a paid order: never more than was paid
+// minus what was refunded before, however many refunds race.
+func (s *Service) Refund(ctx context.Context, tenantID, id string, req RefundRequest) (Order, error) {
+	if err := engine.CheckID("id", "order", id); err != nil {
+		return Order{}, err
+	}
+	if req.Amount <= 0 {
+		return Order{}, fault.Invalid("amount", "must be a positive number of fen")
+	}
+	reason, err := reasonText(req.Reason)
+	if err != nil {
+		return Order{}, err
+	}
+	now := s.clock()
+	r := Refund{ID: engine.NewID(), Amount: req.Amount, Reason: reason, At: now}
+	ok, err := s.store.AddRefund(ctx, tenantID, id, []string{Paid, Shipped, Completed}, r,
+		Event{ID: "refund:" + r.ID, Type: EventRefunded, Amount: r.Amount, At: now})
+	return s.settle(ctx, tenantID, id, ok, err, func(o Order) error {
+		if o.Status == PendingPayment || o.Status == Cancelled {
+			return fault.Conflict("cannot refund an order that is %s: it was never paid", words(o.Status))
+		}
+		return fault.Conflict("at most %d fen can still be refunded (paid %d, refunded %d)", o.Refundable, o.Paid, o.Refunded)
+	})
+}
