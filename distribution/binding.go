@@ -91,20 +91,3 @@ type LogEntry struct {
 	By      string    `json:"by,omitempty"`     // the merchant user, for manual changes
 	At      time.Time `json:"at"`
 }
-
-// Sale is a paid order as distribution counts it: the fact that makes
-// the funnel's and the team's counters move once (its order id is unique),
-// and the record the rebuild job recounts them from.
-type Sale struct {
-	OrderID       string    `json:"order_id"`
-	FanID         string    `json:"fan_id"`
-	GuideID       string    `json:"guide_id,omitempty"`
-	StoreID       string    `json:"store_id,omitempty"`
-	DistributorID string    `json:"distributor_id,omitempty"`
-	Channel       string    `json:"channel"`
-	Base          int64     `json:"base"`          // commission base (paid goods)
-	Paid          int64     `json:"paid"`          // what the buyer paid
-	Refunded      int64     `json:"refunded"`      // refunded so far
-	RefundedBase  int64     `json:"refunded_base"` // the base's share of that
-	PaidAt        time.Time `json:"paid_at"`
-}

@@ -49,9 +49,7 @@ func (s *Service) QR(ctx context.Context, tenantID, scene, link string, permanen
 
 // guideQR is GET .../guides/:id/qr.png.
 func (h *Handlers) guideQR(c echo.Context) error {
-	ctx := c.Request().Context()
-	t := tenantOf(c)
-	g, err := h.svc.guides.Guide(ctx, t.ID, c.Param("id"))
+	g, err := byID(c, h.svc.guides.Guide)
 	if err != nil {
 		return err
 	}
@@ -59,7 +57,7 @@ func (h *Handlers) guideQR(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	png, _, err := h.svc.QR(ctx, t.ID, "g:"+g.Code, h.base(c)+"/s/"+t.Slug+"/?g="+g.Code, true, size)
+	png, _, err := h.svc.QR(c.Request().Context(), tenantOf(c).ID, "g:"+g.Code, h.link(c, "g", g.Code), true, size)
 	if err != nil {
 		return err
 	}

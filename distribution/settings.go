@@ -1,9 +1,9 @@
 package distribution
 
 import (
+	"context"
 	"fmt"
 
-	"microshop/shop/order"
 	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
@@ -110,8 +110,8 @@ func (s *Settings) Validate() error {
 	seen := map[string]bool{}
 	for i, p := range s.Products {
 		field := fmt.Sprintf("products[%d]", i)
-		if !engine.ValidID(p.ProductID) {
-			return fault.Invalid(field+".product_id", "%q is not a product id", truncate(p.ProductID))
+		if err := engine.CheckID(field+".product_id", "product", p.ProductID); err != nil {
+			return err
 		}
 		if seen[p.ProductID] {
 			return fault.Invalid(field+".product_id", "product %s has two rules", p.ProductID)
@@ -180,83 +180,16 @@ func (s Settings) Warning() string {
 	return ""
 }
 
-func (s Settings) rule(productID string) (ProductRule, bool) {
-	for _, p := range s.Products {
-		if p.ProductID == productID {
-			return p, true
-		}
-	}
-	return ProductRule{}, false
+// Settings returns the shop's distribution settings (the defaults until it
+// saves its own).
+func (s *Service) Settings(ctx context.Context, tenantID string) (Settings, error) {
+	return s.store.Settings(ctx, tenantID)
 }
 
-// Base is an order's commission base: the goods amount actually paid,
-// after discounts, without shipping.
-func Base(o order.Order) int64 {
-	goods := o.GoodsTotal - o.Discount
-	if o.Paid > 0 {
-		goods = min(goods, o.Paid-o.ShippingFee)
+// SaveSettings validates and stores a shop's settings.
+func (s *Service) SaveSettings(ctx context.Context, tenantID string, st Settings) error {
+	if err := st.Validate(); err != nil {
+		return err
 	}
-	return max(0, goods)
-}
-
-// Commission is the commission of each level of path (level 1 first) on
-// order o: floor(base × rate) per line, or a fixed amount per unit for
-// products with one, the total capped at CapBps of the base (taken off the
-// deepest levels first). It is never negative; zero amounts are left out.
-func (s Settings) Commission(o order.Order, path []string) []Earning {
-	base := Base(o)
-	n := min(len(path), len(s.Levels))
-	if n == 0 || base == 0 || o.GoodsTotal <= 0 {
-		return nil
-	}
-	amounts := make([]int64, n)
-	for _, l := range o.Lines {
-		lineBase := l.Amount * base / o.GoodsTotal
-		rule, ok := s.rule(l.ProductID)
-		for lv := range n {
-			var a int64
-			switch {
-			case ok && len(rule.Fixed) > lv:
-				a = rule.Fixed[lv] * l.Qty
-			case ok && len(rule.Levels) > lv:
-				a = lineBase * rule.Levels[lv] / 10000
-			default:
-				a = lineBase * s.Levels[lv] / 10000
-			}
-			amounts[lv] += max(0, a)
-		}
-	}
-	limit := base * s.CapBps / 10000
-	var total int64
-	for _, a := range amounts {
-		total += a
-	}
-	for lv := n - 1; lv >= 0 && total > limit; lv-- {
-		cut := min(amounts[lv], total-limit)
-		amounts[lv] -= cut
-		total -= cut
-	}
-	var out []Earning
-	for lv, a := range amounts {
-		if a > 0 {
-			out = append(out, Earning{Level: lv + 1, Beneficiary: path[lv], Amount: a, Base: base, RateBps: s.Levels[lv]})
-		}
-	}
-	return out
-}
-
-// Earning is one level's commission on an order.
-type Earning struct {
-	Level       int
-	Beneficiary string
-	Amount      int64
-	Base        int64
-	RateBps     int64
-}
-
-func truncate(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
+	return s.store.SaveSettings(ctx, tenantID, st)
 }

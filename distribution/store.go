@@ -2,6 +2,7 @@ package distribution
 
 import (
 	"context"
+	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -150,4 +151,28 @@ func merge(name string, parts ...engine.Schema) engine.Schema {
 		out.Mongo = append(out.Mongo, p.Mongo...)
 	}
 	return out
+}
+
+// settingsDoc is where a shop's settings are kept.
+var settingsDoc = engine.Doc{Table: "distribution_settings"}
+
+// loadSettings reads the shop's settings document, the same way on both
+// engines: the defaults until the shop saves its own.
+func loadSettings(ctx context.Context, e *engine.Engine, tenantID string) (Settings, error) {
+	st := DefaultSettings()
+	if _, err := e.LoadDoc(ctx, tenantID, settingsDoc, &st); err != nil {
+		return Settings{}, err
+	}
+	if st.Products == nil {
+		st.Products = []ProductRule{}
+	}
+	return st, nil
+}
+
+// wrap says which store call failed; nil stays nil.
+func wrap(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
 }

@@ -34,13 +34,7 @@ type bindingDoc struct {
 	UpdatedAt   time.Time `bson:"updated_at"`
 }
 
-func tp(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
-}
-
+// tv reads an optional time written by engine.OptTime.
 func tv(t *time.Time) time.Time {
 	if t == nil {
 		return time.Time{}
@@ -49,7 +43,7 @@ func tv(t *time.Time) time.Time {
 }
 
 func toSlotDoc(s Slot) slotDoc {
-	return slotDoc{ID: s.ID, StoreID: s.StoreID, Channel: s.Channel, At: tp(s.At), Until: tp(s.Until), Protect: tp(s.Protect)}
+	return slotDoc{ID: s.ID, StoreID: s.StoreID, Channel: s.Channel, At: engine.OptTime(s.At), Until: engine.OptTime(s.Until), Protect: engine.OptTime(s.Protect)}
 }
 
 func (d slotDoc) slot() Slot {
@@ -64,24 +58,11 @@ func (d bindingDoc) binding() Binding {
 func (s *mongoStore) c(tenantID, name string) *engine.Collection { return s.e.Mongo(tenantID).C(name) }
 
 func (s *mongoStore) Settings(ctx context.Context, tenantID string) (Settings, error) {
-	var d struct {
-		Doc Settings `bson:"doc"`
-	}
-	d.Doc = DefaultSettings()
-	err := s.c(tenantID, "distribution_settings").FindOne(ctx, bson.D{{Key: "_id", Value: "settings"}}).Decode(&d)
-	if engine.IsNoDocuments(err) {
-		return DefaultSettings(), nil
-	}
-	if d.Doc.Products == nil {
-		d.Doc.Products = []ProductRule{}
-	}
-	return d.Doc, err
+	return loadSettings(ctx, s.e, tenantID)
 }
 
 func (s *mongoStore) SaveSettings(ctx context.Context, tenantID string, st Settings) error {
-	_, err := s.c(tenantID, "distribution_settings").UpdateOne(ctx, bson.D{{Key: "_id", Value: "settings"}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "doc", Value: st}}}}, options.UpdateOne().SetUpsert(true))
-	return err
+	return s.e.SaveDoc(ctx, tenantID, settingsDoc, st)
 }
 
 func (s *mongoStore) Binding(ctx context.Context, tenantID, fanID string) (Binding, error) {
@@ -90,13 +71,14 @@ func (s *mongoStore) Binding(ctx context.Context, tenantID, fanID string) (Bindi
 	if engine.IsNoDocuments(err) {
 		return Binding{}, fault.NotFound("customer")
 	}
-	return d.binding(), err
+	return d.binding(), wrap(err, "load the binding of fan %s", fanID)
 }
 
 func (s *mongoStore) InsertBinding(ctx context.Context, tenantID string, b Binding) error {
-	return s.c(tenantID, "bindings").InsertOne(ctx, bindingDoc{FanID: b.FanID, Guide: toSlotDoc(b.Guide),
+	err := s.c(tenantID, "bindings").InsertOne(ctx, bindingDoc{FanID: b.FanID, Guide: toSlotDoc(b.Guide),
 		Distributor: toSlotDoc(b.Distributor), Channel: b.Channel, ReferrerID: b.ReferrerID, PaidOrders: b.PaidOrders, Rev: 1,
 		CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt})
+	return wrap(err, "insert the binding of fan %s", b.FanID)
 }
 
 func (s *mongoStore) UpdateBinding(ctx context.Context, tenantID string, b Binding) (bool, error) {
@@ -105,7 +87,7 @@ func (s *mongoStore) UpdateBinding(ctx context.Context, tenantID string, b Bindi
 			{Key: "channel", Value: b.Channel}, {Key: "referrer_id", Value: b.ReferrerID}, {Key: "updated_at", Value: b.UpdatedAt},
 			{Key: "rev", Value: b.Rev + 1}}}})
 	if err != nil {
-		return false, err
+		return false, wrap(err, "update the binding of fan %s", b.FanID)
 	}
 	return res.MatchedCount == 1, nil
 }
@@ -117,7 +99,7 @@ func (s *mongoStore) CountPaid(ctx context.Context, tenantID, fanID string) erro
 			{Key: "$setOnInsert", Value: bson.D{{Key: "rev", Value: 1}, {Key: "created_at", Value: now}, {Key: "updated_at", Value: now},
 				{Key: "guide", Value: slotDoc{}}, {Key: "distributor", Value: slotDoc{}}, {Key: "channel", Value: ""}, {Key: "referrer_id", Value: ""}}}},
 		options.UpdateOne().SetUpsert(true))
-	return err
+	return wrap(err, "count a paid order of fan %s", fanID)
 }
 
 func (s *mongoStore) BoundTo(ctx context.Context, tenantID, slot, id string, limit, offset int) ([]Binding, error) {
@@ -125,20 +107,9 @@ func (s *mongoStore) BoundTo(ctx context.Context, tenantID, slot, id string, lim
 	if slot == "distributor" {
 		field = "distributor.id"
 	}
-	cur, err := s.c(tenantID, "bindings").Find(ctx, bson.D{{Key: field, Value: id}},
+	bs, err := engine.FindAll(ctx, s.c(tenantID, "bindings"), bson.D{{Key: field, Value: id}}, bindingDoc.binding,
 		options.Find().SetSort(bson.D{{Key: "updated_at", Value: -1}}).SetLimit(int64(limit)).SetSkip(int64(offset)))
-	if err != nil {
-		return nil, err
-	}
-	var docs []bindingDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]Binding, len(docs))
-	for i, d := range docs {
-		out[i] = d.binding()
-	}
-	return out, nil
+	return bs, wrap(err, "list the customers bound to %s %s", slot, id)
 }
 
 type logDoc struct {
@@ -156,27 +127,19 @@ type logDoc struct {
 	At      time.Time `bson:"at"`
 }
 
+func (d logDoc) entry() LogEntry {
+	d.At = d.At.UTC()
+	return LogEntry(d)
+}
+
 func (s *mongoStore) Log(ctx context.Context, tenantID string, e LogEntry) error {
-	return s.c(tenantID, "binding_log").InsertOne(ctx, logDoc{ID: e.ID, FanID: e.FanID, Kind: e.Kind, Slot: e.Slot, From: e.From,
-		To: e.To, Code: e.Code, Via: e.Via, Channel: e.Channel, Result: e.Result, By: e.By, At: e.At})
+	return wrap(s.c(tenantID, "binding_log").InsertOne(ctx, logDoc(e)), "log a binding change of fan %s", e.FanID)
 }
 
 func (s *mongoStore) History(ctx context.Context, tenantID, fanID string, limit int) ([]LogEntry, error) {
-	cur, err := s.c(tenantID, "binding_log").Find(ctx, bson.D{{Key: "fan_id", Value: fanID}},
+	es, err := engine.FindAll(ctx, s.c(tenantID, "binding_log"), bson.D{{Key: "fan_id", Value: fanID}}, logDoc.entry,
 		options.Find().SetSort(bson.D{{Key: "at", Value: -1}}).SetLimit(int64(limit)))
-	if err != nil {
-		return nil, err
-	}
-	var docs []logDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]LogEntry, len(docs))
-	for i, d := range docs {
-		out[i] = LogEntry{ID: d.ID, FanID: d.FanID, Kind: d.Kind, Slot: d.Slot, From: d.From, To: d.To, Code: d.Code, Via: d.Via,
-			Channel: d.Channel, Result: d.Result, By: d.By, At: d.At.UTC()}
-	}
-	return out, nil
+	return es, wrap(err, "read the binding log of fan %s", fanID)
 }
 
 type saleDoc struct {
@@ -198,30 +161,23 @@ func (s *mongoStore) InsertSale(ctx context.Context, tenantID string, sl Sale) (
 	if engine.IsUniqueViolation(err) {
 		return false, nil
 	}
-	return err == nil, err
+	return err == nil, wrap(err, "insert the sale of order %s", sl.OrderID)
 }
 
 func (s *mongoStore) AddSaleRefund(ctx context.Context, tenantID, orderID string, amount, base int64) error {
 	_, err := s.c(tenantID, "distribution_sales").UpdateOne(ctx, bson.D{{Key: "_id", Value: orderID}},
 		bson.D{{Key: "$inc", Value: bson.D{{Key: "refunded", Value: amount}, {Key: "refunded_base", Value: base}}}})
-	return err
+	return wrap(err, "add a refund to the sale of order %s", orderID)
+}
+
+func (d saleDoc) sale() Sale {
+	d.PaidAt = d.PaidAt.UTC()
+	return Sale(d)
 }
 
 func (s *mongoStore) sales(ctx context.Context, tenantID string, f bson.D, opts *options.FindOptionsBuilder) ([]Sale, error) {
-	cur, err := s.c(tenantID, "distribution_sales").Find(ctx, f, opts)
-	if err != nil {
-		return nil, err
-	}
-	var docs []saleDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]Sale, len(docs))
-	for i, d := range docs {
-		d.PaidAt = d.PaidAt.UTC()
-		out[i] = Sale(d)
-	}
-	return out, nil
+	sales, err := engine.FindAll(ctx, s.c(tenantID, "distribution_sales"), f, saleDoc.sale, opts)
+	return sales, wrap(err, "list sales")
 }
 
 func (s *mongoStore) Sales(ctx context.Context, tenantID, distributorID string, limit, offset int) ([]Sale, error) {
@@ -239,5 +195,5 @@ func (s *mongoStore) Mark(ctx context.Context, tenantID, key string) (bool, erro
 	if engine.IsUniqueViolation(err) {
 		return false, nil
 	}
-	return err == nil, err
+	return err == nil, wrap(err, "mark %s", key)
 }

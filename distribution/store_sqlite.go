@@ -14,34 +14,11 @@ import (
 type sqliteStore struct{ e *engine.Engine }
 
 func (s *sqliteStore) Settings(ctx context.Context, tenantID string) (Settings, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return Settings{}, err
-	}
-	var doc string
-	err = db.QueryRow(ctx, `SELECT doc FROM distribution_settings WHERE tenant_id = ?`).Scan(&doc)
-	if errors.Is(err, sql.ErrNoRows) {
-		return DefaultSettings(), nil
-	}
-	if err != nil {
-		return Settings{}, err
-	}
-	st := DefaultSettings()
-	return st, json.Unmarshal([]byte(doc), &st)
+	return loadSettings(ctx, s.e, tenantID)
 }
 
 func (s *sqliteStore) SaveSettings(ctx context.Context, tenantID string, st Settings) error {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return err
-	}
-	b, err := json.Marshal(st)
-	if err != nil {
-		return err
-	}
-	_, err = db.Exec(ctx, `INSERT INTO distribution_settings (tenant_id, doc) VALUES (?, ?)
-		ON CONFLICT (tenant_id) DO UPDATE SET doc = excluded.doc`, string(b))
-	return err
+	return s.e.SaveDoc(ctx, tenantID, settingsDoc, st)
 }
 
 const bindingColumns = `fan_id, guide_id, guide_store, guide_channel, guide_at, guide_until, guide_protect,
@@ -66,169 +43,95 @@ func bindingArgs(b Binding) []any {
 }
 
 func (s *sqliteStore) Binding(ctx context.Context, tenantID, fanID string) (Binding, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return Binding{}, err
-	}
-	b, err := scanBinding(db.QueryRow(ctx, `SELECT `+bindingColumns+` FROM bindings WHERE tenant_id = ? AND fan_id = ?`, fanID).Scan)
+	b, err := scanBinding(s.e.SQLQueryRow(ctx, tenantID, `SELECT `+bindingColumns+` FROM bindings WHERE tenant_id = ? AND fan_id = ?`, fanID).Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Binding{}, fault.NotFound("customer")
 	}
-	return b, err
+	return b, wrap(err, "load the binding of fan %s", fanID)
 }
 
 func (s *sqliteStore) InsertBinding(ctx context.Context, tenantID string, b Binding) error {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return err
-	}
 	args := append([]any{b.FanID}, bindingArgs(b)...)
 	args = append(args, b.PaidOrders, engine.TimeText(b.CreatedAt), engine.TimeText(b.UpdatedAt))
-	_, err = db.Exec(ctx, `INSERT INTO bindings (tenant_id, `+bindingColumns+`)
+	_, err := s.e.SQLExec(ctx, tenantID, `INSERT INTO bindings (tenant_id, `+bindingColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`, args...)
-	return err
+	return wrap(err, "insert the binding of fan %s", b.FanID)
 }
 
 func (s *sqliteStore) UpdateBinding(ctx context.Context, tenantID string, b Binding) (bool, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return false, err
-	}
 	args := append(bindingArgs(b), engine.TimeText(b.UpdatedAt), b.FanID, b.Rev)
-	res, err := db.Exec(ctx, `UPDATE bindings SET guide_id = ?, guide_store = ?, guide_channel = ?, guide_at = ?, guide_until = ?,
-		guide_protect = ?, distributor_id = ?, distributor_channel = ?, distributor_at = ?, distributor_until = ?,
+	ok, err := oneRow(s.e.SQLExec(ctx, tenantID, `UPDATE bindings SET guide_id = ?, guide_store = ?, guide_channel = ?, guide_at = ?,
+		guide_until = ?, guide_protect = ?, distributor_id = ?, distributor_channel = ?, distributor_at = ?, distributor_until = ?,
 		distributor_protect = ?, channel = ?, referrer_id = ?, updated_at = ?, rev = rev + 1
-		WHERE tenant_id = ? AND fan_id = ? AND rev = ?`, args...)
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+		WHERE tenant_id = ? AND fan_id = ? AND rev = ?`, args...))
+	return ok, wrap(err, "update the binding of fan %s", b.FanID)
 }
 
 func (s *sqliteStore) CountPaid(ctx context.Context, tenantID, fanID string) error {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return err
-	}
 	now := engine.TimeText(time.Now())
-	_, err = db.Exec(ctx, `INSERT INTO bindings (tenant_id, fan_id, paid_orders, created_at, updated_at) VALUES (?, ?, 1, ?, ?)
+	_, err := s.e.SQLExec(ctx, tenantID, `INSERT INTO bindings (tenant_id, fan_id, paid_orders, created_at, updated_at) VALUES (?, ?, 1, ?, ?)
 		ON CONFLICT (tenant_id, fan_id) DO UPDATE SET paid_orders = paid_orders + 1`, fanID, now, now)
-	return err
+	return wrap(err, "count a paid order of fan %s", fanID)
 }
 
 func (s *sqliteStore) BoundTo(ctx context.Context, tenantID, slot, id string, limit, offset int) ([]Binding, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return nil, err
-	}
 	col := "guide_id"
 	if slot == "distributor" {
 		col = "distributor_id"
 	}
-	rows, err := db.Query(ctx, `SELECT `+bindingColumns+` FROM bindings WHERE tenant_id = ? AND `+col+` = ?
+	bs, err := engine.SQLAll(ctx, s.e, tenantID, scanBinding, `SELECT `+bindingColumns+` FROM bindings WHERE tenant_id = ? AND `+col+` = ?
 		ORDER BY updated_at DESC LIMIT ? OFFSET ?`, id, limit, offset)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Binding
-	for rows.Next() {
-		b, err := scanBinding(rows.Scan)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, rows.Err()
+	return bs, wrap(err, "list the customers bound to %s %s", slot, id)
 }
 
 func (s *sqliteStore) Log(ctx context.Context, tenantID string, e LogEntry) error {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return err
+	_, err := s.e.SQLExec(ctx, tenantID, `INSERT INTO binding_log (tenant_id, id, fan_id, kind, doc, at) VALUES (?, ?, ?, ?, ?, ?)`,
+		e.ID, e.FanID, e.Kind, engine.JSONText(e), engine.TimeText(e.At))
+	return wrap(err, "log a binding change of fan %s", e.FanID)
+}
+
+func scanLogEntry(scan func(...any) error) (LogEntry, error) {
+	var doc string
+	var e LogEntry
+	if err := scan(&doc); err != nil {
+		return e, err
 	}
-	b, _ := json.Marshal(e)
-	_, err = db.Exec(ctx, `INSERT INTO binding_log (tenant_id, id, fan_id, kind, doc, at) VALUES (?, ?, ?, ?, ?, ?)`,
-		e.ID, e.FanID, e.Kind, string(b), engine.TimeText(e.At))
-	return err
+	return e, json.Unmarshal([]byte(doc), &e)
 }
 
 func (s *sqliteStore) History(ctx context.Context, tenantID, fanID string, limit int) ([]LogEntry, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := db.Query(ctx, `SELECT doc FROM binding_log WHERE tenant_id = ? AND fan_id = ? ORDER BY at DESC, id DESC LIMIT ?`,
-		fanID, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []LogEntry
-	for rows.Next() {
-		var doc string
-		var e LogEntry
-		if err := rows.Scan(&doc); err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal([]byte(doc), &e); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	es, err := engine.SQLAll(ctx, s.e, tenantID, scanLogEntry, `SELECT doc FROM binding_log WHERE tenant_id = ? AND fan_id = ?
+		ORDER BY at DESC, id DESC LIMIT ?`, fanID, limit)
+	return es, wrap(err, "read the binding log of fan %s", fanID)
 }
 
 const saleColumns = `order_id, fan_id, guide_id, store_id, distributor_id, channel, base, paid, refunded, refunded_base, paid_at`
 
 func (s *sqliteStore) InsertSale(ctx context.Context, tenantID string, sl Sale) (bool, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return false, err
-	}
-	res, err := db.Exec(ctx, `INSERT OR IGNORE INTO distribution_sales (tenant_id, `+saleColumns+`)
+	ok, err := oneRow(s.e.SQLExec(ctx, tenantID, `INSERT OR IGNORE INTO distribution_sales (tenant_id, `+saleColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, sl.OrderID, sl.FanID, sl.GuideID, sl.StoreID, sl.DistributorID,
-		sl.Channel, sl.Base, sl.Paid, sl.Refunded, sl.RefundedBase, engine.TimeText(sl.PaidAt))
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+		sl.Channel, sl.Base, sl.Paid, sl.Refunded, sl.RefundedBase, engine.TimeText(sl.PaidAt)))
+	return ok, wrap(err, "insert the sale of order %s", sl.OrderID)
 }
 
 func (s *sqliteStore) AddSaleRefund(ctx context.Context, tenantID, orderID string, amount, base int64) error {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return err
-	}
-	_, err = db.Exec(ctx, `UPDATE distribution_sales SET refunded = refunded + ?, refunded_base = refunded_base + ?
+	_, err := s.e.SQLExec(ctx, tenantID, `UPDATE distribution_sales SET refunded = refunded + ?, refunded_base = refunded_base + ?
 		WHERE tenant_id = ? AND order_id = ?`, amount, base, orderID)
-	return err
+	return wrap(err, "add a refund to the sale of order %s", orderID)
+}
+
+func scanSale(scan func(...any) error) (Sale, error) {
+	var sl Sale
+	var at string
+	err := scan(&sl.OrderID, &sl.FanID, &sl.GuideID, &sl.StoreID, &sl.DistributorID, &sl.Channel, &sl.Base,
+		&sl.Paid, &sl.Refunded, &sl.RefundedBase, &at)
+	sl.PaidAt = engine.ParseTimeText(at)
+	return sl, err
 }
 
 func (s *sqliteStore) sales(ctx context.Context, tenantID, q string, args ...any) ([]Sale, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := db.Query(ctx, `SELECT `+saleColumns+` FROM distribution_sales `+q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Sale
-	for rows.Next() {
-		var sl Sale
-		var at string
-		if err := rows.Scan(&sl.OrderID, &sl.FanID, &sl.GuideID, &sl.StoreID, &sl.DistributorID, &sl.Channel, &sl.Base,
-			&sl.Paid, &sl.Refunded, &sl.RefundedBase, &at); err != nil {
-			return nil, err
-		}
-		sl.PaidAt = engine.ParseTimeText(at)
-		out = append(out, sl)
-	}
-	return out, rows.Err()
+	sales, err := engine.SQLAll(ctx, s.e, tenantID, scanSale, `SELECT `+saleColumns+` FROM distribution_sales `+q, args...)
+	return sales, wrap(err, "list sales")
 }
 
 func (s *sqliteStore) Sales(ctx context.Context, tenantID, distributorID string, limit, offset int) ([]Sale, error) {
@@ -241,11 +144,12 @@ func (s *sqliteStore) AllSales(ctx context.Context, tenantID, afterOrderID strin
 }
 
 func (s *sqliteStore) Mark(ctx context.Context, tenantID, key string) (bool, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return false, err
-	}
-	res, err := db.Exec(ctx, `INSERT OR IGNORE INTO distribution_marks (tenant_id, key) VALUES (?, ?)`, key)
+	ok, err := oneRow(s.e.SQLExec(ctx, tenantID, `INSERT OR IGNORE INTO distribution_marks (tenant_id, key) VALUES (?, ?)`, key))
+	return ok, wrap(err, "mark %s", key)
+}
+
+// oneRow reports whether a SQLite write changed exactly one row.
+func oneRow(res sql.Result, err error) (bool, error) {
 	if err != nil {
 		return false, err
 	}

@@ -1,15 +1,12 @@
 package distribution
 
 import (
-	"context"
-	"errors"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
-	"microshop/distribution/ledger"
 	"microshop/distribution/tree"
 	"microshop/shop/fan"
 	"microshop/tenants"
@@ -66,11 +63,16 @@ func channel(s string) string {
 	return s
 }
 
-// StorefrontRoutes mounts the distributor centre on g (/s/:slug, shop and
-// fan resolved): the page, its QR code and its JSON calls.
+// StorefrontRoutes mounts the distributor centre's pages on g (/s/:slug,
+// shop and fan resolved): the page and its QR code.
 func (h *Handlers) StorefrontRoutes(g *echo.Group) {
 	g.GET("/distributor", h.centrePage)
 	g.GET("/distributor/qr.png", h.centreQR)
+}
+
+// StorefrontAPIRoutes mounts the distributor centre's JSON calls on g
+// (/s/:slug, shop and fan resolved), under /api.
+func (h *Handlers) StorefrontAPIRoutes(g *echo.Group) {
 	api := g.Group("/api", jsonOnly)
 	api.GET("/distributor", h.centreJSON)
 	api.POST("/distributor", h.join)
@@ -90,88 +92,6 @@ func jsonOnly(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// Centre is the distributor centre of one fan.
-type Centre struct {
-	Distributor *DistributorJSON `json:"distributor"`
-	Link        string           `json:"link,omitempty"`
-	QRURL       string           `json:"qr_url,omitempty"`
-	Team        []tree.View      `json:"team"`
-	Customers   []Binding        `json:"customers"`
-	Orders      []Sale           `json:"orders"`
-	Ledger      []ledger.Entry   `json:"ledger"`
-	Withdrawals []Withdrawal     `json:"withdrawals"`
-	// Joinable says whether the fan may become a distributor now, and
-	// JoinRule how (open, first_purchase, approval).
-	Joinable bool   `json:"joinable"`
-	JoinRule string `json:"join_rule"`
-	Enabled  bool   `json:"enabled"`
-}
-
-func (h *Handlers) centre(ctx context.Context, c echo.Context) (Centre, Settings, error) {
-	t := tenantOf(c)
-	fanID := fan.FromContext(c)
-	st, err := h.svc.settings(ctx, t.ID)
-	if err != nil {
-		return Centre{}, st, err
-	}
-	out := Centre{Team: []tree.View{}, Customers: []Binding{}, Orders: []Sale{}, Ledger: []ledger.Entry{}, Withdrawals: []Withdrawal{},
-		JoinRule: st.Recruit, Enabled: st.Enabled}
-	d, err := h.svc.tree.Store().ByFan(ctx, t.ID, fanID)
-	if errors.Is(err, fault.ErrNotFound) {
-		out.Joinable = st.Enabled
-		if st.Recruit == RecruitFirstPurchase {
-			b, err := h.svc.store.Binding(ctx, t.ID, fanID)
-			out.Joinable = st.Enabled && err == nil && b.PaidOrders > 0
-		}
-		return out, st, nil
-	}
-	if err != nil {
-		return out, st, err
-	}
-	dj, err := h.svc.Distributor(ctx, t.ID, d.ID)
-	if err != nil {
-		return out, st, err
-	}
-	out.Distributor = &dj
-	if d.Status != tree.Active {
-		return out, st, nil
-	}
-	out.Link = h.base(c) + "/s/" + t.Slug + "/?d=" + d.Code
-	out.QRURL = "/s/" + t.Slug + "/distributor/qr.png"
-	if out.Team, err = h.svc.tree.Children(ctx, t.ID, d.ID, 50, 0); err != nil {
-		return out, st, err
-	}
-	if out.Customers, err = h.svc.store.BoundTo(ctx, t.ID, "distributor", d.ID, 50, 0); err != nil {
-		return out, st, err
-	}
-	if out.Orders, err = h.svc.store.Sales(ctx, t.ID, d.ID, 50, 0); err != nil {
-		return out, st, err
-	}
-	if out.Ledger, err = h.svc.ledger.History(ctx, t.ID, d.ID, 50); err != nil {
-		return out, st, err
-	}
-	ws, err := h.svc.ledger.List(ctx, t.ID, ledger.Filter{Class: ledger.ClassWithdrawal, Beneficiary: d.ID, Limit: 20})
-	if err != nil {
-		return out, st, err
-	}
-	for _, w := range ws {
-		out.Withdrawals = append(out.Withdrawals, withdrawal(w))
-	}
-	if out.Team == nil {
-		out.Team = []tree.View{}
-	}
-	if out.Customers == nil {
-		out.Customers = []Binding{}
-	}
-	if out.Orders == nil {
-		out.Orders = []Sale{}
-	}
-	if out.Ledger == nil {
-		out.Ledger = []ledger.Entry{}
-	}
-	return out, st, nil
-}
-
 // noStore marks a page or answer as one shopper's own.
 func noStore(c echo.Context) { c.Response().Header().Set("Cache-Control", "private, no-store") }
 
@@ -187,7 +107,7 @@ type CentrePage struct {
 
 func (h *Handlers) centrePage(c echo.Context) error {
 	noStore(c)
-	cen, st, err := h.centre(c.Request().Context(), c)
+	cen, st, err := h.centre(c)
 	if err != nil {
 		return err
 	}
@@ -196,11 +116,18 @@ func (h *Handlers) centrePage(c echo.Context) error {
 
 func (h *Handlers) centreJSON(c echo.Context) error {
 	noStore(c)
-	cen, _, err := h.centre(c.Request().Context(), c)
-	if err != nil {
-		return err
+	cen, _, err := h.centre(c)
+	return reply(c, http.StatusOK, cen, err)
+}
+
+// centre is the fan's centre with their share link and code.
+func (h *Handlers) centre(c echo.Context) (Centre, Settings, error) {
+	cen, st, err := h.svc.Centre(c.Request().Context(), tenantOf(c).ID, fan.FromContext(c))
+	if err == nil && cen.Distributor != nil && cen.Distributor.Status == tree.Active {
+		cen.Link = h.link(c, "d", cen.Distributor.Code)
+		cen.QRURL = "/s/" + tenantOf(c).Slug + "/distributor/qr.png"
 	}
-	return c.JSON(http.StatusOK, cen)
+	return cen, st, err
 }
 
 // JoinAnswer is the answer to POST /s/{slug}/api/distributor.
@@ -217,14 +144,13 @@ func (h *Handlers) join(c echo.Context) error {
 	if err := decodeOptional(c, &in); err != nil {
 		return err
 	}
-	t := tenantOf(c)
-	d, created, err := h.svc.Join(c.Request().Context(), t.ID, fan.FromContext(c))
+	d, created, err := h.svc.Join(c.Request().Context(), tenantOf(c).ID, fan.FromContext(c))
 	if err != nil {
 		return err
 	}
 	a := JoinAnswer{ID: d.ID, Code: d.Code, Status: d.Status}
 	if d.Status == tree.Active {
-		a.Link = h.base(c) + "/s/" + t.Slug + "/?d=" + d.Code
+		a.Link = h.link(c, "d", d.Code)
 	}
 	status := http.StatusOK
 	if created {
@@ -235,8 +161,6 @@ func (h *Handlers) join(c echo.Context) error {
 
 func (h *Handlers) withdraw(c echo.Context) error {
 	noStore(c)
-	ctx := c.Request().Context()
-	t := tenantOf(c)
 	var in struct {
 		Amount int64  `json:"amount"`
 		Note   string `json:"note"`
@@ -244,26 +168,8 @@ func (h *Handlers) withdraw(c echo.Context) error {
 	if err := fault.DecodeJSON(c, &in); err != nil {
 		return err
 	}
-	if len([]rune(in.Note)) > 200 {
-		return fault.Invalid("note", "must be at most 200 characters")
-	}
-	d, err := h.svc.tree.Store().ByFan(ctx, t.ID, fan.FromContext(c))
-	if errors.Is(err, fault.ErrNotFound) || (err == nil && d.Status != tree.Active) {
-		return fault.Forbidden("only active distributors can withdraw")
-	}
-	if err != nil {
-		return err
-	}
-	st, err := h.svc.settings(ctx, t.ID)
-	if err != nil {
-		return err
-	}
-	w, err := h.svc.ledger.Withdraw(ctx, t.ID, d.ID, in.Amount,
-		ledger.WithdrawRules{Min: st.MinWithdrawal, FeeBps: st.WithdrawalFeeBps}, strings.TrimSpace(in.Note))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, withdrawal(w))
+	w, err := h.svc.Withdraw(c.Request().Context(), tenantOf(c).ID, fan.FromContext(c), in.Amount, in.Note)
+	return reply(c, http.StatusCreated, w, err)
 }
 
 // centreQR is the fan's own distributor code as a PNG.
@@ -271,15 +177,15 @@ func (h *Handlers) centreQR(c echo.Context) error {
 	noStore(c)
 	ctx := c.Request().Context()
 	t := tenantOf(c)
-	d, err := h.svc.tree.Store().ByFan(ctx, t.ID, fan.FromContext(c))
-	if err != nil || d.Status != tree.Active {
+	d, err := h.svc.ActiveDistributor(ctx, t.ID, fan.FromContext(c))
+	if err != nil {
 		return fault.NotFound("distributor")
 	}
 	size, err := qrSize(c)
 	if err != nil {
 		return err
 	}
-	png, _, err := h.svc.QR(ctx, t.ID, "d:"+d.Code, h.base(c)+"/s/"+t.Slug+"/?d="+d.Code, false, size)
+	png, _, err := h.svc.QR(ctx, t.ID, "d:"+d.Code, h.link(c, "d", d.Code), false, size)
 	if err != nil {
 		return err
 	}

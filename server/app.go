@@ -227,6 +227,7 @@ func (a *app) mountRoutes() error {
 	dist.APIRoutes(api)
 	dist.AdminRoutes(admin)
 	dist.StorefrontRoutes(storefront)
+	dist.StorefrontAPIRoutes(storefront)
 
 	pcs := pcstore.NewHandlers(a.pcstore, cfg.BaseURL)
 	pcs.APIRoutes(api)
@@ -239,6 +240,7 @@ func (a *app) mountRoutes() error {
 	pts.APIRoutes(api)
 	pts.AdminRoutes(admin)
 	pts.StorefrontRoutes(storefront)
+	pts.StorefrontAPIRoutes(storefront)
 
 	msgs := message.NewHandlers(a.msgs)
 	msgs.APIRoutes(api)

@@ -109,7 +109,7 @@ func (w *weChat) mount(e *echo.Echo, push, api, admin, storefront *echo.Group, i
 	settings := wechat.NewHandlers(w.accounts, baseURL)
 	settings.APIRoutes(api)
 	settings.AdminRoutes(admin)
-	ids.WeChatRoutes(storefront)
+	ids.StorefrontRoutes(storefront)
 	if w.sim != nil {
 		sandbox.NewPhone(w.sim, w.accounts, e, w.log).AdminRoutes(admin)
 		e.GET(sandboxAuthorizePath, echo.WrapHandler(w.sim.AuthorizeHandler()))

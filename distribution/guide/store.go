@@ -2,9 +2,11 @@ package guide
 
 import (
 	"context"
-	"microshop/tenants/engine"
+	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"microshop/tenants/engine"
 )
 
 // Store keeps stores, guides and funnel counters.
@@ -107,4 +109,12 @@ var Schema = engine.Schema{
 		}},
 		{Name: "guide_marks"},
 	},
+}
+
+// wrap says which store call failed; nil stays nil.
+func wrap(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
 }

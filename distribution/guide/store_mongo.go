@@ -21,6 +21,11 @@ type locationDoc struct {
 	CreatedAt time.Time `bson:"created_at"`
 }
 
+func (d locationDoc) location() Location {
+	d.CreatedAt = d.CreatedAt.UTC()
+	return Location(d)
+}
+
 type guideDoc struct {
 	ID        string     `bson:"_id"`
 	Name      string     `bson:"name"`
@@ -32,6 +37,20 @@ type guideDoc struct {
 	LeftAt    *time.Time `bson:"left_at,omitempty"`
 	HandedTo  string     `bson:"handed_to"`
 	Rev       int64      `bson:"rev"`
+}
+
+func (d guideDoc) guide() Guide {
+	g := Guide{ID: d.ID, Name: d.Name, Phone: d.Phone, StoreID: d.StoreID, Code: d.Code, Active: d.Active,
+		CreatedAt: d.CreatedAt.UTC(), HandedTo: d.HandedTo, Rev: d.Rev}
+	if d.LeftAt != nil {
+		g.LeftAt = d.LeftAt.UTC()
+	}
+	return g
+}
+
+func toGuideDoc(g Guide) guideDoc {
+	return guideDoc{ID: g.ID, Name: g.Name, Phone: g.Phone, StoreID: g.StoreID, Code: g.Code, Active: g.Active,
+		CreatedAt: g.CreatedAt, LeftAt: engine.OptTime(g.LeftAt), HandedTo: g.HandedTo, Rev: g.Rev}
 }
 
 type dayDoc struct {
@@ -48,28 +67,16 @@ type dayDoc struct {
 	RefundAmount int64  `bson:"refund_amount"`
 }
 
-func (d guideDoc) guide() Guide {
-	g := Guide{ID: d.ID, Name: d.Name, Phone: d.Phone, StoreID: d.StoreID, Code: d.Code, Active: d.Active,
-		CreatedAt: d.CreatedAt.UTC(), HandedTo: d.HandedTo, Rev: d.Rev}
-	if d.LeftAt != nil {
-		g.LeftAt = d.LeftAt.UTC()
-	}
-	return g
-}
-
-func toGuideDoc(g Guide) guideDoc {
-	d := guideDoc{ID: g.ID, Name: g.Name, Phone: g.Phone, StoreID: g.StoreID, Code: g.Code, Active: g.Active,
-		CreatedAt: g.CreatedAt, HandedTo: g.HandedTo, Rev: g.Rev}
-	if !g.LeftAt.IsZero() {
-		d.LeftAt = &g.LeftAt
-	}
-	return d
+func (d dayDoc) day() Day {
+	return Day{GuideID: d.GuideID, StoreID: d.StoreID, Day: d.Day, Counts: Counts{Visits: d.Visits, Follows: d.Follows,
+		NewFans: d.NewFans, OrderingFans: d.OrderingFans, Orders: d.Orders, PaidGMV: d.PaidGMV, Refunds: d.Refunds,
+		RefundAmount: d.RefundAmount}}
 }
 
 func (s *mongoStore) c(tenantID, name string) *engine.Collection { return s.e.Mongo(tenantID).C(name) }
 
 func (s *mongoStore) CreateLocation(ctx context.Context, tenantID string, l Location) error {
-	return s.c(tenantID, "guide_stores").InsertOne(ctx, locationDoc(l))
+	return wrap(s.c(tenantID, "guide_stores").InsertOne(ctx, locationDoc(l)), "create store %s", l.ID)
 }
 
 func (s *mongoStore) Location(ctx context.Context, tenantID, id string) (Location, error) {
@@ -78,52 +85,41 @@ func (s *mongoStore) Location(ctx context.Context, tenantID, id string) (Locatio
 	if engine.IsNoDocuments(err) {
 		return Location{}, fault.NotFound("store")
 	}
-	d.CreatedAt = d.CreatedAt.UTC()
-	return Location(d), err
+	return d.location(), wrap(err, "load store %s", id)
 }
 
 func (s *mongoStore) Locations(ctx context.Context, tenantID string, limit int) ([]Location, error) {
-	cur, err := s.c(tenantID, "guide_stores").Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}}).SetLimit(int64(limit)))
-	if err != nil {
-		return nil, err
-	}
-	var docs []locationDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]Location, len(docs))
-	for i, d := range docs {
-		d.CreatedAt = d.CreatedAt.UTC()
-		out[i] = Location(d)
-	}
-	return out, nil
+	ls, err := engine.FindAll(ctx, s.c(tenantID, "guide_stores"), bson.D{}, locationDoc.location,
+		options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}}).SetLimit(int64(limit)))
+	return ls, wrap(err, "list stores")
 }
 
 func (s *mongoStore) UpdateLocation(ctx context.Context, tenantID string, l Location) error {
 	_, err := s.c(tenantID, "guide_stores").UpdateOne(ctx, bson.D{{Key: "_id", Value: l.ID}}, bson.D{{Key: "$set", Value: bson.D{
 		{Key: "name", Value: l.Name}, {Key: "address", Value: l.Address}, {Key: "active", Value: l.Active}}}})
-	return err
+	return wrap(err, "update store %s", l.ID)
 }
 
 func (s *mongoStore) CreateGuide(ctx context.Context, tenantID string, g Guide) error {
-	return s.c(tenantID, "guides").InsertOne(ctx, toGuideDoc(g))
+	return wrap(s.c(tenantID, "guides").InsertOne(ctx, toGuideDoc(g)), "create guide %s", g.ID)
 }
 
-func (s *mongoStore) guide(ctx context.Context, tenantID string, f bson.D) (Guide, error) {
+// guide reads the guide whose field (_id or code) is v.
+func (s *mongoStore) guide(ctx context.Context, tenantID, field, v string) (Guide, error) {
 	var d guideDoc
-	err := s.c(tenantID, "guides").FindOne(ctx, f).Decode(&d)
+	err := s.c(tenantID, "guides").FindOne(ctx, bson.D{{Key: field, Value: v}}).Decode(&d)
 	if engine.IsNoDocuments(err) {
 		return Guide{}, fault.NotFound("guide")
 	}
-	return d.guide(), err
+	return d.guide(), wrap(err, "load guide by %s %s", field, v)
 }
 
 func (s *mongoStore) Guide(ctx context.Context, tenantID, id string) (Guide, error) {
-	return s.guide(ctx, tenantID, bson.D{{Key: "_id", Value: id}})
+	return s.guide(ctx, tenantID, "_id", id)
 }
 
 func (s *mongoStore) GuideByCode(ctx context.Context, tenantID, code string) (Guide, error) {
-	return s.guide(ctx, tenantID, bson.D{{Key: "code", Value: code}})
+	return s.guide(ctx, tenantID, "code", code)
 }
 
 func (s *mongoStore) Guides(ctx context.Context, tenantID, storeID string, limit, offset int) ([]Guide, error) {
@@ -131,20 +127,9 @@ func (s *mongoStore) Guides(ctx context.Context, tenantID, storeID string, limit
 	if storeID != "" {
 		f = bson.D{{Key: "store_id", Value: storeID}}
 	}
-	cur, err := s.c(tenantID, "guides").Find(ctx, f, options.Find().SetSort(bson.D{{Key: "name", Value: 1}}).
+	gs, err := engine.FindAll(ctx, s.c(tenantID, "guides"), f, guideDoc.guide, options.Find().SetSort(bson.D{{Key: "name", Value: 1}}).
 		SetLimit(int64(limit)).SetSkip(int64(offset)))
-	if err != nil {
-		return nil, err
-	}
-	var docs []guideDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]Guide, len(docs))
-	for i, d := range docs {
-		out[i] = d.guide()
-	}
-	return out, nil
+	return gs, wrap(err, "list guides")
 }
 
 func (s *mongoStore) UpdateGuide(ctx context.Context, tenantID string, g Guide) (bool, error) {
@@ -158,7 +143,7 @@ func (s *mongoStore) UpdateGuide(ctx context.Context, tenantID string, g Guide) 
 	}
 	res, err := s.c(tenantID, "guides").UpdateOne(ctx, bson.D{{Key: "_id", Value: g.ID}, {Key: "rev", Value: g.Rev}}, update)
 	if err != nil {
-		return false, err
+		return false, wrap(err, "update guide %s", g.ID)
 	}
 	return res.MatchedCount == 1, nil
 }
@@ -180,7 +165,7 @@ func (s *mongoStore) Count(ctx context.Context, tenantID, guideID, storeID, day 
 	_, err := s.c(tenantID, "guide_days").UpdateOne(ctx, bson.D{{Key: "_id", Value: guideID + ":" + storeID + ":" + day}},
 		bson.D{{Key: "$inc", Value: inc}, {Key: "$setOnInsert", Value: bson.D{{Key: "guide_id", Value: guideID},
 			{Key: "store_id", Value: storeID}, {Key: "day", Value: day}}}}, options.UpdateOne().SetUpsert(true))
-	return err
+	return wrap(err, "count guide %s on %s", guideID, day)
 }
 
 func (s *mongoStore) Mark(ctx context.Context, tenantID, key string) (bool, error) {
@@ -188,7 +173,7 @@ func (s *mongoStore) Mark(ctx context.Context, tenantID, key string) (bool, erro
 	if engine.IsUniqueViolation(err) {
 		return false, nil
 	}
-	return err == nil, err
+	return err == nil, wrap(err, "mark %s", key)
 }
 
 func (s *mongoStore) Days(ctx context.Context, tenantID string, f DayFilter) ([]Day, error) {
@@ -200,19 +185,6 @@ func (s *mongoStore) Days(ctx context.Context, tenantID string, f DayFilter) ([]
 		q = bson.D{{Key: "store_id", Value: f.StoreID}}
 	}
 	q = append(q, bson.E{Key: "day", Value: bson.D{{Key: "$gte", Value: f.From}, {Key: "$lte", Value: f.To}}})
-	cur, err := s.c(tenantID, "guide_days").Find(ctx, q, options.Find().SetSort(bson.D{{Key: "day", Value: 1}}))
-	if err != nil {
-		return nil, err
-	}
-	var docs []dayDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]Day, len(docs))
-	for i, d := range docs {
-		out[i] = Day{GuideID: d.GuideID, StoreID: d.StoreID, Day: d.Day, Counts: Counts{Visits: d.Visits, Follows: d.Follows,
-			NewFans: d.NewFans, OrderingFans: d.OrderingFans, Orders: d.Orders, PaidGMV: d.PaidGMV, Refunds: d.Refunds,
-			RefundAmount: d.RefundAmount}}
-	}
-	return out, nil
+	ds, err := engine.FindAll(ctx, s.c(tenantID, "guide_days"), q, dayDoc.day, options.Find().SetSort(bson.D{{Key: "day", Value: 1}}))
+	return ds, wrap(err, "read funnel days")
 }

@@ -12,14 +12,12 @@ import (
 type sqliteStore struct{ e *engine.Engine }
 
 func (s *sqliteStore) CreateLocation(ctx context.Context, tenantID string, l Location) error {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return err
-	}
-	_, err = db.Exec(ctx, `INSERT INTO guide_stores (tenant_id, id, name, address, active, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err := s.e.SQLExec(ctx, tenantID, `INSERT INTO guide_stores (tenant_id, id, name, address, active, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		l.ID, l.Name, l.Address, l.Active, engine.TimeText(l.CreatedAt))
-	return err
+	return wrap(err, "create store %s", l.ID)
 }
+
+const locationColumns = `id, name, address, active, created_at`
 
 func scanLocation(scan func(...any) error) (Location, error) {
 	var l Location
@@ -30,48 +28,24 @@ func scanLocation(scan func(...any) error) (Location, error) {
 }
 
 func (s *sqliteStore) Location(ctx context.Context, tenantID, id string) (Location, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return Location{}, err
-	}
-	l, err := scanLocation(db.QueryRow(ctx, `SELECT id, name, address, active, created_at FROM guide_stores
+	l, err := scanLocation(s.e.SQLQueryRow(ctx, tenantID, `SELECT `+locationColumns+` FROM guide_stores
 		WHERE tenant_id = ? AND id = ?`, id).Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Location{}, fault.NotFound("store")
 	}
-	return l, err
+	return l, wrap(err, "load store %s", id)
 }
 
 func (s *sqliteStore) Locations(ctx context.Context, tenantID string, limit int) ([]Location, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := db.Query(ctx, `SELECT id, name, address, active, created_at FROM guide_stores WHERE tenant_id = ?
+	ls, err := engine.SQLAll(ctx, s.e, tenantID, scanLocation, `SELECT `+locationColumns+` FROM guide_stores WHERE tenant_id = ?
 		ORDER BY created_at LIMIT ?`, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Location
-	for rows.Next() {
-		l, err := scanLocation(rows.Scan)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, l)
-	}
-	return out, rows.Err()
+	return ls, wrap(err, "list stores")
 }
 
 func (s *sqliteStore) UpdateLocation(ctx context.Context, tenantID string, l Location) error {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return err
-	}
-	_, err = db.Exec(ctx, `UPDATE guide_stores SET name = ?, address = ?, active = ? WHERE tenant_id = ? AND id = ?`,
+	_, err := s.e.SQLExec(ctx, tenantID, `UPDATE guide_stores SET name = ?, address = ?, active = ? WHERE tenant_id = ? AND id = ?`,
 		l.Name, l.Address, l.Active, l.ID)
-	return err
+	return wrap(err, "update store %s", l.ID)
 }
 
 const guideColumns = `id, name, phone, store_id, code, active, created_at, left_at, handed_to, rev`
@@ -85,82 +59,47 @@ func scanGuide(scan func(...any) error) (Guide, error) {
 }
 
 func (s *sqliteStore) CreateGuide(ctx context.Context, tenantID string, g Guide) error {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return err
-	}
-	_, err = db.Exec(ctx, `INSERT INTO guides (tenant_id, `+guideColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.e.SQLExec(ctx, tenantID, `INSERT INTO guides (tenant_id, `+guideColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		g.ID, g.Name, g.Phone, g.StoreID, g.Code, g.Active, engine.TimeText(g.CreatedAt), engine.OptTimeText(g.LeftAt), g.HandedTo, g.Rev)
-	return err
+	return wrap(err, "create guide %s", g.ID)
 }
 
-func (s *sqliteStore) guide(ctx context.Context, tenantID, where string, arg string) (Guide, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return Guide{}, err
-	}
-	g, err := scanGuide(db.QueryRow(ctx, `SELECT `+guideColumns+` FROM guides WHERE `+where, arg).Scan)
+// guide reads the guide whose column (id or code) is v.
+func (s *sqliteStore) guide(ctx context.Context, tenantID, column, v string) (Guide, error) {
+	g, err := scanGuide(s.e.SQLQueryRow(ctx, tenantID, `SELECT `+guideColumns+` FROM guides WHERE tenant_id = ? AND `+column+` = ?`, v).Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Guide{}, fault.NotFound("guide")
 	}
-	return g, err
+	return g, wrap(err, "load guide by %s %s", column, v)
 }
 
 func (s *sqliteStore) Guide(ctx context.Context, tenantID, id string) (Guide, error) {
-	return s.guide(ctx, tenantID, `tenant_id = ? AND id = ?`, id)
+	return s.guide(ctx, tenantID, "id", id)
 }
 
 func (s *sqliteStore) GuideByCode(ctx context.Context, tenantID, code string) (Guide, error) {
-	return s.guide(ctx, tenantID, `tenant_id = ? AND code = ?`, code)
+	return s.guide(ctx, tenantID, "code", code)
 }
 
 func (s *sqliteStore) Guides(ctx context.Context, tenantID, storeID string, limit, offset int) ([]Guide, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return nil, err
-	}
-	q, args := `SELECT `+guideColumns+` FROM guides WHERE tenant_id = ? ORDER BY name, id LIMIT ? OFFSET ?`, []any{limit, offset}
+	where, args := ``, []any{limit, offset}
 	if storeID != "" {
-		q, args = `SELECT `+guideColumns+` FROM guides WHERE tenant_id = ? AND store_id = ? ORDER BY name, id LIMIT ? OFFSET ?`,
-			[]any{storeID, limit, offset}
+		where, args = ` AND store_id = ?`, []any{storeID, limit, offset}
 	}
-	rows, err := db.Query(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Guide
-	for rows.Next() {
-		g, err := scanGuide(rows.Scan)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, g)
-	}
-	return out, rows.Err()
+	gs, err := engine.SQLAll(ctx, s.e, tenantID, scanGuide, `SELECT `+guideColumns+` FROM guides WHERE tenant_id = ?`+where+`
+		ORDER BY name, id LIMIT ? OFFSET ?`, args...)
+	return gs, wrap(err, "list guides")
 }
 
 func (s *sqliteStore) UpdateGuide(ctx context.Context, tenantID string, g Guide) (bool, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return false, err
-	}
-	res, err := db.Exec(ctx, `UPDATE guides SET name = ?, phone = ?, store_id = ?, active = ?, left_at = ?, handed_to = ?,
+	ok, err := oneRow(s.e.SQLExec(ctx, tenantID, `UPDATE guides SET name = ?, phone = ?, store_id = ?, active = ?, left_at = ?, handed_to = ?,
 		rev = rev + 1 WHERE tenant_id = ? AND id = ? AND rev = ?`,
-		g.Name, g.Phone, g.StoreID, g.Active, engine.OptTimeText(g.LeftAt), g.HandedTo, g.ID, g.Rev)
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+		g.Name, g.Phone, g.StoreID, g.Active, engine.OptTimeText(g.LeftAt), g.HandedTo, g.ID, g.Rev))
+	return ok, wrap(err, "update guide %s", g.ID)
 }
 
 func (s *sqliteStore) Count(ctx context.Context, tenantID, guideID, storeID, day string, c Counts) error {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return err
-	}
-	_, err = db.Exec(ctx, `INSERT INTO guide_days (tenant_id, guide_id, store_id, day, visits, follows, new_fans,
+	_, err := s.e.SQLExec(ctx, tenantID, `INSERT INTO guide_days (tenant_id, guide_id, store_id, day, visits, follows, new_fans,
 		ordering_fans, orders, paid_gmv, refunds, refund_amount) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (tenant_id, guide_id, store_id, day) DO UPDATE SET visits = visits + excluded.visits,
 		follows = follows + excluded.follows, new_fans = new_fans + excluded.new_fans,
@@ -168,49 +107,40 @@ func (s *sqliteStore) Count(ctx context.Context, tenantID, guideID, storeID, day
 		paid_gmv = paid_gmv + excluded.paid_gmv, refunds = refunds + excluded.refunds,
 		refund_amount = refund_amount + excluded.refund_amount`,
 		guideID, storeID, day, c.Visits, c.Follows, c.NewFans, c.OrderingFans, c.Orders, c.PaidGMV, c.Refunds, c.RefundAmount)
-	return err
+	return wrap(err, "count guide %s on %s", guideID, day)
 }
 
 func (s *sqliteStore) Mark(ctx context.Context, tenantID, key string) (bool, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return false, err
+	ok, err := oneRow(s.e.SQLExec(ctx, tenantID, `INSERT OR IGNORE INTO guide_marks (tenant_id, key) VALUES (?, ?)`, key))
+	return ok, wrap(err, "mark %s", key)
+}
+
+func scanDay(scan func(...any) error) (Day, error) {
+	var d Day
+	err := scan(&d.GuideID, &d.StoreID, &d.Day, &d.Visits, &d.Follows, &d.NewFans, &d.OrderingFans, &d.Orders,
+		&d.PaidGMV, &d.Refunds, &d.RefundAmount)
+	return d, err
+}
+
+func (s *sqliteStore) Days(ctx context.Context, tenantID string, f DayFilter) ([]Day, error) {
+	where, args := ``, []any{}
+	switch {
+	case f.GuideID != "":
+		where, args = ` AND guide_id = ?`, []any{f.GuideID}
+	case f.StoreID != "":
+		where, args = ` AND store_id = ?`, []any{f.StoreID}
 	}
-	res, err := db.Exec(ctx, `INSERT OR IGNORE INTO guide_marks (tenant_id, key) VALUES (?, ?)`, key)
+	ds, err := engine.SQLAll(ctx, s.e, tenantID, scanDay, `SELECT guide_id, store_id, day, visits, follows, new_fans, ordering_fans,
+		orders, paid_gmv, refunds, refund_amount FROM guide_days WHERE tenant_id = ?`+where+` AND day >= ? AND day <= ? ORDER BY day`,
+		append(args, f.From, f.To)...)
+	return ds, wrap(err, "read funnel days")
+}
+
+// oneRow reports whether a SQLite write changed exactly one row.
+func oneRow(res sql.Result, err error) (bool, error) {
 	if err != nil {
 		return false, err
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err
-}
-
-func (s *sqliteStore) Days(ctx context.Context, tenantID string, f DayFilter) ([]Day, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return nil, err
-	}
-	where, args := `tenant_id = ?`, []any{}
-	switch {
-	case f.GuideID != "":
-		where, args = `tenant_id = ? AND guide_id = ?`, []any{f.GuideID}
-	case f.StoreID != "":
-		where, args = `tenant_id = ? AND store_id = ?`, []any{f.StoreID}
-	}
-	rows, err := db.Query(ctx, `SELECT guide_id, store_id, day, visits, follows, new_fans, ordering_fans, orders, paid_gmv,
-		refunds, refund_amount FROM guide_days WHERE `+where+` AND day >= ? AND day <= ? ORDER BY day`,
-		append(args, f.From, f.To)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Day
-	for rows.Next() {
-		var d Day
-		if err := rows.Scan(&d.GuideID, &d.StoreID, &d.Day, &d.Visits, &d.Follows, &d.NewFans, &d.OrderingFans, &d.Orders,
-			&d.PaidGMV, &d.Refunds, &d.RefundAmount); err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
 }

@@ -353,7 +353,7 @@ func TestEarnAll(t *testing.T) {
 			t.Fatalf("a refused set wrote %+v", got)
 		}
 
-		if e.Kind() == engine.SQLite { // concurrency: SQLite only (DESIGN.md)
+		if e.Kind() == engine.SQLite { // concurrency: SQLite only (docs/ARCHITECTURE.md)
 			c := engine.NewID()
 			var wg sync.WaitGroup
 			for range 16 {

@@ -2,10 +2,12 @@ package ledger
 
 import (
 	"context"
-	"microshop/tenants/engine"
+	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"microshop/tenants/engine"
 )
 
 // Store keeps ledger entries in the tenant's database. Insert is the only
@@ -167,4 +169,12 @@ func newer(a, b Entry) bool {
 		return a.At.After(b.At)
 	}
 	return a.ID > b.ID
+}
+
+// wrap says which store call failed; nil stays nil.
+func wrap(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
 }

@@ -47,13 +47,7 @@ type entryDoc struct {
 	At          time.Time  `bson:"at"`
 }
 
-func ptr(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
-}
-
+// val reads an optional time written by engine.OptTime.
 func val(t *time.Time) time.Time {
 	if t == nil {
 		return time.Time{}
@@ -64,10 +58,10 @@ func val(t *time.Time) time.Time {
 func toDoc(e Entry) entryDoc {
 	return entryDoc{ID: e.ID, Beneficiary: e.Beneficiary, Seq: e.Seq, Type: e.Type, Class: e.Class, Status: e.Status,
 		OrderID: e.OrderID, FanID: e.FanID, Level: e.Level, Ref: e.Ref, Amount: e.Amount, Base: e.Base, RateBps: e.RateBps,
-		AvailableAt: ptr(e.AvailableAt), DPending: e.DPending, DAvailable: e.DAvailable, DFrozen: e.DFrozen,
+		AvailableAt: engine.OptTime(e.AvailableAt), DPending: e.DPending, DAvailable: e.DAvailable, DFrozen: e.DFrozen,
 		DWithdrawn: e.DWithdrawn, Pending: e.Pending, Available: e.Available, Frozen: e.Frozen, Withdrawn: e.Withdrawn,
 		Earned: e.Earned, Fee: e.Fee, Payout: e.Payout, Note: e.Note, TransferRef: e.TransferRef,
-		DecidedAt: ptr(e.DecidedAt), PaidAt: ptr(e.PaidAt), Open: e.Open, At: e.At}
+		DecidedAt: engine.OptTime(e.DecidedAt), PaidAt: engine.OptTime(e.PaidAt), Open: e.Open, At: e.At}
 }
 
 func (d entryDoc) entry() Entry {
@@ -82,19 +76,8 @@ func (d entryDoc) entry() Entry {
 func (s *mongoStore) c(tenantID string) *engine.Collection { return s.e.Mongo(tenantID).C("ledger") }
 
 func (s *mongoStore) find(ctx context.Context, tenantID string, f bson.D, opts *options.FindOptionsBuilder) ([]Entry, error) {
-	cur, err := s.c(tenantID).Find(ctx, f, opts)
-	if err != nil {
-		return nil, err
-	}
-	var docs []entryDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]Entry, len(docs))
-	for i, d := range docs {
-		out[i] = d.entry()
-	}
-	return out, nil
+	es, err := engine.FindAll(ctx, s.c(tenantID), f, entryDoc.entry, opts)
+	return es, wrap(err, "list ledger entries")
 }
 
 func (s *mongoStore) Get(ctx context.Context, tenantID, id string) (Entry, error) {
@@ -103,7 +86,7 @@ func (s *mongoStore) Get(ctx context.Context, tenantID, id string) (Entry, error
 	if engine.IsNoDocuments(err) {
 		return Entry{}, fault.NotFound("ledger entry")
 	}
-	return d.entry(), err
+	return d.entry(), wrap(err, "load ledger entry %s", id)
 }
 
 func (s *mongoStore) Tail(ctx context.Context, tenantID, beneficiary string) (Entry, error) {
@@ -113,11 +96,11 @@ func (s *mongoStore) Tail(ctx context.Context, tenantID, beneficiary string) (En
 	if engine.IsNoDocuments(err) {
 		return Entry{Beneficiary: beneficiary}, nil
 	}
-	return d.entry(), err
+	return d.entry(), wrap(err, "read the ledger tail of %s", beneficiary)
 }
 
 func (s *mongoStore) Insert(ctx context.Context, tenantID string, e Entry) error {
-	return s.c(tenantID).InsertOne(ctx, toDoc(e))
+	return wrap(s.c(tenantID).InsertOne(ctx, toDoc(e)), "insert ledger entry %s", e.ID)
 }
 
 func (s *mongoStore) Append(ctx context.Context, tenantID, beneficiary string, next func(tail Entry) (Entry, error)) (Entry, error) {
@@ -180,7 +163,7 @@ func (s *mongoStore) Due(ctx context.Context, tenantID string, t time.Time, limi
 func (s *mongoStore) SetAvailableAt(ctx context.Context, tenantID, id string, at time.Time) error {
 	_, err := s.c(tenantID).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "available_at", Value: nil}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "available_at", Value: at}}}})
-	return err
+	return wrap(err, "schedule ledger entry %s", id)
 }
 
 func (s *mongoStore) SetStatus(ctx context.Context, tenantID, id string, from []string, to string, ch Change) (bool, error) {
@@ -197,14 +180,14 @@ func (s *mongoStore) SetStatus(ctx context.Context, tenantID, id string, from []
 	res, err := s.c(tenantID).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: bson.D{{Key: "$in", Value: from}}}},
 		bson.D{{Key: "$set", Value: set}})
 	if err != nil {
-		return false, err
+		return false, wrap(err, "set status of ledger entry %s", id)
 	}
 	return res.ModifiedCount == 1, nil
 }
 
 func (s *mongoStore) Close(ctx context.Context, tenantID, id string) error {
 	_, err := s.c(tenantID).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: bson.D{{Key: "open", Value: false}}}})
-	return err
+	return wrap(err, "close withdrawal %s", id)
 }
 
 func (s *mongoStore) Unclosed(ctx context.Context, tenantID string, limit int) ([]Entry, error) {

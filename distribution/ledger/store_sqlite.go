@@ -28,45 +28,31 @@ func scanEntry(scan func(...any) error) (Entry, error) {
 	return e, err
 }
 
-func (s *sqliteStore) query(ctx context.Context, db *engine.SQLScope, q string, args ...any) ([]Entry, error) {
-	rows, err := db.Query(ctx, `SELECT `+entryColumns+` FROM ledger `+q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Entry
-	for rows.Next() {
-		e, err := scanEntry(rows.Scan)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+// query reads the entries that rest (after FROM ledger) selects.
+func (s *sqliteStore) query(ctx context.Context, tenantID, rest string, args ...any) ([]Entry, error) {
+	es, err := engine.SQLAll(ctx, s.e, tenantID, scanEntry, `SELECT `+entryColumns+` FROM ledger `+rest, args...)
+	return es, wrap(err, "list ledger entries")
 }
 
 func (s *sqliteStore) Get(ctx context.Context, tenantID, id string) (Entry, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return Entry{}, err
-	}
-	e, err := scanEntry(db.QueryRow(ctx, `SELECT `+entryColumns+` FROM ledger WHERE tenant_id = ? AND id = ?`, id).Scan)
+	e, err := scanEntry(s.e.SQLQueryRow(ctx, tenantID, `SELECT `+entryColumns+` FROM ledger WHERE tenant_id = ? AND id = ?`, id).Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Entry{}, fault.NotFound("ledger entry")
 	}
-	return e, err
+	return e, wrap(err, "load ledger entry %s", id)
 }
 
-func (s *sqliteStore) Tail(ctx context.Context, tenantID, beneficiary string) (Entry, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return Entry{}, err
-	}
-	e, err := scanEntry(db.QueryRow(ctx, tailQuery, beneficiary).Scan)
+// tail reads the beneficiary's latest entry through row.
+func tail(row *engine.Row, beneficiary string) (Entry, error) {
+	e, err := scanEntry(row.Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Entry{Beneficiary: beneficiary}, nil
 	}
-	return e, err
+	return e, wrap(err, "read the ledger tail of %s", beneficiary)
+}
+
+func (s *sqliteStore) Tail(ctx context.Context, tenantID, beneficiary string) (Entry, error) {
+	return tail(s.e.SQLQueryRow(ctx, tenantID, tailQuery, beneficiary), beneficiary)
 }
 
 const insertEntry = `INSERT INTO ledger (tenant_id, ` + entryColumns + `)
@@ -80,12 +66,8 @@ func entryArgs(e Entry) []any {
 }
 
 func (s *sqliteStore) Insert(ctx context.Context, tenantID string, e Entry) error {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return err
-	}
-	_, err = db.Exec(ctx, insertEntry, entryArgs(e)...)
-	return err
+	_, err := s.e.SQLExec(ctx, tenantID, insertEntry, entryArgs(e)...)
+	return wrap(err, "insert ledger entry %s", e.ID)
 }
 
 const tailQuery = `SELECT ` + entryColumns + ` FROM ledger WHERE tenant_id = ? AND beneficiary = ? ORDER BY seq DESC LIMIT 1`
@@ -104,27 +86,20 @@ func (s *sqliteStore) Append(ctx context.Context, tenantID, beneficiary string, 
 }
 
 func (s *sqliteStore) AppendAll(ctx context.Context, tenantID string, items []Appending) ([]Entry, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return nil, err
-	}
 	var out []Entry
-	err = db.Tx(ctx, func(tx *engine.SQLTx) error {
+	err := s.e.SQLTx(ctx, tenantID, func(tx *engine.SQLTx) error {
 		out = out[:0]
 		for _, it := range items {
-			tail, err := scanEntry(tx.QueryRow(ctx, tailQuery, it.Beneficiary).Scan)
-			if errors.Is(err, sql.ErrNoRows) {
-				tail, err = Entry{Beneficiary: it.Beneficiary}, nil
-			}
+			t, err := tail(tx.QueryRow(ctx, tailQuery, it.Beneficiary), it.Beneficiary)
 			if err != nil {
 				return err
 			}
-			e, err := it.Next(tail)
+			e, err := it.Next(t)
 			if err != nil {
 				return err
 			}
 			if _, err := tx.Exec(ctx, insertEntry, entryArgs(e)...); err != nil {
-				return err
+				return wrap(err, "insert ledger entry %s", e.ID)
 			}
 			out = append(out, e)
 		}
@@ -137,21 +112,13 @@ func (s *sqliteStore) AppendAll(ctx context.Context, tenantID string, items []Ap
 }
 
 func (s *sqliteStore) ByOrder(ctx context.Context, tenantID, orderID string) ([]Entry, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return nil, err
-	}
-	return s.query(ctx, db, `WHERE tenant_id = ? AND order_id = ? ORDER BY beneficiary, seq`, orderID)
+	return s.query(ctx, tenantID, `WHERE tenant_id = ? AND order_id = ? ORDER BY beneficiary, seq`, orderID)
 }
 
 func (s *sqliteStore) List(ctx context.Context, tenantID string, f Filter) ([]Entry, error) {
 	if f.OrderID != "" {
 		all, err := s.ByOrder(ctx, tenantID, f.OrderID)
 		return filterByOrder(all, f), err
-	}
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return nil, err
 	}
 	where, args := []string{"tenant_id = ?", "class = ?"}, []any{f.Class}
 	order := ` ORDER BY at DESC, id DESC`
@@ -164,42 +131,26 @@ func (s *sqliteStore) List(ctx context.Context, tenantID string, f Filter) ([]En
 	if f.Status != "" {
 		where, args = append(where, "status = ?"), append(args, f.Status)
 	}
-	return s.query(ctx, db, `WHERE `+strings.Join(where, " AND ")+order+` LIMIT ? OFFSET ?`, append(args, f.Limit, f.Offset)...)
+	return s.query(ctx, tenantID, `WHERE `+strings.Join(where, " AND ")+order+` LIMIT ? OFFSET ?`, append(args, f.Limit, f.Offset)...)
 }
 
 func (s *sqliteStore) History(ctx context.Context, tenantID, beneficiary string, limit int) ([]Entry, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return nil, err
-	}
-	return s.query(ctx, db, `WHERE tenant_id = ? AND beneficiary = ? ORDER BY seq DESC LIMIT ?`, beneficiary, limit)
+	return s.query(ctx, tenantID, `WHERE tenant_id = ? AND beneficiary = ? ORDER BY seq DESC LIMIT ?`, beneficiary, limit)
 }
 
 func (s *sqliteStore) Due(ctx context.Context, tenantID string, t time.Time, limit int) ([]Entry, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return nil, err
-	}
 	// The literals match the partial index ledger_due.
-	return s.query(ctx, db, `WHERE tenant_id = ? AND type = 'earn' AND status = 'pending' AND available_at > ''
+	return s.query(ctx, tenantID, `WHERE tenant_id = ? AND type = 'earn' AND status = 'pending' AND available_at > ''
 		AND available_at <= ? ORDER BY available_at LIMIT ?`, engine.TimeText(t), limit)
 }
 
 func (s *sqliteStore) SetAvailableAt(ctx context.Context, tenantID, id string, at time.Time) error {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return err
-	}
-	_, err = db.Exec(ctx, `UPDATE ledger SET available_at = ? WHERE tenant_id = ? AND id = ? AND available_at = ''`,
+	_, err := s.e.SQLExec(ctx, tenantID, `UPDATE ledger SET available_at = ? WHERE tenant_id = ? AND id = ? AND available_at = ''`,
 		engine.TimeText(at), id)
-	return err
+	return wrap(err, "schedule ledger entry %s", id)
 }
 
 func (s *sqliteStore) SetStatus(ctx context.Context, tenantID, id string, from []string, to string, ch Change) (bool, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return false, err
-	}
 	set, args := []string{"status = ?"}, []any{to}
 	if ch.DecidedAt != nil {
 		set, args = append(set, "decided_at = ?"), append(args, engine.TimeText(*ch.DecidedAt))
@@ -214,28 +165,25 @@ func (s *sqliteStore) SetStatus(ctx context.Context, tenantID, id string, from [
 	for _, f := range from {
 		args = append(args, f)
 	}
-	res, err := db.Exec(ctx, `UPDATE ledger SET `+strings.Join(set, ", ")+` WHERE tenant_id = ? AND id = ? AND status IN (`+
-		strings.TrimSuffix(strings.Repeat("?, ", len(from)), ", ")+`)`, args...)
+	ok, err := oneRow(s.e.SQLExec(ctx, tenantID, `UPDATE ledger SET `+strings.Join(set, ", ")+` WHERE tenant_id = ? AND id = ?
+		AND status IN (`+engine.Placeholders(len(from))+`)`, args...))
+	return ok, wrap(err, "set status of ledger entry %s", id)
+}
+
+func (s *sqliteStore) Close(ctx context.Context, tenantID, id string) error {
+	_, err := s.e.SQLExec(ctx, tenantID, `UPDATE ledger SET open = 0 WHERE tenant_id = ? AND id = ?`, id)
+	return wrap(err, "close withdrawal %s", id)
+}
+
+func (s *sqliteStore) Unclosed(ctx context.Context, tenantID string, limit int) ([]Entry, error) {
+	return s.query(ctx, tenantID, `WHERE tenant_id = ? AND open = 1 LIMIT ?`, limit) // the partial index ledger_open
+}
+
+// oneRow reports whether a SQLite write changed exactly one row.
+func oneRow(res sql.Result, err error) (bool, error) {
 	if err != nil {
 		return false, err
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err
-}
-
-func (s *sqliteStore) Close(ctx context.Context, tenantID, id string) error {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return err
-	}
-	_, err = db.Exec(ctx, `UPDATE ledger SET open = 0 WHERE tenant_id = ? AND id = ?`, id)
-	return err
-}
-
-func (s *sqliteStore) Unclosed(ctx context.Context, tenantID string, limit int) ([]Entry, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return nil, err
-	}
-	return s.query(ctx, db, `WHERE tenant_id = ? AND open = 1 LIMIT ?`, limit) // the partial index ledger_open
 }

@@ -2,10 +2,12 @@ package tree
 
 import (
 	"context"
-	"microshop/tenants/engine"
+	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"microshop/tenants/engine"
 )
 
 // Store keeps the team tree (distributors) and its counters
@@ -123,4 +125,12 @@ var Schema = engine.Schema{
 			{Keys: bson.D{{Key: "team_size", Value: -1}}},
 		}},
 	},
+}
+
+// wrap says which store call failed; nil stays nil.
+func wrap(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
 }

@@ -69,65 +69,52 @@ func (s *mongoStore) Insert(ctx context.Context, tenantID string, d Distributor)
 	c := s.t(tenantID)
 	// Counters first: a crash in between leaves a harmless zero record.
 	if err := c.stats().InsertOne(ctx, statsDoc{ID: d.ID}); err != nil && !engine.IsUniqueViolation(err) {
-		return err
+		return wrap(err, "insert counters of distributor %s", d.ID)
 	}
 	doc := distributorDoc{ID: d.ID, FanID: d.FanID, Code: d.Code, ParentID: d.ParentID, Path: d.Path, Upline: d.Upline,
-		Depth: d.Depth, Status: d.Status, CreatedAt: d.CreatedAt}
+		Depth: d.Depth, Status: d.Status, CreatedAt: d.CreatedAt, ActivatedAt: engine.OptTime(d.ActivatedAt)}
 	if doc.Path == nil {
 		doc.Path = []string{}
 	}
-	if !d.ActivatedAt.IsZero() {
-		doc.ActivatedAt = &d.ActivatedAt
-	}
-	return c.distributors().InsertOne(ctx, doc)
+	return wrap(c.distributors().InsertOne(ctx, doc), "insert distributor %s", d.ID)
 }
 
-func (s *mongoStore) one(ctx context.Context, tenantID string, f bson.D, full bool) (Distributor, error) {
+// one reads the distributor whose field (_id, fan_id or code) is v.
+func (s *mongoStore) one(ctx context.Context, tenantID, field, v string, full bool) (Distributor, error) {
 	opts := options.FindOne()
 	if !full {
 		opts.SetProjection(noPath)
 	}
 	var d distributorDoc
-	err := s.t(tenantID).distributors().FindOne(ctx, f, opts).Decode(&d)
+	err := s.t(tenantID).distributors().FindOne(ctx, bson.D{{Key: field, Value: v}}, opts).Decode(&d)
 	if engine.IsNoDocuments(err) {
 		return Distributor{}, fault.NotFound("distributor")
 	}
-	return d.distributor(full), err
+	return d.distributor(full), wrap(err, "load distributor by %s %s", field, v)
 }
 
 func (s *mongoStore) Get(ctx context.Context, tenantID, id string) (Distributor, error) {
-	return s.one(ctx, tenantID, bson.D{{Key: "_id", Value: id}}, true)
+	return s.one(ctx, tenantID, "_id", id, true)
 }
 
 func (s *mongoStore) Light(ctx context.Context, tenantID, id string) (Distributor, error) {
-	return s.one(ctx, tenantID, bson.D{{Key: "_id", Value: id}}, false)
+	return s.one(ctx, tenantID, "_id", id, false)
 }
 
 func (s *mongoStore) ByFan(ctx context.Context, tenantID, fanID string) (Distributor, error) {
-	return s.one(ctx, tenantID, bson.D{{Key: "fan_id", Value: fanID}}, false)
+	return s.one(ctx, tenantID, "fan_id", fanID, false)
 }
 
 func (s *mongoStore) ByCode(ctx context.Context, tenantID, code string) (Distributor, error) {
-	return s.one(ctx, tenantID, bson.D{{Key: "code", Value: code}}, false)
+	return s.one(ctx, tenantID, "code", code, false)
 }
 
 func (s *mongoStore) find(ctx context.Context, tenantID string, f bson.D, opts *options.FindOptionsBuilder, full bool) ([]Distributor, error) {
 	if !full {
 		opts.SetProjection(noPath)
 	}
-	cur, err := s.t(tenantID).distributors().Find(ctx, f, opts)
-	if err != nil {
-		return nil, err
-	}
-	var docs []distributorDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]Distributor, len(docs))
-	for i, d := range docs {
-		out[i] = d.distributor(full)
-	}
-	return out, nil
+	ds, err := engine.FindAll(ctx, s.t(tenantID).distributors(), f, func(d distributorDoc) Distributor { return d.distributor(full) }, opts)
+	return ds, wrap(err, "list distributors")
 }
 
 func (s *mongoStore) Many(ctx context.Context, tenantID string, ids []string) (map[string]Distributor, error) {
@@ -148,7 +135,8 @@ func (s *mongoStore) Children(ctx context.Context, tenantID, parentID string, li
 }
 
 func (s *mongoStore) CountChildren(ctx context.Context, tenantID, parentID string) (int64, error) {
-	return s.t(tenantID).distributors().CountDocuments(ctx, bson.D{{Key: "parent_id", Value: parentID}})
+	n, err := s.t(tenantID).distributors().CountDocuments(ctx, bson.D{{Key: "parent_id", Value: parentID}})
+	return n, wrap(err, "count the children of %s", parentID)
 }
 
 func (s *mongoStore) List(ctx context.Context, tenantID, status string, limit, offset int) ([]Distributor, error) {
@@ -168,7 +156,7 @@ func (s *mongoStore) SetStatus(ctx context.Context, tenantID, id, from, to strin
 	res, err := s.t(tenantID).distributors().UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: from}},
 		bson.D{{Key: "$set", Value: set}})
 	if err != nil {
-		return false, err
+		return false, wrap(err, "set status of distributor %s", id)
 	}
 	return res.ModifiedCount == 1, nil
 }
@@ -180,7 +168,7 @@ func (s *mongoStore) SetPlace(ctx context.Context, tenantID, id, parentID string
 	_, err := s.t(tenantID).distributors().UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "parent_id", Value: parentID}, {Key: "path", Value: path},
 			{Key: "upline", Value: upline(path)}, {Key: "depth", Value: depth}}}})
-	return err
+	return wrap(err, "place distributor %s", id)
 }
 
 // MoveSubtree rewrites each descendant's path (no update pipelines on
@@ -207,7 +195,7 @@ func (s *mongoStore) MoveSubtree(ctx context.Context, tenantID, id string, oldPa
 			}
 			if _, err := c.UpdateOne(ctx, bson.D{{Key: "_id", Value: d.ID}}, bson.D{{Key: "$set", Value: bson.D{
 				{Key: "path", Value: p}, {Key: "upline", Value: upline(p)}, {Key: "depth", Value: len(p) + 1}}}}); err != nil {
-				return err
+				return wrap(err, "move distributor %s", d.ID)
 			}
 		}
 		if len(page) < 500 {
@@ -218,7 +206,8 @@ func (s *mongoStore) MoveSubtree(ctx context.Context, tenantID, id string, oldPa
 }
 
 func (s *mongoStore) CountSubtree(ctx context.Context, tenantID string, d Distributor) (int64, error) {
-	return s.t(tenantID).distributors().CountDocuments(ctx, bson.D{{Key: "path", Value: d.ID}})
+	n, err := s.t(tenantID).distributors().CountDocuments(ctx, bson.D{{Key: "path", Value: d.ID}})
+	return n, wrap(err, "count the team of %s", d.ID)
 }
 
 func (s *mongoStore) All(ctx context.Context, tenantID, afterID string, limit int) ([]Distributor, error) {
@@ -226,20 +215,13 @@ func (s *mongoStore) All(ctx context.Context, tenantID, afterID string, limit in
 		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)), true)
 }
 
+func (d statsDoc) counters() Stats {
+	return Stats{ID: d.ID, TeamSize: d.TeamSize, TeamSales: d.TeamSales, OwnSales: d.OwnSales, Rolled: d.Rolled}
+}
+
 func (s *mongoStore) statsFind(ctx context.Context, tenantID string, f bson.D, opts *options.FindOptionsBuilder) ([]Stats, error) {
-	cur, err := s.t(tenantID).stats().Find(ctx, f, opts)
-	if err != nil {
-		return nil, err
-	}
-	var docs []statsDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]Stats, len(docs))
-	for i, d := range docs {
-		out[i] = Stats{ID: d.ID, TeamSize: d.TeamSize, TeamSales: d.TeamSales, OwnSales: d.OwnSales, Rolled: d.Rolled}
-	}
-	return out, nil
+	out, err := engine.FindAll(ctx, s.t(tenantID).stats(), f, statsDoc.counters, opts)
+	return out, wrap(err, "read team counters")
 }
 
 func (s *mongoStore) Stats(ctx context.Context, tenantID string, ids []string) (map[string]Stats, error) {
@@ -260,7 +242,7 @@ func (s *mongoStore) add(ctx context.Context, tenantID, field string, ids []stri
 	}
 	_, err := s.t(tenantID).stats().UpdateMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
 		bson.D{{Key: "$inc", Value: bson.D{{Key: field, Value: delta}}}})
-	return err
+	return wrap(err, "add to %s", field)
 }
 
 func (s *mongoStore) AddTeamSize(ctx context.Context, tenantID string, ids []string, delta int64) error {
@@ -275,7 +257,7 @@ func (s *mongoStore) AddOwnSales(ctx context.Context, tenantID, id string, delta
 	_, err := s.t(tenantID).stats().UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
 		bson.D{{Key: "$inc", Value: bson.D{{Key: "own_sales", Value: delta}}}, {Key: "$set", Value: bson.D{{Key: "dirty", Value: true}}}},
 		options.UpdateOne().SetUpsert(true))
-	return err
+	return wrap(err, "add own sales of distributor %s", id)
 }
 
 func (s *mongoStore) Dirty(ctx context.Context, tenantID string, limit int) ([]Stats, error) {
@@ -286,7 +268,7 @@ func (s *mongoStore) Claim(ctx context.Context, tenantID, id string, own, rolled
 	res, err := s.t(tenantID).stats().UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "own_sales", Value: own}, {Key: "rolled", Value: rolled}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "rolled", Value: own}, {Key: "dirty", Value: false}}}})
 	if err != nil {
-		return false, err
+		return false, wrap(err, "claim own sales of distributor %s", id)
 	}
 	return res.MatchedCount == 1, nil
 }
@@ -304,5 +286,5 @@ func (s *mongoStore) SetStats(ctx context.Context, tenantID string, st Stats) er
 		bson.D{{Key: "$set", Value: bson.D{{Key: "team_size", Value: st.TeamSize}, {Key: "team_sales", Value: st.TeamSales},
 			{Key: "own_sales", Value: st.OwnSales}, {Key: "rolled", Value: st.Rolled}, {Key: "dirty", Value: false}}}},
 		options.UpdateOne().SetUpsert(true))
-	return err
+	return wrap(err, "set counters of distributor %s", st.ID)
 }

@@ -3,7 +3,6 @@ package tree
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -67,103 +66,71 @@ func scanLight(scan func(...any) error) (Distributor, error) {
 	var d Distributor
 	var up, created, activated string
 	err := scan(&d.ID, &d.FanID, &d.Code, &d.ParentID, &up, &d.Depth, &d.Status, &created, &activated)
-	d.Upline, d.CreatedAt = uplineOf(up), engine.ParseTimeText(created)
-	if activated != "" {
-		d.ActivatedAt = engine.ParseTimeText(activated)
-	}
+	d.Upline, d.CreatedAt, d.ActivatedAt = uplineOf(up), engine.ParseTimeText(created), engine.ParseOptTimeText(activated)
 	return d, err
 }
 
-func (s *sqliteStore) db(tenantID string) (*engine.SQLScope, error) { return s.e.SQL(tenantID) }
+// scanFull reads lightColumns and the path.
+func scanFull(scan func(...any) error) (Distributor, error) {
+	var path string
+	d, err := scanLight(func(dest ...any) error { return scan(append(dest, &path)...) })
+	d.Path = splitPath(path)
+	return d, err
+}
+
+// columns are the columns a lookup reads and how to scan them: with the
+// path (full) or without.
+func columns(full bool) (string, func(func(...any) error) (Distributor, error)) {
+	if full {
+		return lightColumns + ", path", scanFull
+	}
+	return lightColumns, scanLight
+}
 
 func (s *sqliteStore) Insert(ctx context.Context, tenantID string, d Distributor) error {
 	if err := checkIDs(append([]string{d.ID}, d.Path...)); err != nil {
 		return err
 	}
-	db, err := s.db(tenantID)
-	if err != nil {
-		return err
-	}
 	// Counters first: a crash in between leaves a harmless zero row.
-	if _, err := db.Exec(ctx, `INSERT OR IGNORE INTO distributor_stats (tenant_id, id) VALUES (?, ?)`, d.ID); err != nil {
-		return err
+	if _, err := s.e.SQLExec(ctx, tenantID, `INSERT OR IGNORE INTO distributor_stats (tenant_id, id) VALUES (?, ?)`, d.ID); err != nil {
+		return wrap(err, "insert counters of distributor %s", d.ID)
 	}
-	_, err = db.Exec(ctx, `INSERT INTO distributors (tenant_id, id, fan_id, code, parent_id, path, upline, depth, status, created_at, activated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.ID, d.FanID, d.Code, d.ParentID, pathText(d.Path), uplineText(d.Path),
-		d.Depth, d.Status, engine.TimeText(d.CreatedAt), engine.OptTimeText(d.ActivatedAt))
-	return err
+	_, err := s.e.SQLExec(ctx, tenantID, `INSERT INTO distributors (tenant_id, id, fan_id, code, parent_id, path, upline, depth, status,
+		created_at, activated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.ID, d.FanID, d.Code, d.ParentID, pathText(d.Path),
+		uplineText(d.Path), d.Depth, d.Status, engine.TimeText(d.CreatedAt), engine.OptTimeText(d.ActivatedAt))
+	return wrap(err, "insert distributor %s", d.ID)
 }
 
-func (s *sqliteStore) one(ctx context.Context, tenantID, where string, full bool, args ...any) (Distributor, error) {
-	db, err := s.db(tenantID)
-	if err != nil {
-		return Distributor{}, err
-	}
-	cols := lightColumns
-	if full {
-		cols += ", path"
-	}
-	var path string
-	var d Distributor
-	row := db.QueryRow(ctx, `SELECT `+cols+` FROM distributors WHERE `+where, args...)
-	if full {
-		d, err = scanLight(func(dest ...any) error { return row.Scan(append(dest, &path)...) })
-		d.Path = splitPath(path)
-	} else {
-		d, err = scanLight(row.Scan)
-	}
+// one reads the distributor whose column (id, fan_id or code) is v.
+func (s *sqliteStore) one(ctx context.Context, tenantID, column, v string, full bool) (Distributor, error) {
+	cols, scan := columns(full)
+	d, err := scan(s.e.SQLQueryRow(ctx, tenantID, `SELECT `+cols+` FROM distributors WHERE tenant_id = ? AND `+column+` = ?`, v).Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Distributor{}, fault.NotFound("distributor")
 	}
-	return d, err
+	return d, wrap(err, "load distributor by %s %s", column, v)
 }
 
 func (s *sqliteStore) Get(ctx context.Context, tenantID, id string) (Distributor, error) {
-	return s.one(ctx, tenantID, `tenant_id = ? AND id = ?`, true, id)
+	return s.one(ctx, tenantID, "id", id, true)
 }
 
 func (s *sqliteStore) Light(ctx context.Context, tenantID, id string) (Distributor, error) {
-	return s.one(ctx, tenantID, `tenant_id = ? AND id = ?`, false, id)
+	return s.one(ctx, tenantID, "id", id, false)
 }
 
 func (s *sqliteStore) ByFan(ctx context.Context, tenantID, fanID string) (Distributor, error) {
-	return s.one(ctx, tenantID, `tenant_id = ? AND fan_id = ?`, false, fanID)
+	return s.one(ctx, tenantID, "fan_id", fanID, false)
 }
 
 func (s *sqliteStore) ByCode(ctx context.Context, tenantID, code string) (Distributor, error) {
-	return s.one(ctx, tenantID, `tenant_id = ? AND code = ?`, false, code)
+	return s.one(ctx, tenantID, "code", code, false)
 }
 
 func (s *sqliteStore) list(ctx context.Context, tenantID, q string, full bool, args ...any) ([]Distributor, error) {
-	db, err := s.db(tenantID)
-	if err != nil {
-		return nil, err
-	}
-	cols := lightColumns
-	if full {
-		cols += ", path"
-	}
-	rows, err := db.Query(ctx, `SELECT `+cols+` FROM distributors `+q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Distributor
-	for rows.Next() {
-		var path string
-		var d Distributor
-		if full {
-			d, err = scanLight(func(dest ...any) error { return rows.Scan(append(dest, &path)...) })
-			d.Path = splitPath(path)
-		} else {
-			d, err = scanLight(rows.Scan)
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	cols, scan := columns(full)
+	ds, err := engine.SQLAll(ctx, s.e, tenantID, scan, `SELECT `+cols+` FROM distributors `+q, args...)
+	return ds, wrap(err, "list distributors")
 }
 
 func (s *sqliteStore) Many(ctx context.Context, tenantID string, ids []string) (map[string]Distributor, error) {
@@ -171,19 +138,11 @@ func (s *sqliteStore) Many(ctx context.Context, tenantID string, ids []string) (
 	if len(ids) == 0 {
 		return out, nil
 	}
-	ds, err := s.list(ctx, tenantID, `WHERE tenant_id = ? AND id IN (SELECT value FROM json_each(?))`, false, jsonList(ids))
+	ds, err := s.list(ctx, tenantID, `WHERE tenant_id = ? AND id IN (SELECT value FROM json_each(?))`, false, engine.JSONText(ids))
 	for _, d := range ds {
 		out[d.ID] = d
 	}
 	return out, err
-}
-
-func jsonList(ids []string) string {
-	if ids == nil {
-		ids = []string{}
-	}
-	b, _ := json.Marshal(ids)
-	return string(b)
 }
 
 func (s *sqliteStore) Children(ctx context.Context, tenantID, parentID string, limit, offset int) ([]Distributor, error) {
@@ -191,14 +150,15 @@ func (s *sqliteStore) Children(ctx context.Context, tenantID, parentID string, l
 		parentID, limit, offset)
 }
 
-func (s *sqliteStore) CountChildren(ctx context.Context, tenantID, parentID string) (int64, error) {
-	db, err := s.db(tenantID)
-	if err != nil {
-		return 0, err
-	}
+// count counts the distributors that where selects.
+func (s *sqliteStore) count(ctx context.Context, tenantID, where string, args ...any) (int64, error) {
 	var n int64
-	err = db.QueryRow(ctx, `SELECT count(*) FROM distributors WHERE tenant_id = ? AND parent_id = ?`, parentID).Scan(&n)
-	return n, err
+	err := s.e.SQLQueryRow(ctx, tenantID, `SELECT count(*) FROM distributors WHERE tenant_id = ? AND `+where, args...).Scan(&n)
+	return n, wrap(err, "count distributors")
+}
+
+func (s *sqliteStore) CountChildren(ctx context.Context, tenantID, parentID string) (int64, error) {
+	return s.count(ctx, tenantID, `parent_id = ?`, parentID)
 }
 
 func (s *sqliteStore) List(ctx context.Context, tenantID, status string, limit, offset int) ([]Distributor, error) {
@@ -210,34 +170,22 @@ func (s *sqliteStore) List(ctx context.Context, tenantID, status string, limit, 
 }
 
 func (s *sqliteStore) SetStatus(ctx context.Context, tenantID, id, from, to string, at time.Time) (bool, error) {
-	db, err := s.db(tenantID)
-	if err != nil {
-		return false, err
-	}
 	activated := ""
 	if to == Active {
 		activated = engine.TimeText(at)
 	}
-	res, err := db.Exec(ctx, `UPDATE distributors SET status = ?, activated_at = ? WHERE tenant_id = ? AND id = ? AND status = ?`,
-		to, activated, id, from)
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	ok, err := oneRow(s.e.SQLExec(ctx, tenantID, `UPDATE distributors SET status = ?, activated_at = ?
+		WHERE tenant_id = ? AND id = ? AND status = ?`, to, activated, id, from))
+	return ok, wrap(err, "set status of distributor %s", id)
 }
 
 func (s *sqliteStore) SetPlace(ctx context.Context, tenantID, id, parentID string, path []string, depth int) error {
 	if err := checkIDs(path); err != nil {
 		return err
 	}
-	db, err := s.db(tenantID)
-	if err != nil {
-		return err
-	}
-	_, err = db.Exec(ctx, `UPDATE distributors SET parent_id = ?, path = ?, upline = ?, depth = ? WHERE tenant_id = ? AND id = ?`,
+	_, err := s.e.SQLExec(ctx, tenantID, `UPDATE distributors SET parent_id = ?, path = ?, upline = ?, depth = ? WHERE tenant_id = ? AND id = ?`,
 		parentID, pathText(path), uplineText(path), depth, id)
-	return err
+	return wrap(err, "place distributor %s", id)
 }
 
 // MoveSubtree is one statement: every path under the old prefix gets the
@@ -246,36 +194,38 @@ func (s *sqliteStore) MoveSubtree(ctx context.Context, tenantID, id string, oldP
 	if err := checkIDs(append([]string{id}, newPath...)); err != nil {
 		return err
 	}
-	db, err := s.db(tenantID)
-	if err != nil {
-		return err
-	}
 	oldPrefix, newPrefix := pathText(oldPath)+id+"/", pathText(newPath)+id+"/"
 	rest := len(oldPrefix) + 1
 	next := `(? || substr(path, ?))`
-	_, err = db.Exec(ctx, `UPDATE distributors SET path = `+next+`, depth = depth + ?,
+	_, err := s.e.SQLExec(ctx, tenantID, `UPDATE distributors SET path = `+next+`, depth = depth + ?,
 		upline = CASE WHEN length(`+next+`) > ? THEN substr(`+next+`, ?) ELSE `+next+` END
 		WHERE tenant_id = ? AND path >= ? AND path < ?`,
 		newPrefix, rest, len(newPath)-len(oldPath),
 		newPrefix, rest, uplineChars, newPrefix, rest, -uplineChars, newPrefix, rest,
 		oldPrefix, oldPrefix[:len(oldPrefix)-1]+"0")
-	return err
+	return wrap(err, "move the team of distributor %s", id)
 }
 
 func (s *sqliteStore) CountSubtree(ctx context.Context, tenantID string, d Distributor) (int64, error) {
-	db, err := s.db(tenantID)
-	if err != nil {
-		return 0, err
-	}
 	prefix := pathText(d.Path) + d.ID + "/"
-	var n int64
-	err = db.QueryRow(ctx, `SELECT count(*) FROM distributors WHERE tenant_id = ? AND path >= ? AND path < ?`,
-		prefix, prefix[:len(prefix)-1]+"0").Scan(&n)
-	return n, err
+	return s.count(ctx, tenantID, `path >= ? AND path < ?`, prefix, prefix[:len(prefix)-1]+"0")
 }
 
 func (s *sqliteStore) All(ctx context.Context, tenantID, afterID string, limit int) ([]Distributor, error) {
 	return s.list(ctx, tenantID, `WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`, true, afterID, limit)
+}
+
+func scanStats(scan func(...any) error) (Stats, error) {
+	var st Stats
+	err := scan(&st.ID, &st.TeamSize, &st.TeamSales, &st.OwnSales, &st.Rolled)
+	return st, err
+}
+
+// stats reads the counters that rest (after WHERE tenant_id = ?) selects.
+func (s *sqliteStore) stats(ctx context.Context, tenantID, rest string, args ...any) ([]Stats, error) {
+	out, err := engine.SQLAll(ctx, s.e, tenantID, scanStats, `SELECT id, team_size, team_sales, own_sales, rolled
+		FROM distributor_stats WHERE tenant_id = ? `+rest, args...)
+	return out, wrap(err, "read team counters")
 }
 
 func (s *sqliteStore) Stats(ctx context.Context, tenantID string, ids []string) (map[string]Stats, error) {
@@ -283,37 +233,20 @@ func (s *sqliteStore) Stats(ctx context.Context, tenantID string, ids []string) 
 	if len(ids) == 0 {
 		return out, nil
 	}
-	db, err := s.db(tenantID)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := db.Query(ctx, `SELECT id, team_size, team_sales, own_sales, rolled FROM distributor_stats
-		WHERE tenant_id = ? AND id IN (SELECT value FROM json_each(?))`, jsonList(ids))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var st Stats
-		if err := rows.Scan(&st.ID, &st.TeamSize, &st.TeamSales, &st.OwnSales, &st.Rolled); err != nil {
-			return nil, err
-		}
+	list, err := s.stats(ctx, tenantID, `AND id IN (SELECT value FROM json_each(?))`, engine.JSONText(ids))
+	for _, st := range list {
 		out[st.ID] = st
 	}
-	return out, rows.Err()
+	return out, err
 }
 
 func (s *sqliteStore) add(ctx context.Context, tenantID, column string, ids []string, delta int64) error {
 	if len(ids) == 0 || delta == 0 {
 		return nil
 	}
-	db, err := s.db(tenantID)
-	if err != nil {
-		return err
-	}
-	_, err = db.Exec(ctx, `UPDATE distributor_stats SET `+column+` = `+column+` + ?
-		WHERE tenant_id = ? AND id IN (SELECT value FROM json_each(?))`, delta, jsonList(ids))
-	return err
+	_, err := s.e.SQLExec(ctx, tenantID, `UPDATE distributor_stats SET `+column+` = `+column+` + ?
+		WHERE tenant_id = ? AND id IN (SELECT value FROM json_each(?))`, delta, engine.JSONText(ids))
+	return wrap(err, "add to %s", column)
 }
 
 func (s *sqliteStore) AddTeamSize(ctx context.Context, tenantID string, ids []string, delta int64) error {
@@ -325,85 +258,42 @@ func (s *sqliteStore) AddTeamSales(ctx context.Context, tenantID string, ids []s
 }
 
 func (s *sqliteStore) AddOwnSales(ctx context.Context, tenantID, id string, delta int64) error {
-	db, err := s.db(tenantID)
-	if err != nil {
-		return err
-	}
-	_, err = db.Exec(ctx, `INSERT INTO distributor_stats (tenant_id, id, own_sales, dirty) VALUES (?, ?, ?, 1)
+	_, err := s.e.SQLExec(ctx, tenantID, `INSERT INTO distributor_stats (tenant_id, id, own_sales, dirty) VALUES (?, ?, ?, 1)
 		ON CONFLICT (tenant_id, id) DO UPDATE SET own_sales = own_sales + excluded.own_sales, dirty = 1`, id, delta)
-	return err
+	return wrap(err, "add own sales of distributor %s", id)
 }
 
 func (s *sqliteStore) Dirty(ctx context.Context, tenantID string, limit int) ([]Stats, error) {
-	db, err := s.db(tenantID)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := db.Query(ctx, `SELECT id, team_size, team_sales, own_sales, rolled FROM distributor_stats
-		WHERE tenant_id = ? AND dirty = 1 LIMIT ?`, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Stats
-	for rows.Next() {
-		var st Stats
-		if err := rows.Scan(&st.ID, &st.TeamSize, &st.TeamSales, &st.OwnSales, &st.Rolled); err != nil {
-			return nil, err
-		}
-		out = append(out, st)
-	}
-	return out, rows.Err()
+	return s.stats(ctx, tenantID, `AND dirty = 1 LIMIT ?`, limit)
 }
 
 func (s *sqliteStore) Claim(ctx context.Context, tenantID, id string, own, rolled int64) (bool, error) {
-	db, err := s.db(tenantID)
-	if err != nil {
-		return false, err
+	ok, err := oneRow(s.e.SQLExec(ctx, tenantID, `UPDATE distributor_stats SET rolled = ?, dirty = 0
+		WHERE tenant_id = ? AND id = ? AND own_sales = ? AND rolled = ?`, own, id, own, rolled))
+	return ok, wrap(err, "claim own sales of distributor %s", id)
+}
+
+func (s *sqliteStore) Top(ctx context.Context, tenantID, by string, limit int) ([]Stats, error) {
+	col := "team_sales"
+	if by == "size" {
+		col = "team_size"
 	}
-	res, err := db.Exec(ctx, `UPDATE distributor_stats SET rolled = ?, dirty = 0
-		WHERE tenant_id = ? AND id = ? AND own_sales = ? AND rolled = ?`, own, id, own, rolled)
+	return s.stats(ctx, tenantID, `ORDER BY `+col+` DESC LIMIT ?`, limit)
+}
+
+func (s *sqliteStore) SetStats(ctx context.Context, tenantID string, st Stats) error {
+	_, err := s.e.SQLExec(ctx, tenantID, `INSERT INTO distributor_stats (tenant_id, id, team_size, team_sales, own_sales, rolled, dirty)
+		VALUES (?, ?, ?, ?, ?, ?, 0) ON CONFLICT (tenant_id, id) DO UPDATE SET team_size = excluded.team_size,
+		team_sales = excluded.team_sales, own_sales = excluded.own_sales, rolled = excluded.rolled, dirty = 0`,
+		st.ID, st.TeamSize, st.TeamSales, st.OwnSales, st.Rolled)
+	return wrap(err, "set counters of distributor %s", st.ID)
+}
+
+// oneRow reports whether a SQLite write changed exactly one row.
+func oneRow(res sql.Result, err error) (bool, error) {
 	if err != nil {
 		return false, err
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err
-}
-
-func (s *sqliteStore) Top(ctx context.Context, tenantID, by string, limit int) ([]Stats, error) {
-	db, err := s.db(tenantID)
-	if err != nil {
-		return nil, err
-	}
-	col := "team_sales"
-	if by == "size" {
-		col = "team_size"
-	}
-	rows, err := db.Query(ctx, `SELECT id, team_size, team_sales, own_sales, rolled FROM distributor_stats
-		WHERE tenant_id = ? ORDER BY `+col+` DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Stats
-	for rows.Next() {
-		var st Stats
-		if err := rows.Scan(&st.ID, &st.TeamSize, &st.TeamSales, &st.OwnSales, &st.Rolled); err != nil {
-			return nil, err
-		}
-		out = append(out, st)
-	}
-	return out, rows.Err()
-}
-
-func (s *sqliteStore) SetStats(ctx context.Context, tenantID string, st Stats) error {
-	db, err := s.db(tenantID)
-	if err != nil {
-		return err
-	}
-	_, err = db.Exec(ctx, `INSERT INTO distributor_stats (tenant_id, id, team_size, team_sales, own_sales, rolled, dirty)
-		VALUES (?, ?, ?, ?, ?, ?, 0) ON CONFLICT (tenant_id, id) DO UPDATE SET team_size = excluded.team_size,
-		team_sales = excluded.team_sales, own_sales = excluded.own_sales, rolled = excluded.rolled, dirty = 0`,
-		st.ID, st.TeamSize, st.TeamSales, st.OwnSales, st.Rolled)
-	return err
 }

@@ -1,13 +1,14 @@
 package fan
 
 import (
+	"context"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 	"microshop/tenants/wechat"
 )
@@ -31,6 +32,21 @@ func (h *Handlers) APIRoutes(g *echo.Group) {
 	g.POST("/fans/:id/messages", h.apiReply)
 }
 
+// FromPath resolves the fan named by the :id path parameter in the
+// request's shop, for the routes other packages mount under a fan
+// (/fans/:id/points, /fans/:id/tags, /audience/:id …): a malformed id, or
+// the id of no fan of this shop, is a 404 before anything else is read
+// (the resource under it does not exist). get is the caller's service
+// method that reads one fan of a shop, such as points.Service.Fan. The
+// fans' own routes answer a malformed id with a 400 (Service.Get).
+func FromPath(c echo.Context, get func(ctx context.Context, tenantID, id string) (Fan, error)) (Fan, error) {
+	id := c.Param("id")
+	if !engine.ValidID(id) {
+		return Fan{}, fault.NotFound("fan")
+	}
+	return get(c.Request().Context(), tenants.FromContext(c).ID, id)
+}
+
 // List is the answer to GET /api/v1/fans.
 type List struct {
 	Items  []Fan `json:"items"`
@@ -38,18 +54,6 @@ type List struct {
 	Limit  int   `json:"limit"`
 	Offset int   `json:"offset"`
 }
-
-// Detail is the answer to GET /api/v1/fans/{id}: the fan, whether the shop
-// may message them now, and their conversation (the last 100 messages,
-// oldest first).
-type Detail struct {
-	Fan
-	ReplyWindow ReplyWindow `json:"reply_window"`
-	Messages    []Message   `json:"messages"`
-}
-
-// conversationLength is how many messages a fan's page shows.
-const conversationLength = 100
 
 func filterFromQuery(c echo.Context) (Filter, error) {
 	var f Filter
@@ -106,19 +110,8 @@ func (h *Handlers) apiList(c echo.Context) error {
 
 func (h *Handlers) detail(c echo.Context) (tenants.Tenant, Detail, error) {
 	t := tenants.FromContext(c)
-	ctx := c.Request().Context()
-	f, err := h.svc.Get(ctx, t.ID, c.Param("id"))
-	if err != nil {
-		return t, Detail{}, err
-	}
-	msgs, err := h.svc.Conversation(ctx, t.ID, f.ID, conversationLength)
-	if err != nil {
-		return t, Detail{}, err
-	}
-	if msgs == nil {
-		msgs = []Message{}
-	}
-	return t, Detail{Fan: f, ReplyWindow: f.ReplyWindow(time.Now(), location(t)), Messages: msgs}, nil
+	d, err := h.svc.Detail(c.Request().Context(), t, c.Param("id"))
+	return t, d, err
 }
 
 func (h *Handlers) apiGet(c echo.Context) error {

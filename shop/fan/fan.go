@@ -17,9 +17,10 @@
 // the old id becomes an alias (Store.Alias), and the earlier first source
 // is kept.
 //
-// Pushes (push.go) are de-duplicated by a unique insert of their key
-// (MsgId for messages; FromUserName, CreateTime and event for events), then
-// recorded, then answered; slow work (attribution) runs after the answer.
+// Pushes (push.go serves WeChat's endpoint, receive.go records what they
+// mean) are de-duplicated by a unique insert of their key (MsgId for
+// messages; FromUserName, CreateTime and event for events), then recorded,
+// then answered; slow work (attribution) runs after the answer.
 // A state change (follow, unfollow, scan) applies only if no later one has
 // been applied, so a late retry cannot undo a newer event.
 package fan
@@ -49,28 +50,29 @@ const (
 	EventReplies   = 3
 )
 
-// Fan is one consumer of one shop.
+// Fan is one consumer of one shop. The bson names are its MongoDB
+// document's (store_mongo.go), where every field is always written.
 type Fan struct {
-	ID         string `json:"id"`
-	OpenID     string `json:"openid,omitempty"`
-	Subscribed bool   `json:"subscribed"`
+	ID         string `json:"id" bson:"_id"`
+	OpenID     string `json:"openid,omitempty" bson:"openid"`
+	Subscribed bool   `json:"subscribed" bson:"subscribed"`
 	// Source is the first channel that brought the fan: direct,
 	// share_link, wechat_qr, wechat_follow, pc_store, ...
-	Source string `json:"source,omitempty"`
+	Source string `json:"source,omitempty" bson:"source"`
 	// FirstScene is the scene of the first QR code the fan followed or
 	// scanned through; Scene the latest.
-	FirstScene     string    `json:"first_scene,omitempty"`
-	Scene          string    `json:"scene,omitempty"`
-	SubscribedAt   time.Time `json:"subscribed_at,omitzero"`
-	UnsubscribedAt time.Time `json:"unsubscribed_at,omitzero"`
-	LastMessageAt  time.Time `json:"last_message_at,omitzero"`
-	LastEventAt    time.Time `json:"last_event_at,omitzero"`
+	FirstScene     string    `json:"first_scene,omitempty" bson:"first_scene"`
+	Scene          string    `json:"scene,omitempty" bson:"scene"`
+	SubscribedAt   time.Time `json:"subscribed_at,omitzero" bson:"subscribed_at"`
+	UnsubscribedAt time.Time `json:"unsubscribed_at,omitzero" bson:"unsubscribed_at"`
+	LastMessageAt  time.Time `json:"last_message_at,omitzero" bson:"last_message_at"`
+	LastEventAt    time.Time `json:"last_event_at,omitzero" bson:"last_event_at"`
 	// RepliesSinceMessage and RepliesSinceEvent count the customer-service
 	// messages sent since the fan's last message and last follow, scan or
 	// click.
-	RepliesSinceMessage int       `json:"replies_since_message"`
-	RepliesSinceEvent   int       `json:"replies_since_event"`
-	CreatedAt           time.Time `json:"created_at"`
+	RepliesSinceMessage int       `json:"replies_since_message" bson:"replies_msg"`
+	RepliesSinceEvent   int       `json:"replies_since_event" bson:"replies_event"`
+	CreatedAt           time.Time `json:"created_at" bson:"created_at"`
 }
 
 // IDForOpenID is the fan id of a WeChat user (openid) in a shop: a hash, in
@@ -134,14 +136,15 @@ func (f Fan) ReplyWindow(now time.Time, loc *time.Location) ReplyWindow {
 	return w
 }
 
-// Message is one line of a fan's conversation with the shop.
+// Message is one line of a fan's conversation with the shop (its bson
+// names are its MongoDB document's).
 type Message struct {
-	ID        string    `json:"id"`
-	FanID     string    `json:"fan_id"`
-	Direction string    `json:"direction"` // in: from the fan; out: from the shop
-	Kind      string    `json:"kind"`      // text, image, voice, video, location, link
-	Content   string    `json:"content"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        string    `json:"id" bson:"_id"`
+	FanID     string    `json:"fan_id" bson:"fan_id"`
+	Direction string    `json:"direction" bson:"direction"` // in: from the fan; out: from the shop
+	Kind      string    `json:"kind" bson:"kind"`           // text, image, voice, video, location, link
+	Content   string    `json:"content" bson:"content"`
+	CreatedAt time.Time `json:"created_at" bson:"created_at"`
 }
 
 // Filter selects fans for a list.

@@ -12,6 +12,7 @@ import (
 
 	"microshop/tenants"
 	"microshop/tenants/engine"
+	"microshop/tenants/fault"
 )
 
 const (
@@ -116,6 +117,22 @@ func (i *Identity) signedInWithWeChat(c echo.Context, t tenants.Tenant, id strin
 	}
 	wid, sig, ok := strings.Cut(ck.Value, ".")
 	return ok && wid == id && hmac.Equal([]byte(sig), []byte(i.sign(t.ID, "wx:"+id)))
+}
+
+// RequireJSON refuses a state-changing storefront call that carries a body
+// other than JSON. The fan is known by a cookie, which a cross-site form
+// would send along; such a form cannot send a JSON body without a CORS
+// preflight. Mount it on a shop's storefront JSON calls (/s/:slug/api).
+func RequireJSON(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && r.ContentLength != 0 &&
+			!strings.HasPrefix(r.Header.Get(echo.HeaderContentType), echo.MIMEApplicationJSON) {
+			return &fault.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+				Message: "send JSON with Content-Type: application/json"}
+		}
+		return next(c)
+	}
 }
 
 // FromContext returns the fan id of a storefront request.

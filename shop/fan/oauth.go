@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -99,9 +100,9 @@ func (w *WeChatLogin) maybeStart(c echo.Context, i *Identity, t tenants.Tenant, 
 	return true, c.Redirect(http.StatusFound, acct.AuthorizeURL(w.base(c)+prefix+OAuthPath, state))
 }
 
-// WeChatRoutes mounts the OAuth callback on the storefront group g (a
-// no-op without WeChat sign-in).
-func (i *Identity) WeChatRoutes(g *echo.Group) {
+// StorefrontRoutes mounts the WeChat sign-in callback on the storefront
+// group g (/s/:slug; a no-op without WeChat sign-in).
+func (i *Identity) StorefrontRoutes(g *echo.Group) {
 	if i.wx != nil {
 		g.GET("/"+OAuthPath, i.oauthCallback)
 	}
@@ -142,11 +143,11 @@ func (i *Identity) oauthCallback(c echo.Context) error {
 	ctx := c.Request().Context()
 	acct, err := w.accounts.Account(ctx, t.ID)
 	if err != nil {
-		return err
+		return fmt.Errorf("load the shop's WeChat account: %w", err)
 	}
 	openID, err := acct.OpenID(ctx, code)
 	if err != nil {
-		return err
+		return fmt.Errorf("exchange the WeChat sign-in code: %w", err)
 	}
 	f, err := w.svc.Link(ctx, t.ID, FromContext(c), openID)
 	if err != nil {

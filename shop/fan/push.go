@@ -2,6 +2,7 @@ package fan
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 
@@ -39,7 +40,7 @@ func (h *Handlers) pushVerify(c echo.Context) error {
 	}
 	echo, err := acct.VerifyEcho(c.QueryParams())
 	if err != nil {
-		return err
+		return fmt.Errorf("verify WeChat's server check: %w", err)
 	}
 	return c.String(http.StatusOK, echo)
 }
@@ -65,7 +66,7 @@ func (h *Handlers) push(c echo.Context) error {
 		return h.svc.HandlePush(ctx, acct, m)
 	})
 	if err != nil {
-		return err
+		return fmt.Errorf("WeChat push: %w", err)
 	}
 	return c.Blob(http.StatusOK, reply.ContentType, reply.Body)
 }

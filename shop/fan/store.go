@@ -2,10 +2,13 @@ package fan
 
 import (
 	"context"
-	"microshop/tenants/engine"
+	"errors"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"microshop/tenants/engine"
+	"microshop/tenants/fault"
 )
 
 // Store keeps a shop's fans, their conversations, the record of WeChat
@@ -87,6 +90,37 @@ type PushRecord struct {
 	Kind   string
 	At     time.Time
 }
+
+// mergePlan is what Merge writes, worked out alike on both engines: the
+// browser's fan (old, if it exists) and the merged fan's first source and
+// time, the earlier of the two fans'.
+type mergePlan struct {
+	old     Fan
+	exists  bool
+	source  string
+	created time.Time
+}
+
+// planMerge reads the browser's fan from and plans its merge into into.
+func planMerge(ctx context.Context, s Store, tenantID, from string, into Fan) (mergePlan, error) {
+	old, err := s.Get(ctx, tenantID, from)
+	if err != nil && !errors.Is(err, fault.ErrNotFound) {
+		return mergePlan{}, err
+	}
+	p := mergePlan{old: old, exists: err == nil, source: into.Source, created: into.CreatedAt}
+	if p.exists && old.Source != "" {
+		// The browser came first: its first source is the fan's.
+		p.source = old.Source
+		if old.CreatedAt.Before(p.created) {
+			p.created = old.CreatedAt
+		}
+	}
+	return p, nil
+}
+
+// aliased says the merge folds a record of its own (from becomes an alias
+// of into and goes), rather than only making sure into exists.
+func (p mergePlan) aliased(from string, into Fan) bool { return p.exists && from != into.ID }
 
 // NewStore returns the fan store on the engine's kind.
 func NewStore(e *engine.Engine) Store {

@@ -2,8 +2,8 @@ package fan
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -15,24 +15,13 @@ import (
 
 type mongoStore struct{ e *engine.Engine }
 
-// fanDoc is a fan document. Every field is always written (times as the
+// fanDoc is a fan document: the fan, and the time of the latest follow,
+// unfollow or scan applied. Every field is always written (times as the
 // zero time when unknown), so conditions like last_push_at <= t hold on
 // every document.
 type fanDoc struct {
-	ID             string    `bson:"_id"`
-	OpenID         string    `bson:"openid"`
-	Subscribed     bool      `bson:"subscribed"`
-	Source         string    `bson:"source"`
-	FirstScene     string    `bson:"first_scene"`
-	Scene          string    `bson:"scene"`
-	SubscribedAt   time.Time `bson:"subscribed_at"`
-	UnsubscribedAt time.Time `bson:"unsubscribed_at"`
-	LastMessageAt  time.Time `bson:"last_message_at"`
-	LastEventAt    time.Time `bson:"last_event_at"`
-	LastPushAt     time.Time `bson:"last_push_at"`
-	RepliesMsg     int       `bson:"replies_msg"`
-	RepliesEvent   int       `bson:"replies_event"`
-	CreatedAt      time.Time `bson:"created_at"`
+	Fan        `bson:",inline"`
+	LastPushAt time.Time `bson:"last_push_at"`
 }
 
 // z reads back a stored time: the zero time is stored as year 1.
@@ -44,17 +33,36 @@ func z(t time.Time) time.Time {
 }
 
 func (d fanDoc) fan() Fan {
-	return Fan{ID: d.ID, OpenID: d.OpenID, Subscribed: d.Subscribed, Source: d.Source, FirstScene: d.FirstScene,
-		Scene: d.Scene, SubscribedAt: z(d.SubscribedAt), UnsubscribedAt: z(d.UnsubscribedAt), LastMessageAt: z(d.LastMessageAt),
-		LastEventAt: z(d.LastEventAt), RepliesSinceMessage: d.RepliesMsg, RepliesSinceEvent: d.RepliesEvent, CreatedAt: z(d.CreatedAt)}
+	f := d.Fan
+	for _, t := range []*time.Time{&f.SubscribedAt, &f.UnsubscribedAt, &f.LastMessageAt, &f.LastEventAt, &f.CreatedAt} {
+		*t = z(*t)
+	}
+	return f
+}
+
+// newFanDoc is the document of a fan created without an event.
+func newFanDoc(id, openID, source string, created time.Time) fanDoc {
+	return fanDoc{Fan: Fan{ID: id, OpenID: openID, Source: source, CreatedAt: created}}
+}
+
+// inserted is whether an insert went in (false: its key was taken, a
+// replay); what names it in the error.
+func inserted(what string, err error) (bool, error) {
+	if engine.IsUniqueViolation(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", what, err)
+	}
+	return true, nil
 }
 
 func (s *mongoStore) fans(tenantID string) *engine.Collection { return s.e.Mongo(tenantID).C("fans") }
 
 func (s *mongoStore) Ensure(ctx context.Context, tenantID, fanID, source string, now time.Time) (Fan, error) {
-	err := s.fans(tenantID).InsertOne(ctx, fanDoc{ID: fanID, Source: source, CreatedAt: now})
+	err := s.fans(tenantID).InsertOne(ctx, newFanDoc(fanID, "", source, now))
 	if err != nil && !engine.IsUniqueViolation(err) {
-		return Fan{}, err
+		return Fan{}, fmt.Errorf("ensure fan %s: %w", fanID, err)
 	}
 	return s.Get(ctx, tenantID, fanID)
 }
@@ -65,7 +73,10 @@ func (s *mongoStore) Get(ctx context.Context, tenantID, fanID string) (Fan, erro
 	if engine.IsNoDocuments(err) {
 		return Fan{}, fault.NotFound("fan")
 	}
-	return d.fan(), err
+	if err != nil {
+		return Fan{}, fmt.Errorf("read fan %s: %w", fanID, err)
+	}
+	return d.fan(), nil
 }
 
 func (s *mongoStore) List(ctx context.Context, tenantID string, f Filter) ([]Fan, int64, error) {
@@ -91,7 +102,7 @@ func (s *mongoStore) List(ctx context.Context, tenantID string, f Filter) ([]Fan
 	}
 	var docs []fanDoc
 	if err := cur.All(ctx, &docs); err != nil {
-		return nil, 0, err
+		return nil, 0, fmt.Errorf("list fans: %w", err)
 	}
 	out := make([]Fan, len(docs))
 	for i, d := range docs {
@@ -103,29 +114,43 @@ func (s *mongoStore) List(ctx context.Context, tenantID string, f Filter) ([]Fan
 func (s *mongoStore) ClaimPush(ctx context.Context, tenantID string, p PushRecord) (bool, error) {
 	// The unique index on key decides: exactly one insert wins, on MongoDB
 	// and FerretDB alike.
-	err := s.e.Mongo(tenantID).C("wechat_pushes").InsertOne(ctx, bson.D{{Key: "key", Value: p.Key},
-		{Key: "openid", Value: p.OpenID}, {Key: "kind", Value: p.Kind}, {Key: "created_at", Value: p.At}})
-	if engine.IsUniqueViolation(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("record push: %w", err)
-	}
-	return true, nil
+	return inserted("record push", s.e.Mongo(tenantID).C("wechat_pushes").InsertOne(ctx, bson.D{{Key: "key", Value: p.Key},
+		{Key: "openid", Value: p.OpenID}, {Key: "kind", Value: p.Kind}, {Key: "created_at", Value: p.At}}))
 }
 
 func (s *mongoStore) ReleasePush(ctx context.Context, tenantID, key string) error {
-	_, err := s.e.Mongo(tenantID).C("wechat_pushes").DeleteOne(ctx, bson.D{{Key: "key", Value: key}})
-	return err
+	if _, err := s.e.Mongo(tenantID).C("wechat_pushes").DeleteOne(ctx, bson.D{{Key: "key", Value: key}}); err != nil {
+		return fmt.Errorf("release push %s: %w", key, err)
+	}
+	return nil
 }
 
 func (s *mongoStore) PurgePushes(ctx context.Context, tenantID string, before time.Time) (int64, error) {
 	res, err := s.e.Mongo(tenantID).C("wechat_pushes").DeleteMany(ctx,
 		bson.D{{Key: "created_at", Value: bson.D{{Key: "$lt", Value: before}}}})
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("purge pushes: %w", err)
 	}
 	return res.DeletedCount, nil
+}
+
+// eventDefaults are the fields a fan created by an event starts with, other
+// than what the event sets: every field is written (see fanDoc).
+func eventDefaults(ev Event) bson.D {
+	var zero time.Time
+	firstScene, subscribedAt := "", zero
+	switch ev.Kind {
+	case Subscribed, Scanned:
+		firstScene = ev.Scene
+		if ev.Kind == Scanned {
+			subscribedAt = ev.At
+		}
+	}
+	return bson.D{{Key: "source", Value: ev.Source}, {Key: "created_at", Value: ev.At},
+		{Key: "subscribed", Value: true}, {Key: "first_scene", Value: firstScene}, {Key: "scene", Value: ""},
+		{Key: "subscribed_at", Value: subscribedAt}, {Key: "unsubscribed_at", Value: zero},
+		{Key: "last_message_at", Value: zero}, {Key: "last_event_at", Value: zero}, {Key: "last_push_at", Value: zero},
+		{Key: "replies_msg", Value: 0}, {Key: "replies_event", Value: 0}}
 }
 
 func (s *mongoStore) Apply(ctx context.Context, tenantID string, ev Event) (bool, error) {
@@ -133,10 +158,10 @@ func (s *mongoStore) Apply(ctx context.Context, tenantID string, ev Event) (bool
 	at := ev.At
 	// One upsert per event: the filter matches the fan only if no later
 	// event of the kind was applied; when it does not match, the upsert's
-	// insert loses on _id and the event is ignored.
+	// insert loses on _id and the event is ignored. cond is the time the
+	// event must not be older than; set what it changes.
 	var cond string
 	set := bson.D{{Key: "openid", Value: ev.OpenID}}
-	onInsert := bson.D{{Key: "source", Value: ev.Source}, {Key: "created_at", Value: at}}
 	switch ev.Kind {
 	case Subscribed, Scanned:
 		cond = "last_push_at"
@@ -144,37 +169,29 @@ func (s *mongoStore) Apply(ctx context.Context, tenantID string, ev Event) (bool
 			bson.E{Key: "replies_event", Value: 0}, bson.E{Key: "last_push_at", Value: at})
 		if ev.Scene != "" {
 			set = append(set, bson.E{Key: "scene", Value: ev.Scene})
-		} else {
-			onInsert = append(onInsert, bson.E{Key: "scene", Value: ""})
 		}
 		if ev.Kind == Subscribed {
 			set = append(set, bson.E{Key: "subscribed_at", Value: at})
-		} else {
-			onInsert = append(onInsert, bson.E{Key: "subscribed_at", Value: at})
 		}
-		onInsert = append(onInsert, bson.E{Key: "first_scene", Value: ev.Scene}, bson.E{Key: "unsubscribed_at", Value: zero},
-			bson.E{Key: "last_message_at", Value: zero}, bson.E{Key: "replies_msg", Value: 0})
 	case Unsubscribed:
 		cond = "last_push_at"
 		set = append(set, bson.E{Key: "subscribed", Value: false}, bson.E{Key: "unsubscribed_at", Value: at},
 			bson.E{Key: "last_push_at", Value: at})
-		onInsert = append(onInsert, bson.E{Key: "first_scene", Value: ""}, bson.E{Key: "scene", Value: ""},
-			bson.E{Key: "subscribed_at", Value: zero}, bson.E{Key: "last_message_at", Value: zero},
-			bson.E{Key: "last_event_at", Value: zero}, bson.E{Key: "replies_msg", Value: 0}, bson.E{Key: "replies_event", Value: 0})
 	case Wrote:
 		cond = "last_message_at"
 		set = append(set, bson.E{Key: "last_message_at", Value: at}, bson.E{Key: "replies_msg", Value: 0})
-		onInsert = append(onInsert, bson.E{Key: "subscribed", Value: true}, bson.E{Key: "first_scene", Value: ""},
-			bson.E{Key: "scene", Value: ""}, bson.E{Key: "subscribed_at", Value: zero}, bson.E{Key: "unsubscribed_at", Value: zero},
-			bson.E{Key: "last_event_at", Value: zero}, bson.E{Key: "last_push_at", Value: zero}, bson.E{Key: "replies_event", Value: 0})
 	case Clicked:
 		cond = "last_event_at"
 		set = append(set, bson.E{Key: "last_event_at", Value: at}, bson.E{Key: "replies_event", Value: 0})
-		onInsert = append(onInsert, bson.E{Key: "subscribed", Value: true}, bson.E{Key: "first_scene", Value: ""},
-			bson.E{Key: "scene", Value: ""}, bson.E{Key: "subscribed_at", Value: zero}, bson.E{Key: "unsubscribed_at", Value: zero},
-			bson.E{Key: "last_message_at", Value: zero}, bson.E{Key: "last_push_at", Value: zero}, bson.E{Key: "replies_msg", Value: 0})
 	default:
 		return false, fmt.Errorf("apply fan event: unknown kind %q", ev.Kind)
+	}
+	// A field may be in $set or $setOnInsert, not both.
+	onInsert := bson.D{}
+	for _, d := range eventDefaults(ev) {
+		if !slices.ContainsFunc(set, func(e bson.E) bool { return e.Key == d.Key }) {
+			onInsert = append(onInsert, d)
+		}
 	}
 	c := s.fans(tenantID)
 	res, err := c.UpdateOne(ctx, bson.D{{Key: "_id", Value: ev.FanID}, {Key: cond, Value: bson.D{{Key: "$lte", Value: at}}}},
@@ -205,42 +222,24 @@ func (s *mongoStore) Apply(ctx context.Context, tenantID string, ev Event) (bool
 	return true, nil
 }
 
-type messageDoc struct {
-	ID        string    `bson:"_id"`
-	FanID     string    `bson:"fan_id"`
-	Direction string    `bson:"direction"`
-	Kind      string    `bson:"kind"`
-	Content   string    `bson:"content"`
-	CreatedAt time.Time `bson:"created_at"`
-}
-
 func (s *mongoStore) AddMessage(ctx context.Context, tenantID string, m Message) (bool, error) {
-	err := s.e.Mongo(tenantID).C("fan_messages").InsertOne(ctx, messageDoc{ID: m.ID, FanID: m.FanID, Direction: m.Direction,
-		Kind: m.Kind, Content: m.Content, CreatedAt: m.CreatedAt})
-	if engine.IsUniqueViolation(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("add message: %w", err)
-	}
-	return true, nil
+	return inserted("add message", s.e.Mongo(tenantID).C("fan_messages").InsertOne(ctx, m))
 }
 
 func (s *mongoStore) Messages(ctx context.Context, tenantID, fanID string, limit int) ([]Message, error) {
 	cur, err := s.e.Mongo(tenantID).C("fan_messages").Find(ctx, bson.D{{Key: "fan_id", Value: fanID}},
 		options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}}).SetLimit(int64(limit)))
+	out := []Message{}
+	if err == nil {
+		err = cur.All(ctx, &out)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("read conversation: %w", err)
+		return nil, fmt.Errorf("read conversation of fan %s: %w", fanID, err)
 	}
-	var docs []messageDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, err
+	for i := range out {
+		out[i].CreatedAt = out[i].CreatedAt.UTC()
 	}
-	out := make([]Message, len(docs))
-	for i, d := range docs {
-		out[len(docs)-1-i] = Message{ID: d.ID, FanID: d.FanID, Direction: d.Direction, Kind: d.Kind, Content: d.Content,
-			CreatedAt: d.CreatedAt.UTC()}
-	}
+	slices.Reverse(out)
 	return out, nil
 }
 
@@ -265,7 +264,7 @@ func (s *mongoStore) ReturnReply(ctx context.Context, tenantID, fanID string) er
 	for _, field := range []string{"replies_msg", "replies_event"} {
 		if _, err := s.fans(tenantID).UpdateOne(ctx, bson.D{{Key: "_id", Value: fanID}, {Key: field, Value: bson.D{{Key: "$gt", Value: 0}}}},
 			bson.D{{Key: "$inc", Value: bson.D{{Key: field, Value: -1}}}}); err != nil {
-			return err
+			return fmt.Errorf("return reply of fan %s: %w", fanID, err)
 		}
 	}
 	return nil
@@ -273,42 +272,36 @@ func (s *mongoStore) ReturnReply(ctx context.Context, tenantID, fanID string) er
 
 func (s *mongoStore) Merge(ctx context.Context, tenantID, from string, into Fan) error {
 	c := s.fans(tenantID)
-	old, err := s.Get(ctx, tenantID, from)
-	exists := err == nil
-	if err != nil && !errors.Is(err, fault.ErrNotFound) {
+	p, err := planMerge(ctx, s, tenantID, from, into)
+	if err != nil {
 		return err
 	}
-	src, created := into.Source, into.CreatedAt
-	if exists && old.Source != "" {
-		// The browser came first: its first source is the fan's.
-		src, created = old.Source, minTime(old.CreatedAt, created)
-	}
+	wrap := func(err error) error { return fmt.Errorf("merge fan %s into %s: %w", from, into.ID, err) }
 	// Idempotent steps, in an order that a merge cut short is finished by
 	// the next sign-in (see the SQLite store).
-	if err := c.InsertOne(ctx, fanDoc{ID: into.ID, OpenID: into.OpenID, Source: src, CreatedAt: created}); err != nil &&
-		!engine.IsUniqueViolation(err) {
-		return fmt.Errorf("merge fan: %w", err)
+	if err := c.InsertOne(ctx, newFanDoc(into.ID, into.OpenID, p.source, p.created)); err != nil && !engine.IsUniqueViolation(err) {
+		return wrap(err)
 	}
 	if _, err := c.UpdateOne(ctx, bson.D{{Key: "_id", Value: into.ID}, {Key: "openid", Value: ""}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "openid", Value: into.OpenID}}}}); err != nil {
-		return fmt.Errorf("merge fan: %w", err)
+		return wrap(err)
 	}
-	if !exists || from == into.ID {
+	if !p.aliased(from, into) {
 		return nil
 	}
-	if old.Source != "" {
+	if old := p.old; old.Source != "" {
 		if _, err := c.UpdateOne(ctx, bson.D{{Key: "_id", Value: into.ID}, {Key: "created_at", Value: bson.D{{Key: "$gt", Value: old.CreatedAt}}}},
 			bson.D{{Key: "$set", Value: bson.D{{Key: "source", Value: old.Source}, {Key: "created_at", Value: old.CreatedAt}}}}); err != nil {
-			return fmt.Errorf("merge fan: %w", err)
+			return wrap(err)
 		}
 	}
 	err = s.e.Mongo(tenantID).C("fan_aliases").InsertOne(ctx, bson.D{{Key: "_id", Value: from}, {Key: "into_id", Value: into.ID},
 		{Key: "created_at", Value: time.Now().UTC()}})
 	if err != nil && !engine.IsUniqueViolation(err) {
-		return fmt.Errorf("merge fan: %w", err)
+		return wrap(err)
 	}
 	if _, err := c.DeleteOne(ctx, bson.D{{Key: "_id", Value: from}}); err != nil {
-		return fmt.Errorf("merge fan: %w", err)
+		return wrap(err)
 	}
 	return nil
 }
@@ -321,5 +314,8 @@ func (s *mongoStore) Alias(ctx context.Context, tenantID, id string) (string, er
 	if engine.IsNoDocuments(err) {
 		return "", fault.NotFound("fan alias")
 	}
-	return d.Into, err
+	if err != nil {
+		return "", fmt.Errorf("read alias of fan %s: %w", id, err)
+	}
+	return d.Into, nil
 }

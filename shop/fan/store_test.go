@@ -363,9 +363,6 @@ func TestReplyAllowance(t *testing.T) {
 // than WeChat allows.
 func TestReplyAllowanceConcurrent(t *testing.T) {
 	enginetest.Kinds(t, []engine.Schema{fan.Schema}, func(t *testing.T, e *engine.Engine) {
-		if enginetest.OnFerretDB(e) {
-			t.Skip(enginetest.FerretDBSkipReason)
-		}
 		ctx := context.Background()
 		s := fan.NewStore(e)
 		tenant := enginetest.Tenant(t, e)

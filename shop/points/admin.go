@@ -155,7 +155,7 @@ func (h *Handlers) adminHome(c echo.Context) error {
 	t := tenants.FromContext(c)
 	if q := strings.TrimSpace(c.QueryParam("fan")); q != "" {
 		if !engine.ValidID(q) {
-			return h.renderHome(c, http.StatusOK, AdminPage{Error: fmt.Sprintf("“%s” is not a fan id: fan ids are 16 letters and digits.", q)})
+			return h.renderHome(c, http.StatusOK, AdminPage{Error: fmt.Sprintf("“%s” is not a fan id: fan ids are 16 letters and digits.", fault.Clip(q, 40))})
 		}
 		return c.Redirect(http.StatusSeeOther, "/admin/points/fans/"+q)
 	}

@@ -3,13 +3,11 @@ package points
 import (
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"microshop/shop/fan"
 	"microshop/tenants"
-	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -62,26 +60,11 @@ func (h *Handlers) apiStats(c echo.Context) error {
 
 // fanOf resolves the :id fan of the shop: a malformed id or another shop's
 // fan is a 404, before anything else is read.
-func (h *Handlers) fanOf(c echo.Context) (fan.Fan, error) {
-	id := c.Param("id")
-	if !engine.ValidID(id) {
-		return fan.Fan{}, fault.NotFound("fan")
-	}
-	return h.svc.fans.Get(c.Request().Context(), tenants.FromContext(c).ID, id)
-}
+func (h *Handlers) fanOf(c echo.Context) (fan.Fan, error) { return fan.FromPath(c, h.svc.Fan) }
 
-// LedgerPage is the answer to the ledger calls: the account and a page of
-// entries, newest first; Before continues to older ones (0: no more).
-type LedgerPage struct {
-	Account Account `json:"account"`
-	Balance int64   `json:"balance"`
-	Entries []Entry `json:"entries"`
-	Before  int64   `json:"before,omitempty"`
-}
-
+// ledgerPage reads ?before= and ?limit= and returns that page of the fan's
+// ledger.
 func (h *Handlers) ledgerPage(c echo.Context, fanID string) (LedgerPage, error) {
-	ctx := c.Request().Context()
-	t := tenants.FromContext(c)
 	var before int64
 	if v := c.QueryParam("before"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -98,19 +81,7 @@ func (h *Handlers) ledgerPage(c echo.Context, fanID string) (LedgerPage, error) 
 		}
 		limit = n
 	}
-	a, err := h.svc.Account(ctx, t.ID, fanID)
-	if err != nil {
-		return LedgerPage{}, err
-	}
-	entries, err := h.svc.Ledger(ctx, t.ID, fanID, before, limit)
-	if err != nil {
-		return LedgerPage{}, err
-	}
-	p := LedgerPage{Account: a, Balance: a.Balance, Entries: entries}
-	if len(entries) == limit && entries[len(entries)-1].Seq > 1 {
-		p.Before = entries[len(entries)-1].Seq
-	}
-	return p, nil
+	return h.svc.LedgerPage(c.Request().Context(), tenants.FromContext(c).ID, fanID, before, limit)
 }
 
 func (h *Handlers) apiFanPoints(c echo.Context) error {
@@ -161,25 +132,17 @@ func who(c echo.Context) string {
 	return "console"
 }
 
-// requireJSON refuses state-changing storefront calls without a JSON body
-// (a cross-site form cannot send one without a CORS preflight).
-func requireJSON(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		m := c.Request().Method
-		if m != http.MethodGet && m != http.MethodHead && c.Request().ContentLength != 0 &&
-			!strings.HasPrefix(c.Request().Header.Get(echo.HeaderContentType), echo.MIMEApplicationJSON) {
-			return &fault.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
-				Message: "send JSON with Content-Type: application/json"}
-		}
-		return next(c)
-	}
-}
-
-// StorefrontRoutes mounts the fan's points on g (/s/:slug, shop and fan
-// resolved): the "My" page and its JSON calls.
+// StorefrontRoutes mounts the fan's "My" page on g (/s/:slug, shop and fan
+// resolved), and for now its JSON calls too (StorefrontAPIRoutes), which
+// server mounted through it.
 func (h *Handlers) StorefrontRoutes(g *echo.Group) {
 	g.GET("/me", h.mePage)
-	api := g.Group("/api", requireJSON)
+}
+
+// StorefrontAPIRoutes mounts the fan's points JSON calls on g (/s/:slug,
+// shop and fan resolved), under /api.
+func (h *Handlers) StorefrontAPIRoutes(g *echo.Group) {
+	api := g.Group("/api", fan.RequireJSON)
 	api.POST("/checkin", h.checkin)
 	api.GET("/points", h.myPoints)
 	api.PUT("/points/reminder", h.setReminder)

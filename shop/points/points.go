@@ -229,10 +229,13 @@ func (r Result) Net() int64 {
 	return n
 }
 
-// apply computes the account after batch b and the entries it writes. It
-// is the one piece of arithmetic both stores run inside their atomic step.
-func (a Account) apply(b Batch) (Account, []Entry, error) {
+// apply computes what batch b does to the account: the account after it,
+// at the next revision, and the entries it writes (Applied); or, when it
+// writes nothing, the account as it is (not Applied). It is the one piece
+// of arithmetic both stores run inside their atomic step.
+func (a Account) apply(b Batch) (Result, error) {
 	next := a
+	next.Rev = a.Rev + 1
 	next.Lots = append([]Lot(nil), a.Lots...)
 	var out []Entry
 	for _, op := range b.Ops {
@@ -243,7 +246,7 @@ func (a Account) apply(b Batch) (Account, []Entry, error) {
 		}
 		e := Entry{FanID: a.FanID, Key: op.Key, Kind: op.Kind, OrderID: op.OrderID, Reason: op.Reason, By: op.By, At: b.At}
 		if e.Key == "" {
-			return a, nil, fmt.Errorf("points: an op of kind %s has no key", op.Kind)
+			return Result{}, fmt.Errorf("points: an op of kind %s has no key", op.Kind)
 		}
 		next.Seq++
 		e.Seq = next.Seq
@@ -251,7 +254,7 @@ func (a Account) apply(b Batch) (Account, []Entry, error) {
 		case len(op.Lots) > 0:
 			for i, m := range op.Lots {
 				if m.Points <= 0 {
-					return a, nil, fmt.Errorf("points: lot credit of %d", m.Points)
+					return Result{}, fmt.Errorf("points: lot credit of %d", m.Points)
 				}
 				e.Moves = append(e.Moves, next.credit(m.Points, m.ExpiresAt, next.Seq, i))
 				e.Points += m.Points
@@ -265,7 +268,7 @@ func (a Account) apply(b Batch) (Account, []Entry, error) {
 			want := -op.Points
 			if want > next.Balance {
 				if !op.Cap {
-					return a, nil, ErrInsufficient
+					return Result{}, ErrInsufficient
 				}
 				e.Note = fmt.Sprintf("%d points were due but the balance was %d; %d could not be taken back", want, next.Balance, want-next.Balance)
 				want = next.Balance
@@ -284,8 +287,11 @@ func (a Account) apply(b Batch) (Account, []Entry, error) {
 		}
 		out = append(out, e)
 	}
+	if len(out) == 0 {
+		return Result{Account: a}, nil
+	}
 	next.settle()
-	return next, out, nil
+	return Result{Applied: true, Entries: out, Account: next}, nil
 }
 
 // credit adds points to the lot expiring at exp (creating lot L<seq>[.i]).

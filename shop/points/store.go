@@ -2,10 +2,11 @@ package points
 
 import (
 	"context"
-	"microshop/tenants/engine"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"microshop/tenants/engine"
 )
 
 // Store keeps the shop's rules, the fans' accounts and ledgers, their
@@ -88,9 +89,9 @@ type Store interface {
 
 // Day is one day's check-in counters.
 type Day struct {
-	Day      string `json:"day"`
-	Checkins int64  `json:"checkins"`
-	Points   int64  `json:"points"` // awarded by check-ins
+	Day      string `json:"day" bson:"day"`
+	Checkins int64  `json:"checkins" bson:"checkins"`
+	Points   int64  `json:"points" bson:"points"` // awarded by check-ins
 }
 
 // shards spread the outstanding-points counter over rows, so no single
@@ -112,9 +113,55 @@ func shardOf(fanID string) int {
 // NewStore returns the points store on the engine's kind.
 func NewStore(e *engine.Engine) Store {
 	if e.Kind() == engine.Mongo {
-		return &mongoStore{e: e}
+		// The rules document was {_id: "rules"} before engine.Doc existed.
+		return &mongoStore{e: e, rulesDoc: rulesDoc{e, engine.Doc{Table: "points_rules", Name: "rules"}}}
 	}
-	return &sqliteStore{e: e}
+	return &sqliteStore{e: e, rulesDoc: rulesDoc{e, engine.Doc{Table: "points_rules"}}}
+}
+
+// rulesDoc keeps the shop's rules as its settings document (engine.Doc),
+// the same way on both engines.
+type rulesDoc struct {
+	e   *engine.Engine
+	doc engine.Doc
+}
+
+func (d rulesDoc) Rules(ctx context.Context, tenantID string) (Rules, error) {
+	r := DefaultRules()
+	if _, err := d.e.LoadDoc(ctx, tenantID, d.doc, &r); err != nil {
+		return Rules{}, err
+	}
+	return r, nil
+}
+
+func (d rulesDoc) SaveRules(ctx context.Context, tenantID string, r Rules) error {
+	return d.e.SaveDoc(ctx, tenantID, d.doc, r)
+}
+
+// entryPage is how many ledger entries Entries reads at a time.
+const entryPage = 500
+
+// eachEntry is Entries on both engines: it calls fn with every entry,
+// oldest first, reading them a page at a time (page returns up to
+// entryPage entries with seq above after, in seq order), so no read stays
+// open while fn works.
+func eachEntry(fn func(Entry) error, page func(after int64) ([]Entry, error)) error {
+	var after int64
+	for {
+		list, err := page(after)
+		if err != nil {
+			return err
+		}
+		for _, e := range list {
+			if err := fn(e); err != nil {
+				return err
+			}
+			after = e.Seq
+		}
+		if len(list) < entryPage {
+			return nil
+		}
+	}
 }
 
 // Schema is the points tables and indexes in each tenant database.

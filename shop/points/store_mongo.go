@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -17,8 +16,12 @@ import (
 // mongoStore keeps each fan's account in one document (balance, lots,
 // revision, and the outbox of entries not yet in the ledger collection):
 // see the package comment for how Apply stays exactly once with no
-// transaction.
-type mongoStore struct{ e *engine.Engine }
+// transaction. This file holds the accounts, the ledger and the check-in
+// records; store_mongo_jobs.go what the cron pass and the dashboard read.
+type mongoStore struct {
+	e *engine.Engine
+	rulesDoc
+}
 
 // maxApplyAttempts bounds Apply's retries when other writes to the same
 // account keep winning the revision race.
@@ -69,14 +72,6 @@ func (d accountDoc) pending(key string) bool {
 	return false
 }
 
-func optTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	u := t.UTC()
-	return &u
-}
-
 // ledgerFields are what Apply sets: never the reminder opt-in, which
 // SetReminder changes on its own.
 func ledgerFields(a Account, pending []Entry, dirty bool) bson.D {
@@ -85,16 +80,20 @@ func ledgerFields(a Account, pending []Entry, dirty bool) bson.D {
 	}
 	return bson.D{{Key: "balance", Value: a.Balance}, {Key: "lots", Value: a.Lots}, {Key: "seq", Value: a.Seq},
 		{Key: "rev", Value: a.Rev}, {Key: "earned", Value: a.Earned}, {Key: "spent", Value: a.Spent},
-		{Key: "expired", Value: a.Expired}, {Key: "next_expiry", Value: optTime(a.NextExpiry)},
+		{Key: "expired", Value: a.Expired}, {Key: "next_expiry", Value: engine.OptTime(a.NextExpiry)},
 		{Key: "reminded", Value: a.Reminded}, {Key: "last_day", Value: a.LastDay}, {Key: "streak", Value: a.Streak},
 		{Key: "days", Value: a.Days}, {Key: "pending", Value: pending}, {Key: "dirty", Value: dirty}}
 }
 
-// onInsert are the fields an account created by SetReminder starts with.
+// reminderFields are the fields ledgerFields leaves out, as a new account
+// has them.
+var reminderFields = bson.D{{Key: "reminder", Value: false}, {Key: "reminded_day", Value: ""}}
+
+// onInsert are the fields an account created by an update of field except
+// starts with.
 func onInsert(except string) bson.D {
 	d := bson.D{}
-	for _, e := range append(ledgerFields(Account{Lots: []Lot{}}, nil, false),
-		bson.E{Key: "reminder", Value: false}, bson.E{Key: "reminded_day", Value: ""}) {
+	for _, e := range append(ledgerFields(Account{Lots: []Lot{}}, nil, false), reminderFields...) {
 		if e.Key != except {
 			d = append(d, e)
 		}
@@ -102,26 +101,30 @@ func onInsert(except string) bson.D {
 	return d
 }
 
-func (s *mongoStore) Rules(ctx context.Context, tenantID string) (Rules, error) {
-	var d struct {
-		Doc Rules `bson:"doc"`
+// findAll finds the documents matching f in c and converts each.
+func findAll[D, T any](ctx context.Context, c *engine.Collection, f bson.D, conv func(D) T, opts ...options.Lister[options.FindOptions]) ([]T, error) {
+	cur, err := c.Find(ctx, f, opts...)
+	if err != nil {
+		return nil, err
 	}
-	err := s.e.Mongo(tenantID).C("points_rules").FindOne(ctx, bson.D{{Key: "_id", Value: "rules"}}).Decode(&d)
-	if engine.IsNoDocuments(err) {
-		return DefaultRules(), nil
+	var docs []D
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, err
 	}
-	return d.Doc, err
+	out := make([]T, len(docs))
+	for i, d := range docs {
+		out[i] = conv(d)
+	}
+	return out, nil
 }
 
-func (s *mongoStore) SaveRules(ctx context.Context, tenantID string, r Rules) error {
-	_, err := s.e.Mongo(tenantID).C("points_rules").UpdateOne(ctx, bson.D{{Key: "_id", Value: "rules"}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "doc", Value: r}}}}, options.UpdateOne().SetUpsert(true))
-	return err
+func (s *mongoStore) accounts(tenantID string) *engine.Collection {
+	return s.e.Mongo(tenantID).C("points_accounts")
 }
 
 func (s *mongoStore) read(ctx context.Context, tenantID, fanID string) (accountDoc, bool, error) {
 	var d accountDoc
-	err := s.e.Mongo(tenantID).C("points_accounts").FindOne(ctx, bson.D{{Key: "_id", Value: fanID}}).Decode(&d)
+	err := s.accounts(tenantID).FindOne(ctx, bson.D{{Key: "_id", Value: fanID}}).Decode(&d)
 	if engine.IsNoDocuments(err) {
 		return accountDoc{FanID: fanID, Lots: []Lot{}}, false, nil
 	}
@@ -132,13 +135,12 @@ func (s *mongoStore) read(ctx context.Context, tenantID, fanID string) (accountD
 }
 
 func (s *mongoStore) Apply(ctx context.Context, tenantID, fanID string, b Batch) (Result, error) {
-	c := s.e.Mongo(tenantID).C("points_accounts")
 	key := b.Key()
 	for attempt := 0; attempt < maxApplyAttempts; attempt++ {
 		if attempt > 0 {
 			time.Sleep(time.Duration(min(attempt, 20)) * time.Millisecond)
 		}
-		d, exists, err := s.read(ctx, tenantID, fanID)
+		d, _, err := s.read(ctx, tenantID, fanID)
 		if err != nil {
 			return Result{}, err
 		}
@@ -149,7 +151,7 @@ func (s *mongoStore) Apply(ctx context.Context, tenantID, fanID string, b Batch)
 			seen := d.pending(key)
 			if !seen {
 				_, err := s.Entry(ctx, tenantID, fanID, key)
-				if err != nil && !isNotFound(err) {
+				if err != nil && !errors.Is(err, fault.ErrNotFound) {
 					return Result{}, err
 				}
 				seen = err == nil
@@ -163,97 +165,63 @@ func (s *mongoStore) Apply(ctx context.Context, tenantID, fanID string, b Batch)
 				return Result{Account: d.account()}, nil
 			}
 		}
-		cur := d.account()
-		next, entries, err := cur.apply(b)
+		res, err := d.account().apply(b)
+		if err != nil || !res.Applied {
+			return res, err
+		}
+		pending := append(append([]Entry{}, d.Pending...), res.Entries...)
+		// Conditional on the revision read; a new account (revision 0) is
+		// inserted by the upsert, whose insert loses on _id if the account
+		// was created meanwhile.
+		_, err = s.accounts(tenantID).UpdateOne(ctx, bson.D{{Key: "_id", Value: fanID}, {Key: "rev", Value: d.Rev}},
+			bson.D{{Key: "$set", Value: ledgerFields(res.Account, pending, true)}, {Key: "$setOnInsert", Value: reminderFields}},
+			options.UpdateOne().SetUpsert(true))
+		if engine.IsUniqueViolation(err) {
+			continue // changed since it was read
+		}
 		if err != nil {
-			return Result{}, err
+			return Result{}, fmt.Errorf("write points account %s: %w", fanID, err)
 		}
-		if len(entries) == 0 {
-			return Result{Account: cur}, nil
-		}
-		next.Rev = cur.Rev + 1
-		pending := append(append([]Entry{}, d.Pending...), entries...)
-		if !exists {
-			doc := accountDoc{FanID: fanID, Balance: next.Balance, Lots: next.Lots, Seq: next.Seq, Rev: next.Rev,
-				Earned: next.Earned, Spent: next.Spent, Expired: next.Expired, NextExpiry: optTime(next.NextExpiry),
-				Reminded: next.Reminded, LastDay: next.LastDay, Streak: next.Streak, Days: next.Days, Pending: pending, Dirty: true}
-			if err := c.InsertOne(ctx, doc); err != nil {
-				if engine.IsUniqueViolation(err) {
-					continue // created meanwhile: read it again
-				}
-				return Result{}, fmt.Errorf("create points account %s: %w", fanID, err)
-			}
-		} else {
-			res, err := c.UpdateOne(ctx, bson.D{{Key: "_id", Value: fanID}, {Key: "rev", Value: cur.Rev}},
-				bson.D{{Key: "$set", Value: ledgerFields(next, pending, true)}})
-			if err != nil {
-				return Result{}, fmt.Errorf("update points account %s: %w", fanID, err)
-			}
-			if res.MatchedCount == 0 {
-				continue // changed since it was read
-			}
-		}
-		next.Pending = nil
-		var net int64
-		for _, e := range entries {
-			net += e.Points
-		}
+		res.Account.Pending = nil
 		// Counters: a crash here leaves them short until RebuildCounters.
 		// Counter errors are not the batch's: it is applied, and the
 		// rebuild repairs a short counter.
 		if b.Day != "" {
-			_ = s.incDay(ctx, tenantID, b.Day, net)
+			_ = s.incDay(ctx, tenantID, b.Day, res.Net())
 		}
-		if net != 0 {
+		if net := res.Net(); net != 0 {
 			_ = s.incOutstanding(ctx, tenantID, fanID, net)
 		}
 		// The outbox is copied now; if this fails the account stays dirty
 		// and the next read or the cron pass copies it.
 		_ = s.Flush(ctx, tenantID, fanID)
-		return Result{Applied: true, Entries: entries, Account: next}, nil
+		return res, nil
 	}
 	return Result{}, fmt.Errorf("points account %s: too many concurrent changes; try again", fanID)
-}
-
-func (s *mongoStore) incDay(ctx context.Context, tenantID, day string, points int64) error {
-	c := s.e.Mongo(tenantID).C("points_days")
-	up := bson.D{{Key: "$inc", Value: bson.D{{Key: "checkins", Value: 1}, {Key: "points", Value: points}}},
-		{Key: "$setOnInsert", Value: bson.D{{Key: "day", Value: day}}}}
-	var err error
-	for i := 0; i < 3; i++ {
-		_, err = c.UpdateOne(ctx, bson.D{{Key: "_id", Value: "day:" + day}}, up, options.UpdateOne().SetUpsert(true))
-		if !engine.IsUniqueViolation(err) {
-			return err
-		}
-	}
-	return err
-}
-
-func (s *mongoStore) incOutstanding(ctx context.Context, tenantID, fanID string, delta int64) error {
-	_, err := s.e.Mongo(tenantID).C("points_totals").UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: "shard-" + strconv.Itoa(shardOf(fanID))}},
-		bson.D{{Key: "$inc", Value: bson.D{{Key: "outstanding", Value: delta}}}}, options.UpdateOne().SetUpsert(true))
-	if engine.IsUniqueViolation(err) {
-		return s.incOutstanding(ctx, tenantID, fanID, delta)
-	}
-	return err
-}
-
-func isNotFound(err error) bool { return errors.Is(err, fault.ErrNotFound) }
-
-// findOpts passes opts on only when there are some (a nil builder would
-// be called).
-func findOpts(opts *options.FindOptionsBuilder) []options.Lister[options.FindOptions] {
-	if opts == nil {
-		return nil
-	}
-	return []options.Lister[options.FindOptions]{opts}
 }
 
 // entryDoc is a ledger entry as stored: its _id is the fan and key.
 type entryDoc struct {
 	ID    string `bson:"_id"`
 	Entry `bson:",inline"`
+}
+
+// entry is the stored entry with its times in UTC.
+func (d entryDoc) entry() Entry { return utcEntry(d.Entry) }
+
+func utcEntry(e Entry) Entry {
+	e.At = e.At.UTC()
+	if e.Moves == nil {
+		e.Moves = []Move{}
+	}
+	for i := range e.Moves {
+		e.Moves[i].ExpiresAt = e.Moves[i].ExpiresAt.UTC()
+	}
+	return e
+}
+
+func (s *mongoStore) ledger(tenantID string) *engine.Collection {
+	return s.e.Mongo(tenantID).C("points_ledger")
 }
 
 // Flush copies the outbox to the ledger, then empties it if the account
@@ -264,32 +232,25 @@ func (s *mongoStore) Flush(ctx context.Context, tenantID, fanID string) error {
 	if err != nil || !exists || (len(d.Pending) == 0 && !d.Dirty) {
 		return err
 	}
-	ledger := s.e.Mongo(tenantID).C("points_ledger")
 	for _, e := range d.Pending {
-		if err := ledger.InsertOne(ctx, entryDoc{ID: fanID + "|" + e.Key, Entry: e}); err != nil && !engine.IsUniqueViolation(err) {
+		if err := s.ledger(tenantID).InsertOne(ctx, entryDoc{ID: fanID + "|" + e.Key, Entry: e}); err != nil && !engine.IsUniqueViolation(err) {
 			return fmt.Errorf("copy points entry %s of fan %s: %w", e.Key, fanID, err)
 		}
 	}
-	_, err = s.e.Mongo(tenantID).C("points_accounts").UpdateOne(ctx, bson.D{{Key: "_id", Value: fanID}, {Key: "rev", Value: d.Rev}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "pending", Value: []Entry{}}, {Key: "dirty", Value: false}}}})
-	return err
+	if _, err = s.accounts(tenantID).UpdateOne(ctx, bson.D{{Key: "_id", Value: fanID}, {Key: "rev", Value: d.Rev}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "pending", Value: []Entry{}}, {Key: "dirty", Value: false}}}}); err != nil {
+		return fmt.Errorf("empty the points outbox of fan %s: %w", fanID, err)
+	}
+	return nil
 }
 
 func (s *mongoStore) Dirty(ctx context.Context, tenantID string, limit int) ([]string, error) {
-	cur, err := s.e.Mongo(tenantID).C("points_accounts").Find(ctx, bson.D{{Key: "dirty", Value: true}},
-		options.Find().SetLimit(int64(limit)))
+	ids, err := findAll(ctx, s.accounts(tenantID), bson.D{{Key: "dirty", Value: true}},
+		func(d accountDoc) string { return d.FanID }, options.Find().SetLimit(int64(limit)))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("find points outboxes to copy: %w", err)
 	}
-	var docs []accountDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]string, len(docs))
-	for i, d := range docs {
-		out[i] = d.FanID
-	}
-	return out, nil
+	return ids, nil
 }
 
 func (s *mongoStore) Account(ctx context.Context, tenantID, fanID string) (Account, error) {
@@ -305,20 +266,9 @@ func (s *mongoStore) Account(ctx context.Context, tenantID, fanID string) (Accou
 	return d.account(), nil
 }
 
-func fixEntry(e Entry) Entry {
-	e.At = e.At.UTC()
-	if e.Moves == nil {
-		e.Moves = []Move{}
-	}
-	for i := range e.Moves {
-		e.Moves[i].ExpiresAt = e.Moves[i].ExpiresAt.UTC()
-	}
-	return e
-}
-
 func (s *mongoStore) Entry(ctx context.Context, tenantID, fanID, key string) (Entry, error) {
 	var d entryDoc
-	err := s.e.Mongo(tenantID).C("points_ledger").FindOne(ctx, bson.D{{Key: "fan_id", Value: fanID}, {Key: "key", Value: key}}).Decode(&d)
+	err := s.ledger(tenantID).FindOne(ctx, bson.D{{Key: "fan_id", Value: fanID}, {Key: "key", Value: key}}).Decode(&d)
 	if engine.IsNoDocuments(err) {
 		// Still in the account's outbox?
 		a, _, rerr := s.read(ctx, tenantID, fanID)
@@ -327,31 +277,26 @@ func (s *mongoStore) Entry(ctx context.Context, tenantID, fanID, key string) (En
 		}
 		for _, e := range a.Pending {
 			if e.Key == key {
-				return fixEntry(e), nil
+				return utcEntry(e), nil
 			}
 		}
 		return Entry{}, fault.NotFound("points entry")
 	}
 	if err != nil {
-		return Entry{}, err
+		return Entry{}, fmt.Errorf("read points entry %s of fan %s: %w", key, fanID, err)
 	}
-	return fixEntry(d.Entry), nil
+	return d.entry(), nil
 }
 
-func (s *mongoStore) findEntries(ctx context.Context, tenantID string, f bson.D, opts *options.FindOptionsBuilder) ([]Entry, error) {
-	cur, err := s.e.Mongo(tenantID).C("points_ledger").Find(ctx, f, findOpts(opts)...)
+// entries reads the fan's ledger entries whose seq matches seq, sorted by
+// seq (dir 1 or -1), at most limit.
+func (s *mongoStore) entries(ctx context.Context, tenantID, fanID string, seq bson.D, dir, limit int) ([]Entry, error) {
+	list, err := findAll(ctx, s.ledger(tenantID), bson.D{{Key: "fan_id", Value: fanID}, {Key: "seq", Value: seq}}, entryDoc.entry,
+		options.Find().SetSort(bson.D{{Key: "seq", Value: dir}}).SetLimit(int64(limit)))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read the points ledger of fan %s: %w", fanID, err)
 	}
-	var docs []entryDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]Entry, len(docs))
-	for i, d := range docs {
-		out[i] = fixEntry(d.Entry)
-	}
-	return out, nil
+	return list, nil
 }
 
 func (s *mongoStore) Ledger(ctx context.Context, tenantID, fanID string, before int64, limit int) ([]Entry, error) {
@@ -361,28 +306,13 @@ func (s *mongoStore) Ledger(ctx context.Context, tenantID, fanID string, before 
 	if before <= 0 {
 		before = 1 << 62
 	}
-	return s.findEntries(ctx, tenantID, bson.D{{Key: "fan_id", Value: fanID}, {Key: "seq", Value: bson.D{{Key: "$lt", Value: before}}}},
-		options.Find().SetSort(bson.D{{Key: "seq", Value: -1}}).SetLimit(int64(limit)))
+	return s.entries(ctx, tenantID, fanID, bson.D{{Key: "$lt", Value: before}}, -1, limit)
 }
 
 func (s *mongoStore) Entries(ctx context.Context, tenantID, fanID string, fn func(Entry) error) error {
-	var after int64
-	for {
-		page, err := s.findEntries(ctx, tenantID, bson.D{{Key: "fan_id", Value: fanID}, {Key: "seq", Value: bson.D{{Key: "$gt", Value: after}}}},
-			options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}).SetLimit(500))
-		if err != nil {
-			return err
-		}
-		for _, e := range page {
-			if err := fn(e); err != nil {
-				return err
-			}
-			after = e.Seq
-		}
-		if len(page) < 500 {
-			return nil
-		}
-	}
+	return eachEntry(fn, func(after int64) ([]Entry, error) {
+		return s.entries(ctx, tenantID, fanID, bson.D{{Key: "$gt", Value: after}}, 1, entryPage)
+	})
 }
 
 func (s *mongoStore) ReplaceAccount(ctx context.Context, tenantID string, a Account) (bool, error) {
@@ -392,10 +322,13 @@ func (s *mongoStore) ReplaceAccount(ctx context.Context, tenantID string, a Acco
 	}
 	next := a
 	next.Rev = a.Rev + 1
-	res, err := s.e.Mongo(tenantID).C("points_accounts").UpdateOne(ctx, bson.D{{Key: "_id", Value: a.FanID}, {Key: "rev", Value: a.Rev}},
+	res, err := s.accounts(tenantID).UpdateOne(ctx, bson.D{{Key: "_id", Value: a.FanID}, {Key: "rev", Value: a.Rev}},
 		bson.D{{Key: "$set", Value: ledgerFields(next, nil, false)}})
-	if err != nil || res.MatchedCount == 0 {
-		return false, err
+	if err != nil {
+		return false, fmt.Errorf("write points account %s: %w", a.FanID, err)
+	}
+	if res.MatchedCount == 0 {
+		return false, nil
 	}
 	if delta := a.Balance - cur.Balance; delta != 0 {
 		if err := s.incOutstanding(ctx, tenantID, a.FanID, delta); err != nil {
@@ -403,6 +336,23 @@ func (s *mongoStore) ReplaceAccount(ctx context.Context, tenantID string, a Acco
 		}
 	}
 	return true, nil
+}
+
+// checkinDoc is a check-in record: one document per fan and day, whose _id
+// (fan|day) makes the first check-in of the day the only one inserted.
+type checkinDoc struct {
+	ID      string `bson:"_id"`
+	Checkin `bson:",inline"`
+}
+
+func (d checkinDoc) checkin() Checkin {
+	c := d.Checkin
+	c.At = c.At.UTC()
+	return c
+}
+
+func (s *mongoStore) checkinColl(tenantID string) *engine.Collection {
+	return s.e.Mongo(tenantID).C("points_checkins")
 }
 
 func (s *mongoStore) CheckIn(ctx context.Context, tenantID string, c Checkin, b Batch) (bool, Result, error) {
@@ -417,67 +367,41 @@ func (s *mongoStore) CheckIn(ctx context.Context, tenantID string, c Checkin, b 
 	return true, res, s.MarkApplied(ctx, tenantID, c.FanID, c.Day)
 }
 
-type checkinDoc struct {
-	ID          string    `bson:"_id"`
-	FanID       string    `bson:"fan_id"`
-	Day         string    `bson:"day"`
-	At          time.Time `bson:"at"`
-	Streak      int       `bson:"streak"`
-	Days        int       `bson:"days"`
-	Cycle       string    `bson:"cycle"`
-	CycleStreak int       `bson:"cycle_streak"`
-	CycleDays   int       `bson:"cycle_days"`
-	Base        int64     `bson:"base"`
-	Bonus       int64     `bson:"bonus"`
-	Cumulative  int64     `bson:"cumulative"`
-	Applied     bool      `bson:"applied"`
-}
-
-func (d checkinDoc) checkin() Checkin {
-	return Checkin{FanID: d.FanID, Day: d.Day, At: d.At.UTC(), Streak: d.Streak, Days: d.Days, Cycle: d.Cycle,
-		CycleStreak: d.CycleStreak, CycleDays: d.CycleDays, Base: d.Base, Bonus: d.Bonus, Cumulative: d.Cumulative, Applied: d.Applied}
-}
-
 func (s *mongoStore) InsertCheckin(ctx context.Context, tenantID string, c Checkin) (bool, error) {
-	err := s.e.Mongo(tenantID).C("points_checkins").InsertOne(ctx, checkinDoc{ID: c.FanID + "|" + c.Day, FanID: c.FanID, Day: c.Day,
-		At: c.At, Streak: c.Streak, Days: c.Days, Cycle: c.Cycle, CycleStreak: c.CycleStreak, CycleDays: c.CycleDays,
-		Base: c.Base, Bonus: c.Bonus, Cumulative: c.Cumulative})
+	c.Applied = false
+	err := s.checkinColl(tenantID).InsertOne(ctx, checkinDoc{ID: c.FanID + "|" + c.Day, Checkin: c})
 	if engine.IsUniqueViolation(err) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("record check-in: %w", err)
+		return false, fmt.Errorf("record check-in of fan %s on %s: %w", c.FanID, c.Day, err)
 	}
 	return true, nil
 }
 
-func (s *mongoStore) findCheckins(ctx context.Context, tenantID string, f bson.D, opts *options.FindOptionsBuilder) ([]Checkin, error) {
-	cur, err := s.e.Mongo(tenantID).C("points_checkins").Find(ctx, f, findOpts(opts)...)
+// checkins reads the check-ins matching f.
+func (s *mongoStore) checkins(ctx context.Context, tenantID string, f bson.D, opts ...options.Lister[options.FindOptions]) ([]Checkin, error) {
+	list, err := findAll(ctx, s.checkinColl(tenantID), f, checkinDoc.checkin, opts...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read check-ins: %w", err)
 	}
-	var docs []checkinDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]Checkin, len(docs))
-	for i, d := range docs {
-		out[i] = d.checkin()
-	}
-	return out, nil
+	return list, nil
 }
 
 func (s *mongoStore) Checkin(ctx context.Context, tenantID, fanID, day string) (Checkin, error) {
 	var d checkinDoc
-	err := s.e.Mongo(tenantID).C("points_checkins").FindOne(ctx, bson.D{{Key: "fan_id", Value: fanID}, {Key: "day", Value: day}}).Decode(&d)
+	err := s.checkinColl(tenantID).FindOne(ctx, bson.D{{Key: "fan_id", Value: fanID}, {Key: "day", Value: day}}).Decode(&d)
 	if engine.IsNoDocuments(err) {
 		return Checkin{}, fault.NotFound("check-in")
 	}
-	return d.checkin(), err
+	if err != nil {
+		return Checkin{}, fmt.Errorf("read check-in of fan %s on %s: %w", fanID, day, err)
+	}
+	return d.checkin(), nil
 }
 
 func (s *mongoStore) LastCheckin(ctx context.Context, tenantID, fanID, before string) (Checkin, error) {
-	list, err := s.findCheckins(ctx, tenantID, bson.D{{Key: "fan_id", Value: fanID}, {Key: "day", Value: bson.D{{Key: "$lt", Value: before}}}},
+	list, err := s.checkins(ctx, tenantID, bson.D{{Key: "fan_id", Value: fanID}, {Key: "day", Value: bson.D{{Key: "$lt", Value: before}}}},
 		options.Find().SetSort(bson.D{{Key: "day", Value: -1}}).SetLimit(1))
 	if err != nil {
 		return Checkin{}, err
@@ -489,183 +413,20 @@ func (s *mongoStore) LastCheckin(ctx context.Context, tenantID, fanID, before st
 }
 
 func (s *mongoStore) Checkins(ctx context.Context, tenantID, fanID, from, to string) ([]Checkin, error) {
-	return s.findCheckins(ctx, tenantID, bson.D{{Key: "fan_id", Value: fanID},
+	return s.checkins(ctx, tenantID, bson.D{{Key: "fan_id", Value: fanID},
 		{Key: "day", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lte", Value: to}}}},
 		options.Find().SetSort(bson.D{{Key: "day", Value: 1}}))
 }
 
 func (s *mongoStore) MarkApplied(ctx context.Context, tenantID, fanID, day string) error {
-	_, err := s.e.Mongo(tenantID).C("points_checkins").UpdateOne(ctx, bson.D{{Key: "fan_id", Value: fanID}, {Key: "day", Value: day}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "applied", Value: true}}}})
-	return err
+	if _, err := s.checkinColl(tenantID).UpdateOne(ctx, bson.D{{Key: "fan_id", Value: fanID}, {Key: "day", Value: day}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "applied", Value: true}}}}); err != nil {
+		return fmt.Errorf("mark check-in of fan %s on %s applied: %w", fanID, day, err)
+	}
+	return nil
 }
 
 func (s *mongoStore) Unapplied(ctx context.Context, tenantID string, before time.Time, limit int) ([]Checkin, error) {
-	return s.findCheckins(ctx, tenantID, bson.D{{Key: "applied", Value: false}, {Key: "at", Value: bson.D{{Key: "$lt", Value: before}}}},
+	return s.checkins(ctx, tenantID, bson.D{{Key: "applied", Value: false}, {Key: "at", Value: bson.D{{Key: "$lt", Value: before}}}},
 		options.Find().SetSort(bson.D{{Key: "at", Value: 1}}).SetLimit(int64(limit)))
-}
-
-func (s *mongoStore) findAccounts(ctx context.Context, tenantID string, f bson.D, opts *options.FindOptionsBuilder) ([]Account, error) {
-	cur, err := s.e.Mongo(tenantID).C("points_accounts").Find(ctx, f, findOpts(opts)...)
-	if err != nil {
-		return nil, err
-	}
-	var docs []accountDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]Account, len(docs))
-	for i, d := range docs {
-		out[i] = d.account()
-	}
-	return out, nil
-}
-
-func (s *mongoStore) Due(ctx context.Context, tenantID string, now time.Time, limit int) ([]Account, error) {
-	return s.findAccounts(ctx, tenantID, bson.D{{Key: "next_expiry", Value: bson.D{{Key: "$lte", Value: now}}}},
-		options.Find().SetSort(bson.D{{Key: "next_expiry", Value: 1}}).SetLimit(int64(limit)))
-}
-
-func (s *mongoStore) Expiring(ctx context.Context, tenantID string, horizon time.Time, limit int) ([]Account, error) {
-	return s.findAccounts(ctx, tenantID, bson.D{{Key: "reminded", Value: false}, {Key: "next_expiry", Value: bson.D{{Key: "$lte", Value: horizon}}}},
-		options.Find().SetSort(bson.D{{Key: "next_expiry", Value: 1}}).SetLimit(int64(limit)))
-}
-
-func (s *mongoStore) MarkReminded(ctx context.Context, tenantID, fanID string, expiry time.Time) error {
-	_, err := s.e.Mongo(tenantID).C("points_accounts").UpdateOne(ctx, bson.D{{Key: "_id", Value: fanID}, {Key: "next_expiry", Value: expiry.UTC()}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "reminded", Value: true}}}})
-	return err
-}
-
-func (s *mongoStore) SetReminder(ctx context.Context, tenantID, fanID string, on bool) error {
-	_, err := s.e.Mongo(tenantID).C("points_accounts").UpdateOne(ctx, bson.D{{Key: "_id", Value: fanID}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "reminder", Value: on}}}, {Key: "$setOnInsert", Value: onInsert("reminder")}},
-		options.UpdateOne().SetUpsert(true))
-	return err
-}
-
-func (s *mongoStore) ToRemind(ctx context.Context, tenantID, day string, limit int) ([]Account, error) {
-	return s.findAccounts(ctx, tenantID, bson.D{{Key: "reminder", Value: true}, {Key: "reminded_day", Value: bson.D{{Key: "$lt", Value: day}}},
-		{Key: "last_day", Value: bson.D{{Key: "$lt", Value: day}}}}, options.Find().SetLimit(int64(limit)))
-}
-
-func (s *mongoStore) MarkDayReminded(ctx context.Context, tenantID, fanID, day string) error {
-	_, err := s.e.Mongo(tenantID).C("points_accounts").UpdateOne(ctx, bson.D{{Key: "_id", Value: fanID}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "reminded_day", Value: day}}}})
-	return err
-}
-
-func (s *mongoStore) Days(ctx context.Context, tenantID, from, to string) ([]Day, error) {
-	cur, err := s.e.Mongo(tenantID).C("points_days").Find(ctx, bson.D{{Key: "day", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lte", Value: to}}}},
-		options.Find().SetSort(bson.D{{Key: "day", Value: 1}}))
-	if err != nil {
-		return nil, err
-	}
-	var docs []struct {
-		Day      string `bson:"day"`
-		Checkins int64  `bson:"checkins"`
-		Points   int64  `bson:"points"`
-	}
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]Day, len(docs))
-	for i, d := range docs {
-		out[i] = Day{Day: d.Day, Checkins: d.Checkins, Points: d.Points}
-	}
-	return out, nil
-}
-
-func (s *mongoStore) StreakCounts(ctx context.Context, tenantID, since string) (map[int]int64, error) {
-	cur, err := s.e.Mongo(tenantID).C("points_accounts").Aggregate(ctx, []bson.D{
-		{{Key: "$match", Value: bson.D{{Key: "last_day", Value: bson.D{{Key: "$gte", Value: since}}}}}},
-		{{Key: "$group", Value: bson.D{{Key: "_id", Value: "$streak"}, {Key: "n", Value: bson.D{{Key: "$sum", Value: 1}}}}}},
-	})
-	if err != nil {
-		return nil, err
-	}
-	var rows []struct {
-		Streak int   `bson:"_id"`
-		N      int64 `bson:"n"`
-	}
-	if err := cur.All(ctx, &rows); err != nil {
-		return nil, err
-	}
-	out := map[int]int64{}
-	for _, r := range rows {
-		out[r.Streak] = r.N
-	}
-	return out, nil
-}
-
-func shardIDs() bson.A {
-	ids := bson.A{}
-	for i := 0; i < shards; i++ {
-		ids = append(ids, "shard-"+strconv.Itoa(i))
-	}
-	return ids
-}
-
-func (s *mongoStore) Outstanding(ctx context.Context, tenantID string) (int64, error) {
-	cur, err := s.e.Mongo(tenantID).C("points_totals").Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: shardIDs()}}}})
-	if err != nil {
-		return 0, err
-	}
-	var docs []struct {
-		Outstanding int64 `bson:"outstanding"`
-	}
-	if err := cur.All(ctx, &docs); err != nil {
-		return 0, err
-	}
-	var n int64
-	for _, d := range docs {
-		n += d.Outstanding
-	}
-	return n, nil
-}
-
-func (s *mongoStore) RebuildCounters(ctx context.Context, tenantID, from, to string) error {
-	m := s.e.Mongo(tenantID)
-	for d := from; d != "" && d <= to; d = addDays(d, 1) {
-		list, err := s.findCheckins(ctx, tenantID, bson.D{{Key: "day", Value: d}}, nil)
-		if err != nil {
-			return err
-		}
-		var pts int64
-		for _, c := range list {
-			pts += c.Total()
-		}
-		if _, err := m.C("points_days").UpdateOne(ctx, bson.D{{Key: "_id", Value: "day:" + d}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "day", Value: d}, {Key: "checkins", Value: int64(len(list))}, {Key: "points", Value: pts}}}},
-			options.UpdateOne().SetUpsert(true)); err != nil {
-			return err
-		}
-	}
-	cur, err := m.C("points_accounts").Aggregate(ctx, []bson.D{
-		{{Key: "$group", Value: bson.D{{Key: "_id", Value: nil}, {Key: "n", Value: bson.D{{Key: "$sum", Value: "$balance"}}}}}},
-	})
-	if err != nil {
-		return err
-	}
-	var rows []struct {
-		N int64 `bson:"n"`
-	}
-	if err := cur.All(ctx, &rows); err != nil {
-		return err
-	}
-	var total int64
-	if len(rows) > 0 {
-		total = rows[0].N
-	}
-	for i := 0; i < shards; i++ {
-		v := int64(0)
-		if i == 0 {
-			v = total
-		}
-		if _, err := m.C("points_totals").UpdateOne(ctx, bson.D{{Key: "_id", Value: "shard-" + strconv.Itoa(i)}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "outstanding", Value: v}}}}, options.UpdateOne().SetUpsert(true)); err != nil {
-			return err
-		}
-	}
-	return nil
 }

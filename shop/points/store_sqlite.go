@@ -12,52 +12,20 @@ import (
 	"microshop/tenants/fault"
 )
 
-type sqliteStore struct{ e *engine.Engine }
-
-func jsonText(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
+// sqliteStore keeps the points in the shop's SQLite file. This file holds
+// the accounts, the ledger and the check-in records, written together in
+// one transaction (applyTx); store_sqlite_jobs.go what the cron pass and
+// the dashboard read.
+type sqliteStore struct {
+	e *engine.Engine
+	rulesDoc
 }
 
-func timeOrEmpty(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return engine.TimeText(t)
-}
-
-func parseOrZero(s string) time.Time {
-	if s == "" {
-		return time.Time{}
-	}
-	return engine.ParseTimeText(s)
-}
-
-func (s *sqliteStore) Rules(ctx context.Context, tenantID string) (Rules, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return Rules{}, err
-	}
-	var doc string
-	err = db.QueryRow(ctx, `SELECT doc FROM points_rules WHERE tenant_id = ?`).Scan(&doc)
-	if errors.Is(err, sql.ErrNoRows) {
-		return DefaultRules(), nil
-	}
-	if err != nil {
-		return Rules{}, err
-	}
-	r := DefaultRules()
-	return r, json.Unmarshal([]byte(doc), &r)
-}
-
-func (s *sqliteStore) SaveRules(ctx context.Context, tenantID string, r Rules) error {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return err
-	}
-	_, err = db.Exec(ctx, `INSERT INTO points_rules (tenant_id, doc) VALUES (?, ?)
-		ON CONFLICT (tenant_id) DO UPDATE SET doc = excluded.doc`, jsonText(r))
-	return err
+// sqlDB is what the readers and writers below need: the tenant's scope
+// (one statement) or a transaction.
+type sqlDB interface {
+	Exec(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRow(ctx context.Context, query string, args ...any) *engine.Row
 }
 
 const accountColumns = `fan_id, balance, lots, seq, rev, earned, spent, expired, next_expiry, reminded, last_day, streak, days,
@@ -74,30 +42,50 @@ func scanAccount(scan func(...any) error) (Account, error) {
 	if err := json.Unmarshal([]byte(lots), &a.Lots); err != nil {
 		return a, fmt.Errorf("lots of fan %s: %w", a.FanID, err)
 	}
-	a.NextExpiry = parseOrZero(next)
+	a.NextExpiry = engine.ParseOptTimeText(next)
 	return a, nil
 }
 
-// rowScanner is what the account, entry and check-in readers need.
-type rowScanner interface {
-	QueryRow(ctx context.Context, query string, args ...any) *engine.Row
-}
-
-func readAccount(ctx context.Context, q rowScanner, fanID string) (Account, bool, error) {
-	a, err := scanAccount(q.QueryRow(ctx, `SELECT `+accountColumns+` FROM points_accounts WHERE tenant_id = ? AND fan_id = ?`, fanID).Scan)
+// readAccount reads the fan's account; a fan who never had points has an
+// empty one (exists false).
+func readAccount(ctx context.Context, q sqlDB, fanID string) (a Account, exists bool, err error) {
+	a, err = scanAccount(q.QueryRow(ctx, `SELECT `+accountColumns+` FROM points_accounts WHERE tenant_id = ? AND fan_id = ?`, fanID).Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Account{FanID: fanID, Lots: []Lot{}}, false, nil
 	}
-	return a, err == nil, err
+	if err != nil {
+		return a, false, fmt.Errorf("read points account %s: %w", fanID, err)
+	}
+	return a, true, nil
+}
+
+// readAll runs a query on the tenant's database and scans every row; what
+// names the rows in the error.
+func readAll[T any](ctx context.Context, e *engine.Engine, tenantID, what string, scan func(func(...any) error) (T, error),
+	query string, args ...any) ([]T, error) {
+	list, err := engine.SQLAll(ctx, e, tenantID, scan, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", what, err)
+	}
+	return list, nil
+}
+
+// addOutstanding moves the fan's shard of the outstanding-points counter.
+func addOutstanding(ctx context.Context, db sqlDB, fanID string, delta int64) error {
+	if delta == 0 {
+		return nil
+	}
+	if _, err := db.Exec(ctx, `INSERT INTO points_totals (tenant_id, shard, outstanding) VALUES (?, ?, ?)
+		ON CONFLICT (tenant_id, shard) DO UPDATE SET outstanding = outstanding + excluded.outstanding`,
+		shardOf(fanID), delta); err != nil {
+		return fmt.Errorf("count outstanding points: %w", err)
+	}
+	return nil
 }
 
 func (s *sqliteStore) Apply(ctx context.Context, tenantID, fanID string, b Batch) (Result, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return Result{}, err
-	}
 	var res Result
-	err = db.Tx(ctx, func(tx *engine.SQLTx) error {
+	err := s.e.SQLTx(ctx, tenantID, func(tx *engine.SQLTx) error {
 		var err error
 		res, err = applyTx(ctx, tx, fanID, b)
 		return err
@@ -105,98 +93,57 @@ func (s *sqliteStore) Apply(ctx context.Context, tenantID, fanID string, b Batch
 	return res, err
 }
 
-func (s *sqliteStore) CheckIn(ctx context.Context, tenantID string, c Checkin, b Batch) (bool, Result, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return false, Result{}, err
-	}
-	var inserted bool
-	var res Result
-	err = db.Tx(ctx, func(tx *engine.SQLTx) error {
-		r, err := tx.Exec(ctx, `INSERT OR IGNORE INTO points_checkins (tenant_id, fan_id, day, at, streak, days, cycle, cycle_streak,
-			cycle_days, base, bonus, cumulative, applied) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
-			c.FanID, c.Day, engine.TimeText(c.At), c.Streak, c.Days, c.Cycle, c.CycleStreak, c.CycleDays, c.Base, c.Bonus, c.Cumulative)
-		if err != nil {
-			return fmt.Errorf("record check-in: %w", err)
-		}
-		n, err := r.RowsAffected()
-		if err != nil || n == 0 {
-			inserted, res = false, Result{}
-			return err
-		}
-		inserted = true
-		res, err = applyTx(ctx, tx, c.FanID, b)
-		return err
-	})
-	return inserted, res, err
-}
-
 // applyTx is Apply inside a transaction.
 func applyTx(ctx context.Context, tx *engine.SQLTx, fanID string, b Batch) (Result, error) {
-	var res Result
-	err := func() error {
-		if k := b.Key(); k != "" {
-			var one int
-			err := tx.QueryRow(ctx, `SELECT 1 FROM points_ledger WHERE tenant_id = ? AND fan_id = ? AND key = ?`, fanID, k).Scan(&one)
-			if err == nil {
-				res.Account, _, err = readAccount(ctx, tx, fanID)
-				return err // applied before: a replay
-			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
+	if k := b.Key(); k != "" {
+		var one int
+		err := tx.QueryRow(ctx, `SELECT 1 FROM points_ledger WHERE tenant_id = ? AND fan_id = ? AND key = ?`, fanID, k).Scan(&one)
+		if err == nil {
+			a, _, err := readAccount(ctx, tx, fanID)
+			return Result{Account: a}, err // applied before: a replay
 		}
-		cur, _, err := readAccount(ctx, tx, fanID)
-		if err != nil {
-			return err
+		if !errors.Is(err, sql.ErrNoRows) {
+			return Result{}, fmt.Errorf("look up points entry %s of fan %s: %w", k, fanID, err)
 		}
-		next, entries, err := cur.apply(b)
-		if err != nil {
-			return err
+	}
+	cur, _, err := readAccount(ctx, tx, fanID)
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := cur.apply(b)
+	if err != nil || !res.Applied {
+		return res, err
+	}
+	next := res.Account
+	if _, err := tx.Exec(ctx, `INSERT INTO points_accounts (tenant_id, fan_id, balance, lots, seq, rev, earned, spent, expired,
+		next_expiry, reminded, last_day, streak, days) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (tenant_id, fan_id) DO UPDATE SET balance = excluded.balance, lots = excluded.lots, seq = excluded.seq,
+		rev = excluded.rev, earned = excluded.earned, spent = excluded.spent, expired = excluded.expired,
+		next_expiry = excluded.next_expiry, reminded = excluded.reminded, last_day = excluded.last_day,
+		streak = excluded.streak, days = excluded.days`,
+		fanID, next.Balance, engine.JSONText(next.Lots), next.Seq, next.Rev, next.Earned, next.Spent, next.Expired,
+		engine.OptTimeText(next.NextExpiry), next.Reminded, next.LastDay, next.Streak, next.Days); err != nil {
+		return Result{}, fmt.Errorf("write points account %s: %w", fanID, err)
+	}
+	for _, e := range res.Entries {
+		if _, err := tx.Exec(ctx, `INSERT INTO points_ledger (tenant_id, fan_id, seq, key, kind, points, balance, moves,
+			order_id, reason, by_who, note, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			fanID, e.Seq, e.Key, e.Kind, e.Points, e.Balance, engine.JSONText(e.Moves), e.OrderID, e.Reason, e.By, e.Note,
+			engine.TimeText(e.At)); err != nil {
+			return Result{}, fmt.Errorf("write points entry %s of fan %s: %w", e.Key, fanID, err)
 		}
-		if len(entries) == 0 {
-			res.Account = cur
-			return nil
+	}
+	if b.Day != "" {
+		if _, err := tx.Exec(ctx, `INSERT INTO points_days (tenant_id, day, checkins, points) VALUES (?, ?, 1, ?)
+			ON CONFLICT (tenant_id, day) DO UPDATE SET checkins = checkins + 1, points = points + excluded.points`,
+			b.Day, res.Net()); err != nil {
+			return Result{}, fmt.Errorf("count check-ins of %s: %w", b.Day, err)
 		}
-		next.Rev = cur.Rev + 1
-		if _, err := tx.Exec(ctx, `INSERT INTO points_accounts (tenant_id, fan_id, balance, lots, seq, rev, earned, spent, expired,
-			next_expiry, reminded, last_day, streak, days) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (tenant_id, fan_id) DO UPDATE SET balance = excluded.balance, lots = excluded.lots, seq = excluded.seq,
-			rev = excluded.rev, earned = excluded.earned, spent = excluded.spent, expired = excluded.expired,
-			next_expiry = excluded.next_expiry, reminded = excluded.reminded, last_day = excluded.last_day,
-			streak = excluded.streak, days = excluded.days`,
-			fanID, next.Balance, jsonText(next.Lots), next.Seq, next.Rev, next.Earned, next.Spent, next.Expired,
-			timeOrEmpty(next.NextExpiry), next.Reminded, next.LastDay, next.Streak, next.Days); err != nil {
-			return fmt.Errorf("write points account %s: %w", fanID, err)
-		}
-		var net int64
-		for _, e := range entries {
-			net += e.Points
-			if _, err := tx.Exec(ctx, `INSERT INTO points_ledger (tenant_id, fan_id, seq, key, kind, points, balance, moves,
-				order_id, reason, by_who, note, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				fanID, e.Seq, e.Key, e.Kind, e.Points, e.Balance, jsonText(e.Moves), e.OrderID, e.Reason, e.By, e.Note,
-				engine.TimeText(e.At)); err != nil {
-				return fmt.Errorf("write points entry %s of fan %s: %w", e.Key, fanID, err)
-			}
-		}
-		if b.Day != "" {
-			if _, err := tx.Exec(ctx, `INSERT INTO points_days (tenant_id, day, checkins, points) VALUES (?, ?, 1, ?)
-				ON CONFLICT (tenant_id, day) DO UPDATE SET checkins = checkins + 1, points = points + excluded.points`,
-				b.Day, net); err != nil {
-				return err
-			}
-		}
-		if net != 0 {
-			if _, err := tx.Exec(ctx, `INSERT INTO points_totals (tenant_id, shard, outstanding) VALUES (?, ?, ?)
-				ON CONFLICT (tenant_id, shard) DO UPDATE SET outstanding = outstanding + excluded.outstanding`,
-				shardOf(fanID), net); err != nil {
-				return err
-			}
-		}
-		res = Result{Applied: true, Entries: entries, Account: next}
-		return nil
-	}()
-	return res, err
+	}
+	if err := addOutstanding(ctx, tx, fanID, res.Net()); err != nil {
+		return Result{}, err
+	}
+	return res, nil
 }
 
 func (s *sqliteStore) Account(ctx context.Context, tenantID, fanID string) (Account, error) {
@@ -224,110 +171,56 @@ func scanEntry(scan func(...any) error) (Entry, error) {
 }
 
 func (s *sqliteStore) Entry(ctx context.Context, tenantID, fanID, key string) (Entry, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return Entry{}, err
-	}
-	e, err := scanEntry(db.QueryRow(ctx, `SELECT `+entryColumns+` FROM points_ledger WHERE tenant_id = ? AND fan_id = ? AND key = ?`,
-		fanID, key).Scan)
+	e, err := scanEntry(s.e.SQLQueryRow(ctx, tenantID, `SELECT `+entryColumns+` FROM points_ledger
+		WHERE tenant_id = ? AND fan_id = ? AND key = ?`, fanID, key).Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Entry{}, fault.NotFound("points entry")
 	}
-	return e, err
+	if err != nil {
+		return Entry{}, fmt.Errorf("read points entry %s of fan %s: %w", key, fanID, err)
+	}
+	return e, nil
+}
+
+// entries reads ledger entries of the fan matching the rest of the query.
+func (s *sqliteStore) entries(ctx context.Context, tenantID, fanID, rest string, args ...any) ([]Entry, error) {
+	return readAll(ctx, s.e, tenantID, "the points ledger of fan "+fanID, scanEntry, `SELECT `+entryColumns+` FROM points_ledger
+		WHERE tenant_id = ? AND fan_id = ? AND `+rest, append([]any{fanID}, args...)...)
 }
 
 func (s *sqliteStore) Ledger(ctx context.Context, tenantID, fanID string, before int64, limit int) ([]Entry, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return nil, err
-	}
 	if before <= 0 {
 		before = 1 << 62
 	}
-	rows, err := db.Query(ctx, `SELECT `+entryColumns+` FROM points_ledger WHERE tenant_id = ? AND fan_id = ? AND seq < ?
-		ORDER BY seq DESC LIMIT ?`, fanID, before, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []Entry{}
-	for rows.Next() {
-		e, err := scanEntry(rows.Scan)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return s.entries(ctx, tenantID, fanID, `seq < ? ORDER BY seq DESC LIMIT ?`, before, limit)
 }
 
 func (s *sqliteStore) Entries(ctx context.Context, tenantID, fanID string, fn func(Entry) error) error {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return err
-	}
-	// In pages, so no read stays open while fn works.
-	var after int64
-	for {
-		rows, err := db.Query(ctx, `SELECT `+entryColumns+` FROM points_ledger WHERE tenant_id = ? AND fan_id = ? AND seq > ?
-			ORDER BY seq LIMIT 500`, fanID, after)
-		if err != nil {
-			return err
-		}
-		var page []Entry
-		for rows.Next() {
-			e, err := scanEntry(rows.Scan)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			page = append(page, e)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for _, e := range page {
-			if err := fn(e); err != nil {
-				return err
-			}
-			after = e.Seq
-		}
-		if len(page) < 500 {
-			return nil
-		}
-	}
+	return eachEntry(fn, func(after int64) ([]Entry, error) {
+		return s.entries(ctx, tenantID, fanID, `seq > ? ORDER BY seq LIMIT ?`, after, entryPage)
+	})
 }
 
 func (s *sqliteStore) ReplaceAccount(ctx context.Context, tenantID string, a Account) (bool, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return false, err
-	}
 	ok := false
-	err = db.Tx(ctx, func(tx *engine.SQLTx) error {
+	err := s.e.SQLTx(ctx, tenantID, func(tx *engine.SQLTx) error {
 		cur, exists, err := readAccount(ctx, tx, a.FanID)
 		if err != nil || cur.Rev != a.Rev {
 			return err
 		}
-		delta := a.Balance - cur.Balance
 		if !exists {
-			_, err = tx.Exec(ctx, `INSERT INTO points_accounts (tenant_id, fan_id) VALUES (?, ?)`, a.FanID)
-			if err != nil {
-				return err
+			if _, err := tx.Exec(ctx, `INSERT INTO points_accounts (tenant_id, fan_id) VALUES (?, ?)`, a.FanID); err != nil {
+				return fmt.Errorf("create points account %s: %w", a.FanID, err)
 			}
 		}
 		if _, err := tx.Exec(ctx, `UPDATE points_accounts SET balance = ?, lots = ?, seq = ?, rev = rev + 1, earned = ?, spent = ?,
 			expired = ?, next_expiry = ?, reminded = ? WHERE tenant_id = ? AND fan_id = ?`,
-			a.Balance, jsonText(a.Lots), a.Seq, a.Earned, a.Spent, a.Expired, timeOrEmpty(a.NextExpiry), a.Reminded, a.FanID); err != nil {
-			return err
+			a.Balance, engine.JSONText(a.Lots), a.Seq, a.Earned, a.Spent, a.Expired, engine.OptTimeText(a.NextExpiry), a.Reminded,
+			a.FanID); err != nil {
+			return fmt.Errorf("write points account %s: %w", a.FanID, err)
 		}
-		if delta != 0 {
-			if _, err := tx.Exec(ctx, `INSERT INTO points_totals (tenant_id, shard, outstanding) VALUES (?, ?, ?)
-				ON CONFLICT (tenant_id, shard) DO UPDATE SET outstanding = outstanding + excluded.outstanding`,
-				shardOf(a.FanID), delta); err != nil {
-				return err
-			}
+		if err := addOutstanding(ctx, tx, a.FanID, a.Balance-cur.Balance); err != nil {
+			return err
 		}
 		ok = true
 		return nil
@@ -341,6 +234,8 @@ func (s *sqliteStore) Flush(context.Context, string, string) error { return nil 
 // Dirty is always empty on SQLite.
 func (s *sqliteStore) Dirty(context.Context, string, int) ([]string, error) { return nil, nil }
 
+// Check-in records: the primary key (fan, day) keeps one per fan and day.
+
 const checkinColumns = `fan_id, day, at, streak, days, cycle, cycle_streak, cycle_days, base, bonus, cumulative, applied`
 
 func scanCheckin(scan func(...any) error) (Checkin, error) {
@@ -352,47 +247,66 @@ func scanCheckin(scan func(...any) error) (Checkin, error) {
 	return c, err
 }
 
-func (s *sqliteStore) InsertCheckin(ctx context.Context, tenantID string, c Checkin) (bool, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return false, err
-	}
+// insertCheckin records c unless the fan checked in that day already (the
+// primary key (fan, day) decides); applied marks its award applied.
+func insertCheckin(ctx context.Context, db sqlDB, c Checkin, applied bool) (bool, error) {
 	res, err := db.Exec(ctx, `INSERT OR IGNORE INTO points_checkins (tenant_id, fan_id, day, at, streak, days, cycle, cycle_streak,
-		cycle_days, base, bonus, cumulative) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.FanID, c.Day, engine.TimeText(c.At), c.Streak, c.Days, c.Cycle, c.CycleStreak, c.CycleDays, c.Base, c.Bonus, c.Cumulative)
+		cycle_days, base, bonus, cumulative, applied) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.FanID, c.Day, engine.TimeText(c.At), c.Streak, c.Days, c.Cycle, c.CycleStreak, c.CycleDays, c.Base, c.Bonus, c.Cumulative,
+		applied)
 	if err != nil {
-		return false, fmt.Errorf("record check-in: %w", err)
+		return false, fmt.Errorf("record check-in of fan %s on %s: %w", c.FanID, c.Day, err)
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err
 }
 
-func (s *sqliteStore) checkinWhere(ctx context.Context, tenantID, where string, args ...any) (Checkin, error) {
+func (s *sqliteStore) CheckIn(ctx context.Context, tenantID string, c Checkin, b Batch) (bool, Result, error) {
+	var inserted bool
+	var res Result
+	err := s.e.SQLTx(ctx, tenantID, func(tx *engine.SQLTx) error {
+		var err error
+		inserted, res = false, Result{}
+		if inserted, err = insertCheckin(ctx, tx, c, true); err != nil || !inserted {
+			return err
+		}
+		res, err = applyTx(ctx, tx, c.FanID, b)
+		return err
+	})
+	return inserted, res, err
+}
+
+func (s *sqliteStore) InsertCheckin(ctx context.Context, tenantID string, c Checkin) (bool, error) {
 	db, err := s.e.SQL(tenantID)
 	if err != nil {
-		return Checkin{}, err
+		return false, err
 	}
-	c, err := scanCheckin(db.QueryRow(ctx, `SELECT `+checkinColumns+` FROM points_checkins WHERE `+where, args...).Scan)
+	return insertCheckin(ctx, db, c, false)
+}
+
+// checkins reads the check-ins matching where (which names tenant_id).
+func (s *sqliteStore) checkins(ctx context.Context, tenantID, where string, args ...any) ([]Checkin, error) {
+	return readAll(ctx, s.e, tenantID, "check-ins", scanCheckin, `SELECT `+checkinColumns+` FROM points_checkins WHERE `+where, args...)
+}
+
+// checkin reads the one check-in matching where; ErrNotFound if none.
+func (s *sqliteStore) checkin(ctx context.Context, tenantID, where string, args ...any) (Checkin, error) {
+	c, err := scanCheckin(s.e.SQLQueryRow(ctx, tenantID, `SELECT `+checkinColumns+` FROM points_checkins WHERE `+where, args...).Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Checkin{}, fault.NotFound("check-in")
 	}
-	return c, err
+	if err != nil {
+		return Checkin{}, fmt.Errorf("read check-in: %w", err)
+	}
+	return c, nil
 }
 
 func (s *sqliteStore) Checkin(ctx context.Context, tenantID, fanID, day string) (Checkin, error) {
-	return s.checkinWhere(ctx, tenantID, `tenant_id = ? AND fan_id = ? AND day = ?`, fanID, day)
+	return s.checkin(ctx, tenantID, `tenant_id = ? AND fan_id = ? AND day = ?`, fanID, day)
 }
 
 func (s *sqliteStore) LastCheckin(ctx context.Context, tenantID, fanID, before string) (Checkin, error) {
-	return s.checkinWhere(ctx, tenantID, `tenant_id = ? AND fan_id = ? AND day < ? ORDER BY day DESC LIMIT 1`, fanID, before)
-}
-
-func (s *sqliteStore) checkins(ctx context.Context, tenantID, query string, args ...any) ([]Checkin, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return nil, err
-	}
-	return engine.QueryAll(ctx, db, scanCheckin, `SELECT `+checkinColumns+` FROM points_checkins WHERE `+query, args...)
+	return s.checkin(ctx, tenantID, `tenant_id = ? AND fan_id = ? AND day < ? ORDER BY day DESC LIMIT 1`, fanID, before)
 }
 
 func (s *sqliteStore) Checkins(ctx context.Context, tenantID, fanID, from, to string) ([]Checkin, error) {
@@ -400,148 +314,13 @@ func (s *sqliteStore) Checkins(ctx context.Context, tenantID, fanID, from, to st
 }
 
 func (s *sqliteStore) MarkApplied(ctx context.Context, tenantID, fanID, day string) error {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return err
+	if _, err := s.e.SQLExec(ctx, tenantID, `UPDATE points_checkins SET applied = 1 WHERE tenant_id = ? AND fan_id = ? AND day = ?`,
+		fanID, day); err != nil {
+		return fmt.Errorf("mark check-in of fan %s on %s applied: %w", fanID, day, err)
 	}
-	_, err = db.Exec(ctx, `UPDATE points_checkins SET applied = 1 WHERE tenant_id = ? AND fan_id = ? AND day = ?`, fanID, day)
-	return err
+	return nil
 }
 
 func (s *sqliteStore) Unapplied(ctx context.Context, tenantID string, before time.Time, limit int) ([]Checkin, error) {
 	return s.checkins(ctx, tenantID, `tenant_id = ? AND applied = 0 AND at < ? ORDER BY at LIMIT ?`, engine.TimeText(before), limit)
-}
-
-func (s *sqliteStore) accounts(ctx context.Context, tenantID, where string, args ...any) ([]Account, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := db.Query(ctx, `SELECT `+accountColumns+` FROM points_accounts WHERE `+where, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Account
-	for rows.Next() {
-		a, err := scanAccount(rows.Scan)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
-}
-
-func (s *sqliteStore) Due(ctx context.Context, tenantID string, now time.Time, limit int) ([]Account, error) {
-	return s.accounts(ctx, tenantID, `tenant_id = ? AND next_expiry <> '' AND next_expiry <= ? ORDER BY next_expiry LIMIT ?`,
-		engine.TimeText(now), limit)
-}
-
-func (s *sqliteStore) Expiring(ctx context.Context, tenantID string, horizon time.Time, limit int) ([]Account, error) {
-	return s.accounts(ctx, tenantID, `tenant_id = ? AND reminded = 0 AND next_expiry <> '' AND next_expiry <= ?
-		ORDER BY next_expiry LIMIT ?`, engine.TimeText(horizon), limit)
-}
-
-func (s *sqliteStore) MarkReminded(ctx context.Context, tenantID, fanID string, expiry time.Time) error {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return err
-	}
-	_, err = db.Exec(ctx, `UPDATE points_accounts SET reminded = 1 WHERE tenant_id = ? AND fan_id = ? AND next_expiry = ?`,
-		fanID, engine.TimeText(expiry))
-	return err
-}
-
-func (s *sqliteStore) SetReminder(ctx context.Context, tenantID, fanID string, on bool) error {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return err
-	}
-	_, err = db.Exec(ctx, `INSERT INTO points_accounts (tenant_id, fan_id, reminder) VALUES (?, ?, ?)
-		ON CONFLICT (tenant_id, fan_id) DO UPDATE SET reminder = excluded.reminder`, fanID, on)
-	return err
-}
-
-func (s *sqliteStore) ToRemind(ctx context.Context, tenantID, day string, limit int) ([]Account, error) {
-	return s.accounts(ctx, tenantID, `tenant_id = ? AND reminder = 1 AND reminded_day < ? AND last_day < ? ORDER BY reminded_day LIMIT ?`,
-		day, day, limit)
-}
-
-func (s *sqliteStore) MarkDayReminded(ctx context.Context, tenantID, fanID, day string) error {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return err
-	}
-	_, err = db.Exec(ctx, `UPDATE points_accounts SET reminded_day = ? WHERE tenant_id = ? AND fan_id = ?`, day, fanID)
-	return err
-}
-
-func (s *sqliteStore) Days(ctx context.Context, tenantID, from, to string) ([]Day, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := db.Query(ctx, `SELECT day, checkins, points FROM points_days WHERE tenant_id = ? AND day >= ? AND day <= ? ORDER BY day`,
-		from, to)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []Day{}
-	for rows.Next() {
-		var d Day
-		if err := rows.Scan(&d.Day, &d.Checkins, &d.Points); err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
-}
-
-func (s *sqliteStore) StreakCounts(ctx context.Context, tenantID, since string) (map[int]int64, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return nil, err
-	}
-	return engine.CountBy[int](ctx, db, `SELECT streak, count(*) FROM points_accounts WHERE tenant_id = ? AND last_day >= ? GROUP BY streak`, since)
-}
-
-func (s *sqliteStore) Outstanding(ctx context.Context, tenantID string) (int64, error) {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return 0, err
-	}
-	var n int64
-	err = db.QueryRow(ctx, `SELECT coalesce(sum(outstanding), 0) FROM points_totals WHERE tenant_id = ?`).Scan(&n)
-	return n, err
-}
-
-func (s *sqliteStore) RebuildCounters(ctx context.Context, tenantID, from, to string) error {
-	db, err := s.e.SQL(tenantID)
-	if err != nil {
-		return err
-	}
-	return db.Tx(ctx, func(tx *engine.SQLTx) error {
-		for d := from; d != "" && d <= to; d = addDays(d, 1) {
-			var n, pts int64
-			if err := tx.QueryRow(ctx, `SELECT count(*), coalesce(sum(base + bonus + cumulative), 0) FROM points_checkins
-				WHERE tenant_id = ? AND day = ?`, d).Scan(&n, &pts); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO points_days (tenant_id, day, checkins, points) VALUES (?, ?, ?, ?)
-				ON CONFLICT (tenant_id, day) DO UPDATE SET checkins = excluded.checkins, points = excluded.points`, d, n, pts); err != nil {
-				return err
-			}
-		}
-		var total int64
-		if err := tx.QueryRow(ctx, `SELECT coalesce(sum(balance), 0) FROM points_accounts WHERE tenant_id = ?`).Scan(&total); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM points_totals WHERE tenant_id = ?`); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO points_totals (tenant_id, shard, outstanding) VALUES (?, 0, ?)`, total)
-		return err
-	})
 }

@@ -284,9 +284,6 @@ func TestConcurrentCheckin(t *testing.T) {
 // transaction on SQLite).
 func TestConcurrentApply(t *testing.T) {
 	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
-		if enginetest.OnFerretDB(e) {
-			t.Skip(enginetest.FerretDBSkipReason)
-		}
 		f := newFixture(t, e)
 		id := f.fan()
 		f.apply(id, Op{Key: "seed", Kind: KindAdjust, Points: 100})
@@ -460,9 +457,6 @@ func TestExpiry(t *testing.T) {
 					t.Error(err)
 				}
 			}()
-			if enginetest.OnFerretDB(e) {
-				wg.Wait() // one writer at a time there
-			}
 		}
 		wg.Wait()
 		if _, err := f.svc.RunJobs(ctx, f.shop.ID); err != nil {
