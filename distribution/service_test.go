@@ -386,19 +386,15 @@ func TestCommissionOnce(t *testing.T) {
 		for range 3 {
 			f.event(o, paid)
 		}
-		if e.Kind() == engine.SQLite || !enginetest.OnFerretDB(e) {
-			var wg sync.WaitGroup
-			for range 16 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					if err := f.svc.OrderEvent(f.ctx, f.shop.ID, o, paid); err != nil {
-						t.Error(err)
-					}
-				}()
-			}
-			wg.Wait()
+		var wg sync.WaitGroup
+		for range 16 {
+			wg.Go(func() {
+				if err := f.svc.OrderEvent(f.ctx, f.shop.ID, o, paid); err != nil {
+					t.Error(err)
+				}
+			})
 		}
+		wg.Wait()
 		es, err := f.svc.Ledger().ByOrder(f.ctx, f.shop.ID, o.ID)
 		if err != nil || len(es) != 2 {
 			t.Fatalf("entries %d %v", len(es), err)

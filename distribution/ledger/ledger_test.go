@@ -259,9 +259,6 @@ func TestConcurrentWithdrawals(t *testing.T) {
 // not atomic on FerretDB.
 func TestConcurrentDecisions(t *testing.T) {
 	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
-		if enginetest.OnFerretDB(e) {
-			t.Skip(enginetest.FerretDBSkipReason)
-		}
 		ctx := context.Background()
 		l := ledger.New(ledger.NewStore(e))
 		tenant := enginetest.Tenant(t, e)

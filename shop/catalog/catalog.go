@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net/url"
 	"strconv"
 	"sync"
@@ -67,6 +68,11 @@ func (c *Catalog) Get(ctx context.Context, tenantID, id string) (Product, error)
 	return c.store.Get(ctx, tenantID, id)
 }
 
+// maxPatchAttempts bounds how often a patch re-reads after losing a race:
+// enough for a few dozen simultaneous editors of one product (one wins per
+// round), before the caller is asked to try again.
+const maxPatchAttempts = 50
+
 // Patch changes the fields in is set. Concurrent edits of one product are
 // serialised by its revision: a patch that lost the race re-reads and
 // re-applies, so no edit silently undoes another.
@@ -86,7 +92,10 @@ func (c *Catalog) Patch(ctx context.Context, tenantID, id string, in Input) (Pro
 		}
 		p.UpdatedAt = c.now().UTC().Truncate(time.Millisecond)
 		err = c.store.Update(ctx, tenantID, &p, old)
-		if errors.Is(err, fault.ErrConflict) && attempt < 10 {
+		if errors.Is(err, fault.ErrConflict) && attempt < maxPatchAttempts {
+			// Each round of racing editors has one winner; a short random
+			// pause spreads the losers so they don't collide again at once.
+			time.Sleep(time.Duration(rand.IntN(2+attempt)) * time.Millisecond)
 			continue
 		}
 		if err != nil {

@@ -117,9 +117,6 @@ func TestHoldReleaseCommit(t *testing.T) {
 // stock ends at 0, and 50 concurrent releases of one key return it once.
 func TestHoldLastUnits(t *testing.T) {
 	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
-		if enginetest.OnFerretDB(e) {
-			t.Skip(enginetest.FerretDBSkipReason)
-		}
 		ctx := context.Background()
 		cat, _, _ := newCatalog(e)
 		tenant := enginetest.Tenant(t, e)

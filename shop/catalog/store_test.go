@@ -250,9 +250,6 @@ func TestStoreContract(t *testing.T) {
 // instead of letting them overwrite each other).
 func TestConcurrentPatchesAllLand(t *testing.T) {
 	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
-		if enginetest.OnFerretDB(e) {
-			t.Skip(enginetest.FerretDBSkipReason)
-		}
 		ctx := context.Background()
 		cat, _, _ := newCatalog(e)
 		tenant := enginetest.Tenant(t, e)

@@ -404,9 +404,6 @@ func TestOrderLifecycle(t *testing.T) {
 // need single-document atomic updates, which FerretDB does not keep.
 func TestConcurrency(t *testing.T) {
 	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
-		if enginetest.OnFerretDB(e) {
-			t.Skip(enginetest.FerretDBSkipReason)
-		}
 		ctx := context.Background()
 
 		t.Run("50 buyers, last 10 units", func(t *testing.T) {
@@ -757,9 +754,6 @@ func TestPaymentsThatCannotPay(t *testing.T) {
 			t.Errorf("bad refund state: %v", err)
 		}
 
-		if enginetest.OnFerretDB(e) {
-			return // concurrency: SQLite only (DESIGN.md)
-		}
 		racing := f.mustPlace(engine.NewID(), CartItemRequest{ProductID: tea.ID, Qty: 1})
 		if _, err := f.svc.Cancel(ctx, f.tenant, racing.ID, ""); err != nil {
 			t.Fatal(err)
