@@ -2,7 +2,6 @@ package distribution
 
 import (
 	"context"
-	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -167,12 +166,4 @@ func loadSettings(ctx context.Context, e *engine.Engine, tenantID string) (Setti
 		st.Products = []ProductRule{}
 	}
 	return st, nil
-}
-
-// wrap says which store call failed; nil stays nil.
-func wrap(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf(format+": %w", append(args, err)...)
 }

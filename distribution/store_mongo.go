@@ -71,14 +71,14 @@ func (s *mongoStore) Binding(ctx context.Context, tenantID, fanID string) (Bindi
 	if engine.IsNoDocuments(err) {
 		return Binding{}, fault.NotFound("customer")
 	}
-	return d.binding(), wrap(err, "load the binding of fan %s", fanID)
+	return d.binding(), fault.Wrap(err, "load the binding of fan %s", fanID)
 }
 
 func (s *mongoStore) InsertBinding(ctx context.Context, tenantID string, b Binding) error {
 	err := s.c(tenantID, "bindings").InsertOne(ctx, bindingDoc{FanID: b.FanID, Guide: toSlotDoc(b.Guide),
 		Distributor: toSlotDoc(b.Distributor), Channel: b.Channel, ReferrerID: b.ReferrerID, PaidOrders: b.PaidOrders, Rev: 1,
 		CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt})
-	return wrap(err, "insert the binding of fan %s", b.FanID)
+	return fault.Wrap(err, "insert the binding of fan %s", b.FanID)
 }
 
 func (s *mongoStore) UpdateBinding(ctx context.Context, tenantID string, b Binding) (bool, error) {
@@ -87,7 +87,7 @@ func (s *mongoStore) UpdateBinding(ctx context.Context, tenantID string, b Bindi
 			{Key: "channel", Value: b.Channel}, {Key: "referrer_id", Value: b.ReferrerID}, {Key: "updated_at", Value: b.UpdatedAt},
 			{Key: "rev", Value: b.Rev + 1}}}})
 	if err != nil {
-		return false, wrap(err, "update the binding of fan %s", b.FanID)
+		return false, fault.Wrap(err, "update the binding of fan %s", b.FanID)
 	}
 	return res.MatchedCount == 1, nil
 }
@@ -99,7 +99,7 @@ func (s *mongoStore) CountPaid(ctx context.Context, tenantID, fanID string) erro
 			{Key: "$setOnInsert", Value: bson.D{{Key: "rev", Value: 1}, {Key: "created_at", Value: now}, {Key: "updated_at", Value: now},
 				{Key: "guide", Value: slotDoc{}}, {Key: "distributor", Value: slotDoc{}}, {Key: "channel", Value: ""}, {Key: "referrer_id", Value: ""}}}},
 		options.UpdateOne().SetUpsert(true))
-	return wrap(err, "count a paid order of fan %s", fanID)
+	return fault.Wrap(err, "count a paid order of fan %s", fanID)
 }
 
 func (s *mongoStore) BoundTo(ctx context.Context, tenantID, slot, id string, limit, offset int) ([]Binding, error) {
@@ -109,7 +109,7 @@ func (s *mongoStore) BoundTo(ctx context.Context, tenantID, slot, id string, lim
 	}
 	bs, err := engine.FindAll(ctx, s.c(tenantID, "bindings"), bson.D{{Key: field, Value: id}}, bindingDoc.binding,
 		options.Find().SetSort(bson.D{{Key: "updated_at", Value: -1}}).SetLimit(int64(limit)).SetSkip(int64(offset)))
-	return bs, wrap(err, "list the customers bound to %s %s", slot, id)
+	return bs, fault.Wrap(err, "list the customers bound to %s %s", slot, id)
 }
 
 type logDoc struct {
@@ -133,13 +133,13 @@ func (d logDoc) entry() LogEntry {
 }
 
 func (s *mongoStore) Log(ctx context.Context, tenantID string, e LogEntry) error {
-	return wrap(s.c(tenantID, "binding_log").InsertOne(ctx, logDoc(e)), "log a binding change of fan %s", e.FanID)
+	return fault.Wrap(s.c(tenantID, "binding_log").InsertOne(ctx, logDoc(e)), "log a binding change of fan %s", e.FanID)
 }
 
 func (s *mongoStore) History(ctx context.Context, tenantID, fanID string, limit int) ([]LogEntry, error) {
 	es, err := engine.FindAll(ctx, s.c(tenantID, "binding_log"), bson.D{{Key: "fan_id", Value: fanID}}, logDoc.entry,
 		options.Find().SetSort(bson.D{{Key: "at", Value: -1}}).SetLimit(int64(limit)))
-	return es, wrap(err, "read the binding log of fan %s", fanID)
+	return es, fault.Wrap(err, "read the binding log of fan %s", fanID)
 }
 
 type saleDoc struct {
@@ -161,13 +161,13 @@ func (s *mongoStore) InsertSale(ctx context.Context, tenantID string, sl Sale) (
 	if engine.IsUniqueViolation(err) {
 		return false, nil
 	}
-	return err == nil, wrap(err, "insert the sale of order %s", sl.OrderID)
+	return err == nil, fault.Wrap(err, "insert the sale of order %s", sl.OrderID)
 }
 
 func (s *mongoStore) AddSaleRefund(ctx context.Context, tenantID, orderID string, amount, base int64) error {
 	_, err := s.c(tenantID, "distribution_sales").UpdateOne(ctx, bson.D{{Key: "_id", Value: orderID}},
 		bson.D{{Key: "$inc", Value: bson.D{{Key: "refunded", Value: amount}, {Key: "refunded_base", Value: base}}}})
-	return wrap(err, "add a refund to the sale of order %s", orderID)
+	return fault.Wrap(err, "add a refund to the sale of order %s", orderID)
 }
 
 func (d saleDoc) sale() Sale {
@@ -177,7 +177,7 @@ func (d saleDoc) sale() Sale {
 
 func (s *mongoStore) sales(ctx context.Context, tenantID string, f bson.D, opts *options.FindOptionsBuilder) ([]Sale, error) {
 	sales, err := engine.FindAll(ctx, s.c(tenantID, "distribution_sales"), f, saleDoc.sale, opts)
-	return sales, wrap(err, "list sales")
+	return sales, fault.Wrap(err, "list sales")
 }
 
 func (s *mongoStore) Sales(ctx context.Context, tenantID, distributorID string, limit, offset int) ([]Sale, error) {
@@ -195,5 +195,5 @@ func (s *mongoStore) Mark(ctx context.Context, tenantID, key string) (bool, erro
 	if engine.IsUniqueViolation(err) {
 		return false, nil
 	}
-	return err == nil, wrap(err, "mark %s", key)
+	return err == nil, fault.Wrap(err, "mark %s", key)
 }

@@ -47,7 +47,7 @@ func (s *sqliteStore) Binding(ctx context.Context, tenantID, fanID string) (Bind
 	if errors.Is(err, sql.ErrNoRows) {
 		return Binding{}, fault.NotFound("customer")
 	}
-	return b, wrap(err, "load the binding of fan %s", fanID)
+	return b, fault.Wrap(err, "load the binding of fan %s", fanID)
 }
 
 func (s *sqliteStore) InsertBinding(ctx context.Context, tenantID string, b Binding) error {
@@ -55,23 +55,23 @@ func (s *sqliteStore) InsertBinding(ctx context.Context, tenantID string, b Bind
 	args = append(args, b.PaidOrders, engine.TimeText(b.CreatedAt), engine.TimeText(b.UpdatedAt))
 	_, err := s.e.SQLExec(ctx, tenantID, `INSERT INTO bindings (tenant_id, `+bindingColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`, args...)
-	return wrap(err, "insert the binding of fan %s", b.FanID)
+	return fault.Wrap(err, "insert the binding of fan %s", b.FanID)
 }
 
 func (s *sqliteStore) UpdateBinding(ctx context.Context, tenantID string, b Binding) (bool, error) {
 	args := append(bindingArgs(b), engine.TimeText(b.UpdatedAt), b.FanID, b.Rev)
-	ok, err := oneRow(s.e.SQLExec(ctx, tenantID, `UPDATE bindings SET guide_id = ?, guide_store = ?, guide_channel = ?, guide_at = ?,
+	ok, err := engine.Changed(s.e.SQLExec(ctx, tenantID, `UPDATE bindings SET guide_id = ?, guide_store = ?, guide_channel = ?, guide_at = ?,
 		guide_until = ?, guide_protect = ?, distributor_id = ?, distributor_channel = ?, distributor_at = ?, distributor_until = ?,
 		distributor_protect = ?, channel = ?, referrer_id = ?, updated_at = ?, rev = rev + 1
 		WHERE tenant_id = ? AND fan_id = ? AND rev = ?`, args...))
-	return ok, wrap(err, "update the binding of fan %s", b.FanID)
+	return ok, fault.Wrap(err, "update the binding of fan %s", b.FanID)
 }
 
 func (s *sqliteStore) CountPaid(ctx context.Context, tenantID, fanID string) error {
 	now := engine.TimeText(time.Now())
 	_, err := s.e.SQLExec(ctx, tenantID, `INSERT INTO bindings (tenant_id, fan_id, paid_orders, created_at, updated_at) VALUES (?, ?, 1, ?, ?)
 		ON CONFLICT (tenant_id, fan_id) DO UPDATE SET paid_orders = paid_orders + 1`, fanID, now, now)
-	return wrap(err, "count a paid order of fan %s", fanID)
+	return fault.Wrap(err, "count a paid order of fan %s", fanID)
 }
 
 func (s *sqliteStore) BoundTo(ctx context.Context, tenantID, slot, id string, limit, offset int) ([]Binding, error) {
@@ -81,13 +81,13 @@ func (s *sqliteStore) BoundTo(ctx context.Context, tenantID, slot, id string, li
 	}
 	bs, err := engine.SQLAll(ctx, s.e, tenantID, scanBinding, `SELECT `+bindingColumns+` FROM bindings WHERE tenant_id = ? AND `+col+` = ?
 		ORDER BY updated_at DESC LIMIT ? OFFSET ?`, id, limit, offset)
-	return bs, wrap(err, "list the customers bound to %s %s", slot, id)
+	return bs, fault.Wrap(err, "list the customers bound to %s %s", slot, id)
 }
 
 func (s *sqliteStore) Log(ctx context.Context, tenantID string, e LogEntry) error {
 	_, err := s.e.SQLExec(ctx, tenantID, `INSERT INTO binding_log (tenant_id, id, fan_id, kind, doc, at) VALUES (?, ?, ?, ?, ?, ?)`,
 		e.ID, e.FanID, e.Kind, engine.JSONText(e), engine.TimeText(e.At))
-	return wrap(err, "log a binding change of fan %s", e.FanID)
+	return fault.Wrap(err, "log a binding change of fan %s", e.FanID)
 }
 
 func scanLogEntry(scan func(...any) error) (LogEntry, error) {
@@ -102,22 +102,22 @@ func scanLogEntry(scan func(...any) error) (LogEntry, error) {
 func (s *sqliteStore) History(ctx context.Context, tenantID, fanID string, limit int) ([]LogEntry, error) {
 	es, err := engine.SQLAll(ctx, s.e, tenantID, scanLogEntry, `SELECT doc FROM binding_log WHERE tenant_id = ? AND fan_id = ?
 		ORDER BY at DESC, id DESC LIMIT ?`, fanID, limit)
-	return es, wrap(err, "read the binding log of fan %s", fanID)
+	return es, fault.Wrap(err, "read the binding log of fan %s", fanID)
 }
 
 const saleColumns = `order_id, fan_id, guide_id, store_id, distributor_id, channel, base, paid, refunded, refunded_base, paid_at`
 
 func (s *sqliteStore) InsertSale(ctx context.Context, tenantID string, sl Sale) (bool, error) {
-	ok, err := oneRow(s.e.SQLExec(ctx, tenantID, `INSERT OR IGNORE INTO distribution_sales (tenant_id, `+saleColumns+`)
+	ok, err := engine.Changed(s.e.SQLExec(ctx, tenantID, `INSERT OR IGNORE INTO distribution_sales (tenant_id, `+saleColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, sl.OrderID, sl.FanID, sl.GuideID, sl.StoreID, sl.DistributorID,
 		sl.Channel, sl.Base, sl.Paid, sl.Refunded, sl.RefundedBase, engine.TimeText(sl.PaidAt)))
-	return ok, wrap(err, "insert the sale of order %s", sl.OrderID)
+	return ok, fault.Wrap(err, "insert the sale of order %s", sl.OrderID)
 }
 
 func (s *sqliteStore) AddSaleRefund(ctx context.Context, tenantID, orderID string, amount, base int64) error {
 	_, err := s.e.SQLExec(ctx, tenantID, `UPDATE distribution_sales SET refunded = refunded + ?, refunded_base = refunded_base + ?
 		WHERE tenant_id = ? AND order_id = ?`, amount, base, orderID)
-	return wrap(err, "add a refund to the sale of order %s", orderID)
+	return fault.Wrap(err, "add a refund to the sale of order %s", orderID)
 }
 
 func scanSale(scan func(...any) error) (Sale, error) {
@@ -131,7 +131,7 @@ func scanSale(scan func(...any) error) (Sale, error) {
 
 func (s *sqliteStore) sales(ctx context.Context, tenantID, q string, args ...any) ([]Sale, error) {
 	sales, err := engine.SQLAll(ctx, s.e, tenantID, scanSale, `SELECT `+saleColumns+` FROM distribution_sales `+q, args...)
-	return sales, wrap(err, "list sales")
+	return sales, fault.Wrap(err, "list sales")
 }
 
 func (s *sqliteStore) Sales(ctx context.Context, tenantID, distributorID string, limit, offset int) ([]Sale, error) {
@@ -144,15 +144,6 @@ func (s *sqliteStore) AllSales(ctx context.Context, tenantID, afterOrderID strin
 }
 
 func (s *sqliteStore) Mark(ctx context.Context, tenantID, key string) (bool, error) {
-	ok, err := oneRow(s.e.SQLExec(ctx, tenantID, `INSERT OR IGNORE INTO distribution_marks (tenant_id, key) VALUES (?, ?)`, key))
-	return ok, wrap(err, "mark %s", key)
-}
-
-// oneRow reports whether a SQLite write changed exactly one row.
-func oneRow(res sql.Result, err error) (bool, error) {
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	ok, err := engine.Changed(s.e.SQLExec(ctx, tenantID, `INSERT OR IGNORE INTO distribution_marks (tenant_id, key) VALUES (?, ?)`, key))
+	return ok, fault.Wrap(err, "mark %s", key)
 }

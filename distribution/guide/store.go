@@ -2,7 +2,6 @@ package guide
 
 import (
 	"context"
-	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -109,12 +108,4 @@ var Schema = engine.Schema{
 		}},
 		{Name: "guide_marks"},
 	},
-}
-
-// wrap says which store call failed; nil stays nil.
-func wrap(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf(format+": %w", append(args, err)...)
 }

@@ -76,7 +76,7 @@ func (d dayDoc) day() Day {
 func (s *mongoStore) c(tenantID, name string) *engine.Collection { return s.e.Mongo(tenantID).C(name) }
 
 func (s *mongoStore) CreateLocation(ctx context.Context, tenantID string, l Location) error {
-	return wrap(s.c(tenantID, "guide_stores").InsertOne(ctx, locationDoc(l)), "create store %s", l.ID)
+	return fault.Wrap(s.c(tenantID, "guide_stores").InsertOne(ctx, locationDoc(l)), "create store %s", l.ID)
 }
 
 func (s *mongoStore) Location(ctx context.Context, tenantID, id string) (Location, error) {
@@ -85,23 +85,23 @@ func (s *mongoStore) Location(ctx context.Context, tenantID, id string) (Locatio
 	if engine.IsNoDocuments(err) {
 		return Location{}, fault.NotFound("store")
 	}
-	return d.location(), wrap(err, "load store %s", id)
+	return d.location(), fault.Wrap(err, "load store %s", id)
 }
 
 func (s *mongoStore) Locations(ctx context.Context, tenantID string, limit int) ([]Location, error) {
 	ls, err := engine.FindAll(ctx, s.c(tenantID, "guide_stores"), bson.D{}, locationDoc.location,
 		options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}}).SetLimit(int64(limit)))
-	return ls, wrap(err, "list stores")
+	return ls, fault.Wrap(err, "list stores")
 }
 
 func (s *mongoStore) UpdateLocation(ctx context.Context, tenantID string, l Location) error {
 	_, err := s.c(tenantID, "guide_stores").UpdateOne(ctx, bson.D{{Key: "_id", Value: l.ID}}, bson.D{{Key: "$set", Value: bson.D{
 		{Key: "name", Value: l.Name}, {Key: "address", Value: l.Address}, {Key: "active", Value: l.Active}}}})
-	return wrap(err, "update store %s", l.ID)
+	return fault.Wrap(err, "update store %s", l.ID)
 }
 
 func (s *mongoStore) CreateGuide(ctx context.Context, tenantID string, g Guide) error {
-	return wrap(s.c(tenantID, "guides").InsertOne(ctx, toGuideDoc(g)), "create guide %s", g.ID)
+	return fault.Wrap(s.c(tenantID, "guides").InsertOne(ctx, toGuideDoc(g)), "create guide %s", g.ID)
 }
 
 // guide reads the guide whose field (_id or code) is v.
@@ -111,7 +111,7 @@ func (s *mongoStore) guide(ctx context.Context, tenantID, field, v string) (Guid
 	if engine.IsNoDocuments(err) {
 		return Guide{}, fault.NotFound("guide")
 	}
-	return d.guide(), wrap(err, "load guide by %s %s", field, v)
+	return d.guide(), fault.Wrap(err, "load guide by %s %s", field, v)
 }
 
 func (s *mongoStore) Guide(ctx context.Context, tenantID, id string) (Guide, error) {
@@ -129,7 +129,7 @@ func (s *mongoStore) Guides(ctx context.Context, tenantID, storeID string, limit
 	}
 	gs, err := engine.FindAll(ctx, s.c(tenantID, "guides"), f, guideDoc.guide, options.Find().SetSort(bson.D{{Key: "name", Value: 1}}).
 		SetLimit(int64(limit)).SetSkip(int64(offset)))
-	return gs, wrap(err, "list guides")
+	return gs, fault.Wrap(err, "list guides")
 }
 
 func (s *mongoStore) UpdateGuide(ctx context.Context, tenantID string, g Guide) (bool, error) {
@@ -143,7 +143,7 @@ func (s *mongoStore) UpdateGuide(ctx context.Context, tenantID string, g Guide) 
 	}
 	res, err := s.c(tenantID, "guides").UpdateOne(ctx, bson.D{{Key: "_id", Value: g.ID}, {Key: "rev", Value: g.Rev}}, update)
 	if err != nil {
-		return false, wrap(err, "update guide %s", g.ID)
+		return false, fault.Wrap(err, "update guide %s", g.ID)
 	}
 	return res.MatchedCount == 1, nil
 }
@@ -165,7 +165,7 @@ func (s *mongoStore) Count(ctx context.Context, tenantID, guideID, storeID, day 
 	_, err := s.c(tenantID, "guide_days").UpdateOne(ctx, bson.D{{Key: "_id", Value: guideID + ":" + storeID + ":" + day}},
 		bson.D{{Key: "$inc", Value: inc}, {Key: "$setOnInsert", Value: bson.D{{Key: "guide_id", Value: guideID},
 			{Key: "store_id", Value: storeID}, {Key: "day", Value: day}}}}, options.UpdateOne().SetUpsert(true))
-	return wrap(err, "count guide %s on %s", guideID, day)
+	return fault.Wrap(err, "count guide %s on %s", guideID, day)
 }
 
 func (s *mongoStore) Mark(ctx context.Context, tenantID, key string) (bool, error) {
@@ -173,7 +173,7 @@ func (s *mongoStore) Mark(ctx context.Context, tenantID, key string) (bool, erro
 	if engine.IsUniqueViolation(err) {
 		return false, nil
 	}
-	return err == nil, wrap(err, "mark %s", key)
+	return err == nil, fault.Wrap(err, "mark %s", key)
 }
 
 func (s *mongoStore) Days(ctx context.Context, tenantID string, f DayFilter) ([]Day, error) {
@@ -186,5 +186,5 @@ func (s *mongoStore) Days(ctx context.Context, tenantID string, f DayFilter) ([]
 	}
 	q = append(q, bson.E{Key: "day", Value: bson.D{{Key: "$gte", Value: f.From}, {Key: "$lte", Value: f.To}}})
 	ds, err := engine.FindAll(ctx, s.c(tenantID, "guide_days"), q, dayDoc.day, options.Find().SetSort(bson.D{{Key: "day", Value: 1}}))
-	return ds, wrap(err, "read funnel days")
+	return ds, fault.Wrap(err, "read funnel days")
 }

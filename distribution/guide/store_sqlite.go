@@ -14,7 +14,7 @@ type sqliteStore struct{ e *engine.Engine }
 func (s *sqliteStore) CreateLocation(ctx context.Context, tenantID string, l Location) error {
 	_, err := s.e.SQLExec(ctx, tenantID, `INSERT INTO guide_stores (tenant_id, id, name, address, active, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		l.ID, l.Name, l.Address, l.Active, engine.TimeText(l.CreatedAt))
-	return wrap(err, "create store %s", l.ID)
+	return fault.Wrap(err, "create store %s", l.ID)
 }
 
 const locationColumns = `id, name, address, active, created_at`
@@ -33,19 +33,19 @@ func (s *sqliteStore) Location(ctx context.Context, tenantID, id string) (Locati
 	if errors.Is(err, sql.ErrNoRows) {
 		return Location{}, fault.NotFound("store")
 	}
-	return l, wrap(err, "load store %s", id)
+	return l, fault.Wrap(err, "load store %s", id)
 }
 
 func (s *sqliteStore) Locations(ctx context.Context, tenantID string, limit int) ([]Location, error) {
 	ls, err := engine.SQLAll(ctx, s.e, tenantID, scanLocation, `SELECT `+locationColumns+` FROM guide_stores WHERE tenant_id = ?
 		ORDER BY created_at LIMIT ?`, limit)
-	return ls, wrap(err, "list stores")
+	return ls, fault.Wrap(err, "list stores")
 }
 
 func (s *sqliteStore) UpdateLocation(ctx context.Context, tenantID string, l Location) error {
 	_, err := s.e.SQLExec(ctx, tenantID, `UPDATE guide_stores SET name = ?, address = ?, active = ? WHERE tenant_id = ? AND id = ?`,
 		l.Name, l.Address, l.Active, l.ID)
-	return wrap(err, "update store %s", l.ID)
+	return fault.Wrap(err, "update store %s", l.ID)
 }
 
 const guideColumns = `id, name, phone, store_id, code, active, created_at, left_at, handed_to, rev`
@@ -61,7 +61,7 @@ func scanGuide(scan func(...any) error) (Guide, error) {
 func (s *sqliteStore) CreateGuide(ctx context.Context, tenantID string, g Guide) error {
 	_, err := s.e.SQLExec(ctx, tenantID, `INSERT INTO guides (tenant_id, `+guideColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		g.ID, g.Name, g.Phone, g.StoreID, g.Code, g.Active, engine.TimeText(g.CreatedAt), engine.OptTimeText(g.LeftAt), g.HandedTo, g.Rev)
-	return wrap(err, "create guide %s", g.ID)
+	return fault.Wrap(err, "create guide %s", g.ID)
 }
 
 // guide reads the guide whose column (id or code) is v.
@@ -70,7 +70,7 @@ func (s *sqliteStore) guide(ctx context.Context, tenantID, column, v string) (Gu
 	if errors.Is(err, sql.ErrNoRows) {
 		return Guide{}, fault.NotFound("guide")
 	}
-	return g, wrap(err, "load guide by %s %s", column, v)
+	return g, fault.Wrap(err, "load guide by %s %s", column, v)
 }
 
 func (s *sqliteStore) Guide(ctx context.Context, tenantID, id string) (Guide, error) {
@@ -88,14 +88,14 @@ func (s *sqliteStore) Guides(ctx context.Context, tenantID, storeID string, limi
 	}
 	gs, err := engine.SQLAll(ctx, s.e, tenantID, scanGuide, `SELECT `+guideColumns+` FROM guides WHERE tenant_id = ?`+where+`
 		ORDER BY name, id LIMIT ? OFFSET ?`, args...)
-	return gs, wrap(err, "list guides")
+	return gs, fault.Wrap(err, "list guides")
 }
 
 func (s *sqliteStore) UpdateGuide(ctx context.Context, tenantID string, g Guide) (bool, error) {
-	ok, err := oneRow(s.e.SQLExec(ctx, tenantID, `UPDATE guides SET name = ?, phone = ?, store_id = ?, active = ?, left_at = ?, handed_to = ?,
+	ok, err := engine.Changed(s.e.SQLExec(ctx, tenantID, `UPDATE guides SET name = ?, phone = ?, store_id = ?, active = ?, left_at = ?, handed_to = ?,
 		rev = rev + 1 WHERE tenant_id = ? AND id = ? AND rev = ?`,
 		g.Name, g.Phone, g.StoreID, g.Active, engine.OptTimeText(g.LeftAt), g.HandedTo, g.ID, g.Rev))
-	return ok, wrap(err, "update guide %s", g.ID)
+	return ok, fault.Wrap(err, "update guide %s", g.ID)
 }
 
 func (s *sqliteStore) Count(ctx context.Context, tenantID, guideID, storeID, day string, c Counts) error {
@@ -107,12 +107,12 @@ func (s *sqliteStore) Count(ctx context.Context, tenantID, guideID, storeID, day
 		paid_gmv = paid_gmv + excluded.paid_gmv, refunds = refunds + excluded.refunds,
 		refund_amount = refund_amount + excluded.refund_amount`,
 		guideID, storeID, day, c.Visits, c.Follows, c.NewFans, c.OrderingFans, c.Orders, c.PaidGMV, c.Refunds, c.RefundAmount)
-	return wrap(err, "count guide %s on %s", guideID, day)
+	return fault.Wrap(err, "count guide %s on %s", guideID, day)
 }
 
 func (s *sqliteStore) Mark(ctx context.Context, tenantID, key string) (bool, error) {
-	ok, err := oneRow(s.e.SQLExec(ctx, tenantID, `INSERT OR IGNORE INTO guide_marks (tenant_id, key) VALUES (?, ?)`, key))
-	return ok, wrap(err, "mark %s", key)
+	ok, err := engine.Changed(s.e.SQLExec(ctx, tenantID, `INSERT OR IGNORE INTO guide_marks (tenant_id, key) VALUES (?, ?)`, key))
+	return ok, fault.Wrap(err, "mark %s", key)
 }
 
 func scanDay(scan func(...any) error) (Day, error) {
@@ -133,14 +133,5 @@ func (s *sqliteStore) Days(ctx context.Context, tenantID string, f DayFilter) ([
 	ds, err := engine.SQLAll(ctx, s.e, tenantID, scanDay, `SELECT guide_id, store_id, day, visits, follows, new_fans, ordering_fans,
 		orders, paid_gmv, refunds, refund_amount FROM guide_days WHERE tenant_id = ?`+where+` AND day >= ? AND day <= ? ORDER BY day`,
 		append(args, f.From, f.To)...)
-	return ds, wrap(err, "read funnel days")
-}
-
-// oneRow reports whether a SQLite write changed exactly one row.
-func oneRow(res sql.Result, err error) (bool, error) {
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	return ds, fault.Wrap(err, "read funnel days")
 }

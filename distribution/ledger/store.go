@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -169,12 +168,4 @@ func newer(a, b Entry) bool {
 		return a.At.After(b.At)
 	}
 	return a.ID > b.ID
-}
-
-// wrap says which store call failed; nil stays nil.
-func wrap(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf(format+": %w", append(args, err)...)
 }

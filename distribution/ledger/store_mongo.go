@@ -77,7 +77,7 @@ func (s *mongoStore) c(tenantID string) *engine.Collection { return s.e.Mongo(te
 
 func (s *mongoStore) find(ctx context.Context, tenantID string, f bson.D, opts *options.FindOptionsBuilder) ([]Entry, error) {
 	es, err := engine.FindAll(ctx, s.c(tenantID), f, entryDoc.entry, opts)
-	return es, wrap(err, "list ledger entries")
+	return es, fault.Wrap(err, "list ledger entries")
 }
 
 func (s *mongoStore) Get(ctx context.Context, tenantID, id string) (Entry, error) {
@@ -86,7 +86,7 @@ func (s *mongoStore) Get(ctx context.Context, tenantID, id string) (Entry, error
 	if engine.IsNoDocuments(err) {
 		return Entry{}, fault.NotFound("ledger entry")
 	}
-	return d.entry(), wrap(err, "load ledger entry %s", id)
+	return d.entry(), fault.Wrap(err, "load ledger entry %s", id)
 }
 
 func (s *mongoStore) Tail(ctx context.Context, tenantID, beneficiary string) (Entry, error) {
@@ -96,11 +96,11 @@ func (s *mongoStore) Tail(ctx context.Context, tenantID, beneficiary string) (En
 	if engine.IsNoDocuments(err) {
 		return Entry{Beneficiary: beneficiary}, nil
 	}
-	return d.entry(), wrap(err, "read the ledger tail of %s", beneficiary)
+	return d.entry(), fault.Wrap(err, "read the ledger tail of %s", beneficiary)
 }
 
 func (s *mongoStore) Insert(ctx context.Context, tenantID string, e Entry) error {
-	return wrap(s.c(tenantID).InsertOne(ctx, toDoc(e)), "insert ledger entry %s", e.ID)
+	return fault.Wrap(s.c(tenantID).InsertOne(ctx, toDoc(e)), "insert ledger entry %s", e.ID)
 }
 
 func (s *mongoStore) Append(ctx context.Context, tenantID, beneficiary string, next func(tail Entry) (Entry, error)) (Entry, error) {
@@ -163,7 +163,7 @@ func (s *mongoStore) Due(ctx context.Context, tenantID string, t time.Time, limi
 func (s *mongoStore) SetAvailableAt(ctx context.Context, tenantID, id string, at time.Time) error {
 	_, err := s.c(tenantID).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "available_at", Value: nil}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "available_at", Value: at}}}})
-	return wrap(err, "schedule ledger entry %s", id)
+	return fault.Wrap(err, "schedule ledger entry %s", id)
 }
 
 func (s *mongoStore) SetStatus(ctx context.Context, tenantID, id string, from []string, to string, ch Change) (bool, error) {
@@ -180,14 +180,14 @@ func (s *mongoStore) SetStatus(ctx context.Context, tenantID, id string, from []
 	res, err := s.c(tenantID).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: bson.D{{Key: "$in", Value: from}}}},
 		bson.D{{Key: "$set", Value: set}})
 	if err != nil {
-		return false, wrap(err, "set status of ledger entry %s", id)
+		return false, fault.Wrap(err, "set status of ledger entry %s", id)
 	}
 	return res.ModifiedCount == 1, nil
 }
 
 func (s *mongoStore) Close(ctx context.Context, tenantID, id string) error {
 	_, err := s.c(tenantID).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: bson.D{{Key: "open", Value: false}}}})
-	return wrap(err, "close withdrawal %s", id)
+	return fault.Wrap(err, "close withdrawal %s", id)
 }
 
 func (s *mongoStore) Unclosed(ctx context.Context, tenantID string, limit int) ([]Entry, error) {

@@ -31,7 +31,7 @@ func scanEntry(scan func(...any) error) (Entry, error) {
 // query reads the entries that rest (after FROM ledger) selects.
 func (s *sqliteStore) query(ctx context.Context, tenantID, rest string, args ...any) ([]Entry, error) {
 	es, err := engine.SQLAll(ctx, s.e, tenantID, scanEntry, `SELECT `+entryColumns+` FROM ledger `+rest, args...)
-	return es, wrap(err, "list ledger entries")
+	return es, fault.Wrap(err, "list ledger entries")
 }
 
 func (s *sqliteStore) Get(ctx context.Context, tenantID, id string) (Entry, error) {
@@ -39,7 +39,7 @@ func (s *sqliteStore) Get(ctx context.Context, tenantID, id string) (Entry, erro
 	if errors.Is(err, sql.ErrNoRows) {
 		return Entry{}, fault.NotFound("ledger entry")
 	}
-	return e, wrap(err, "load ledger entry %s", id)
+	return e, fault.Wrap(err, "load ledger entry %s", id)
 }
 
 // tail reads the beneficiary's latest entry through row.
@@ -48,7 +48,7 @@ func tail(row *engine.Row, beneficiary string) (Entry, error) {
 	if errors.Is(err, sql.ErrNoRows) {
 		return Entry{Beneficiary: beneficiary}, nil
 	}
-	return e, wrap(err, "read the ledger tail of %s", beneficiary)
+	return e, fault.Wrap(err, "read the ledger tail of %s", beneficiary)
 }
 
 func (s *sqliteStore) Tail(ctx context.Context, tenantID, beneficiary string) (Entry, error) {
@@ -67,7 +67,7 @@ func entryArgs(e Entry) []any {
 
 func (s *sqliteStore) Insert(ctx context.Context, tenantID string, e Entry) error {
 	_, err := s.e.SQLExec(ctx, tenantID, insertEntry, entryArgs(e)...)
-	return wrap(err, "insert ledger entry %s", e.ID)
+	return fault.Wrap(err, "insert ledger entry %s", e.ID)
 }
 
 const tailQuery = `SELECT ` + entryColumns + ` FROM ledger WHERE tenant_id = ? AND beneficiary = ? ORDER BY seq DESC LIMIT 1`
@@ -99,7 +99,7 @@ func (s *sqliteStore) AppendAll(ctx context.Context, tenantID string, items []Ap
 				return err
 			}
 			if _, err := tx.Exec(ctx, insertEntry, entryArgs(e)...); err != nil {
-				return wrap(err, "insert ledger entry %s", e.ID)
+				return fault.Wrap(err, "insert ledger entry %s", e.ID)
 			}
 			out = append(out, e)
 		}
@@ -147,7 +147,7 @@ func (s *sqliteStore) Due(ctx context.Context, tenantID string, t time.Time, lim
 func (s *sqliteStore) SetAvailableAt(ctx context.Context, tenantID, id string, at time.Time) error {
 	_, err := s.e.SQLExec(ctx, tenantID, `UPDATE ledger SET available_at = ? WHERE tenant_id = ? AND id = ? AND available_at = ''`,
 		engine.TimeText(at), id)
-	return wrap(err, "schedule ledger entry %s", id)
+	return fault.Wrap(err, "schedule ledger entry %s", id)
 }
 
 func (s *sqliteStore) SetStatus(ctx context.Context, tenantID, id string, from []string, to string, ch Change) (bool, error) {
@@ -165,25 +165,16 @@ func (s *sqliteStore) SetStatus(ctx context.Context, tenantID, id string, from [
 	for _, f := range from {
 		args = append(args, f)
 	}
-	ok, err := oneRow(s.e.SQLExec(ctx, tenantID, `UPDATE ledger SET `+strings.Join(set, ", ")+` WHERE tenant_id = ? AND id = ?
+	ok, err := engine.Changed(s.e.SQLExec(ctx, tenantID, `UPDATE ledger SET `+strings.Join(set, ", ")+` WHERE tenant_id = ? AND id = ?
 		AND status IN (`+engine.Placeholders(len(from))+`)`, args...))
-	return ok, wrap(err, "set status of ledger entry %s", id)
+	return ok, fault.Wrap(err, "set status of ledger entry %s", id)
 }
 
 func (s *sqliteStore) Close(ctx context.Context, tenantID, id string) error {
 	_, err := s.e.SQLExec(ctx, tenantID, `UPDATE ledger SET open = 0 WHERE tenant_id = ? AND id = ?`, id)
-	return wrap(err, "close withdrawal %s", id)
+	return fault.Wrap(err, "close withdrawal %s", id)
 }
 
 func (s *sqliteStore) Unclosed(ctx context.Context, tenantID string, limit int) ([]Entry, error) {
 	return s.query(ctx, tenantID, `WHERE tenant_id = ? AND open = 1 LIMIT ?`, limit) // the partial index ledger_open
-}
-
-// oneRow reports whether a SQLite write changed exactly one row.
-func oneRow(res sql.Result, err error) (bool, error) {
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
 }

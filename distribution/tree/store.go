@@ -2,7 +2,6 @@ package tree
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -125,12 +124,4 @@ var Schema = engine.Schema{
 			{Keys: bson.D{{Key: "team_size", Value: -1}}},
 		}},
 	},
-}
-
-// wrap says which store call failed; nil stays nil.
-func wrap(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf(format+": %w", append(args, err)...)
 }

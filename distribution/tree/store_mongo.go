@@ -69,14 +69,14 @@ func (s *mongoStore) Insert(ctx context.Context, tenantID string, d Distributor)
 	c := s.t(tenantID)
 	// Counters first: a crash in between leaves a harmless zero record.
 	if err := c.stats().InsertOne(ctx, statsDoc{ID: d.ID}); err != nil && !engine.IsUniqueViolation(err) {
-		return wrap(err, "insert counters of distributor %s", d.ID)
+		return fault.Wrap(err, "insert counters of distributor %s", d.ID)
 	}
 	doc := distributorDoc{ID: d.ID, FanID: d.FanID, Code: d.Code, ParentID: d.ParentID, Path: d.Path, Upline: d.Upline,
 		Depth: d.Depth, Status: d.Status, CreatedAt: d.CreatedAt, ActivatedAt: engine.OptTime(d.ActivatedAt)}
 	if doc.Path == nil {
 		doc.Path = []string{}
 	}
-	return wrap(c.distributors().InsertOne(ctx, doc), "insert distributor %s", d.ID)
+	return fault.Wrap(c.distributors().InsertOne(ctx, doc), "insert distributor %s", d.ID)
 }
 
 // one reads the distributor whose field (_id, fan_id or code) is v.
@@ -90,7 +90,7 @@ func (s *mongoStore) one(ctx context.Context, tenantID, field, v string, full bo
 	if engine.IsNoDocuments(err) {
 		return Distributor{}, fault.NotFound("distributor")
 	}
-	return d.distributor(full), wrap(err, "load distributor by %s %s", field, v)
+	return d.distributor(full), fault.Wrap(err, "load distributor by %s %s", field, v)
 }
 
 func (s *mongoStore) Get(ctx context.Context, tenantID, id string) (Distributor, error) {
@@ -114,7 +114,7 @@ func (s *mongoStore) find(ctx context.Context, tenantID string, f bson.D, opts *
 		opts.SetProjection(noPath)
 	}
 	ds, err := engine.FindAll(ctx, s.t(tenantID).distributors(), f, func(d distributorDoc) Distributor { return d.distributor(full) }, opts)
-	return ds, wrap(err, "list distributors")
+	return ds, fault.Wrap(err, "list distributors")
 }
 
 func (s *mongoStore) Many(ctx context.Context, tenantID string, ids []string) (map[string]Distributor, error) {
@@ -136,7 +136,7 @@ func (s *mongoStore) Children(ctx context.Context, tenantID, parentID string, li
 
 func (s *mongoStore) CountChildren(ctx context.Context, tenantID, parentID string) (int64, error) {
 	n, err := s.t(tenantID).distributors().CountDocuments(ctx, bson.D{{Key: "parent_id", Value: parentID}})
-	return n, wrap(err, "count the children of %s", parentID)
+	return n, fault.Wrap(err, "count the children of %s", parentID)
 }
 
 func (s *mongoStore) List(ctx context.Context, tenantID, status string, limit, offset int) ([]Distributor, error) {
@@ -156,7 +156,7 @@ func (s *mongoStore) SetStatus(ctx context.Context, tenantID, id, from, to strin
 	res, err := s.t(tenantID).distributors().UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: from}},
 		bson.D{{Key: "$set", Value: set}})
 	if err != nil {
-		return false, wrap(err, "set status of distributor %s", id)
+		return false, fault.Wrap(err, "set status of distributor %s", id)
 	}
 	return res.ModifiedCount == 1, nil
 }
@@ -168,7 +168,7 @@ func (s *mongoStore) SetPlace(ctx context.Context, tenantID, id, parentID string
 	_, err := s.t(tenantID).distributors().UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "parent_id", Value: parentID}, {Key: "path", Value: path},
 			{Key: "upline", Value: upline(path)}, {Key: "depth", Value: depth}}}})
-	return wrap(err, "place distributor %s", id)
+	return fault.Wrap(err, "place distributor %s", id)
 }
 
 // MoveSubtree rewrites each descendant's path (no update pipelines on
@@ -195,7 +195,7 @@ func (s *mongoStore) MoveSubtree(ctx context.Context, tenantID, id string, oldPa
 			}
 			if _, err := c.UpdateOne(ctx, bson.D{{Key: "_id", Value: d.ID}}, bson.D{{Key: "$set", Value: bson.D{
 				{Key: "path", Value: p}, {Key: "upline", Value: upline(p)}, {Key: "depth", Value: len(p) + 1}}}}); err != nil {
-				return wrap(err, "move distributor %s", d.ID)
+				return fault.Wrap(err, "move distributor %s", d.ID)
 			}
 		}
 		if len(page) < 500 {
@@ -207,7 +207,7 @@ func (s *mongoStore) MoveSubtree(ctx context.Context, tenantID, id string, oldPa
 
 func (s *mongoStore) CountSubtree(ctx context.Context, tenantID string, d Distributor) (int64, error) {
 	n, err := s.t(tenantID).distributors().CountDocuments(ctx, bson.D{{Key: "path", Value: d.ID}})
-	return n, wrap(err, "count the team of %s", d.ID)
+	return n, fault.Wrap(err, "count the team of %s", d.ID)
 }
 
 func (s *mongoStore) All(ctx context.Context, tenantID, afterID string, limit int) ([]Distributor, error) {
@@ -221,7 +221,7 @@ func (d statsDoc) counters() Stats {
 
 func (s *mongoStore) statsFind(ctx context.Context, tenantID string, f bson.D, opts *options.FindOptionsBuilder) ([]Stats, error) {
 	out, err := engine.FindAll(ctx, s.t(tenantID).stats(), f, statsDoc.counters, opts)
-	return out, wrap(err, "read team counters")
+	return out, fault.Wrap(err, "read team counters")
 }
 
 func (s *mongoStore) Stats(ctx context.Context, tenantID string, ids []string) (map[string]Stats, error) {
@@ -242,7 +242,7 @@ func (s *mongoStore) add(ctx context.Context, tenantID, field string, ids []stri
 	}
 	_, err := s.t(tenantID).stats().UpdateMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
 		bson.D{{Key: "$inc", Value: bson.D{{Key: field, Value: delta}}}})
-	return wrap(err, "add to %s", field)
+	return fault.Wrap(err, "add to %s", field)
 }
 
 func (s *mongoStore) AddTeamSize(ctx context.Context, tenantID string, ids []string, delta int64) error {
@@ -257,7 +257,7 @@ func (s *mongoStore) AddOwnSales(ctx context.Context, tenantID, id string, delta
 	_, err := s.t(tenantID).stats().UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
 		bson.D{{Key: "$inc", Value: bson.D{{Key: "own_sales", Value: delta}}}, {Key: "$set", Value: bson.D{{Key: "dirty", Value: true}}}},
 		options.UpdateOne().SetUpsert(true))
-	return wrap(err, "add own sales of distributor %s", id)
+	return fault.Wrap(err, "add own sales of distributor %s", id)
 }
 
 func (s *mongoStore) Dirty(ctx context.Context, tenantID string, limit int) ([]Stats, error) {
@@ -268,7 +268,7 @@ func (s *mongoStore) Claim(ctx context.Context, tenantID, id string, own, rolled
 	res, err := s.t(tenantID).stats().UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "own_sales", Value: own}, {Key: "rolled", Value: rolled}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "rolled", Value: own}, {Key: "dirty", Value: false}}}})
 	if err != nil {
-		return false, wrap(err, "claim own sales of distributor %s", id)
+		return false, fault.Wrap(err, "claim own sales of distributor %s", id)
 	}
 	return res.MatchedCount == 1, nil
 }
@@ -286,5 +286,5 @@ func (s *mongoStore) SetStats(ctx context.Context, tenantID string, st Stats) er
 		bson.D{{Key: "$set", Value: bson.D{{Key: "team_size", Value: st.TeamSize}, {Key: "team_sales", Value: st.TeamSales},
 			{Key: "own_sales", Value: st.OwnSales}, {Key: "rolled", Value: st.Rolled}, {Key: "dirty", Value: false}}}},
 		options.UpdateOne().SetUpsert(true))
-	return wrap(err, "set counters of distributor %s", st.ID)
+	return fault.Wrap(err, "set counters of distributor %s", st.ID)
 }

@@ -93,12 +93,12 @@ func (s *sqliteStore) Insert(ctx context.Context, tenantID string, d Distributor
 	}
 	// Counters first: a crash in between leaves a harmless zero row.
 	if _, err := s.e.SQLExec(ctx, tenantID, `INSERT OR IGNORE INTO distributor_stats (tenant_id, id) VALUES (?, ?)`, d.ID); err != nil {
-		return wrap(err, "insert counters of distributor %s", d.ID)
+		return fault.Wrap(err, "insert counters of distributor %s", d.ID)
 	}
 	_, err := s.e.SQLExec(ctx, tenantID, `INSERT INTO distributors (tenant_id, id, fan_id, code, parent_id, path, upline, depth, status,
 		created_at, activated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.ID, d.FanID, d.Code, d.ParentID, pathText(d.Path),
 		uplineText(d.Path), d.Depth, d.Status, engine.TimeText(d.CreatedAt), engine.OptTimeText(d.ActivatedAt))
-	return wrap(err, "insert distributor %s", d.ID)
+	return fault.Wrap(err, "insert distributor %s", d.ID)
 }
 
 // one reads the distributor whose column (id, fan_id or code) is v.
@@ -108,7 +108,7 @@ func (s *sqliteStore) one(ctx context.Context, tenantID, column, v string, full 
 	if errors.Is(err, sql.ErrNoRows) {
 		return Distributor{}, fault.NotFound("distributor")
 	}
-	return d, wrap(err, "load distributor by %s %s", column, v)
+	return d, fault.Wrap(err, "load distributor by %s %s", column, v)
 }
 
 func (s *sqliteStore) Get(ctx context.Context, tenantID, id string) (Distributor, error) {
@@ -130,7 +130,7 @@ func (s *sqliteStore) ByCode(ctx context.Context, tenantID, code string) (Distri
 func (s *sqliteStore) list(ctx context.Context, tenantID, q string, full bool, args ...any) ([]Distributor, error) {
 	cols, scan := columns(full)
 	ds, err := engine.SQLAll(ctx, s.e, tenantID, scan, `SELECT `+cols+` FROM distributors `+q, args...)
-	return ds, wrap(err, "list distributors")
+	return ds, fault.Wrap(err, "list distributors")
 }
 
 func (s *sqliteStore) Many(ctx context.Context, tenantID string, ids []string) (map[string]Distributor, error) {
@@ -154,7 +154,7 @@ func (s *sqliteStore) Children(ctx context.Context, tenantID, parentID string, l
 func (s *sqliteStore) count(ctx context.Context, tenantID, where string, args ...any) (int64, error) {
 	var n int64
 	err := s.e.SQLQueryRow(ctx, tenantID, `SELECT count(*) FROM distributors WHERE tenant_id = ? AND `+where, args...).Scan(&n)
-	return n, wrap(err, "count distributors")
+	return n, fault.Wrap(err, "count distributors")
 }
 
 func (s *sqliteStore) CountChildren(ctx context.Context, tenantID, parentID string) (int64, error) {
@@ -174,9 +174,9 @@ func (s *sqliteStore) SetStatus(ctx context.Context, tenantID, id, from, to stri
 	if to == Active {
 		activated = engine.TimeText(at)
 	}
-	ok, err := oneRow(s.e.SQLExec(ctx, tenantID, `UPDATE distributors SET status = ?, activated_at = ?
+	ok, err := engine.Changed(s.e.SQLExec(ctx, tenantID, `UPDATE distributors SET status = ?, activated_at = ?
 		WHERE tenant_id = ? AND id = ? AND status = ?`, to, activated, id, from))
-	return ok, wrap(err, "set status of distributor %s", id)
+	return ok, fault.Wrap(err, "set status of distributor %s", id)
 }
 
 func (s *sqliteStore) SetPlace(ctx context.Context, tenantID, id, parentID string, path []string, depth int) error {
@@ -185,7 +185,7 @@ func (s *sqliteStore) SetPlace(ctx context.Context, tenantID, id, parentID strin
 	}
 	_, err := s.e.SQLExec(ctx, tenantID, `UPDATE distributors SET parent_id = ?, path = ?, upline = ?, depth = ? WHERE tenant_id = ? AND id = ?`,
 		parentID, pathText(path), uplineText(path), depth, id)
-	return wrap(err, "place distributor %s", id)
+	return fault.Wrap(err, "place distributor %s", id)
 }
 
 // MoveSubtree is one statement: every path under the old prefix gets the
@@ -203,7 +203,7 @@ func (s *sqliteStore) MoveSubtree(ctx context.Context, tenantID, id string, oldP
 		newPrefix, rest, len(newPath)-len(oldPath),
 		newPrefix, rest, uplineChars, newPrefix, rest, -uplineChars, newPrefix, rest,
 		oldPrefix, oldPrefix[:len(oldPrefix)-1]+"0")
-	return wrap(err, "move the team of distributor %s", id)
+	return fault.Wrap(err, "move the team of distributor %s", id)
 }
 
 func (s *sqliteStore) CountSubtree(ctx context.Context, tenantID string, d Distributor) (int64, error) {
@@ -225,7 +225,7 @@ func scanStats(scan func(...any) error) (Stats, error) {
 func (s *sqliteStore) stats(ctx context.Context, tenantID, rest string, args ...any) ([]Stats, error) {
 	out, err := engine.SQLAll(ctx, s.e, tenantID, scanStats, `SELECT id, team_size, team_sales, own_sales, rolled
 		FROM distributor_stats WHERE tenant_id = ? `+rest, args...)
-	return out, wrap(err, "read team counters")
+	return out, fault.Wrap(err, "read team counters")
 }
 
 func (s *sqliteStore) Stats(ctx context.Context, tenantID string, ids []string) (map[string]Stats, error) {
@@ -246,7 +246,7 @@ func (s *sqliteStore) add(ctx context.Context, tenantID, column string, ids []st
 	}
 	_, err := s.e.SQLExec(ctx, tenantID, `UPDATE distributor_stats SET `+column+` = `+column+` + ?
 		WHERE tenant_id = ? AND id IN (SELECT value FROM json_each(?))`, delta, engine.JSONText(ids))
-	return wrap(err, "add to %s", column)
+	return fault.Wrap(err, "add to %s", column)
 }
 
 func (s *sqliteStore) AddTeamSize(ctx context.Context, tenantID string, ids []string, delta int64) error {
@@ -260,7 +260,7 @@ func (s *sqliteStore) AddTeamSales(ctx context.Context, tenantID string, ids []s
 func (s *sqliteStore) AddOwnSales(ctx context.Context, tenantID, id string, delta int64) error {
 	_, err := s.e.SQLExec(ctx, tenantID, `INSERT INTO distributor_stats (tenant_id, id, own_sales, dirty) VALUES (?, ?, ?, 1)
 		ON CONFLICT (tenant_id, id) DO UPDATE SET own_sales = own_sales + excluded.own_sales, dirty = 1`, id, delta)
-	return wrap(err, "add own sales of distributor %s", id)
+	return fault.Wrap(err, "add own sales of distributor %s", id)
 }
 
 func (s *sqliteStore) Dirty(ctx context.Context, tenantID string, limit int) ([]Stats, error) {
@@ -268,9 +268,9 @@ func (s *sqliteStore) Dirty(ctx context.Context, tenantID string, limit int) ([]
 }
 
 func (s *sqliteStore) Claim(ctx context.Context, tenantID, id string, own, rolled int64) (bool, error) {
-	ok, err := oneRow(s.e.SQLExec(ctx, tenantID, `UPDATE distributor_stats SET rolled = ?, dirty = 0
+	ok, err := engine.Changed(s.e.SQLExec(ctx, tenantID, `UPDATE distributor_stats SET rolled = ?, dirty = 0
 		WHERE tenant_id = ? AND id = ? AND own_sales = ? AND rolled = ?`, own, id, own, rolled))
-	return ok, wrap(err, "claim own sales of distributor %s", id)
+	return ok, fault.Wrap(err, "claim own sales of distributor %s", id)
 }
 
 func (s *sqliteStore) Top(ctx context.Context, tenantID, by string, limit int) ([]Stats, error) {
@@ -286,14 +286,5 @@ func (s *sqliteStore) SetStats(ctx context.Context, tenantID string, st Stats) e
 		VALUES (?, ?, ?, ?, ?, ?, 0) ON CONFLICT (tenant_id, id) DO UPDATE SET team_size = excluded.team_size,
 		team_sales = excluded.team_sales, own_sales = excluded.own_sales, rolled = excluded.rolled, dirty = 0`,
 		st.ID, st.TeamSize, st.TeamSales, st.OwnSales, st.Rolled)
-	return wrap(err, "set counters of distributor %s", st.ID)
-}
-
-// oneRow reports whether a SQLite write changed exactly one row.
-func oneRow(res sql.Result, err error) (bool, error) {
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	return fault.Wrap(err, "set counters of distributor %s", st.ID)
 }

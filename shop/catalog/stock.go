@@ -27,7 +27,7 @@ func (c *Catalog) Hold(ctx context.Context, tenantID, key, productID, skuID stri
 	if err == nil && left == 0 {
 		c.shelf.Invalidate(tenantID) // the storefront must show it sold out
 	}
-	return wrap(err, "hold %d of product %s for %s", qty, productID, key)
+	return fault.Wrap(err, "hold %d of product %s for %s", qty, productID, key)
 }
 
 // Release gives the units held for key back, once; it reports whether
@@ -37,10 +37,10 @@ func (c *Catalog) Release(ctx context.Context, tenantID, key, productID, skuID s
 	if err == nil && wasEmpty {
 		c.shelf.Invalidate(tenantID)
 	}
-	return released, wrap(err, "release stock held for %s", key)
+	return released, fault.Wrap(err, "release stock held for %s", key)
 }
 
 // Commit forgets the hold for key and keeps the units taken.
 func (c *Catalog) Commit(ctx context.Context, tenantID, key, productID, skuID string) error {
-	return wrap(c.store.Commit(ctx, tenantID, key, productID, skuID), "commit stock held for %s", key)
+	return fault.Wrap(c.store.Commit(ctx, tenantID, key, productID, skuID), "commit stock held for %s", key)
 }

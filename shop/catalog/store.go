@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"context"
-	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -91,15 +90,6 @@ func skuWrites(old, next []SKU) []skuWrite {
 // below zero.
 func stockChanged(k SKU) error {
 	return fault.Conflict("stock of %q changed while you edited it (orders took some); reload and try again", k.Name)
-}
-
-// wrap says which store call failed (nil stays nil; fault errors stay
-// visible to errors.Is and errors.As through %w).
-func wrap(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf(format+": %w", append(args, err)...)
 }
 
 // Schema is the catalog's tables and indexes in each tenant database.

@@ -213,7 +213,7 @@ func (s *mongoStore) touch(ctx context.Context, db *engine.MongoScope) error {
 	_, err := db.C("catalog_meta").UpdateOne(ctx, bson.D{{Key: "_id", Value: "catalog"}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "stamp", Value: engine.NewID()}, {Key: "tenant_id", Value: db.TenantID()}}}},
 		options.UpdateOne().SetUpsert(true))
-	return wrap(err, "stamp catalog")
+	return fault.Wrap(err, "stamp catalog")
 }
 
 func (s *mongoStore) Stamp(ctx context.Context, tenantID string) (string, error) {
@@ -224,7 +224,7 @@ func (s *mongoStore) Stamp(ctx context.Context, tenantID string) (string, error)
 	if engine.IsNoDocuments(err) {
 		return "", nil
 	}
-	return d.Stamp, wrap(err, "read catalog stamp")
+	return d.Stamp, fault.Wrap(err, "read catalog stamp")
 }
 
 // FerretDB 1.24 does not implement projections in findAndModify, so the

@@ -240,7 +240,7 @@ func (s *sqliteStore) skus(ctx context.Context, db *engine.SQLScope, where strin
 func (s *sqliteStore) touch(ctx context.Context, db *engine.SQLScope) error {
 	_, err := db.Exec(ctx, `INSERT INTO catalog_meta (tenant_id, stamp) VALUES (?, ?)
 		ON CONFLICT (tenant_id) DO UPDATE SET stamp = excluded.stamp`, engine.NewID())
-	return wrap(err, "stamp catalog")
+	return fault.Wrap(err, "stamp catalog")
 }
 
 func (s *sqliteStore) Stamp(ctx context.Context, tenantID string) (string, error) {
@@ -249,7 +249,7 @@ func (s *sqliteStore) Stamp(ctx context.Context, tenantID string) (string, error
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
-	return stamp, wrap(err, "read catalog stamp")
+	return stamp, fault.Wrap(err, "read catalog stamp")
 }
 
 func isCheckViolation(err error) bool {

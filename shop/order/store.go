@@ -2,7 +2,6 @@ package order
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -156,15 +155,6 @@ func (s engineStore) Settings(ctx context.Context, tenantID string) (Settings, e
 
 func (s engineStore) SaveSettings(ctx context.Context, tenantID string, st Settings) error {
 	return s.e.SaveDoc(ctx, tenantID, settingsDoc, st)
-}
-
-// wrap says which store call failed (nil stays nil; fault errors stay
-// visible to errors.Is and errors.As through %w).
-func wrap(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf(format+": %w", append(args, err)...)
 }
 
 // set is one field a Change writes, and its value (times as time.Time).

@@ -54,7 +54,7 @@ func (s *mongoStore) Insert(ctx context.Context, tenantID string, o *Order) erro
 	}
 	d := orderDoc{Order: *o}
 	d.Events = []Event{}
-	return wrap(s.e.Mongo(tenantID).C("orders").InsertOne(ctx, d), "insert order %s", o.ID)
+	return fault.Wrap(s.e.Mongo(tenantID).C("orders").InsertOne(ctx, d), "insert order %s", o.ID)
 }
 
 func (s *mongoStore) Get(ctx context.Context, tenantID, id string) (Order, error) {
@@ -63,7 +63,7 @@ func (s *mongoStore) Get(ctx context.Context, tenantID, id string) (Order, error
 	if engine.IsNoDocuments(err) {
 		return Order{}, fault.NotFound("order")
 	}
-	return d.order(), wrap(err, "get order %s", id)
+	return d.order(), fault.Wrap(err, "get order %s", id)
 }
 
 // findAll decodes every document a query finds, as an empty list when
@@ -112,7 +112,7 @@ func (s *mongoStore) List(ctx context.Context, tenantID string, f Filter) ([]Ord
 	}
 	list, err := s.find(ctx, tenantID, filter, options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}).
 		SetSkip(int64(f.Offset)).SetLimit(int64(f.Limit)))
-	return list, total, wrap(err, "list orders")
+	return list, total, fault.Wrap(err, "list orders")
 }
 
 // updatedOne says whether an update (res, err) changed its document.
@@ -136,7 +136,7 @@ func (s *mongoStore) Transition(ctx context.Context, tenantID, id string, from [
 	update = append(bson.D{{Key: "$set", Value: fields}}, update...)
 	ok, err := updatedOne(s.e.Mongo(tenantID).C("orders").UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: id}, {Key: "status", Value: bson.D{{Key: "$in", Value: from}}}}, update))
-	return ok, wrap(err, "order %s to %s", id, to)
+	return ok, fault.Wrap(err, "order %s to %s", id, to)
 }
 
 func (s *mongoStore) AddRefund(ctx context.Context, tenantID, id string, from []string, r Refund, ev Event) (bool, error) {
@@ -149,13 +149,13 @@ func (s *mongoStore) AddRefund(ctx context.Context, tenantID, id string, from []
 			{Key: "$set", Value: bson.D{{Key: "outbox", Value: true}}},
 		}))
 	if err != nil || !ok {
-		return false, wrap(err, "refund order %s", id)
+		return false, fault.Wrap(err, "refund order %s", id)
 	}
 	// Fully refunded closes the order; a second conditional update, so a
 	// crash in between only leaves a fully refunded order showing "paid".
 	_, err = c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "refundable", Value: 0}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: Refunded}}}})
-	return true, wrap(err, "close refunded order %s", id)
+	return true, fault.Wrap(err, "close refunded order %s", id)
 }
 
 func (s *mongoStore) Due(ctx context.Context, tenantID, status, field string, t time.Time, limit int) ([]Order, error) {
@@ -164,12 +164,12 @@ func (s *mongoStore) Due(ctx context.Context, tenantID, status, field string, t 
 	}
 	list, err := s.find(ctx, tenantID, bson.D{{Key: "status", Value: status}, {Key: field, Value: bson.D{{Key: "$lt", Value: t}}}},
 		options.Find().SetSort(bson.D{{Key: field, Value: 1}}).SetLimit(int64(limit)))
-	return list, wrap(err, "orders due by %s", field)
+	return list, fault.Wrap(err, "orders due by %s", field)
 }
 
 func (s *mongoStore) WithEvents(ctx context.Context, tenantID string, limit int) ([]Order, error) {
 	list, err := s.find(ctx, tenantID, bson.D{{Key: "outbox", Value: true}}, options.Find().SetLimit(int64(limit)))
-	return list, wrap(err, "orders with events")
+	return list, fault.Wrap(err, "orders with events")
 }
 
 func (s *mongoStore) AckEvents(ctx context.Context, tenantID, id string, events []Event) error {
@@ -183,7 +183,7 @@ func (s *mongoStore) AckEvents(ctx context.Context, tenantID, id string, events 
 	}
 	_, err := c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "events", Value: bson.A{}}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "outbox", Value: false}}}})
-	return wrap(err, "ack events of order %s", id)
+	return fault.Wrap(err, "ack events of order %s", id)
 }
 
 func (s *mongoStore) InsertPayment(ctx context.Context, tenantID string, p Payment) (bool, error) {
@@ -191,21 +191,21 @@ func (s *mongoStore) InsertPayment(ctx context.Context, tenantID string, p Payme
 	if engine.IsUniqueViolation(err) {
 		return false, nil
 	}
-	return err == nil, wrap(err, "record payment %s", p.TransactionID)
+	return err == nil, fault.Wrap(err, "record payment %s", p.TransactionID)
 }
 
 func (s *mongoStore) FlagPayment(ctx context.Context, tenantID, provider, transactionID, reason string) (bool, error) {
 	ok, err := updatedOne(s.e.Mongo(tenantID).C("payments").UpdateOne(ctx,
 		bson.D{{Key: "provider", Value: provider}, {Key: "transaction_id", Value: transactionID}, {Key: "refund", Value: bson.D{{Key: "$in", Value: bson.A{"", nil}}}}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "refund", Value: PaymentToRefund}, {Key: "reason", Value: reason}}}}))
-	return ok, wrap(err, "flag payment %s", transactionID)
+	return ok, fault.Wrap(err, "flag payment %s", transactionID)
 }
 
 func (s *mongoStore) RefundedPayment(ctx context.Context, tenantID, orderID, provider, transactionID string, at time.Time) (bool, error) {
 	ok, err := updatedOne(s.e.Mongo(tenantID).C("payments").UpdateOne(ctx,
 		bson.D{{Key: "provider", Value: provider}, {Key: "transaction_id", Value: transactionID}, {Key: "order_id", Value: orderID}, {Key: "refund", Value: PaymentToRefund}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "refund", Value: PaymentRefunded}, {Key: "refunded_at", Value: at}}}}))
-	return ok, wrap(err, "mark payment %s refunded", transactionID)
+	return ok, fault.Wrap(err, "mark payment %s refunded", transactionID)
 }
 
 func (s *mongoStore) Payments(ctx context.Context, tenantID, refund, orderID string, limit int) ([]Payment, error) {
@@ -239,25 +239,25 @@ func (s *mongoStore) ClaimKey(ctx context.Context, tenantID string, k IdemKey, s
 		bson.D{{Key: "$set", Value: bson.D{{Key: "hash", Value: k.Hash}, {Key: "order_id", Value: k.OrderID},
 			{Key: "status", Value: 0}, {Key: "body", Value: nil}, {Key: "at", Value: k.At}}}}))
 	if err != nil || claimed {
-		return k, claimed, wrap(err, "claim idempotency key")
+		return k, claimed, fault.Wrap(err, "claim idempotency key")
 	}
 	var got IdemKey
 	err = c.FindOne(ctx, key).Decode(&got)
 	got.At = got.At.UTC()
-	return got, false, wrap(err, "read idempotency key")
+	return got, false, fault.Wrap(err, "read idempotency key")
 }
 
 func (s *mongoStore) FinishKey(ctx context.Context, tenantID string, k IdemKey) error {
 	_, err := s.e.Mongo(tenantID).C("idempotency_keys").UpdateOne(ctx,
 		bson.D{{Key: "scope", Value: k.Scope}, {Key: "key", Value: k.Key}, {Key: "hash", Value: k.Hash}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: k.Status}, {Key: "body", Value: k.Body}}}})
-	return wrap(err, "finish idempotency key")
+	return fault.Wrap(err, "finish idempotency key")
 }
 
 func (s *mongoStore) ReleaseKey(ctx context.Context, tenantID string, k IdemKey) error {
 	_, err := s.e.Mongo(tenantID).C("idempotency_keys").DeleteOne(ctx, bson.D{{Key: "scope", Value: k.Scope},
 		{Key: "key", Value: k.Key}, {Key: "hash", Value: k.Hash}, {Key: "status", Value: 0}})
-	return wrap(err, "release idempotency key")
+	return fault.Wrap(err, "release idempotency key")
 }
 
 func (s *mongoStore) DeleteKeysBefore(ctx context.Context, tenantID string, t time.Time, limit int) (int, error) {
@@ -299,10 +299,10 @@ func (s *mongoStore) SetCartItem(ctx context.Context, tenantID, fanID string, it
 			{Key: "$setOnInsert", Value: bson.D{{Key: "added_at", Value: it.AddedAt}}},
 		}, options.UpdateOne().SetUpsert(true))
 	}
-	return wrap(err, "set cart item")
+	return fault.Wrap(err, "set cart item")
 }
 
 func (s *mongoStore) ClearCart(ctx context.Context, tenantID, fanID string) error {
 	_, err := s.e.Mongo(tenantID).C("cart_items").DeleteMany(ctx, bson.D{{Key: "fan_id", Value: fanID}})
-	return wrap(err, "clear cart")
+	return fault.Wrap(err, "clear cart")
 }

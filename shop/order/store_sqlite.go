@@ -51,7 +51,7 @@ func (s *sqliteStore) Insert(ctx context.Context, tenantID string, o *Order) err
 		shipping_fee, discount, payable, attribution, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.ID, o.FanID, o.Status, engine.JSONText(o.Lines), engine.JSONText(o.Address), o.GoodsTotal, o.ShippingFee,
 		o.Discount, o.Payable, engine.JSONText(o.Attribution), engine.TimeText(o.CreatedAt), engine.TimeText(o.ExpiresAt))
-	return wrap(err, "insert order %s", o.ID)
+	return fault.Wrap(err, "insert order %s", o.ID)
 }
 
 func (s *sqliteStore) Get(ctx context.Context, tenantID, id string) (Order, error) {
@@ -59,7 +59,7 @@ func (s *sqliteStore) Get(ctx context.Context, tenantID, id string) (Order, erro
 	if errors.Is(err, sql.ErrNoRows) {
 		return Order{}, fault.NotFound("order")
 	}
-	return o, wrap(err, "get order %s", id)
+	return o, fault.Wrap(err, "get order %s", id)
 }
 
 func (s *sqliteStore) query(ctx context.Context, tenantID, q string, args ...any) ([]Order, error) {
@@ -91,7 +91,7 @@ func (s *sqliteStore) List(ctx context.Context, tenantID string, f Filter) ([]Or
 	}
 	list, err := s.query(ctx, tenantID, `SELECT `+orderColumns+` FROM orders`+filter+
 		` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, append(args, f.Limit, f.Offset)...)
-	return list, total, wrap(err, "list orders")
+	return list, total, fault.Wrap(err, "list orders")
 }
 
 func (s *sqliteStore) Transition(ctx context.Context, tenantID, id string, from []string, to string, ch Change, ev *Event) (bool, error) {
@@ -113,7 +113,7 @@ func (s *sqliteStore) Transition(ctx context.Context, tenantID, id string, from 
 	}
 	ok, err := s.execOne(ctx, tenantID, `UPDATE orders SET `+strings.Join(assign, ", ")+
 		` WHERE tenant_id = ? AND id = ? AND status IN (`+engine.Placeholders(len(from))+`)`, args...)
-	return ok, wrap(err, "order %s to %s", id, to)
+	return ok, fault.Wrap(err, "order %s to %s", id, to)
 }
 
 func (s *sqliteStore) AddRefund(ctx context.Context, tenantID, id string, from []string, r Refund, ev Event) (bool, error) {
@@ -127,7 +127,7 @@ func (s *sqliteStore) AddRefund(ctx context.Context, tenantID, id string, from [
 		status = CASE WHEN refundable - ? = 0 THEN 'refunded' ELSE status END,
 		refunds = json_insert(refunds, '$[#]', json(?)), events = json_insert(events, '$[#]', json(?)), outbox = 1
 		WHERE tenant_id = ? AND id = ? AND refundable >= ? AND status IN (`+engine.Placeholders(len(from))+`)`, args...)
-	return ok, wrap(err, "refund order %s", id)
+	return ok, fault.Wrap(err, "refund order %s", id)
 }
 
 func (s *sqliteStore) Due(ctx context.Context, tenantID, status, field string, t time.Time, limit int) ([]Order, error) {
@@ -139,7 +139,7 @@ func (s *sqliteStore) Due(ctx context.Context, tenantID, status, field string, t
 	// condition. It is one of the fixed statuses, checked above.
 	list, err := s.query(ctx, tenantID, `SELECT `+orderColumns+` FROM orders WHERE tenant_id = ? AND status = '`+status+`' AND `+field+` < ?
 		ORDER BY `+field+` LIMIT ?`, engine.TimeText(t), limit)
-	return list, wrap(err, "orders due by %s", field)
+	return list, fault.Wrap(err, "orders due by %s", field)
 }
 
 // checkDue refuses a Due query on anything but the known statuses and time
@@ -156,7 +156,7 @@ func checkDue(status, field string) error {
 
 func (s *sqliteStore) WithEvents(ctx context.Context, tenantID string, limit int) ([]Order, error) {
 	list, err := s.query(ctx, tenantID, `SELECT `+orderColumns+` FROM orders WHERE tenant_id = ? AND outbox = 1 LIMIT ?`, limit)
-	return list, wrap(err, "orders with events")
+	return list, fault.Wrap(err, "orders with events")
 }
 
 func (s *sqliteStore) AckEvents(ctx context.Context, tenantID, id string, events []Event) error {
@@ -172,26 +172,26 @@ func (s *sqliteStore) AckEvents(ctx context.Context, tenantID, id string, events
 	_, err := s.e.SQLExec(ctx, tenantID, `UPDATE orders SET events = `+remaining+`,
 		outbox = CASE WHEN `+remaining+` = '[]' THEN 0 ELSE 1 END
 		WHERE tenant_id = ? AND id = ?`, args...)
-	return wrap(err, "ack events of order %s", id)
+	return fault.Wrap(err, "ack events of order %s", id)
 }
 
 func (s *sqliteStore) InsertPayment(ctx context.Context, tenantID string, p Payment) (bool, error) {
 	ok, err := s.execOne(ctx, tenantID, `INSERT OR IGNORE INTO payments (tenant_id, provider, transaction_id, order_id, amount, at)
 		VALUES (?, ?, ?, ?, ?, ?)`, p.Provider, p.TransactionID, p.OrderID, p.Amount, engine.TimeText(p.At))
-	return ok, wrap(err, "record payment %s", p.TransactionID)
+	return ok, fault.Wrap(err, "record payment %s", p.TransactionID)
 }
 
 func (s *sqliteStore) FlagPayment(ctx context.Context, tenantID, provider, transactionID, reason string) (bool, error) {
 	ok, err := s.execOne(ctx, tenantID, `UPDATE payments SET refund = ?, reason = ?
 		WHERE tenant_id = ? AND provider = ? AND transaction_id = ? AND refund = ''`, PaymentToRefund, reason, provider, transactionID)
-	return ok, wrap(err, "flag payment %s", transactionID)
+	return ok, fault.Wrap(err, "flag payment %s", transactionID)
 }
 
 func (s *sqliteStore) RefundedPayment(ctx context.Context, tenantID, orderID, provider, transactionID string, at time.Time) (bool, error) {
 	ok, err := s.execOne(ctx, tenantID, `UPDATE payments SET refund = ?, refunded_at = ?
 		WHERE tenant_id = ? AND provider = ? AND transaction_id = ? AND order_id = ? AND refund = ?`,
 		PaymentRefunded, engine.TimeText(at), provider, transactionID, orderID, PaymentToRefund)
-	return ok, wrap(err, "mark payment %s refunded", transactionID)
+	return ok, fault.Wrap(err, "mark payment %s refunded", transactionID)
 }
 
 // execOne runs a single-row write and says whether it changed the row.
@@ -221,7 +221,7 @@ func (s *sqliteStore) Payments(ctx context.Context, tenantID, refund, orderID st
 		// refund != '' names the partial index's condition.
 		list, err = engine.SQLAll(ctx, s.e, tenantID, scan, cols+`WHERE tenant_id = ? AND refund != '' AND refund = ? ORDER BY at DESC LIMIT ?`, refund, limit)
 	}
-	return list, wrap(err, "list payments")
+	return list, fault.Wrap(err, "list payments")
 }
 
 func (s *sqliteStore) ClaimKey(ctx context.Context, tenantID string, k IdemKey, staleBefore time.Time) (IdemKey, bool, error) {
@@ -232,7 +232,7 @@ func (s *sqliteStore) ClaimKey(ctx context.Context, tenantID string, k IdemKey, 
 		WHERE idempotency_keys.at < ?`,
 		k.Scope, k.Key, k.Hash, k.OrderID, engine.TimeText(k.At), engine.TimeText(staleBefore))
 	if err != nil || claimed {
-		return k, claimed, wrap(err, "claim idempotency key")
+		return k, claimed, fault.Wrap(err, "claim idempotency key")
 	}
 	var got IdemKey
 	var at string
@@ -240,19 +240,19 @@ func (s *sqliteStore) ClaimKey(ctx context.Context, tenantID string, k IdemKey, 
 		WHERE tenant_id = ? AND scope = ? AND key = ?`, k.Scope, k.Key).
 		Scan(&got.Scope, &got.Key, &got.Hash, &got.OrderID, &got.Status, &got.Body, &at)
 	got.At = engine.ParseTimeText(at)
-	return got, false, wrap(err, "read idempotency key")
+	return got, false, fault.Wrap(err, "read idempotency key")
 }
 
 func (s *sqliteStore) FinishKey(ctx context.Context, tenantID string, k IdemKey) error {
 	_, err := s.e.SQLExec(ctx, tenantID, `UPDATE idempotency_keys SET status = ?, body = ?
 		WHERE tenant_id = ? AND scope = ? AND key = ? AND hash = ?`, k.Status, k.Body, k.Scope, k.Key, k.Hash)
-	return wrap(err, "finish idempotency key")
+	return fault.Wrap(err, "finish idempotency key")
 }
 
 func (s *sqliteStore) ReleaseKey(ctx context.Context, tenantID string, k IdemKey) error {
 	_, err := s.e.SQLExec(ctx, tenantID, `DELETE FROM idempotency_keys
 		WHERE tenant_id = ? AND scope = ? AND key = ? AND hash = ? AND status = 0`, k.Scope, k.Key, k.Hash)
-	return wrap(err, "release idempotency key")
+	return fault.Wrap(err, "release idempotency key")
 }
 
 func (s *sqliteStore) DeleteKeysBefore(ctx context.Context, tenantID string, t time.Time, limit int) (int, error) {
@@ -274,7 +274,7 @@ func (s *sqliteStore) Cart(ctx context.Context, tenantID, fanID string) ([]CartI
 		return it, err
 	}, `SELECT product_id, sku_id, qty, price_seen, added_at FROM cart_items
 		WHERE tenant_id = ? AND fan_id = ? ORDER BY added_at, product_id, sku_id`, fanID)
-	return items, wrap(err, "read cart")
+	return items, fault.Wrap(err, "read cart")
 }
 
 func (s *sqliteStore) SetCartItem(ctx context.Context, tenantID, fanID string, it CartItem) error {
@@ -288,10 +288,10 @@ func (s *sqliteStore) SetCartItem(ctx context.Context, tenantID, fanID string, i
 		ON CONFLICT (tenant_id, fan_id, product_id, sku_id) DO UPDATE SET qty = excluded.qty, price_seen = excluded.price_seen`,
 			fanID, it.ProductID, it.SKUID, it.Qty, it.PriceSeen, engine.TimeText(it.AddedAt))
 	}
-	return wrap(err, "set cart item")
+	return fault.Wrap(err, "set cart item")
 }
 
 func (s *sqliteStore) ClearCart(ctx context.Context, tenantID, fanID string) error {
 	_, err := s.e.SQLExec(ctx, tenantID, `DELETE FROM cart_items WHERE tenant_id = ? AND fan_id = ?`, fanID)
-	return wrap(err, "clear cart")
+	return fault.Wrap(err, "clear cart")
 }

@@ -101,23 +101,6 @@ func onInsert(except string) bson.D {
 	return d
 }
 
-// findAll finds the documents matching f in c and converts each.
-func findAll[D, T any](ctx context.Context, c *engine.Collection, f bson.D, conv func(D) T, opts ...options.Lister[options.FindOptions]) ([]T, error) {
-	cur, err := c.Find(ctx, f, opts...)
-	if err != nil {
-		return nil, err
-	}
-	var docs []D
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]T, len(docs))
-	for i, d := range docs {
-		out[i] = conv(d)
-	}
-	return out, nil
-}
-
 func (s *mongoStore) accounts(tenantID string) *engine.Collection {
 	return s.e.Mongo(tenantID).C("points_accounts")
 }
@@ -245,7 +228,7 @@ func (s *mongoStore) Flush(ctx context.Context, tenantID, fanID string) error {
 }
 
 func (s *mongoStore) Dirty(ctx context.Context, tenantID string, limit int) ([]string, error) {
-	ids, err := findAll(ctx, s.accounts(tenantID), bson.D{{Key: "dirty", Value: true}},
+	ids, err := engine.FindAll(ctx, s.accounts(tenantID), bson.D{{Key: "dirty", Value: true}},
 		func(d accountDoc) string { return d.FanID }, options.Find().SetLimit(int64(limit)))
 	if err != nil {
 		return nil, fmt.Errorf("find points outboxes to copy: %w", err)
@@ -291,7 +274,7 @@ func (s *mongoStore) Entry(ctx context.Context, tenantID, fanID, key string) (En
 // entries reads the fan's ledger entries whose seq matches seq, sorted by
 // seq (dir 1 or -1), at most limit.
 func (s *mongoStore) entries(ctx context.Context, tenantID, fanID string, seq bson.D, dir, limit int) ([]Entry, error) {
-	list, err := findAll(ctx, s.ledger(tenantID), bson.D{{Key: "fan_id", Value: fanID}, {Key: "seq", Value: seq}}, entryDoc.entry,
+	list, err := engine.FindAll(ctx, s.ledger(tenantID), bson.D{{Key: "fan_id", Value: fanID}, {Key: "seq", Value: seq}}, entryDoc.entry,
 		options.Find().SetSort(bson.D{{Key: "seq", Value: dir}}).SetLimit(int64(limit)))
 	if err != nil {
 		return nil, fmt.Errorf("read the points ledger of fan %s: %w", fanID, err)
@@ -381,7 +364,7 @@ func (s *mongoStore) InsertCheckin(ctx context.Context, tenantID string, c Check
 
 // checkins reads the check-ins matching f.
 func (s *mongoStore) checkins(ctx context.Context, tenantID string, f bson.D, opts ...options.Lister[options.FindOptions]) ([]Checkin, error) {
-	list, err := findAll(ctx, s.checkinColl(tenantID), f, checkinDoc.checkin, opts...)
+	list, err := engine.FindAll(ctx, s.checkinColl(tenantID), f, checkinDoc.checkin, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("read check-ins: %w", err)
 	}

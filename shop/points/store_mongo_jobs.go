@@ -22,7 +22,7 @@ func (s *mongoStore) findAccounts(ctx context.Context, tenantID string, f, sort 
 	if sort != nil {
 		opts.SetSort(sort)
 	}
-	list, err := findAll(ctx, s.accounts(tenantID), f, accountDoc.account, opts)
+	list, err := engine.FindAll(ctx, s.accounts(tenantID), f, accountDoc.account, opts)
 	if err != nil {
 		return nil, fmt.Errorf("read points accounts: %w", err)
 	}
@@ -107,7 +107,7 @@ func (s *mongoStore) incOutstanding(ctx context.Context, tenantID, fanID string,
 }
 
 func (s *mongoStore) Days(ctx context.Context, tenantID, from, to string) ([]Day, error) {
-	list, err := findAll(ctx, s.e.Mongo(tenantID).C("points_days"),
+	list, err := engine.FindAll(ctx, s.e.Mongo(tenantID).C("points_days"),
 		bson.D{{Key: "day", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lte", Value: to}}}},
 		func(d Day) Day { return d }, options.Find().SetSort(bson.D{{Key: "day", Value: 1}}))
 	if err != nil {
@@ -157,7 +157,7 @@ func (s *mongoStore) Outstanding(ctx context.Context, tenantID string) (int64, e
 	for i := 0; i < shards; i++ {
 		ids = append(ids, shardID(i))
 	}
-	list, err := findAll(ctx, s.e.Mongo(tenantID).C("points_totals"), bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
+	list, err := engine.FindAll(ctx, s.e.Mongo(tenantID).C("points_totals"), bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
 		func(d struct {
 			Outstanding int64 `bson:"outstanding"`
 		}) int64 {

@@ -114,3 +114,13 @@ func Strings(ss []string) []any {
 	}
 	return out
 }
+
+// Changed reports whether a SQLite write (res, err) changed exactly one row:
+// false with no error is the conditional write that found nothing to do.
+func Changed(res sql.Result, err error) (bool, error) {
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
