@@ -246,6 +246,7 @@ func (a *app) mountRoutes() error {
 	msgs.APIRoutes(api)
 	msgs.AdminRoutes(admin)
 	msgs.StorefrontRoutes(storefront)
+	msgs.StorefrontAPIRoutes(storefront)
 	return nil
 }
 

@@ -43,7 +43,8 @@ type WeChatSender struct {
 var _ Sender = WeChatSender{}
 
 func (w WeChatSender) account(ctx context.Context, tenantID string) (*wechat.Account, error) {
-	return w.Accounts.Account(ctx, tenantID)
+	acct, err := w.Accounts.Account(ctx, tenantID)
+	return acct, wrapf(err, "WeChat account of shop %s", tenantID)
 }
 
 // Ready reports whether the shop has an official account.
@@ -61,7 +62,7 @@ func (w WeChatSender) SendText(ctx context.Context, tenantID, openID, text strin
 	if err != nil {
 		return err
 	}
-	return acct.SendText(ctx, openID, text)
+	return wrapf(acct.SendText(ctx, openID, text), "WeChat: send text to %s", openID)
 }
 
 // SendTemplate sends a template message.
@@ -75,7 +76,7 @@ func (w WeChatSender) SendTemplate(ctx context.Context, tenantID, openID, templa
 		msg.Data[k] = &wxmsg.TemplateDataItem{Value: v}
 	}
 	_, err = acct.SendTemplate(ctx, msg)
-	return err
+	return wrapf(err, "WeChat: send template %s to %s", templateID, openID)
 }
 
 // massURL is WeChat's broadcast-to-openids endpoint.
@@ -109,7 +110,7 @@ func (w WeChatSender) SendMass(ctx context.Context, tenantID string, openIDs []s
 	defer cancel()
 	tok, err := acct.AccessToken(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("WeChat access token of shop %s: %w", tenantID, err)
 	}
 	body := map[string]any{"touser": openIDs, "msgtype": "text", "text": map[string]string{"content": text},
 		"send_ignore_reprint": 0, "clientmsgid": clientMsgID}

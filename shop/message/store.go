@@ -2,10 +2,12 @@ package message
 
 import (
 	"context"
-	"microshop/tenants/engine"
+	"encoding/json"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"microshop/tenants/engine"
 )
 
 // Store keeps the audience records, segments, campaigns, deliveries, the
@@ -107,147 +109,72 @@ type Store interface {
 // NewStore returns the message store on the engine's kind.
 func NewStore(e *engine.Engine) Store {
 	if e.Kind() == engine.Mongo {
-		return &mongoStore{e: e}
+		return &mongoStore{docStore{e}}
 	}
-	return &sqliteStore{e: e}
+	return &sqliteStore{docStore{e}}
 }
 
-// Schema is the messaging tables and indexes in each tenant database.
-var Schema = engine.Schema{
-	Name: "message",
-	SQLite: []string{
-		`CREATE TABLE IF NOT EXISTS audience (
-			tenant_id TEXT NOT NULL,
-			fan_id TEXT NOT NULL,
-			openid TEXT NOT NULL DEFAULT '',
-			subscribed INTEGER NOT NULL DEFAULT 0,
-			tags TEXT NOT NULL DEFAULT '[]',
-			guide_id TEXT NOT NULL DEFAULT '',
-			store_id TEXT NOT NULL DEFAULT '',
-			distributor_id TEXT NOT NULL DEFAULT '',
-			orders INTEGER NOT NULL DEFAULT 0,
-			last_active_at TEXT NOT NULL DEFAULT '',
-			points INTEGER NOT NULL DEFAULT 0,
-			streak INTEGER NOT NULL DEFAULT 0,
-			last_checkin_day TEXT NOT NULL DEFAULT '',
-			opted_out INTEGER NOT NULL DEFAULT 0,
-			mass_month TEXT NOT NULL DEFAULT '',
-			mass_count INTEGER NOT NULL DEFAULT 0,
-			created_at TEXT NOT NULL,
-			PRIMARY KEY (tenant_id, fan_id))`,
-		`CREATE INDEX IF NOT EXISTS audience_subscribed ON audience (tenant_id, subscribed, fan_id)`,
-		`CREATE INDEX IF NOT EXISTS audience_guide ON audience (tenant_id, guide_id)`,
-		`CREATE INDEX IF NOT EXISTS audience_store ON audience (tenant_id, store_id)`,
-		`CREATE INDEX IF NOT EXISTS audience_distributor ON audience (tenant_id, distributor_id)`,
-		`CREATE INDEX IF NOT EXISTS audience_by_orders ON audience (tenant_id, orders)`,
-		`CREATE INDEX IF NOT EXISTS audience_active ON audience (tenant_id, last_active_at)`,
-		`CREATE INDEX IF NOT EXISTS audience_points ON audience (tenant_id, points)`,
-		`CREATE INDEX IF NOT EXISTS audience_checkin ON audience (tenant_id, last_checkin_day)`,
-		`CREATE TABLE IF NOT EXISTS audience_tags (
-			tenant_id TEXT NOT NULL,
-			fan_id TEXT NOT NULL,
-			tag TEXT NOT NULL,
-			PRIMARY KEY (tenant_id, fan_id, tag))`,
-		`CREATE INDEX IF NOT EXISTS audience_tags_tag ON audience_tags (tenant_id, tag, fan_id)`,
-		`CREATE TABLE IF NOT EXISTS audience_orders (
-			tenant_id TEXT NOT NULL,
-			fan_id TEXT NOT NULL,
-			order_id TEXT NOT NULL,
-			at TEXT NOT NULL,
-			PRIMARY KEY (tenant_id, fan_id, order_id))`,
-		`CREATE TABLE IF NOT EXISTS segments (
-			tenant_id TEXT NOT NULL,
-			id TEXT NOT NULL,
-			name TEXT NOT NULL,
-			rule TEXT NOT NULL,
-			created_at TEXT NOT NULL,
-			PRIMARY KEY (tenant_id, id))`,
-		`CREATE INDEX IF NOT EXISTS segments_created ON segments (tenant_id, created_at)`,
-		`CREATE TABLE IF NOT EXISTS campaigns (
-			tenant_id TEXT NOT NULL,
-			id TEXT NOT NULL,
-			doc TEXT NOT NULL,
-			status TEXT NOT NULL,
-			scheduled_at TEXT NOT NULL,
-			cursor TEXT NOT NULL DEFAULT '',
-			materialized INTEGER NOT NULL DEFAULT 0,
-			recipients INTEGER NOT NULL DEFAULT 0,
-			created_at TEXT NOT NULL,
-			started_at TEXT NOT NULL DEFAULT '',
-			finished_at TEXT NOT NULL DEFAULT '',
-			PRIMARY KEY (tenant_id, id))`,
-		`CREATE INDEX IF NOT EXISTS campaigns_created ON campaigns (tenant_id, created_at)`,
-		`CREATE INDEX IF NOT EXISTS campaigns_status ON campaigns (tenant_id, status, scheduled_at)`,
-		`CREATE TABLE IF NOT EXISTS deliveries (
-			tenant_id TEXT NOT NULL,
-			id TEXT NOT NULL,
-			campaign_id TEXT NOT NULL,
-			fan_id TEXT NOT NULL,
-			status TEXT NOT NULL,
-			channel TEXT NOT NULL DEFAULT '',
-			reason TEXT NOT NULL DEFAULT '',
-			attempts INTEGER NOT NULL DEFAULT 0,
-			next_at TEXT NOT NULL,
-			batch TEXT NOT NULL DEFAULT '',
-			claimed_at TEXT NOT NULL DEFAULT '',
-			notice TEXT NOT NULL DEFAULT '',
-			created_at TEXT NOT NULL,
-			done_at TEXT NOT NULL DEFAULT '',
-			PRIMARY KEY (tenant_id, id))`,
-		`CREATE INDEX IF NOT EXISTS deliveries_campaign ON deliveries (tenant_id, campaign_id, status, id)`,
-		`CREATE INDEX IF NOT EXISTS deliveries_claimed ON deliveries (tenant_id, status, claimed_at)`,
-		`CREATE INDEX IF NOT EXISTS deliveries_batch ON deliveries (tenant_id, campaign_id, batch)`,
-		`CREATE TABLE IF NOT EXISTS inbox (
-			tenant_id TEXT NOT NULL,
-			id TEXT NOT NULL,
-			fan_id TEXT NOT NULL,
-			kind TEXT NOT NULL,
-			title TEXT NOT NULL,
-			body TEXT NOT NULL,
-			url TEXT NOT NULL DEFAULT '',
-			image TEXT NOT NULL DEFAULT '',
-			channel TEXT NOT NULL,
-			created_at TEXT NOT NULL,
-			PRIMARY KEY (tenant_id, id))`,
-		`CREATE INDEX IF NOT EXISTS inbox_fan ON inbox (tenant_id, fan_id, created_at)`,
-		`CREATE TABLE IF NOT EXISTS message_settings (
-			tenant_id TEXT NOT NULL,
-			name TEXT NOT NULL,
-			doc TEXT NOT NULL,
-			PRIMARY KEY (tenant_id, name))`,
-	},
-	Mongo: []engine.MongoCollection{
-		{Name: "audience", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "_id", Value: 1}}},
-			{Keys: bson.D{{Key: "subscribed", Value: 1}, {Key: "_id", Value: 1}}},
-			{Keys: bson.D{{Key: "tags", Value: 1}}},
-			{Keys: bson.D{{Key: "guide_id", Value: 1}}},
-			{Keys: bson.D{{Key: "store_id", Value: 1}}},
-			{Keys: bson.D{{Key: "distributor_id", Value: 1}}},
-			{Keys: bson.D{{Key: "orders", Value: 1}}},
-			{Keys: bson.D{{Key: "last_active_at", Value: 1}}},
-			{Keys: bson.D{{Key: "points", Value: 1}}},
-			{Keys: bson.D{{Key: "last_checkin_day", Value: 1}}},
-		}},
-		{Name: "audience_orders", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "fan_id", Value: 1}, {Key: "order_id", Value: 1}}, Unique: true},
-		}},
-		{Name: "segments", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "created_at", Value: -1}}},
-		}},
-		{Name: "campaigns", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
-			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "scheduled_at", Value: 1}}},
-		}},
-		{Name: "deliveries", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "campaign_id", Value: 1}, {Key: "status", Value: 1}, {Key: "_id", Value: 1}}},
-			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "claimed_at", Value: 1}}},
-			{Keys: bson.D{{Key: "campaign_id", Value: 1}, {Key: "batch", Value: 1}}},
-			{Keys: bson.D{{Key: "campaign_id", Value: 1}, {Key: "_id", Value: 1}}},
-		}},
-		{Name: "inbox", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "fan_id", Value: 1}, {Key: "created_at", Value: -1}}},
-		}},
-		{Name: "message_settings"},
-	},
+// The Store is written once per engine: store_sqlite.go, and
+// store_mongo.go with store_mongo_delivery.go. The settings documents are
+// the engine's, the same on both (docStore).
+
+// docStore keeps the shop's messaging documents in message_settings, as
+// the engine keeps settings documents on either engine.
+type docStore struct{ e *engine.Engine }
+
+// docName names a document of message_settings.
+func docName(name string) engine.Doc { return engine.Doc{Table: "message_settings", Name: name} }
+
+// load reads the named document into v. Until issue 11 the Mongo store
+// kept documents as JSON text: such a document is read as it was (and
+// written the engine's way at the next save).
+func (s docStore) load(ctx context.Context, tenantID, name string, v any) error {
+	_, err := s.e.LoadDoc(ctx, tenantID, docName(name), v)
+	if err == nil || s.e.Kind() != engine.Mongo {
+		return err
+	}
+	var old struct {
+		Doc string `bson:"doc"`
+	}
+	if s.e.Mongo(tenantID).C("message_settings").FindOne(ctx, bson.D{{Key: "_id", Value: name}}).Decode(&old) != nil || old.Doc == "" {
+		return err
+	}
+	return json.Unmarshal([]byte(old.Doc), v)
+}
+
+func (s docStore) Settings(ctx context.Context, tenantID string) (Settings, error) {
+	st := DefaultSettings()
+	err := s.load(ctx, tenantID, "settings", &st)
+	if st.Templates == nil {
+		st.Templates = map[string]string{}
+	}
+	return st, err
+}
+
+func (s docStore) SaveSettings(ctx context.Context, tenantID string, st Settings) error {
+	return s.e.SaveDoc(ctx, tenantID, docName("settings"), st)
+}
+
+// syncMark is when the fans were last synced, as a document.
+type syncMark struct {
+	At time.Time `json:"at" bson:"at"`
+}
+
+func (s docStore) SyncedAt(ctx context.Context, tenantID string) (time.Time, error) {
+	var m syncMark
+	err := s.load(ctx, tenantID, "synced_at", &m)
+	return m.At, err
+}
+
+func (s docStore) SetSyncedAt(ctx context.Context, tenantID string, at time.Time) error {
+	return s.e.SaveDoc(ctx, tenantID, docName("synced_at"), syncMark{At: at})
+}
+
+// newest is before, or when zero a time after every item (an inbox read
+// from its newest).
+func newest(before time.Time) time.Time {
+	if before.IsZero() {
+		return time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	return before
 }

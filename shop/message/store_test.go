@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"sync"
 	"testing"
 	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
@@ -224,6 +227,43 @@ func TestSegmentsAndCampaignsBadInput(t *testing.T) {
 		}
 		if _, err := f.svc.Campaign(ctx, f.shop.ID, "nope"); !errors.Is(err, fault.ErrNotFound) {
 			t.Fatalf("malformed campaign id: %v", err)
+		}
+	})
+}
+
+// TestSettingsDocuments: the settings and the time of the last fan sync
+// round-trip on both engines, and a Mongo settings document kept as JSON
+// text (as before the engine's settings documents) is still read.
+func TestSettingsDocuments(t *testing.T) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
+		f := newFixture(t, e)
+		ctx := context.Background()
+		st, err := f.store.Settings(ctx, f.shop.ID)
+		if err != nil || !reflect.DeepEqual(st, DefaultSettings()) {
+			t.Fatalf("a new shop's settings: %+v %v", st, err)
+		}
+		want := Settings{Rate: 7, Templates: map[string]string{NoticeOrderPaid: "tpl-paid"}}
+		must(t, f.store.SaveSettings(ctx, f.shop.ID, want))
+		if st, err := f.store.Settings(ctx, f.shop.ID); err != nil || !reflect.DeepEqual(st, want) {
+			t.Fatalf("saved settings read back as %+v %v, want %+v", st, err, want)
+		}
+		if at, err := f.store.SyncedAt(ctx, f.shop.ID); err != nil || !at.IsZero() {
+			t.Fatalf("never synced: %s %v", at, err)
+		}
+		now := f.now()
+		must(t, f.store.SetSyncedAt(ctx, f.shop.ID, now))
+		if at, err := f.store.SyncedAt(ctx, f.shop.ID); err != nil || !at.Equal(now) {
+			t.Fatalf("synced at %s, read back as %s %v", now, at, err)
+		}
+		if e.Kind() != engine.Mongo {
+			return
+		}
+		_, err = e.Mongo(f.shop.ID).C("message_settings").UpdateOne(ctx, bson.D{{Key: "_id", Value: "settings"}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "doc", Value: `{"rate":9,"templates":{"order_paid":"tpl-old"}}`}}}})
+		must(t, err)
+		old := Settings{Rate: 9, Templates: map[string]string{NoticeOrderPaid: "tpl-old"}}
+		if st, err := f.store.Settings(ctx, f.shop.ID); err != nil || !reflect.DeepEqual(st, old) {
+			t.Fatalf("settings kept as JSON text read as %+v %v, want %+v", st, err, old)
 		}
 	})
 }

@@ -1,0 +1,105 @@
+package message
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"strings"
+)
+
+// runNotices sends the queued notices that are due.
+func (s *Service) runNotices(ctx context.Context, p *pass) error {
+	for !p.over(ctx) {
+		list, err := s.store.Queued(ctx, p.t.ID, "", s.clock(), sendPage)
+		if err != nil || len(list) == 0 {
+			return wrapf(err, "list queued notices")
+		}
+		for _, d := range list {
+			if p.over(ctx) {
+				return nil
+			}
+			if err := s.deliverNotice(ctx, p, d); err != nil {
+				return err
+			}
+		}
+		if len(list) < sendPage {
+			return nil
+		}
+	}
+	return nil
+}
+
+// deliverNotice sends a notice as a template message when the shop set one
+// for its kind and the fan follows; otherwise, or when WeChat refuses, it
+// reaches the inbox only, with the reason.
+func (s *Service) deliverNotice(ctx context.Context, p *pass, d Delivery) error {
+	if ok, err := s.claim(ctx, p, &d); err != nil || !ok {
+		return err
+	}
+	n := d.Notice
+	if n == nil {
+		return s.finish(ctx, p, d, Failed, "", "a notice without content", nil)
+	}
+	item := InboxItem{Kind: n.Kind, Title: n.Title, Body: n.Body, URL: n.URL}
+	f, ok, err := s.recipient(ctx, p, d)
+	if !ok {
+		return err
+	}
+	tmpl := p.settings.Templates[n.Kind]
+	reason := ""
+	switch {
+	case tmpl == "":
+		reason = "no template message is set for " + NoticeText(n.Kind)
+	case !p.ready:
+		reason = "the shop has no WeChat official account"
+	case f.OpenID == "" || !f.Subscribed:
+		reason = "the fan does not follow the shop's WeChat account"
+	default:
+		data := map[string]string{"first": n.Title, "remark": n.Body}
+		maps.Copy(data, n.Fields)
+		if reason, err = s.sendTemplate(ctx, p, d, f.OpenID, TemplateMessage{ID: tmpl, URL: n.URL, Fields: data}, item); reason == "" {
+			return err
+		}
+	}
+	return s.finish(ctx, p, d, Sent, ChannelInbox, reason, &item)
+}
+
+// sendTemplate sends d as a template message and ends the delivery when
+// it left (sent) or may leave later (retried); otherwise it returns why
+// WeChat refused it, for the caller to fall back.
+func (s *Service) sendTemplate(ctx context.Context, p *pass, d Delivery, openID string, tm TemplateMessage, item InboxItem) (refused string, err error) {
+	err = s.store.SetChannel(ctx, p.t.ID, d.ID, ChannelTemplate, "")
+	if err != nil {
+		return "", fmt.Errorf("mark delivery %s: %w", d.ID, err)
+	}
+	if err = p.lim.wait(ctx); err != nil {
+		err = errStopped
+	} else {
+		sctx, cancel := detached(ctx)
+		err = s.sender.SendTemplate(sctx, p.t.ID, openID, tm.ID, s.link(tm.URL), tm.Fields)
+		cancel()
+		if err == nil && s.afterSend != nil {
+			s.afterSend(d)
+		}
+	}
+	switch {
+	case err == nil:
+		return "", s.finish(ctx, p, d, Sent, ChannelTemplate, "", &item)
+	case transient(err):
+		return "", s.retry(ctx, p, d, err)
+	}
+	return "WeChat refused the template message: " + plainError(err), nil
+}
+
+// link is a page WeChat can open from a template message: a shop path made
+// absolute with the server's public address, or none without one (the
+// inbox copy keeps the path).
+func (s *Service) link(path string) string {
+	if !strings.HasPrefix(path, "/") {
+		return path
+	}
+	if s.baseURL == "" {
+		return ""
+	}
+	return strings.TrimSuffix(s.baseURL, "/") + path
+}

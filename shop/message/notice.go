@@ -1,0 +1,181 @@
+package message
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"microshop/shop/order"
+	"microshop/tenants/engine"
+	"microshop/tenants/fault"
+)
+
+// Notice kinds.
+const (
+	NoticeOrderPaid          = "order_paid"
+	NoticeOrderShipped       = "order_shipped"
+	NoticeCommissionCredited = "commission_credited"
+	NoticeCommissionReversed = "commission_reversed"
+	NoticePointsExpiring     = "points_expiring"
+	NoticeCheckinReminder    = "checkin_reminder"
+)
+
+// NoticeKinds lists the notice kinds in the order the console shows them.
+var NoticeKinds = []string{NoticeOrderPaid, NoticeOrderShipped, NoticeCommissionCredited, NoticeCommissionReversed,
+	NoticePointsExpiring, NoticeCheckinReminder}
+
+// noticeText names notice kinds in plain words.
+var noticeText = map[string]string{
+	NoticeOrderPaid: "Order paid", NoticeOrderShipped: "Order shipped", NoticeCommissionCredited: "Commission credited",
+	NoticeCommissionReversed: "Commission reversed", NoticePointsExpiring: "Points about to expire",
+	NoticeCheckinReminder: "Daily check-in reminder",
+}
+
+// NoticeText names a notice kind.
+func NoticeText(kind string) string {
+	if s, ok := noticeText[kind]; ok {
+		return s
+	}
+	return kind
+}
+
+// Notice is a transactional message to one fan.
+type Notice struct {
+	// Key names the notice's cause, unique in the shop: a notice with a
+	// key seen before is not sent again.
+	Key   string `json:"key" bson:"key"`
+	FanID string `json:"fan_id" bson:"fan_id"`
+	Kind  string `json:"kind" bson:"kind"`
+	Title string `json:"title" bson:"title"`
+	Body  string `json:"body" bson:"body"`
+	// URL is the storefront page the notice opens (absolute path).
+	URL string `json:"url,omitempty" bson:"url,omitempty"`
+	// Fields fill a template message: keyword1, keyword2, keyword3.
+	Fields map[string]string `json:"fields,omitempty" bson:"fields,omitempty"`
+}
+
+// Notify queues a transactional notice to a fan, once per key, and kicks
+// the dispatcher: a template message when the shop set one for the kind
+// and the fan follows, else the inbox. It returns quickly; WeChat is
+// called after.
+func (s *Service) Notify(ctx context.Context, tenantID string, n Notice) error {
+	n.Key = strings.TrimSpace(n.Key)
+	if n.Key == "" || len(n.Key) > 200 {
+		return fault.Invalid("key", "is required, at most 200 characters")
+	}
+	if err := engine.CheckID("fan_id", "fan", n.FanID); err != nil {
+		return err
+	}
+	if noticeText[n.Kind] == "" {
+		return fault.Invalid("kind", "must be one of %s", strings.Join(NoticeKinds, ", "))
+	}
+	if err := requiredText("title", n.Title, 64); err != nil {
+		return err
+	}
+	if err := maxText("body", n.Body, 600); err != nil {
+		return err
+	}
+	now := s.clock()
+	added, err := s.store.InsertDeliveries(ctx, tenantID, []Delivery{{ID: "n:" + n.Key, FanID: n.FanID, Status: Queued,
+		NextAt: now, Notice: &n, CreatedAt: now}})
+	if err != nil {
+		return fmt.Errorf("queue notice %s: %w", n.Key, err)
+	}
+	if added > 0 {
+		s.Kick(tenantID)
+	}
+	return nil
+}
+
+func yuan(fen int64) string {
+	sign := ""
+	if fen < 0 {
+		sign, fen = "-", -fen
+	}
+	return fmt.Sprintf("%s¥%d.%02d", sign, fen/100, fen%100)
+}
+
+// notifyShop queues the notice the shop's own build makes (its slug for
+// links, its zone for dates).
+func (s *Service) notifyShop(ctx context.Context, tenantID string, build func(slug string, loc *time.Location) Notice) error {
+	t, err := s.tenants.TenantByID(ctx, tenantID)
+	if err != nil {
+		return fmt.Errorf("load shop %s: %w", tenantID, err)
+	}
+	return s.Notify(ctx, tenantID, build(t.Slug, zone(t)))
+}
+
+// Commission tells a fan (a distributor) that commission was credited or,
+// reversed, taken back. key names the commission ledger entry (it is the
+// notice's de-duplication key, so the distribution package may call this
+// from an at-least-once handler); amount is fen.
+func (s *Service) Commission(ctx context.Context, tenantID, fanID, key string, amount int64, orderID string, reversed bool) error {
+	return s.notifyShop(ctx, tenantID, func(slug string, _ *time.Location) Notice {
+		n := Notice{Key: "commission:" + key, FanID: fanID, Kind: NoticeCommissionCredited, Title: "Commission credited",
+			Body: fmt.Sprintf("%s commission on order %s.", yuan(amount), orderID), URL: "/s/" + slug + "/",
+			Fields: map[string]string{"keyword1": yuan(amount), "keyword2": orderID}}
+		if reversed {
+			n.Kind, n.Title = NoticeCommissionReversed, "Commission reversed"
+			n.Body = fmt.Sprintf("%s commission on order %s was taken back (the order was refunded).", yuan(amount), orderID)
+		}
+		return n
+	})
+}
+
+// PointsExpiring tells a fan points expire soon (shop/points calls it).
+func (s *Service) PointsExpiring(ctx context.Context, tenantID, fanID string, points int64, expiresAt time.Time) error {
+	return s.notifyShop(ctx, tenantID, func(slug string, loc *time.Location) Notice {
+		last := expiresAt.In(loc).Add(-time.Second).Format(time.DateOnly)
+		return Notice{Key: fmt.Sprintf("points-expiring:%s:%d", fanID, expiresAt.Unix()), FanID: fanID,
+			Kind: NoticePointsExpiring, Title: "Points about to expire",
+			Body: fmt.Sprintf("%d of your points expire after %s. Use them at checkout before then.", points, last),
+			URL:  "/s/" + slug + "/me", Fields: map[string]string{"keyword1": fmt.Sprintf("-%d (expire after %s)", points, last),
+				"keyword2": fmt.Sprintf("%d points", points)}}
+	})
+}
+
+// CheckinReminder reminds a fan who opted in to check in today (shop/points
+// calls it).
+func (s *Service) CheckinReminder(ctx context.Context, tenantID, fanID, day string) error {
+	return s.notifyShop(ctx, tenantID, func(slug string, _ *time.Location) Notice {
+		return Notice{Key: "checkin-reminder:" + fanID + ":" + day, FanID: fanID, Kind: NoticeCheckinReminder,
+			Title: "Check in today", Body: "You have not checked in today: check in to keep your streak.", URL: "/s/" + slug + "/me",
+			Fields: map[string]string{"keyword1": "Daily check-in", "keyword2": day}}
+	})
+}
+
+// OrderEvent implements order.Subscriber: a paid order counts as a purchase
+// (once per order) and records the fan's attribution, and paid and shipped
+// orders send their notices (once per order: the notice key). Every event
+// counts as activity.
+func (s *Service) OrderEvent(ctx context.Context, tenantID string, o order.Order, ev order.Event) error {
+	if o.FanID == "" {
+		return nil
+	}
+	at := ev.At.UTC().Truncate(time.Millisecond)
+	switch ev.Type {
+	case order.EventPaid:
+		a := o.Attribution
+		if err := s.store.AddPurchase(ctx, tenantID, o.FanID, o.ID, at, a.GuideID, a.StoreID, a.DistributorID); err != nil {
+			return fmt.Errorf("count purchase %s of fan %s: %w", o.ID, o.FanID, err)
+		}
+		return s.notifyShop(ctx, tenantID, func(slug string, loc *time.Location) Notice {
+			return Notice{Key: "order-paid:" + o.ID, FanID: o.FanID, Kind: NoticeOrderPaid, Title: "Payment received",
+				Body: fmt.Sprintf("We received %s for order %s. We will tell you when it ships.", yuan(o.Paid), o.ID),
+				URL:  orderLink(slug, o.ID), Fields: map[string]string{"keyword1": o.ID, "keyword2": yuan(o.Paid),
+					"keyword3": at.In(loc).Format("2006-01-02 15:04")}}
+		})
+	case order.EventShipped:
+		carrier, tracking := cmp.Or(o.Carrier, "-"), cmp.Or(o.TrackingNo, "-")
+		return s.notifyShop(ctx, tenantID, func(slug string, _ *time.Location) Notice {
+			return Notice{Key: "order-shipped:" + o.ID, FanID: o.FanID, Kind: NoticeOrderShipped, Title: "Your order has shipped",
+				Body: fmt.Sprintf("Order %s left the shop with %s, tracking number %s.", o.ID, carrier, tracking),
+				URL:  orderLink(slug, o.ID), Fields: map[string]string{"keyword1": o.ID, "keyword2": carrier, "keyword3": tracking}}
+		})
+	}
+	return s.Touch(ctx, tenantID, o.FanID, at)
+}
+
+func orderLink(slug, orderID string) string { return "/s/" + slug + "/orders/" + orderID }
