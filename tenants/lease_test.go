@@ -48,9 +48,6 @@ func TestLeases(t *testing.T) {
 // TestLeaseOneWinner: 20 replicas race for one free lease; exactly one wins.
 func TestLeaseOneWinner(t *testing.T) {
 	enginetest.Kinds(t, nil, func(t *testing.T, e *engine.Engine) {
-		if enginetest.OnFerretDB(e) {
-			t.Skip(enginetest.FerretDBSkipReason)
-		}
 		store := tenants.NewStore(e)
 		var wins atomic.Int32
 		var wg sync.WaitGroup

@@ -38,12 +38,6 @@ import (
 // a real MongoDB instead of the in-process FerretDB.
 const MongoURIEnv = "MICROSHOP_TEST_MONGODB_URI"
 
-// FerretDBSkipReason is why concurrency cases skip on FerretDB (DESIGN.md,
-// "Data and storage engines").
-const FerretDBSkipReason = "FerretDB 1.24 does not keep single-document updates atomic under " +
-	"concurrency (concurrent $inc and conditional updates lose writes); this case runs on SQLite, " +
-	"and on real MongoDB when " + MongoURIEnv + " is set"
-
 // openTimeout bounds opening an engine, provisioning a tenant and the
 // clean-up at the end of a subtest.
 const openTimeout = 60 * time.Second
@@ -96,7 +90,16 @@ func openMongo(t testing.TB, schemas []engine.Schema) (*engine.Engine, *checker)
 	chk := newChecker(prefix, schemas)
 	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
 	defer cancel()
-	e, err := tenants.OpenMongo(ctx, uri, prefix, options.Client().SetMonitor(chk.monitor()), schemas...)
+	opts := options.Client().SetMonitor(chk.monitor())
+	if !server.external {
+		// FerretDB loses updates only when operations of several connections
+		// interleave inside one operation. With one connection every
+		// operation is atomic, as on MongoDB, while goroutines still
+		// interleave between operations, which is where an application's
+		// races live: so concurrency cases run on FerretDB too.
+		opts.SetMaxPoolSize(1)
+	}
+	e, err := tenants.OpenMongo(ctx, uri, prefix, opts, schemas...)
 	if err != nil {
 		t.Fatalf("open mongo engine on %s: %v", describeMongo(), err)
 	}
@@ -118,6 +121,12 @@ func openMongo(t testing.TB, schemas []engine.Schema) (*engine.Engine, *checker)
 	return e, chk
 }
 
+// FerretDBSkipReason was why concurrency cases skipped on FerretDB, before
+// its engines used one connection.
+//
+// Deprecated: concurrency cases run on FerretDB; don't skip them.
+const FerretDBSkipReason = "FerretDB 1.24 does not keep single-document updates atomic under concurrency"
+
 // Tenant provisions a fresh tenant database on e (every schema applied) and
 // returns its id. It creates no tenant record in the platform store.
 func Tenant(t *testing.T, e *engine.Engine) string {
@@ -132,12 +141,7 @@ func Tenant(t *testing.T, e *engine.Engine) string {
 }
 
 // OnFerretDB reports whether e is a Mongo engine that Kinds opened on the
-// in-process FerretDB stand-in. Cases whose outcome rests on concurrent
-// updates being atomic skip there:
-//
-//	if enginetest.OnFerretDB(e) {
-//		t.Skip(enginetest.FerretDBSkipReason)
-//	}
+// in-process FerretDB stand-in (through one connection: see openMongo).
 func OnFerretDB(e *engine.Engine) bool {
 	_, ok := ferretEngines.Load(e)
 	return ok
