@@ -2,12 +2,18 @@ package tree
 
 import (
 	"context"
+	_ "embed"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"microshop/tenants/engine"
 )
+
+// schemaSQL is the package's SQLite schema.
+//
+//go:embed schema.sql
+var schemaSQL string
 
 // Store keeps the team tree (distributors) and its counters
 // (distributor_stats, one small record per distributor, so counter writes
@@ -63,10 +69,7 @@ type Store interface {
 
 // NewStore returns the tree store on the engine's kind.
 func NewStore(e *engine.Engine) Store {
-	if e.Kind() == engine.Mongo {
-		return &mongoStore{e: e}
-	}
-	return &sqliteStore{e: e}
+	return engine.ByKind[Store](e, &sqliteStore{e: e}, &mongoStore{e: e})
 }
 
 // Schema is the tree's tables and indexes in each tenant database.
@@ -76,39 +79,8 @@ func NewStore(e *engine.Engine) Store {
 // plus "<d>/" on an ordinary index; MongoDB keeps it as an array under a
 // multikey index, so the subtree is {path: d}.
 var Schema = engine.Schema{
-	Name: "tree",
-	SQLite: []string{
-		`CREATE TABLE IF NOT EXISTS distributors (
-			tenant_id TEXT NOT NULL,
-			id TEXT NOT NULL,
-			fan_id TEXT NOT NULL,
-			code TEXT NOT NULL,
-			parent_id TEXT NOT NULL,
-			upline TEXT NOT NULL,
-			depth INTEGER NOT NULL CHECK (depth >= 1),
-			status TEXT NOT NULL,
-			created_at TEXT NOT NULL,
-			activated_at TEXT NOT NULL DEFAULT '',
-			path TEXT NOT NULL, -- last: a deep path spills into overflow pages that lookups without it never read
-			PRIMARY KEY (tenant_id, id))`,
-		`CREATE UNIQUE INDEX IF NOT EXISTS distributors_fan ON distributors (tenant_id, fan_id)`,
-		`CREATE UNIQUE INDEX IF NOT EXISTS distributors_code ON distributors (tenant_id, code)`,
-		`CREATE INDEX IF NOT EXISTS distributors_parent ON distributors (tenant_id, parent_id, created_at)`,
-		`CREATE INDEX IF NOT EXISTS distributors_path ON distributors (tenant_id, path)`,
-		`CREATE INDEX IF NOT EXISTS distributors_status ON distributors (tenant_id, status, created_at)`,
-		`CREATE TABLE IF NOT EXISTS distributor_stats (
-			tenant_id TEXT NOT NULL,
-			id TEXT NOT NULL,
-			team_size INTEGER NOT NULL DEFAULT 0,
-			team_sales INTEGER NOT NULL DEFAULT 0,
-			own_sales INTEGER NOT NULL DEFAULT 0,
-			rolled INTEGER NOT NULL DEFAULT 0,
-			dirty INTEGER NOT NULL DEFAULT 0,
-			PRIMARY KEY (tenant_id, id))`,
-		`CREATE INDEX IF NOT EXISTS distributor_stats_dirty ON distributor_stats (tenant_id, dirty)`,
-		`CREATE INDEX IF NOT EXISTS distributor_stats_sales ON distributor_stats (tenant_id, team_sales)`,
-		`CREATE INDEX IF NOT EXISTS distributor_stats_size ON distributor_stats (tenant_id, team_size)`,
-	},
+	Name:   "tree",
+	SQLite: engine.SQLStatements(schemaSQL),
 	Mongo: []engine.MongoCollection{
 		{Name: "distributors", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "fan_id", Value: 1}}, Unique: true},

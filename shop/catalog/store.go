@@ -2,12 +2,18 @@ package catalog
 
 import (
 	"context"
+	_ "embed"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
+
+// schemaSQL is the package's SQLite schema.
+//
+//go:embed schema.sql
+var schemaSQL string
 
 // Store keeps products and SKUs in a tenant's database. Every method takes
 // the tenant first. Writes also change the catalog's stamp, which the
@@ -49,10 +55,7 @@ type Filter struct {
 
 // NewStore returns the catalog store on the engine's kind.
 func NewStore(e *engine.Engine) Store {
-	if e.Kind() == engine.Mongo {
-		return &mongoStore{e: e}
-	}
-	return &sqliteStore{e: e}
+	return engine.ByKind[Store](e, &sqliteStore{e: e}, &mongoStore{e: e})
 }
 
 // skuWrite is one write that makes a product's stored SKUs what an edit
@@ -94,46 +97,8 @@ func stockChanged(k SKU) error {
 
 // Schema is the catalog's tables and indexes in each tenant database.
 var Schema = engine.Schema{
-	Name: "catalog",
-	SQLite: []string{
-		`CREATE TABLE IF NOT EXISTS products (
-			tenant_id TEXT NOT NULL,
-			id TEXT NOT NULL,
-			title TEXT NOT NULL,
-			description TEXT NOT NULL,
-			price INTEGER NOT NULL CHECK (price >= 0),
-			stock INTEGER NOT NULL CHECK (stock >= 0),
-			images TEXT NOT NULL,
-			category TEXT NOT NULL,
-			status TEXT NOT NULL,
-			rev INTEGER NOT NULL,
-			created_at TEXT NOT NULL,
-			updated_at TEXT NOT NULL,
-			PRIMARY KEY (tenant_id, id))`,
-		`CREATE INDEX IF NOT EXISTS products_created ON products (tenant_id, created_at)`,
-		`CREATE INDEX IF NOT EXISTS products_status ON products (tenant_id, status, created_at)`,
-		`CREATE INDEX IF NOT EXISTS products_category ON products (tenant_id, category, created_at)`,
-		`CREATE TABLE IF NOT EXISTS skus (
-			tenant_id TEXT NOT NULL,
-			id TEXT NOT NULL,
-			product_id TEXT NOT NULL,
-			name TEXT NOT NULL,
-			price INTEGER NOT NULL CHECK (price >= 0),
-			stock INTEGER NOT NULL CHECK (stock >= 0),
-			position INTEGER NOT NULL,
-			PRIMARY KEY (tenant_id, id))`,
-		`CREATE INDEX IF NOT EXISTS skus_product ON skus (tenant_id, product_id, position)`,
-		`CREATE TABLE IF NOT EXISTS stock_holds (
-			tenant_id TEXT NOT NULL,
-			key TEXT NOT NULL,
-			product_id TEXT NOT NULL,
-			sku_id TEXT NOT NULL,
-			qty INTEGER NOT NULL CHECK (qty > 0),
-			PRIMARY KEY (tenant_id, key))`,
-		`CREATE TABLE IF NOT EXISTS catalog_meta (
-			tenant_id TEXT PRIMARY KEY,
-			stamp TEXT NOT NULL)`,
-	},
+	Name:   "catalog",
+	SQLite: engine.SQLStatements(schemaSQL),
 	Mongo: []engine.MongoCollection{
 		{Name: "products", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},

@@ -108,10 +108,7 @@ type Store interface {
 
 // NewStore returns the message store on the engine's kind.
 func NewStore(e *engine.Engine) Store {
-	if e.Kind() == engine.Mongo {
-		return &mongoStore{docStore{e}}
-	}
-	return &sqliteStore{docStore{e}}
+	return engine.ByKind[Store](e, &sqliteStore{docStore{e}}, &mongoStore{docStore{e}})
 }
 
 // The Store is written once per engine: store_sqlite.go, and

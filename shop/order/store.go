@@ -2,12 +2,18 @@ package order
 
 import (
 	"context"
+	_ "embed"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"microshop/tenants/engine"
 )
+
+// schemaSQL is the package's SQLite schema.
+//
+//go:embed schema.sql
+var schemaSQL string
 
 // Store keeps orders, payments, idempotency keys, carts and the shop's
 // order settings in the tenant's database.
@@ -133,10 +139,7 @@ type CartItem struct {
 
 // NewStore returns the order store on the engine's kind.
 func NewStore(e *engine.Engine) Store {
-	if e.Kind() == engine.Mongo {
-		return &mongoStore{engineStore{e}}
-	}
-	return &sqliteStore{engineStore{e}}
+	return engine.ByKind[Store](e, &sqliteStore{engineStore{e}}, &mongoStore{engineStore{e}})
 }
 
 // engineStore is what the stores of both engines share: the engine, and the
@@ -188,89 +191,8 @@ func setIf[T any](s []set, field string, v *T) []set {
 
 // Schema is the order tables and indexes in each tenant database.
 var Schema = engine.Schema{
-	Name: "order",
-	SQLite: []string{
-		`CREATE TABLE IF NOT EXISTS orders (
-			tenant_id TEXT NOT NULL,
-			id TEXT NOT NULL,
-			fan_id TEXT NOT NULL,
-			status TEXT NOT NULL,
-			lines TEXT NOT NULL,
-			address TEXT NOT NULL,
-			goods_total INTEGER NOT NULL,
-			shipping_fee INTEGER NOT NULL,
-			discount INTEGER NOT NULL,
-			payable INTEGER NOT NULL,
-			paid INTEGER NOT NULL DEFAULT 0,
-			refunded INTEGER NOT NULL DEFAULT 0,
-			refundable INTEGER NOT NULL DEFAULT 0 CHECK (refundable >= 0),
-			refunds TEXT NOT NULL DEFAULT '[]',
-			events TEXT NOT NULL DEFAULT '[]',
-			outbox INTEGER NOT NULL DEFAULT 0,
-			provider TEXT NOT NULL DEFAULT '',
-			transaction_id TEXT NOT NULL DEFAULT '',
-			carrier TEXT NOT NULL DEFAULT '',
-			tracking_no TEXT NOT NULL DEFAULT '',
-			cancel_reason TEXT NOT NULL DEFAULT '',
-			attribution TEXT NOT NULL DEFAULT '{}',
-			created_at TEXT NOT NULL,
-			expires_at TEXT NOT NULL,
-			paid_at TEXT NOT NULL DEFAULT '',
-			shipped_at TEXT NOT NULL DEFAULT '',
-			completed_at TEXT NOT NULL DEFAULT '',
-			cancelled_at TEXT NOT NULL DEFAULT '',
-			PRIMARY KEY (tenant_id, id))`,
-		// Columns added after the first release (see engine.Schema).
-		`ALTER TABLE orders ADD COLUMN attribution TEXT NOT NULL DEFAULT '{}'`,
-		`CREATE INDEX IF NOT EXISTS orders_created ON orders (tenant_id, created_at)`,
-		`CREATE INDEX IF NOT EXISTS orders_status ON orders (tenant_id, status, created_at)`,
-		`CREATE INDEX IF NOT EXISTS orders_fan ON orders (tenant_id, fan_id, created_at)`,
-		// The cron passes' indexes hold only the orders they look for:
-		// every index an order's transition changes is one more page its
-		// commit writes (the queries name the same literal conditions).
-		`DROP INDEX IF EXISTS orders_expiry`,
-		`DROP INDEX IF EXISTS orders_shipped`,
-		`DROP INDEX IF EXISTS orders_outbox`,
-		`CREATE INDEX IF NOT EXISTS orders_due_payment ON orders (tenant_id, expires_at) WHERE status = 'pending_payment'`,
-		`CREATE INDEX IF NOT EXISTS orders_due_completion ON orders (tenant_id, shipped_at) WHERE status = 'shipped'`,
-		`CREATE INDEX IF NOT EXISTS orders_with_events ON orders (tenant_id) WHERE outbox = 1`,
-		`CREATE TABLE IF NOT EXISTS payments (
-			tenant_id TEXT NOT NULL,
-			provider TEXT NOT NULL,
-			transaction_id TEXT NOT NULL,
-			order_id TEXT NOT NULL,
-			amount INTEGER NOT NULL,
-			at TEXT NOT NULL,
-			PRIMARY KEY (tenant_id, provider, transaction_id))`,
-		`ALTER TABLE payments ADD COLUMN refund TEXT NOT NULL DEFAULT ''`,
-		`ALTER TABLE payments ADD COLUMN reason TEXT NOT NULL DEFAULT ''`,
-		`ALTER TABLE payments ADD COLUMN refunded_at TEXT NOT NULL DEFAULT ''`,
-		`CREATE INDEX IF NOT EXISTS payments_order ON payments (tenant_id, order_id)`,
-		`CREATE INDEX IF NOT EXISTS payments_refund ON payments (tenant_id, refund, at) WHERE refund != ''`,
-		`CREATE TABLE IF NOT EXISTS idempotency_keys (
-			tenant_id TEXT NOT NULL,
-			scope TEXT NOT NULL,
-			key TEXT NOT NULL,
-			hash TEXT NOT NULL,
-			order_id TEXT NOT NULL,
-			status INTEGER NOT NULL,
-			body BLOB,
-			at TEXT NOT NULL,
-			PRIMARY KEY (tenant_id, scope, key))`,
-		`CREATE INDEX IF NOT EXISTS idempotency_keys_at ON idempotency_keys (tenant_id, at)`,
-		`CREATE TABLE IF NOT EXISTS cart_items (
-			tenant_id TEXT NOT NULL,
-			fan_id TEXT NOT NULL,
-			product_id TEXT NOT NULL,
-			sku_id TEXT NOT NULL,
-			qty INTEGER NOT NULL CHECK (qty > 0),
-			price_seen INTEGER NOT NULL,
-			added_at TEXT NOT NULL,
-			PRIMARY KEY (tenant_id, fan_id, product_id, sku_id))`,
-		`CREATE TABLE IF NOT EXISTS order_settings (
-			tenant_id TEXT PRIMARY KEY,
-			doc TEXT NOT NULL)`,
-	},
+	Name:   "order",
+	SQLite: engine.SQLStatements(schemaSQL),
 	Mongo: []engine.MongoCollection{
 		{Name: "orders", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},

@@ -317,3 +317,12 @@ func (e *Engine) SQL(tenantID string) (*SQLScope, error) {
 func (e *Engine) Mongo(tenantID string) *MongoScope {
 	return &MongoScope{db: e.client.Database(e.tenantDBName(tenantID)), tenantID: tenantID}
 }
+
+// ByKind picks the store written for e's kind: every domain package's
+// NewStore is `return engine.ByKind[Store](e, &sqliteStore{…}, &mongoStore{…})`.
+func ByKind[S any](e *Engine, sqlite, mongo S) S {
+	if e.kind == Mongo {
+		return mongo
+	}
+	return sqlite
+}

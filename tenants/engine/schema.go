@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -61,4 +62,28 @@ func (e *Engine) ensurePlatformMongo(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// SQLStatements splits a schema file (schema.sql, embedded by its package)
+// into the statements a Schema lists: each ends with a ";" at the end of a
+// line; lines starting with "--" are comments. Statements are applied in
+// file order.
+func SQLStatements(file string) []string {
+	var out []string
+	var stmt strings.Builder
+	for line := range strings.Lines(file) {
+		trimmed := strings.TrimSpace(line)
+		if trimmed == "" || strings.HasPrefix(trimmed, "--") {
+			continue
+		}
+		stmt.WriteString(line)
+		if strings.HasSuffix(trimmed, ";") {
+			out = append(out, strings.TrimSuffix(strings.TrimSpace(stmt.String()), ";"))
+			stmt.Reset()
+		}
+	}
+	if s := strings.TrimSpace(stmt.String()); s != "" {
+		out = append(out, s)
+	}
+	return out
 }

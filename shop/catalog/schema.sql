@@ -1,0 +1,49 @@
+-- The SQLite tables and indexes of this package in each tenant database
+-- (see Schema). Every statement is idempotent: it runs when a shop is
+-- provisioned and again at start-up. A column added later is an
+-- ALTER TABLE ... ADD COLUMN after its CREATE TABLE.
+
+CREATE TABLE IF NOT EXISTS products (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL,
+    price INTEGER NOT NULL CHECK (price >= 0),
+    stock INTEGER NOT NULL CHECK (stock >= 0),
+    images TEXT NOT NULL,
+    category TEXT NOT NULL,
+    status TEXT NOT NULL,
+    rev INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id));
+
+CREATE INDEX IF NOT EXISTS products_created ON products (tenant_id, created_at);
+
+CREATE INDEX IF NOT EXISTS products_status ON products (tenant_id, status, created_at);
+
+CREATE INDEX IF NOT EXISTS products_category ON products (tenant_id, category, created_at);
+
+CREATE TABLE IF NOT EXISTS skus (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    product_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    price INTEGER NOT NULL CHECK (price >= 0),
+    stock INTEGER NOT NULL CHECK (stock >= 0),
+    position INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, id));
+
+CREATE INDEX IF NOT EXISTS skus_product ON skus (tenant_id, product_id, position);
+
+CREATE TABLE IF NOT EXISTS stock_holds (
+    tenant_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    product_id TEXT NOT NULL,
+    sku_id TEXT NOT NULL,
+    qty INTEGER NOT NULL CHECK (qty > 0),
+    PRIMARY KEY (tenant_id, key));
+
+CREATE TABLE IF NOT EXISTS catalog_meta (
+    tenant_id TEXT PRIMARY KEY,
+    stamp TEXT NOT NULL);
