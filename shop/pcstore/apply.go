@@ -19,21 +19,35 @@ import (
 
 // firsts remembers where each external id was first listed in one pass
 // over a source (a sync's or a preview's), by a hash of the id: a pass may
-// list a million of them.
-type firsts map[uint64]string
+// list a million of them. It counts what it keeps, so a preview can stop
+// at a bound.
+type firsts struct {
+	refs  map[uint64]string
+	bytes int64
+}
+
+// firstCost is what remembering an id takes besides its ref's bytes: the
+// hash, the string header and the map's share.
+const firstCost = 48
+
+func newFirsts() *firsts { return &firsts{refs: map[uint64]string{}} }
 
 // again is the error of an item whose id was listed before in the pass,
 // nil for a first listing, which it remembers.
-func (f firsts) again(it source.Item) error {
+func (f *firsts) again(it source.Item) error {
 	h := fnv.New64a()
 	h.Write([]byte(it.ExternalID))
 	key := h.Sum64()
-	if first, ok := f[key]; ok {
+	if first, ok := f.refs[key]; ok {
 		return fmt.Errorf("id %q is listed again (first at %s); only the first is imported", fault.Clip(it.ExternalID, 60), first)
 	}
-	f[key] = it.Ref
+	f.refs[key] = it.Ref
+	f.bytes += firstCost + int64(len(it.Ref))
 	return nil
 }
+
+// size is how many ids are remembered, and about how many bytes that takes.
+func (f *firsts) size() (int, int64) { return len(f.refs), f.bytes }
 
 // problemTitle is an item's title as a failure report quotes it.
 func problemTitle(it source.Item) string {

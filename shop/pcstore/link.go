@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -112,6 +113,11 @@ func (s *Syncer) Unlink(ctx context.Context, tenantID string) error {
 // SaveLink checks the PC store at in, previews what would be imported, and
 // saves the link; nothing is imported until a sync is started.
 func (s *Syncer) SaveLink(ctx context.Context, tenantID string, in LinkInput) (Link, Preview, error) {
+	release, err := s.previewSlot(tenantID)
+	if err != nil {
+		return Link{}, Preview{}, err
+	}
+	defer release()
 	old, err := s.currentLink(ctx, tenantID)
 	if err != nil {
 		return Link{}, Preview{}, err
@@ -126,6 +132,11 @@ func (s *Syncer) SaveLink(ctx context.Context, tenantID string, in LinkInput) (L
 // SaveUpload stores an uploaded feed, previews it and links the shop to it
 // (in's type and URL are ignored; its rates and stock settings apply).
 func (s *Syncer) SaveUpload(ctx context.Context, tenantID, name string, r io.Reader, in LinkInput) (Link, Preview, error) {
+	release, err := s.previewSlot(tenantID)
+	if err != nil {
+		return Link{}, Preview{}, err
+	}
+	defer release()
 	old, err := s.currentLink(ctx, tenantID)
 	if err != nil {
 		return Link{}, Preview{}, err
@@ -165,7 +176,7 @@ func (s *Syncer) previewAndSave(ctx context.Context, tenantID string, old, l Lin
 	if err != nil {
 		return Link{}, Preview{}, err
 	}
-	p, err := s.preview(ctx, src, l)
+	p, err := s.preview(ctx, tenantID, src, l)
 	if err != nil {
 		return Link{}, Preview{}, err
 	}
@@ -298,6 +309,15 @@ func ParseRates(s string) (map[string]string, error) {
 // spec is what a run of this link reads.
 func (l Link) spec(key string) Spec {
 	return Spec{Type: l.Type, URL: l.URL, Key: l.Key, UploadID: l.UploadID, UploadName: l.UploadName, SourceKey: key}
+}
+
+// host is the host of the link's address ("" for an upload).
+func (l Link) host() string {
+	u, err := url.Parse(l.URL)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
 }
 
 // describe says in words what a spec reads.

@@ -58,14 +58,35 @@ const (
 
 var errPreviewDone = errors.New("preview budget spent")
 
-// preview reads the source as a sync would, without writing anything. A
-// source that cannot be read at all is a 422 saying why.
-func (s *Syncer) preview(ctx context.Context, src source.Source, l Link) (Preview, error) {
+// previewSlot takes one of the shop's preview slots, or refuses with a 429
+// when its previews are all running; release gives it back.
+func (s *Syncer) previewSlot(tenantID string) (release func(), err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.previews[tenantID] >= previewsPerShop {
+		return nil, fault.TooManyRequests(fmt.Sprintf("%d previews of this shop's PC store are already running: wait for them to finish, then try again", previewsPerShop))
+	}
+	s.previews[tenantID]++
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.previews[tenantID]--; s.previews[tenantID] <= 0 {
+			delete(s.previews, tenantID)
+		}
+	}, nil
+}
+
+// preview reads the source as a sync would, without writing anything. It
+// stops at its time budget and at its memory bounds. A source that cannot
+// be read at all is a 422 saying why; a store that could not be reached
+// says only that, the cause going to the log.
+func (s *Syncer) preview(ctx context.Context, tenantID string, src source.Source, l Link) (Preview, error) {
 	ctx, cancel := context.WithTimeout(ctx, previewBudget+10*time.Second)
 	defer cancel()
 	deadline := s.now().Add(previewBudget)
 	p := Preview{Items: []PreviewItem{}, Problems: []Problem{}, Complete: true}
-	seen := firsts{}
+	seen := newFirsts()
+	var bounded bool
 	v := source.Visitor{
 		Item: func(it source.Item) error {
 			p.Count++
@@ -93,6 +114,10 @@ func (s *Syncer) preview(ctx context.Context, src source.Source, l Link) (Previe
 					p.Items = append(p.Items, pi)
 				}
 			}
+			if n, size := seen.size(); n >= s.previewItems || size >= s.previewBytes {
+				p.Complete, bounded = false, true
+				return errPreviewDone
+			}
 			if s.now().After(deadline) {
 				p.Complete = false
 				return errPreviewDone
@@ -109,13 +134,23 @@ func (s *Syncer) preview(ctx context.Context, src source.Source, l Link) (Previe
 		p.Complete = false
 	default:
 		var fe *source.FetchError
-		if errors.As(err, &fe) || !errors.Is(err, context.Canceled) {
-			return Preview{}, &fault.Error{Status: 422, Code: "unreadable", Field: "url",
-				Message: "could not read the PC store: " + err.Error()}
+		switch {
+		case errors.As(err, &fe):
+			s.log.Info("pcstore preview: store unreadable", "tenant", tenantID, "detail", fe.Detail())
+			return Preview{}, unreadable(fe.Error(), l)
+		case errors.Is(err, context.DeadlineExceeded) && l.URL != "":
+			s.log.Info("pcstore preview: store unreadable", "tenant", tenantID, "detail", err.Error())
+			return Preview{}, unreadable((&source.FetchError{Host: l.host()}).Error(), l)
+		case errors.Is(err, context.Canceled):
+			return Preview{}, err
 		}
-		return Preview{}, err
+		return Preview{}, &fault.Error{Status: 422, Code: "unreadable", Field: "url",
+			Message: "could not read the PC store: " + err.Error()}
 	}
-	if !p.Complete {
+	switch {
+	case bounded:
+		p.Notes = append(p.Notes, fmt.Sprintf("counting stopped after %d products; the sync reads everything", p.Count))
+	case !p.Complete:
 		p.Notes = append(p.Notes, fmt.Sprintf("counting stopped after %s; the sync reads everything", previewBudget))
 	}
 	if p.Count == 0 {
@@ -127,4 +162,14 @@ func (s *Syncer) preview(ctx context.Context, src source.Source, l Link) (Previe
 		}
 	}
 	return p, nil
+}
+
+// unreadable is the 422 of a store that could not be read: the same for
+// every cause, with what the merchant can check.
+func unreadable(msg string, l Link) error {
+	msg += ": check the address and the store type"
+	if l.Type == source.WooCommerce {
+		msg += ", and the REST API key and secret (read access)"
+	}
+	return &fault.Error{Status: 422, Code: "unreadable", Field: "url", Message: msg}
 }

@@ -40,7 +40,7 @@ type runner struct {
 	key      string
 	link     Link
 	batch    []source.Item
-	seen     firsts    // the ids listed so far in this pass
+	seen     *firsts   // the ids listed so far in this pass
 	read     int64     // items read in this pass
 	start    time.Time // when this pass started
 	activeMS int64     // run.ActiveMS before this pass
@@ -56,7 +56,7 @@ func (e errInfra) Unwrap() error { return e.err }
 
 // execute runs (or resumes) r to its end; it records the outcome itself.
 func (s *Syncer) execute(ctx context.Context, tenantID string, r Run) {
-	x := &runner{s: s, tenantID: tenantID, run: r, seen: firsts{}, start: s.now(), activeMS: r.ActiveMS}
+	x := &runner{s: s, tenantID: tenantID, run: r, seen: newFirsts(), start: s.now(), activeMS: r.ActiveMS}
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("pcstore sync panicked", "tenant", tenantID, "run", r.ID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
@@ -132,6 +132,7 @@ func (x *runner) do(ctx context.Context) (string, string) {
 		case ctx.Err() != nil || errors.As(err, new(errInfra)):
 			return x.stopped(ctx, err)
 		case errors.As(err, &fe):
+			x.s.log.Warn("pcstore sync: store unreadable", "tenant", x.tenantID, "run", x.run.ID, "detail", fe.Detail())
 			return Failed, fe.Error()
 		}
 		return Failed, err.Error()

@@ -2,6 +2,7 @@ package pcstore_test
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -59,14 +60,14 @@ func newEnv(t *testing.T, e *engine.Engine) *env {
 		platform: tenants.NewStore(e), tenant: enginetest.Tenant(t, e)}
 }
 
-// replica is one server's syncer: its own leaser (holder id), the private
-// network allowed (the PC stores here are local test servers).
+// replica is one server's syncer: its own leaser (holder id), loopback
+// allowed (the PC stores here are local test servers).
 func (v *env) replica(t *testing.T, client *source.Client) *pcstore.Syncer {
 	t.Helper()
 	if client == nil {
 		client = source.NewClient()
 	}
-	client.AllowPrivateNetworks(true)
+	client.AllowLoopback(true)
 	s := pcstore.NewSyncer(v.store, v.cat, tenants.NewLeaser(v.platform), lister{v.tenant}, client,
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	s.BatchSize = 20
@@ -617,13 +618,15 @@ func TestSyncWooCommerce(t *testing.T) {
 			srv := wooServer(t, tc.tls, "ck_good", "cs_good")
 			client := source.NewClient()
 			if tc.tls {
-				client = client.WithTransport(srv.Client().Transport)
+				pool := x509.NewCertPool()
+				pool.AddCert(srv.Certificate())
+				client = client.WithRootCAs(pool)
 			}
 			s := v.replica(t, client)
 
 			_, _, err = s.SaveLink(ctx, v.tenant, pcstore.LinkInput{Type: "woocommerce", URL: srv.URL + "/shop/wp-json/wc/v3", Key: "ck_good", Secret: "cs_bad"})
 			var fe *fault.Error
-			if !errors.As(err, &fe) || fe.Status != 422 || !strings.Contains(fe.Message, "401") {
+			if !errors.As(err, &fe) || fe.Status != 422 || !strings.Contains(fe.Message, "could not read the store at 127.0.0.1") || !strings.Contains(fe.Message, "key and secret") {
 				t.Fatalf("wrong secret: %v", err)
 			}
 			_, prev, err := s.SaveLink(ctx, v.tenant, pcstore.LinkInput{Type: "woocommerce", URL: srv.URL + "/shop", Key: "ck_good", Secret: "cs_good"})
@@ -714,7 +717,7 @@ func TestLinkInput(t *testing.T) {
 	t.Cleanup(func() { e.Close() })
 	v := newEnv(t, e)
 	s := v.replica(t, nil)
-	s.Client().AllowPrivateNetworks(false)
+	s.Client().AllowLoopback(false)
 	cases := []struct {
 		name  string
 		in    pcstore.LinkInput

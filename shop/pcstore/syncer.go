@@ -36,6 +36,14 @@ const (
 	scheduledSlots = 4
 	// previewBudget bounds the time a preview spends reading the source.
 	previewBudget = 20 * time.Second
+	// previewMaxItems and previewMaxBytes bound what a preview remembers
+	// of the products it reads (their ids, to find the ones listed twice):
+	// past either it stops, as at its time budget.
+	previewMaxItems = 50_000
+	previewMaxBytes = 4 << 20
+	// previewsPerShop bounds the previews of one shop running at once on
+	// one replica.
+	previewsPerShop = 2
 	// MaxUploadBytes bounds an uploaded feed.
 	MaxUploadBytes = 256 << 20
 )
@@ -60,6 +68,10 @@ type Syncer struct {
 	now     func() time.Time
 	// BatchSize is how many products are applied between checkpoints.
 	BatchSize int
+	// previewItems and previewBytes bound a preview's memory (tests set
+	// them lower).
+	previewItems int
+	previewBytes int64
 
 	ctx    context.Context // runs live as long as this, not their request
 	cancel context.CancelFunc
@@ -69,6 +81,7 @@ type Syncer struct {
 	mu       sync.Mutex
 	active   map[string]*activeRun // by tenant: runs on this replica
 	schedule map[string]time.Time  // by tenant: when its link is next due
+	previews map[string]int        // by tenant: previews running on this replica
 	scanned  time.Time
 }
 
@@ -81,8 +94,9 @@ type activeRun struct {
 func NewSyncer(store Store, cat *catalog.Catalog, leaser *tenants.Leaser, shops ShopLister, client *source.Client, log *slog.Logger) *Syncer {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Syncer{store: store, catalog: cat, leaser: leaser, shops: shops, client: client, log: log, now: time.Now,
-		BatchSize: 100, ctx: ctx, cancel: cancel, slots: make(chan struct{}, scheduledSlots),
-		active: map[string]*activeRun{}, schedule: map[string]time.Time{}}
+		BatchSize: 100, previewItems: previewMaxItems, previewBytes: previewMaxBytes,
+		ctx: ctx, cancel: cancel, slots: make(chan struct{}, scheduledSlots),
+		active: map[string]*activeRun{}, schedule: map[string]time.Time{}, previews: map[string]int{}}
 }
 
 // Client is the HTTP client the syncer fetches with.

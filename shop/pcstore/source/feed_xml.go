@@ -8,8 +8,6 @@ import (
 	"strings"
 
 	"golang.org/x/net/html/charset"
-
-	"microshop/tenants/fault"
 )
 
 // tokenGuard fails a read when more than max bytes pass without the XML
@@ -64,7 +62,7 @@ func parseXML(r io.Reader, g *grouper) error {
 		if err != nil {
 			var se *xml.SyntaxError
 			if errors.As(err, &se) {
-				return fmt.Errorf("the feed is not well-formed XML at line %d: %s", se.Line, se.Msg)
+				return fmt.Errorf("the feed is not well-formed XML at line %d", se.Line)
 			}
 			return fmt.Errorf("read feed: %w", err)
 		}
@@ -82,7 +80,7 @@ func parseXML(r io.Reader, g *grouper) error {
 				case "html":
 					return errors.New("this address serves a web page, not a product feed (RSS, Atom or TSV)")
 				default:
-					return fmt.Errorf("not an RSS or Atom product feed: the document is <%s>", fault.Clip(t.Name.Local, 40))
+					return errors.New("not an RSS or Atom product feed: the document's root element is neither <rss> nor <feed>")
 				}
 			}
 			switch {

@@ -2,6 +2,8 @@ package source
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"microshop/tenants/fault"
@@ -29,93 +30,113 @@ const (
 	maxTries         = 3
 )
 
-// Client fetches from PC stores: only http(s), with timeouts, size limits,
-// a few retries on 429 and 5xx, and (unless allowed) never to loopback,
-// private or link-local addresses, checked on the address actually dialled
-// so DNS tricks do not get around it.
+// Client fetches from PC stores: only http(s), with timeouts, size limits
+// and a few retries on 429 and 5xx. It connects only to public internet
+// addresses (see Public), never to this machine's own: the check runs on
+// the address actually dialled, for every connection, so a name that
+// resolves to a private address, DNS rebinding and redirects are refused
+// alike.
 type Client struct {
-	hc           *http.Client
-	allowPrivate atomic.Bool
-	userAgent    string
-	sleep        func(context.Context, time.Duration) error
+	hc            *http.Client
+	tr            *http.Transport
+	allowLoopback atomic.Bool
+	allowPrivate  atomic.Bool
+	own           *ownAddrs
+	userAgent     string
+	sleep         func(context.Context, time.Duration) error
 }
 
-// NewClient returns a client that refuses private addresses.
+// NewClient returns a client that connects only to public addresses.
 func NewClient() *Client {
-	c := &Client{userAgent: "microshop-pcstore/1 (+catalog import)", sleep: sleepCtx}
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: c.checkDial}
-	tr := &http.Transport{
+	c := &Client{userAgent: "microshop-pcstore/1 (+catalog import)", sleep: sleepCtx,
+		own: &ownAddrs{list: net.InterfaceAddrs}}
+	c.build(nil)
+	return c
+}
+
+// build makes the client's transport: TLS trusts roots (nil: the system's).
+func (c *Client) build(roots *x509.CertPool) {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: c.control}
+	c.tr = &http.Transport{
 		Proxy:                 nil, // the address check must see the real peer
 		DialContext:           dialer.DialContext,
+		TLSClientConfig:       &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout:   10 * time.Second,
 		ResponseHeaderTimeout: 30 * time.Second,
 		IdleConnTimeout:       60 * time.Second,
 		MaxIdleConnsPerHost:   4,
 		ForceAttemptHTTP2:     true,
 	}
-	c.hc = &http.Client{Transport: tr, CheckRedirect: func(req *http.Request, via []*http.Request) error {
-		// FetchErrors, so get does not retry them.
+	c.hc = &http.Client{Transport: c.tr, CheckRedirect: func(req *http.Request, via []*http.Request) error {
 		if len(via) >= maxRedirects {
-			return &FetchError{Msg: fmt.Sprintf("more than %d redirects", maxRedirects)}
+			return fmt.Errorf("%w: more than %d", errRedirect, maxRedirects)
 		}
 		if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
-			return &FetchError{Msg: fmt.Sprintf("redirected to a %s: address; only http and https are fetched", fault.Clip(req.URL.Scheme, 20))}
+			return fmt.Errorf("%w to a %s: address", errRedirect, fault.Clip(req.URL.Scheme, 20))
 		}
 		return nil
 	}}
-	return c
 }
 
-// AllowPrivateNetworks lets the client fetch from loopback and private
-// addresses: for tests, and for installations whose PC store is on the
-// same network.
+// errRedirect is a redirect the client does not follow (not retried).
+var errRedirect = errors.New("refused redirect")
+
+// AllowLoopback lets the client connect to loopback (127.0.0.0/8, ::1):
+// for tests, whose PC stores are local test servers. Nothing in production
+// sets it; every other address is checked as always.
+func (c *Client) AllowLoopback(allow bool) { c.allowLoopback.Store(allow) }
+
+// AllowPrivateNetworks lets the client connect to loopback and the private
+// ranges (10/8, 172.16/12, 192.168/16, fc00::/7): for the import script an
+// operator runs against a store on their own network. The server never
+// sets it; link-local (cloud metadata), shared, reserved and multicast
+// addresses stay refused.
 func (c *Client) AllowPrivateNetworks(allow bool) { c.allowPrivate.Store(allow) }
 
-// WithTransport replaces the client's transport (tests: a TLS test server's).
-// The private-address check applies only to the default transport.
-func (c *Client) WithTransport(rt http.RoundTripper) *Client {
-	hc := *c.hc
-	hc.Transport = rt
-	n := &Client{hc: &hc, userAgent: c.userAgent, sleep: c.sleep}
+// WithRootCAs returns a copy of the client whose TLS trusts the
+// certificates in pool instead of the system's (tests: a TLS test server).
+// The address check applies as before.
+func (c *Client) WithRootCAs(pool *x509.CertPool) *Client {
+	n := &Client{userAgent: c.userAgent, sleep: c.sleep, own: c.own}
+	n.allowLoopback.Store(c.allowLoopback.Load())
 	n.allowPrivate.Store(c.allowPrivate.Load())
+	n.build(pool)
 	return n
 }
 
-func (c *Client) checkDial(network, address string, _ syscall.RawConn) error {
-	if c.allowPrivate.Load() {
-		return nil
-	}
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return err
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast() || isCGNAT(ip) {
-		return &FetchError{Msg: fmt.Sprintf("%s is a private or local network address; only public PC stores can be linked", host)}
-	}
-	return nil
-}
-
-// isCGNAT: 100.64.0.0/10, shared address space (often cloud metadata).
-func isCGNAT(ip net.IP) bool {
-	ip4 := ip.To4()
-	return ip4 != nil && ip4[0] == 100 && ip4[1]&0xC0 == 64
-}
-
-// FetchError is a fetch that failed for a reason the merchant can act on.
+// FetchError is a fetch that was refused or failed. Its text is the same
+// whatever happened (an address that is not public, a closed port, a
+// timeout, a TLS failure, an error status), so that linking a store cannot
+// be used to probe a network: Detail says what happened, for the server
+// log. Nothing the far end sent is quoted, in either.
 type FetchError struct {
-	URL    string
-	Status int // the HTTP status, 0 for transport errors
-	Msg    string
+	// Host is the store's host, as the merchant gave it.
+	Host string
+	// Status is the HTTP status when the store answered with one, else 0.
+	Status int
+	// Limit is set when the document is larger than allowed: the limit,
+	// in bytes.
+	Limit int64
+	cause error
 }
 
 func (e *FetchError) Error() string {
-	if e.URL == "" {
-		return e.Msg
+	if e.Limit > 0 {
+		return fmt.Sprintf("the document at %s is larger than the %d MB allowed", e.Host, e.Limit>>20)
 	}
-	return e.Msg + " (" + e.URL + ")"
+	return "could not read the store at " + e.Host
 }
+
+// Detail says why the fetch failed, for the server log.
+func (e *FetchError) Detail() string {
+	if e.cause == nil {
+		return e.Error()
+	}
+	return e.cause.Error()
+}
+
+// Unwrap returns the cause (ErrNotPublic for a refused address).
+func (e *FetchError) Unwrap() error { return e.cause }
 
 // CheckURL validates an address a merchant typed: absolute http(s) with a
 // host, no credentials in it.
@@ -170,10 +191,21 @@ func (b *body) Close() error {
 }
 
 // get fetches r.url, retrying 429 and 5xx answers and transport errors a
-// few times, and returns the body and its declared length (-1 unknown).
+// few times. Every failure is a *FetchError naming only the host, except
+// the end of ctx, which is returned as is.
 func (c *Client) get(ctx context.Context, r request) (*body, http.Header, error) {
-	if _, err := CheckURL(r.url); err != nil {
-		return nil, nil, &FetchError{URL: r.url, Msg: "the address " + err.Error()}
+	u, err := CheckURL(r.url)
+	if err != nil {
+		return nil, nil, &FetchError{Host: "that address", cause: err}
+	}
+	host := u.Hostname()
+	where := u.Scheme + "://" + u.Host + u.Path // for the log: never the query (it may hold a key)
+	fail := func(status int, cause error) *FetchError {
+		var ue *url.Error
+		if errors.As(cause, &ue) {
+			ue.URL = where
+		}
+		return &FetchError{Host: host, Status: status, cause: cause}
 	}
 	var last error
 	for try := 1; try <= maxTries; try++ {
@@ -181,7 +213,7 @@ func (c *Client) get(ctx context.Context, r request) (*body, http.Header, error)
 		req, err := http.NewRequestWithContext(rctx, http.MethodGet, r.url, nil)
 		if err != nil {
 			cancel()
-			return nil, nil, &FetchError{URL: r.url, Msg: "bad address: " + err.Error()}
+			return nil, nil, fail(0, err)
 		}
 		req.Header.Set("User-Agent", c.userAgent)
 		if r.accept != "" {
@@ -193,23 +225,26 @@ func (c *Client) get(ctx context.Context, r request) (*body, http.Header, error)
 		resp, err := c.hc.Do(req)
 		if err != nil {
 			cancel()
-			var fe *FetchError
-			if errors.As(err, &fe) {
-				return nil, nil, &FetchError{URL: r.url, Msg: fe.Msg}
-			}
 			if ctx.Err() != nil {
 				return nil, nil, ctx.Err()
 			}
-			last = &FetchError{URL: r.url, Msg: "could not reach the store: " + transportMsg(err)}
-			if err := c.sleep(ctx, backoff(try, nil)); err != nil {
-				return nil, nil, err
+			if errors.Is(err, ErrNotPublic) || errors.Is(err, errRedirect) {
+				return nil, nil, fail(0, err)
+			}
+			last = fail(0, err)
+			if try < maxTries {
+				if err := c.sleep(ctx, backoff(try, nil)); err != nil {
+					return nil, nil, err
+				}
 			}
 			continue
 		}
+		// The body of an error answer is never read: nothing of it can
+		// reach a message.
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
 			resp.Body.Close()
 			cancel()
-			last = statusError(r.url, resp.StatusCode)
+			last = fail(resp.StatusCode, fmt.Errorf("GET %s: answered %d", where, resp.StatusCode))
 			if try < maxTries {
 				if err := c.sleep(ctx, backoff(try, resp.Header)); err != nil {
 					return nil, nil, err
@@ -220,45 +255,17 @@ func (c *Client) get(ctx context.Context, r request) (*body, http.Header, error)
 		if resp.StatusCode != http.StatusOK {
 			resp.Body.Close()
 			cancel()
-			return nil, nil, statusError(r.url, resp.StatusCode)
+			return nil, nil, fail(resp.StatusCode, fmt.Errorf("GET %s: answered %d", where, resp.StatusCode))
 		}
 		if resp.ContentLength > r.limit {
 			resp.Body.Close()
 			cancel()
-			return nil, nil, &FetchError{URL: r.url, Status: 200, Msg: fmt.Sprintf("the document is %d MB, more than the %d MB allowed", resp.ContentLength>>20, r.limit>>20)}
+			return nil, nil, &FetchError{Host: host, Status: http.StatusOK, Limit: r.limit,
+				cause: fmt.Errorf("GET %s: %d bytes, more than %d", where, resp.ContentLength, r.limit)}
 		}
-		return &body{Reader: &sizeLimit{r: resp.Body, n: r.limit, url: r.url}, resp: resp, cancel: cancel}, resp.Header, nil
+		return &body{Reader: &sizeLimit{r: resp.Body, n: r.limit, limit: r.limit, host: host}, resp: resp, cancel: cancel}, resp.Header, nil
 	}
 	return nil, nil, last
-}
-
-func transportMsg(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return "timed out"
-	}
-	var dns *net.DNSError
-	if errors.As(err, &dns) {
-		return "no such host " + dns.Name
-	}
-	return fault.Clip(err.Error(), 120)
-}
-
-func statusError(u string, status int) *FetchError {
-	msg := fmt.Sprintf("the store answered %d %s", status, http.StatusText(status))
-	switch status {
-	case http.StatusUnauthorized, http.StatusForbidden:
-		msg += ": check the API key and secret, and that they may read products"
-	case http.StatusNotFound:
-		msg += ": check the address (and the store type)"
-	case http.StatusTooManyRequests:
-		msg += ": too many requests; the next sync tries again"
-	}
-	return &FetchError{URL: u, Status: status, Msg: msg}
 }
 
 // backoff is how long to wait before try+1: Retry-After when given (at
@@ -283,21 +290,27 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// sizeLimit fails a read past n bytes, saying so.
+// sizeLimit fails a read past n bytes, saying so; any other failure to
+// read the body is a FetchError too.
 type sizeLimit struct {
-	r   io.Reader
-	n   int64
-	url string
+	r     io.Reader
+	n     int64
+	limit int64
+	host  string
 }
 
 func (s *sizeLimit) Read(p []byte) (int, error) {
 	if s.n <= 0 {
-		return 0, &FetchError{URL: s.url, Msg: "the document is larger than allowed"}
+		return 0, &FetchError{Host: s.host, Status: http.StatusOK, Limit: s.limit,
+			cause: fmt.Errorf("body of %s longer than %d bytes", s.host, s.limit)}
 	}
 	if int64(len(p)) > s.n {
 		p = p[:s.n]
 	}
 	n, err := s.r.Read(p)
 	s.n -= int64(n)
+	if err != nil && err != io.EOF {
+		err = &FetchError{Host: s.host, cause: fmt.Errorf("read the body: %w", err)}
+	}
 	return n, err
 }

@@ -33,7 +33,7 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 	case bytes.Equal(b, []byte("true")), bytes.Equal(b, []byte("false")):
 		*f = flexString(b)
 	default:
-		return fmt.Errorf("expected a string or a number, got %.20s", b)
+		return errors.New("expected a string or a number")
 	}
 	return nil
 }

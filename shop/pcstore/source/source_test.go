@@ -350,10 +350,10 @@ func TestClientLimits(t *testing.T) {
 		err = src.Scan(ctx, 0, source.Options{}, source.Visitor{Item: func(it source.Item) error { items = append(items, it); return nil }})
 		return items, err
 	}
-	if _, err := scan(c, "/flaky"); err == nil || !strings.Contains(err.Error(), "private or local") {
+	if _, err := scan(c, "/flaky"); !errors.Is(err, source.ErrNotPublic) {
 		t.Errorf("loopback fetched by default: %v", err)
 	}
-	c.AllowPrivateNetworks(true)
+	c.AllowLoopback(true)
 	if items, err := scan(c, "/flaky"); err != nil || len(items) != 1 || hits.Load() != 3 {
 		t.Errorf("retries: %v %+v after %d hits", err, items, hits.Load())
 	}
@@ -361,7 +361,7 @@ func TestClientLimits(t *testing.T) {
 	if _, err := scan(c, "/huge"); !errors.As(err, &fe) || !strings.Contains(err.Error(), "MB") {
 		t.Errorf("oversized: %v", err)
 	}
-	if _, err := scan(c, "/to-file"); err == nil || !strings.Contains(err.Error(), "only http and https") {
+	if _, err := scan(c, "/to-file"); !errors.As(err, &fe) || !strings.Contains(fe.Detail(), "file: address") {
 		t.Errorf("redirect to file: %v", err)
 	}
 	if _, err := scan(c, "/gone"); !errors.As(err, &fe) || fe.Status != 404 {

@@ -109,6 +109,9 @@ func (w *woo) item(ctx context.Context, p WooProduct, opt Options) (Item, error)
 	if !p.NeedsVariations() {
 		return p.Item(opt, nil), nil
 	}
+	if id := string(p.ID); id == "" || strings.Trim(id, "0123456789") != "" {
+		return Item{ExternalID: id, Title: p.Name, Err: itemErr("product id %q is not a number", fault.Clip(id, 20))}, nil
+	}
 	vars, err := w.variations(ctx, string(p.ID))
 	if err != nil {
 		var fe *FetchError
@@ -121,9 +124,6 @@ func (w *woo) item(ctx context.Context, p WooProduct, opt Options) (Item, error)
 }
 
 func (w *woo) variations(ctx context.Context, id string) ([]WooVariation, error) {
-	if strings.Trim(id, "0123456789") != "" || id == "" {
-		return nil, &FetchError{Msg: fmt.Sprintf("product id %q is not a number", fault.Clip(id, 20))}
-	}
 	var out []WooVariation
 	pages := 1
 	for page := 1; page <= pages && page <= 3; page++ {
