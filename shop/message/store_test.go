@@ -159,9 +159,6 @@ func TestBroadcastQuota(t *testing.T) {
 // broadcasts get 4.
 func TestBroadcastQuotaConcurrent(t *testing.T) {
 	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
-		if enginetest.OnFerretDB(e) {
-			t.Skip(enginetest.FerretDBSkipReason)
-		}
 		f := newFixture(t, e)
 		ctx := context.Background()
 		id := engine.NewID()

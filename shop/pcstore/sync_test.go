@@ -455,9 +455,6 @@ func TestSyncResumesAfterCrash(t *testing.T) {
 // TestOneReplicaPerShop: while one replica syncs a shop, another cannot.
 func TestOneReplicaPerShop(t *testing.T) {
 	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
-		if enginetest.OnFerretDB(e) {
-			t.Skip(enginetest.FerretDBSkipReason)
-		}
 		ctx := context.Background()
 		v := newEnv(t, e)
 		shop := newShopify(t, 3, "CNY")
