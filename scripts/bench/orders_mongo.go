@@ -3,7 +3,7 @@ package main
 // The Mongo half of -scenario orders: how many database commands one order
 // costs, counted with the driver's command monitor on a tenants.OpenMongo
 // engine against FerretDB 1.24 started in this process. FerretDB is the
-// wire-protocol stand-in only (it scans whole collections, DESIGN.md), so
+// wire-protocol stand-in only (it scans whole collections, docs/ARCHITECTURE.md), so
 // nothing here is timed: the figure is the number of commands, which must
 // not grow with the shop's data.
 //
