@@ -8,7 +8,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
-	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -212,6 +212,10 @@ func (a *app) mountRoutes() error {
 	notify := e.Group("/pay/notify/:slug", svc.ShopBySlug())
 	push := e.Group("/wx/:slug", svc.ShopBySlug())
 
+	account := tenants.NewAccountHandlers(svc, cfg.SecureCookies) // API keys, password, sessions
+	account.APIRoutes(api)
+	account.AdminRoutes(admin)
+
 	products := catalog.NewHandlers(a.catalog, a.shelf, cfg.BaseURL)
 	products.APIRoutes(api)
 	products.AdminRoutes(admin)
@@ -251,28 +255,55 @@ func (a *app) mountRoutes() error {
 }
 
 // newEcho is the router with the middleware every request passes: panic
-// recovery, request id, body limit, access log, security headers; errors
-// answered by fault's handler.
+// recovery, request id, access log, security headers, the allowed hosts,
+// JSON calls' content type, body limit; errors answered by fault's handler.
 func (a *app) newEcho(renderer echo.Renderer) *echo.Echo {
 	cfg := a.cfg
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.Renderer = renderer
 	e.HTTPErrorHandler = fault.Handler(a.log)
-	e.IPExtractor = echo.ExtractIPDirect()
+	e.IPExtractor, e.SchemeExtractor = echo.ExtractIPDirect(), echo.ExtractSchemeDirect()
 	if cfg.TrustProxy {
-		e.IPExtractor = echo.ExtractIPFromXFFHeader()
+		e.IPExtractor, e.SchemeExtractor = echo.ExtractIPFromXFFHeader(), echo.ExtractSchemeFromHeaders()
 	}
-	e.Use(recoverer(a.log), middleware.RequestID(), middleware.BodyLimit(strconv.FormatInt(cfg.BodyLimit, 10)+"B"))
+	e.Use(recoverer(a.log), middleware.RequestID())
 	if cfg.AccessLog {
 		e.Use(accessLog(a.log))
 	}
 	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
 		XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
 		ReferrerPolicy: "strict-origin-when-cross-origin", HSTSMaxAge: hstsAge(cfg.SecureCookies),
-		ContentSecurityPolicy: "default-src 'self'; img-src 'self' https: http: data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+		ContentSecurityPolicy: contentSecurityPolicy,
 	}))
+	// Inside the access log, which writes a handler's error at once: the
+	// body limit must see the error first to make it a 413.
+	e.Use(hostGuard(cfg.allowedHosts()), fault.RequireJSONWithConfig(fault.RequireJSONConfig{Skipper: notJSONCall}),
+		bodyLimit(cfg.BodyLimit))
 	return e
+}
+
+// contentSecurityPolicy: pages load only the server's own scripts and
+// styles, cannot be framed, cannot move their base URL elsewhere and post
+// forms only to the server (WeChat OAuth and pay start with redirects and
+// JavaScript, never a form posted elsewhere).
+const contentSecurityPolicy = "default-src 'self'; img-src 'self' https: http: data:; style-src 'self' 'unsafe-inline'; " +
+	"script-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+// rawBodyRoutes are JSON calls' routes whose body is a file, not JSON.
+var rawBodyRoutes = map[string]bool{
+	http.MethodPost + " /api/v1/pcstore/feed": true,
+}
+
+// notJSONCall: the content-type rule (fault.RequireJSON) holds for the
+// merchant API and the storefront's JSON calls, but for the routes that
+// take a file; pages' form posts carry a CSRF token instead.
+func notJSONCall(c echo.Context) bool {
+	p := c.Path()
+	if rawBodyRoutes[c.Request().Method+" "+p] {
+		return true
+	}
+	return !strings.HasPrefix(p, "/api/") && !strings.HasPrefix(p, "/s/:slug/api/")
 }
 
 func hstsAge(secure bool) int {

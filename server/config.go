@@ -20,6 +20,7 @@ type Config struct {
 	MongoDB       string
 	Demo          bool
 	BaseURL       string
+	Hosts         []string // host names answered for, any port (empty: see allowedHosts)
 	Secret        string
 	SecureCookies bool
 	TrustProxy    bool
@@ -70,10 +71,11 @@ func bindConfig(fs *flag.FlagSet, getenv func(string) string) func() (Config, er
 	fs.StringVar(&c.MongoURI, "mongodb-uri", env("MONGODB_URI", ""), "use MongoDB at this URI instead of SQLite (env MONGODB_URI)")
 	fs.StringVar(&c.MongoDB, "mongodb-db", env("MICROSHOP_MONGODB_DB", "microshop"), "MongoDB platform database; shops get <name>_t_<id> (env MICROSHOP_MONGODB_DB)")
 	fs.BoolVar(&c.Demo, "demo", envBool(getenv("MICROSHOP_DEMO"), true), "open the demo shop /s/demo/ on a fresh data store (env MICROSHOP_DEMO)")
-	fs.StringVar(&c.BaseURL, "base-url", env("MICROSHOP_BASE_URL", ""), "public address for links and QR codes, e.g. https://shop.example.com (env MICROSHOP_BASE_URL; default: the request's host)")
+	fs.StringVar(&c.BaseURL, "base-url", env("MICROSHOP_BASE_URL", ""), "public address for links and QR codes, e.g. https://shop.example.com; required with --wechat=live (env MICROSHOP_BASE_URL; default: the request's host, if --hosts allows it)")
+	hosts := fs.String("hosts", env("MICROSHOP_HOSTS", ""), "comma-separated host names the server answers for, any port; other Host headers get a 421 (env MICROSHOP_HOSTS; default without --base-url: localhost, 127.0.0.1, [::1] and the --addr host; with --base-url: any)")
 	fs.StringVar(&c.Secret, "secret", env("MICROSHOP_SECRET", ""), "session signing secret, at least 32 characters (env MICROSHOP_SECRET; default: generated once and kept in the platform database)")
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", envBool(getenv("MICROSHOP_SECURE_COOKIES"), false), "mark cookies Secure; set when served over HTTPS (env MICROSHOP_SECURE_COOKIES)")
-	fs.BoolVar(&c.TrustProxy, "trust-proxy", envBool(getenv("MICROSHOP_TRUST_PROXY"), false), "take the client address from X-Forwarded-For; only behind your own proxy (env MICROSHOP_TRUST_PROXY)")
+	fs.BoolVar(&c.TrustProxy, "trust-proxy", envBool(getenv("MICROSHOP_TRUST_PROXY"), false), "take the client address from X-Forwarded-For and the scheme from X-Forwarded-Proto; only behind your own proxy (env MICROSHOP_TRUST_PROXY)")
 	limit := fs.String("body-limit", env("MICROSHOP_BODY_LIMIT", "1MB"), "largest request body accepted, e.g. 512KB, 1MB (env MICROSHOP_BODY_LIMIT)")
 	fs.BoolVar(&c.AccessLog, "access-log", envBool(getenv("MICROSHOP_ACCESS_LOG"), true), "log every request (env MICROSHOP_ACCESS_LOG)")
 	fs.StringVar(&c.LogFormat, "log-format", env("MICROSHOP_LOG_FORMAT", "text"), "log format: text or json (env MICROSHOP_LOG_FORMAT)")
@@ -86,6 +88,8 @@ func bindConfig(fs *flag.FlagSet, getenv func(string) string) func() (Config, er
 			return *c, fmt.Errorf("--body-limit: %w", err)
 		}
 		c.BodyLimit = n
+		c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+		c.Hosts = splitList(*hosts)
 		return *c, c.validate()
 	}
 }
@@ -106,6 +110,16 @@ func (c Config) validate() error {
 	if c.WeChat != "sandbox" && c.WeChat != "live" {
 		return errors.New("--wechat must be sandbox or live")
 	}
+	if c.WeChat == "live" && c.BaseURL == "" {
+		// WeChat redirects fans and sends payment notices to addresses made
+		// from it; a request's Host header must never decide them.
+		return errors.New("--wechat=live needs --base-url, the public https address WeChat sends fans and payment notices to")
+	}
+	for _, h := range c.Hosts {
+		if !validHost(h) {
+			return fmt.Errorf("--hosts: %q is not a host name or IP address (write shop.example.com, not a URL)", h)
+		}
+	}
 	if c.ShelfRefresh <= 0 {
 		return errors.New("--shelf-refresh must be positive")
 	}
@@ -123,8 +137,23 @@ func (c Config) String() string {
 	if c.Secret != "" {
 		secret = "set (masked)"
 	}
-	return fmt.Sprintf("addr=%s data=%s mongodb=%q demo=%t base_url=%q secret=%s secure_cookies=%t trust_proxy=%t body_limit=%d wechat=%s",
-		c.Addr, c.DataDir, mongo, c.Demo, c.BaseURL, secret, c.SecureCookies, c.TrustProxy, c.BodyLimit, c.WeChat)
+	hosts := "any"
+	if allowed := c.allowedHosts(); allowed != nil {
+		hosts = strings.Join(allowed, ",")
+	}
+	return fmt.Sprintf("addr=%s data=%s mongodb=%q demo=%t base_url=%q hosts=%s secret=%s secure_cookies=%t trust_proxy=%t body_limit=%d wechat=%s",
+		c.Addr, c.DataDir, mongo, c.Demo, c.BaseURL, hosts, secret, c.SecureCookies, c.TrustProxy, c.BodyLimit, c.WeChat)
+}
+
+// splitList is a comma-separated list, items trimmed, empty ones dropped.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func envBool(v string, def bool) bool {

@@ -22,7 +22,13 @@ func testConfig() Config {
 // it on a local test server that stops at cleanup.
 func startApp(t testing.TB, engine *engine.Engine) (*app, *httptest.Server) {
 	t.Helper()
-	a, err := newApp(context.Background(), testConfig(), slog.New(slog.NewTextHandler(io.Discard, nil)), engine)
+	return startAppWith(t, engine, testConfig())
+}
+
+// startAppWith is startApp with another configuration.
+func startAppWith(t testing.TB, engine *engine.Engine, cfg Config) (*app, *httptest.Server) {
+	t.Helper()
+	a, err := newApp(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), engine)
 	if err != nil {
 		t.Fatalf("new app: %v", err)
 	}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime"
@@ -10,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"microshop/tenants"
+	"microshop/tenants/fault"
 )
 
 // accessLog logs one line per request: request id, tenant, status, latency.
@@ -52,4 +55,46 @@ func recoverer(log *slog.Logger) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// bodyLimit refuses a request body over limit bytes with a 413, whether
+// its length is announced (refused before reading) or not (a chunked body,
+// refused when a reader reaches the limit). Echo's BodyLimit middleware
+// answers the second case with an error a JSON decoder or a form parser
+// reports as bad input; here, whatever a handler makes of the cut body, the
+// answer is the 413.
+func bodyLimit(limit int64) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := c.Request()
+			if r.ContentLength > limit {
+				return fault.TooLarge(limit)
+			}
+			if r.Body == nil {
+				return next(c)
+			}
+			body := &limitedBody{ReadCloser: http.MaxBytesReader(c.Response().Writer, r.Body, limit)}
+			r.Body = body
+			err := next(c)
+			if body.over && !c.Response().Committed {
+				return fault.TooLarge(limit)
+			}
+			return err
+		}
+	}
+}
+
+// limitedBody notes that its reader refused to read past the limit.
+type limitedBody struct {
+	io.ReadCloser
+	over bool
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	var tooBig *http.MaxBytesError
+	if err != nil && errors.As(err, &tooBig) {
+		b.over = true
+	}
+	return n, err
 }

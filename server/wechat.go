@@ -88,6 +88,7 @@ func newWeChat(cfg Config, log *slog.Logger, engine *engine.Engine, store tenant
 	opts := wechat.Options{Sandbox: sim != nil, Log: log}
 	if sim != nil {
 		opts.AuthorizeURL = sandboxAuthorizePath
+		opts.Released = sim.Forget // an AppID a shop gives up starts afresh for its next owner
 	}
 	accounts := wechat.New(wechat.NewStore(engine), store, opts)
 	fans := fan.NewService(fanStore, accounts, nil, log) // attribution: set by newServices

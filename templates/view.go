@@ -92,6 +92,7 @@ var consoleNav = []navItem{
 	{label: "Points", href: "/admin/points"},
 	{label: "Messages", href: "/admin/messages", also: []string{"/admin/message-settings", "/admin/segments", "/admin/audience"}},
 	{label: "WeChat", href: "/admin/wechat"},
+	{label: "Account", href: "/admin/account"},
 }
 
 // ConsoleNav is the console navigation with the current page's item marked.

@@ -48,15 +48,19 @@ func HashAPIKey(key string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Session is what the signed session cookie carries.
+// Session is what the signed session cookie carries: the id of its record
+// in the platform store (SessionRecord), whose user and shop it is, and when
+// it expires.
 type Session struct {
+	ID       string `json:"s"`
 	UserID   string `json:"u"`
 	TenantID string `json:"t"`
 	Expires  int64  `json:"e"`
 }
 
 // SessionCodec signs and verifies session cookies with the platform secret,
-// so any replica can read a session without a shared session store.
+// so a forged or altered cookie is refused before the store is asked about
+// its session.
 type SessionCodec struct{ key []byte }
 
 // NewSessionCodec returns a codec keyed by secret.

@@ -13,8 +13,9 @@ import (
 )
 
 const (
-	ctxTenant = "microshop.tenant"
-	ctxUser   = "microshop.user"
+	ctxTenant  = "microshop.tenant"
+	ctxUser    = "microshop.user"
+	ctxSession = "microshop.session" // the session's id
 	// SessionCookie is the merchant console's session cookie.
 	SessionCookie = "ms_session"
 	sessionLife   = 7 * 24 * time.Hour
@@ -65,6 +66,9 @@ func (s *Service) SessionAuth(codec *SessionCodec) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			sess, err := s.session(c, codec)
+			if err != nil && !errors.Is(err, errBadSession) {
+				return err // the platform store is unreachable: not a reason to sign in again
+			}
 			if err != nil {
 				if c.Request().Method == http.MethodGet {
 					return c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
@@ -72,6 +76,7 @@ func (s *Service) SessionAuth(codec *SessionCodec) echo.MiddlewareFunc {
 				return fault.Unauthorized("sign in first")
 			}
 			c.Set(ctxUser, sess.user)
+			c.Set(ctxSession, sess.id)
 			WithTenant(c, sess.tenant)
 			return next(c)
 		}
@@ -79,10 +84,15 @@ func (s *Service) SessionAuth(codec *SessionCodec) echo.MiddlewareFunc {
 }
 
 type signedIn struct {
+	id     string // the session's
 	user   User
 	tenant Tenant
 }
 
+// session reads the request's session cookie and checks it against its
+// record in the platform store, on every request: a session ended on any
+// replica is refused at once. Any reason to sign in again is
+// errBadSession; other errors are outages.
 func (s *Service) session(c echo.Context, codec *SessionCodec) (signedIn, error) {
 	ck, err := c.Cookie(SessionCookie)
 	if err != nil {
@@ -93,15 +103,33 @@ func (s *Service) session(c echo.Context, codec *SessionCodec) (signedIn, error)
 		return signedIn{}, err
 	}
 	ctx := c.Request().Context()
+	if err := s.liveSession(ctx, sess); err != nil {
+		return signedIn{}, err
+	}
 	u, err := s.store.UserByID(ctx, sess.UserID)
 	if err != nil || u.TenantID != sess.TenantID {
-		return signedIn{}, errBadSession
+		return signedIn{}, badSession(err)
 	}
 	t, err := s.store.TenantByID(ctx, sess.TenantID)
 	if err != nil {
-		return signedIn{}, errBadSession
+		return signedIn{}, badSession(err)
 	}
-	return signedIn{user: u, tenant: t}, nil
+	return signedIn{id: sess.ID, user: u, tenant: t}, nil
+}
+
+// badSession is errBadSession for a record that is gone (or nil err: one
+// that does not match), err itself for an outage.
+func badSession(err error) error {
+	if err == nil || errors.Is(err, ErrNotFound) {
+		return errBadSession
+	}
+	return err
+}
+
+// sessionID is the id of the request's session (SessionAuth sets it).
+func sessionID(c echo.Context) string {
+	id, _ := c.Get(ctxSession).(string)
+	return id
 }
 
 // ShopBySlug resolves the :slug path parameter to its tenant; an unknown

@@ -5,26 +5,33 @@ import (
 	"time"
 )
 
-// failureLimiter counts failed attempts per key in a fixed window and refuses
-// a key once it reaches its limit. It is per process: with several replicas
-// an attacker gets the limit once per replica, which still bounds guessing.
-type failureLimiter struct {
+// The limiters here are per process: with several replicas an attacker gets
+// each limit once per replica, which still bounds guessing and sign-ups.
+// Both forget idle keys, and sweep themselves when they grow large, so an
+// attacker cycling keys cannot grow them without bound.
+
+// maxLimiterKeys is how many keys a limiter keeps before sweeping idle ones.
+const maxLimiterKeys = 100_000
+
+// windowCounter counts events per key in a fixed window that starts at the
+// key's first event.
+type windowCounter struct {
 	mu     sync.Mutex
 	window time.Duration
-	counts map[string]*failureCount
+	counts map[string]*windowCount
 }
 
-type failureCount struct {
+type windowCount struct {
 	n     int
 	start time.Time
 }
 
-func newFailureLimiter(window time.Duration) *failureLimiter {
-	return &failureLimiter{window: window, counts: map[string]*failureCount{}}
+func newWindowCounter(window time.Duration) *windowCounter {
+	return &windowCounter{window: window, counts: map[string]*windowCount{}}
 }
 
-// Blocked reports whether key has reached limit failures in the window.
-func (l *failureLimiter) Blocked(key string, limit int, now time.Time) bool {
+// Reached reports whether key has had limit events in its window.
+func (l *windowCounter) Reached(key string, limit int, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	c := l.counts[key]
@@ -34,32 +41,115 @@ func (l *failureLimiter) Blocked(key string, limit int, now time.Time) bool {
 	return c.n >= limit
 }
 
-// Fail records a failure for key.
-func (l *failureLimiter) Fail(key string, now time.Time) {
+// Add counts an event of key.
+func (l *windowCounter) Add(key string, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.add(key, now)
+}
+
+// Take counts an event of key unless it has had limit events in its
+// window, and says whether it did: check and count in one step, so that
+// concurrent callers cannot all pass the check.
+func (l *windowCounter) Take(key string, limit int, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if c := l.counts[key]; c != nil && now.Sub(c.start) < l.window && c.n >= limit {
+		return false
+	}
+	l.add(key, now)
+	return true
+}
+
+// Give takes back an event Take counted (the attempt did not happen).
+func (l *windowCounter) Give(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if c := l.counts[key]; c != nil && c.n > 0 {
+		c.n--
+	}
+}
+
+func (l *windowCounter) add(key string, now time.Time) {
 	c := l.counts[key]
 	if c == nil || now.Sub(c.start) >= l.window {
-		if len(l.counts) > 100_000 {
-			l.sweep(now)
+		if len(l.counts) >= maxLimiterKeys {
+			for k, c := range l.counts {
+				if now.Sub(c.start) >= l.window {
+					delete(l.counts, k)
+				}
+			}
 		}
-		c = &failureCount{start: now}
+		c = &windowCount{start: now}
 		l.counts[key] = c
 	}
 	c.n++
 }
 
-// Reset forgets key's failures (after a successful sign-in).
-func (l *failureLimiter) Reset(key string) {
-	l.mu.Lock()
-	delete(l.counts, key)
-	l.mu.Unlock()
+// backoff makes a key wait after repeated failures: the first free failures
+// cost nothing, each one after that doubles the wait before the next try
+// (base, 2×base, … up to max). A key without a failure for forget starts
+// over, and a success resets it.
+type backoff struct {
+	mu        sync.Mutex
+	free      int
+	base, max time.Duration
+	forget    time.Duration
+	fails     map[string]*failures
 }
 
-func (l *failureLimiter) sweep(now time.Time) {
-	for k, c := range l.counts {
-		if now.Sub(c.start) >= l.window {
-			delete(l.counts, k)
-		}
+type failures struct {
+	n    int
+	last time.Time
+}
+
+func newBackoff(free int, base, max, forget time.Duration) *backoff {
+	return &backoff{free: free, base: base, max: max, forget: forget, fails: map[string]*failures{}}
+}
+
+// Wait is how long key must still wait before its next try (0: it may try now).
+func (b *backoff) Wait(key string, now time.Time) time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	f := b.fails[key]
+	if f == nil || f.n < b.free || now.Sub(f.last) >= b.forget {
+		return 0
 	}
+	return max(0, b.delay(f.n)-now.Sub(f.last))
+}
+
+// delay is the wait after n failures (n ≥ free).
+func (b *backoff) delay(n int) time.Duration {
+	d := b.base
+	for i := b.free; i < n && d < b.max; i++ {
+		d *= 2
+	}
+	return min(d, b.max)
+}
+
+// Fail records a failure of key.
+func (b *backoff) Fail(key string, now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	f := b.fails[key]
+	if f == nil || now.Sub(f.last) >= b.forget {
+		if len(b.fails) >= maxLimiterKeys {
+			for k, f := range b.fails {
+				if now.Sub(f.last) >= b.forget {
+					delete(b.fails, k)
+				}
+			}
+		}
+		f = &failures{}
+		b.fails[key] = f
+	}
+	f.n++
+	f.last = now
+}
+
+// Reset forgets key's failures (after a success).
+func (b *backoff) Reset(key string) {
+	b.mu.Lock()
+	delete(b.fails, key)
+	b.mu.Unlock()
 }

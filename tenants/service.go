@@ -5,19 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
 	"microshop/tenants/engine"
-	"microshop/tenants/fault"
-)
-
-// Login limits: failures allowed per window before sign-in is refused.
-const (
-	loginWindow       = 15 * time.Minute
-	loginFailsPerUser = 10
-	loginFailsPerIP   = 50
 )
 
 // resolveTTL is how long a slug or API key stays resolved in memory; a
@@ -26,28 +17,37 @@ const resolveTTL = 5 * time.Second
 
 // Service opens shops, signs merchants in and resolves requests to tenants.
 type Service struct {
-	engine  *engine.Engine
-	store   Store
-	log     *slog.Logger
-	now     func() time.Time
-	limiter *failureLimiter
+	engine *engine.Engine
+	store  Store
+	log    *slog.Logger
+	now    func() time.Time
+	limits limits
 
 	mu     sync.Mutex
 	bySlug map[string]cached
-	byKey  map[string]cached
+	byKey  map[string]cached // by the key's hash
+	// revoked counts revocations: a resolve that started before one does
+	// not cache what it read (it may be the revoked key).
+	revoked uint64
+	// keyUsed is when this process last recorded each key's use.
+	keyUsed map[string]time.Time
 }
 
 type cached struct {
 	t       Tenant
+	keyID   string // the API key's id, when resolved by key
 	err     error
 	expires time.Time
 }
 
 // NewService returns a tenant service over the engine and platform store.
 func NewService(engine *engine.Engine, store Store, log *slog.Logger) *Service {
-	return &Service{engine: engine, store: store, log: log, now: time.Now,
-		limiter: newFailureLimiter(loginWindow), bySlug: map[string]cached{}, byKey: map[string]cached{}}
+	return &Service{engine: engine, store: store, log: log, now: time.Now, limits: newLimits(),
+		bySlug: map[string]cached{}, byKey: map[string]cached{}, keyUsed: map[string]time.Time{}}
 }
+
+// SetClock replaces the service's clock (tests move time forward).
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
 
 // Store returns the platform store.
 func (s *Service) Store() Store { return s.store }
@@ -107,43 +107,13 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) (Tenant, User, string, 
 	return t, u, key, nil
 }
 
-// Authenticate checks an email and password, refusing after too many
-// failures for the account or the client address.
-func (s *Service) Authenticate(ctx context.Context, email, password, ip string) (User, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
-	now := s.now()
-	acct, addr := "acct:"+email, "ip:"+ip
-	if s.limiter.Blocked(acct, loginFailsPerUser, now) || s.limiter.Blocked(addr, loginFailsPerIP, now) {
-		return User{}, fault.TooManyRequests("too many failed sign-ins; wait 15 minutes and try again")
-	}
-	u, err := s.store.UserByEmail(ctx, email)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return User{}, err
-	}
-	// Compare against a dummy hash for unknown emails so timing does not
-	// reveal which emails have accounts.
-	hash := u.PasswordHash
-	if hash == "" {
-		hash = dummyHash
-	}
-	if !CheckPassword(hash, password) || u.ID == "" {
-		s.limiter.Fail(acct, now)
-		s.limiter.Fail(addr, now)
-		return User{}, fault.Unauthorized("wrong email or password")
-	}
-	s.limiter.Reset(acct)
-	return u, nil
-}
-
-// dummyHash is a bcrypt hash of a random string at PasswordCost.
-var dummyHash = func() string {
-	h, _ := HashPassword(engine.NewSecret(engine.IDLen))
-	return h
-}()
-
 // TenantBySlug resolves a shop slug, from memory when recently resolved.
 func (s *Service) TenantBySlug(ctx context.Context, slug string) (Tenant, error) {
-	return s.resolve(ctx, s.bySlug, slug, func() (Tenant, error) { return s.store.TenantBySlug(ctx, slug) })
+	c, err := s.resolve(s.bySlug, slug, func() (cached, error) {
+		t, err := s.store.TenantBySlug(ctx, slug)
+		return cached{t: t}, err
+	})
+	return c.t, err
 }
 
 // TenantByID resolves a tenant id (uncached: used off the hot path).
@@ -151,41 +121,52 @@ func (s *Service) TenantByID(ctx context.Context, id string) (Tenant, error) {
 	return s.store.TenantByID(ctx, id)
 }
 
-// TenantByAPIKey resolves an API key to its tenant.
+// TenantByAPIKey resolves an API key to its tenant, from memory when
+// recently resolved (resolveTTL): a key revoked on this replica is refused
+// at once, one revoked on another replica within resolveTTL.
 func (s *Service) TenantByAPIKey(ctx context.Context, key string) (Tenant, error) {
 	hash := HashAPIKey(key)
-	return s.resolve(ctx, s.byKey, hash, func() (Tenant, error) {
+	c, err := s.resolve(s.byKey, hash, func() (cached, error) {
 		k, err := s.store.APIKeyByHash(ctx, hash)
 		if err != nil {
-			return Tenant{}, err
+			return cached{}, err
 		}
-		return s.store.TenantByID(ctx, k.TenantID)
+		t, err := s.store.TenantByID(ctx, k.TenantID)
+		return cached{t: t, keyID: k.ID}, err
 	})
+	if err == nil {
+		s.keyUsedNow(ctx, c.keyID)
+	}
+	return c.t, err
 }
 
-func (s *Service) resolve(ctx context.Context, m map[string]cached, key string, load func() (Tenant, error)) (Tenant, error) {
+func (s *Service) resolve(m map[string]cached, key string, load func() (cached, error)) (cached, error) {
 	now := s.now()
 	s.mu.Lock()
 	c, ok := m[key]
+	revoked := s.revoked
 	s.mu.Unlock()
 	if ok && now.Before(c.expires) {
-		return c.t, c.err
+		return c, c.err
 	}
-	t, err := load()
+	c, err := load()
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return Tenant{}, err // do not cache outages
+		return cached{}, err // do not cache outages
+	}
+	c.err = err
+	c.expires = now.Add(resolveTTL)
+	if err != nil {
+		c.expires = now.Add(time.Second) // a shop opened a moment later must not stay "not found" for long
 	}
 	s.mu.Lock()
-	if len(m) > 50_000 {
-		clear(m)
+	if s.revoked == revoked { // else what load read may be a key revoked meanwhile
+		if len(m) > 50_000 {
+			clear(m)
+		}
+		m[key] = c
 	}
-	ttl := resolveTTL
-	if err != nil {
-		ttl = time.Second // a shop opened a moment later must not stay "not found" for long
-	}
-	m[key] = cached{t: t, err: err, expires: now.Add(ttl)}
 	s.mu.Unlock()
-	return t, err
+	return c, err
 }
 
 // TenantIDs lists every shop's id, for jobs that run over every shop.

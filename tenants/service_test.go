@@ -237,6 +237,38 @@ func TestSignUpSameSlugConcurrently(t *testing.T) {
 	})
 }
 
+// clock is a settable time for a service (SetClock).
+type clock struct {
+	mu sync.Mutex
+	at time.Time
+}
+
+func newClock(svcs ...*tenants.Service) *clock {
+	c := &clock{at: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)}
+	for _, s := range svcs {
+		s.SetClock(c.now)
+	}
+	return c
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.at
+}
+
+func (c *clock) set(at time.Time) {
+	c.mu.Lock()
+	c.at = at
+	c.mu.Unlock()
+}
+
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.at = c.at.Add(d)
+	c.mu.Unlock()
+}
+
 func TestAuthenticate(t *testing.T) {
 	svc := newService(openSQLite(t))
 	ctx := context.Background()
@@ -254,32 +286,73 @@ func TestAuthenticate(t *testing.T) {
 	_, err = svc.Authenticate(ctx, "nobody@example.com", "correct horse", ip)
 	wantStatus(t, err, fault.Unauthorized(""), http.StatusUnauthorized)
 
-	// A success clears the account's failures: 9 + 9 never locks it.
+	// A success clears the failures: 4 + 4 never slows the owner down.
 	if _, err := svc.Authenticate(ctx, u.Email, "correct horse", ip); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {
-		for range 9 {
+		for range 4 {
 			if _, err := svc.Authenticate(ctx, u.Email, "wrong horse", ip); !errors.Is(err, fault.Unauthorized("")) {
 				t.Fatalf("failure: %v, want 401", err)
 			}
 		}
 		if _, err := svc.Authenticate(ctx, u.Email, "correct horse", ip); err != nil {
-			t.Fatalf("after 9 failures: %v", err)
+			t.Fatalf("after 4 failures: %v", err)
 		}
 	}
+}
 
-	// The tenth failure locks the account, even for the right password,
-	// from any address.
-	for i := range 10 {
-		if _, err := svc.Authenticate(ctx, u.Email, "wrong horse", ip); !errors.Is(err, fault.Unauthorized("")) {
-			t.Fatalf("failure %d: %v, want 401", i+1, err)
+// Ten wrong passwords from one address slow down that address for that
+// account, with a wait that doubles, and never lock the owner out from
+// another address.
+func TestAuthenticateBackoffPerAddress(t *testing.T) {
+	svc := newService(openSQLite(t))
+	ctx := context.Background()
+	_, u, _, err := svc.SignUp(ctx, validSignUp("tea-house"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := newClock(svc)
+	const attacker, owner = "203.0.113.66", "192.0.2.1"
+	var refused int
+	for range 10 {
+		_, err := svc.Authenticate(ctx, u.Email, "guess", attacker)
+		switch {
+		case errors.Is(err, fault.TooManyRequests("")):
+			refused++
+		case !errors.Is(err, fault.Unauthorized("")):
+			t.Fatalf("attacker's try: %v, want 401 or 429", err)
 		}
 	}
-	_, err = svc.Authenticate(ctx, u.Email, "correct horse", ip)
+	if refused != 5 {
+		t.Errorf("%d of 10 immediate tries refused, want 5 (5 free failures, then waits)", refused)
+	}
+	if got, err := svc.Authenticate(ctx, u.Email, "correct horse", owner); err != nil || got.ID != u.ID {
+		t.Fatalf("the owner from another address: %+v, %v", got, err)
+	}
+	// The attacker's address waits, even with the right password.
+	_, err = svc.Authenticate(ctx, u.Email, "correct horse", attacker)
 	wantStatus(t, err, fault.TooManyRequests(""), http.StatusTooManyRequests)
-	_, err = svc.Authenticate(ctx, u.Email, "correct horse", "198.51.100.7")
-	wantStatus(t, err, fault.TooManyRequests(""), http.StatusTooManyRequests)
+
+	// Each failure after the free ones doubles the wait: 1 s, 2 s, 4 s ...
+	for i, wait := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second} {
+		clk.add(wait - time.Millisecond)
+		if _, err := svc.Authenticate(ctx, u.Email, "guess", attacker); !errors.Is(err, fault.TooManyRequests("")) {
+			t.Fatalf("try %d just before its wait of %s: %v, want 429", i+1, wait, err)
+		}
+		clk.add(time.Millisecond)
+		if _, err := svc.Authenticate(ctx, u.Email, "guess", attacker); !errors.Is(err, fault.Unauthorized("")) {
+			t.Fatalf("try %d after its wait of %s: %v, want 401", i+1, wait, err)
+		}
+	}
+	// After its wait the right password passes, and clears the count.
+	clk.add(15 * time.Minute)
+	if _, err := svc.Authenticate(ctx, u.Email, "correct horse", attacker); err != nil {
+		t.Fatalf("after the longest wait: %v", err)
+	}
+	if _, err := svc.Authenticate(ctx, u.Email, "guess", attacker); !errors.Is(err, fault.Unauthorized("")) {
+		t.Fatalf("after a success the count starts over: %v", err)
+	}
 }
 
 // Fifty failures from one address lock that address for every account.

@@ -2,6 +2,8 @@ package tenants
 
 import (
 	"context"
+	"time"
+
 	"microshop/tenants/engine"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -28,9 +30,22 @@ type Store interface {
 	DeleteUser(ctx context.Context, id string) error
 	UserByEmail(ctx context.Context, email string) (User, error)
 	UserByID(ctx context.Context, id string) (User, error)
+	// UsersOfTenant lists the tenant's users, the first signed up first.
+	UsersOfTenant(ctx context.Context, tenantID string) ([]User, error)
+	// SetPasswordHash replaces the user's password hash; no user is
+	// fault.NotFound.
+	SetPasswordHash(ctx context.Context, userID, hash string) error
 
 	CreateAPIKey(ctx context.Context, k APIKey) error
 	APIKeyByHash(ctx context.Context, hash string) (APIKey, error)
+	// APIKeysOf lists the tenant's keys, oldest first, with when each was
+	// last used.
+	APIKeysOf(ctx context.Context, tenantID string) ([]APIKey, error)
+	// DeleteAPIKey removes the tenant's key id and returns it; a key of
+	// another tenant, or none, is fault.NotFound.
+	DeleteAPIKey(ctx context.Context, tenantID, id string) (APIKey, error)
+	// TouchAPIKey records that key id was used at at.
+	TouchAPIKey(ctx context.Context, id string, at time.Time) error
 
 	// Secret returns the platform secret called name, storing generate()'s
 	// value if there is none yet. Replicas racing on first start all get the
@@ -39,6 +54,8 @@ type Store interface {
 
 	leaseStore
 	cacheStore
+	appIDStore
+	sessionStore
 }
 
 // NewStore returns the platform store of the engine.
@@ -62,8 +79,9 @@ func OpenMongo(ctx context.Context, uri, dbPrefix string, opts *options.ClientOp
 }
 
 // Platform is the platform database's schema: tenants, users, API keys,
-// secrets, leases and the shared cache. Platform records are not
-// tenant-scoped, so the Mongo keys carry no tenant_id prefix.
+// sessions, secrets, leases, the shared cache and the AppID registry.
+// Platform records are not tenant-scoped, so the Mongo keys carry no
+// tenant_id prefix.
 var Platform = engine.Platform{SQLite: platformSQLite, Mongo: platformMongo}
 
 var platformSQLite = []string{
@@ -87,9 +105,20 @@ var platformSQLite = []string{
 		prefix TEXT NOT NULL,
 		created_at TEXT NOT NULL)`,
 	`CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys (tenant_id)`,
+	// When each key was last used: a table of its own, so that api_keys
+	// made before it needs no new column.
+	`CREATE TABLE IF NOT EXISTS api_key_uses (key_id TEXT PRIMARY KEY, last_used_at TEXT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS sessions (
+		id TEXT PRIMARY KEY,
+		user_id TEXT NOT NULL,
+		tenant_id TEXT NOT NULL,
+		created_at TEXT NOT NULL,
+		expires_at TEXT NOT NULL)`,
+	`CREATE INDEX IF NOT EXISTS sessions_user ON sessions (user_id, expires_at)`,
 	`CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at TEXT NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS cache (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at TEXT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS app_ids (app_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, created_at TEXT NOT NULL)`,
 }
 
 var platformMongo = []engine.MongoCollection{
@@ -101,4 +130,7 @@ var platformMongo = []engine.MongoCollection{
 		{Keys: bson.D{{Key: "hash", Value: 1}}, Unique: true},
 		{Keys: bson.D{{Key: "tenant_id", Value: 1}}}}},
 	{Name: "secrets"}, {Name: "leases"}, {Name: "cache"},
+	{Name: "app_ids"}, // _id is the AppID
+	{Name: "sessions", Indexes: []engine.MongoIndex{
+		{Keys: bson.D{{Key: "user_id", Value: 1}, {Key: "expires_at", Value: 1}}}}},
 }

@@ -1,8 +1,10 @@
 package tenants
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -34,6 +36,27 @@ func (s *mongoStore) deleteOne(ctx context.Context, coll, doing string, f bson.D
 		return fmt.Errorf("%s: %w", doing, err)
 	}
 	return nil
+}
+
+// deleteMany deletes the records f matches in coll; doing says what it does.
+func (s *mongoStore) deleteMany(ctx context.Context, coll, doing string, f bson.D) error {
+	if _, err := s.db.Collection(coll).DeleteMany(ctx, f); err != nil {
+		return fmt.Errorf("%s: %w", doing, err)
+	}
+	return nil
+}
+
+// findAll decodes every record f matches in coll, a list of what.
+func findAll[T any](ctx context.Context, s *mongoStore, coll string, f bson.D, what string) ([]T, error) {
+	cur, err := s.db.Collection(coll).Find(ctx, f)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", what, err)
+	}
+	var out []T
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, fmt.Errorf("list %s: %w", what, err)
+	}
+	return out, nil
 }
 
 // findOne decodes the record f matches in coll, a what; none is
@@ -111,12 +134,79 @@ func (s *mongoStore) UserByID(ctx context.Context, id string) (User, error) {
 	return findOne[User](ctx, s, "users", bson.D{{Key: "_id", Value: id}}, "user")
 }
 
+func (s *mongoStore) UsersOfTenant(ctx context.Context, tenantID string) ([]User, error) {
+	users, err := findAll[User](ctx, s, "users", bson.D{{Key: "tenant_id", Value: tenantID}}, "users")
+	// A shop has a user or a few: sorted here, not by an index.
+	slices.SortFunc(users, func(a, b User) int { return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID)) })
+	return users, err
+}
+
+func (s *mongoStore) SetPasswordHash(ctx context.Context, userID, hash string) error {
+	res, err := s.db.Collection("users").UpdateOne(ctx, bson.D{{Key: "_id", Value: userID}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "password_hash", Value: hash}}}})
+	if err := engine.Matched(res, err, fault.NotFound("user")); err != nil {
+		return fmt.Errorf("set password of user %s: %w", userID, err)
+	}
+	return nil
+}
+
 func (s *mongoStore) CreateAPIKey(ctx context.Context, k APIKey) error {
 	return s.insert(ctx, "api_keys", "api key", nil, k)
 }
 
 func (s *mongoStore) APIKeyByHash(ctx context.Context, hash string) (APIKey, error) {
 	return findOne[APIKey](ctx, s, "api_keys", bson.D{{Key: "hash", Value: hash}}, "api key")
+}
+
+func (s *mongoStore) APIKeysOf(ctx context.Context, tenantID string) ([]APIKey, error) {
+	keys, err := findAll[APIKey](ctx, s, "api_keys", bson.D{{Key: "tenant_id", Value: tenantID}}, "api keys")
+	// A shop has a few keys (maxAPIKeys): sorted here, not by an index.
+	slices.SortFunc(keys, func(a, b APIKey) int { return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID)) })
+	return keys, err
+}
+
+func (s *mongoStore) DeleteAPIKey(ctx context.Context, tenantID, id string) (APIKey, error) {
+	var k APIKey
+	err := s.db.Collection("api_keys").FindOneAndDelete(ctx,
+		bson.D{{Key: "_id", Value: id}, {Key: "tenant_id", Value: tenantID}}).Decode(&k)
+	if engine.IsNoDocuments(err) {
+		return APIKey{}, fault.NotFound("API key")
+	}
+	if err != nil {
+		return APIKey{}, fmt.Errorf("delete api key %s: %w", id, err)
+	}
+	return k, nil
+}
+
+func (s *mongoStore) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
+	_, err := s.db.Collection("api_keys").UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "last_used_at", Value: at}}}})
+	if err != nil {
+		return fmt.Errorf("record use of api key %s: %w", id, err)
+	}
+	return nil
+}
+
+func (s *mongoStore) CreateSession(ctx context.Context, r SessionRecord) error {
+	return s.insert(ctx, "sessions", "session", nil, r)
+}
+
+func (s *mongoStore) SessionByID(ctx context.Context, id string) (SessionRecord, error) {
+	return findOne[SessionRecord](ctx, s, "sessions", bson.D{{Key: "_id", Value: id}}, "session")
+}
+
+func (s *mongoStore) DeleteSession(ctx context.Context, id string) error {
+	return s.deleteOne(ctx, "sessions", "end session", bson.D{{Key: "_id", Value: id}})
+}
+
+func (s *mongoStore) DeleteUserSessions(ctx context.Context, userID, keepID string) error {
+	return s.deleteMany(ctx, "sessions", "end sessions of user "+userID,
+		bson.D{{Key: "user_id", Value: userID}, {Key: "_id", Value: bson.D{{Key: "$ne", Value: keepID}}}})
+}
+
+func (s *mongoStore) DeleteExpiredSessions(ctx context.Context, userID string, now time.Time) error {
+	return s.deleteMany(ctx, "sessions", "remove expired sessions of user "+userID,
+		bson.D{{Key: "user_id", Value: userID}, {Key: "expires_at", Value: bson.D{{Key: "$lte", Value: now}}}})
 }
 
 func (s *mongoStore) Secret(ctx context.Context, name string, generate func() string) (string, error) {
@@ -193,4 +283,31 @@ func (s *mongoStore) CacheDeleteValue(ctx context.Context, key, value string) (b
 		return false, fmt.Errorf("cache delete %s: %w", key, err)
 	}
 	return res.DeletedCount == 1, nil
+}
+
+type appIDDoc struct {
+	AppID     string    `bson:"_id"`
+	TenantID  string    `bson:"tenant_id"`
+	CreatedAt time.Time `bson:"created_at"`
+}
+
+func (s *mongoStore) ClaimAppID(ctx context.Context, appID, tenantID string) error {
+	return claimAppID(ctx, appID, tenantID, func() error {
+		// The unique _id picks one winner; a losing insert is not an error.
+		_, err := s.db.Collection("app_ids").InsertOne(ctx, appIDDoc{AppID: appID, TenantID: tenantID, CreatedAt: time.Now().UTC()})
+		if engine.IsUniqueViolation(err) {
+			return nil
+		}
+		return err
+	}, s.AppIDOwner)
+}
+
+func (s *mongoStore) ReleaseAppID(ctx context.Context, appID, tenantID string) error {
+	return s.deleteOne(ctx, "app_ids", "release AppID "+appID,
+		bson.D{{Key: "_id", Value: appID}, {Key: "tenant_id", Value: tenantID}})
+}
+
+func (s *mongoStore) AppIDOwner(ctx context.Context, appID string) (string, error) {
+	d, err := findOne[appIDDoc](ctx, s, "app_ids", bson.D{{Key: "_id", Value: appID}}, "AppID")
+	return d.TenantID, err
 }

@@ -76,23 +76,30 @@ func (s *sqliteStore) TenantBySlug(ctx context.Context, slug string) (Tenant, er
 }
 
 func (s *sqliteStore) TenantIDs(ctx context.Context) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id FROM tenants ORDER BY id`)
+	return all(ctx, s.db, "list shops", func(scan func(...any) error) (id string, err error) {
+		return id, scan(&id)
+	}, `SELECT id FROM tenants ORDER BY id`)
+}
+
+// all scans every row query returns with scan; doing says what it reads.
+func all[T any](ctx context.Context, db *sql.DB, doing string, scan func(func(...any) error) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list shops: %w", err)
+		return nil, fmt.Errorf("%s: %w", doing, err)
 	}
 	defer rows.Close()
-	var ids []string
+	var out []T
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("list shops: %w", err)
+		v, err := scan(rows.Scan)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", doing, err)
 		}
-		ids = append(ids, id)
+		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list shops: %w", err)
+		return nil, fmt.Errorf("%s: %w", doing, err)
 	}
-	return ids, nil
+	return out, nil
 }
 
 func (s *sqliteStore) CountTenants(ctx context.Context) (int64, error) {
@@ -129,6 +136,24 @@ func (s *sqliteStore) UserByID(ctx context.Context, id string) (User, error) {
 	return s.user(ctx, "id", id)
 }
 
+func (s *sqliteStore) UsersOfTenant(ctx context.Context, tenantID string) ([]User, error) {
+	return all(ctx, s.db, "list users", func(scan func(...any) error) (User, error) {
+		var u User
+		var at string
+		err := scan(&u.ID, &u.TenantID, &u.Email, &u.PasswordHash, &at)
+		u.CreatedAt = engine.ParseTimeText(at)
+		return u, err
+	}, `SELECT id, tenant_id, email, password_hash, created_at FROM users WHERE tenant_id = ? ORDER BY created_at, id`, tenantID)
+}
+
+func (s *sqliteStore) SetPasswordHash(ctx context.Context, userID, hash string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, userID)
+	if err := engine.One(res, err, fault.NotFound("user")); err != nil {
+		return fmt.Errorf("set password of user %s: %w", userID, err)
+	}
+	return nil
+}
+
 func (s *sqliteStore) CreateAPIKey(ctx context.Context, k APIKey) error {
 	return s.insert(ctx, "api key", nil,
 		`INSERT INTO api_keys (id, tenant_id, hash, prefix, created_at) VALUES (?, ?, ?, ?, ?)`,
@@ -141,6 +166,69 @@ func (s *sqliteStore) APIKeyByHash(ctx context.Context, hash string) (APIKey, er
 		`SELECT id, tenant_id, hash, prefix, created_at FROM api_keys WHERE hash = ?`, hash,
 		&k.ID, &k.TenantID, &k.Hash, &k.Prefix)
 	return k, err
+}
+
+func (s *sqliteStore) APIKeysOf(ctx context.Context, tenantID string) ([]APIKey, error) {
+	return all(ctx, s.db, "list api keys", func(scan func(...any) error) (APIKey, error) {
+		var k APIKey
+		var created, used string
+		err := scan(&k.ID, &k.TenantID, &k.Hash, &k.Prefix, &created, &used)
+		k.CreatedAt, k.LastUsedAt = engine.ParseTimeText(created), engine.ParseOptTimeText(used)
+		return k, err
+	}, `SELECT k.id, k.tenant_id, k.hash, k.prefix, k.created_at, coalesce(u.last_used_at, '')
+		FROM api_keys k LEFT JOIN api_key_uses u ON u.key_id = k.id
+		WHERE k.tenant_id = ? ORDER BY k.created_at, k.id`, tenantID)
+}
+
+func (s *sqliteStore) DeleteAPIKey(ctx context.Context, tenantID, id string) (APIKey, error) {
+	var k APIKey
+	var created string
+	err := s.db.QueryRowContext(ctx, `DELETE FROM api_keys WHERE id = ? AND tenant_id = ?
+		RETURNING id, tenant_id, hash, prefix, created_at`, id, tenantID).Scan(&k.ID, &k.TenantID, &k.Hash, &k.Prefix, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return APIKey{}, fault.NotFound("API key")
+	}
+	if err != nil {
+		return APIKey{}, fmt.Errorf("delete api key %s: %w", id, err)
+	}
+	k.CreatedAt = engine.ParseTimeText(created)
+	// A use record left behind by a failure here is never read again.
+	return k, s.exec(ctx, "delete api key use "+id, `DELETE FROM api_key_uses WHERE key_id = ?`, id)
+}
+
+func (s *sqliteStore) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
+	return s.exec(ctx, "record use of api key "+id, `INSERT INTO api_key_uses (key_id, last_used_at) VALUES (?, ?)
+		ON CONFLICT (key_id) DO UPDATE SET last_used_at = excluded.last_used_at
+		WHERE excluded.last_used_at > api_key_uses.last_used_at`, id, engine.TimeText(at))
+}
+
+func (s *sqliteStore) CreateSession(ctx context.Context, r SessionRecord) error {
+	return s.insert(ctx, "session", nil,
+		`INSERT INTO sessions (id, user_id, tenant_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+		r.ID, r.UserID, r.TenantID, engine.TimeText(r.CreatedAt), engine.TimeText(r.ExpiresAt))
+}
+
+func (s *sqliteStore) SessionByID(ctx context.Context, id string) (SessionRecord, error) {
+	var r SessionRecord
+	var created string
+	err := s.row(ctx, "session", &r.ExpiresAt,
+		`SELECT id, user_id, tenant_id, created_at, expires_at FROM sessions WHERE id = ?`, id,
+		&r.ID, &r.UserID, &r.TenantID, &created)
+	r.CreatedAt = engine.ParseTimeText(created)
+	return r, err
+}
+
+func (s *sqliteStore) DeleteSession(ctx context.Context, id string) error {
+	return s.exec(ctx, "end session", `DELETE FROM sessions WHERE id = ?`, id)
+}
+
+func (s *sqliteStore) DeleteUserSessions(ctx context.Context, userID, keepID string) error {
+	return s.exec(ctx, "end sessions of user "+userID, `DELETE FROM sessions WHERE user_id = ? AND id != ?`, userID, keepID)
+}
+
+func (s *sqliteStore) DeleteExpiredSessions(ctx context.Context, userID string, now time.Time) error {
+	return s.exec(ctx, "remove expired sessions of user "+userID,
+		`DELETE FROM sessions WHERE user_id = ? AND expires_at <= ?`, userID, engine.TimeText(now))
 }
 
 func (s *sqliteStore) Secret(ctx context.Context, name string, generate func() string) (string, error) {
@@ -193,6 +281,30 @@ func (s *sqliteStore) CacheDelete(ctx context.Context, key string) error {
 func (s *sqliteStore) CacheDeleteValue(ctx context.Context, key, value string) (bool, error) {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM cache WHERE key = ? AND value = ?`, key, value)
 	return changedOne(res, err, "cache delete "+key)
+}
+
+func (s *sqliteStore) ClaimAppID(ctx context.Context, appID, tenantID string) error {
+	return claimAppID(ctx, appID, tenantID, func() error {
+		_, err := s.db.ExecContext(ctx, `INSERT INTO app_ids (app_id, tenant_id, created_at) VALUES (?, ?, ?)
+			ON CONFLICT (app_id) DO NOTHING`, appID, tenantID, engine.TimeText(time.Now()))
+		return err
+	}, s.AppIDOwner)
+}
+
+func (s *sqliteStore) ReleaseAppID(ctx context.Context, appID, tenantID string) error {
+	return s.exec(ctx, "release AppID "+appID, `DELETE FROM app_ids WHERE app_id = ? AND tenant_id = ?`, appID, tenantID)
+}
+
+func (s *sqliteStore) AppIDOwner(ctx context.Context, appID string) (string, error) {
+	var owner string
+	err := s.db.QueryRowContext(ctx, `SELECT tenant_id FROM app_ids WHERE app_id = ?`, appID).Scan(&owner)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fault.NotFound("AppID")
+	}
+	if err != nil {
+		return "", fmt.Errorf("read AppID %s: %w", appID, err)
+	}
+	return owner, nil
 }
 
 // changedOne reports whether the conditional write (res, err) changed its

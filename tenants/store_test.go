@@ -241,9 +241,6 @@ func TestStoreSecret(t *testing.T) {
 // Replicas racing on first start all get the value that won.
 func TestStoreSecretConcurrent(t *testing.T) {
 	enginetest.Kinds(t, nil, func(t *testing.T, e *engine.Engine) {
-		if enginetest.OnFerretDB(e) {
-			t.Skip(enginetest.FerretDBSkipReason)
-		}
 		ctx := context.Background()
 		s := tenants.NewStore(e)
 		const n = 20

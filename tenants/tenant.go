@@ -38,6 +38,9 @@ type APIKey struct {
 	Hash      string    `bson:"hash"`
 	Prefix    string    `bson:"prefix"` // first characters, to tell keys apart in the console
 	CreatedAt time.Time `bson:"created_at"`
+	// LastUsedAt is when the key last authenticated a call (zero: never),
+	// recorded at most once a minute per key and replica.
+	LastUsedAt time.Time `bson:"last_used_at,omitempty"`
 }
 
 // errSlugTaken is the conflict of a sign-up whose shop address another shop
@@ -96,12 +99,14 @@ func (s *SignUp) Normalize() {
 
 // Validate says what is wrong with the sign-up, field by field.
 func (s *SignUp) Validate() error {
-	if s.Name == "" {
+	name, err := fault.Text("name", s.Name, 64)
+	if err != nil {
+		return err
+	}
+	if name == "" {
 		return fault.Invalid("name", "is required")
 	}
-	if utf8.RuneCountInString(s.Name) > 64 {
-		return fault.Invalid("name", "must be at most 64 characters")
-	}
+	s.Name = name
 	if err := ValidateSlug(s.Slug); err != nil {
 		return err
 	}
@@ -111,12 +116,17 @@ func (s *SignUp) Validate() error {
 	if a, err := mail.ParseAddress(s.Email); err != nil || a.Address != s.Email {
 		return fault.Invalid("email", "is not a valid email address")
 	}
-	if utf8.RuneCountInString(s.Password) < 8 {
-		return fault.Invalid("password", "must be at least 8 characters")
+	return validatePassword("password", s.Password)
+}
+
+// validatePassword says what is wrong with a new password given as field.
+func validatePassword(field, pw string) error {
+	if utf8.RuneCountInString(pw) < 8 {
+		return fault.Invalid(field, "must be at least 8 characters")
 	}
-	if len(s.Password) > 72 {
+	if len(pw) > 72 {
 		// bcrypt reads 72 bytes at most; a longer password would be silently cut.
-		return fault.Invalid("password", "must be at most 72 bytes")
+		return fault.Invalid(field, "must be at most 72 bytes")
 	}
 	return nil
 }

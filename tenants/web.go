@@ -54,7 +54,7 @@ func (w *Web) signupForm(c echo.Context) error {
 
 func (w *Web) signup(c echo.Context) error {
 	in := SignUp{Name: c.FormValue("name"), Slug: c.FormValue("slug"), Email: c.FormValue("email"), Password: c.FormValue("password")}
-	t, u, key, err := w.svc.SignUp(c.Request().Context(), in)
+	t, u, key, err := w.svc.SignUpFrom(c.Request().Context(), in, c.RealIP())
 	var fe *fault.Error
 	if errors.As(err, &fe) {
 		in.Normalize()
@@ -64,7 +64,9 @@ func (w *Web) signup(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	w.setSession(c, u)
+	if err := w.startSession(c, u); err != nil {
+		return err
+	}
 	return c.Render(http.StatusCreated, "signup_done.html", struct {
 		Shop   Tenant
 		APIKey string
@@ -77,7 +79,7 @@ func (w *Web) signupAPI(c echo.Context) error {
 	if err := fault.DecodeJSON(c, &in); err != nil {
 		return err
 	}
-	t, _, key, err := w.svc.SignUp(c.Request().Context(), in)
+	t, _, key, err := w.svc.SignUpFrom(c.Request().Context(), in, c.RealIP())
 	if err != nil {
 		return err
 	}
@@ -109,26 +111,48 @@ func (w *Web) login(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	w.setSession(c, u)
+	if err := w.startSession(c, u); err != nil {
+		return err
+	}
 	return c.Redirect(http.StatusSeeOther, next)
 }
 
+// logout ends the request's session (its record, so the cookie is
+// worthless even if kept) and clears the cookie.
 func (w *Web) logout(c echo.Context) error {
-	c.SetCookie(&http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		Secure: w.secureCookie, SameSite: http.SameSiteLaxMode})
+	if ck, err := c.Cookie(SessionCookie); err == nil {
+		if sess, err := w.codec.Decode(ck.Value, time.Now()); err == nil {
+			if err := w.svc.EndSession(c.Request().Context(), sess.ID); err != nil {
+				return err
+			}
+		}
+	}
+	clearSession(c, w.secureCookie)
 	return c.Redirect(http.StatusSeeOther, "/login")
 }
 
-func (w *Web) setSession(c echo.Context, u User) {
-	exp := time.Now().Add(sessionLife)
+// startSession records a session of u and sets its cookie.
+func (w *Web) startSession(c echo.Context, u User) error {
+	sess, err := w.svc.StartSession(c.Request().Context(), u)
+	if err != nil {
+		return err
+	}
+	exp := time.Unix(sess.Expires, 0)
 	c.SetCookie(&http.Cookie{
 		Name:  SessionCookie,
-		Value: w.codec.Encode(Session{UserID: u.ID, TenantID: u.TenantID, Expires: exp.Unix()}),
+		Value: w.codec.Encode(sess),
 		Path:  "/", Expires: exp, HttpOnly: true, Secure: w.secureCookie,
 		// Lax, not Strict: a merchant following a link to the console from a
 		// messenger stays signed in; forms are protected by the CSRF token.
 		SameSite: http.SameSiteLaxMode,
 	})
+	return nil
+}
+
+// clearSession removes the session cookie from the browser.
+func clearSession(c echo.Context, secure bool) {
+	c.SetCookie(&http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: secure, SameSite: http.SameSiteLaxMode})
 }
 
 // safeNext keeps a post-login redirect on this site and in the console.

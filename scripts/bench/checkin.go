@@ -208,6 +208,7 @@ func checkinBurst(ctx context.Context, url string, conns, n int, awarded *atomic
 			for next.Add(1) <= int64(n) && ctx.Err() == nil {
 				t0 := time.Now()
 				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
+				req.Header.Set("Content-Type", "application/json")
 				resp, err := client.Do(req)
 				if err != nil {
 					st.errs++

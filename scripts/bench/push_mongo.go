@@ -102,12 +102,12 @@ func pushMongo(ctx context.Context, o options, tmp string) (err error) {
 		follow, scene, retry, text, bad []string
 	}
 	var rows []row
-	for _, size := range pushMongoSizes {
+	for i, size := range pushMongoSizes {
 		tenantID := engine.NewID()
 		if err := eng.Provision(ctx, tenantID); err != nil {
 			return err
 		}
-		if _, err := accounts.Save(ctx, tenantID, wechat.Input{AppID: "wx00000000000bench", AppSecret: strings.Repeat("b", 32),
+		if _, err := accounts.Save(ctx, tenantID, wechat.Input{AppID: fmt.Sprintf("wx%016d", i), AppSecret: strings.Repeat("b", 32),
 			Token: "BenchToken1", Mode: wechat.Plaintext}); err != nil {
 			return err
 		}

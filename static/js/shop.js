@@ -40,8 +40,11 @@
   // answer, or rejects with an Error whose message can be shown as is.
   function call(method, path, body, headers) {
     var opts = { method: method, credentials: "same-origin", headers: { Accept: "application/json" } };
-    if (body !== undefined) {
+    if (method !== "GET") {
+      // Every state-changing call says JSON, even without a body: the server refuses it otherwise (415).
       opts.headers["Content-Type"] = "application/json";
+    }
+    if (body !== undefined) {
       opts.body = JSON.stringify(body);
     }
     Object.keys(headers || {}).forEach(function (k) { opts.headers[k] = headers[k]; });

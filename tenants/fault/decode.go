@@ -3,7 +3,6 @@ package fault
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -54,8 +53,9 @@ func jsonError(err error) error {
 		}
 		return Invalid(field, "must be %s, got %s", typeName(typ.Type.Kind().String()), typ.Value)
 	case errors.As(err, &tooBig):
-		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large",
-			Message: fmt.Sprintf("request body is larger than %d bytes", tooBig.Limit)}
+		return TooLarge(tooBig.Limit)
+	case isTooLarge(err):
+		return TooLarge(0)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return Invalid(name, "unknown field")
@@ -79,4 +79,13 @@ func typeName(kind string) string {
 		return "an object"
 	}
 	return "a " + kind
+}
+
+// isTooLarge reports whether err is a reader's refusal to read past a body
+// limit: net/http's MaxBytesReader, or Echo's BodyLimit middleware, whose
+// reader returns its own 413 error.
+func isTooLarge(err error) bool {
+	var tooBig *http.MaxBytesError
+	var he *echo.HTTPError
+	return errors.As(err, &tooBig) || (errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge)
 }

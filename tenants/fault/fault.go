@@ -87,3 +87,13 @@ func Clip(s string, n int) string {
 	}
 	return string([]rune(s)[:n]) + "…"
 }
+
+// TooLarge says the request body is over the server's limit of limit bytes
+// (0: the limit is not known here).
+func TooLarge(limit int64) *Error {
+	msg := "request body is too large"
+	if limit > 0 {
+		msg = fmt.Sprintf("request body is larger than %d bytes", limit)
+	}
+	return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: msg}
+}

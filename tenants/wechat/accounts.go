@@ -39,14 +39,19 @@ type Options struct {
 	AuthorizeURL string
 	// Timeout bounds each WeChat call (default HTTPTimeout).
 	Timeout time.Duration
-	Log     *slog.Logger
-	Now     func() time.Time
+	// Released, if set, is called with an AppID its shop gave up (saved
+	// another one). The server points it at the sandbox, which forgets the
+	// account, so nothing of it reaches the AppID's next owner.
+	Released func(appID string)
+	Log      *slog.Logger
+	Now      func() time.Time
 }
 
 // Accounts gives each shop its WeChat settings and its SDK client.
 type Accounts struct {
 	store    Store
 	platform tenants.Store
+	appIDs   AppIDs
 	leaser   *tenants.Leaser
 	opts     Options
 	log      *slog.Logger
@@ -77,7 +82,7 @@ func New(store Store, platform tenants.Store, opts Options) *Accounts {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Accounts{store: store, platform: platform, leaser: tenants.NewLeaser(platform), opts: opts,
+	return &Accounts{store: store, platform: platform, appIDs: platform, leaser: tenants.NewLeaser(platform), opts: opts,
 		log: opts.Log, now: opts.Now, cache: map[string]cachedAccount{}}
 }
 
@@ -88,19 +93,13 @@ func (a *Accounts) Sandbox() bool { return a.opts.Sandbox }
 func (a *Accounts) TokenFetches() int64 { return a.fetches.Load() }
 
 // Settings returns the shop's usable settings: ErrNotFound when it has none
-// (or, on a live server, only sandbox ones). In sandbox mode a shop without
-// settings is given generated ones first.
+// (or, on a live server, only sandbox ones); a conflict on app_id when
+// another shop holds its AppID. In sandbox mode a shop without settings is
+// given generated ones first.
 func (a *Accounts) Settings(ctx context.Context, tenantID string) (Settings, error) {
 	s, err := a.store.Settings(ctx, tenantID)
 	if errors.Is(err, fault.ErrNotFound) && a.opts.Sandbox {
-		// Two requests racing here both insert; the second loses on the
-		// key and reads the winner's.
-		gen := SandboxSettings(a.now().UTC().Truncate(time.Millisecond))
-		if err := a.store.SaveSettings(ctx, tenantID, gen); err != nil && !errors.Is(err, fault.ErrConflict) {
-			return Settings{}, err
-		}
-		a.log.Info("wechat sandbox account created", "tenant", tenantID, "app_id", gen.AppID)
-		s, err = a.store.Settings(ctx, tenantID)
+		s, err = a.generate(ctx, tenantID)
 	}
 	if err != nil {
 		return Settings{}, err
@@ -108,7 +107,30 @@ func (a *Accounts) Settings(ctx context.Context, tenantID string) (Settings, err
 	if s.Sandbox && !a.opts.Sandbox {
 		return Settings{}, fault.NotFound("wechat settings")
 	}
+	if err := a.own(ctx, tenantID, s.AppID); err != nil {
+		return Settings{}, err
+	}
 	return s, nil
+}
+
+// generate gives a shop without settings sandbox credentials, its AppID
+// claimed first. Two requests racing here both claim and insert; the second
+// loses on the settings' key, gives its AppID back and reads the winner's.
+func (a *Accounts) generate(ctx context.Context, tenantID string) (Settings, error) {
+	gen := SandboxSettings(a.now().UTC().Truncate(time.Millisecond))
+	if err := a.claim(ctx, tenantID, gen.AppID); err != nil {
+		return Settings{}, err
+	}
+	err := a.store.SaveSettings(ctx, tenantID, gen)
+	if err != nil {
+		a.releaseUnused(ctx, tenantID, gen.AppID)
+		if !errors.Is(err, fault.ErrConflict) {
+			return Settings{}, err
+		}
+	} else {
+		a.log.Info("wechat sandbox account created", "tenant", tenantID, "app_id", gen.AppID)
+	}
+	return a.store.Settings(ctx, tenantID)
 }
 
 // Unusable reports whether the shop's stored settings are sandbox
@@ -122,7 +144,9 @@ func (a *Accounts) Unusable(ctx context.Context, tenantID string) bool {
 	return err == nil && s.Sandbox
 }
 
-// Save validates in and stores it over the shop's settings.
+// Save validates in and stores it over the shop's settings. The AppID must
+// be the shop's own: one another shop holds is a conflict on app_id. Saving
+// another AppID releases the previous one.
 func (a *Accounts) Save(ctx context.Context, tenantID string, in Input) (Settings, error) {
 	for attempt := 0; ; attempt++ {
 		cur, err := a.store.Settings(ctx, tenantID)
@@ -134,17 +158,26 @@ func (a *Accounts) Save(ctx context.Context, tenantID string, in Input) (Setting
 		if err != nil {
 			return Settings{}, err
 		}
+		if err := a.claim(ctx, tenantID, s.AppID); err != nil {
+			return Settings{}, err
+		}
 		s.Rev = cur.Rev + 1
 		s.UpdatedAt = a.now().UTC().Truncate(time.Millisecond)
 		err = a.store.SaveSettings(ctx, tenantID, s)
 		if errors.Is(err, fault.ErrConflict) && attempt < 5 {
-			continue
+			continue // the next round claims again: a no-op
 		}
 		if err != nil {
+			if s.AppID != cur.AppID {
+				a.releaseUnused(ctx, tenantID, s.AppID)
+			}
 			if errors.Is(err, fault.ErrConflict) {
 				return Settings{}, fault.Conflict("the WeChat settings are being changed by someone else; try again")
 			}
 			return Settings{}, err
+		}
+		if cur.AppID != s.AppID {
+			a.release(ctx, tenantID, cur.AppID)
 		}
 		a.forget(tenantID)
 		return s, nil
@@ -159,7 +192,7 @@ func (a *Accounts) forget(tenantID string) {
 }
 
 // Account returns the shop's WeChat client; ErrNotFound when the shop has
-// no official account.
+// no official account (or its AppID is another shop's).
 func (a *Accounts) Account(ctx context.Context, tenantID string) (*Account, error) {
 	now := a.now()
 	a.mu.Lock()
@@ -169,9 +202,11 @@ func (a *Accounts) Account(ctx context.Context, tenantID string) (*Account, erro
 		return c.acct, c.err
 	}
 	s, err := a.Settings(ctx, tenantID)
-	if err != nil && !errors.Is(err, fault.ErrNotFound) {
+	if err != nil && !errors.Is(err, fault.ErrNotFound) && !errors.Is(err, fault.ErrConflict) {
 		return nil, err // do not cache outages
 	}
+	// A shop whose AppID another shop holds has no account here, as one
+	// without settings (the console says why).
 	var acct *Account
 	if err == nil {
 		if ok && c.acct != nil && c.acct.Settings.Rev == s.Rev && c.acct.Settings.AppID == s.AppID {

@@ -13,10 +13,15 @@
 //     (a lease), and refreshed once more when WeChat says a token is stale
 //     (errcode 40001/42001): see token.go. What the SDK caches itself
 //     (JS-API tickets) shares that cache: see cache.go.
+//   - An AppID is one shop's on the whole platform: saving settings claims
+//     it in the platform's registry (a second shop gets a 409), generated
+//     sandbox credentials are claimed too, and saving another AppID releases
+//     the old one (the sandbox then forgets that account): see appid.go.
 //   - Pushes are verified (plaintext and AES modes, with the previous
-//     EncodingAESKey still accepted after a rotation) and parsed by the
-//     SDK's server: see push.go. De-duplication and what a push means for
-//     a fan are shop/fan's business.
+//     EncodingAESKey still accepted after a rotation; a timestamp more than
+//     PushMaxSkew from now is refused) and parsed by the SDK's server: see
+//     push.go. De-duplication and what a push means for a fan are shop/fan's
+//     business.
 //   - Parametric QR codes are issued through the QR API, cached per scene,
 //     and rendered to PNG locally: see qr.go.
 //   - The merchant API and the console page for all this: see web.go.

@@ -3,6 +3,7 @@ package wechat_test
 import (
 	"encoding/xml"
 	"errors"
+	"strconv"
 	"testing"
 
 	"github.com/silenceper/wechat/v2/officialaccount/message"
@@ -26,12 +27,13 @@ func FuzzServePush(f *testing.F) {
 	f.Add(uint8(0), []byte(`<xml><MsgType>text</MsgType><Content><![CDATA[hi]]></Content><MsgId>1</MsgId></xml>`))
 	f.Add(uint8(0), []byte(``))
 	plain, safe := settings(wechat.Plaintext), settings(wechat.Safe)
+	pushTS := strconv.FormatInt(pushTime, 10)
 	f.Fuzz(func(t *testing.T, mode uint8, body []byte) {
 		s := plain
 		var q = map[string][]string{}
 		switch mode % 3 {
 		case 0: // plaintext body
-			q0, _, err := wechat.SignPush(plain, []byte(subscribeXML), 1700000000, "1")
+			q0, _, err := wechat.SignPush(plain, []byte(subscribeXML), pushTime, "1")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -46,17 +48,17 @@ func FuzzServePush(f *testing.F) {
 				XMLName xml.Name      `xml:"xml"`
 				Encrypt message.CDATA `xml:"Encrypt"`
 			}{Encrypt: message.CDATA(enc)})
-			q0, _, _ := wechat.SignPush(safe, []byte(subscribeXML), 1700000000, "1")
+			q0, _, _ := wechat.SignPush(safe, []byte(subscribeXML), pushTime, "1")
 			q = q0
-			q["msg_signature"] = []string{util.Signature(safe.Token, "1700000000", "1", string(enc))}
+			q["msg_signature"] = []string{util.Signature(safe.Token, pushTS, "1", string(enc))}
 			body = env
 		case 2: // the envelope itself is fuzzed
 			s = safe
-			q0, _, _ := wechat.SignPush(safe, []byte(subscribeXML), 1700000000, "1")
+			q0, _, _ := wechat.SignPush(safe, []byte(subscribeXML), pushTime, "1")
 			q = q0
 			var env message.EncryptedXMLMsg
 			if xml.Unmarshal(body, &env) == nil {
-				q["msg_signature"] = []string{util.Signature(safe.Token, "1700000000", "1", env.EncryptedMsg)}
+				q["msg_signature"] = []string{util.Signature(safe.Token, pushTS, "1", env.EncryptedMsg)}
 			}
 		}
 		called := false

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/silenceper/wechat/v2/credential"
 	offconfig "github.com/silenceper/wechat/v2/officialaccount/config"
@@ -29,7 +30,11 @@ import (
 // of the sorted token, timestamp and nonce. In safe mode (encrypt_type=aes)
 // the body is an envelope whose Encrypt element is the AES-CBC encrypted
 // message, and msg_signature also covers Encrypt. Nothing in the scheme
-// checks freshness: the caller's de-duplication is the replay guard.
+// checks freshness, and in plaintext and compatible mode the signature
+// covers no body: a signature seen once would carry any body for ever. So a
+// push (or a verification) whose timestamp is more than PushMaxSkew from
+// now is refused; WeChat sends at once and retries within seconds. Within
+// the window the caller's de-duplication is the replay guard.
 //
 // ServePush checks both signatures itself before the SDK sees the body, so
 // a forged push is a 403 (the SDK would only return an error and write
@@ -53,15 +58,27 @@ type Reply struct {
 // SuccessReply stops WeChat's retries without replying to the fan.
 var SuccessReply = Reply{ContentType: "text/plain; charset=utf-8", Body: []byte("success")}
 
+// PushMaxSkew is how far a push's timestamp may be from now, either way
+// (clocks differ a little; WeChat retries a push within seconds).
+const PushMaxSkew = 5 * time.Minute
+
 // checkSignature verifies the plaintext signature every push and every
-// verification request carries.
-func checkSignature(token string, q url.Values) error {
+// verification request carries, and that it was made within PushMaxSkew of
+// now.
+func checkSignature(token string, q url.Values, now time.Time) error {
 	sig, ts, nonce := q.Get("signature"), q.Get("timestamp"), q.Get("nonce")
 	if sig == "" || ts == "" || nonce == "" {
 		return fault.Forbidden("the request is not signed by WeChat (signature, timestamp and nonce are required)")
 	}
 	if !sameString(sig, util.Signature(token, ts, nonce)) {
 		return fault.Forbidden("the signature does not match this shop's WeChat token")
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return fault.Invalid("timestamp", "must be a Unix time in seconds")
+	}
+	if skew := now.Sub(time.Unix(sec, 0)); skew > PushMaxSkew || skew < -PushMaxSkew {
+		return fault.Forbidden("the request was signed more than " + strconv.Itoa(int(PushMaxSkew/time.Minute)) + " minutes from now: a replayed or delayed request")
 	}
 	return nil
 }
@@ -70,7 +87,7 @@ func sameString(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a),
 
 // VerifyEcho answers WeChat's server verification (a GET with echostr).
 func (a *Account) VerifyEcho(q url.Values) (string, error) {
-	if err := checkSignature(a.Settings.Token, q); err != nil {
+	if err := checkSignature(a.Settings.Token, q, a.accounts.now()); err != nil {
 		return "", err
 	}
 	echo := q.Get("echostr")
@@ -84,15 +101,19 @@ func (a *Account) VerifyEcho(q url.Values) (string, error) {
 // and returns the answer for WeChat. Errors are *fault.Error: 403 for a
 // forged push, 400 for a body WeChat would never send; or the handler's.
 func (a *Account) ServePush(r *http.Request, body []byte, handle PushHandler) (Reply, error) {
-	return ServePush(a.Settings, a.tokens, r, body, handle)
+	return servePush(a.accounts.now(), a.Settings, a.tokens, r, body, handle)
 }
 
-// ServePush is Account.ServePush for given settings. tokens may be nil:
-// serving a push never needs an access token (the SDK only wants a
-// handle).
+// ServePush is Account.ServePush for given settings, checking the push's
+// timestamp against the system clock. tokens may be nil: serving a push
+// never needs an access token (the SDK only wants a handle).
 func ServePush(s Settings, tokens credential.AccessTokenHandle, r *http.Request, body []byte, handle PushHandler) (Reply, error) {
+	return servePush(time.Now(), s, tokens, r, body, handle)
+}
+
+func servePush(now time.Time, s Settings, tokens credential.AccessTokenHandle, r *http.Request, body []byte, handle PushHandler) (Reply, error) {
 	q := r.URL.Query()
-	if err := checkSignature(s.Token, q); err != nil {
+	if err := checkSignature(s.Token, q, now); err != nil {
 		return Reply{}, err
 	}
 	encrypted := false
@@ -126,9 +147,6 @@ func ServePush(s Settings, tokens credential.AccessTokenHandle, r *http.Request,
 		}
 		if !sameString(q.Get("msg_signature"), util.Signature(s.Token, q.Get("timestamp"), q.Get("nonce"), env.EncryptedMsg)) {
 			return Reply{}, fault.Forbidden("the message signature does not match this shop's WeChat token")
-		}
-		if _, err := strconv.ParseInt(q.Get("timestamp"), 10, 32); err != nil {
-			return Reply{}, fault.Invalid("timestamp", "must be a Unix time in seconds")
 		}
 	}
 	// The query without echostr: a POST is a push, never a verification.

@@ -22,6 +22,9 @@ func settings(mode wechat.Mode) wechat.Settings {
 	return s
 }
 
+// pushTime is when the tests' pushes are signed: now, as a push must be.
+var pushTime = time.Now().Unix()
+
 const subscribeXML = `<xml><ToUserName><![CDATA[gh_123]]></ToUserName><FromUserName><![CDATA[oFan1]]></FromUserName>` +
 	`<CreateTime>1700000000</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[subscribe]]></Event>` +
 	`<EventKey><![CDATA[qrscene_guide-7]]></EventKey></xml>`
@@ -54,7 +57,7 @@ func status(err error) int {
 
 func TestPushPlaintext(t *testing.T) {
 	s := settings(wechat.Plaintext)
-	q, body, err := wechat.SignPush(s, []byte(subscribeXML), 1700000000, "42")
+	q, body, err := wechat.SignPush(s, []byte(subscribeXML), pushTime, "42")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +84,7 @@ func TestPushAESRoundTrip(t *testing.T) {
 	for _, mode := range []wechat.Mode{wechat.Safe, wechat.Compatible} {
 		t.Run(string(mode), func(t *testing.T) {
 			s := settings(mode)
-			q, body, err := wechat.SignPush(s, []byte(subscribeXML), 1700000000, "42")
+			q, body, err := wechat.SignPush(s, []byte(subscribeXML), pushTime, "42")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -127,8 +130,8 @@ func TestPushAESRoundTrip(t *testing.T) {
 // a push in the wrong mode is a 400.
 func TestPushForged(t *testing.T) {
 	plain, safe := settings(wechat.Plaintext), settings(wechat.Safe)
-	pq, pbody, _ := wechat.SignPush(plain, []byte(subscribeXML), 1700000000, "42")
-	sq, sbody, _ := wechat.SignPush(safe, []byte(subscribeXML), 1700000000, "42")
+	pq, pbody, _ := wechat.SignPush(plain, []byte(subscribeXML), pushTime, "42")
+	sq, sbody, _ := wechat.SignPush(safe, []byte(subscribeXML), pushTime, "42")
 	tamper := func(q url.Values, k, v string) url.Values {
 		out := url.Values{}
 		for key, vals := range q {
@@ -178,7 +181,7 @@ func TestPushForged(t *testing.T) {
 	if _, err := wechat.ServePush(sameToken, nil, request(sq, sbody), sbody, nil); status(err) != 400 {
 		t.Errorf("encrypted push to a plaintext account: %v", err)
 	}
-	q2, b2, _ := wechat.SignPush(sameToken, []byte(subscribeXML), 1700000000, "42")
+	q2, b2, _ := wechat.SignPush(sameToken, []byte(subscribeXML), pushTime, "42")
 	if _, err := wechat.ServePush(safe, nil, request(q2, b2), b2, nil); status(err) != 400 {
 		t.Errorf("plaintext push to a safe account: %v", err)
 	}
@@ -187,7 +190,7 @@ func TestPushForged(t *testing.T) {
 func TestPushMalformed(t *testing.T) {
 	s := settings(wechat.Plaintext)
 	for _, body := range []string{"", "not xml", "<xml>", "<xml><MsgType>text</MsgType>", strings.Repeat("<a>", 20000)} {
-		q, _, _ := wechat.SignPush(s, []byte(subscribeXML), 1700000000, "1")
+		q, _, _ := wechat.SignPush(s, []byte(subscribeXML), pushTime, "1")
 		called := false
 		_, err := wechat.ServePush(s, nil, request(q, []byte(body)), []byte(body), func(*message.MixMessage) (*message.Reply, error) {
 			called = true
@@ -198,7 +201,7 @@ func TestPushMalformed(t *testing.T) {
 		}
 	}
 	safe := settings(wechat.Safe)
-	q, _, _ := wechat.SignPush(safe, []byte(subscribeXML), 1700000000, "1")
+	q, _, _ := wechat.SignPush(safe, []byte(subscribeXML), pushTime, "1")
 	for _, env := range []string{"", "<xml></xml>", "<xml><Encrypt>!!!</Encrypt></xml>"} {
 		if _, err := wechat.ServePush(safe, nil, request(q, []byte(env)), []byte(env), nil); status(err) != 400 && status(err) != 403 {
 			t.Errorf("envelope %q: %v", env, err)
@@ -213,7 +216,7 @@ func TestVerifyEcho(t *testing.T) {
 	}
 	tenant := newTenant(t, e)
 	acct := mustAccount(t, newAccounts(e, true), tenant)
-	q, _, _ := wechat.SignPush(acct.Settings, []byte(subscribeXML), 1700000000, "7")
+	q, _, _ := wechat.SignPush(acct.Settings, []byte(subscribeXML), pushTime, "7")
 	q.Set("echostr", "hello-wechat")
 	if got, err := acct.VerifyEcho(q); err != nil || got != "hello-wechat" {
 		t.Errorf("echo: %q %v", got, err)

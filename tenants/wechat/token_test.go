@@ -21,9 +21,6 @@ import (
 // fetch, and everyone gets the same token.
 func TestTokenSharedByReplicas(t *testing.T) {
 	enginetest.Kinds(t, []engine.Schema{wechat.Schema}, func(t *testing.T, e *engine.Engine) {
-		if enginetest.OnFerretDB(e) {
-			t.Skip(enginetest.FerretDBSkipReason) // the lease is a conditional upsert
-		}
 		ctx := context.Background()
 		tenant := enginetest.Tenant(t, e)
 		replicas := []*wechat.Accounts{newAccounts(e, true), newAccounts(e, true)}

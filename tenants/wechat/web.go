@@ -194,6 +194,15 @@ func (h *Handlers) renderAdmin(c echo.Context, status int, form Input, errMsg, n
 	t := tenants.FromContext(c)
 	ctx := c.Request().Context()
 	v, err := h.view(c, t)
+	if errors.Is(err, fault.ErrConflict) {
+		// Another shop holds the AppID stored here (saved before AppIDs
+		// were claimed): show the form, so the merchant can enter the
+		// shop's own account.
+		v, err = View{ServerMode: h.serverMode(), PushURL: h.base(c) + "/wx/" + t.Slug}, nil
+		if errMsg == "" {
+			errMsg = "This shop's AppID is connected to another shop; enter this shop's own official account."
+		}
+	}
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,13 @@
 // de-duplication), the permanent-QR cap. Every message sent is kept in a
 // per-account outbox the console shows.
 //
+// Each account's state (secret, tokens, fans, outbox, QR codes) answers to
+// its own credentials only: the AppSecret is learned from the account's
+// first use, a wrong one is refused (40125) on the API and the console's
+// phone and outbox show an account only to the shop whose settings hold its
+// secret. The platform lets one shop only hold an AppID, and the server
+// calls Forget when a shop gives one up, so the first use is the owner's.
+//
 // Its state is in memory, per process: a sandbox is for one server (and its
 // tests), not for a fleet of replicas.
 //

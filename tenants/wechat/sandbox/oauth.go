@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"crypto/hmac"
 	"net/http"
 	"net/url"
 	"time"
@@ -65,10 +64,13 @@ func (s *Simulator) oauthToken(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, apiErr(40002, "invalid grant_type"))
 		return
 	}
+	if !appIDPattern.MatchString(appID) {
+		writeJSON(w, apiErr(40013, "invalid appid"))
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a := s.apps[appID]
-	if a != nil && a.secret != "" && !hmac.Equal([]byte(a.secret), []byte(secret)) {
+	if _, known := s.credentialsLocked(appID, secret); !known {
 		writeJSON(w, apiErr(40125, "invalid appsecret"))
 		return
 	}

@@ -64,10 +64,21 @@ type OutboxPage struct {
 	Sent     []Sent
 }
 
+// settings is the requesting shop's account, which the phone and the
+// outbox show only with its own credentials: Accounts.Settings refuses an
+// AppID another shop holds, and the simulator an AppSecret that is not the
+// app's.
 func (p *Phone) settings(c echo.Context) (tenants.Tenant, wechat.Settings, error) {
 	t := tenants.FromContext(c)
 	s, err := p.accounts.Settings(c.Request().Context(), t.ID)
-	return t, s, err
+	if err != nil {
+		return t, wechat.Settings{}, err
+	}
+	if !p.sim.Owns(s.AppID, s.AppSecret) {
+		return t, wechat.Settings{}, fault.Conflict("the sandbox WeChat knows AppID %s with another AppSecret, "+
+			"so it shows nothing of that account here; the sandbox forgets its accounts when the server restarts", s.AppID)
+	}
+	return t, s, nil
 }
 
 func (p *Phone) page(c echo.Context) error {

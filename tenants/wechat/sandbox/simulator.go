@@ -146,6 +146,31 @@ func (s *Simulator) appLocked(appID string) *app {
 	return a
 }
 
+// Forget drops everything the sandbox keeps for the app with appID: its
+// secret, tokens, fans, outbox, QR codes and OAuth codes. The server calls
+// it when a shop gives the AppID up, so the AppID's next owner starts with
+// a new account and sees nothing of the last one's.
+func (s *Simulator) Forget(appID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.apps, appID)
+	for tok, id := range s.tokens {
+		if id == appID {
+			delete(s.tokens, tok)
+		}
+	}
+	for tk, t := range s.tickets {
+		if t.appID == appID {
+			delete(s.tickets, tk)
+		}
+	}
+	for c, oc := range s.codes {
+		if oc.appID == appID {
+			delete(s.codes, c)
+		}
+	}
+}
+
 // randomToken is 128 random URL-safe characters: tokens, tickets, codes
 // and device ids are cut from it.
 func randomToken() string {

@@ -44,10 +44,8 @@ func (s *Simulator) issueToken(appID, secret string) (string, time.Duration, err
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	a := s.appLocked(appID)
-	if a.secret == "" {
-		a.secret = secret // the sandbox learns an app's secret on first use
-	} else if !hmac.Equal([]byte(a.secret), []byte(secret)) {
+	a, known := s.credentialsLocked(appID, secret)
+	if !known {
 		return "", 0, apiErr(40125, "invalid appsecret")
 	}
 	day := now.Format("2006-01-02")
@@ -68,6 +66,29 @@ func (s *Simulator) issueToken(appID, secret string) (string, time.Duration, err
 	a.token, a.tokenExpires = randomToken(), now.Add(TokenLife)
 	s.tokens[a.token] = appID
 	return a.token, TokenLife, ok
+}
+
+// credentialsLocked returns the app with appID if secret is its AppSecret:
+// WeChat gives each account its secret, the sandbox learns it from the
+// account's first use (the platform lets one shop only enter an AppID, and
+// the server has the sandbox forget an AppID its shop gives up, so the
+// first use is the owner's). s.mu is held.
+func (s *Simulator) credentialsLocked(appID, secret string) (*app, bool) {
+	a := s.appLocked(appID)
+	if a.secret == "" {
+		a.secret = secret
+	}
+	return a, secret != "" && hmac.Equal([]byte(a.secret), []byte(secret))
+}
+
+// Owns reports whether secret is the AppSecret of the app with appID (an
+// app not used yet takes it): the console shows an account's messages and
+// acts for its fans only with its credentials.
+func (s *Simulator) Owns(appID, secret string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.credentialsLocked(appID, secret)
+	return ok
 }
 
 // TokenFetches counts the tokens issued to the app today.

@@ -1,0 +1,197 @@
+package tenants
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"microshop/tenants/fault"
+)
+
+// AccountHandlers serve the owner's account: the console's Account page
+// (password, API keys, sign out everywhere) and the API keys and password
+// calls of /api/v1.
+type AccountHandlers struct {
+	svc          *Service
+	secureCookie bool
+}
+
+// NewAccountHandlers returns the account handlers; secureCookie is as for
+// NewWeb (the session cookie they clear).
+func NewAccountHandlers(svc *Service, secureCookie bool) *AccountHandlers {
+	return &AccountHandlers{svc: svc, secureCookie: secureCookie}
+}
+
+// APIRoutes mounts the API key and password calls on g, /api/v1 behind
+// APIKeyAuth.
+func (h *AccountHandlers) APIRoutes(g *echo.Group) {
+	g.GET("/api-keys", h.listKeys)
+	g.POST("/api-keys", h.createKey)
+	g.DELETE("/api-keys/:id", h.revokeKey)
+	g.POST("/account/password", h.changePasswordAPI)
+}
+
+// AdminRoutes mounts the Account page and its forms on g, /admin behind
+// SessionAuth and CSRF.
+func (h *AccountHandlers) AdminRoutes(g *echo.Group) {
+	g.GET("/account", h.page)
+	g.POST("/account/password", h.changePassword)
+	g.POST("/account/api-keys", h.createKeyForm)
+	g.POST("/account/api-keys/:id/revoke", h.revokeKeyForm)
+	g.POST("/account/sign-out-everywhere", h.signOutEverywhere)
+}
+
+// apiKeyJSON is a key as the API shows it: never the key or its hash.
+type apiKeyJSON struct {
+	ID         string     `json:"id"`
+	Prefix     string     `json:"prefix"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"` // null: never used
+}
+
+func keyJSON(k APIKey) apiKeyJSON {
+	j := apiKeyJSON{ID: k.ID, Prefix: k.Prefix, CreatedAt: k.CreatedAt.UTC()}
+	if !k.LastUsedAt.IsZero() {
+		at := k.LastUsedAt.UTC()
+		j.LastUsedAt = &at
+	}
+	return j
+}
+
+// listKeys is GET /api/v1/api-keys.
+func (h *AccountHandlers) listKeys(c echo.Context) error {
+	keys, err := h.svc.APIKeys(c.Request().Context(), FromContext(c).ID)
+	if err != nil {
+		return err
+	}
+	items := make([]apiKeyJSON, len(keys))
+	for i, k := range keys {
+		items[i] = keyJSON(k)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": items})
+}
+
+// createKey is POST /api/v1/api-keys: the key is in the answer, once.
+func (h *AccountHandlers) createKey(c echo.Context) error {
+	rec, key, err := h.svc.CreateAPIKey(c.Request().Context(), FromContext(c).ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, map[string]string{"id": rec.ID, "api_key": key})
+}
+
+// revokeKey is DELETE /api/v1/api-keys/:id.
+func (h *AccountHandlers) revokeKey(c echo.Context) error {
+	if err := h.svc.RevokeAPIKey(c.Request().Context(), FromContext(c).ID, c.Param("id")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// changePasswordAPI is POST /api/v1/account/password {"current","new"}: the
+// shop owner's password; every session of the owner ends.
+func (h *AccountHandlers) changePasswordAPI(c echo.Context) error {
+	var in PasswordChange
+	if err := fault.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	owner, err := h.svc.Owner(ctx, FromContext(c).ID)
+	if err != nil {
+		return err
+	}
+	if err := h.svc.ChangePassword(ctx, owner, in, c.RealIP(), ""); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// accountPage is admin_account.html's data.
+type accountPage struct {
+	Email  string
+	Keys   []APIKey
+	NewKey string // the key just created, shown once
+	Notice string
+	Error  string
+	zone   *time.Location
+}
+
+// At shows a time in the shop's time zone.
+func (p accountPage) At(t time.Time) string { return t.In(p.zone).Format("2006-01-02 15:04") }
+
+// notices are the Account page's messages after a form, by ?done=.
+var accountNotices = map[string]string{
+	"password": "Your password is changed. Every other session is signed out.",
+	"revoked":  "The API key is revoked: calls with it are refused.",
+}
+
+func (h *AccountHandlers) render(c echo.Context, status int, p accountPage) error {
+	t := FromContext(c)
+	u, _ := UserFromContext(c)
+	keys, err := h.svc.APIKeys(c.Request().Context(), t.ID)
+	if err != nil {
+		return err
+	}
+	p.Email, p.Keys, p.zone = u.Email, keys, time.UTC
+	if z, err := time.LoadLocation(t.TimeZone); err == nil {
+		p.zone = z
+	}
+	return c.Render(status, "admin_account.html", p)
+}
+
+// page is GET /admin/account.
+func (h *AccountHandlers) page(c echo.Context) error {
+	return h.render(c, http.StatusOK, accountPage{Notice: accountNotices[c.QueryParam("done")]})
+}
+
+// formError renders the page with err's message when it is one a client
+// may see, and returns err otherwise.
+func (h *AccountHandlers) formError(c echo.Context, err error) error {
+	var fe *fault.Error
+	if errors.As(err, &fe) {
+		return h.render(c, fe.Status, accountPage{Error: fe.Message})
+	}
+	return err
+}
+
+// changePassword is POST /admin/account/password: this session stays, every
+// other one ends.
+func (h *AccountHandlers) changePassword(c echo.Context) error {
+	u, _ := UserFromContext(c)
+	in := PasswordChange{Current: c.FormValue("current"), New: c.FormValue("new")}
+	if err := h.svc.ChangePassword(c.Request().Context(), u, in, c.RealIP(), sessionID(c)); err != nil {
+		return h.formError(c, err)
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/account?done=password")
+}
+
+// createKeyForm is POST /admin/account/api-keys: the page shows the new key
+// once.
+func (h *AccountHandlers) createKeyForm(c echo.Context) error {
+	_, key, err := h.svc.CreateAPIKey(c.Request().Context(), FromContext(c).ID)
+	if err != nil {
+		return h.formError(c, err)
+	}
+	return h.render(c, http.StatusCreated, accountPage{NewKey: key})
+}
+
+// revokeKeyForm is POST /admin/account/api-keys/:id/revoke.
+func (h *AccountHandlers) revokeKeyForm(c echo.Context) error {
+	if err := h.svc.RevokeAPIKey(c.Request().Context(), FromContext(c).ID, c.Param("id")); err != nil {
+		return h.formError(c, err)
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/account?done=revoked")
+}
+
+// signOutEverywhere is POST /admin/account/sign-out-everywhere: every
+// session of the user ends, this one too.
+func (h *AccountHandlers) signOutEverywhere(c echo.Context) error {
+	u, _ := UserFromContext(c)
+	if err := h.svc.EndUserSessions(c.Request().Context(), u.ID, ""); err != nil {
+		return err
+	}
+	clearSession(c, h.secureCookie)
+	return c.Redirect(http.StatusSeeOther, "/login")
+}
