@@ -39,6 +39,10 @@ type AdminPage struct {
 	Notice        string
 }
 
+// TotalCapped reports whether Total stopped counting at MaxCounted (the
+// page shows "10000+").
+func (p AdminPage) TotalCapped() bool { return p.Total >= countLimit }
+
 // ProductForm is the product form's fields as typed.
 type ProductForm struct {
 	ID, Title, Description, Price, Stock, Images, Category, Status, SKUs string
@@ -70,7 +74,7 @@ func (h *Handlers) adminList(c echo.Context) error {
 		return err
 	}
 	return c.Render(http.StatusOK, "admin_products.html", AdminPage{Shop: t, Products: products, Total: total,
-		Filter: f, HasMore: int64(f.Offset+len(products)) < total, Notice: noticeFor(c.QueryParam("done"))})
+		Filter: f, HasMore: hasMore(f.Offset, len(products), f.Limit, total), Notice: noticeFor(c.QueryParam("done"))})
 }
 
 func noticeFor(done string) string {

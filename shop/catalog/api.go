@@ -75,12 +75,15 @@ func (h *Handlers) apiDelete(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
-// ProductList is the answer to GET /api/v1/products.
+// ProductList is the answer to GET /api/v1/products. Total counts the
+// matching products up to MaxCounted (a shop with more says MaxCounted);
+// HasMore says whether another page follows.
 type ProductList struct {
-	Items  []Product `json:"items"`
-	Total  int64     `json:"total"`
-	Limit  int       `json:"limit"`
-	Offset int       `json:"offset"`
+	Items   []Product `json:"items"`
+	Total   int64     `json:"total"`
+	HasMore bool      `json:"has_more"`
+	Limit   int       `json:"limit"`
+	Offset  int       `json:"offset"`
 }
 
 func (h *Handlers) apiList(c echo.Context) error {
@@ -95,7 +98,8 @@ func (h *Handlers) apiList(c echo.Context) error {
 	if f.Limit == 0 {
 		f.Limit = 20
 	}
-	return c.JSON(http.StatusOK, ProductList{Items: items, Total: total, Limit: f.Limit, Offset: f.Offset})
+	return c.JSON(http.StatusOK, ProductList{Items: items, Total: total, HasMore: hasMore(f.Offset, len(items), f.Limit, total),
+		Limit: f.Limit, Offset: f.Offset})
 }
 
 func filterFromQuery(c echo.Context) (Filter, error) {

@@ -33,6 +33,20 @@ const (
 	MaxStock       = 1_000_000_000
 )
 
+// MaxCounted is as far as a product list counts its matches: counting every
+// product of a large shop would read its whole collection on each page.
+const MaxCounted = 10_000
+
+// countLimit is MaxCounted, lowered by tests.
+var countLimit int64 = MaxCounted
+
+// hasMore reports whether products follow a page of n (of at most limit)
+// starting at offset, in a list whose count was total: past a capped count,
+// a full page may have more after it.
+func hasMore(offset, n, limit int, total int64) bool {
+	return int64(offset+n) < total || (total >= countLimit && n == limit)
+}
+
 // Product is one item in a shop's catalog. Money is int64 fen. In Mongo it
 // is stored as it is, under the lower-cased field names (bson tags name the
 // others); its SKUs are documents of their own.

@@ -47,3 +47,11 @@ CREATE TABLE IF NOT EXISTS stock_holds (
 CREATE TABLE IF NOT EXISTS catalog_meta (
     tenant_id TEXT PRIMARY KEY,
     stamp TEXT NOT NULL);
+
+-- The stock log (see stocklog.go): the products whose storefront stock
+-- changed, at growing positions; the last few hundred are kept.
+CREATE TABLE IF NOT EXISTS stock_log (
+    tenant_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    product_id TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, seq));

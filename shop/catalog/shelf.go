@@ -12,7 +12,10 @@ import (
 // so page views do not query the database. A shop's copy is checked against
 // the store's stamp at most once per interval: a change made on this replica
 // shows at once (Invalidate), one made on another replica within interval.
-// Rendered pages are kept beside the copy and dropped with it.
+// An edit (the catalog stamp) makes it read the shop's products again; a
+// sale the storefront shows (the stock log, see stocklog.go) makes it read
+// the stock of the products sold only. Rendered pages are kept beside the
+// copy and dropped with it.
 type Shelf struct {
 	store    Store
 	interval time.Duration
@@ -23,10 +26,17 @@ type Shelf struct {
 }
 
 type shelfEntry struct {
-	mu      sync.Mutex // held while checking or rebuilding this shop
-	display *Display
-	checked time.Time
+	mu       sync.Mutex // held while checking or rebuilding this shop
+	display  *Display
+	stockSeq int64     // the stock log position display shows
+	built    time.Time // when display was read whole
+	checked  time.Time
 }
+
+// shelfMaxAge is how long a shop's copy lives before it is read whole again
+// though nothing said it changed: the bound on how long a stock change the
+// log missed (a crash on MongoDB, a count above ExactStockBelow) shows.
+const shelfMaxAge = 10 * time.Minute
 
 // maxShelfShops bounds how many shops stay in memory; beyond it the whole
 // map is dropped and refilled by demand (simple, and rare).
@@ -129,25 +139,38 @@ func (s *Shelf) Get(ctx context.Context, tenantID string) (*Display, error) {
 	if e.display != nil && now.Sub(e.checked) < s.interval {
 		return e.display, nil
 	}
-	stamp, err := s.store.Stamp(ctx, tenantID)
+	err := s.refresh(ctx, tenantID, e, now)
 	if err != nil {
 		if e.display != nil {
 			return e.display, nil // serve the last good copy through a database hiccup
 		}
 		return nil, err
 	}
-	if e.display == nil || e.display.Stamp != stamp {
-		products, err := s.store.OnSale(ctx, tenantID)
-		if err != nil {
-			if e.display != nil {
-				return e.display, nil
-			}
-			return nil, err
-		}
-		e.display = newDisplay(stamp, products)
-	}
 	e.checked = now
 	return e.display, nil
+}
+
+// refresh brings e up to the store: the stamps are read first, so a change
+// landing meanwhile is read again next time rather than missed.
+func (s *Shelf) refresh(ctx context.Context, tenantID string, e *shelfEntry, now time.Time) error {
+	stamp, err := s.store.Stamp(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	if e.display != nil && e.display.Stamp == stamp.Catalog && now.Sub(e.built) < shelfMaxAge {
+		if e.stockSeq == stamp.Stock {
+			return nil
+		}
+		if ok, err := s.restock(ctx, tenantID, e); ok || err != nil {
+			return err
+		}
+	}
+	products, err := s.store.OnSale(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	e.display, e.stockSeq, e.built = newDisplay(stamp.Catalog, products), stamp.Stock, now
+	return nil
 }
 
 // Invalidate makes the next Get of the shop recheck the store.

@@ -24,8 +24,8 @@ var ErrOutOfStock = &fault.Error{Status: http.StatusConflict, Code: "out_of_stoc
 // a key twice takes the units once.
 func (c *Catalog) Hold(ctx context.Context, tenantID, key, productID, skuID string, qty int64) error {
 	left, err := c.store.Hold(ctx, tenantID, key, productID, skuID, qty)
-	if err == nil && left == 0 {
-		c.shelf.Invalidate(tenantID) // the storefront must show it sold out
+	if err == nil && left >= 0 && shownChange(left+qty, left) {
+		c.shelf.Invalidate(tenantID) // this replica shows it at once, others within their interval
 	}
 	return fault.Wrap(err, "hold %d of product %s for %s", qty, productID, key)
 }
@@ -33,8 +33,8 @@ func (c *Catalog) Hold(ctx context.Context, tenantID, key, productID, skuID stri
 // Release gives the units held for key back, once; it reports whether
 // anything was held.
 func (c *Catalog) Release(ctx context.Context, tenantID, key, productID, skuID string) (bool, error) {
-	released, wasEmpty, err := c.store.Release(ctx, tenantID, key, productID, skuID)
-	if err == nil && wasEmpty {
+	released, shown, err := c.store.Release(ctx, tenantID, key, productID, skuID)
+	if err == nil && shown {
 		c.shelf.Invalidate(tenantID)
 	}
 	return released, fault.Wrap(err, "release stock held for %s", key)

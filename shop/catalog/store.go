@@ -16,8 +16,9 @@ import (
 var schemaSQL string
 
 // Store keeps products and SKUs in a tenant's database. Every method takes
-// the tenant first. Writes also change the catalog's stamp, which the
-// storefront shelf polls to notice changes made on any replica.
+// the tenant first. Edits also change the catalog's stamp, and holds and
+// releases that the storefront shows append to the stock log (see
+// stocklog.go): the shelf polls both to notice changes made on any replica.
 type Store interface {
 	Create(ctx context.Context, tenantID string, p *Product) error
 	Get(ctx context.Context, tenantID, id string) (Product, error)
@@ -28,20 +29,39 @@ type Store interface {
 	// that would take stock below zero is ErrConflict too.
 	Update(ctx context.Context, tenantID string, p *Product, old Product) error
 	Delete(ctx context.Context, tenantID, id string) error
+	// List returns a page of the products f selects, newest first, and how
+	// many it selects, counted up to MaxCounted.
 	List(ctx context.Context, tenantID string, f Filter) ([]Product, int64, error)
 	// OnSale returns every on-sale product, newest first, with SKUs.
 	OnSale(ctx context.Context, tenantID string) ([]Product, error)
-	// Stamp returns a value that changes whenever the catalog changes.
-	Stamp(ctx context.Context, tenantID string) (string, error)
+	// Products returns the products with these ids, with SKUs, in no
+	// particular order; ids not found are left out.
+	Products(ctx context.Context, tenantID string, ids []string) ([]Product, error)
+	// Stamp returns the catalog's stamp and the stock log's position.
+	Stamp(ctx context.Context, tenantID string) (Stamp, error)
+	// StockChanges returns the stock log after position since: the
+	// position it reached and the products whose storefront stock changed
+	// after since, oldest first (one may repeat). ok is false when the log
+	// no longer reaches back to since.
+	StockChanges(ctx context.Context, tenantID string, since int64) (seq int64, productIDs []string, ok bool, err error)
 
 	// Hold takes qty units for key (see stock.go) and returns the units
-	// left; a key already held is a no-op. Too few units is ErrOutOfStock.
+	// left, -1 for a key already held (a no-op). Too few units is
+	// ErrOutOfStock. A hold that leaves fewer than ExactStockBelow units
+	// is logged in the stock log.
 	Hold(ctx context.Context, tenantID, key, productID, skuID string, qty int64) (left int64, err error)
-	// Release returns the units held for key, once; wasEmpty says the
-	// stock was 0 before (it was sold out).
-	Release(ctx context.Context, tenantID, key, productID, skuID string) (released, wasEmpty bool, err error)
+	// Release returns the units held for key, once; shown says the stock
+	// was under ExactStockBelow before (the storefront shows the change),
+	// and the release was logged in the stock log.
+	Release(ctx context.Context, tenantID, key, productID, skuID string) (released, shown bool, err error)
 	// Commit forgets key's hold, keeping the units taken.
 	Commit(ctx context.Context, tenantID, key, productID, skuID string) error
+}
+
+// Stamp is what the shelf polls to notice changes made on any replica.
+type Stamp struct {
+	Catalog string // changes whenever a product is created, edited or deleted
+	Stock   int64  // the stock log's position: grows with every change it logs
 }
 
 // Filter selects products for a list.

@@ -150,22 +150,54 @@ func (s *mongoStore) List(ctx context.Context, tenantID string, f Filter) ([]Pro
 		filter = append(filter, bson.E{Key: "title", Value: bson.D{
 			{Key: "$regex", Value: regexp.QuoteMeta(f.Query)}, {Key: "$options", Value: "i"}}})
 	}
-	total, err := db.C("products").CountDocuments(ctx, filter)
+	total, err := s.count(ctx, db, filter)
 	if err != nil {
-		return nil, 0, fmt.Errorf("count products: %w", err)
+		return nil, 0, err
 	}
-	products, err := s.find(ctx, db, filter, options.Find().SetSkip(int64(f.Offset)).SetLimit(int64(f.Limit)))
+	products, err := s.find(ctx, db, filter, options.Find().SetSort(newestFirst).SetSkip(int64(f.Offset)).SetLimit(int64(f.Limit)))
 	return products, total, err
 }
 
-func (s *mongoStore) OnSale(ctx context.Context, tenantID string) ([]Product, error) {
-	return s.find(ctx, s.e.Mongo(tenantID), bson.D{{Key: "status", Value: OnSale}}, options.Find())
+// count counts the products filter selects, up to MaxCounted.
+func (s *mongoStore) count(ctx context.Context, db *engine.MongoScope, filter bson.D) (int64, error) {
+	pipeline := mongo.Pipeline{{{Key: "$limit", Value: countLimit}}, {{Key: "$count", Value: "n"}}}
+	if len(filter) > 0 {
+		pipeline = append(mongo.Pipeline{{{Key: "$match", Value: filter}}}, pipeline...)
+	}
+	var out []struct {
+		N int64 `bson:"n"`
+	}
+	cur, err := db.C("products").Aggregate(ctx, pipeline)
+	if err == nil {
+		err = cur.All(ctx, &out)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("count products: %w", err)
+	}
+	if len(out) == 0 {
+		return 0, nil
+	}
+	return out[0].N, nil
 }
 
-// find lists products newest first, with their SKUs (one more query).
+// newestFirst is the order of product lists.
+var newestFirst = bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}
+
+func (s *mongoStore) OnSale(ctx context.Context, tenantID string) ([]Product, error) {
+	return s.find(ctx, s.e.Mongo(tenantID), bson.D{{Key: "status", Value: OnSale}}, options.Find().SetSort(newestFirst))
+}
+
+func (s *mongoStore) Products(ctx context.Context, tenantID string, ids []string) ([]Product, error) {
+	if len(ids) == 0 {
+		return []Product{}, nil
+	}
+	return s.find(ctx, s.e.Mongo(tenantID), bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, options.Find())
+}
+
+// find lists products, with their SKUs (one more query).
 func (s *mongoStore) find(ctx context.Context, db *engine.MongoScope, filter bson.D, opts *options.FindOptionsBuilder) ([]Product, error) {
 	products := []Product{}
-	cur, err := db.C("products").Find(ctx, filter, opts.SetSort(bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}))
+	cur, err := db.C("products").Find(ctx, filter, opts)
 	if err == nil {
 		err = cur.All(ctx, &products)
 	}
@@ -216,15 +248,67 @@ func (s *mongoStore) touch(ctx context.Context, db *engine.MongoScope) error {
 	return fault.Wrap(err, "stamp catalog")
 }
 
-func (s *mongoStore) Stamp(ctx context.Context, tenantID string) (string, error) {
-	var d struct {
-		Stamp string `bson:"stamp"`
+// metaDoc is the catalog_meta document: the catalog stamp and the stock
+// log, whose last entry is at position StockSeq.
+type metaDoc struct {
+	Stamp    string   `bson:"stamp"`
+	StockSeq int64    `bson:"stock_seq"`
+	StockLog []string `bson:"stock_log"`
+}
+
+var metaID = bson.D{{Key: "_id", Value: "catalog"}}
+
+func (s *mongoStore) meta(ctx context.Context, tenantID string, fields ...string) (metaDoc, error) {
+	var d metaDoc
+	projection := bson.D{}
+	for _, f := range fields {
+		projection = append(projection, bson.E{Key: f, Value: 1})
 	}
-	err := s.e.Mongo(tenantID).C("catalog_meta").FindOne(ctx, bson.D{{Key: "_id", Value: "catalog"}}).Decode(&d)
+	err := s.e.Mongo(tenantID).C("catalog_meta").FindOne(ctx, metaID, options.FindOne().SetProjection(projection)).Decode(&d)
 	if engine.IsNoDocuments(err) {
-		return "", nil
+		return metaDoc{}, nil
 	}
-	return d.Stamp, fault.Wrap(err, "read catalog stamp")
+	return d, err
+}
+
+func (s *mongoStore) Stamp(ctx context.Context, tenantID string) (Stamp, error) {
+	d, err := s.meta(ctx, tenantID, "stamp", "stock_seq")
+	return Stamp{Catalog: d.Stamp, Stock: d.StockSeq}, fault.Wrap(err, "read catalog stamp")
+}
+
+func (s *mongoStore) StockChanges(ctx context.Context, tenantID string, since int64) (int64, []string, bool, error) {
+	d, err := s.meta(ctx, tenantID, "stock_seq", "stock_log")
+	if err != nil {
+		return 0, nil, false, fmt.Errorf("read stock log: %w", err)
+	}
+	first := d.StockSeq - int64(len(d.StockLog)) // the position before the oldest entry
+	if since < first || since > d.StockSeq {
+		return d.StockSeq, nil, false, nil
+	}
+	return d.StockSeq, d.StockLog[since-first:], true, nil
+}
+
+// logStock appends productID to the stock log (see stocklog.go). The
+// position and the entries change in one update, so entries stay at their
+// positions; the log is cut back to stockLogKeep entries when it holds
+// twice as many, only if no entry was added meanwhile (FerretDB ignores
+// $push's $slice).
+func (s *mongoStore) logStock(ctx context.Context, db *engine.MongoScope, productID string) error {
+	c := db.C("catalog_meta")
+	var d metaDoc
+	err := c.FindOneAndUpdate(ctx, metaID, bson.D{
+		{Key: "$inc", Value: bson.D{{Key: "stock_seq", Value: 1}}},
+		{Key: "$push", Value: bson.D{{Key: "stock_log", Value: productID}}},
+		{Key: "$set", Value: bson.D{{Key: "tenant_id", Value: db.TenantID()}}},
+	}, options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)).Decode(&d)
+	if err != nil {
+		return fmt.Errorf("log stock of product %s: %w", productID, err)
+	}
+	if len(d.StockLog) > 2*stockLogKeep {
+		_, err = c.UpdateOne(ctx, append(metaID[:1:1], bson.E{Key: "stock_seq", Value: d.StockSeq}),
+			bson.D{{Key: "$set", Value: bson.D{{Key: "stock_log", Value: d.StockLog[len(d.StockLog)-stockLogKeep:]}}}})
+	}
+	return fault.Wrap(err, "trim stock log")
 }
 
 // FerretDB 1.24 does not implement projections in findAndModify, so the
@@ -254,6 +338,12 @@ func (s *mongoStore) Hold(ctx context.Context, tenantID, key, productID, skuID s
 		{Key: "$push", Value: bson.D{{Key: "holds", Value: bson.D{{Key: "k", Value: key}, {Key: "q", Value: qty}}}}},
 	}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&after)
 	if err == nil {
+		if shownChange(after.Stock+qty, after.Stock) {
+			// Held already: a failure here fails the order, which releases it.
+			if err := s.logStock(ctx, s.e.Mongo(tenantID), productID); err != nil {
+				return 0, err
+			}
+		}
 		return after.Stock, nil
 	}
 	if !engine.IsNoDocuments(err) {
@@ -318,7 +408,10 @@ func (s *mongoStore) Release(ctx context.Context, tenantID, key, productID, skuI
 	if err != nil {
 		return false, false, err
 	}
-	return true, after.Stock == qty, nil
+	if !shownChange(after.Stock-qty, after.Stock) {
+		return true, false, nil
+	}
+	return true, true, s.logStock(ctx, s.e.Mongo(tenantID), productID)
 }
 
 func (s *mongoStore) Commit(ctx context.Context, tenantID, key, productID, skuID string) error {

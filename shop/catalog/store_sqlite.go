@@ -174,7 +174,8 @@ func (s *sqliteStore) List(ctx context.Context, tenantID string, f Filter) ([]Pr
 	}
 	cond := " WHERE " + strings.Join(where, " AND ")
 	var total int64
-	if err := db.QueryRow(ctx, `SELECT count(*) FROM products`+cond, args...).Scan(&total); err != nil {
+	err = db.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM products`+cond+` LIMIT ?)`, append(args, countLimit)...).Scan(&total)
+	if err != nil {
 		return nil, 0, fmt.Errorf("count products: %w", err)
 	}
 	products, err := s.find(ctx, db, `SELECT `+productColumns+` FROM products`+cond+
@@ -189,6 +190,21 @@ func (s *sqliteStore) OnSale(ctx context.Context, tenantID string) ([]Product, e
 	}
 	return s.find(ctx, db, `SELECT `+productColumns+` FROM products WHERE tenant_id = ? AND status = ?
 		ORDER BY created_at DESC, id DESC`, OnSale)
+}
+
+func (s *sqliteStore) Products(ctx context.Context, tenantID string, ids []string) ([]Product, error) {
+	if len(ids) == 0 {
+		return []Product{}, nil
+	}
+	db, err := s.e.SQL(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return s.find(ctx, db, `SELECT `+productColumns+` FROM products WHERE tenant_id = ? AND id IN (`+engine.Placeholders(len(ids))+`)`, args...)
 }
 
 // find runs a query for products and attaches their SKUs with one more.
@@ -243,13 +259,59 @@ func (s *sqliteStore) touch(ctx context.Context, db *engine.SQLScope) error {
 	return fault.Wrap(err, "stamp catalog")
 }
 
-func (s *sqliteStore) Stamp(ctx context.Context, tenantID string) (string, error) {
-	var stamp string
-	err := s.e.SQLQueryRow(ctx, tenantID, `SELECT stamp FROM catalog_meta WHERE tenant_id = ?`).Scan(&stamp)
+func (s *sqliteStore) Stamp(ctx context.Context, tenantID string) (Stamp, error) {
+	var st Stamp
+	err := s.e.SQLQueryRow(ctx, tenantID, `SELECT stamp FROM catalog_meta WHERE tenant_id = ?`).Scan(&st.Catalog)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
+		err = nil
 	}
-	return stamp, fault.Wrap(err, "read catalog stamp")
+	if err == nil {
+		err = s.e.SQLQueryRow(ctx, tenantID, `SELECT COALESCE(MAX(seq), 0) FROM stock_log WHERE tenant_id = ?`).Scan(&st.Stock)
+	}
+	return st, fault.Wrap(err, "read catalog stamp")
+}
+
+func (s *sqliteStore) StockChanges(ctx context.Context, tenantID string, since int64) (int64, []string, bool, error) {
+	type entry struct {
+		seq     int64
+		product string
+	}
+	// The entry at since itself, if still kept, proves nothing after it was
+	// cut off.
+	log, err := engine.SQLAll(ctx, s.e, tenantID, func(scan func(...any) error) (entry, error) {
+		var e entry
+		return e, scan(&e.seq, &e.product)
+	}, `SELECT seq, product_id FROM stock_log WHERE tenant_id = ? AND seq >= ? ORDER BY seq`, since)
+	if err != nil {
+		return 0, nil, false, fmt.Errorf("read stock log: %w", err)
+	}
+	if len(log) == 0 {
+		return since, nil, since == 0, nil
+	}
+	if log[0].seq != since && !(since == 0 && log[0].seq == 1) {
+		return log[len(log)-1].seq, nil, false, nil
+	}
+	var ids []string
+	for _, e := range log {
+		if e.seq > since {
+			ids = append(ids, e.product)
+		}
+	}
+	return log[len(log)-1].seq, ids, true, nil
+}
+
+// logStock appends productID to the stock log (see stocklog.go) in tx, and
+// cuts the log back to stockLogKeep entries.
+func logStock(ctx context.Context, tx *engine.SQLTx, productID string) error {
+	var seq int64
+	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM stock_log WHERE tenant_id = ?`).Scan(&seq); err != nil {
+		return fmt.Errorf("log stock of product %s: %w", productID, err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO stock_log (tenant_id, seq, product_id) VALUES (?, ?, ?)`, seq, productID); err != nil {
+		return fmt.Errorf("log stock of product %s: %w", productID, err)
+	}
+	_, err := tx.Exec(ctx, `DELETE FROM stock_log WHERE tenant_id = ? AND seq <= ?`, seq-int64(stockLogKeep))
+	return fault.Wrap(err, "trim stock log")
 }
 
 func isCheckViolation(err error) bool {
@@ -281,13 +343,16 @@ func (s *sqliteStore) Hold(ctx context.Context, tenantID, key, productID, skuID 
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrOutOfStock // rolls the hold back too
 		}
+		if err == nil && shownChange(left+qty, left) {
+			err = logStock(ctx, tx, productID)
+		}
 		return err
 	})
 	return left, err
 }
 
 func (s *sqliteStore) Release(ctx context.Context, tenantID, key, productID, skuID string) (bool, bool, error) {
-	released, wasEmpty := false, false
+	released, shown := false, false
 	err := s.e.SQLTx(ctx, tenantID, func(tx *engine.SQLTx) error {
 		var qty, stock int64
 		err := tx.QueryRow(ctx, `DELETE FROM stock_holds WHERE tenant_id = ? AND key = ? RETURNING qty`, key).Scan(&qty)
@@ -306,10 +371,13 @@ func (s *sqliteStore) Release(ctx context.Context, tenantID, key, productID, sku
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil // the product or SKU was deleted meanwhile
 		}
-		wasEmpty = stock == qty
-		return err
+		if err != nil || !shownChange(stock-qty, stock) {
+			return err
+		}
+		shown = true
+		return logStock(ctx, tx, productID)
 	})
-	return released, wasEmpty, err
+	return released, shown, err
 }
 
 func (s *sqliteStore) Commit(ctx context.Context, tenantID, key, productID, skuID string) error {

@@ -191,9 +191,7 @@ func TestStoreContract(t *testing.T) {
 				{"on sale", catalog.Filter{Status: catalog.OnSale}, []string{"Cup 50%_6", "Green tea 4", "Green tea 2", "Green tea 0"}, 4},
 				{"category", catalog.Filter{Category: "Cups"}, []string{"Cup 50%_6", "Cup 50%_5"}, 2},
 				{"status and category", catalog.Filter{Status: catalog.OffSale, Category: "Cups"}, []string{"Cup 50%_5"}, 1},
-				{"search is case-insensitive", catalog.Filter{Query: "GREEN TEA 3"}, []string{"Green tea 3"}, 1},
-				{"search treats % and _ literally", catalog.Filter{Query: "50%_"}, []string{"Cup 50%_6", "Cup 50%_5"}, 2},
-				{"search with regexp characters", catalog.Filter{Query: "tea ("}, nil, 0},
+				{"search within a status", catalog.Filter{Status: catalog.OnSale, Query: "GREEN TEA"}, []string{"Green tea 4", "Green tea 2", "Green tea 0"}, 3},
 			}
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
@@ -207,6 +205,25 @@ func TestStoreContract(t *testing.T) {
 					}
 					if fmt.Sprint(titles) != fmt.Sprint(tc.want) || total != tc.total {
 						t.Errorf("got %q total %d, want %q total %d", titles, total, tc.want, tc.total)
+					}
+				})
+			}
+			// Lists count up to a limit: counting every product of a large
+			// shop would read its whole collection on every page.
+			restore := catalog.SetCountLimit(4)
+			defer restore()
+			for _, tc := range []struct {
+				name   string
+				filter catalog.Filter
+				total  int64
+			}{
+				{"count stops at the limit", catalog.Filter{Limit: 2}, 4},
+				{"count under the limit is exact", catalog.Filter{Limit: 2, Category: "Cups"}, 2},
+				{"count of a status", catalog.Filter{Limit: 2, Status: catalog.OnSale}, 4},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					if _, total, err := cat.List(ctx, tenant, tc.filter); err != nil || total != tc.total {
+						t.Errorf("total = %d, %v; want %d", total, err, tc.total)
 					}
 				})
 			}
@@ -228,8 +245,8 @@ func TestStoreContract(t *testing.T) {
 				t.Fatal(err)
 			}
 			s1, _ := store.Stamp(ctx, tenant)
-			if s1 == s0 || s1 == "" {
-				t.Errorf("stamp did not change on create: %q -> %q", s0, s1)
+			if s1.Catalog == s0.Catalog || s1.Catalog == "" {
+				t.Errorf("stamp did not change on create: %q -> %q", s0.Catalog, s1.Catalog)
 			}
 			items, err := store.OnSale(ctx, tenant)
 			if err != nil || len(items) != 1 || items[0].ID != on.ID {

@@ -148,10 +148,14 @@ func OnFerretDB(e *engine.Engine) bool {
 }
 
 // AllowFullScan exempts, on e, the queries on collection that read the
-// whole collection on purpose (a filter with no condition other than
-// tenant_id: enumerating every tenant at start-up, say) from the index check.
-// reason says why the scan is acceptable and is required. Queries with
-// conditions are still checked. It does nothing on SQLite.
+// whole collection (of the shop, in a tenant database) on purpose: a small
+// collection such as settings, or a job pass that must see every document.
+// It exempts a query bounded by tenant_id alone, whatever residual
+// conditions it carries, and one with no condition an index could bound;
+// a query that constrains by equality a field no index holds is still
+// reported. reason says why the scan is acceptable: it is required, and
+// `go test -v` logs it with the number of scans it allowed. It does nothing
+// on SQLite.
 func AllowFullScan(t testing.TB, e *engine.Engine, collection, reason string) {
 	t.Helper()
 	if strings.TrimSpace(reason) == "" {

@@ -20,85 +20,6 @@ type a = bson.A
 
 func e(k string, v any) bson.E { return bson.E{Key: k, Value: v} }
 
-func TestServedRule(t *testing.T) {
-	id := idIndex
-	byStatus := index{keys: d{e("tenant_id", 1), e("status", 1), e("created_at", -1)}}
-	byFan := index{keys: d{e("tenant_id", 1), e("fan_id", 1), e("day", 1)}}
-	bySKU := index{keys: d{e("tenant_id", 1), e("items.sku", 1)}}
-	byNumber := index{keys: d{e("tenant_id", 1), e("number", 1)}, unique: true}
-	orders := []index{byStatus, byFan, bySKU, byNumber, id}
-	slug := []index{{keys: d{e("slug", 1)}}, id}
-
-	cases := []struct {
-		name    string
-		filter  bson.D
-		sort    bson.D
-		indexes []index
-		want    bool
-	}{
-		// rule 1: some index's first key is constrained
-		{"by _id", d{e("_id", "x")}, nil, slug, true},
-		{"by unique slug", d{e("slug", "x")}, nil, slug, true},
-		{"empty filter", d{}, nil, slug, false},
-		{"unindexed field", d{e("name", "x")}, nil, slug, false},
-		{"only a residual $ne", d{e("slug", d{e("$ne", "x")})}, nil, slug, false},
-		{"range on first key", d{e("slug", d{e("$gte", "a"), e("$lt", "b")})}, nil, slug, true},
-		{"$in on first key", d{e("slug", d{e("$in", a{"a", "b"})})}, nil, slug, true},
-		{"regex on first key", d{e("slug", bson.Regex{Pattern: "^ab"})}, nil, slug, true},
-		{"tenant only: all of the tenant's documents", d{e("tenant_id", "t")}, nil, orders, true},
-		{"tenant and _id", d{e("tenant_id", "t"), e("_id", "o")}, nil, orders, true},
-
-		// rule 2: equality fields other than tenant_id are in the used prefix
-		{"equality on indexed key", d{e("tenant_id", "t"), e("status", "paid")}, nil, orders, true},
-		{"equality on two keys of one index", d{e("tenant_id", "t"), e("fan_id", "f"), e("day", "2024-01-01")}, nil, orders, true},
-		{"$eq operator counts as equality", d{e("tenant_id", "t"), e("status", d{e("$eq", "paid")})}, nil, orders, true},
-		{"equality on unindexed field", d{e("tenant_id", "t"), e("email", "x")}, nil, orders, false},
-		{"equality on second key skipping the first", d{e("tenant_id", "t"), e("day", "2024-01-01")}, nil, orders, false},
-		{"equality after a gap in the prefix", d{e("tenant_id", "t"), e("created_at", 5)}, nil, []index{byStatus, id}, false},
-		{"equalities split over two indexes", d{e("tenant_id", "t"), e("status", "paid"), e("fan_id", "f")}, nil, orders, false},
-		{"range before the equality field", d{e("tenant_id", "t"), e("fan_id", d{e("$in", a{"f", "g"})}), e("day", "d")}, nil, orders, true},
-		{"range on unindexed field is residual", d{e("tenant_id", "t"), e("status", "paid"), e("total", d{e("$gt", 100)})}, nil, orders, true},
-		{"equality on a dotted key", d{e("tenant_id", "t"), e("items.sku", "s1")}, nil, orders, true},
-		{"tenant_id itself need not be indexed", d{e("tenant_id", "t"), e("slug", "x")}, nil, slug, true},
-		{"$and is flattened", d{e("$and", a{d{e("tenant_id", "t")}, d{e("status", "paid")}})}, nil, orders, true},
-		{"$and hiding an unindexed equality", d{e("$and", a{d{e("tenant_id", "t")}, d{e("email", "x")}})}, nil, orders, false},
-		{"embedded document is an equality", d{e("tenant_id", "t"), e("status", d{e("code", 1)})}, nil, orders, true},
-
-		// a unique index fixed by equality finds one document at most
-		{"by _id with a revision check", d{e("tenant_id", "t"), e("_id", "o"), e("rev", 3)}, nil, orders, true},
-		{"by unique number with a status check", d{e("tenant_id", "t"), e("number", 7), e("status", "paid")}, d{e("total", 1)}, orders, true},
-		{"unique index only partly fixed", d{e("tenant_id", "t"), e("number", d{e("$gt", 7)}), e("email", "x")}, nil, orders, false},
-		{"non-unique index fixed by equality", d{e("tenant_id", "t"), e("items.sku", "s"), e("email", "x")}, nil, orders, false},
-
-		// $or: every branch served
-		{"$or of indexed branches", d{e("tenant_id", "t"), e("$or", a{d{e("status", "paid")}, d{e("fan_id", "f")}})}, nil, orders, true},
-		{"$or with an unindexed branch", d{e("tenant_id", "t"), e("$or", a{d{e("status", "paid")}, d{e("email", "x")}})}, nil, orders, false},
-
-		// rule 3: the sort comes from the index
-		{"sort after equality prefix", d{e("tenant_id", "t"), e("status", "paid")}, d{e("created_at", -1)}, orders, true},
-		{"sort reversed entirely", d{e("tenant_id", "t"), e("status", "paid")}, d{e("created_at", 1)}, orders, true},
-		{"sort on tenant's documents in index order", d{e("tenant_id", "t")}, d{e("fan_id", 1), e("day", 1)}, orders, true},
-		{"sort with mixed directions against the index", d{e("tenant_id", "t")}, d{e("fan_id", 1), e("day", -1)}, orders, false},
-		{"sort not in any index", d{e("tenant_id", "t"), e("status", "paid")}, d{e("total", -1)}, orders, false},
-		{"sort skipping the equality key", d{e("tenant_id", "t")}, d{e("created_at", -1)}, orders, false},
-		{"sort after a range key needs an in-memory sort", d{e("tenant_id", "t"), e("status", d{e("$in", a{"a", "b"})})}, d{e("created_at", -1)}, orders, false},
-		{"sort on the range key itself", d{e("tenant_id", "t"), e("fan_id", d{e("$gt", "f")})}, d{e("fan_id", 1)}, orders, true},
-		{"sort on equality keys is free", d{e("tenant_id", "t"), e("status", "paid")}, d{e("tenant_id", 1), e("status", 1), e("created_at", -1)}, orders, true},
-		{"sort across a key fixed by equality", d{e("tenant_id", "t"), e("fan_id", d{e("$gt", "f")}), e("day", "d")}, d{e("fan_id", 1)}, orders, true},
-		{"sort by _id on an _id range", d{e("_id", d{e("$gt", "x")})}, d{e("_id", 1)}, slug, true},
-		{"sort by _id with an empty filter is a full scan", d{}, d{e("_id", 1)}, slug, false},
-		{"sort by $meta", d{e("tenant_id", "t")}, d{e("score", d{e("$meta", "textScore")})}, orders, false},
-		{"$or branches each give the sort", d{e("tenant_id", "t"), e("$or", a{d{e("status", "paid")}, d{e("status", "new")}})}, d{e("created_at", -1)}, orders, true},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			if got := served(c.filter, c.sort, c.indexes); got != c.want {
-				t.Errorf("served(%s, sort %s, indexes %v) = %t, want %t", extJSON(c.filter), extJSON(c.sort), c.indexes, got, c.want)
-			}
-		})
-	}
-}
-
 func TestParseCommand(t *testing.T) {
 	raw := func(v bson.D) bson.Raw {
 		b, err := bson.Marshal(v)
@@ -149,6 +70,47 @@ func TestParseCommand(t *testing.T) {
 			}
 			if fmt.Sprint(got) != fmt.Sprint(c.filters) {
 				t.Errorf("filters %v, want %v", got, c.filters)
+			}
+		})
+	}
+}
+
+// TestParseLimited: which commands read a bounded number of documents.
+func TestParseLimited(t *testing.T) {
+	tf := d{e("tenant_id", "t")}
+	count := d{e("$group", d{e("_id", 1), e("n", d{e("$sum", 1)})})}
+	cases := []struct {
+		name string
+		cmd  bson.D
+		want []bool // per filter
+	}{
+		{"find", d{e("find", "c"), e("filter", tf)}, []bool{false}},
+		{"find with a limit", d{e("find", "c"), e("filter", tf), e("limit", int64(20))}, []bool{true}},
+		{"findOne", d{e("find", "c"), e("filter", tf), e("limit", int32(1)), e("singleBatch", true)}, []bool{true}},
+		{"find with a negative limit", d{e("find", "c"), e("filter", tf), e("limit", int32(-1))}, []bool{true}},
+		{"findAndModify", d{e("findAndModify", "c"), e("query", tf), e("update", d{})}, []bool{true}},
+		{"count with a limit", d{e("count", "c"), e("query", tf), e("limit", 5)}, []bool{true}},
+		{"distinct", d{e("distinct", "c"), e("key", "x"), e("query", tf)}, []bool{false}},
+		{"update one and many", d{e("update", "c"), e("updates", a{d{e("q", tf), e("u", d{}), e("multi", false)}, d{e("q", tf), e("u", d{}), e("multi", true)}, d{e("q", tf), e("u", d{})}})},
+			[]bool{true, false, true}},
+		{"delete one and many", d{e("delete", "c"), e("deletes", a{d{e("q", tf), e("limit", int32(1))}, d{e("q", tf), e("limit", int32(0))}})}, []bool{true, false}},
+		{"countDocuments", d{e("aggregate", "c"), e("pipeline", a{d{e("$match", tf)}, count})}, []bool{false}},
+		{"countDocuments with a limit", d{e("aggregate", "c"), e("pipeline", a{d{e("$match", tf)}, d{e("$limit", int64(100))}, count})}, []bool{true}},
+		{"sort, skip, limit", d{e("aggregate", "c"), e("pipeline", a{d{e("$match", tf)}, d{e("$sort", d{e("at", 1)})}, d{e("$skip", 10)}, d{e("$limit", 10)}})}, []bool{true}},
+		{"limit after a group bounds nothing read", d{e("aggregate", "c"), e("pipeline", a{d{e("$match", tf)}, count, d{e("$limit", 1)}})}, []bool{false}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b, err := bson.Marshal(c.cmd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []bool
+			for _, q := range parseCommand(c.cmd[0].Key, b) {
+				got = append(got, q.limited)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(c.want) {
+				t.Errorf("limited %v, want %v", got, c.want)
 			}
 		})
 	}
@@ -262,6 +224,100 @@ func TestCheckerCatchesUnindexedQuery(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", s, ft.errs[0])
 		}
 	}
+}
+
+// TestCheckerFlagsShopScans drives the real driver: in a tenant database a
+// query bounded by tenant_id alone reads the whole collection and is
+// reported, unless it stops after a limit without other conditions, or a
+// test allows the collection's full scans with a reason.
+func TestCheckerFlagsShopScans(t *testing.T) {
+	e, chk := openMongo(t, []engine.Schema{widgets})
+	ctx := context.Background()
+	c := e.Mongo(Tenant(t, e)).C("widgets")
+	if err := c.InsertOne(ctx, bson.D{{Key: "_id", Value: "w1"}, {Key: "sku", Value: "S1"}, {Key: "color", Value: "red"}, {Key: "weight", Value: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil && err != mongo.ErrNoDocuments {
+			t.Fatal(err)
+		}
+	}
+	find := func(filter bson.D, opts *options.FindOptionsBuilder) {
+		t.Helper()
+		cur, err := c.Find(ctx, filter, opts)
+		must(err)
+		must(cur.All(ctx, &[]bson.D{}))
+	}
+	count := func(filter bson.D) {
+		t.Helper()
+		_, err := c.CountDocuments(ctx, filter)
+		must(err)
+	}
+	var doc bson.D
+
+	// Bounded: the first page in index order, the first document, a capped
+	// count, a prefix regex on an indexed key.
+	find(bson.D{}, options.Find().SetSort(bson.D{{Key: "color", Value: 1}}).SetLimit(5))
+	must(c.FindOne(ctx, bson.D{}).Decode(&doc))
+	cur, err := c.Aggregate(ctx, mongo.Pipeline{{{Key: "$limit", Value: 100}}, {{Key: "$count", Value: "n"}}})
+	must(err)
+	must(cur.All(ctx, &[]bson.D{}))
+	find(bson.D{{Key: "color", Value: bson.Regex{Pattern: "^re"}}}, options.Find())
+	if got := chk.unserved(); len(got) != 0 {
+		t.Fatalf("bounded queries reported: %+v", got)
+	}
+
+	// Bounded by tenant_id alone.
+	count(bson.D{})
+	find(bson.D{{Key: "color", Value: bson.D{{Key: "$nin", Value: bson.A{"blue"}}}}}, options.Find().SetLimit(20))
+	find(bson.D{{Key: "color", Value: bson.D{{Key: "$ne", Value: "blue"}}}}, options.Find())
+	find(bson.D{{Key: "color", Value: bson.D{{Key: "$not", Value: bson.D{{Key: "$eq", Value: "blue"}}}}}}, options.Find())
+	count(bson.D{{Key: "color", Value: bson.D{{Key: "$exists", Value: false}}}})
+	find(bson.D{{Key: "color", Value: bson.Regex{Pattern: "ed", Options: "i"}}}, options.Find())
+	must(c.FindOne(ctx, bson.D{{Key: "weight", Value: bson.D{{Key: "$gt", Value: 1}}}}).Decode(&doc))
+	if _, err := c.UpdateMany(ctx, bson.D{{Key: "weight", Value: bson.D{{Key: "$lt", Value: 0}}}}, bson.D{{Key: "$set", Value: bson.D{{Key: "w", Value: 1}}}}); err != nil {
+		t.Fatal(err)
+	}
+	// Not served at all: an equality no index holds.
+	must(c.FindOne(ctx, bson.D{{Key: "weight", Value: 4}}).Decode(&doc))
+
+	got := chk.unserved()
+	if len(got) != 9 {
+		var lines []string
+		for _, q := range got {
+			lines = append(lines, q.command+" "+extJSON(q.filter))
+		}
+		t.Fatalf("%d unserved, want 9:\n%s", len(got), strings.Join(lines, "\n"))
+	}
+	var ft fakeT
+	chk.report(&ft)
+	if len(ft.errs) != 1 || strings.Count(ft.errs[0], "bounded by tenant_id alone") != 8 {
+		t.Errorf("report does not say which are bounded by tenant_id alone:\n%s", ft.errs)
+	}
+
+	// A test that reads the collection whole on purpose says why; the
+	// unindexed equality stays reported.
+	AllowFullScan(t, e, "widgets", "this test reads every widget")
+	got = chk.unserved()
+	if len(got) != 1 || extJSON(got[0].filter) != `{"tenant_id":"`+got[0].filter[0].Value.(string)+`","weight":4}` {
+		t.Fatalf("unserved after AllowFullScan = %+v, want the equality on weight", got)
+	}
+	var logged fakeLog
+	chk.report(&logged)
+	if len(logged.logs) != 1 || !strings.Contains(logged.logs[0], `8 whole-collection read(s) of "widgets" allowed: this test reads every widget`) {
+		t.Errorf("logs = %q, want the reason and count", logged.logs)
+	}
+}
+
+// fakeLog records what report logs (and what it says).
+type fakeLog struct {
+	fakeT
+	logs []string
+}
+
+func (f *fakeLog) Logf(format string, args ...any) {
+	f.logs = append(f.logs, fmt.Sprintf(format, args...))
 }
 
 // TestCheckerPlatformAndFullScan checks the platform database against

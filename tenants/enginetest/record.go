@@ -25,7 +25,10 @@ type query struct {
 	command    string
 	filter     bson.D
 	sort       bson.D
-	caller     string // the test's or store's frames that sent it
+	// limited: the command reads a bounded number of documents: a find or
+	// aggregate with a limit, a findAndModify, an update or delete of one.
+	limited bool
+	caller  string // the test's or store's frames that sent it
 }
 
 // checker records the queries of one Mongo engine (through the driver's
@@ -38,10 +41,11 @@ type checker struct {
 	stopped  bool
 	queries  []query
 	fullScan map[string]string // collection -> why a full scan is fine
+	scanned  map[string]int    // collection -> full scans allowed, as last counted
 }
 
 func newChecker(prefix string, schemas []engine.Schema) *checker {
-	return &checker{prefix: prefix, schemas: schemas, fullScan: map[string]string{}}
+	return &checker{prefix: prefix, schemas: schemas, fullScan: map[string]string{}, scanned: map[string]int{}}
 }
 
 func (c *checker) monitor() *event.CommandMonitor {
@@ -96,8 +100,8 @@ func parseCommand(name string, cmd bson.Raw) []query {
 	if !ok {
 		return nil // aggregate: 1 and other database-level commands
 	}
-	one := func(filterKey, sortKey string) []query {
-		q := query{collection: coll, filter: docAt(cmd, filterKey)}
+	one := func(filterKey, sortKey string, limited bool) []query {
+		q := query{collection: coll, filter: docAt(cmd, filterKey), limited: limited}
 		if sortKey != "" {
 			q.sort = docAt(cmd, sortKey)
 		}
@@ -105,16 +109,16 @@ func parseCommand(name string, cmd bson.Raw) []query {
 	}
 	switch name {
 	case "find":
-		return one("filter", "sort")
+		return one("filter", "sort", intAt(cmd, "limit") != 0) // FindOne sends a limit of 1 (or -1)
 	case "findAndModify":
-		return one("query", "sort")
+		return one("query", "sort", true)
 	case "distinct":
-		return one("query", "")
+		return one("query", "", false)
 	case "count":
 		if _, err := cmd.LookupErr("query"); err != nil {
 			return nil // no filter: answered from collection metadata
 		}
-		return one("query", "")
+		return one("query", "", intAt(cmd, "limit") != 0)
 	case "update", "delete":
 		list := map[string]string{"update": "updates", "delete": "deletes"}[name]
 		arr, ok := cmd.Lookup(list).ArrayOK()
@@ -125,7 +129,10 @@ func parseCommand(name string, cmd bson.Raw) []query {
 		var qs []query
 		for _, v := range vals {
 			if d, ok := v.DocumentOK(); ok {
-				qs = append(qs, query{collection: coll, filter: docAt(d, "q")})
+				// An update of one has multi false; a delete of one, limit 1.
+				multi, _ := d.Lookup("multi").BooleanOK()
+				one := (name == "update" && !multi) || (name == "delete" && intAt(d, "limit") != 0)
+				qs = append(qs, query{collection: coll, filter: docAt(d, "q"), limited: one})
 			}
 		}
 		return qs
@@ -144,6 +151,8 @@ var adminStages = map[string]bool{
 // parseAggregate takes the leading $match stages (MongoDB coalesces them)
 // as the filter and a $sort right after them as the sort: those are what an
 // index can serve. A pipeline with no leading $match reads every document.
+// A $limit among the $skip and $limit stages right after those makes the
+// pipeline limited (CountDocuments with a limit sends one).
 func parseAggregate(coll string, cmd bson.Raw) []query {
 	arr, ok := cmd.Lookup("pipeline").ArrayOK()
 	if !ok {
@@ -181,8 +190,21 @@ func parseAggregate(coll string, cmd bson.Raw) []query {
 	}
 	if i < len(stages) && stages[i][0].Key == "$sort" {
 		q.sort, _ = asDoc(stages[i][0].Value)
+		i++
+	}
+	for ; i < len(stages) && (stages[i][0].Key == "$skip" || stages[i][0].Key == "$limit"); i++ {
+		q.limited = q.limited || stages[i][0].Key == "$limit"
 	}
 	return []query{q}
+}
+
+// intAt reads an integer field (int32, int64 or a whole double), 0 if absent.
+func intAt(doc bson.Raw, key string) int64 {
+	v := doc.Lookup(key)
+	if n, ok := v.AsInt64OK(); ok {
+		return n
+	}
+	return 0
 }
 
 func docAt(cmd bson.Raw, key string) bson.D {

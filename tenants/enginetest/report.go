@@ -40,17 +40,22 @@ func (c *checker) indexes(q query) []index {
 	return append(out, idIndex)
 }
 
-// unserved returns the recorded queries no declared index serves, less the
-// whole-collection reads allowed by AllowFullScan.
+// unserved returns the recorded queries no declared index serves or bounds
+// by more than tenant_id (see judge), less the whole-collection reads
+// AllowFullScan allows: on its collection, a query bounded by tenant_id
+// alone, or one with no condition an index could bound.
 func (c *checker) unserved() []query {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.scanned = map[string]int{}
 	var out []query
 	for _, q := range c.queries {
-		if served(q.filter, q.sort, c.indexes(q)) {
+		v := judge(q, c.indexes(q))
+		if v == served {
 			continue
 		}
-		if _, ok := c.fullScan[q.collection]; ok && unconditioned(q.filter) {
+		if _, ok := c.fullScan[q.collection]; ok && (v == shopScan || unconditioned(q.filter)) {
+			c.scanned[q.collection]++
 			continue
 		}
 		out = append(out, q)
@@ -63,6 +68,11 @@ type errorer interface {
 	Errorf(format string, args ...any)
 }
 
+// logger is the part of testing.TB that shows the full scans allowed.
+type logger interface {
+	Logf(format string, args ...any)
+}
+
 // report fails t with one line per distinct unserved query (same collection,
 // filter shape, sort and caller).
 func (c *checker) report(t errorer) {
@@ -70,6 +80,13 @@ func (c *checker) report(t errorer) {
 		h.Helper()
 	}
 	qs := c.unserved()
+	if l, ok := t.(logger); ok {
+		c.mu.Lock()
+		for coll, n := range c.scanned {
+			l.Logf("enginetest: %d whole-collection read(s) of %q allowed: %s", n, coll, c.fullScan[coll])
+		}
+		c.mu.Unlock()
+	}
 	if len(qs) == 0 {
 		return
 	}
@@ -80,7 +97,7 @@ func (c *checker) report(t errorer) {
 	seen := map[string]*entry{}
 	var keys []string
 	for _, q := range qs {
-		k := fmt.Sprintf("%t|%s|%s|%s|%s|%s", q.platform, q.collection, q.command, shape(q.filter), extJSON(q.sort), q.caller)
+		k := fmt.Sprintf("%t|%s|%s|%s|%s|%t|%s", q.platform, q.collection, q.command, shape(q.filter), extJSON(q.sort), q.limited, q.caller)
 		if e, ok := seen[k]; ok {
 			e.n++
 			continue
@@ -90,7 +107,8 @@ func (c *checker) report(t errorer) {
 	}
 	sort.Strings(keys)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d Mongo quer%s not served by a declared index (add the index to the schema, or change the query):",
+	fmt.Fprintf(&b, "%d Mongo quer%s not served by a declared index (add the index to the schema, or change the query; "+
+		"a read of a whole collection on purpose names its reason with enginetest.AllowFullScan):",
 		len(keys), map[bool]string{true: "y", false: "ies"}[len(keys) == 1])
 	for _, k := range keys {
 		e := seen[k]
@@ -101,6 +119,9 @@ func (c *checker) report(t errorer) {
 		fmt.Fprintf(&b, "\n  - %s collection %q (%s): filter %s", where, e.q.collection, e.q.command, extJSON(e.q.filter))
 		if len(e.q.sort) > 0 {
 			fmt.Fprintf(&b, " sort %s", extJSON(e.q.sort))
+		}
+		if judge(e.q, c.indexes(e.q)) == shopScan {
+			b.WriteString("\n    bounded by tenant_id alone: it reads every document of the shop")
 		}
 		if e.n > 1 {
 			fmt.Fprintf(&b, " (sent %d times)", e.n)

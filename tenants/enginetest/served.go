@@ -8,7 +8,7 @@ import (
 )
 
 // The index rule: whether one of a collection's indexes serves a query's
-// filter and sort.
+// filter and sort, and bounds it by more than the shop.
 
 // index is one index a query may use.
 type index struct {
@@ -23,12 +23,30 @@ var idIndex = index{keys: bson.D{{Key: "_id", Value: 1}}, unique: true}
 type cond uint8
 
 const (
-	condNone  cond = iota // not constrained, or not in a way an index can bound ($ne, $nin, $exists, ...)
-	condRange             // bounded but not to one value: $gt $gte $lt $lte $in $regex $all $elemMatch
+	condNone  cond = iota // not constrained, or not in a way an index can bound ($ne, $nin, $not, $exists, an unanchored regex, ...)
+	condRange             // bounded but not to one value: $gt $gte $lt $lte $in $all $elemMatch, a regex anchored at ^
 	condEq                // one value: a literal, or $eq
 )
 
-// served reports whether one of indexes serves the query filter+sort:
+// verdict is what the rule says of a query.
+type verdict uint8
+
+const (
+	// unserved: no declared index serves the query.
+	unserved verdict = iota
+	// shopScan: an index serves the query but bounds it by tenant_id alone,
+	// so it reads every document of the shop; with a database per shop,
+	// the whole collection.
+	shopScan
+	// served: an index bounds the query to the documents it wants.
+	served
+)
+
+func (v verdict) String() string {
+	return [...]string{unserved: "unserved", shopScan: "shopScan", served: "served"}[v]
+}
+
+// judge says whether one of indexes serves the query:
 //
 //  1. the index's first key is constrained by the filter (equality or a
 //     range); the index's "used prefix" is its longest run of leading keys
@@ -38,19 +56,25 @@ const (
 //  3. with a sort (less keys fixed by equality), the sort keys are index
 //     keys in order, right after a prefix of equality-constrained keys, all
 //     in the index's direction or all reversed: the index yields the order,
-//     no in-memory sort.
+//     no in-memory sort;
+//  4. in a tenant database the used prefix holds more than tenant_id: one
+//     database per shop means tenant_id alone selects every document of the
+//     collection. A query bounded by tenant_id alone is a shopScan, unless
+//     it is limited and has no other condition (it reads the first
+//     documents in index order and stops: the newest page of a list).
 //
 // A unique index whose every key is fixed by equality serves the query
 // whatever else it says: it finds at most one document, and the other
 // conditions (a revision check on an update by _id, say) are tested on that
 // one only.
 //
-// A $or is served when each branch, with the rest of the filter, is.
-// Conditions an index cannot bound ($ne, $nin, $exists, $not, $expr, ...)
-// are residual and ignored, and so are range conditions on fields no index
-// holds (rule 2 asks only equality fields to be indexed).
-func served(filter, sort bson.D, indexes []index) bool {
-	conds := flatten(filter, nil)
+// A $or is judged by its weakest branch, each with the rest of the filter.
+// Conditions an index cannot bound ($ne, $nin, $not, $exists, $expr, an
+// unanchored or case-insensitive regex, ...) are residual and bound
+// nothing, and so are range conditions on fields not in the used prefix
+// (rule 2 asks only equality fields to be indexed).
+func judge(q query, indexes []index) verdict {
+	conds := flatten(q.filter, nil)
 	for i, e := range conds {
 		if e.Key != "$or" {
 			continue
@@ -60,24 +84,30 @@ func served(filter, sort bson.D, indexes []index) bool {
 			break
 		}
 		rest := append(append(bson.D{}, conds[:i]...), conds[i+1:]...)
+		worst := served
 		for _, br := range branches {
 			d, ok := asDoc(br)
-			if !ok || !served(append(append(bson.D{}, rest...), d...), sort, indexes) {
-				return false
+			if !ok {
+				return unserved
 			}
+			b := q
+			b.filter = append(append(bson.D{}, rest...), d...)
+			worst = min(worst, judge(b, indexes))
 		}
-		return true
+		return worst
 	}
 	cm := condMap(conds)
+	best := unserved
 	for _, ix := range indexes {
-		if indexServes(ix, cm, sort) {
-			return true
-		}
+		best = max(best, indexVerdict(ix, cm, q))
 	}
-	return false
+	if best == shopScan && q.limited && onlyTenant(conds) {
+		return served
+	}
+	return best
 }
 
-func indexServes(idx index, cm map[string]cond, sort bson.D) bool {
+func indexVerdict(idx index, cm map[string]cond, q query) verdict {
 	ix := idx.keys
 	if idx.unique && len(ix) > 0 {
 		point := true
@@ -85,7 +115,7 @@ func indexServes(idx index, cm map[string]cond, sort bson.D) bool {
 			point = point && cm[k.Key] == condEq
 		}
 		if point {
-			return true
+			return served
 		}
 	}
 	used := 0
@@ -93,7 +123,7 @@ func indexServes(idx index, cm map[string]cond, sort bson.D) bool {
 		used++
 	}
 	if used == 0 {
-		return false
+		return unserved
 	}
 	inPrefix := map[string]bool{}
 	for _, k := range ix[:used] {
@@ -101,9 +131,21 @@ func indexServes(idx index, cm map[string]cond, sort bson.D) bool {
 	}
 	for f, c := range cm {
 		if c == condEq && f != "tenant_id" && !inPrefix[f] {
-			return false
+			return unserved
 		}
 	}
+	if !sortFromIndex(ix, cm, q.sort) {
+		return unserved
+	}
+	if !q.platform && len(inPrefix) == 1 && inPrefix["tenant_id"] {
+		return shopScan
+	}
+	return served
+}
+
+// sortFromIndex reports whether the index ix yields sort for a filter
+// constraining fields as cm says (rule 3).
+func sortFromIndex(ix bson.D, cm map[string]cond, sort bson.D) bool {
 	var want bson.D // the sort less keys the filter fixes to one value
 	for _, k := range sort {
 		if cm[k.Key] != condEq {
@@ -139,7 +181,7 @@ func indexServes(idx index, cm map[string]cond, sort bson.D) bool {
 }
 
 // unconditioned reports whether filter selects every document (of the
-// tenant, in a tenant database).
+// tenant, in a tenant database): it has no condition an index could bound.
 func unconditioned(filter bson.D) bool {
 	conds := flatten(filter, nil)
 	for _, e := range conds {
@@ -149,6 +191,16 @@ func unconditioned(filter bson.D) bool {
 	}
 	for f, c := range condMap(conds) {
 		if c != condNone && f != "tenant_id" {
+			return false
+		}
+	}
+	return true
+}
+
+// onlyTenant reports whether conds say nothing but tenant_id.
+func onlyTenant(conds bson.D) bool {
+	for _, e := range conds {
+		if e.Key != "tenant_id" {
 			return false
 		}
 	}
@@ -191,7 +243,7 @@ func condMap(conds bson.D) map[string]cond {
 func classify(v any) cond {
 	switch x := v.(type) {
 	case bson.Regex:
-		return condRange
+		return regexCond(x.Pattern, x.Options)
 	case bson.D, bson.M:
 		d, _ := asDoc(x)
 		if len(d) == 0 || !strings.HasPrefix(d[0].Key, "$") {
@@ -202,13 +254,53 @@ func classify(v any) cond {
 			switch op.Key {
 			case "$eq":
 				return condEq
-			case "$gt", "$gte", "$lt", "$lte", "$in", "$regex", "$all", "$elemMatch":
+			case "$gt", "$gte", "$lt", "$lte", "$in", "$all", "$elemMatch":
 				best = condRange
+			case "$regex":
+				best = max(best, regexOp(d, op.Value))
 			}
 		}
 		return best
 	}
 	return condEq
+}
+
+// regexOp classifies {$regex: pattern, $options: o}; the pattern may also
+// be a bson.Regex carrying its options.
+func regexOp(d bson.D, pattern any) cond {
+	var options string
+	for _, op := range d {
+		if op.Key == "$options" {
+			options, _ = op.Value.(string)
+		}
+	}
+	switch p := pattern.(type) {
+	case string:
+		return regexCond(p, options)
+	case bson.Regex:
+		return regexCond(p.Pattern, p.Options+options)
+	}
+	return condNone
+}
+
+// regexCond: an index bounds a regex only by a literal prefix, which needs
+// the pattern anchored at ^ (\A), and case-sensitive matching.
+func regexCond(pattern, options string) cond {
+	if strings.ContainsAny(options, "i") {
+		return condNone
+	}
+	rest, ok := strings.CutPrefix(pattern, "^")
+	if !ok {
+		rest, ok = strings.CutPrefix(pattern, `\A`)
+	}
+	if !ok || strings.ContainsAny(options, "m") && pattern[0] == '^' {
+		return condNone // unanchored; with m, ^ matches after every newline
+	}
+	if rest == "" || strings.ContainsAny(rest[:1], `.*+?()[]{}|^$`) ||
+		rest[0] == '\\' && (len(rest) < 2 || !strings.ContainsAny(rest[1:2], `.*+?()[]{}|^$\\/-`)) {
+		return condNone // no literal prefix to bound the scan (\d, \w ... are classes)
+	}
+	return condRange
 }
 
 // asDoc returns v as a bson.D when it is a document.
