@@ -106,7 +106,8 @@ type Sale struct {
 }
 
 // OrderEvent implements order.Subscriber. It is idempotent by (order,
-// event): paid creates the commission entries and moves the counters once;
+// event): paid creates the commission entries (marked test, moving no
+// money, for a test order) and moves the counters once;
 // refunded reverses commission pro rata; completed schedules the
 // commission's available date; cancelled has nothing to pay.
 func (s *Service) OrderEvent(ctx context.Context, tenantID string, o order.Order, ev order.Event) error {
@@ -156,7 +157,7 @@ func (s *Service) paid(ctx context.Context, tenantID string, o order.Order, ev o
 	var earnings []ledger.Earning
 	for _, e := range st.Commission(o, a.Path) {
 		earnings = append(earnings, ledger.Earning{OrderID: o.ID, FanID: o.FanID, Level: e.Level,
-			Beneficiary: e.Beneficiary, Amount: e.Amount, Base: e.Base, RateBps: e.RateBps})
+			Beneficiary: e.Beneficiary, Amount: e.Amount, Base: e.Base, RateBps: e.RateBps, Test: o.Test})
 	}
 	if err := s.ledger.EarnAll(ctx, tenantID, earnings); err != nil {
 		return fmt.Errorf("commission of order %s: %w", o.ID, err)

@@ -13,56 +13,6 @@ import (
 	"microshop/tenants/fault"
 )
 
-// Touches is the storefront middleware that records a touch when a page is
-// opened with ?g=<guide code>, ?d=<distributor code> or ?ch=<channel>
-// (a guide's QR, a distributor's shared link, a tagged link). It runs after
-// the shop and the fan are resolved. A code it does not know is ignored and
-// the page shows as usual; a failure to record is logged, never shown.
-func (h *Handlers) Touches() echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			if c.Request().Method != http.MethodGet {
-				return next(c)
-			}
-			q := c.QueryParams()
-			g, d, ch := q.Get("g"), q.Get("d"), q.Get("ch")
-			if g == "" && d == "" && ch == "" {
-				return next(c)
-			}
-			in := Touch{GuideCode: code(g), DistributorCode: code(d), Channel: channel(ch), Via: "link"}
-			if in.GuideCode != "" || in.DistributorCode != "" || in.Channel != "" {
-				t := tenants.FromContext(c)
-				if err := h.svc.Record(c.Request().Context(), t, fan.FromContext(c), in); err != nil {
-					h.svc.log.Warn("record touch", "tenant", t.ID, "err", err)
-				}
-			}
-			return next(c)
-		}
-	}
-}
-
-// code keeps a code only if it has the shape of one.
-func code(s string) string {
-	if tree.ValidCode(s) {
-		return s
-	}
-	return ""
-}
-
-// channel keeps a ?ch= tag of 1-32 lower-case letters, digits and "_".
-func channel(s string) string {
-	if len(s) == 0 || len(s) > 32 {
-		return ""
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			return ""
-		}
-	}
-	return s
-}
-
 // StorefrontRoutes mounts the distributor centre's pages on g (/s/:slug,
 // shop and fan resolved): the page and its QR code.
 func (h *Handlers) StorefrontRoutes(g *echo.Group) {

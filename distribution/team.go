@@ -116,7 +116,8 @@ func (s *Service) Distributors(ctx context.Context, tenantID string, q Distribut
 }
 
 // Move makes parentID ("" for the top level) the parent of distributor id
-// (see tree.Tree.Move).
+// (see tree.Tree.Move): orders pay the new upline from the moment the move
+// is recorded, and a move a crash interrupted is finished by RunJobs.
 func (s *Service) Move(ctx context.Context, tenantID, id, parentID string) (tree.Distributor, error) {
 	if parentID != "" {
 		if err := engine.CheckID("parent_id", "distributor", parentID); err != nil {

@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"microshop/distribution/guide"
 	"microshop/distribution/tree"
+	"microshop/shop/fan"
 	"microshop/tenants"
 	"microshop/tenants/engine"
 	"microshop/tenants/fault"
@@ -231,4 +235,110 @@ func (s *Service) Touch(ctx context.Context, tenantID, fanID, scene, channel str
 		return err
 	}
 	return s.Record(ctx, s.shop(ctx, tenantID), fanID, in)
+}
+
+// Link touches: ?g=, ?d= and ?ch= on a storefront page.
+//
+// A touch is recorded only for a visitor who came back with the fan cookie:
+// a request without it (a first visit, or a client that keeps no cookies,
+// as a script hammering a guide's link does) got a fan minted for this one
+// response, and binding or counting it would write a binding and a visit
+// for every request. Its codes are kept in a short cookie instead, and the
+// visitor's next request, which carries both cookies, records the touch:
+// a shopper who scans a guide's QR and opens one more page is bound, a
+// cookieless script writes nothing.
+const (
+	// touchCookie keeps a first visit's codes: "<g>.<d>.<ch>", each part
+	// as it passed code and channel (public codes, nothing to sign).
+	touchCookie = "ms_touch"
+	touchLife   = 24 * time.Hour
+)
+
+// Touches is the storefront middleware that records a touch when a page is
+// opened with ?g=<guide code>, ?d=<distributor code> or ?ch=<channel>
+// (a guide's QR, a distributor's shared link, a tagged link), for a fan
+// who carries the fan cookie (see touchCookie). It runs after the shop and
+// the fan are resolved. A code it does not know is ignored and the page
+// shows as usual; a failure to record is logged, never shown.
+func (h *Handlers) Touches() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			var in Touch
+			if c.Request().Method == http.MethodGet {
+				q := c.QueryParams()
+				in = linkTouch(q.Get("g"), q.Get("d"), q.Get("ch"))
+			}
+			t := tenants.FromContext(c)
+			if !returningFan(c) {
+				if in.any() {
+					c.SetCookie(&http.Cookie{Name: touchCookie, Value: in.GuideCode + "." + in.DistributorCode + "." + in.Channel,
+						Path: "/s/" + t.Slug + "/", MaxAge: int(touchLife.Seconds()), HttpOnly: true,
+						Secure: c.Scheme() == "https", SameSite: http.SameSiteLaxMode})
+				}
+				return next(c)
+			}
+			if ck, err := c.Cookie(touchCookie); err == nil {
+				c.SetCookie(&http.Cookie{Name: touchCookie, Path: "/s/" + t.Slug + "/", MaxAge: -1, HttpOnly: true})
+				if g, rest, ok := strings.Cut(ck.Value, "."); ok {
+					d, ch, _ := strings.Cut(rest, ".")
+					h.record(c, t, linkTouch(g, d, ch))
+				}
+			}
+			h.record(c, t, in)
+			return next(c)
+		}
+	}
+}
+
+// returningFan reports whether the request came with the fan cookie of
+// its fan: fan.Identity sets the cookie's id as the request's fan only
+// when its signature holds, and mints a fresh id for a request without
+// one, so the two agree only for a fan the shop has seen before.
+func returningFan(c echo.Context) bool {
+	ck, err := c.Cookie(fan.Cookie)
+	if err != nil {
+		return false
+	}
+	id, _, _ := strings.Cut(ck.Value, ".")
+	return id != "" && id == fan.FromContext(c)
+}
+
+// linkTouch is the touch of a link's g, d and ch, each kept only if it has
+// the shape of one.
+func linkTouch(g, d, ch string) Touch {
+	return Touch{GuideCode: code(g), DistributorCode: code(d), Channel: channel(ch), Via: "link"}
+}
+
+func (in Touch) any() bool { return in.GuideCode != "" || in.DistributorCode != "" || in.Channel != "" }
+
+// record records in, if it names anything, for the request's fan.
+func (h *Handlers) record(c echo.Context, t tenants.Tenant, in Touch) {
+	if !in.any() {
+		return
+	}
+	if err := h.svc.Record(c.Request().Context(), t, fan.FromContext(c), in); err != nil {
+		h.svc.log.Warn("record touch", "tenant", t.ID, "err", err)
+	}
+}
+
+// code keeps a code only if it has the shape of one.
+func code(s string) string {
+	if tree.ValidCode(s) {
+		return s
+	}
+	return ""
+}
+
+// channel keeps a ?ch= tag of 1-32 lower-case letters, digits and "_".
+func channel(s string) string {
+	if len(s) == 0 || len(s) > 32 {
+		return ""
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return ""
+		}
+	}
+	return s
 }

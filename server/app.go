@@ -28,6 +28,7 @@ import (
 	"microshop/tenants"
 	"microshop/tenants/engine"
 	"microshop/tenants/fault"
+	"microshop/tenants/i18n"
 	"microshop/tenants/wechat"
 )
 
@@ -132,6 +133,7 @@ func newServices(ctx context.Context, cfg Config, log *slog.Logger, engine *engi
 	a.catalog = catalog.New(catalogStore, a.shelf)
 	fans := fan.NewStore(engine) // the one fan store every domain reads
 	a.orders = order.NewService(order.NewStore(engine), a.catalog, fans, log)
+	a.orders.SetLive(cfg.WeChat == "live") // live: sandbox payments only in a shop's test mode
 
 	// Distribution attributes orders and hears their events first.
 	a.dist = distribution.New(engine, distribution.Config{Locker: a.leaser, Shops: a.tenants, Fans: fans, Orders: a.orders,
@@ -280,6 +282,9 @@ func (a *app) newEcho(renderer echo.Renderer) *echo.Echo {
 	// body limit must see the error first to make it a 413.
 	e.Use(hostGuard(cfg.allowedHosts()), fault.RequireJSONWithConfig(fault.RequireJSONConfig{Skipper: notJSONCall}),
 		bodyLimit(cfg.BodyLimit))
+	// The request's language: the ms_lang cookie (?lang= switches), else
+	// Accept-Language, else zh-CN (tenants/i18n).
+	e.Use(i18n.MiddlewareWithConfig(i18n.Config{Secure: cfg.SecureCookies, Skipper: staticFile}))
 	return e
 }
 
@@ -289,6 +294,9 @@ func (a *app) newEcho(renderer echo.Renderer) *echo.Echo {
 // JavaScript, never a form posted elsewhere).
 const contentSecurityPolicy = "default-src 'self'; img-src 'self' https: http: data:; style-src 'self' 'unsafe-inline'; " +
 	"script-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+// staticFile: static files speak no language.
+func staticFile(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/static/") }
 
 // rawBodyRoutes are JSON calls' routes whose body is a file, not JSON.
 var rawBodyRoutes = map[string]bool{

@@ -32,12 +32,25 @@ func startAppWith(t testing.TB, engine *engine.Engine, cfg Config) (*app, *httpt
 	if err != nil {
 		t.Fatalf("new app: %v", err)
 	}
-	srv := httptest.NewServer(a.echo)
+	srv := httptest.NewServer(englishByDefault(a.echo))
 	t.Cleanup(func() {
 		srv.Close()
 		a.wechat.fans.Wait() // work started after answering pushes
 	})
 	return a, srv
+}
+
+// englishByDefault lets the tests written when every page was English
+// keep reading English: a request that states no language (no
+// Accept-Language header) asks for English. Tests of the Chinese pages send
+// Accept-Language: zh-CN or the ms_lang cookie (i18n_test.go).
+func englishByDefault(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Accept-Language") == "" {
+			r.Header.Set("Accept-Language", "en")
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // sqliteEngine opens a SQLite engine in a temp dir, closed at cleanup.

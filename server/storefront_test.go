@@ -51,7 +51,7 @@ func TestStorefront(t *testing.T) {
 		if cats := texts(doc.Find(".cats a")); strings.Join(cats, ",") != "All,Tea,Teaware" {
 			t.Errorf("categories = %q", cats)
 		}
-		if prices := texts(doc.Find(".item .price")); prices[0] != "¥148.00 起" || prices[1] != "¥68.00 Sold out" || prices[2] != "¥39.00" {
+		if prices := texts(doc.Find(".item .price")); prices[0] != "¥148.00 and up" || prices[1] != "¥68.00 Sold out" || prices[2] != "¥39.00" {
 			t.Errorf("prices = %q", prices)
 		}
 		if strings.Contains(string(body), "Secret blend") {

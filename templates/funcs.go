@@ -5,14 +5,77 @@ import (
 	"html/template"
 	"net/url"
 	"strings"
+	"time"
+
+	"microshop/tenants/i18n"
 )
 
 // builtinFuncs are available to every template, besides those New is given.
 var builtinFuncs = template.FuncMap{
-	"add":   func(a, b int) int { return a + b },
-	"sub":   func(a, b int) int { return a - b },
-	"href":  href,
-	"pager": pager,
+	"add":        func(a, b int) int { return a + b },
+	"sub":        func(a, b int) int { return a - b },
+	"href":       href,
+	"pager":      pager,
+	"hasPrefix":  strings.HasPrefix,
+	"trimPrefix": strings.TrimPrefix,
+}
+
+// langFuncs are the functions of one language's set of pages:
+//
+//	{{t "cart.title"}}                                 a message (tenants/i18n/locales)
+//	{{t "orders.items" "Count" .ItemCount}}            with placeholders; "Count" picks the plural form
+//	{{t (print "order.status." .Status)}}              an id made from a code
+//	{{known "order.reason" .CancelReason}}             a fixed text the system stored, translated if the
+//	                                                   catalog knows it (order.reason.not_paid_in_time), else as is
+//	{{date .At $.Zone}} {{datetime .At $.Zone}}        2026年12月5日 (15:04) in Chinese, 2026-12-05 (15:04) in English
+//	{{month "2026-12"}}                                2026年12月, 2026-12
+//	{{localTime .When}}                                a "2006-01-02 15:04" text domain code formatted, the language's way
+//	{{jsMessages}}                                     the messages under js., for the page's scripts
+//
+// Dates take the zone to show them in ($.Zone is the shop's); a zero or nil
+// time is "".
+func langFuncs(c *i18n.Catalog, lang string) template.FuncMap {
+	js := c.JS(lang, "js.") // read only, shared by every rendering
+	return template.FuncMap{
+		"t": func(id string, pairs ...any) string { return c.T(lang, id, pairs...) },
+		"known": func(prefix, text string) string {
+			id := prefix + "." + strings.ReplaceAll(strings.ToLower(strings.TrimSpace(text)), " ", "_")
+			if c.Has(lang, id) {
+				return c.T(lang, id)
+			}
+			return text
+		},
+		"date":     func(t any, loc *time.Location) string { return i18n.FormatDate(lang, timeOf(t), loc) },
+		"datetime": func(t any, loc *time.Location) string { return i18n.FormatDateTime(lang, timeOf(t), loc) },
+		"month": func(s string) string {
+			m, err := time.Parse("2006-01", s)
+			if err != nil {
+				return s
+			}
+			return i18n.FormatMonth(lang, m, time.UTC)
+		},
+		"localTime": func(s string) string {
+			t, err := time.Parse("2006-01-02 15:04", s)
+			if err != nil {
+				return s
+			}
+			return i18n.FormatDateTime(lang, t, time.UTC)
+		},
+		"jsMessages": func() map[string]any { return js },
+	}
+}
+
+// timeOf reads a time.Time or *time.Time (nil: the zero time).
+func timeOf(v any) time.Time {
+	switch t := v.(type) {
+	case time.Time:
+		return t
+	case *time.Time:
+		if t != nil {
+			return *t
+		}
+	}
+	return time.Time{}
 }
 
 // href returns path with a query made of the key/value pairs that follow,

@@ -8,6 +8,10 @@
 // pages share (notice and error blocks, the CSRF field, the pager); every
 // other file is a page defining "content" and optionally "title". Each page
 // receives a View (view.go).
+//
+// Pages speak the request's language (tenants/i18n): each page is parsed
+// once per language, with that language's functions (funcs.go: t, date,
+// datetime …), and a request gets the set of its language.
 package templates
 
 import (
@@ -22,6 +26,8 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"microshop/tenants/i18n"
 )
 
 //go:embed *.html
@@ -29,10 +35,11 @@ var files embed.FS
 
 // Renderer renders named pages; it implements echo.Renderer.
 type Renderer struct {
-	pages  map[string]*template.Template
-	funcs  template.FuncMap
-	dir    string                 // when set, templates are re-read from disk on every render (development)
-	shopOf func(echo.Context) any // the request's shop for View.Shop; see WithShop
+	pages   map[string]map[string]*template.Template // language → page name → page
+	catalog *i18n.Catalog
+	funcs   template.FuncMap
+	dir     string                 // when set, templates are re-read from disk on every render (development)
+	shopOf  func(echo.Context) any // the request's shop for View.Shop; see WithShop
 }
 
 // Option configures a Renderer made by New.
@@ -48,12 +55,18 @@ func WithShop(shopOf func(echo.Context) any) Option {
 	return func(r *Renderer) { r.shopOf = shopOf }
 }
 
-// New parses every page with its layout and the partials. funcs are
-// available to all templates (the server passes the static-asset URL
-// function). With dir non-empty, templates are reloaded from that directory
-// on each render.
+// New parses every page with its layout and the partials, once per
+// language. funcs are available to all templates (the server passes the
+// static-asset URL function). With dir non-empty, templates are reloaded
+// from that directory on each render. The message catalogs are the
+// embedded ones (i18n.Embedded); a broken catalog fails like a broken
+// template.
 func New(funcs template.FuncMap, dir string, opts ...Option) (*Renderer, error) {
-	r := &Renderer{funcs: funcs, dir: dir}
+	catalog, err := i18n.Embedded()
+	if err != nil {
+		return nil, fmt.Errorf("message catalogs: %w", err)
+	}
+	r := &Renderer{funcs: funcs, dir: dir, catalog: catalog}
 	for _, o := range opts {
 		o(r)
 	}
@@ -76,7 +89,7 @@ func layoutFor(page string) string {
 	return "layout_platform.html"
 }
 
-func (r *Renderer) parse() (map[string]*template.Template, error) {
+func (r *Renderer) parse() (map[string]map[string]*template.Template, error) {
 	var fsys fs.FS = files
 	if r.dir != "" {
 		fsys = os.DirFS(r.dir)
@@ -85,25 +98,30 @@ func (r *Renderer) parse() (map[string]*template.Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	funcs := maps.Clone(builtinFuncs)
-	maps.Copy(funcs, r.funcs)
 	partials, err := fs.Glob(fsys, "partial_*.html")
 	if err != nil {
 		return nil, err
 	}
-	pages := map[string]*template.Template{}
-	for _, name := range names {
-		if strings.HasPrefix(name, "layout_") || strings.HasPrefix(name, "partial_") {
-			continue
+	byLang := map[string]map[string]*template.Template{}
+	for _, lang := range i18n.Langs {
+		funcs := maps.Clone(builtinFuncs)
+		maps.Copy(funcs, langFuncs(r.catalog, lang))
+		maps.Copy(funcs, r.funcs)
+		pages := map[string]*template.Template{}
+		for _, name := range names {
+			if strings.HasPrefix(name, "layout_") || strings.HasPrefix(name, "partial_") {
+				continue
+			}
+			patterns := append([]string{layoutFor(name), name}, partials...)
+			t, err := template.New(name).Funcs(funcs).ParseFS(fsys, patterns...)
+			if err != nil {
+				return nil, fmt.Errorf("parse template %s: %w", name, err)
+			}
+			pages[name] = t
 		}
-		patterns := append([]string{layoutFor(name), name}, partials...)
-		t, err := template.New(name).Funcs(funcs).ParseFS(fsys, patterns...)
-		if err != nil {
-			return nil, fmt.Errorf("parse template %s: %w", name, err)
-		}
-		pages[name] = t
+		byLang[lang] = pages
 	}
-	return pages, nil
+	return byLang, nil
 }
 
 // Render executes the named page inside its layout.
@@ -115,11 +133,11 @@ func (r *Renderer) Render(w io.Writer, name string, data any, c echo.Context) er
 			return err
 		}
 	}
-	t, ok := pages[name]
+	v := r.view(data, c)
+	t, ok := pages[v.Lang][name]
 	if !ok {
 		return fmt.Errorf("no template %q", name)
 	}
-	v := r.view(data, c)
 	// Render into a buffer so a failing template never sends half a page.
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, layoutFor(name), v); err != nil {

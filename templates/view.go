@@ -4,8 +4,12 @@ import (
 	"net/url"
 	"reflect"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"microshop/tenants/i18n"
 )
 
 // View is what every page template receives: the handler's data plus what
@@ -19,21 +23,33 @@ type View struct {
 	// Path is the request's URL path (the console navigation marks the current item by it).
 	Path string
 	// Query is the request's query. Storefront pages that are rendered once
-	// and served to every visitor (shop_home, shop_product, and the shop
-	// layout around them) must not show it: the first visitor's parameters
-	// would reach everyone; they show what their page data says instead.
+	// per language and served to every visitor (shop_home, shop_product,
+	// and the shop layout around them) must not show it: the first
+	// visitor's parameters would reach everyone; they show what their page
+	// data says instead.
 	Query url.Values
 	// Shop is the request's shop (a tenants.Tenant in practice): the one the
 	// storefront's address or the console's session resolved to. It is the
 	// page data's Shop field when the renderer was built without WithShop.
 	// Platform pages (sign-up, sign-in, errors) have no shop.
 	Shop any
+	// Lang is the language the page speaks ("zh-CN", "en"): the one the
+	// i18n middleware chose for the request (i18n.FromContext), the
+	// default without a request. Layouts write it as <html lang>.
+	Lang string
+	// Zone is the shop's time zone (its TimeZone; Asia/Shanghai when it
+	// sets none, or without a shop): pages show times in it
+	// ({{datetime .At $.Zone}}).
+	Zone *time.Location
 }
 
 // view builds the View of one rendering.
 func (r *Renderer) view(data any, c echo.Context) View {
-	v := View{Data: data}
+	v := View{Data: data, Lang: i18n.Default}
 	if c != nil {
+		if lang, ok := i18n.Supported(i18n.FromContext(c.Request().Context())); ok {
+			v.Lang = lang
+		}
 		v.CSRF, _ = c.Get("csrf").(string) // set by Echo's CSRF middleware under its default key
 		v.Path = c.Request().URL.Path
 		v.Query = c.QueryParams()
@@ -44,7 +60,72 @@ func (r *Renderer) view(data any, c echo.Context) View {
 	if v.Shop == nil {
 		v.Shop = shopField(data)
 	}
+	v.Zone = zone(stringField(v.Shop, "TimeZone"))
 	return v
+}
+
+// defaultZone is the zone of a shop that sets none (tenants.DefaultTimeZone).
+const defaultZone = "Asia/Shanghai"
+
+var zones sync.Map // zone name → *time.Location: LoadLocation reads a file each call
+
+// zone returns the named zone, the default zone for "" or a name it does
+// not know.
+func zone(name string) *time.Location {
+	if name == "" {
+		name = defaultZone
+	}
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		if name == defaultZone {
+			return time.FixedZone("CST", 8*3600)
+		}
+		return zone(defaultZone)
+	}
+	zones.Store(name, loc)
+	return loc
+}
+
+// LangLink is one entry of a language switch.
+type LangLink struct {
+	Code, Name string
+	Current    bool // the page speaks it
+}
+
+// LangLinks is the language switch: every language, each named in itself,
+// the page's marked. A link to "?lang=CODE" sets the choice
+// (i18n.MiddlewareWithConfig) and comes back to the page.
+func (v View) LangLinks() []LangLink {
+	links := make([]LangLink, len(i18n.Langs))
+	for i, l := range i18n.Langs {
+		links[i] = LangLink{Code: l, Name: i18n.Name(l), Current: l == v.Lang}
+	}
+	return links
+}
+
+// stringField returns v's exported string field name, or "".
+func stringField(v any, name string) string {
+	d := reflect.ValueOf(v)
+	for d.Kind() == reflect.Pointer || d.Kind() == reflect.Interface {
+		if d.IsNil() {
+			return ""
+		}
+		d = d.Elem()
+	}
+	if d.Kind() != reflect.Struct {
+		return ""
+	}
+	f := d.FieldByName(name)
+	if !f.IsValid() || f.Kind() != reflect.String {
+		return ""
+	}
+	if sf, _ := d.Type().FieldByName(name); !sf.IsExported() {
+		return ""
+	}
+	return f.String()
 }
 
 // shopField returns data's exported Shop field, or nil.

@@ -23,6 +23,8 @@ type Earning struct {
 	Amount      int64
 	Base        int64
 	RateBps     int64
+	// Test: the order was paid in test mode (see Entry.Test).
+	Test bool
 }
 
 // Earn records a pending commission once per (order, level, beneficiary).
@@ -73,8 +75,12 @@ func checkEarning(in Earning) error {
 
 func earnEntry(in Earning) func(Entry) (Entry, error) {
 	return func(Entry) (Entry, error) {
-		return Entry{Type: TypeEarn, Class: ClassCommission, Status: Pending, OrderID: in.OrderID, FanID: in.FanID,
-			Level: in.Level, Amount: in.Amount, Base: in.Base, RateBps: in.RateBps, DPending: in.Amount}, nil
+		e := Entry{Type: TypeEarn, Class: ClassCommission, Status: Pending, OrderID: in.OrderID, FanID: in.FanID,
+			Level: in.Level, Amount: in.Amount, Base: in.Base, RateBps: in.RateBps, DPending: in.Amount}
+		if in.Test {
+			e.Status, e.Test, e.DPending = Test, true, 0
+		}
+		return e, nil
 	}
 }
 
@@ -93,7 +99,10 @@ func (l *Ledger) Reverse(ctx context.Context, tenantID string, earn Entry, refun
 	}, func(Entry) (Entry, error) {
 		e := Entry{Type: TypeReverse, Class: ClassCommission, Status: Pending, OrderID: earn.OrderID, FanID: earn.FanID,
 			Level: earn.Level, Ref: earn.ID, Amount: -amount, Base: earn.Base, DPending: -amount}
-		if settled {
+		switch {
+		case earn.Test:
+			e.Status, e.Test, e.DPending = Test, true, 0
+		case settled:
 			e.Status, e.DPending, e.DAvailable = Available, 0, -amount
 		}
 		return e, nil
@@ -105,10 +114,13 @@ func SettleID(earnID string) string { return "settle:" + earnID }
 
 // Settle moves an earning, net of the reversals recorded against it so far,
 // from pending to available, once. Later reversals of it come out of
-// available.
+// available. A test earning is never settled (false, no error).
 func (l *Ledger) Settle(ctx context.Context, tenantID string, earn Entry) (Entry, bool, error) {
 	if earn.Type != TypeEarn {
 		return Entry{}, false, fmt.Errorf("settle %s: not an earning", earn.ID)
+	}
+	if earn.Test {
+		return Entry{}, false, nil
 	}
 	var reversals []Entry
 	net := earn.Amount
@@ -178,14 +190,15 @@ func (l *Ledger) SettleDue(ctx context.Context, tenantID string, limit int) (int
 }
 
 // ScheduleOrder sets the date an order's pending earnings become available
-// (its completion plus the after-sale window). Replays are no-ops.
+// (its completion plus the after-sale window). Replays are no-ops; test
+// earnings never become available.
 func (l *Ledger) ScheduleOrder(ctx context.Context, tenantID, orderID string, at time.Time) error {
 	all, err := l.store.ByOrder(ctx, tenantID, orderID)
 	if err != nil {
 		return err
 	}
 	for _, e := range all {
-		if e.Type == TypeEarn && e.AvailableAt.IsZero() {
+		if e.Type == TypeEarn && !e.Test && e.AvailableAt.IsZero() {
 			if err := l.store.SetAvailableAt(ctx, tenantID, e.ID, at); err != nil {
 				return err
 			}

@@ -31,6 +31,10 @@
 // "approved" → "paid") are single-record conditional updates; money moves
 // only through entries.
 //
+// Commission of a test order (Earning.Test) is recorded like any other,
+// with status test and no money moved: its entries change no balance, are
+// never scheduled or settled, and so can never be withdrawn.
+//
 // Refunds reverse commission pro rata as negative entries. Before
 // settlement they come out of pending; after it, out of available, which
 // may go negative: a negative balance blocks withdrawals and is netted
@@ -65,11 +69,13 @@ const (
 	ClassTransfer   = "transfer"   // withdraw_paid, withdraw_rejected
 )
 
-// Statuses. Commission entries are pending or available; withdrawals go
+// Statuses. Commission entries are pending or available, or test (the
+// commission of a test order: recorded, never payable); withdrawals go
 // requested → approved → paid, or → rejected.
 const (
 	Pending   = "pending"
 	Available = "available"
+	Test      = "test"
 	Requested = "requested"
 	Approved  = "approved"
 	Paid      = "paid"
@@ -94,6 +100,10 @@ type Entry struct {
 	Base        int64     `json:"base,omitempty"`     // commission base of the order (paid goods, no shipping)
 	RateBps     int64     `json:"rate_bps,omitempty"` // the level's rate, when a rate applied
 	AvailableAt time.Time `json:"available_at,omitzero"`
+	// Test marks the commission of a test order (paid in the sandbox in
+	// test mode): it moves no money, so it is never settled or withdrawn
+	// and counts in no balance.
+	Test bool `json:"test"`
 
 	DPending   int64 `json:"-"`
 	DAvailable int64 `json:"-"`
@@ -138,7 +148,7 @@ type Filter struct {
 func Statuses(class string) []string {
 	switch class {
 	case ClassCommission:
-		return []string{Pending, Available}
+		return []string{Pending, Available, Test}
 	case ClassWithdrawal:
 		return []string{Requested, Approved, Paid, Rejected}
 	}

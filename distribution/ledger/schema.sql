@@ -40,6 +40,9 @@ CREATE TABLE IF NOT EXISTS ledger (
     PRIMARY KEY (tenant_id, id),
     UNIQUE (tenant_id, beneficiary, seq));
 
+-- Columns added after the first release (see engine.Schema).
+ALTER TABLE ledger ADD COLUMN test INTEGER NOT NULL DEFAULT 0;
+
 -- Every index is written by every entry, and an order writes one
 -- entry per level: SQLite keeps only what its queries need. A
 -- beneficiary's lists walk the unique (beneficiary, seq) index; the

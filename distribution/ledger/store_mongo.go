@@ -45,6 +45,7 @@ type entryDoc struct {
 	PaidAt      *time.Time `bson:"paid_at,omitempty"`
 	Open        bool       `bson:"open"`
 	At          time.Time  `bson:"at"`
+	Test        bool       `bson:"test"`
 }
 
 // val reads an optional time written by engine.OptTime.
@@ -61,7 +62,7 @@ func toDoc(e Entry) entryDoc {
 		AvailableAt: engine.OptTime(e.AvailableAt), DPending: e.DPending, DAvailable: e.DAvailable, DFrozen: e.DFrozen,
 		DWithdrawn: e.DWithdrawn, Pending: e.Pending, Available: e.Available, Frozen: e.Frozen, Withdrawn: e.Withdrawn,
 		Earned: e.Earned, Fee: e.Fee, Payout: e.Payout, Note: e.Note, TransferRef: e.TransferRef,
-		DecidedAt: engine.OptTime(e.DecidedAt), PaidAt: engine.OptTime(e.PaidAt), Open: e.Open, At: e.At}
+		DecidedAt: engine.OptTime(e.DecidedAt), PaidAt: engine.OptTime(e.PaidAt), Open: e.Open, At: e.At, Test: e.Test}
 }
 
 func (d entryDoc) entry() Entry {
@@ -70,7 +71,7 @@ func (d entryDoc) entry() Entry {
 		AvailableAt: val(d.AvailableAt), DPending: d.DPending, DAvailable: d.DAvailable, DFrozen: d.DFrozen,
 		DWithdrawn: d.DWithdrawn, Balance: Balance{Pending: d.Pending, Available: d.Available, Frozen: d.Frozen,
 			Withdrawn: d.Withdrawn, Earned: d.Earned}, Fee: d.Fee, Payout: d.Payout, Note: d.Note,
-		TransferRef: d.TransferRef, DecidedAt: val(d.DecidedAt), PaidAt: val(d.PaidAt), Open: d.Open, At: d.At.UTC()}
+		TransferRef: d.TransferRef, DecidedAt: val(d.DecidedAt), PaidAt: val(d.PaidAt), Open: d.Open, At: d.At.UTC(), Test: d.Test}
 }
 
 func (s *mongoStore) c(tenantID string) *engine.Collection { return s.e.Mongo(tenantID).C("ledger") }

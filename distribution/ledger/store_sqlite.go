@@ -15,7 +15,7 @@ type sqliteStore struct{ e *engine.Engine }
 
 const entryColumns = `id, beneficiary, seq, type, class, status, order_id, fan_id, level, ref, amount, base, rate_bps,
 	available_at, d_pending, d_available, d_frozen, d_withdrawn, pending, available, frozen, withdrawn, earned,
-	fee, payout, note, transfer_ref, decided_at, paid_at, open, at`
+	fee, payout, note, transfer_ref, decided_at, paid_at, open, at, test`
 
 func scanEntry(scan func(...any) error) (Entry, error) {
 	var e Entry
@@ -23,7 +23,7 @@ func scanEntry(scan func(...any) error) (Entry, error) {
 	err := scan(&e.ID, &e.Beneficiary, &e.Seq, &e.Type, &e.Class, &e.Status, &e.OrderID, &e.FanID, &e.Level, &e.Ref,
 		&e.Amount, &e.Base, &e.RateBps, &availableAt, &e.DPending, &e.DAvailable, &e.DFrozen, &e.DWithdrawn,
 		&e.Pending, &e.Available, &e.Frozen, &e.Withdrawn, &e.Earned, &e.Fee, &e.Payout, &e.Note, &e.TransferRef,
-		&decidedAt, &paidAt, &e.Open, &at)
+		&decidedAt, &paidAt, &e.Open, &at, &e.Test)
 	e.AvailableAt, e.DecidedAt, e.PaidAt, e.At = engine.ParseOptTimeText(availableAt), engine.ParseOptTimeText(decidedAt), engine.ParseOptTimeText(paidAt), engine.ParseTimeText(at)
 	return e, err
 }
@@ -56,13 +56,13 @@ func (s *sqliteStore) Tail(ctx context.Context, tenantID, beneficiary string) (E
 }
 
 const insertEntry = `INSERT INTO ledger (tenant_id, ` + entryColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func entryArgs(e Entry) []any {
 	return []any{e.ID, e.Beneficiary, e.Seq, e.Type, e.Class, e.Status, e.OrderID, e.FanID, e.Level, e.Ref, e.Amount, e.Base,
 		e.RateBps, engine.OptTimeText(e.AvailableAt), e.DPending, e.DAvailable, e.DFrozen, e.DWithdrawn, e.Pending, e.Available, e.Frozen,
 		e.Withdrawn, e.Earned, e.Fee, e.Payout, e.Note, e.TransferRef, engine.OptTimeText(e.DecidedAt), engine.OptTimeText(e.PaidAt), e.Open,
-		engine.TimeText(e.At)}
+		engine.TimeText(e.At), e.Test}
 }
 
 func (s *sqliteStore) Insert(ctx context.Context, tenantID string, e Entry) error {

@@ -15,14 +15,14 @@ import (
 // concurrent requests one inserts (the fan id is unique) and the others get
 // that distributor back with created false.
 func (t *Tree) Join(ctx context.Context, tenantID, fanID, parentID, status string) (Distributor, bool, error) {
-	if existing, err := t.store.ByFan(ctx, tenantID, fanID); err == nil {
+	if existing, err := t.reads().ByFan(ctx, tenantID, fanID); err == nil {
 		return existing, false, nil
 	} else if !errors.Is(err, fault.ErrNotFound) {
 		return Distributor{}, false, err
 	}
 	var parent Distributor
 	if parentID != "" {
-		p, err := t.store.Get(ctx, tenantID, parentID)
+		p, err := t.reads().Get(ctx, tenantID, parentID)
 		if err != nil && !errors.Is(err, fault.ErrNotFound) {
 			return Distributor{}, false, err
 		}
@@ -45,7 +45,7 @@ func (t *Tree) Join(ctx context.Context, tenantID, fanID, parentID, status strin
 		if !engine.IsUniqueViolation(err) {
 			return Distributor{}, false, err
 		}
-		if existing, gerr := t.store.ByFan(ctx, tenantID, fanID); gerr == nil {
+		if existing, gerr := t.reads().ByFan(ctx, tenantID, fanID); gerr == nil {
 			return existing, false, nil // another request made the fan a distributor
 		}
 		if attempt > 5 {
@@ -56,7 +56,7 @@ func (t *Tree) Join(ctx context.Context, tenantID, fanID, parentID, status strin
 	if parent.ID != "" {
 		// A merchant's move may have rewritten the parent's path while
 		// this one was computed from the old: take the current one.
-		if p, err := t.store.Get(ctx, tenantID, parent.ID); err == nil && !slices.Equal(p.Path, parent.Path) {
+		if p, err := t.reads().Get(ctx, tenantID, parent.ID); err == nil && !slices.Equal(p.Path, parent.Path) {
 			t.place(&d, p)
 			if err := t.store.SetPlace(ctx, tenantID, d.ID, d.ParentID, d.Path, d.Depth); err != nil {
 				return Distributor{}, false, err
@@ -74,7 +74,7 @@ func (t *Tree) Join(ctx context.Context, tenantID, fanID, parentID, status strin
 // Decide approves (pending → active) or rejects (pending → rejected) an
 // application, once.
 func (t *Tree) Decide(ctx context.Context, tenantID, id string, approve bool) (Distributor, error) {
-	d, err := t.store.Get(ctx, tenantID, id)
+	d, err := t.reads().Get(ctx, tenantID, id)
 	if err != nil {
 		return Distributor{}, err
 	}
@@ -87,7 +87,7 @@ func (t *Tree) Decide(ctx context.Context, tenantID, id string, approve bool) (D
 		return Distributor{}, err
 	}
 	if !ok {
-		cur, err := t.store.Get(ctx, tenantID, id)
+		cur, err := t.reads().Get(ctx, tenantID, id)
 		if err != nil {
 			return Distributor{}, err
 		}
@@ -101,5 +101,5 @@ func (t *Tree) Decide(ctx context.Context, tenantID, id string, approve bool) (D
 			return Distributor{}, err
 		}
 	}
-	return t.store.Get(ctx, tenantID, id)
+	return t.reads().Get(ctx, tenantID, id)
 }

@@ -3,6 +3,8 @@ package tree
 import (
 	"context"
 	"slices"
+
+	"microshop/tenants/fault"
 )
 
 // RebuildReport says what Rebuild corrected.
@@ -15,9 +17,18 @@ type RebuildReport struct {
 // distributors' own sales from the sales records; nil keeps the stored own
 // sales). It is the operator's repair after a crash between two counter
 // writes; run it when the shop is quiet (increments made while it runs may
-// be overwritten, and the next rebuild restores them).
+// be overwritten, and the next rebuild restores them). A move in progress
+// is finished first.
 func (t *Tree) Rebuild(ctx context.Context, tenantID string, own map[string]int64) (RebuildReport, error) {
 	var r RebuildReport
+	if _, err := t.Resume(ctx, tenantID); err != nil {
+		return r, err
+	}
+	if m, err := t.store.PendingMove(ctx, tenantID); err != nil {
+		return r, err
+	} else if m.ID != "" {
+		return r, fault.Conflict("a team move is being carried out; rebuild when it is done")
+	}
 	var all []Distributor
 	for after := ""; ; {
 		page, err := t.store.All(ctx, tenantID, after, 1000)

@@ -20,7 +20,12 @@ func (t *Tree) AddSales(ctx context.Context, tenantID, id string, amount int64) 
 // Rollup carries up to limit distributors' new own sales into their own
 // and every ancestor's team sales, each with one claim (a conditional
 // update of the distributor's counters) and one increment along its path.
+// It first finishes a move a crash interrupted (Resume), so the sales go up
+// the paths as they are.
 func (t *Tree) Rollup(ctx context.Context, tenantID string, limit int) (int, error) {
+	if _, err := t.Resume(ctx, tenantID); err != nil {
+		return 0, err
+	}
 	dirty, err := t.store.Dirty(ctx, tenantID, limit)
 	if err != nil {
 		return 0, err
@@ -35,7 +40,7 @@ func (t *Tree) Rollup(ctx context.Context, tenantID string, limit int) (int, err
 		if !ok || delta == 0 {
 			continue // changed meanwhile: the next pass takes it
 		}
-		d, err := t.store.Get(ctx, tenantID, s.ID)
+		d, err := t.reads().Get(ctx, tenantID, s.ID)
 		if errors.Is(err, fault.ErrNotFound) {
 			continue
 		}

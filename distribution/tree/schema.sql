@@ -42,3 +42,8 @@ CREATE INDEX IF NOT EXISTS distributor_stats_dirty ON distributor_stats (tenant_
 CREATE INDEX IF NOT EXISTS distributor_stats_sales ON distributor_stats (tenant_id, team_sales);
 
 CREATE INDEX IF NOT EXISTS distributor_stats_size ON distributor_stats (tenant_id, team_size);
+
+-- The shop's move in progress, one document (see PendingMove).
+CREATE TABLE IF NOT EXISTS tree_move (
+    tenant_id TEXT PRIMARY KEY,
+    doc TEXT NOT NULL);

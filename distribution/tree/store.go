@@ -65,6 +65,12 @@ type Store interface {
 	Top(ctx context.Context, tenantID, by string, limit int) ([]Stats, error)
 	// SetStats overwrites one distributor's counters (Rebuild).
 	SetStats(ctx context.Context, tenantID string, s Stats) error
+
+	// PendingMove returns the shop's move in progress (ID "" when none).
+	PendingMove(ctx context.Context, tenantID string) (PendingMove, error)
+	// SetPendingMove records m as the move in progress (the zero
+	// PendingMove: none).
+	SetPendingMove(ctx context.Context, tenantID string, m PendingMove) error
 }
 
 // NewStore returns the tree store on the engine's kind.
@@ -95,5 +101,6 @@ var Schema = engine.Schema{
 			{Keys: bson.D{{Key: "team_sales", Value: -1}}},
 			{Keys: bson.D{{Key: "team_size", Value: -1}}},
 		}},
+		{Name: "tree_move"},
 	},
 }

@@ -288,3 +288,11 @@ func (s *mongoStore) SetStats(ctx context.Context, tenantID string, st Stats) er
 		options.UpdateOne().SetUpsert(true))
 	return fault.Wrap(err, "set counters of distributor %s", st.ID)
 }
+
+func (s *mongoStore) PendingMove(ctx context.Context, tenantID string) (PendingMove, error) {
+	return loadMove(ctx, s.e, tenantID)
+}
+
+func (s *mongoStore) SetPendingMove(ctx context.Context, tenantID string, m PendingMove) error {
+	return saveMove(ctx, s.e, tenantID, m)
+}

@@ -288,3 +288,11 @@ func (s *sqliteStore) SetStats(ctx context.Context, tenantID string, st Stats) e
 		st.ID, st.TeamSize, st.TeamSales, st.OwnSales, st.Rolled)
 	return fault.Wrap(err, "set counters of distributor %s", st.ID)
 }
+
+func (s *sqliteStore) PendingMove(ctx context.Context, tenantID string) (PendingMove, error) {
+	return loadMove(ctx, s.e, tenantID)
+}
+
+func (s *sqliteStore) SetPendingMove(ctx context.Context, tenantID string, m PendingMove) error {
+	return saveMove(ctx, s.e, tenantID, m)
+}

@@ -5,7 +5,8 @@
 //   - a cycle check before a move is one read: the new parent's path must
 //     not contain the distributor;
 //   - the commission path of an order is the bound distributor plus its
-//     upline, read with the distributor: O(levels), whatever the depth;
+//     upline, read with the distributor (and the shop's PendingMove, one
+//     read by key): O(levels), whatever the depth;
 //   - a subtree is one indexed query (a multikey index on the path array
 //     on MongoDB, a range over the path text on SQLite).
 //
@@ -25,6 +26,11 @@
 // cron pass. Rebuild recomputes paths and every counter from the records.
 // A crash between two of these writes leaves a counter short until then;
 // money never rests on them (see package ledger).
+//
+// Moves: a subtree move rewrites the path of every descendant, one by one
+// on MongoDB. It is recorded first (PendingMove) and every read applies
+// the record, so orders pay the new upline from the start; a crash part-way
+// leaves the record, and the distribution job (Resume) finishes the move.
 package tree
 
 import (
@@ -97,8 +103,13 @@ func New(store Store, locker Locker) *Tree { return &Tree{store: store, locker: 
 // SetClock replaces the tree's clock (tests).
 func (t *Tree) SetClock(now func() time.Time) { t.now = now }
 
-// Store returns the tree's store.
-func (t *Tree) Store() Store { return t.store }
+// Store returns the tree's store as readers see it: its reads of single
+// distributors (Get, Light, ByFan) and Many apply a move in progress (see
+// PendingMove).
+func (t *Tree) Store() Store { return t.reads() }
+
+// reads is the store with a move in progress applied to what it reads.
+func (t *Tree) reads() current { return current{t.store} }
 
 func (t *Tree) clock() time.Time { return t.now().UTC().Truncate(time.Millisecond) }
 

@@ -21,7 +21,7 @@ func newView(d Distributor, s Stats, children int64) View {
 // View returns the distributor with its counters. Team sales include own
 // sales not yet rolled up.
 func (t *Tree) View(ctx context.Context, tenantID, id string) (View, error) {
-	d, err := t.store.Get(ctx, tenantID, id)
+	d, err := t.reads().Get(ctx, tenantID, id)
 	if err != nil {
 		return View{}, err
 	}
@@ -81,7 +81,7 @@ func (t *Tree) Top(ctx context.Context, tenantID, by string, limit int) ([]View,
 	if err != nil {
 		return nil, err
 	}
-	ds, err := t.store.Many(ctx, tenantID, idsOf(top, func(s Stats) string { return s.ID }))
+	ds, err := t.reads().Many(ctx, tenantID, idsOf(top, func(s Stats) string { return s.ID }))
 	if err != nil {
 		return nil, err
 	}
@@ -104,13 +104,13 @@ func (t *Tree) List(ctx context.Context, tenantID, status string, limit, offset 
 
 // ByFan returns the fan's distributor record, without its path.
 func (t *Tree) ByFan(ctx context.Context, tenantID, fanID string) (Distributor, error) {
-	return t.store.ByFan(ctx, tenantID, fanID)
+	return t.reads().ByFan(ctx, tenantID, fanID)
 }
 
 // Ancestors returns the distributors on path, root first; one missing from
 // the records stands as its bare id.
 func (t *Tree) Ancestors(ctx context.Context, tenantID string, path []string) ([]Distributor, error) {
-	found, err := t.store.Many(ctx, tenantID, path)
+	found, err := t.reads().Many(ctx, tenantID, path)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"microshop/tenants"
 	"microshop/tenants/fault"
+	"microshop/tenants/i18n"
 )
 
 // storefrontPageSize is how many products one storefront page lists.
@@ -94,6 +95,7 @@ func (h *Handlers) shopProduct(c echo.Context) error {
 // rendering serves every visitor.
 func (h *Handlers) cachedPage(c echo.Context, d *Display, key, tmpl string, data func() ShopPage) error {
 	c.Response().Header().Set("Cache-Control", "no-cache")
+	key = i18n.FromContext(c.Request().Context()) + "|" + key
 	if b, ok := d.Page(key); ok {
 		return c.HTMLBlob(http.StatusOK, b)
 	}

@@ -48,6 +48,23 @@ CREATE INDEX IF NOT EXISTS fans_subscribed ON fans (tenant_id, subscribed, creat
 
 CREATE INDEX IF NOT EXISTS fans_source ON fans (tenant_id, source, created_at);
 
+-- The shop's fan count (Store.Count), moved by these triggers in the
+-- transaction of every insert and delete of a fan, so no page counts the
+-- fans. A database from before the counter counts them once, here.
+CREATE TABLE IF NOT EXISTS fan_counts (
+    tenant_id TEXT PRIMARY KEY,
+    fans INTEGER NOT NULL DEFAULT 0);
+
+CREATE TRIGGER IF NOT EXISTS fans_count_insert AFTER INSERT ON fans BEGIN
+    INSERT INTO fan_counts (tenant_id, fans) VALUES (NEW.tenant_id, 1)
+        ON CONFLICT (tenant_id) DO UPDATE SET fans = fans + 1; END;
+
+CREATE TRIGGER IF NOT EXISTS fans_count_delete AFTER DELETE ON fans BEGIN
+    UPDATE fan_counts SET fans = fans - 1 WHERE tenant_id = OLD.tenant_id; END;
+
+INSERT INTO fan_counts (tenant_id, fans) SELECT tenant_id, count(*) FROM fans
+    WHERE NOT EXISTS (SELECT 1 FROM fan_counts) GROUP BY tenant_id;
+
 CREATE TABLE IF NOT EXISTS fan_messages (
     tenant_id TEXT NOT NULL,
     id TEXT NOT NULL,

@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"errors"
+	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -25,8 +26,18 @@ type Store interface {
 	// wins) and returns the stored fan.
 	Ensure(ctx context.Context, tenantID, fanID, source string, now time.Time) (Fan, error)
 	Get(ctx context.Context, tenantID, fanID string) (Fan, error)
-	// List returns a page of fans, newest first, and how many match.
+	// List returns a page of fans, newest first, and how many match: with
+	// no filter the shop's count (Count), else counted through the
+	// filter's index.
 	List(ctx context.Context, tenantID string, f Filter) ([]Fan, int64, error)
+	// Count is how many fans the shop has, from a counter kept as fans are
+	// created and merged away (no count over the fans).
+	Count(ctx context.Context, tenantID string) (int64, error)
+	// Walk calls fn with every fan, a page at a time in id order; each page
+	// is read by key (id above the last one seen), so a walk reads each fan
+	// once however many the shop has. Fans created during the walk may or
+	// may not be seen.
+	Walk(ctx context.Context, tenantID string, fn func([]Fan) error) error
 
 	// ClaimPush records a push by its de-duplication key: false means it
 	// was recorded before (a retry), and must not be processed again.
@@ -128,6 +139,34 @@ func planMerge(ctx context.Context, s Store, tenantID, from string, into Fan) (m
 // of into and goes), rather than only making sure into exists.
 func (p mergePlan) aliased(from string, into Fan) bool { return p.exists && from != into.ID }
 
+// walkPage is how many fans Walk reads at a time.
+const walkPage = 500
+
+// walk is Walk on both engines: page returns up to walkPage fans with an
+// id above after, in id order.
+func walk(fn func([]Fan) error, page func(after string) ([]Fan, error)) error {
+	after := ""
+	for {
+		list, err := page(after)
+		if err != nil {
+			return fmt.Errorf("walk the fans: %w", err)
+		}
+		if len(list) > 0 {
+			if err := fn(list); err != nil {
+				return err
+			}
+			after = list[len(list)-1].ID
+		}
+		if len(list) < walkPage {
+			return nil
+		}
+	}
+}
+
+// filtered says whether f selects fans by more than the page (List then
+// counts through the filter's index; without one it reads the counter).
+func (f Filter) filtered() bool { return f.OpenID != "" || f.Subscribed != nil || f.Source != "" }
+
 // NewStore returns the fan store on the engine's kind.
 func NewStore(e *engine.Engine) Store {
 	return engine.ByKind[Store](e, &sqliteStore{e: e}, &mongoStore{e: e})
@@ -149,6 +188,8 @@ var Schema = engine.Schema{
 			{Keys: bson.D{{Key: "fan_id", Value: 1}, {Key: "created_at", Value: -1}}},
 		}},
 		{Name: "fan_aliases"},
+		// One document, _id "fans": the shop's fan count (Count).
+		{Name: "fan_counts"},
 		{Name: "wechat_pushes", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "key", Value: 1}}, Unique: true},
 			{Keys: bson.D{{Key: "created_at", Value: 1}}},

@@ -64,7 +64,71 @@ func (s *mongoStore) Ensure(ctx context.Context, tenantID, fanID, source string,
 	if err != nil && !engine.IsUniqueViolation(err) {
 		return Fan{}, fmt.Errorf("ensure fan %s: %w", fanID, err)
 	}
+	if err == nil {
+		s.counted(ctx, tenantID, 1)
+	}
 	return s.Get(ctx, tenantID, fanID)
+}
+
+// countID is the _id of the fan count's document in fan_counts.
+const countID = "fans"
+
+func (s *mongoStore) counts(tenantID string) *engine.Collection {
+	return s.e.Mongo(tenantID).C("fan_counts")
+}
+
+// counted moves the shop's fan count after a fan was inserted (+1) or
+// deleted (-1). Its error is not the write's: the fan is written, and a
+// crash or a failure here leaves the count one off, as with any counter
+// kept beside its records. Before the shop's first Count there is no
+// counter to move: that Count counts the fans.
+func (s *mongoStore) counted(ctx context.Context, tenantID string, delta int64) {
+	_, _ = s.counts(tenantID).UpdateOne(ctx, bson.D{{Key: "_id", Value: countID}},
+		bson.D{{Key: "$inc", Value: bson.D{{Key: "n", Value: delta}}}})
+}
+
+// Count reads the counter. A shop's first Count makes it: the fans are
+// counted once, a page at a time by key, and every insert and delete moves
+// it from then on (one created between the walk and the counter's insert
+// is missed).
+func (s *mongoStore) Count(ctx context.Context, tenantID string) (int64, error) {
+	var d struct {
+		N int64 `bson:"n"`
+	}
+	err := s.counts(tenantID).FindOne(ctx, bson.D{{Key: "_id", Value: countID}}).Decode(&d)
+	if err == nil {
+		return d.N, nil
+	}
+	if !engine.IsNoDocuments(err) {
+		return 0, fmt.Errorf("read the fan count: %w", err)
+	}
+	var n int64
+	if err := walk(func(list []Fan) error {
+		n += int64(len(list))
+		return nil
+	}, func(after string) ([]Fan, error) {
+		return s.page(ctx, tenantID, after, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	}); err != nil {
+		return 0, err
+	}
+	err = s.counts(tenantID).InsertOne(ctx, bson.D{{Key: "_id", Value: countID}, {Key: "n", Value: n}})
+	if engine.IsUniqueViolation(err) {
+		return s.Count(ctx, tenantID) // counted meanwhile: that count is kept since
+	}
+	if err != nil {
+		return 0, fmt.Errorf("save the fan count: %w", err)
+	}
+	return n, nil
+}
+
+// page reads up to walkPage fans with an id above after, in id order.
+func (s *mongoStore) page(ctx context.Context, tenantID, after string, opts ...options.Lister[options.FindOptions]) ([]Fan, error) {
+	return engine.FindAll(ctx, s.fans(tenantID), bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}}}, fanDoc.fan,
+		append(opts, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(walkPage))...)
+}
+
+func (s *mongoStore) Walk(ctx context.Context, tenantID string, fn func([]Fan) error) error {
+	return walk(fn, func(after string) ([]Fan, error) { return s.page(ctx, tenantID, after) })
 }
 
 func (s *mongoStore) Get(ctx context.Context, tenantID, fanID string) (Fan, error) {
@@ -91,22 +155,20 @@ func (s *mongoStore) List(ctx context.Context, tenantID string, f Filter) ([]Fan
 		filter = append(filter, bson.E{Key: "source", Value: f.Source})
 	}
 	c := s.fans(tenantID)
-	total, err := c.CountDocuments(ctx, filter)
+	var total int64
+	var err error
+	if f.filtered() {
+		total, err = c.CountDocuments(ctx, filter)
+	} else {
+		total, err = s.Count(ctx, tenantID)
+	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("count fans: %w", err)
 	}
-	cur, err := c.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}).
-		SetSkip(int64(f.Offset)).SetLimit(int64(f.Limit)))
+	out, err := engine.FindAll(ctx, c, filter, fanDoc.fan, options.Find().
+		SetSort(bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}).SetSkip(int64(f.Offset)).SetLimit(int64(f.Limit)))
 	if err != nil {
 		return nil, 0, fmt.Errorf("list fans: %w", err)
-	}
-	var docs []fanDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, 0, fmt.Errorf("list fans: %w", err)
-	}
-	out := make([]Fan, len(docs))
-	for i, d := range docs {
-		out[i] = d.fan()
 	}
 	return out, total, nil
 }
@@ -158,8 +220,9 @@ func (s *mongoStore) Apply(ctx context.Context, tenantID string, ev Event) (bool
 	at := ev.At
 	// One upsert per event: the filter matches the fan only if no later
 	// event of the kind was applied; when it does not match, the upsert's
-	// insert loses on _id and the event is ignored. cond is the time the
-	// event must not be older than; set what it changes.
+	// insert loses on _id and the event is ignored (after the check below).
+	// cond is the time the event must not be older than; set what it
+	// changes.
 	var cond string
 	set := bson.D{{Key: "openid", Value: ev.OpenID}}
 	switch ev.Kind {
@@ -194,15 +257,25 @@ func (s *mongoStore) Apply(ctx context.Context, tenantID string, ev Event) (bool
 		}
 	}
 	c := s.fans(tenantID)
-	res, err := c.UpdateOne(ctx, bson.D{{Key: "_id", Value: ev.FanID}, {Key: cond, Value: bson.D{{Key: "$lte", Value: at}}}},
-		bson.D{{Key: "$set", Value: set}, {Key: "$setOnInsert", Value: onInsert}}, options.UpdateOne().SetUpsert(true))
+	filter := bson.D{{Key: "_id", Value: ev.FanID}, {Key: cond, Value: bson.D{{Key: "$lte", Value: at}}}}
+	res, err := c.UpdateOne(ctx, filter, bson.D{{Key: "$set", Value: set}, {Key: "$setOnInsert", Value: onInsert}},
+		options.UpdateOne().SetUpsert(true))
 	if engine.IsUniqueViolation(err) {
-		return false, nil // a later event was applied already
+		// The insert lost on _id: the fan exists, and either a later event
+		// of the kind was applied (the filter did not match it) or another
+		// event created the fan meanwhile (MongoDB matches, then inserts:
+		// two upserts of a new fan can both miss). The same update without
+		// the upsert tells the two apart.
+		res, err = c.UpdateOne(ctx, filter, bson.D{{Key: "$set", Value: set}})
+		if err == nil && res.MatchedCount == 0 {
+			return false, nil // a later event was applied already
+		}
 	}
 	if err != nil {
 		return false, fmt.Errorf("apply %s to fan %s: %w", ev.Kind, ev.FanID, err)
 	}
 	if res.MatchedCount == 0 {
+		s.counted(ctx, tenantID, 1)
 		return true, nil // a new fan: $setOnInsert wrote everything
 	}
 	// An existing fan: first scene and first follow are set if still empty
@@ -279,7 +352,9 @@ func (s *mongoStore) Merge(ctx context.Context, tenantID, from string, into Fan)
 	wrap := func(err error) error { return fmt.Errorf("merge fan %s into %s: %w", from, into.ID, err) }
 	// Idempotent steps, in an order that a merge cut short is finished by
 	// the next sign-in (see the SQLite store).
-	if err := c.InsertOne(ctx, newFanDoc(into.ID, into.OpenID, p.source, p.created)); err != nil && !engine.IsUniqueViolation(err) {
+	if err := c.InsertOne(ctx, newFanDoc(into.ID, into.OpenID, p.source, p.created)); err == nil {
+		s.counted(ctx, tenantID, 1)
+	} else if !engine.IsUniqueViolation(err) {
 		return wrap(err)
 	}
 	if _, err := c.UpdateOne(ctx, bson.D{{Key: "_id", Value: into.ID}, {Key: "openid", Value: ""}},
@@ -300,8 +375,12 @@ func (s *mongoStore) Merge(ctx context.Context, tenantID, from string, into Fan)
 	if err != nil && !engine.IsUniqueViolation(err) {
 		return wrap(err)
 	}
-	if _, err := c.DeleteOne(ctx, bson.D{{Key: "_id", Value: from}}); err != nil {
+	res, err := c.DeleteOne(ctx, bson.D{{Key: "_id", Value: from}})
+	if err != nil {
 		return wrap(err)
+	}
+	if res.DeletedCount == 1 {
+		s.counted(ctx, tenantID, -1)
 	}
 	return nil
 }

@@ -78,7 +78,12 @@ func (s *sqliteStore) List(ctx context.Context, tenantID string, f Filter) ([]Fa
 		args = append(args, f.Source)
 	}
 	var total int64
-	if err := db.QueryRow(ctx, `SELECT count(*) FROM fans WHERE `+where, args...).Scan(&total); err != nil {
+	if f.filtered() {
+		err = db.QueryRow(ctx, `SELECT count(*) FROM fans WHERE `+where, args...).Scan(&total)
+	} else {
+		total, err = s.Count(ctx, tenantID)
+	}
+	if err != nil {
 		return nil, 0, fmt.Errorf("count fans: %w", err)
 	}
 	out, err := engine.QueryAll(ctx, db, scanFan, `SELECT `+fanColumns+` FROM fans WHERE `+where+
@@ -87,6 +92,27 @@ func (s *sqliteStore) List(ctx context.Context, tenantID string, f Filter) ([]Fa
 		return nil, 0, fmt.Errorf("list fans: %w", err)
 	}
 	return out, total, nil
+}
+
+// Count reads the counter the schema's triggers keep in every insert's and
+// delete's transaction (schema.sql).
+func (s *sqliteStore) Count(ctx context.Context, tenantID string) (int64, error) {
+	var n int64
+	err := s.e.SQLQueryRow(ctx, tenantID, `SELECT fans FROM fan_counts WHERE tenant_id = ?`).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil // no fan yet
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read the fan count: %w", err)
+	}
+	return n, nil
+}
+
+func (s *sqliteStore) Walk(ctx context.Context, tenantID string, fn func([]Fan) error) error {
+	return walk(fn, func(after string) ([]Fan, error) {
+		return engine.SQLAll(ctx, s.e, tenantID, scanFan, `SELECT `+fanColumns+` FROM fans WHERE tenant_id = ? AND id > ?
+			ORDER BY id LIMIT ?`, after, walkPage)
+	})
 }
 
 func (s *sqliteStore) ClaimPush(ctx context.Context, tenantID string, p PushRecord) (bool, error) {

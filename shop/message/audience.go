@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
-	"strings"
 	"time"
 
 	"microshop/shop/fan"
@@ -65,7 +64,7 @@ func (s *Service) Interaction(ctx context.Context, tenantID string, now time.Tim
 	if active30, err = s.store.CountActive(ctx, tenantID, now.AddDate(0, 0, -30)); err != nil {
 		return 0, 0, 0, fmt.Errorf("count active fans: %w", err)
 	}
-	_, fans, err = s.fans.List(ctx, tenantID, fan.Filter{Limit: 1})
+	fans, err = s.fans.Count(ctx, tenantID) // a counter: no count over the fans
 	return active7, active30, fans, wrapf(err, "count fans")
 }
 
@@ -98,9 +97,13 @@ func normTags(field string, tags []string) ([]string, error) {
 	seen := map[string]bool{}
 	out := []string{}
 	for i, t := range tags {
-		t = strings.TrimSpace(t)
+		at := fmt.Sprintf("%s[%d]", field, i)
+		t, err := fault.Text(at, t, 32)
+		if err != nil {
+			return nil, err
+		}
 		if !tagPattern.MatchString(t) {
-			return nil, fault.Invalid(fmt.Sprintf("%s[%d]", field, i), "%q: a tag is 1 to 32 letters, digits, spaces, - _ or .", fault.Clip(t, 40))
+			return nil, fault.Invalid(at, "%q: a tag is 1 to 32 letters, digits, spaces, - _ or .", fault.Clip(t, 40))
 		}
 		if !seen[t] {
 			seen[t] = true
@@ -147,18 +150,10 @@ func (s *Service) SyncFans(ctx context.Context, tenantID string, force bool) err
 			return nil
 		}
 	}
-	const page = 500
-	for off := 0; off < 1_000_000; off += page {
-		fans, _, err := s.fans.List(ctx, tenantID, fan.Filter{Limit: page, Offset: off})
-		if err != nil {
-			return fmt.Errorf("list fans: %w", err)
-		}
-		if err := s.syncPage(ctx, tenantID, fans); err != nil {
-			return err
-		}
-		if len(fans) < page {
-			break
-		}
+	// Pages by key (fan.Store.Walk): each page one index range, so the
+	// pass reads each fan once however many the shop has.
+	if err := s.fans.Walk(ctx, tenantID, func(fans []fan.Fan) error { return s.syncPage(ctx, tenantID, fans) }); err != nil {
+		return err
 	}
 	return wrapf(s.store.SetSyncedAt(ctx, tenantID, now), "save when fans were synced")
 }

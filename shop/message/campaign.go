@@ -110,9 +110,10 @@ type CampaignRequest struct {
 // time.
 func (s *Service) CreateCampaign(ctx context.Context, t tenants.Tenant, req CampaignRequest, by string) (Campaign, error) {
 	now := s.clock()
-	c := Campaign{ID: engine.NewID(), Name: strings.TrimSpace(req.Name), Kind: req.Kind, ServiceNotice: req.ServiceNotice,
+	c := Campaign{ID: engine.NewID(), Kind: req.Kind, ServiceNotice: req.ServiceNotice,
 		Fallback: req.FallbackInbox == nil || *req.FallbackInbox, By: by, CreatedAt: now, ScheduledAt: now, Status: CampaignSending}
-	if err := requiredText("name", c.Name, 64); err != nil {
+	var err error
+	if c.Name, err = requiredText("name", req.Name, 64); err != nil {
 		return Campaign{}, err
 	}
 	if err := s.audienceOf(ctx, t.ID, req, &c); err != nil {
@@ -176,8 +177,8 @@ func (req CampaignRequest) contentOf(c *Campaign) error {
 	var err error
 	switch req.Kind {
 	case KindText:
-		c.Text = strings.TrimSpace(req.Text)
-		return requiredText("text", c.Text, 600)
+		c.Text, err = requiredLines("text", req.Text, 600)
+		return err
 	case KindArticle:
 		c.Article, err = checkArticle(req.Article)
 		return err
@@ -193,14 +194,13 @@ func checkArticle(a *Article) (*Article, error) {
 	if a == nil {
 		return nil, fault.Invalid("article", "is required for an article: title, description, url, image")
 	}
-	a.Title, a.Description = strings.TrimSpace(a.Title), strings.TrimSpace(a.Description)
-	if err := requiredText("article.title", a.Title, 64); err != nil {
-		return nil, err
-	}
-	if err := maxText("article.description", a.Description, 200); err != nil {
-		return nil, err
-	}
 	var err error
+	if a.Title, err = requiredText("article.title", a.Title, 64); err != nil {
+		return nil, err
+	}
+	if a.Description, err = fault.MultilineText("article.description", a.Description, 200); err != nil {
+		return nil, err
+	}
 	if a.URL, err = validURL("article.url", a.URL, true); err != nil {
 		return nil, err
 	}
@@ -227,7 +227,8 @@ func checkTemplate(tm *TemplateMessage, serviceNotice bool) (*TemplateMessage, e
 		if !templateField.MatchString(k) {
 			return nil, fault.Invalid("template.fields", "%q is not a field name", fault.Clip(k, 40))
 		}
-		if err := maxText("template.fields."+k, v, 200); err != nil {
+		var err error
+		if tm.Fields[k], err = fault.MultilineText("template.fields."+k, v, 200); err != nil {
 			return nil, err
 		}
 	}
@@ -252,6 +253,12 @@ func (s *Service) Campaign(ctx context.Context, tenantID, id string) (Campaign, 
 	return c, wrapf(err, "count deliveries of campaign %s", id)
 }
 
+const maxCampaignOffset = 100_000
+
+// MaxCampaignsCounted is as far as the campaign list counts: its last page.
+// A bounded count reads a bounded part of the index on MongoDB.
+const MaxCampaignsCounted = maxCampaignOffset + 100
+
 // Campaigns lists campaigns, newest first.
 func (s *Service) Campaigns(ctx context.Context, tenantID string, limit, offset int) ([]Campaign, int64, error) {
 	if limit == 0 {
@@ -260,8 +267,8 @@ func (s *Service) Campaigns(ctx context.Context, tenantID string, limit, offset 
 	if limit < 1 || limit > 100 {
 		return nil, 0, fault.Invalid("limit", "must be between 1 and 100")
 	}
-	if offset < 0 || offset > 100_000 {
-		return nil, 0, fault.Invalid("offset", "must be between 0 and 100000")
+	if offset < 0 || offset > maxCampaignOffset {
+		return nil, 0, fault.Invalid("offset", "must be between 0 and %d", maxCampaignOffset)
 	}
 	list, total, err := s.store.Campaigns(ctx, tenantID, limit, offset)
 	return list, total, wrapf(err, "list campaigns")

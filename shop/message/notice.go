@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
+	"microshop/shop/catalog"
 	"microshop/shop/order"
 	"microshop/tenants/engine"
 	"microshop/tenants/fault"
@@ -71,11 +73,15 @@ func (s *Service) Notify(ctx context.Context, tenantID string, n Notice) error {
 	if noticeText[n.Kind] == "" {
 		return fault.Invalid("kind", "must be one of %s", strings.Join(NoticeKinds, ", "))
 	}
-	if err := requiredText("title", n.Title, 64); err != nil {
-		return err
+	// The title and body are the platform's own text, made from stored
+	// records (an order's carrier): their characters were checked where
+	// they were typed. A refusal here would hold up the order's events
+	// (order.Service.Dispatch), so only a caller's mistake is refused.
+	if n.Title == "" || utf8.RuneCountInString(n.Title) > 64 {
+		return fault.Invalid("title", "is required, at most 64 characters")
 	}
-	if err := maxText("body", n.Body, 600); err != nil {
-		return err
+	if utf8.RuneCountInString(n.Body) > 600 {
+		return fault.Invalid("body", "must be at most 600 characters")
 	}
 	now := s.clock()
 	added, err := s.store.InsertDeliveries(ctx, tenantID, []Delivery{{ID: "n:" + n.Key, FanID: n.FanID, Status: Queued,
@@ -89,12 +95,12 @@ func (s *Service) Notify(ctx context.Context, tenantID string, n Notice) error {
 	return nil
 }
 
+// yuan is fen as a notice shows it: ¥12.50, -¥1.05.
 func yuan(fen int64) string {
-	sign := ""
 	if fen < 0 {
-		sign, fen = "-", -fen
+		return "-¥" + catalog.FormatYuan(-fen)
 	}
-	return fmt.Sprintf("%s¥%d.%02d", sign, fen/100, fen%100)
+	return "¥" + catalog.FormatYuan(fen)
 }
 
 // notifyShop queues the notice the shop's own build makes (its slug for

@@ -3,7 +3,6 @@ package message
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"microshop/tenants"
@@ -39,8 +38,8 @@ func (s *Service) Count(ctx context.Context, t tenants.Tenant, r Rule) (int64, e
 
 // CreateSegment saves a segment.
 func (s *Service) CreateSegment(ctx context.Context, t tenants.Tenant, req SegmentRequest) (Segment, error) {
-	req.Name = strings.TrimSpace(req.Name)
-	if err := requiredText("name", req.Name, 64); err != nil {
+	var err error
+	if req.Name, err = requiredText("name", req.Name, 64); err != nil {
 		return Segment{}, err
 	}
 	if err := req.Rule.Validate(); err != nil {
@@ -50,7 +49,6 @@ func (s *Service) CreateSegment(ctx context.Context, t tenants.Tenant, req Segme
 	if err := s.store.InsertSegment(ctx, t.ID, sg); err != nil {
 		return Segment{}, fmt.Errorf("insert segment: %w", err)
 	}
-	var err error
 	sg.Count, err = s.Count(ctx, t, sg.Rule)
 	return sg, err
 }

@@ -54,7 +54,8 @@ type Store interface {
 
 	InsertCampaign(ctx context.Context, tenantID string, c Campaign) error
 	Campaign(ctx context.Context, tenantID, id string) (Campaign, error)
-	// Campaigns lists campaigns newest first.
+	// Campaigns lists campaigns newest first, with their number counted
+	// up to MaxCampaignsCounted (the list pages no further).
 	Campaigns(ctx context.Context, tenantID string, limit, offset int) ([]Campaign, int64, error)
 	// CampaignsIn lists up to limit campaigns in status, scheduled at or
 	// before until, earliest first.

@@ -230,20 +230,24 @@ func (s *mongoStore) SetOptOut(ctx context.Context, tenantID, fanID string, out 
 
 func (s *mongoStore) ReserveBroadcast(ctx context.Context, tenantID, fanID, month string) (bool, error) {
 	c := s.audience(tenantID)
-	// This month's count below the limit: one more.
-	res, err := c.UpdateOne(ctx, bson.D{{Key: "_id", Value: fanID}, {Key: "mass_month", Value: month},
-		{Key: "mass_count", Value: bson.D{{Key: "$lt", Value: BroadcastsPerMonth}}}},
-		bson.D{{Key: "$inc", Value: bson.D{{Key: "mass_count", Value: 1}}}})
-	if err != nil || res.ModifiedCount == 1 {
-		return err == nil, err
+	// Twice: a month another dispatcher started counting between the two
+	// updates is this month's count on the second pass.
+	for range 2 {
+		// This month's count below the limit: one more.
+		res, err := c.UpdateOne(ctx, bson.D{{Key: "_id", Value: fanID}, {Key: "mass_month", Value: month},
+			{Key: "mass_count", Value: bson.D{{Key: "$lt", Value: BroadcastsPerMonth}}}},
+			bson.D{{Key: "$inc", Value: bson.D{{Key: "mass_count", Value: 1}}}})
+		if err != nil || res.ModifiedCount == 1 {
+			return err == nil, err
+		}
+		// A month not counted yet: this is its first.
+		res, err = c.UpdateOne(ctx, bson.D{{Key: "_id", Value: fanID}, {Key: "mass_month", Value: bson.D{{Key: "$ne", Value: month}}}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "mass_month", Value: month}, {Key: "mass_count", Value: 1}}}})
+		if err != nil || res.ModifiedCount == 1 {
+			return err == nil, err
+		}
 	}
-	// A month not counted yet: this is its first.
-	res, err = c.UpdateOne(ctx, bson.D{{Key: "_id", Value: fanID}, {Key: "mass_month", Value: bson.D{{Key: "$ne", Value: month}}}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "mass_month", Value: month}, {Key: "mass_count", Value: 1}}}})
-	if err != nil {
-		return false, err
-	}
-	return res.ModifiedCount == 1, nil
+	return false, nil
 }
 
 func (s *mongoStore) ReturnBroadcast(ctx context.Context, tenantID, fanID, month string) error {
@@ -416,7 +420,7 @@ func (s *mongoStore) Campaign(ctx context.Context, tenantID, id string) (Campaig
 }
 
 func (s *mongoStore) Campaigns(ctx context.Context, tenantID string, limit, offset int) ([]Campaign, int64, error) {
-	total, err := s.campaigns(tenantID).CountDocuments(ctx, bson.D{})
+	total, err := countUpTo(ctx, s.campaigns(tenantID), MaxCampaignsCounted)
 	if err != nil {
 		return nil, 0, err
 	}

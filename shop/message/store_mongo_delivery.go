@@ -95,23 +95,36 @@ func (s *mongoStore) Batch(ctx context.Context, tenantID, campaignID, batch stri
 }
 
 func (s *mongoStore) CountDeliveries(ctx context.Context, tenantID, campaignID string) (map[string]int64, error) {
-	cur, err := s.deliveries(tenantID).Aggregate(ctx, mongo.Pipeline{
-		{{Key: "$match", Value: bson.D{{Key: "campaign_id", Value: campaignID}}}},
-		{{Key: "$group", Value: bson.D{{Key: "_id", Value: "$status"}, {Key: "n", Value: bson.D{{Key: "$sum", Value: 1}}}}}},
-	})
+	return countBy(ctx, s.deliveries(tenantID), "$status", bson.D{{Key: "$match", Value: bson.D{{Key: "campaign_id", Value: campaignID}}}})
+}
+
+// countUpTo counts c's documents of the shop, up to max: the index is
+// read that far and no further. (engine.Collection.CountDocuments takes no
+// limit.)
+func countUpTo(ctx context.Context, c *engine.Collection, max int64) (int64, error) {
+	n, err := countBy(ctx, c, "", bson.D{{Key: "$limit", Value: max}})
+	return n[""], err
+}
+
+// countBy counts the documents of c that come out of stages, by key (a
+// "$field" path; a constant for one count): the Mongo twin of
+// engine.SQLCountBy.
+func countBy(ctx context.Context, c *engine.Collection, key string, stages ...bson.D) (map[string]int64, error) {
+	p := append(mongo.Pipeline(stages), bson.D{{Key: "$group", Value: bson.D{{Key: "_id", Value: key}, {Key: "n", Value: bson.D{{Key: "$sum", Value: 1}}}}}})
+	cur, err := c.Aggregate(ctx, p)
 	if err != nil {
 		return nil, err
 	}
 	var rows []struct {
-		Status string `bson:"_id"`
-		N      int64  `bson:"n"`
+		Key string `bson:"_id"`
+		N   int64  `bson:"n"`
 	}
 	if err := cur.All(ctx, &rows); err != nil {
 		return nil, err
 	}
 	out := map[string]int64{}
 	for _, r := range rows {
-		out[r.Status] = r.N
+		out[r.Key] = r.N
 	}
 	return out, nil
 }

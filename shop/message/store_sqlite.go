@@ -39,16 +39,6 @@ func (t table[T]) list(ctx context.Context, e *engine.Engine, tenantID, rest str
 	return engine.SQLAll(ctx, e, tenantID, t.scan, `SELECT `+t.columns+` FROM `+t.name+` WHERE tenant_id = ? `+rest, args...)
 }
 
-// changedOne runs a conditional write of one row: true when it changed it.
-func (s *sqliteStore) changedOne(ctx context.Context, tenantID, q string, args ...any) (bool, error) {
-	res, err := s.e.SQLExec(ctx, tenantID, q, args...)
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
-}
-
 var sqlProfiles = table[Profile]{name: "audience", key: "fan_id", what: "audience record", scan: scanProfile,
 	columns: `fan_id, openid, subscribed, tags, guide_id, store_id, distributor_id, orders, last_active_at, points,
 	streak, last_checkin_day, opted_out, mass_month, mass_count, created_at`}
@@ -174,8 +164,8 @@ func (s *sqliteStore) SetOptOut(ctx context.Context, tenantID, fanID string, out
 }
 
 func (s *sqliteStore) ReserveBroadcast(ctx context.Context, tenantID, fanID, month string) (bool, error) {
-	return s.changedOne(ctx, tenantID, `UPDATE audience SET mass_count = CASE WHEN mass_month = ? THEN mass_count + 1 ELSE 1 END, mass_month = ?
-		WHERE tenant_id = ? AND fan_id = ? AND (mass_month <> ? OR mass_count < ?)`, month, month, fanID, month, BroadcastsPerMonth)
+	return engine.Changed(s.e.SQLExec(ctx, tenantID, `UPDATE audience SET mass_count = CASE WHEN mass_month = ? THEN mass_count + 1 ELSE 1 END, mass_month = ?
+		WHERE tenant_id = ? AND fan_id = ? AND (mass_month <> ? OR mass_count < ?)`, month, month, fanID, month, BroadcastsPerMonth))
 }
 
 func (s *sqliteStore) ReturnBroadcast(ctx context.Context, tenantID, fanID, month string) error {
@@ -313,7 +303,8 @@ func (s *sqliteStore) Campaign(ctx context.Context, tenantID, id string) (Campai
 
 func (s *sqliteStore) Campaigns(ctx context.Context, tenantID string, limit, offset int) ([]Campaign, int64, error) {
 	var total int64
-	if err := s.e.SQLQueryRow(ctx, tenantID, `SELECT count(*) FROM campaigns WHERE tenant_id = ?`).Scan(&total); err != nil {
+	if err := s.e.SQLQueryRow(ctx, tenantID, `SELECT count(*) FROM (SELECT 1 FROM campaigns WHERE tenant_id = ? LIMIT ?)`,
+		MaxCampaignsCounted).Scan(&total); err != nil {
 		return nil, 0, err
 	}
 	list, err := sqlCampaigns.list(ctx, s.e, tenantID, `ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, limit, offset)
@@ -330,13 +321,13 @@ func (s *sqliteStore) SetCampaignStatus(ctx context.Context, tenantID, id string
 	if to == CampaignDone || to == CampaignCancelled {
 		col = "finished_at"
 	}
-	return s.changedOne(ctx, tenantID, `UPDATE campaigns SET status = ?, `+col+` = ? WHERE tenant_id = ? AND id = ? AND status IN (`+
-		engine.Placeholders(len(from))+`)`, append([]any{to, engine.TimeText(at), id}, engine.Strings(from)...)...)
+	return engine.Changed(s.e.SQLExec(ctx, tenantID, `UPDATE campaigns SET status = ?, `+col+` = ? WHERE tenant_id = ? AND id = ? AND status IN (`+
+		engine.Placeholders(len(from))+`)`, append([]any{to, engine.TimeText(at), id}, engine.Strings(from)...)...))
 }
 
 func (s *sqliteStore) Advance(ctx context.Context, tenantID, id, from, to string, added int64, done bool) (bool, error) {
-	return s.changedOne(ctx, tenantID, `UPDATE campaigns SET cursor = ?, recipients = recipients + ?, materialized = ?
-		WHERE tenant_id = ? AND id = ? AND cursor = ?`, to, added, done, id, from)
+	return engine.Changed(s.e.SQLExec(ctx, tenantID, `UPDATE campaigns SET cursor = ?, recipients = recipients + ?, materialized = ?
+		WHERE tenant_id = ? AND id = ? AND cursor = ?`, to, added, done, id, from))
 }
 
 // Deliveries and inboxes.
@@ -395,8 +386,8 @@ func (s *sqliteStore) Queued(ctx context.Context, tenantID, campaignID string, n
 }
 
 func (s *sqliteStore) Claim(ctx context.Context, tenantID, id string, now time.Time) (bool, error) {
-	return s.changedOne(ctx, tenantID, `UPDATE deliveries SET status = ?, claimed_at = ?, attempts = attempts + 1
-		WHERE tenant_id = ? AND id = ? AND status = ?`, Sending, engine.TimeText(now), id, Queued)
+	return engine.Changed(s.e.SQLExec(ctx, tenantID, `UPDATE deliveries SET status = ?, claimed_at = ?, attempts = attempts + 1
+		WHERE tenant_id = ? AND id = ? AND status = ?`, Sending, engine.TimeText(now), id, Queued))
 }
 
 // sending changes a delivery being sent (nothing when it is not).

@@ -20,6 +20,7 @@ import (
 func TestSegments(t *testing.T) {
 	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		f := newFixture(t, e)
+		enginetest.AllowFullScan(t, e, "audience", "the rule {} (every fan) counts the shop's whole audience")
 		ctx := context.Background()
 		now := f.now()
 		today := now.In(zone(f.shop)).Format(time.DateOnly)
@@ -261,6 +262,30 @@ func TestSettingsDocuments(t *testing.T) {
 		old := Settings{Rate: 9, Templates: map[string]string{NoticeOrderPaid: "tpl-old"}}
 		if st, err := f.store.Settings(ctx, f.shop.ID); err != nil || !reflect.DeepEqual(st, old) {
 			t.Fatalf("settings kept as JSON text read as %+v %v, want %+v", st, err, old)
+		}
+	})
+}
+
+// TestCampaignsCounted: the campaign list counts every campaign (up to
+// MaxCampaignsCounted) however it is paged, on both engines.
+func TestCampaignsCounted(t *testing.T) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
+		f := newFixture(t, e)
+		for i := range 3 {
+			f.campaign(CampaignRequest{Name: fmt.Sprintf("Later %d", i), Kind: KindText, Text: "hi", Rule: &Rule{},
+				ScheduledAt: ptr(f.now().Add(time.Hour))})
+		}
+		for _, tc := range []struct {
+			given         string
+			limit, offset int
+			want          int
+		}{{"the first page", 2, 0, 2}, {"the last page", 2, 2, 1}, {"past the end", 2, 4, 0}} {
+			t.Run(tc.given, func(t *testing.T) {
+				list, total, err := f.svc.Campaigns(context.Background(), f.shop.ID, tc.limit, tc.offset)
+				if err != nil || total != 3 || len(list) != tc.want {
+					t.Fatalf("%d campaigns of %d, %v; want %d of 3", len(list), total, err, tc.want)
+				}
+			})
 		}
 	})
 }

@@ -4,25 +4,31 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"unicode/utf8"
 
 	"microshop/tenants/fault"
 )
 
-// requiredText refuses an empty s or one longer than max characters.
-func requiredText(field, s string, max int) error {
-	if s == "" || utf8.RuneCountInString(s) > max {
-		return fault.Invalid(field, "is required, at most %d characters", max)
-	}
-	return nil
+// requiredText is fault.Text (one line: trimmed, no control, bidi or
+// line-separator characters, at most max characters) that also refuses an
+// empty text.
+func requiredText(field, s string, max int) (string, error) {
+	return nonEmpty(fault.Text, field, s, max)
 }
 
-// maxText refuses an s longer than max characters.
-func maxText(field, s string, max int) error {
-	if utf8.RuneCountInString(s) > max {
-		return fault.Invalid(field, "must be at most %d characters", max)
+// requiredLines is requiredText for text that may span lines
+// (fault.MultilineText).
+func requiredLines(field, s string, max int) (string, error) {
+	return nonEmpty(fault.MultilineText, field, s, max)
+}
+
+// nonEmpty is check (fault.Text or fault.MultilineText) refusing an empty
+// text too.
+func nonEmpty(check func(field, s string, max int) (string, error), field, s string, max int) (string, error) {
+	s, err := check(field, s, max)
+	if err == nil && s == "" {
+		err = fault.Invalid(field, "is required, at most %d characters", max)
 	}
-	return nil
+	return s, err
 }
 
 // validURL checks a link of a message: an http(s) address or a path of

@@ -23,12 +23,16 @@ type SettingsForm struct {
 	// KeyMasked is the stored WeChat Pay key with all but its end hidden
 	// ("" when none is stored); the key itself never reaches the page.
 	KeyMasked string
+	// TestMode is the test mode checkbox (Settings.TestMode); Live says the
+	// server takes real payments, where the sandbox needs test mode.
+	TestMode, Live bool
 }
 
-func settingsForm(st Settings) SettingsForm {
+func (h *Handlers) settingsForm(st Settings) SettingsForm {
 	f := SettingsForm{ShippingFee: catalog.FormatYuan(st.ShippingFee),
 		UnpaidTimeoutMinutes: strconv.Itoa(st.UnpaidTimeoutMinutes), AutoCompleteDays: strconv.Itoa(st.AutoCompleteDays),
-		AppID: st.WeChatPay.AppID, MchID: st.WeChatPay.MchID, KeyMasked: st.Masked().WeChatPay.Key}
+		AppID: st.WeChatPay.AppID, MchID: st.WeChatPay.MchID, KeyMasked: st.Masked().WeChatPay.Key,
+		TestMode: st.TestMode, Live: h.svc.live}
 	if st.FreeShippingOver > 0 {
 		f.FreeShippingOver = catalog.FormatYuan(st.FreeShippingOver)
 	}
@@ -41,7 +45,7 @@ func (h *Handlers) adminSettings(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.Render(http.StatusOK, "admin_order_settings.html", AdminPage{Shop: t, Settings: settingsForm(st),
+	return c.Render(http.StatusOK, "admin_order_settings.html", AdminPage{Shop: t, Settings: h.settingsForm(st),
 		Notice: adminNotice(c.QueryParam("done"))})
 }
 
@@ -56,7 +60,7 @@ func (h *Handlers) adminSaveSettings(c echo.Context) error {
 	f := SettingsForm{ShippingFee: c.FormValue("shipping_fee"), FreeShippingOver: c.FormValue("free_shipping_over"),
 		UnpaidTimeoutMinutes: c.FormValue("unpaid_timeout_minutes"), AutoCompleteDays: c.FormValue("auto_complete_days"),
 		AppID: strings.TrimSpace(c.FormValue("wechat_app_id")), MchID: strings.TrimSpace(c.FormValue("wechat_mch_id")),
-		KeyMasked: st.WeChatPay.Key}
+		KeyMasked: st.WeChatPay.Key, TestMode: c.FormValue("test_mode") != "", Live: h.svc.live}
 	err = f.apply(&st, strings.TrimSpace(c.FormValue("wechat_key")), c.FormValue("wechat_key_clear") != "")
 	if err == nil {
 		err = h.svc.SaveSettings(ctx, t.ID, st)
@@ -95,6 +99,7 @@ func (f SettingsForm) apply(st *Settings, key string, clear bool) error {
 		return err
 	}
 	st.WeChatPay.AppID, st.WeChatPay.MchID = f.AppID, f.MchID
+	st.TestMode = f.TestMode
 	switch {
 	case clear:
 		st.WeChatPay.Key = ""

@@ -12,14 +12,16 @@ const placingGrace = 2 * time.Minute
 // jobBatch bounds one pass's work per shop and kind.
 const jobBatch = 200
 
-// JobReport counts what one pass over a shop did.
+// JobReport counts what one pass over a shop did. Repaired are fully
+// refunded orders moved to refunded (see Store.FullyRefunded).
 type JobReport struct {
-	Expired, Recovered, Completed, Dispatched int
+	Expired, Recovered, Completed, Repaired, Dispatched int
 }
 
 // RunJobs is the periodic pass over one shop: cancel unpaid orders past
 // their timeout, reject orders whose placing was interrupted, complete
-// orders shipped long enough ago, and deliver events left pending. Every
+// orders shipped long enough ago, close fully refunded orders that still
+// show another status, and deliver events left pending. Every
 // step is a conditional transition or an idempotent delivery, so a pass may
 // crash or run twice without harm.
 func (s *Service) RunJobs(ctx context.Context, tenantID string) (JobReport, error) {
@@ -71,6 +73,9 @@ func (s *Service) RunJobs(ctx context.Context, tenantID string) (JobReport, erro
 			r.Completed++
 		}
 	}
+	if r.Repaired, err = s.closeRefunded(ctx, tenantID); err != nil {
+		return r, err
+	}
 	// Idempotency keys answer replays for 24 hours; then they go.
 	if _, err := s.store.DeleteKeysBefore(ctx, tenantID, now.Add(-idempotencyWindow), jobBatch); err != nil {
 		return r, err
@@ -87,4 +92,28 @@ func (s *Service) RunJobs(ctx context.Context, tenantID string) (JobReport, erro
 		r.Dispatched++
 	}
 	return r, nil
+}
+
+// closeRefunded moves fully refunded orders that still show paid, shipped
+// or completed to refunded. Their refund events were written with the
+// refund; the pass's delivery step sends whatever is left of them.
+// Refundable never grows back once an order is paid, so the move needs no
+// condition beyond the status.
+func (s *Service) closeRefunded(ctx context.Context, tenantID string) (int, error) {
+	half, err := s.store.FullyRefunded(ctx, tenantID, jobBatch)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, o := range half {
+		ok, err := s.store.Transition(ctx, tenantID, o.ID, []string{o.Status}, Refunded, Change{}, nil)
+		if err != nil {
+			return n, err
+		}
+		if ok {
+			s.log.Warn("closed a fully refunded order", "tenant", tenantID, "order", o.ID, "was", o.Status)
+			n++
+		}
+	}
+	return n, nil
 }

@@ -37,6 +37,13 @@ const (
 // statuses is every status an order can have.
 var statuses = []string{Placing, Rejected, PendingPayment, Paid, Shipped, Completed, Cancelled, Refunded}
 
+// listed are the statuses a merchant (or the buyer) sees: all but placing
+// and rejected, which no one sees.
+var listed = []string{PendingPayment, Paid, Shipped, Completed, Cancelled, Refunded}
+
+// refundable are the statuses an order can be refunded in.
+var refundable = []string{Paid, Shipped, Completed}
+
 // Order is one purchase. Money is int64 fen. In Mongo it is stored as it
 // is, under the lower-cased field names (bson tags name the others); the
 // SQLite columns have the same names.
@@ -59,9 +66,12 @@ type Order struct {
 	Refunds       []Refund `json:"refunds"`
 	Provider      string   `json:"payment_provider,omitempty"`
 	TransactionID string   `json:"transaction_id,omitempty" bson:"transaction_id"`
-	Carrier       string   `json:"carrier,omitempty"`
-	TrackingNo    string   `json:"tracking_no,omitempty" bson:"tracking_no"`
-	CancelReason  string   `json:"cancel_reason,omitempty" bson:"cancel_reason"`
+	// Test marks an order paid in the sandbox while its shop was in test
+	// mode: no real money moved, and it earns no withdrawable commission.
+	Test         bool   `json:"test" bson:"test"`
+	Carrier      string `json:"carrier,omitempty"`
+	TrackingNo   string `json:"tracking_no,omitempty" bson:"tracking_no"`
+	CancelReason string `json:"cancel_reason,omitempty" bson:"cancel_reason"`
 	// Attribution is who brought this order, fixed when it was placed:
 	// later rebinding of the fan never moves it.
 	Attribution Attribution `json:"attribution"`

@@ -46,7 +46,8 @@ type ShopPage struct {
 	Status   string
 	Page     int
 	HasMore  bool
-	// Sandbox is true when the shop takes no real payments (no WeChat Pay).
+	// Sandbox is true when the shop takes sandbox payments (no WeChat Pay,
+	// and in test mode on a live server).
 	Sandbox bool
 	Notice  string
 	Error   string
@@ -163,7 +164,7 @@ func (h *Handlers) payPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return renderPrivate(c, http.StatusOK, "shop_pay.html", ShopPage{Shop: t, Order: o, Sandbox: !st.WeChatPay.Enabled()})
+	return renderPrivate(c, http.StatusOK, "shop_pay.html", ShopPage{Shop: t, Order: o, Sandbox: h.svc.SandboxAllowed(st)})
 }
 
 func (h *Handlers) ordersPage(c echo.Context) error {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strconv"
 
 	"microshop/tenants/fault"
@@ -67,6 +68,26 @@ func (p *Sandbox) Verify(body []byte) (Notification, error) {
 	}
 	return sn.Notification, nil
 }
+
+// SandboxAllowed reports whether a shop with settings st takes sandbox
+// payments: never once WeChat Pay is set up, and on a live server only in
+// test mode.
+func (s *Service) SandboxAllowed(st Settings) bool {
+	return !st.WeChatPay.Enabled() && (!s.live || st.TestMode)
+}
+
+// sandboxOff is why a shop with settings st refuses a sandbox payment.
+func (s *Service) sandboxOff(st Settings) error {
+	msg := "this shop takes no sandbox payments: it is not in test mode"
+	if st.WeChatPay.Enabled() {
+		msg = "this shop takes real payments; the sandbox is off"
+	}
+	return &fault.Error{Status: http.StatusConflict, Code: "sandbox_off", Message: msg}
+}
+
+// errNoPayments: a live shop with neither WeChat Pay nor test mode.
+var errNoPayments = &fault.Error{Status: http.StatusConflict, Code: "payments_unavailable",
+	Message: "this shop cannot take payments yet"}
 
 // Notify verifies a sandbox notification and confirms the payment: the
 // HTTP notify endpoint and the sandbox pay page both come through here.

@@ -11,11 +11,24 @@ import (
 // ConfirmPayment applies a verified payment notification: the payment is
 // recorded once per provider transaction, and the order moves to paid
 // once, however many times and from however many servers the provider
-// notifies. The amount must be what the order asks.
+// notifies. The amount must be what the order asks. A sandbox payment is
+// refused by a shop that takes none (SandboxAllowed), and marks the order
+// test when the shop is in test mode.
 func (s *Service) ConfirmPayment(ctx context.Context, tenantID string, n Notification) error {
 	o, err := s.Get(ctx, tenantID, n.OrderID)
 	if err != nil {
 		return err
+	}
+	var test *bool
+	if n.Provider == ProviderSandbox {
+		st, err := s.Settings(ctx, tenantID)
+		if err != nil {
+			return err
+		}
+		if !s.SandboxAllowed(st) {
+			return s.sandboxOff(st)
+		}
+		test = &st.TestMode
 	}
 	if n.Amount != o.Payable {
 		s.log.Error("payment amount mismatch", "tenant", tenantID, "order", o.ID, "paid", n.Amount, "payable", o.Payable)
@@ -29,7 +42,7 @@ func (s *Service) ConfirmPayment(ctx context.Context, tenantID string, n Notific
 	// Even a repeated notification tries the transition: the first one may
 	// have crashed between recording the payment and marking the order.
 	ok, err := s.store.Transition(ctx, tenantID, o.ID, []string{PendingPayment}, Paid, Change{
-		PaidAt: &now, Paid: &n.Amount, Provider: &n.Provider, TransactionID: &n.TransactionID,
+		PaidAt: &now, Paid: &n.Amount, Provider: &n.Provider, TransactionID: &n.TransactionID, Test: test,
 	}, &Event{ID: EventPaid, Type: EventPaid, Amount: n.Amount, At: now})
 	if err != nil {
 		return err
@@ -152,8 +165,8 @@ func (s *Service) Pay(ctx context.Context, sandbox *Sandbox, tenantID, fanID, id
 		return PayStart{}, err
 	}
 	if req.SandboxConfirm {
-		if st.WeChatPay.Enabled() {
-			return PayStart{}, fault.Conflict("this shop takes real payments; the sandbox is off")
+		if !s.SandboxAllowed(st) {
+			return PayStart{}, s.sandboxOff(st)
 		}
 		o, err := s.sandboxConfirm(ctx, sandbox, tenantID, o) // o is the buyer's own, read above
 		if err != nil {
@@ -165,6 +178,9 @@ func (s *Service) Pay(ctx context.Context, sandbox *Sandbox, tenantID, fanID, id
 		return PayStart{}, fault.Conflict("cannot pay an order that is %s", words(o.Status))
 	}
 	if !st.WeChatPay.Enabled() {
+		if !s.SandboxAllowed(st) {
+			return PayStart{}, errNoPayments
+		}
 		return PayStart{Provider: ProviderSandbox}, nil
 	}
 	f, err := s.fans.Get(ctx, tenantID, fanID)

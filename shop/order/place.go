@@ -82,7 +82,8 @@ func (r *PlaceRequest) validate() error {
 // Place prices the request at today's prices, holds stock for every line
 // and returns the order awaiting payment. A line that cannot be filled
 // fails the whole order with a 409 naming the product; stock already held
-// for it is given back. orderID, if not empty, is the id to use (an
+// for it is given back. A fan with MaxUnpaid orders awaiting payment gets
+// a 409 too_many_unpaid. orderID, if not empty, is the id to use (an
 // idempotent request reserved it).
 func (s *Service) Place(ctx context.Context, tenantID, fanID, orderID string, req PlaceRequest) (Order, error) {
 	if err := req.validate(); err != nil {
@@ -143,6 +144,9 @@ func (s *Service) Place(ctx context.Context, tenantID, fanID, orderID string, re
 		o.Attribution = a
 	}
 
+	if err := s.takeSlot(ctx, tenantID, fanID, o.ID, now); err != nil {
+		return Order{}, err
+	}
 	// The order is written before any stock is held, so a crash from here
 	// on leaves a "placing" order that the recovery job rejects, releasing
 	// whatever it held.

@@ -2,6 +2,8 @@ package order
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	"microshop/tenants/engine"
 	"microshop/tenants/fault"
@@ -71,10 +73,8 @@ func (s *Service) List(ctx context.Context, tenantID string, f Filter) ([]Order,
 	if f.Offset < 0 || f.Offset > 1_000_000 {
 		return nil, 0, fault.Invalid("offset", "must be between 0 and 1000000")
 	}
-	switch f.Status {
-	case "", PendingPayment, Paid, Shipped, Completed, Cancelled, Refunded:
-	default:
-		return nil, 0, fault.Invalid("status", "must be one of pending_payment, paid, shipped, completed, cancelled, refunded")
+	if f.Status != "" && !slices.Contains(listed, f.Status) {
+		return nil, 0, fault.Invalid("status", "must be one of %s", strings.Join(listed, ", "))
 	}
 	if f.FanID != "" {
 		if err := engine.CheckID("fan_id", "fan", f.FanID); err != nil {

@@ -37,6 +37,8 @@ CREATE TABLE IF NOT EXISTS orders (
 -- Columns added after the first release (see engine.Schema).
 ALTER TABLE orders ADD COLUMN attribution TEXT NOT NULL DEFAULT '{}';
 
+ALTER TABLE orders ADD COLUMN test INTEGER NOT NULL DEFAULT 0;
+
 CREATE INDEX IF NOT EXISTS orders_created ON orders (tenant_id, created_at);
 
 CREATE INDEX IF NOT EXISTS orders_status ON orders (tenant_id, status, created_at);
@@ -57,6 +59,11 @@ CREATE INDEX IF NOT EXISTS orders_due_payment ON orders (tenant_id, expires_at) 
 CREATE INDEX IF NOT EXISTS orders_due_completion ON orders (tenant_id, shipped_at) WHERE status = 'shipped';
 
 CREATE INDEX IF NOT EXISTS orders_with_events ON orders (tenant_id) WHERE outbox = 1;
+
+-- Fully refunded orders whose status says otherwise: none on SQLite,
+-- where a refund writes both at once; the repair pass looks anyway.
+CREATE INDEX IF NOT EXISTS orders_fully_refunded ON orders (tenant_id)
+    WHERE refundable = 0 AND refunded > 0 AND status IN ('paid', 'shipped', 'completed');
 
 CREATE TABLE IF NOT EXISTS payments (
     tenant_id TEXT NOT NULL,
@@ -89,6 +96,14 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     PRIMARY KEY (tenant_id, scope, key));
 
 CREATE INDEX IF NOT EXISTS idempotency_keys_at ON idempotency_keys (tenant_id, at);
+
+CREATE TABLE IF NOT EXISTS unpaid_slots (
+    tenant_id TEXT NOT NULL,
+    fan_id TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    order_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, fan_id, n));
 
 CREATE TABLE IF NOT EXISTS cart_items (
     tenant_id TEXT NOT NULL,

@@ -27,6 +27,8 @@ type Service struct {
 	attr    Attributor
 	disc    Discounter
 	known   knownFans
+	// live: the server takes real payments (see SetLive).
+	live bool
 }
 
 // knownFans remembers which fans already have a record, so placing an order
@@ -79,6 +81,12 @@ func (s *Service) SetAttributor(a Attributor) { s.attr = a }
 // SetDiscounter plugs in what pays for discounts at checkout (wired by
 // server).
 func (s *Service) SetDiscounter(d Discounter) { s.disc = d }
+
+// SetLive says whether the server runs against the real WeChat
+// (--wechat=live, wired by server). Then a shop takes sandbox payments only
+// while it is in test mode (Settings.TestMode) and has no WeChat Pay;
+// otherwise every shop without WeChat Pay takes them.
+func (s *Service) SetLive(live bool) { s.live = live }
 
 // Subscribe adds a subscriber to every order event (wired by server).
 func (s *Service) Subscribe(sub Subscriber) { s.subs = append(s.subs, sub) }

@@ -20,6 +20,10 @@ type Settings struct {
 	// WeChatPay, when set, takes payments through WeChat Pay JSAPI instead
 	// of the sandbox.
 	WeChatPay WeChatPaySettings `json:"wechat_pay"`
+	// TestMode lets a shop without WeChat Pay take sandbox payments on a
+	// live server (where the sandbox is otherwise off). Orders paid in the
+	// sandbox while it is on are marked test (Order.Test).
+	TestMode bool `json:"test_mode"`
 }
 
 // WeChatPaySettings are a merchant's WeChat Pay credentials.

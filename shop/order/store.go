@@ -27,8 +27,13 @@ type Store interface {
 	// reports false, changing nothing, when the order is not in from.
 	Transition(ctx context.Context, tenantID, id string, from []string, to string, ch Change, ev *Event) (bool, error)
 	// AddRefund records r if at least r.Amount is still refundable and the
-	// order is in one of from, appending ev, in one conditional update.
+	// order is in one of from, appending ev, in one conditional update that
+	// also moves the order to refunded when nothing is left to refund.
 	AddRefund(ctx context.Context, tenantID, id string, from []string, r Refund, ev Event) (bool, error)
+	// FullyRefunded lists up to limit orders whose money was all refunded
+	// but whose status is still paid, shipped or completed (left so by the
+	// two-write refund of earlier releases on MongoDB).
+	FullyRefunded(ctx context.Context, tenantID string, limit int) ([]Order, error)
 	// Due lists up to limit orders in status whose time field (expires_at,
 	// shipped_at or created_at) is before t, oldest first.
 	Due(ctx context.Context, tenantID, status, field string, t time.Time, limit int) ([]Order, error)
@@ -62,6 +67,13 @@ type Store interface {
 	// DeleteKeysBefore forgets up to limit keys recorded before t.
 	DeleteKeysBefore(ctx context.Context, tenantID string, t time.Time, limit int) (int, error)
 
+	// Slots returns the fan's unpaid-order slots that were ever taken.
+	Slots(ctx context.Context, tenantID, fanID string) ([]Slot, error)
+	// TakeSlot gives slot sl.N of sl.FanID to sl.OrderID: with prev "",
+	// only if the slot was never taken; otherwise only if it still holds
+	// order prev. False when another placement took it first.
+	TakeSlot(ctx context.Context, tenantID string, sl Slot, prev string) (bool, error)
+
 	Cart(ctx context.Context, tenantID, fanID string) ([]CartItem, error)
 	// SetCartItem sets an item's quantity (0 removes it).
 	SetCartItem(ctx context.Context, tenantID, fanID string, it CartItem) error
@@ -87,6 +99,7 @@ type Change struct {
 	Paid          *int64 // also sets refundable
 	Provider      *string
 	TransactionID *string
+	Test          *bool
 	ShippedAt     *time.Time
 	Carrier       *string
 	TrackingNo    *string
@@ -125,6 +138,16 @@ type IdemKey struct {
 	OrderID string    `bson:"order_id"`
 	Status  int       `bson:"status"` // 0 while the request is being served
 	Body    []byte    `bson:"body"`
+	At      time.Time `bson:"at"`
+}
+
+// Slot is one of a fan's MaxUnpaid places for an unpaid order: the order
+// that last took it, and when. It is free again once that order is paid,
+// cancelled or rejected (see Service.takeSlot).
+type Slot struct {
+	FanID   string    `bson:"fan_id"`
+	N       int       `bson:"n"`
+	OrderID string    `bson:"order_id"`
 	At      time.Time `bson:"at"`
 }
 
@@ -174,6 +197,7 @@ func (ch Change) sets() []set {
 	s = setIf(s, "refundable", ch.Paid) // a payment makes all of it refundable
 	s = setIf(s, "provider", ch.Provider)
 	s = setIf(s, "transaction_id", ch.TransactionID)
+	s = setIf(s, "test", ch.Test)
 	s = setIf(s, "shipped_at", ch.ShippedAt)
 	s = setIf(s, "carrier", ch.Carrier)
 	s = setIf(s, "tracking_no", ch.TrackingNo)
@@ -200,6 +224,7 @@ var Schema = engine.Schema{
 			{Keys: bson.D{{Key: "fan_id", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
 			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "expires_at", Value: 1}}},
 			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "shipped_at", Value: 1}}},
+			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "refundable", Value: 1}}},
 			{Keys: bson.D{{Key: "outbox", Value: 1}}},
 		}},
 		{Name: "payments", Indexes: []engine.MongoIndex{
@@ -211,6 +236,8 @@ var Schema = engine.Schema{
 			{Keys: bson.D{{Key: "scope", Value: 1}, {Key: "key", Value: 1}}, Unique: true},
 			{Keys: bson.D{{Key: "at", Value: 1}}},
 		}},
+		// unpaid_slots are read and written by _id (fan id and slot number).
+		{Name: "unpaid_slots"},
 		{Name: "cart_items", Indexes: []engine.MongoIndex{
 			{Keys: bson.D{{Key: "fan_id", Value: 1}, {Key: "product_id", Value: 1}, {Key: "sku_id", Value: 1}}, Unique: true},
 		}},

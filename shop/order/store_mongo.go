@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -87,14 +88,38 @@ func (s *mongoStore) find(ctx context.Context, tenantID string, f bson.D, opts *
 }
 
 func (s *mongoStore) List(ctx context.Context, tenantID string, f Filter) ([]Order, int64, error) {
-	filter := bson.D{}
-	if f.FanID != "" {
-		filter = append(filter, bson.E{Key: "fan_id", Value: f.FanID})
+	filter := listFilter(f)
+	total, err := s.e.Mongo(tenantID).C("orders").CountDocuments(ctx, filter)
+	if err != nil {
+		return nil, 0, fmt.Errorf("count orders: %w", err)
 	}
+	list, err := s.find(ctx, tenantID, filter, options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}).
+		SetSkip(int64(f.Offset)).SetLimit(int64(f.Limit)))
+	return list, total, fault.Wrap(err, "list orders")
+}
+
+// listFilter selects f's orders so that an index bounds the count and
+// yields the page in order: a fan's orders through the fan index (a fan
+// has few; the status only filters them), one status through the status
+// index, and every listed status as one branch each, which MongoDB reads
+// from the status index and merges in created_at order.
+func listFilter(f Filter) bson.D {
+	status := listed
 	if f.Status != "" {
-		filter = append(filter, bson.E{Key: "status", Value: f.Status})
-	} else {
-		filter = append(filter, bson.E{Key: "status", Value: bson.D{{Key: "$nin", Value: bson.A{Placing, Rejected}}}})
+		status = []string{f.Status}
+	}
+	var filter bson.D
+	switch {
+	case f.FanID != "":
+		filter = bson.D{{Key: "fan_id", Value: f.FanID}, {Key: "status", Value: bson.D{{Key: "$in", Value: status}}}}
+	case len(status) == 1:
+		filter = bson.D{{Key: "status", Value: status[0]}}
+	default:
+		branches := bson.A{}
+		for _, st := range status {
+			branches = append(branches, bson.D{{Key: "status", Value: st}})
+		}
+		filter = bson.D{{Key: "$or", Value: branches}}
 	}
 	created := bson.D{}
 	if !f.From.IsZero() {
@@ -106,13 +131,7 @@ func (s *mongoStore) List(ctx context.Context, tenantID string, f Filter) ([]Ord
 	if len(created) > 0 {
 		filter = append(filter, bson.E{Key: "created_at", Value: created})
 	}
-	total, err := s.e.Mongo(tenantID).C("orders").CountDocuments(ctx, filter)
-	if err != nil {
-		return nil, 0, fmt.Errorf("count orders: %w", err)
-	}
-	list, err := s.find(ctx, tenantID, filter, options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}).
-		SetSkip(int64(f.Offset)).SetLimit(int64(f.Limit)))
-	return list, total, fault.Wrap(err, "list orders")
+	return filter
 }
 
 // updatedOne says whether an update (res, err) changed its document.
@@ -141,21 +160,41 @@ func (s *mongoStore) Transition(ctx context.Context, tenantID, id string, from [
 
 func (s *mongoStore) AddRefund(ctx context.Context, tenantID, id string, from []string, r Refund, ev Event) (bool, error) {
 	c := s.e.Mongo(tenantID).C("orders")
-	ok, err := updatedOne(c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: bson.D{{Key: "$in", Value: from}}},
-		{Key: "refundable", Value: bson.D{{Key: "$gte", Value: r.Amount}}}},
-		bson.D{
-			{Key: "$inc", Value: bson.D{{Key: "refunded", Value: r.Amount}, {Key: "refundable", Value: -r.Amount}}},
-			{Key: "$push", Value: bson.D{{Key: "refunds", Value: r}, {Key: "events", Value: ev}}},
-			{Key: "$set", Value: bson.D{{Key: "outbox", Value: true}}},
-		}))
-	if err != nil || !ok {
-		return false, fault.Wrap(err, "refund order %s", id)
+	// One conditional update, as on SQLite, in one of two shapes: a refund
+	// that leaves some refundable (refundable > amount), or one of all that
+	// is left, which also closes the order (refundable == amount). A status
+	// write of its own would let a ship land between the two, or a crash
+	// leave a fully refunded order shippable. The partial shape is tried
+	// first: refundable only shrinks, so when it fails the full one is the
+	// only one that can still take, and a refusal of both is true at once.
+	for _, full := range []bool{false, true} {
+		left, set := any(r.Amount), bson.D{{Key: "outbox", Value: true}}
+		if full {
+			set = append(set, bson.E{Key: "status", Value: Refunded})
+		} else {
+			left = bson.D{{Key: "$gt", Value: r.Amount}}
+		}
+		ok, err := updatedOne(c.UpdateOne(ctx,
+			bson.D{{Key: "_id", Value: id}, {Key: "status", Value: bson.D{{Key: "$in", Value: from}}}, {Key: "refundable", Value: left}},
+			bson.D{
+				{Key: "$inc", Value: bson.D{{Key: "refunded", Value: r.Amount}, {Key: "refundable", Value: -r.Amount}}},
+				{Key: "$push", Value: bson.D{{Key: "refunds", Value: r}, {Key: "events", Value: ev}}},
+				{Key: "$set", Value: set},
+			}))
+		if err != nil || ok {
+			return ok, fault.Wrap(err, "refund order %s", id)
+		}
 	}
-	// Fully refunded closes the order; a second conditional update, so a
-	// crash in between only leaves a fully refunded order showing "paid".
-	_, err = c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "refundable", Value: 0}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: Refunded}}}})
-	return true, fault.Wrap(err, "close refunded order %s", id)
+	return false, nil
+}
+
+// FullyRefunded finds what the two-write refund of earlier releases could
+// leave behind when interrupted between its writes: the money all given
+// back, the status not "refunded".
+func (s *mongoStore) FullyRefunded(ctx context.Context, tenantID string, limit int) ([]Order, error) {
+	list, err := s.find(ctx, tenantID, bson.D{{Key: "status", Value: bson.D{{Key: "$in", Value: refundable}}},
+		{Key: "refundable", Value: 0}, {Key: "refunded", Value: bson.D{{Key: "$gt", Value: 0}}}}, options.Find().SetLimit(int64(limit)))
+	return list, fault.Wrap(err, "fully refunded orders")
 }
 
 func (s *mongoStore) Due(ctx context.Context, tenantID, status, field string, t time.Time, limit int) ([]Order, error) {
@@ -276,6 +315,37 @@ func (s *mongoStore) DeleteKeysBefore(ctx context.Context, tenantID string, t ti
 		n += int(res.DeletedCount)
 	}
 	return n, nil
+}
+
+// slotID is the _id of slot n of a fan.
+func slotID(fanID string, n int) string { return fanID + ":" + strconv.Itoa(n) }
+
+func (s *mongoStore) Slots(ctx context.Context, tenantID, fanID string) ([]Slot, error) {
+	ids := bson.A{}
+	for n := range MaxUnpaid {
+		ids = append(ids, slotID(fanID, n))
+	}
+	list, err := findAll[Slot](ctx, s.e.Mongo(tenantID).C("unpaid_slots"), bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	for i := range list {
+		list[i].At = list[i].At.UTC()
+	}
+	return list, fault.Wrap(err, "read unpaid slots of fan %s", fanID)
+}
+
+func (s *mongoStore) TakeSlot(ctx context.Context, tenantID string, sl Slot, prev string) (bool, error) {
+	c := s.e.Mongo(tenantID).C("unpaid_slots")
+	id := slotID(sl.FanID, sl.N)
+	if prev == "" {
+		err := c.InsertOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "fan_id", Value: sl.FanID}, {Key: "n", Value: sl.N},
+			{Key: "order_id", Value: sl.OrderID}, {Key: "at", Value: sl.At}})
+		if engine.IsUniqueViolation(err) {
+			return false, nil
+		}
+		return err == nil, fault.Wrap(err, "take unpaid slot %s", id)
+	}
+	ok, err := updatedOne(c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "order_id", Value: prev}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "order_id", Value: sl.OrderID}, {Key: "at", Value: sl.At}}}}))
+	return ok, fault.Wrap(err, "take unpaid slot %s", id)
 }
 
 func (s *mongoStore) Cart(ctx context.Context, tenantID, fanID string) ([]CartItem, error) {

@@ -18,14 +18,14 @@ type sqliteStore struct{ engineStore }
 
 const orderColumns = `id, fan_id, status, lines, address, goods_total, shipping_fee, discount, payable, paid, refunded,
 	refundable, refunds, events, provider, transaction_id, carrier, tracking_no, cancel_reason, attribution,
-	created_at, expires_at, paid_at, shipped_at, completed_at, cancelled_at`
+	created_at, expires_at, paid_at, shipped_at, completed_at, cancelled_at, test`
 
 func scanOrder(scan func(...any) error) (Order, error) {
 	var o Order
 	var lines, addr, refunds, events, attribution, created, expires, paid, shipped, completed, cancelled string
 	err := scan(&o.ID, &o.FanID, &o.Status, &lines, &addr, &o.GoodsTotal, &o.ShippingFee, &o.Discount, &o.Payable,
 		&o.Paid, &o.Refunded, &o.Refundable, &refunds, &events, &o.Provider, &o.TransactionID, &o.Carrier,
-		&o.TrackingNo, &o.CancelReason, &attribution, &created, &expires, &paid, &shipped, &completed, &cancelled)
+		&o.TrackingNo, &o.CancelReason, &attribution, &created, &expires, &paid, &shipped, &completed, &cancelled, &o.Test)
 	if err != nil {
 		return o, err
 	}
@@ -73,7 +73,13 @@ func (s *sqliteStore) List(ctx context.Context, tenantID string, f Filter) ([]Or
 	if f.Status != "" {
 		cond("status = ?", f.Status)
 	} else {
-		where, args = append(where, "status NOT IN (?, ?)"), append(args, Placing, Rejected)
+		// The listed statuses by name, not "NOT IN (placing, rejected)":
+		// the count then reads orders_status one status at a time instead
+		// of every entry of the shop.
+		where = append(where, "status IN ("+engine.Placeholders(len(listed))+")")
+		for _, st := range listed {
+			args = append(args, st)
+		}
 	}
 	if f.FanID != "" {
 		cond("fan_id = ?", f.FanID)
@@ -128,6 +134,13 @@ func (s *sqliteStore) AddRefund(ctx context.Context, tenantID, id string, from [
 		refunds = json_insert(refunds, '$[#]', json(?)), events = json_insert(events, '$[#]', json(?)), outbox = 1
 		WHERE tenant_id = ? AND id = ? AND refundable >= ? AND status IN (`+engine.Placeholders(len(from))+`)`, args...)
 	return ok, fault.Wrap(err, "refund order %s", id)
+}
+
+func (s *sqliteStore) FullyRefunded(ctx context.Context, tenantID string, limit int) ([]Order, error) {
+	// The literal conditions of the partial index orders_fully_refunded.
+	list, err := s.query(ctx, tenantID, `SELECT `+orderColumns+` FROM orders WHERE tenant_id = ?
+		AND refundable = 0 AND refunded > 0 AND status IN ('paid', 'shipped', 'completed') LIMIT ?`, limit)
+	return list, fault.Wrap(err, "fully refunded orders")
 }
 
 func (s *sqliteStore) Due(ctx context.Context, tenantID, status, field string, t time.Time, limit int) ([]Order, error) {
@@ -263,6 +276,30 @@ func (s *sqliteStore) DeleteKeysBefore(ctx context.Context, tenantID string, t t
 	}
 	n, err := res.RowsAffected()
 	return int(n), err
+}
+
+func (s *sqliteStore) Slots(ctx context.Context, tenantID, fanID string) ([]Slot, error) {
+	list, err := engine.SQLAll(ctx, s.e, tenantID, func(scan func(...any) error) (Slot, error) {
+		sl := Slot{FanID: fanID}
+		var at string
+		err := scan(&sl.N, &sl.OrderID, &at)
+		sl.At = engine.ParseTimeText(at)
+		return sl, err
+	}, `SELECT n, order_id, at FROM unpaid_slots WHERE tenant_id = ? AND fan_id = ? ORDER BY n`, fanID)
+	return list, fault.Wrap(err, "read unpaid slots of fan %s", fanID)
+}
+
+func (s *sqliteStore) TakeSlot(ctx context.Context, tenantID string, sl Slot, prev string) (bool, error) {
+	var ok bool
+	var err error
+	if prev == "" {
+		ok, err = s.execOne(ctx, tenantID, `INSERT OR IGNORE INTO unpaid_slots (tenant_id, fan_id, n, order_id, at)
+			VALUES (?, ?, ?, ?, ?)`, sl.FanID, sl.N, sl.OrderID, engine.TimeText(sl.At))
+	} else {
+		ok, err = s.execOne(ctx, tenantID, `UPDATE unpaid_slots SET order_id = ?, at = ?
+			WHERE tenant_id = ? AND fan_id = ? AND n = ? AND order_id = ?`, sl.OrderID, engine.TimeText(sl.At), sl.FanID, sl.N, prev)
+	}
+	return ok, fault.Wrap(err, "take unpaid slot %d of fan %s", sl.N, sl.FanID)
 }
 
 func (s *sqliteStore) Cart(ctx context.Context, tenantID, fanID string) ([]CartItem, error) {

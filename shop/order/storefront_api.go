@@ -5,7 +5,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -74,8 +76,13 @@ func (h *Handlers) cartWrite(c echo.Context, add bool) error {
 
 // place is POST /s/{slug}/api/orders. With an Idempotency-Key header, the
 // same key and body replay the first answer for 24 hours; the same key with
-// another body is a 409 (Service.PlaceIdempotent).
+// another body is a 409 (Service.PlaceIdempotent). One address places at
+// most PlaceLimit orders a minute in one shop (a 429 beyond).
 func (h *Handlers) place(c echo.Context) error {
+	if ok, wait := h.placing.take(tenants.FromContext(c).ID+" "+addressKey(c.RealIP()), time.Now()); !ok {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		return fault.TooManyRequests("too many orders from your network in the last minute; try again in a minute")
+	}
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
 		return fault.Invalid("", "could not read the request body")

@@ -122,7 +122,7 @@ func (s *Service) Refund(ctx context.Context, tenantID, id string, req RefundReq
 	}
 	now := s.clock()
 	r := Refund{ID: engine.NewID(), Amount: req.Amount, Reason: reason, At: now}
-	ok, err := s.store.AddRefund(ctx, tenantID, id, []string{Paid, Shipped, Completed}, r,
+	ok, err := s.store.AddRefund(ctx, tenantID, id, refundable, r,
 		Event{ID: "refund:" + r.ID, Type: EventRefunded, Amount: r.Amount, At: now})
 	return s.settle(ctx, tenantID, id, ok, err, func(o Order) error {
 		if o.Status == PendingPayment || o.Status == Cancelled {

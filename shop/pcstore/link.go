@@ -113,25 +113,50 @@ func (s *Syncer) Unlink(ctx context.Context, tenantID string) error {
 // SaveLink checks the PC store at in, previews what would be imported, and
 // saves the link; nothing is imported until a sync is started.
 func (s *Syncer) SaveLink(ctx context.Context, tenantID string, in LinkInput) (Link, Preview, error) {
-	release, err := s.previewSlot(tenantID)
-	if err != nil {
-		return Link{}, Preview{}, err
-	}
-	defer release()
-	old, err := s.currentLink(ctx, tenantID)
-	if err != nil {
-		return Link{}, Preview{}, err
-	}
-	l, err := in.build(old, false)
-	if err != nil {
-		return Link{}, Preview{}, err
-	}
-	return s.previewAndSave(ctx, tenantID, old, l)
+	return s.relink(ctx, tenantID, in, false, func(old, l Link) (Link, Preview, error) {
+		return s.previewAndSave(ctx, tenantID, old, l)
+	})
 }
 
 // SaveUpload stores an uploaded feed, previews it and links the shop to it
 // (in's type and URL are ignored; its rates and stock settings apply).
 func (s *Syncer) SaveUpload(ctx context.Context, tenantID, name string, r io.Reader, in LinkInput) (Link, Preview, error) {
+	in.Type, in.URL = source.Feed, ""
+	return s.relink(ctx, tenantID, in, true, func(old, l Link) (Link, Preview, error) {
+		// The file's name, as the browser or the caller gave it, is shown
+		// in the console: cleaned as a feed's titles are.
+		name = fault.Clip(source.Line(name), 100)
+		if name == "" {
+			name = "feed"
+		}
+		up := Upload{ID: engine.NewID(), Name: name, CreatedAt: s.stamp()}
+		size, err := s.store.PutUpload(ctx, tenantID, up, r, MaxUploadBytes)
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return Link{}, Preview{}, &fault.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large",
+					Message: fmt.Sprintf("the file is larger than the %d bytes this server accepts; import it with go run ./scripts/import", mbe.Limit)}
+			}
+			return Link{}, Preview{}, err
+		}
+		if size == 0 {
+			_ = s.store.DeleteUploads(ctx, tenantID, old.UploadID)
+			return Link{}, Preview{}, fault.Invalid("feed", "the file is empty")
+		}
+		l.UploadID, l.UploadName, l.IntervalMinutes = up.ID, up.Name, 0
+		link, p, err := s.previewAndSave(ctx, tenantID, old, l)
+		if err != nil {
+			_ = s.store.DeleteUploads(ctx, tenantID, old.UploadID)
+		}
+		return link, p, err
+	})
+}
+
+// relink runs save, holding one of the shop's preview slots, with the
+// shop's current link (zero if none) and the link in makes of it (upload:
+// an uploaded feed).
+func (s *Syncer) relink(ctx context.Context, tenantID string, in LinkInput, upload bool,
+	save func(old, l Link) (Link, Preview, error)) (Link, Preview, error) {
 	release, err := s.previewSlot(tenantID)
 	if err != nil {
 		return Link{}, Preview{}, err
@@ -141,34 +166,11 @@ func (s *Syncer) SaveUpload(ctx context.Context, tenantID, name string, r io.Rea
 	if err != nil {
 		return Link{}, Preview{}, err
 	}
-	in.Type, in.URL = source.Feed, ""
-	l, err := in.build(old, true)
+	l, err := in.build(old, upload)
 	if err != nil {
 		return Link{}, Preview{}, err
 	}
-	if name == "" {
-		name = "feed"
-	}
-	up := Upload{ID: engine.NewID(), Name: fault.Clip(name, 100), CreatedAt: s.stamp()}
-	size, err := s.store.PutUpload(ctx, tenantID, up, r, MaxUploadBytes)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return Link{}, Preview{}, &fault.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large",
-				Message: fmt.Sprintf("the file is larger than the %d bytes this server accepts; import it with go run ./scripts/import", mbe.Limit)}
-		}
-		return Link{}, Preview{}, err
-	}
-	if size == 0 {
-		_ = s.store.DeleteUploads(ctx, tenantID, old.UploadID)
-		return Link{}, Preview{}, fault.Invalid("feed", "the file is empty")
-	}
-	l.UploadID, l.UploadName, l.IntervalMinutes = up.ID, up.Name, 0
-	link, p, err := s.previewAndSave(ctx, tenantID, old, l)
-	if err != nil {
-		_ = s.store.DeleteUploads(ctx, tenantID, old.UploadID)
-	}
-	return link, p, err
+	return save(old, l)
 }
 
 func (s *Syncer) previewAndSave(ctx context.Context, tenantID string, old, l Link) (Link, Preview, error) {

@@ -2,8 +2,7 @@ package pcstore
 
 import (
 	"context"
-	"errors"
-	"fmt"
+	_ "embed"
 	"io"
 	"time"
 
@@ -235,10 +234,7 @@ type Store interface {
 
 // NewStore returns the store on the engine's kind.
 func NewStore(e *engine.Engine) Store {
-	if e.Kind() == engine.Mongo {
-		return &mongoStore{e: e}
-	}
-	return &sqliteStore{e: e}
+	return engine.ByKind[Store](e, &sqliteStore{e: e}, &mongoStore{e: e})
 }
 
 // The helpers below serve both engines' stores.
@@ -246,16 +242,6 @@ func NewStore(e *engine.Engine) Store {
 func errNoLink() error { return fault.NotFound("PC store link") }
 
 func errNoUpload() error { return fault.NotFound("uploaded feed") }
-
-// wrap says what the store was doing when err happened, leaving the
-// domain's own errors (a fault.Error: not found) as they are.
-func wrap(op string, err error) error {
-	var fe *fault.Error
-	if errors.As(err, &fe) {
-		return err
-	}
-	return fmt.Errorf("%s: %w", op, err)
-}
 
 // orEmpty is m, or an empty map when m is nil: stored as {}, never null.
 func orEmpty[M ~map[K]V, K comparable, V any](m M) M {
@@ -282,86 +268,15 @@ func byExternalID(ms []Mapping) map[string]Mapping {
 	return out
 }
 
+// schemaSQL is the package's SQLite schema.
+//
+//go:embed schema.sql
+var schemaSQL string
+
 // Schema is pcstore's tables and indexes in each tenant database.
 var Schema = engine.Schema{
-	Name: "pcstore",
-	SQLite: []string{
-		`CREATE TABLE IF NOT EXISTS pcstore_links (
-			tenant_id TEXT PRIMARY KEY,
-			type TEXT NOT NULL,
-			url TEXT NOT NULL,
-			api_key TEXT NOT NULL,
-			api_secret TEXT NOT NULL,
-			upload_id TEXT NOT NULL,
-			upload_name TEXT NOT NULL,
-			currency TEXT NOT NULL,
-			rates TEXT NOT NULL,
-			interval_minutes INTEGER NOT NULL,
-			assumed_stock INTEGER NOT NULL,
-			created_at TEXT NOT NULL,
-			updated_at TEXT NOT NULL,
-			next_run_at TEXT NOT NULL,
-			current_run TEXT NOT NULL,
-			last_run_id TEXT NOT NULL,
-			last_count INTEGER NOT NULL)`,
-		`CREATE TABLE IF NOT EXISTS pcstore_mappings (
-			tenant_id TEXT NOT NULL,
-			source TEXT NOT NULL,
-			external_id TEXT NOT NULL,
-			product_id TEXT NOT NULL,
-			skus TEXT NOT NULL,
-			run TEXT NOT NULL,
-			outcome TEXT NOT NULL,
-			gone INTEGER NOT NULL,
-			updated_at TEXT NOT NULL,
-			PRIMARY KEY (tenant_id, source, external_id))`,
-		`CREATE INDEX IF NOT EXISTS pcstore_mappings_run ON pcstore_mappings (tenant_id, run, outcome)`,
-		`CREATE INDEX IF NOT EXISTS pcstore_mappings_gone ON pcstore_mappings (tenant_id, source, gone)`,
-		`CREATE TABLE IF NOT EXISTS pcstore_runs (
-			tenant_id TEXT NOT NULL,
-			id TEXT NOT NULL,
-			status TEXT NOT NULL,
-			run_trigger TEXT NOT NULL,
-			spec TEXT NOT NULL,
-			counts TEXT NOT NULL,
-			total INTEGER NOT NULL,
-			bytes_read INTEGER NOT NULL,
-			bytes_total INTEGER NOT NULL,
-			page INTEGER NOT NULL,
-			resumes INTEGER NOT NULL,
-			error TEXT NOT NULL,
-			notes TEXT NOT NULL,
-			started_at TEXT NOT NULL,
-			finished_at TEXT NOT NULL,
-			heartbeat_at TEXT NOT NULL,
-			active_ms INTEGER NOT NULL,
-			PRIMARY KEY (tenant_id, id))`,
-		`CREATE INDEX IF NOT EXISTS pcstore_runs_started ON pcstore_runs (tenant_id, started_at)`,
-		`CREATE TABLE IF NOT EXISTS pcstore_run_errors (
-			tenant_id TEXT NOT NULL,
-			run_id TEXT NOT NULL,
-			ref TEXT NOT NULL,
-			seq INTEGER NOT NULL,
-			external_id TEXT NOT NULL,
-			title TEXT NOT NULL,
-			message TEXT NOT NULL,
-			at TEXT NOT NULL,
-			PRIMARY KEY (tenant_id, run_id, ref))`,
-		`CREATE INDEX IF NOT EXISTS pcstore_run_errors_seq ON pcstore_run_errors (tenant_id, run_id, seq)`,
-		`CREATE TABLE IF NOT EXISTS pcstore_uploads (
-			tenant_id TEXT NOT NULL,
-			id TEXT NOT NULL,
-			name TEXT NOT NULL,
-			size INTEGER NOT NULL,
-			created_at TEXT NOT NULL,
-			PRIMARY KEY (tenant_id, id))`,
-		`CREATE TABLE IF NOT EXISTS pcstore_upload_chunks (
-			tenant_id TEXT NOT NULL,
-			upload_id TEXT NOT NULL,
-			seq INTEGER NOT NULL,
-			data BLOB NOT NULL,
-			PRIMARY KEY (tenant_id, upload_id, seq))`,
-	},
+	Name:   "pcstore",
+	SQLite: engine.SQLStatements(schemaSQL),
 	Mongo: []engine.MongoCollection{
 		{Name: "pcstore_links"}, // one document per tenant, _id "link:<tenant>"
 		{Name: "pcstore_mappings", Indexes: []engine.MongoIndex{

@@ -56,10 +56,7 @@ func (s *mongoStore) PutLink(ctx context.Context, tenantID string, l Link) error
 			{Key: "last_run_id", Value: ""}, {Key: "last_count", Value: int64(0)},
 		}},
 	}, options.UpdateOne().SetUpsert(true))
-	if err != nil {
-		return fmt.Errorf("put link: %w", err)
-	}
-	return nil
+	return fault.Wrap(err, "put link")
 }
 
 func (s *mongoStore) DeleteLink(ctx context.Context, tenantID string) error {
@@ -78,10 +75,7 @@ func (s *mongoStore) SetLinkRun(ctx context.Context, tenantID, runID string) err
 	db := s.e.Mongo(tenantID)
 	res, err := db.C("pcstore_links").UpdateOne(ctx, bson.D{{Key: "_id", Value: linkID(db)}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "current_run", Value: runID}}}})
-	if err := engine.Matched(res, err, errNoLink()); err != nil {
-		return wrap("set link run "+runID, err)
-	}
-	return nil
+	return fault.Wrap(engine.Matched(res, err, errNoLink()), "set link run %s", runID)
 }
 
 func (s *mongoStore) FinishLinkRun(ctx context.Context, tenantID, runID string, next time.Time, lastCount int64) error {
@@ -94,10 +88,7 @@ func (s *mongoStore) FinishLinkRun(ctx context.Context, tenantID, runID string, 
 		_, err = c.UpdateOne(ctx, bson.D{{Key: "_id", Value: linkID(db)}, {Key: "current_run", Value: runID}},
 			bson.D{{Key: "$set", Value: bson.D{{Key: "current_run", Value: ""}}}})
 	}
-	if err != nil {
-		return fmt.Errorf("finish link run %s: %w", runID, err)
-	}
-	return nil
+	return fault.Wrap(err, "finish link run %s", runID)
 }
 
 type mappingDoc struct {
@@ -169,10 +160,7 @@ func (s *mongoStore) SaveMapping(ctx context.Context, tenantID string, m Mapping
 			{Key: "product_id", Value: m.ProductID}, {Key: "skus", Value: orEmpty(m.SKUs)}, {Key: "run", Value: m.Run},
 			{Key: "outcome", Value: m.Outcome}, {Key: "gone", Value: m.Gone}, {Key: "updated_at", Value: m.UpdatedAt},
 		}}})
-	if err := engine.Matched(res, err, fault.NotFound("mapping")); err != nil {
-		return wrap("save mapping "+m.ExternalID, err)
-	}
-	return nil
+	return fault.Wrap(engine.Matched(res, err, fault.NotFound("mapping")), "save mapping %s", m.ExternalID)
 }
 
 func (s *mongoStore) MarkSeen(ctx context.Context, tenantID, src, runID, outcome string, ids []string) error {
@@ -183,20 +171,14 @@ func (s *mongoStore) MarkSeen(ctx context.Context, tenantID, src, runID, outcome
 		bson.D{{Key: "source", Value: src}, {Key: "external_id", Value: bson.D{{Key: "$in", Value: ids}}}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "run", Value: runID}, {Key: "outcome", Value: outcome},
 			{Key: "updated_at", Value: time.Now().UTC()}}}})
-	if err != nil {
-		return fmt.Errorf("mark %d mappings %s: %w", len(ids), outcome, err)
-	}
-	return nil
+	return fault.Wrap(err, "mark %d mappings %s", len(ids), outcome)
 }
 
 func (s *mongoStore) StaleMappings(ctx context.Context, tenantID, src, runID string, limit int) ([]Mapping, error) {
 	ms, err := engine.FindAll(ctx, s.e.Mongo(tenantID).C("pcstore_mappings"),
 		bson.D{{Key: "source", Value: src}, {Key: "gone", Value: false}, {Key: "run", Value: bson.D{{Key: "$ne", Value: runID}}}},
 		mappingDoc.mapping, options.Find().SetLimit(int64(limit)))
-	if err != nil {
-		return nil, fmt.Errorf("stale mappings: %w", err)
-	}
-	return ms, nil
+	return ms, fault.Wrap(err, "stale mappings")
 }
 
 func (s *mongoStore) CountOutcomes(ctx context.Context, tenantID, runID string) (Counts, error) {
@@ -215,10 +197,7 @@ func (s *mongoStore) CountOutcomes(ctx context.Context, tenantID, runID string) 
 }
 
 func (s *mongoStore) CreateRun(ctx context.Context, tenantID string, r Run) error {
-	if err := s.e.Mongo(tenantID).C("pcstore_runs").InsertOne(ctx, r); err != nil {
-		return fmt.Errorf("create run: %w", err)
-	}
-	return nil
+	return fault.Wrap(s.e.Mongo(tenantID).C("pcstore_runs").InsertOne(ctx, r), "create run")
 }
 
 func (s *mongoStore) GetRun(ctx context.Context, tenantID, id string) (Run, error) {
@@ -242,10 +221,7 @@ func (s *mongoStore) SaveRun(ctx context.Context, tenantID string, r Run) error 
 			{Key: "notes", Value: orNone(r.Notes)}, {Key: "finished_at", Value: r.FinishedAt},
 			{Key: "heartbeat_at", Value: r.HeartbeatAt}, {Key: "active_ms", Value: r.ActiveMS},
 		}}})
-	if err := engine.Matched(res, err, fault.NotFound("run")); err != nil {
-		return wrap("save run "+r.ID, err)
-	}
-	return nil
+	return fault.Wrap(engine.Matched(res, err, fault.NotFound("run")), "save run %s", r.ID)
 }
 
 func (s *mongoStore) ListRuns(ctx context.Context, tenantID string, before time.Time, limit int) ([]Run, error) {
@@ -255,10 +231,7 @@ func (s *mongoStore) ListRuns(ctx context.Context, tenantID string, before time.
 	}
 	rs, err := engine.FindAll(ctx, s.e.Mongo(tenantID).C("pcstore_runs"), filter, Run.tidy, options.Find().
 		SetSort(bson.D{{Key: "started_at", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(limit)))
-	if err != nil {
-		return nil, fmt.Errorf("list runs: %w", err)
-	}
-	return rs, nil
+	return rs, fault.Wrap(err, "list runs")
 }
 
 type runErrorDoc struct {
@@ -283,27 +256,18 @@ func (s *mongoStore) AddRunError(ctx context.Context, tenantID string, e RunErro
 	if engine.IsUniqueViolation(err) {
 		return false, nil
 	}
-	if err != nil {
-		return false, fmt.Errorf("add run error: %w", err)
-	}
-	return true, nil
+	return err == nil, fault.Wrap(err, "add run error")
 }
 
 func (s *mongoStore) RunErrors(ctx context.Context, tenantID, runID string, offset, limit int) ([]RunError, error) {
 	es, err := engine.FindAll(ctx, s.e.Mongo(tenantID).C("pcstore_run_errors"), bson.D{{Key: "run_id", Value: runID}}, runErrorDoc.runError,
 		options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}).SetSkip(int64(offset)).SetLimit(int64(limit)))
-	if err != nil {
-		return nil, fmt.Errorf("errors of run %s: %w", runID, err)
-	}
-	return es, nil
+	return es, fault.Wrap(err, "errors of run %s", runID)
 }
 
 func (s *mongoStore) CountRunErrors(ctx context.Context, tenantID, runID string) (int64, error) {
 	n, err := s.e.Mongo(tenantID).C("pcstore_run_errors").CountDocuments(ctx, bson.D{{Key: "run_id", Value: runID}})
-	if err != nil {
-		return 0, fmt.Errorf("count errors of run %s: %w", runID, err)
-	}
-	return n, nil
+	return n, fault.Wrap(err, "count errors of run %s", runID)
 }
 
 type uploadDoc struct {
@@ -354,9 +318,15 @@ func (s *mongoStore) OpenUpload(ctx context.Context, tenantID, id string) (io.Re
 	}}, u.Size, nil
 }
 
+// sweptUploads bounds the uploads one DeleteUploads reads, oldest first: a
+// shop holds its feed and at most the one replacing it, since every
+// upload sweeps the others; any beyond go at the next sweep.
+const sweptUploads = 100
+
 func (s *mongoStore) DeleteUploads(ctx context.Context, tenantID string, keep ...string) error {
 	db := s.e.Mongo(tenantID)
-	ids, err := engine.FindAll(ctx, db.C("pcstore_uploads"), bson.D{}, func(u uploadDoc) string { return u.ID })
+	ids, err := engine.FindAll(ctx, db.C("pcstore_uploads"), bson.D{}, func(u uploadDoc) string { return u.ID },
+		options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}}).SetLimit(sweptUploads))
 	if err != nil {
 		return fmt.Errorf("list uploads: %w", err)
 	}

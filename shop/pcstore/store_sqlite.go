@@ -50,35 +50,23 @@ func (s *sqliteStore) PutLink(ctx context.Context, tenantID string, l Link) erro
 			assumed_stock = excluded.assumed_stock, updated_at = excluded.updated_at, next_run_at = excluded.next_run_at`,
 		l.Type, l.URL, l.Key, l.Secret, l.UploadID, l.UploadName, l.Currency, engine.JSONText(orEmpty(l.Rates)), l.IntervalMinutes,
 		l.AssumedStock, engine.TimeText(l.CreatedAt), engine.TimeText(l.UpdatedAt), engine.TimeText(l.NextRunAt))
-	if err != nil {
-		return fmt.Errorf("put link: %w", err)
-	}
-	return nil
+	return fault.Wrap(err, "put link")
 }
 
 func (s *sqliteStore) DeleteLink(ctx context.Context, tenantID string) error {
 	res, err := s.e.SQLExec(ctx, tenantID, `DELETE FROM pcstore_links WHERE tenant_id = ?`)
-	if err := engine.One(res, err, errNoLink()); err != nil {
-		return wrap("delete link", err)
-	}
-	return nil
+	return fault.Wrap(engine.One(res, err, errNoLink()), "delete link")
 }
 
 func (s *sqliteStore) SetLinkRun(ctx context.Context, tenantID, runID string) error {
 	res, err := s.e.SQLExec(ctx, tenantID, `UPDATE pcstore_links SET current_run = ? WHERE tenant_id = ?`, runID)
-	if err := engine.One(res, err, errNoLink()); err != nil {
-		return wrap("set link run "+runID, err)
-	}
-	return nil
+	return fault.Wrap(engine.One(res, err, errNoLink()), "set link run %s", runID)
 }
 
 func (s *sqliteStore) FinishLinkRun(ctx context.Context, tenantID, runID string, next time.Time, lastCount int64) error {
 	_, err := s.e.SQLExec(ctx, tenantID, `UPDATE pcstore_links SET current_run = CASE WHEN current_run = ? THEN '' ELSE current_run END,
 		last_run_id = ?, next_run_at = ?, last_count = ? WHERE tenant_id = ?`, runID, runID, engine.TimeText(next), lastCount)
-	if err != nil {
-		return fmt.Errorf("finish link run %s: %w", runID, err)
-	}
-	return nil
+	return fault.Wrap(err, "finish link run %s", runID)
 }
 
 const mappingColumns = `source, external_id, product_id, skus, run, outcome, gone, updated_at`
@@ -126,20 +114,14 @@ func (s *sqliteStore) ClaimMappings(ctx context.Context, tenantID string, ms []M
 	_, err := s.e.SQLExec(ctx, tenantID, `INSERT OR IGNORE INTO pcstore_mappings (tenant_id, `+mappingColumns+`)
 		SELECT ?, column1, column2, column3, column4, column5, column6, column7, column8 FROM (VALUES `+strings.Join(rows, ", ")+`)`,
 		args...)
-	if err != nil {
-		return fmt.Errorf("claim mappings: %w", err)
-	}
-	return nil
+	return fault.Wrap(err, "claim mappings")
 }
 
 func (s *sqliteStore) SaveMapping(ctx context.Context, tenantID string, m Mapping) error {
 	res, err := s.e.SQLExec(ctx, tenantID, `UPDATE pcstore_mappings SET product_id = ?, skus = ?, run = ?, outcome = ?, gone = ?,
 		updated_at = ? WHERE tenant_id = ? AND source = ? AND external_id = ?`,
 		m.ProductID, engine.JSONText(orEmpty(m.SKUs)), m.Run, m.Outcome, m.Gone, engine.TimeText(m.UpdatedAt), m.Source, m.ExternalID)
-	if err := engine.One(res, err, fault.NotFound("mapping")); err != nil {
-		return wrap("save mapping "+m.ExternalID, err)
-	}
-	return nil
+	return fault.Wrap(engine.One(res, err, fault.NotFound("mapping")), "save mapping %s", m.ExternalID)
 }
 
 func (s *sqliteStore) MarkSeen(ctx context.Context, tenantID, src, runID, outcome string, ids []string) error {
@@ -149,19 +131,13 @@ func (s *sqliteStore) MarkSeen(ctx context.Context, tenantID, src, runID, outcom
 	_, err := s.e.SQLExec(ctx, tenantID, `UPDATE pcstore_mappings SET run = ?, outcome = ?, updated_at = ?
 		WHERE tenant_id = ? AND source = ? AND external_id IN (`+engine.Placeholders(len(ids))+`)`,
 		append([]any{runID, outcome, engine.TimeText(time.Now()), src}, engine.Strings(ids)...)...)
-	if err != nil {
-		return fmt.Errorf("mark %d mappings %s: %w", len(ids), outcome, err)
-	}
-	return nil
+	return fault.Wrap(err, "mark %d mappings %s", len(ids), outcome)
 }
 
 func (s *sqliteStore) StaleMappings(ctx context.Context, tenantID, src, runID string, limit int) ([]Mapping, error) {
 	ms, err := engine.SQLAll(ctx, s.e, tenantID, scanMapping, `SELECT `+mappingColumns+` FROM pcstore_mappings
 		WHERE tenant_id = ? AND source = ? AND gone = 0 AND run <> ? LIMIT ?`, src, runID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("stale mappings: %w", err)
-	}
-	return ms, nil
+	return ms, fault.Wrap(err, "stale mappings")
 }
 
 func (s *sqliteStore) CountOutcomes(ctx context.Context, tenantID, runID string) (Counts, error) {
@@ -196,10 +172,7 @@ func (s *sqliteStore) CreateRun(ctx context.Context, tenantID string, r Run) err
 		r.ID, r.Status, r.Trigger, engine.JSONText(specJSON(r.Spec)), engine.JSONText(r.Counts), r.Total, r.BytesRead, r.BytesTotal,
 		r.Page, r.Resumes, r.Error, engine.JSONText(orNone(r.Notes)), engine.TimeText(r.StartedAt), engine.OptTimeText(r.FinishedAt),
 		engine.TimeText(r.HeartbeatAt), r.ActiveMS)
-	if err != nil {
-		return fmt.Errorf("create run: %w", err)
-	}
-	return nil
+	return fault.Wrap(err, "create run")
 }
 
 func scanRun(scan func(...any) error) (Run, error) {
@@ -230,10 +203,7 @@ func (s *sqliteStore) GetRun(ctx context.Context, tenantID, id string) (Run, err
 	if errors.Is(err, sql.ErrNoRows) {
 		return Run{}, fault.NotFound("run")
 	}
-	if err != nil {
-		return Run{}, fmt.Errorf("get run %s: %w", id, err)
-	}
-	return r, nil
+	return r, fault.Wrap(err, "get run %s", id)
 }
 
 func (s *sqliteStore) SaveRun(ctx context.Context, tenantID string, r Run) error {
@@ -242,10 +212,7 @@ func (s *sqliteStore) SaveRun(ctx context.Context, tenantID string, r Run) error
 		WHERE tenant_id = ? AND id = ?`,
 		r.Status, engine.JSONText(specJSON(r.Spec)), engine.JSONText(r.Counts), r.Total, r.BytesRead, r.BytesTotal, r.Page, r.Resumes,
 		r.Error, engine.JSONText(orNone(r.Notes)), engine.OptTimeText(r.FinishedAt), engine.TimeText(r.HeartbeatAt), r.ActiveMS, r.ID)
-	if err := engine.One(res, err, fault.NotFound("run")); err != nil {
-		return wrap("save run "+r.ID, err)
-	}
-	return nil
+	return fault.Wrap(engine.One(res, err, fault.NotFound("run")), "save run %s", r.ID)
 }
 
 func (s *sqliteStore) ListRuns(ctx context.Context, tenantID string, before time.Time, limit int) ([]Run, error) {
@@ -255,10 +222,7 @@ func (s *sqliteStore) ListRuns(ctx context.Context, tenantID string, before time
 	}
 	rs, err := engine.SQLAll(ctx, s.e, tenantID, scanRun, `SELECT `+runColumns+` FROM pcstore_runs WHERE tenant_id = ?`+cond+`
 		ORDER BY started_at DESC, id DESC LIMIT ?`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list runs: %w", err)
-	}
-	return rs, nil
+	return rs, fault.Wrap(err, "list runs")
 }
 
 func (s *sqliteStore) AddRunError(ctx context.Context, tenantID string, e RunError) (bool, error) {
@@ -280,19 +244,13 @@ func (s *sqliteStore) RunErrors(ctx context.Context, tenantID, runID string, off
 		return e, err
 	}, `SELECT ref, external_id, title, message, at FROM pcstore_run_errors
 		WHERE tenant_id = ? AND run_id = ? ORDER BY seq LIMIT ? OFFSET ?`, runID, limit, offset)
-	if err != nil {
-		return nil, fmt.Errorf("errors of run %s: %w", runID, err)
-	}
-	return es, nil
+	return es, fault.Wrap(err, "errors of run %s", runID)
 }
 
 func (s *sqliteStore) CountRunErrors(ctx context.Context, tenantID, runID string) (int64, error) {
 	var n int64
 	err := s.e.SQLQueryRow(ctx, tenantID, `SELECT count(*) FROM pcstore_run_errors WHERE tenant_id = ? AND run_id = ?`, runID).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("count errors of run %s: %w", runID, err)
-	}
-	return n, nil
+	return n, fault.Wrap(err, "count errors of run %s", runID)
 }
 
 func (s *sqliteStore) PutUpload(ctx context.Context, tenantID string, u Upload, r io.Reader, max int64) (int64, error) {
@@ -311,10 +269,7 @@ func (s *sqliteStore) PutUpload(ctx context.Context, tenantID string, u Upload, 
 	}
 	_, err = db.Exec(ctx, `INSERT INTO pcstore_uploads (tenant_id, id, name, size, created_at) VALUES (?, ?, ?, ?, ?)`,
 		u.ID, u.Name, size, engine.TimeText(u.CreatedAt))
-	if err != nil {
-		return 0, fmt.Errorf("put upload %s: %w", u.ID, err)
-	}
-	return size, nil
+	return size, fault.Wrap(err, "put upload %s", u.ID)
 }
 
 func (s *sqliteStore) OpenUpload(ctx context.Context, tenantID, id string) (io.ReadCloser, int64, error) {

@@ -23,6 +23,12 @@ type mongoStore struct {
 	rulesDoc
 }
 
+// readGap, nil but in tests, runs between Entry's two reads: the window a
+// concurrent flush falls in. Through the tests' one connection operations
+// are served in turn, so a flush never gets its two writes in between on
+// its own; TestEntryDuringFlush widens the window with it.
+var readGap func()
+
 // maxApplyAttempts bounds Apply's retries when other writes to the same
 // account keep winning the revision race.
 const maxApplyAttempts = 100
@@ -61,15 +67,6 @@ func (d accountDoc) account() Account {
 		a.Lots[i].ExpiresAt = a.Lots[i].ExpiresAt.UTC()
 	}
 	return a
-}
-
-func (d accountDoc) pending(key string) bool {
-	for _, e := range d.Pending {
-		if e.Key == key {
-			return true
-		}
-	}
-	return false
 }
 
 // ledgerFields are what Apply sets: never the reminder opt-in, which
@@ -128,18 +125,11 @@ func (s *mongoStore) Apply(ctx context.Context, tenantID, fanID string, b Batch)
 			return Result{}, err
 		}
 		if key != "" {
-			// The account is read first, the ledger second: an entry is
-			// copied to the ledger before it leaves the outbox, so a key
-			// applied before is in one of the two.
-			seen := d.pending(key)
-			if !seen {
-				_, err := s.Entry(ctx, tenantID, fanID, key)
-				if err != nil && !errors.Is(err, fault.ErrNotFound) {
-					return Result{}, err
-				}
-				seen = err == nil
+			_, err := s.entry(ctx, tenantID, d, key)
+			if err != nil && !errors.Is(err, fault.ErrNotFound) {
+				return Result{}, err
 			}
-			if seen {
+			if err == nil { // applied before
 				if d.Dirty {
 					if err := s.Flush(ctx, tenantID, fanID); err != nil {
 						return Result{}, err
@@ -250,25 +240,36 @@ func (s *mongoStore) Account(ctx context.Context, tenantID, fanID string) (Accou
 }
 
 func (s *mongoStore) Entry(ctx context.Context, tenantID, fanID, key string) (Entry, error) {
-	var d entryDoc
-	err := s.ledger(tenantID).FindOne(ctx, bson.D{{Key: "fan_id", Value: fanID}, {Key: "key", Value: key}}).Decode(&d)
+	d, _, err := s.read(ctx, tenantID, fanID)
+	if err != nil {
+		return Entry{}, err
+	}
+	if readGap != nil {
+		readGap()
+	}
+	return s.entry(ctx, tenantID, d, key)
+}
+
+// entry looks for the entry with key in the outbox of d, the account as
+// just read, then in the ledger: the order an entry moves in (Flush copies
+// it to the ledger before it leaves the outbox), so an entry applied before
+// d was read is in one of the two. Read the other way round, a flush
+// between the two reads hides it. ErrNotFound if none.
+func (s *mongoStore) entry(ctx context.Context, tenantID string, d accountDoc, key string) (Entry, error) {
+	for _, e := range d.Pending {
+		if e.Key == key {
+			return utcEntry(e), nil
+		}
+	}
+	var doc entryDoc
+	err := s.ledger(tenantID).FindOne(ctx, bson.D{{Key: "fan_id", Value: d.FanID}, {Key: "key", Value: key}}).Decode(&doc)
 	if engine.IsNoDocuments(err) {
-		// Still in the account's outbox?
-		a, _, rerr := s.read(ctx, tenantID, fanID)
-		if rerr != nil {
-			return Entry{}, rerr
-		}
-		for _, e := range a.Pending {
-			if e.Key == key {
-				return utcEntry(e), nil
-			}
-		}
 		return Entry{}, fault.NotFound("points entry")
 	}
 	if err != nil {
-		return Entry{}, fmt.Errorf("read points entry %s of fan %s: %w", key, fanID, err)
+		return Entry{}, fmt.Errorf("read points entry %s of fan %s: %w", key, d.FanID, err)
 	}
-	return d.entry(), nil
+	return doc.entry(), nil
 }
 
 // entries reads the fan's ledger entries whose seq matches seq, sorted by

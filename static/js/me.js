@@ -1,12 +1,26 @@
 // The storefront's "Me" and inbox pages: check in, the daily reminder and
 // the marketing opt-out. The pages render without JavaScript; these
-// controls call the shop's JSON API under /s/{shop}/api.
+// controls call the shop's JSON API under /s/{shop}/api and speak the
+// page's language (the words are the layout's #shop-i18n, as in shop.js).
 (function () {
   "use strict";
   var head = document.querySelector("[data-shop]");
   if (!head || !window.fetch) return;
   var base = head.getAttribute("data-shop");
   var box = document.querySelector("[data-msg]");
+
+  var words = {};
+  try { words = JSON.parse(document.getElementById("shop-i18n").textContent) || {}; } catch (ignored) { /* ids below */ }
+
+  // tr: the message id with its {{.Name}} placeholders filled (see shop.js).
+  function tr(id, vars) {
+    var m = words[id];
+    if (m && typeof m === "object") m = vars && vars.Count === 1 && m.one ? m.one : m.other;
+    if (typeof m !== "string") return id;
+    return m.replace(/\{\{\s*\.(\w+)\s*\}\}/g, function (all, k) {
+      return vars && vars[k] !== undefined ? String(vars[k]) : "";
+    });
+  }
 
   function say(msg, ok) {
     if (!box) { if (msg) window.alert(msg); return; }
@@ -25,10 +39,10 @@
       return r.json().catch(function () { return null; }).then(function (data) {
         if (r.ok) return data;
         var e = data && data.error;
-        var msg = e && e.message && r.status < 500 ? e.message : "Something went wrong. Please try again in a moment.";
+        var msg = e && e.message && r.status < 500 ? e.message : tr("failed");
         throw new Error(msg.charAt(0).toUpperCase() + msg.slice(1));
       });
-    }, function () { throw new Error("We could not reach the shop. Check your connection and try again."); });
+    }, function () { throw new Error(tr("offline")); });
   }
 
   var btn = document.querySelector("[data-checkin]");
@@ -40,13 +54,14 @@
         if (bal) bal.textContent = String(r.balance);
         var today = document.querySelector("[data-today]");
         if (today) {
-          today.textContent = r.already_checked_in ? "Already checked in today · streak " + r.streak + " days"
-            : "Checked in today: +" + r.points_awarded + " · streak " + r.streak + " day" + (r.streak === 1 ? "" : "s");
+          today.textContent = r.already_checked_in ? tr("already", { Count: r.streak })
+            : tr("checked", { Points: r.points_awarded, Count: r.streak });
         }
-        btn.textContent = "Checked in";
+        btn.textContent = tr("checked_in");
         var cell = document.querySelector("table.cal td.today");
         if (cell) cell.className += " on";
-        say(r.message, true);
+        say(r.already_checked_in ? tr("already", { Count: r.streak })
+          : tr("checkin_ok", { Points: r.points_awarded, Count: r.streak, Balance: r.balance }), true);
       }, function (err) {
         btn.disabled = false;
         say(err.message);
@@ -63,7 +78,7 @@
       el.disabled = true;
       call("PUT", path, body).then(function () {
         el.disabled = false;
-        say("Saved.", true);
+        say(tr("saved"), true);
       }, function (err) {
         el.disabled = false;
         el.checked = !el.checked;

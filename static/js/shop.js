@@ -1,18 +1,45 @@
 // Storefront buttons: add to cart, the cart's quantity steppers, checkout,
-// the sandbox pay button and cancelling an order. Every page renders
-// without JavaScript; these buttons call the shop's JSON API under
-// /s/{shop}/api and show its errors in plain words.
+// the sandbox pay button and cancelling an order, and the footer's language
+// switch. Every page renders without JavaScript; these buttons call the
+// shop's JSON API under /s/{shop}/api and show its errors in plain words,
+// in the page's language: the layout hands the words over as JSON
+// (#shop-i18n, the js. messages of tenants/i18n/locales).
 (function () {
   "use strict";
   var head = document.querySelector("[data-shop]");
   if (!head || !window.fetch) return;
   var base = head.getAttribute("data-shop"); // "/s/{shop}"
 
+  var words = {};
+  try { words = JSON.parse(document.getElementById("shop-i18n").textContent) || {}; } catch (ignored) { /* ids below */ }
+
+  // tr returns the message id in the page's language with its {{.Name}}
+  // placeholders filled from vars; a plural message takes its "one" form
+  // when vars.Count is 1 (English; Chinese has only "other").
+  function tr(id, vars) {
+    var m = words[id];
+    if (m && typeof m === "object") m = vars && vars.Count === 1 && m.one ? m.one : m.other;
+    if (typeof m !== "string") return id;
+    return m.replace(/\{\{\s*\.(\w+)\s*\}\}/g, function (all, k) {
+      return vars && vars[k] !== undefined ? String(vars[k]) : "";
+    });
+  }
+
   // Words a shopper knows for the API's field names.
-  var fieldNames = {
-    name: "Name", phone: "Phone", province: "Province", city: "City", district: "District",
-    detail: "Street address", qty: "Quantity", sku_id: "Option", product_id: "Product", items: "Items"
-  };
+  function fieldName(key) {
+    return words["field." + key] ? tr("field." + key) : key.replace(/_/g, " ");
+  }
+
+  // The language switch keeps the page's own query (the link alone,
+  // without JavaScript, comes back to the page without it).
+  document.addEventListener("click", function (e) {
+    var a = e.target.closest("a[data-lang]");
+    if (!a || e.metaKey || e.ctrlKey || e.shiftKey) return;
+    var q = new URLSearchParams(location.search);
+    q.set("lang", a.getAttribute("data-lang"));
+    e.preventDefault();
+    location.assign(location.pathname + "?" + q.toString());
+  });
 
   function fieldKey(field) {
     return (field || "").replace(/^.*[.\]]/, "");
@@ -21,19 +48,18 @@
   // plain turns an API answer into a sentence for the shopper.
   function plain(status, body) {
     var e = body && body.error;
-    if (status === 0) return "We could not reach the shop. Check your connection and try again.";
-    if (status === 429) return "Too many tries in a short time. Please wait a moment and try again.";
-    if (status === 413) return "That is too much at once. Please order fewer items.";
-    if (!e || !e.message || status >= 500) return "Something went wrong on our side. Please try again in a moment.";
+    if (status === 0) return tr("offline");
+    if (status === 429) return tr("too_many");
+    if (status === 413) return tr("too_large");
+    if (!e || !e.message || status >= 500) return tr("server");
     var msg = e.message;
     if (e.field && msg.indexOf(e.field + ": ") === 0) {
-      var key = fieldKey(e.field);
-      var name = fieldNames[key] || key.replace(/_/g, " ");
+      var name = fieldName(fieldKey(e.field));
       var rest = msg.slice(e.field.length + 2);
       msg = /^(is|must) /.test(rest) ? name + " " + rest : name + ": " + rest;
     }
     msg = msg.charAt(0).toUpperCase() + msg.slice(1);
-    return /[.!?]$/.test(msg) ? msg : msg + ".";
+    return /[.!?。！？]$/.test(msg) ? msg : msg + (/[\u4e00-\u9fff]/.test(msg) ? "。" : ".");
   }
 
   // call sends a request to the shop's API. It resolves with the decoded
@@ -127,10 +153,10 @@
       var item = { product_id: buy.elements.product.value, sku_id: "", qty: parseInt(qty ? qty.value : "1", 10) };
       if (buy.querySelector(".skus")) {
         var sku = buy.querySelector(".skus input:checked");
-        if (!sku) throw new Error("Please choose an option first.");
+        if (!sku) throw new Error(tr("choose_option"));
         item.sku_id = sku.value;
       }
-      if (!(item.qty >= 1)) throw new Error("Please enter a quantity of at least 1.");
+      if (!(item.qty >= 1)) throw new Error(tr("qty_min"));
       return item;
     };
     buy.addEventListener("submit", function (e) { // Buy now: a GET to the checkout
@@ -153,7 +179,7 @@
       add.disabled = true;
       call("POST", "/cart/items", item).then(function (view) {
         showCount(view);
-        say(msgIn(buy), "Added to your cart.", "ok");
+        say(msgIn(buy), tr("added"), "ok");
       }, function (err) {
         say(msgIn(buy), err.message);
       }).then(function () { add.disabled = false; });
@@ -238,12 +264,12 @@
       if (missing) {
         missing.setAttribute("aria-invalid", "true");
         missing.focus();
-        say(msg, "Please fill in " + (fieldNames[missing.name] || missing.name).toLowerCase() + ".");
+        say(msg, tr("fill_in", { Field: fieldName(missing.name).toLowerCase() }));
         return;
       }
       busy = true;
       place.disabled = true;
-      place.textContent = "Placing your order…";
+      place.textContent = tr("placing");
       say(msg, "");
       var idem = attempt ? key + "-" + attempt : key;
       var order = { items: JSON.parse(checkout.getAttribute("data-items")), address: address };
@@ -261,7 +287,7 @@
         if (err.status === 409 && err.replayed && /different request/.test(err.raw)) {
           // An earlier try whose answer was lost, with other details.
           attempt++;
-          text = "Your earlier try may have gone through. Please check My orders before placing the order again.";
+          text = tr("maybe_placed");
         } else if (err.status >= 400 && err.status < 500 && !(err.replayed && /in progress/.test(err.raw))) {
           attempt++; // a definite answer: the next try is a new request
         }
@@ -295,12 +321,12 @@
     }
     call("POST", "/orders/" + id + "/pay", {}).then(function (r) {
       if (!r || !r.jsapi || !window.WeixinJSBridge) {
-        fail(new Error("Please open this page in WeChat to pay with WeChat Pay."));
+        fail(new Error(tr("open_in_wechat")));
         return;
       }
       window.WeixinJSBridge.invoke("getBrandWCPayRequest", r.jsapi, function (res) {
         if (res && res.err_msg === "get_brand_wcpay_request:ok") done();
-        else fail(new Error("The payment was not completed. You can try again."));
+        else fail(new Error(tr("pay_incomplete")));
       });
     }, fail);
   });
@@ -308,7 +334,7 @@
   // Cancel an unpaid order (My orders, order page).
   document.addEventListener("click", function (e) {
     var b = e.target.closest("[data-cancel-order]");
-    if (!b || !window.confirm("Cancel this order?")) return;
+    if (!b || !window.confirm(tr("confirm_cancel"))) return;
     b.disabled = true;
     call("POST", "/orders/" + b.getAttribute("data-cancel-order") + "/cancel").then(function () {
       location.reload();

@@ -36,11 +36,17 @@ func TestValidateScene(t *testing.T) {
 		"with space":             false,
 		"导购":                     false,
 		"tab\there":              false,
+		"nul\x00here":            false,
+		"rlo\u202Ehere":          false,
 		"d=1&u=2":                true,
 		"qrscene_looks-prefixed": true,
 	} {
-		if err := wechat.ValidateScene(scene); (err == nil) != ok {
+		err := wechat.ValidateScene(scene)
+		if (err == nil) != ok {
 			t.Errorf("scene %q: %v", scene, err)
+		}
+		if fe := (*fault.Error)(nil); err != nil && (!errors.As(err, &fe) || fe.Status != 400 || fe.Field != "scene") {
+			t.Errorf("scene %q: %v, want a 400 naming scene", scene, err)
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"microshop/tenants/fault"
 )
@@ -78,7 +77,6 @@ func (in Input) apply(cur Settings, exists bool) (Settings, error) {
 	in.AppSecret = strings.TrimSpace(in.AppSecret)
 	in.Token = strings.TrimSpace(in.Token)
 	in.EncodingAESKey = strings.TrimSpace(in.EncodingAESKey)
-	in.Welcome = strings.TrimSpace(in.Welcome)
 	s := cur
 	switch {
 	case in.AppID == "":
@@ -129,10 +127,11 @@ func (in Input) apply(cur Settings, exists bool) (Settings, error) {
 	if s.Encrypted() && s.EncodingAESKey == "" {
 		return Settings{}, fault.Invalid("encoding_aes_key", "is required in %s mode", s.Mode)
 	}
-	if utf8.RuneCountInString(in.Welcome) > MaxWelcome {
-		return Settings{}, fault.Invalid("welcome", "must be at most %d characters", MaxWelcome)
+	welcome, err := fault.MultilineText("welcome", in.Welcome, MaxWelcome)
+	if err != nil {
+		return Settings{}, err
 	}
-	s.Welcome = in.Welcome
+	s.Welcome = welcome
 	return s, nil
 }
 

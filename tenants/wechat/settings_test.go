@@ -39,6 +39,9 @@ func TestSettingsValidation(t *testing.T) {
 		{"a key with punctuation", func(in *wechat.Input) { in.EncodingAESKey = strings.Repeat("a", 42) + "+" }, "encoding_aes_key"},
 		{"an unknown mode", func(in *wechat.Input) { in.Mode = "secret" }, "mode"},
 		{"a welcome of 601 characters", func(in *wechat.Input) { in.Welcome = strings.Repeat("好", 601) }, "welcome"},
+		{"a welcome with a NUL", func(in *wechat.Input) { in.Welcome = "Welcome\x00!" }, "welcome"},
+		{"a welcome with a right-to-left override", func(in *wechat.Input) { in.Welcome = "Welcome \u202Eemoclew" }, "welcome"},
+		{"a welcome with a lone CR", func(in *wechat.Input) { in.Welcome = "Welcome\rto the shop" }, "welcome"},
 	} {
 		t.Run(tc.given, func(t *testing.T) {
 			e, err := tenants.OpenSQLite(t.TempDir(), wechat.Schema)
@@ -125,4 +128,19 @@ func TestSettingsStore(t *testing.T) {
 			t.Errorf("live account from sandbox credentials: %v", err)
 		}
 	})
+}
+
+// TestWelcomeLines: the welcome may span lines; a textarea's CRLF is kept
+// as LF.
+func TestWelcomeLines(t *testing.T) {
+	e, err := tenants.OpenSQLite(t.TempDir(), wechat.Schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	in := wechat.Input{AppID: appID, AppSecret: secret, Token: "tok3n", Welcome: " Thanks for following!\r\n\r\nTap the menu. "}
+	s, err := newAccounts(e, false).Save(context.Background(), enginetest.Tenant(t, e), in)
+	if err != nil || s.Welcome != "Thanks for following!\n\nTap the menu." {
+		t.Fatalf("saved welcome %q, %v", s.Welcome, err)
+	}
 }

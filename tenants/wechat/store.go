@@ -2,11 +2,18 @@ package wechat
 
 import (
 	"context"
-	"microshop/tenants/engine"
+	_ "embed"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"microshop/tenants/engine"
 )
+
+// schemaSQL is the package's SQLite schema.
+//
+//go:embed schema.sql
+var schemaSQL string
 
 // Store keeps a shop's WeChat settings and its QR codes, in the shop's own
 // database. Every method takes the tenant first.
@@ -31,10 +38,7 @@ type Store interface {
 
 // NewStore returns the store on the engine's kind.
 func NewStore(e *engine.Engine) Store {
-	if e.Kind() == engine.Mongo {
-		return &mongoStore{e: e}
-	}
-	return &sqliteStore{e: e}
+	return engine.ByKind[Store](e, &sqliteStore{e: e}, &mongoStore{e: e})
 }
 
 // QRCode is one parametric QR code issued through WeChat's QR API.
@@ -49,32 +53,8 @@ type QRCode struct {
 
 // Schema is the WeChat tables and indexes in each tenant database.
 var Schema = engine.Schema{
-	Name: "wechat",
-	SQLite: []string{
-		`CREATE TABLE IF NOT EXISTS wechat_settings (
-			tenant_id TEXT PRIMARY KEY,
-			app_id TEXT NOT NULL,
-			app_secret TEXT NOT NULL,
-			token TEXT NOT NULL,
-			aes_key TEXT NOT NULL,
-			prev_aes_key TEXT NOT NULL,
-			mode TEXT NOT NULL,
-			welcome TEXT NOT NULL,
-			sandbox INTEGER NOT NULL,
-			rev INTEGER NOT NULL,
-			updated_at TEXT NOT NULL)`,
-		`CREATE TABLE IF NOT EXISTS wechat_qrcodes (
-			tenant_id TEXT NOT NULL,
-			scene TEXT NOT NULL,
-			permanent INTEGER NOT NULL,
-			ticket TEXT NOT NULL,
-			url TEXT NOT NULL,
-			expires_at TEXT NOT NULL,
-			created_at TEXT NOT NULL,
-			PRIMARY KEY (tenant_id, scene, permanent))`,
-		`CREATE INDEX IF NOT EXISTS wechat_qrcodes_created ON wechat_qrcodes (tenant_id, created_at)`,
-		`CREATE INDEX IF NOT EXISTS wechat_qrcodes_permanent ON wechat_qrcodes (tenant_id, permanent)`,
-	},
+	Name:   "wechat",
+	SQLite: engine.SQLStatements(schemaSQL),
 	Mongo: []engine.MongoCollection{
 		{Name: "wechat_settings"},
 		{Name: "wechat_qrcodes", Indexes: []engine.MongoIndex{

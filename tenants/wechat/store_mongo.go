@@ -42,20 +42,11 @@ func (s *mongoStore) SaveSettings(ctx context.Context, tenantID string, st Setti
 		if engine.IsUniqueViolation(err) {
 			return fault.ErrConflict
 		}
-		if err != nil {
-			return fmt.Errorf("save wechat settings: %w", err)
-		}
-		return nil
+		return fault.Wrap(err, "save wechat settings")
 	}
 	res, err := c.UpdateOne(ctx, bson.D{{Key: "_id", Value: tenantID}, {Key: "rev", Value: st.Rev - 1}},
 		bson.D{{Key: "$set", Value: st}})
-	if err != nil {
-		return fmt.Errorf("save wechat settings: %w", err)
-	}
-	if res.MatchedCount != 1 {
-		return fault.ErrConflict // another write took the revision
-	}
-	return nil
+	return fault.Wrap(engine.Matched(res, err, fault.ErrConflict), "save wechat settings") // none: another write took the revision
 }
 
 // fromMongo is q as read from Mongo: times in UTC, and a permanent code's
@@ -96,32 +87,16 @@ func (s *mongoStore) PutQR(ctx context.Context, tenantID string, q QRCode) error
 	if engine.IsUniqueViolation(err) {
 		err = put() // two upserts raced to insert; the second now updates
 	}
-	if err != nil {
-		return fmt.Errorf("store qr code: %w", err)
-	}
-	return nil
+	return fault.Wrap(err, "store qr code")
 }
 
 func (s *mongoStore) QRCodes(ctx context.Context, tenantID string, limit int) ([]QRCode, error) {
-	cur, err := s.e.Mongo(tenantID).C("wechat_qrcodes").Find(ctx, bson.D{},
+	qs, err := engine.FindAll(ctx, s.e.Mongo(tenantID).C("wechat_qrcodes"), bson.D{}, QRCode.fromMongo,
 		options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}}).SetLimit(int64(limit)))
-	if err != nil {
-		return nil, fmt.Errorf("list qr codes: %w", err)
-	}
-	qs := []QRCode{}
-	if err := cur.All(ctx, &qs); err != nil {
-		return nil, fmt.Errorf("list qr codes: %w", err)
-	}
-	for i, q := range qs {
-		qs[i] = q.fromMongo()
-	}
-	return qs, nil
+	return qs, fault.Wrap(err, "list qr codes")
 }
 
 func (s *mongoStore) CountPermanentQR(ctx context.Context, tenantID string) (int64, error) {
 	n, err := s.e.Mongo(tenantID).C("wechat_qrcodes").CountDocuments(ctx, bson.D{{Key: "permanent", Value: true}})
-	if err != nil {
-		return 0, fmt.Errorf("count permanent qr codes: %w", err)
-	}
-	return n, nil
+	return n, fault.Wrap(err, "count permanent qr codes")
 }

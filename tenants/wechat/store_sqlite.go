@@ -38,19 +38,13 @@ func (s *sqliteStore) SaveSettings(ctx context.Context, tenantID string, st Sett
 		if engine.IsUniqueViolation(err) {
 			return fault.ErrConflict
 		}
-		if err != nil {
-			return fmt.Errorf("save wechat settings: %w", err)
-		}
-		return nil
+		return fault.Wrap(err, "save wechat settings")
 	}
 	res, err := s.e.SQLExec(ctx, tenantID, `UPDATE wechat_settings SET app_id = ?, app_secret = ?, token = ?, aes_key = ?, prev_aes_key = ?,
 		mode = ?, welcome = ?, sandbox = ?, rev = ?, updated_at = ? WHERE tenant_id = ? AND rev = ?`,
 		st.AppID, st.AppSecret, st.Token, st.EncodingAESKey, st.PrevEncodingAESKey, st.Mode, st.Welcome, st.Sandbox,
 		st.Rev, engine.TimeText(st.UpdatedAt), st.Rev-1)
-	if err != nil {
-		return fmt.Errorf("save wechat settings: %w", err)
-	}
-	return engine.One(res, nil, fault.ErrConflict) // another write took the revision
+	return fault.Wrap(engine.One(res, err, fault.ErrConflict), "save wechat settings") // none: another write took the revision
 }
 
 // scanQR reads the columns qrColumns names.
@@ -83,26 +77,17 @@ func (s *sqliteStore) PutQR(ctx context.Context, tenantID string, q QRCode) erro
 		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, scene, permanent) DO UPDATE SET
 		ticket = excluded.ticket, url = excluded.url, expires_at = excluded.expires_at, created_at = excluded.created_at`,
 		q.Scene, q.Permanent, q.Ticket, q.URL, engine.OptTimeText(q.ExpiresAt), engine.TimeText(q.CreatedAt))
-	if err != nil {
-		return fmt.Errorf("store qr code: %w", err)
-	}
-	return nil
+	return fault.Wrap(err, "store qr code")
 }
 
 func (s *sqliteStore) QRCodes(ctx context.Context, tenantID string, limit int) ([]QRCode, error) {
 	qs, err := engine.SQLAll(ctx, s.e, tenantID, scanQR, `SELECT `+qrColumns+` FROM wechat_qrcodes
 		WHERE tenant_id = ? ORDER BY created_at DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list qr codes: %w", err)
-	}
-	return qs, nil
+	return qs, fault.Wrap(err, "list qr codes")
 }
 
 func (s *sqliteStore) CountPermanentQR(ctx context.Context, tenantID string) (int64, error) {
 	var n int64
 	err := s.e.SQLQueryRow(ctx, tenantID, `SELECT count(*) FROM wechat_qrcodes WHERE tenant_id = ? AND permanent = 1`).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("count permanent qr codes: %w", err)
-	}
-	return n, nil
+	return n, fault.Wrap(err, "count permanent qr codes")
 }

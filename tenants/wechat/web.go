@@ -64,8 +64,13 @@ func (h *Handlers) view(c echo.Context, t tenants.Tenant) (View, error) {
 		return View{}, err
 	}
 	v := s.View()
-	v.ServerMode, v.PushURL = h.serverMode(), h.base(c)+"/wx/"+t.Slug
+	v.ServerMode, v.PushURL = h.serverMode(), h.pushURL(c, t)
 	return v, nil
+}
+
+// pushURL is the address WeChat pushes the shop's events to.
+func (h *Handlers) pushURL(c echo.Context, t tenants.Tenant) string {
+	return h.base(c) + "/wx/" + t.Slug
 }
 
 func (h *Handlers) apiGet(c echo.Context) error {
@@ -81,15 +86,10 @@ func (h *Handlers) apiPut(c echo.Context) error {
 	if err := fault.DecodeJSON(c, &in); err != nil {
 		return err
 	}
-	t := tenants.FromContext(c)
-	if _, err := h.accounts.Save(c.Request().Context(), t.ID, in); err != nil {
+	if _, err := h.accounts.Save(c.Request().Context(), tenants.FromContext(c).ID, in); err != nil {
 		return err
 	}
-	v, err := h.view(c, t)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, v)
+	return h.apiGet(c)
 }
 
 // QRView is a QR code as the API shows it.
@@ -198,7 +198,7 @@ func (h *Handlers) renderAdmin(c echo.Context, status int, form Input, errMsg, n
 		// Another shop holds the AppID stored here (saved before AppIDs
 		// were claimed): show the form, so the merchant can enter the
 		// shop's own account.
-		v, err = View{ServerMode: h.serverMode(), PushURL: h.base(c) + "/wx/" + t.Slug}, nil
+		v, err = View{ServerMode: h.serverMode(), PushURL: h.pushURL(c, t)}, nil
 		if errMsg == "" {
 			errMsg = "This shop's AppID is connected to another shop; enter this shop's own official account."
 		}

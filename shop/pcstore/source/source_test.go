@@ -148,11 +148,36 @@ func TestPlainText(t *testing.T) {
 		{"cdata-ish", "<![CDATA[x]]>y", "y"},
 		{"chinese", "<p>茉莉花茶</p>", "茉莉花茶"},
 		{"control characters", "a\x00b\x07c", "abc"},
+		{"bidirectional controls", "<p>tea\u202Etxt.exe\u2066x\u2069</p>", "teatxt.exex"},
+		{"bytes that are not UTF-8", "t\xffea", "tea"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := source.PlainText(tc.given); got != tc.want {
 				t.Errorf("PlainText(%q) = %q, want %q", tc.given, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestLine: a one-line field from a PC store (a title, a variant name, a
+// category) is cleaned, never refused: blanks and control characters
+// become one space, bidirectional controls and bytes that are not UTF-8
+// are dropped.
+func TestLine(t *testing.T) {
+	for _, tc := range []struct{ given, when, expect string }{
+		{"plain", "Jasmine Pearl", "Jasmine Pearl"},
+		{"a NUL", "Jasmine\x00Pearl", "Jasmine Pearl"},
+		{"a tab and a line break", "Jasmine\t\r\nPearl", "Jasmine Pearl"},
+		{"a line separator", "Jasmine\u2028Pearl", "Jasmine Pearl"},
+		{"a right-to-left override", "Jasmine \u202Egpj.exe", "Jasmine gpj.exe"},
+		{"isolates and marks", "\u2067Jasmine\u2069 \u200FPearl\u061C", "Jasmine Pearl"},
+		{"bytes that are not UTF-8", "Jas\xc3mine", "Jasmine"},
+		{"entities", "Tea &amp; cups\u202E", "Tea & cups"},
+	} {
+		t.Run(tc.given, func(t *testing.T) {
+			if got := source.Line(tc.when); got != tc.expect {
+				t.Errorf("Line(%q) = %q, want %q", tc.when, got, tc.expect)
 			}
 		})
 	}

@@ -114,7 +114,7 @@ func (b *textBuilder) text(s string) {
 			b.space = true
 			continue
 		}
-		if r == utf8.RuneError || (unicode.IsControl(r)) {
+		if hidden(r) {
 			continue
 		}
 		if b.started {
@@ -146,14 +146,31 @@ func (b *textBuilder) newline(paragraph bool) {
 func (b *textBuilder) String() string { return b.sb.String() }
 
 // Line cleans a one-line field (a title, a variant name, a category): HTML
-// entities and tags removed, all blanks collapsed to single spaces.
+// entities and tags removed, blanks and control characters collapsed to
+// single spaces, bidirectional controls and bytes that are not UTF-8
+// dropped.
 func Line(s string) string {
 	if strings.ContainsAny(s, "<&") {
 		s = PlainText(s)
 	}
+	s = strings.Map(func(r rune) rune {
+		if hidden(r) && !unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
 	return strings.Join(strings.FieldsFunc(s, func(r rune) bool {
 		return r == '\u00a0' || unicode.IsSpace(r) || unicode.IsControl(r)
 	}), " ")
+}
+
+// hidden reports a character imported text leaves out: control
+// characters, bidirectional controls (which make a title read otherwise
+// than it is stored) and bytes that are not UTF-8 (read as
+// utf8.RuneError). Typed text with them is refused (fault.Text); a PC
+// store's feed is cleaned instead, since the merchant cannot fix it here.
+func hidden(r rune) bool {
+	return r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
 }
 
 // Cut shortens s to at most n runes, ending with "…" when it was cut.

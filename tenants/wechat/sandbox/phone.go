@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -136,16 +134,14 @@ var phoneActions = []phoneAction{
 	{name: "text", refused: "not_following", input: textInput, do: (*Simulator).Text},
 }
 
-// textInput is what the phone's fan writes.
+// textInput is what the phone's fan writes: one line (the phone's input
+// box), checked as fault.Text.
 func textInput(c echo.Context) (string, error) {
-	text := strings.TrimSpace(c.FormValue("text"))
-	if text == "" {
-		return "", fault.Invalid("text", "type a message first")
+	text, err := fault.Text("text", c.FormValue("text"), 600)
+	if err == nil && text == "" {
+		err = fault.Invalid("text", "type a message first")
 	}
-	if utf8.RuneCountInString(text) > 600 {
-		return "", fault.Invalid("text", "must be at most 600 characters")
-	}
-	return text, nil
+	return text, err
 }
 
 // action runs a fan action and delivers its push, then shows the phone

@@ -1,0 +1,144 @@
+package order
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"sync"
+	"time"
+
+	"microshop/tenants/fault"
+)
+
+// Limits on placing orders, so that no one holds a shop's stock for free:
+// a fan has at most MaxUnpaid unpaid orders at once (in the database, so on
+// every replica), and one address places at most PlaceLimit orders a
+// minute in one shop (in the process).
+
+// MaxUnpaid is how many unpaid orders one fan may have at once.
+const MaxUnpaid = 3
+
+// errTooManyUnpaid refuses a fan's order beyond MaxUnpaid unpaid ones.
+var errTooManyUnpaid = &fault.Error{Status: http.StatusConflict, Code: "too_many_unpaid",
+	Message: fmt.Sprintf("you have %d unpaid orders: pay for or cancel one before placing another", MaxUnpaid)}
+
+// takeSlot gives order orderID one of the fan's MaxUnpaid slots, or
+// refuses it with errTooManyUnpaid. A slot is taken by one conditional
+// write (a unique insert, or a swap from the order it held), so however
+// many placements of one fan race, each slot goes to one of them. A slot
+// is free again when its order is paid, cancelled or rejected; nothing
+// has to free it, so a crash anywhere frees it too.
+func (s *Service) takeSlot(ctx context.Context, tenantID, fanID, orderID string, now time.Time) error {
+	slots, err := s.store.Slots(ctx, tenantID, fanID)
+	if err != nil {
+		return err
+	}
+	held := map[int]Slot{}
+	for _, sl := range slots {
+		if sl.OrderID == orderID {
+			return nil // this order's retry: it has its slot
+		}
+		held[sl.N] = sl
+	}
+	for n := range MaxUnpaid {
+		prev, taken := held[n]
+		if taken {
+			free, err := s.slotFree(ctx, tenantID, prev, now)
+			if err != nil {
+				return err
+			}
+			if !free {
+				continue
+			}
+		}
+		ok, err := s.store.TakeSlot(ctx, tenantID, Slot{FanID: fanID, N: n, OrderID: orderID, At: now}, prev.OrderID)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+	}
+	return errTooManyUnpaid
+}
+
+// slotFree reports whether sl's order no longer awaits payment. An order
+// that was never written (its placing died between taking the slot and
+// writing it) frees the slot once placing would have been given up.
+func (s *Service) slotFree(ctx context.Context, tenantID string, sl Slot, now time.Time) (bool, error) {
+	o, err := s.store.Get(ctx, tenantID, sl.OrderID)
+	if errors.Is(err, fault.ErrNotFound) {
+		return sl.At.Before(now.Add(-placingGrace)), nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return o.Status != Placing && o.Status != PendingPayment, nil
+}
+
+// PlaceLimit is how many orders one address may place in one shop per
+// minute: a carrier's NAT or a shop's Wi-Fi puts many shoppers behind one
+// address, a script placing orders to hold stock needs far more.
+const PlaceLimit = 60
+
+// maxRateKeys bounds the limiter's memory: past it, idle keys are swept.
+const maxRateKeys = 100_000
+
+// rateLimiter counts events per key in fixed windows. It is per process:
+// with several replicas an address gets the limit once per replica.
+type rateLimiter struct {
+	mu     sync.Mutex
+	limit  int
+	window time.Duration
+	keys   map[string]*rateWindow
+}
+
+type rateWindow struct {
+	start time.Time
+	n     int
+}
+
+func newRateLimiter(limit int, window time.Duration) *rateLimiter {
+	return &rateLimiter{limit: limit, window: window, keys: map[string]*rateWindow{}}
+}
+
+// take counts an event of key and reports whether it is within the limit;
+// when it is not, wait is how long until the key's window ends.
+func (l *rateLimiter) take(key string, now time.Time) (ok bool, wait time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	w := l.keys[key]
+	if w == nil || now.Sub(w.start) >= l.window {
+		if len(l.keys) >= maxRateKeys {
+			for k, w := range l.keys {
+				if now.Sub(w.start) >= l.window {
+					delete(l.keys, k)
+				}
+			}
+			if len(l.keys) >= maxRateKeys {
+				clear(l.keys) // that many addresses within one window: start over
+			}
+		}
+		w = &rateWindow{start: now}
+		l.keys[key] = w
+	}
+	if w.n >= l.limit {
+		return false, w.start.Add(l.window).Sub(now)
+	}
+	w.n++
+	return true, 0
+}
+
+// addressKey is what the limit counts an address as: an IPv4 address, or
+// an IPv6 address's /64 (one subscriber's network; a host picks addresses
+// in it freely).
+func addressKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || a.Is4() || a.Is4In6() {
+		return ip
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
+}
