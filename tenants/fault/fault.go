@@ -21,6 +21,11 @@ type Error struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+
+	// format and args make Message; In translates them (tenants/i18n's
+	// error catalog) into the reader's language.
+	format string
+	args   []any
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -45,37 +50,37 @@ var (
 // NotFound says the named thing does not exist (or belongs to another tenant:
 // the two are indistinguishable on purpose).
 func NotFound(what string) *Error {
-	return &Error{Status: http.StatusNotFound, Code: "not_found", Message: what + " not found"}
+	return &Error{Status: http.StatusNotFound, Code: "not_found", Message: what + " not found", format: what + " not found"}
 }
 
 // Invalid says a field's value is wrong and why.
 func Invalid(field, format string, args ...any) *Error {
-	msg := fmt.Sprintf(format, args...)
+	msg := sprintf(format, args)
 	if field != "" {
 		msg = field + ": " + msg
 	}
-	return &Error{Status: http.StatusBadRequest, Code: "invalid", Message: msg, Field: field}
+	return &Error{Status: http.StatusBadRequest, Code: "invalid", Message: msg, Field: field, format: format, args: args}
 }
 
 // Conflict says the request clashes with the current state (a taken slug, an
 // invalid transition).
 func Conflict(format string, args ...any) *Error {
-	return &Error{Status: http.StatusConflict, Code: "conflict", Message: fmt.Sprintf(format, args...)}
+	return &Error{Status: http.StatusConflict, Code: "conflict", Message: sprintf(format, args), format: format, args: args}
 }
 
 // Unauthorized says the credentials are missing or wrong.
 func Unauthorized(msg string) *Error {
-	return &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: msg}
+	return &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: msg, format: msg}
 }
 
 // Forbidden says the caller may not do this.
 func Forbidden(msg string) *Error {
-	return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: msg}
+	return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: msg, format: msg}
 }
 
 // TooManyRequests says the caller must slow down.
 func TooManyRequests(msg string) *Error {
-	return &Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: msg}
+	return &Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: msg, format: msg}
 }
 
 // Clip shortens s to at most n characters (runes), marking the cut with "…",
@@ -91,9 +96,11 @@ func Clip(s string, n int) string {
 // TooLarge says the request body is over the server's limit of limit bytes
 // (0: the limit is not known here).
 func TooLarge(limit int64) *Error {
-	msg := "request body is too large"
 	if limit > 0 {
-		msg = fmt.Sprintf("request body is larger than %d bytes", limit)
+		const format = "request body is larger than %d bytes"
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large",
+			Message: fmt.Sprintf(format, limit), format: format, args: []any{limit}}
 	}
-	return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: msg}
+	const msg = "request body is too large"
+	return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: msg, format: msg}
 }

@@ -2,11 +2,14 @@ package fault
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"microshop/tenants/i18n"
 )
 
 // Page is what the HTML error page template receives.
@@ -16,7 +19,8 @@ type Page struct {
 	Message string
 }
 
-// Handler returns the Echo error handler: client errors keep their message,
+// Handler returns the Echo error handler: client errors keep their message
+// (in the request's language, by tenants/i18n's error catalog),
 // anything else is logged with the request id and shown as a bare 500.
 // JSON callers (the API and the storefront's /api calls) get
 // {"error":{"code","message"}}; browsers get the "error.html" page.
@@ -25,7 +29,7 @@ func Handler(log *slog.Logger) echo.HTTPErrorHandler {
 		if c.Response().Committed {
 			return
 		}
-		fe := classify(err)
+		fe := classify(err).Localized(i18n.FromContext(c.Request().Context()))
 		if fe.Status >= 500 {
 			log.Error("request failed", "err", err, "method", c.Request().Method,
 				"path", c.Request().URL.Path, "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
@@ -37,7 +41,7 @@ func Handler(log *slog.Logger) echo.HTTPErrorHandler {
 		case wantsJSON(c):
 			werr = c.JSON(fe.Status, map[string]*Error{"error": fe})
 		default:
-			werr = c.Render(fe.Status, "error.html", Page{Status: fe.Status, Title: http.StatusText(fe.Status), Message: fe.Message})
+			werr = c.Render(fe.Status, "error.html", Page{Status: fe.Status, Title: statusTitle(c, fe.Status), Message: fe.Message})
 			if werr != nil && !c.Response().Committed {
 				werr = c.String(fe.Status, fe.Message)
 			}
@@ -99,4 +103,14 @@ func wantsJSON(c echo.Context) bool {
 		return true
 	}
 	return strings.Contains(c.Request().Header.Get(echo.HeaderAccept), echo.MIMEApplicationJSON)
+}
+
+// statusTitle is the error page's title: the status's name in the
+// request's language ("status 404" in the error catalog), else English.
+func statusTitle(c echo.Context, status int) string {
+	title := i18n.Phrase(i18n.FromContext(c.Request().Context()), fmt.Sprintf("status %d", status))
+	if strings.HasPrefix(title, "status ") {
+		return http.StatusText(status)
+	}
+	return title
 }

@@ -101,7 +101,7 @@ func FromContext(ctx context.Context) string {
 	return Default
 }
 
-//go:embed locales/*.toml
+//go:embed locales/*.toml locales/errors/*.toml
 var locales embed.FS
 
 // Catalog holds every language's messages.
@@ -109,29 +109,58 @@ type Catalog struct {
 	bundle *goi18n.Bundle
 	locs   map[string]*goi18n.Localizer
 	msgs   map[string]map[string]*goi18n.Message // language → id → message
+	errs   map[string]map[string]string          // language → English error format → its translation
 }
 
-// Load reads the catalogs in fsys: one <language>.toml per supported
-// language, at its root. Every supported language must have one.
+// Load reads the catalogs in fsys. A language's messages may be split by
+// area, so that each part of the product has a file a translator can take
+// on its own: <language>.toml and <area>.<language>.toml at the root
+// ("zh-CN.toml", "console.zh-CN.toml"); an id must not stand in two files
+// of one language. Error messages are in errors/<language>.toml (see
+// Sprintf). Every supported language must have at least one file.
 func Load(fsys fs.FS) (*Catalog, error) {
 	c := &Catalog{bundle: goi18n.NewBundle(language.MustParse(Default)),
-		locs: map[string]*goi18n.Localizer{}, msgs: map[string]map[string]*goi18n.Message{}}
+		locs: map[string]*goi18n.Localizer{}, msgs: map[string]map[string]*goi18n.Message{},
+		errs: map[string]map[string]string{}}
 	c.bundle.RegisterUnmarshalFunc("toml", toml.Unmarshal)
+	names, err := fs.Glob(fsys, "*.toml")
+	if err != nil {
+		return nil, err
+	}
 	for _, lang := range Langs {
-		name := lang + ".toml"
-		buf, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return nil, fmt.Errorf("catalog %s: %w", lang, err)
-		}
-		f, err := c.bundle.ParseMessageFileBytes(buf, name)
-		if err != nil {
-			return nil, fmt.Errorf("catalog %s: %w", name, err)
-		}
 		c.msgs[lang] = map[string]*goi18n.Message{}
-		for _, m := range f.Messages {
-			c.msgs[lang][m.ID] = m
+		files := 0
+		for _, name := range names {
+			if name != lang+".toml" && !strings.HasSuffix(name, "."+lang+".toml") {
+				continue
+			}
+			files++
+			buf, err := fs.ReadFile(fsys, name)
+			if err != nil {
+				return nil, fmt.Errorf("catalog %s: %w", name, err)
+			}
+			// go-i18n names a file's language by its last dotted part
+			// before .toml, so console.zh-CN.toml is zh-CN.
+			f, err := c.bundle.ParseMessageFileBytes(buf, name)
+			if err != nil {
+				return nil, fmt.Errorf("catalog %s: %w", name, err)
+			}
+			for _, m := range f.Messages {
+				if _, dup := c.msgs[lang][m.ID]; dup {
+					return nil, fmt.Errorf("catalog %s: %s is defined twice for %s", name, m.ID, lang)
+				}
+				c.msgs[lang][m.ID] = m
+			}
+		}
+		if files == 0 {
+			return nil, fmt.Errorf("catalog %s: no %s.toml", lang, lang)
 		}
 		c.locs[lang] = goi18n.NewLocalizer(c.bundle, lang)
+		errs, err := loadErrors(fsys, lang)
+		if err != nil {
+			return nil, err
+		}
+		c.errs[lang] = errs
 	}
 	return c, nil
 }
