@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"microshop/tenants/fault"
+	"microshop/tenants/i18n"
 )
 
 // ErrNotFound is returned by stores for a missing record.
@@ -15,11 +16,38 @@ var ErrNotFound = fault.ErrNotFound
 
 // Tenant is one merchant's shop.
 type Tenant struct {
-	ID        string    `json:"id" bson:"_id"`
-	Slug      string    `json:"slug" bson:"slug"`
-	Name      string    `json:"name" bson:"name"`
-	TimeZone  string    `json:"time_zone" bson:"time_zone"`
+	ID       string `json:"id" bson:"_id"`
+	Slug     string `json:"slug" bson:"slug"`
+	Name     string `json:"name" bson:"name"`
+	TimeZone string `json:"time_zone" bson:"time_zone"`
+	// Lang is the shop's own language ("zh-CN", "en"; empty: the
+	// platform's default): its storefront's default for shoppers who
+	// chose none, and the language of what it sends without a request to
+	// go by (WeChat replies and notices).
+	Lang      string    `json:"lang" bson:"lang,omitempty"`
 	CreatedAt time.Time `json:"created_at" bson:"created_at"`
+}
+
+// Language is the shop's language: Lang, or the platform's default.
+func (t Tenant) Language() string {
+	if lang, ok := i18n.Supported(t.Lang); ok {
+		return lang
+	}
+	return i18n.Default
+}
+
+// Location is the shop's time zone (TimeZone, else DefaultTimeZone, else
+// UTC should the zone database lack both).
+func (t Tenant) Location() *time.Location {
+	for _, name := range []string{t.TimeZone, DefaultTimeZone} {
+		if name == "" {
+			continue
+		}
+		if loc, err := time.LoadLocation(name); err == nil {
+			return loc
+		}
+	}
+	return time.UTC
 }
 
 // User is a merchant user who signs in to the console of one tenant.
