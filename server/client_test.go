@@ -22,6 +22,8 @@ type client struct {
 	csrf string
 	// location is the Location header of the last response.
 	location string
+	// contentType is the Content-Type header of the last response.
+	contentType string
 }
 
 func newClient(t testing.TB, base string) *client {
@@ -50,6 +52,7 @@ func (c *client) do(method, path string, body io.Reader, contentType string) (in
 	}
 	defer resp.Body.Close()
 	c.location = resp.Header.Get("Location")
+	c.contentType = resp.Header.Get("Content-Type")
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, b
 }
