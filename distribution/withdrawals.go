@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"microshop/distribution/ledger"
 	"microshop/tenants/engine"
@@ -37,8 +36,9 @@ func withdrawal(e ledger.Entry) Withdrawal {
 // commission, under the shop's minimum and fee: only an active
 // distributor may.
 func (s *Service) Withdraw(ctx context.Context, tenantID, fanID string, amount int64, note string) (Withdrawal, error) {
-	if utf8.RuneCountInString(note) > 200 {
-		return Withdrawal{}, fault.Invalid("note", "must be at most 200 characters")
+	note, err := fault.Text("note", note, 200)
+	if err != nil {
+		return Withdrawal{}, err
 	}
 	d, err := s.ActiveDistributor(ctx, tenantID, fanID)
 	if errors.Is(err, fault.ErrNotFound) {

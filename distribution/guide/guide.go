@@ -21,7 +21,6 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"microshop/tenants/engine"
 	"microshop/tenants/fault"
@@ -60,8 +59,8 @@ func (g *Guides) Store() Store { return g.store }
 
 func (g *Guides) clock() time.Time { return g.now().UTC().Truncate(time.Millisecond) }
 
-// text reads an optional text input: trimmed, at most max characters,
-// present and not blank when required.
+// text reads an optional text input: trimmed, at most max characters, no
+// hidden ones (fault.Text), present and not blank when required.
 func text(field string, v *string, required bool, max int) (string, error) {
 	if v == nil {
 		if required {
@@ -69,12 +68,12 @@ func text(field string, v *string, required bool, max int) (string, error) {
 		}
 		return "", nil
 	}
-	s := strings.TrimSpace(*v)
+	s, err := fault.Text(field, *v, max)
+	if err != nil {
+		return "", err
+	}
 	if required && s == "" {
 		return "", fault.Invalid(field, "is required")
-	}
-	if utf8.RuneCountInString(s) > max {
-		return "", fault.Invalid(field, "must be at most %d characters", max)
 	}
 	return s, nil
 }

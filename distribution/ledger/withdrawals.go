@@ -89,8 +89,9 @@ func (l *Ledger) Decide(ctx context.Context, tenantID, id, decision, ref string)
 	case Reject:
 		from, to = []string{Requested, Approved}, Rejected
 	case Pay:
-		if len(ref) > 64 {
-			return Entry{}, fault.Invalid("transfer_ref", "must be at most 64 characters")
+		var err error
+		if ref, err = fault.Text("transfer_ref", ref, 64); err != nil {
+			return Entry{}, err
 		}
 		from, to = []string{Approved}, Paid
 		ch = Change{PaidAt: &now, TransferRef: &ref}

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"microshop/tenants/fault"
 )
@@ -154,22 +153,23 @@ type SKUInput struct {
 // price (unless SKUs carry the prices); newID mints SKU ids.
 func (in Input) apply(p *Product, create bool, newID func() string) error {
 	if in.Title != nil {
-		t := strings.TrimSpace(*in.Title)
+		t, err := fault.Text("title", *in.Title, MaxTitle)
+		if err != nil {
+			return err
+		}
 		if t == "" {
 			return fault.Invalid("title", "must not be empty")
-		}
-		if utf8.RuneCountInString(t) > MaxTitle {
-			return fault.Invalid("title", "must be at most %d characters", MaxTitle)
 		}
 		p.Title = t
 	} else if create {
 		return fault.Invalid("title", "is required")
 	}
 	if in.Description != nil {
-		if utf8.RuneCountInString(*in.Description) > MaxDescription {
-			return fault.Invalid("description", "must be at most %d characters", MaxDescription)
+		d, err := fault.MultilineText("description", *in.Description, MaxDescription)
+		if err != nil {
+			return err
 		}
-		p.Description = *in.Description
+		p.Description = d
 	}
 	if in.Price != nil {
 		if err := checkMoney("price", *in.Price); err != nil {
@@ -196,9 +196,9 @@ func (in Input) apply(p *Product, create bool, newID func() string) error {
 		p.Images = []string{}
 	}
 	if in.Category != nil {
-		cat := strings.TrimSpace(*in.Category)
-		if utf8.RuneCountInString(cat) > MaxCategory {
-			return fault.Invalid("category", "must be at most %d characters", MaxCategory)
+		cat, err := fault.Text("category", *in.Category, MaxCategory)
+		if err != nil {
+			return err
 		}
 		p.Category = cat
 	}
@@ -280,12 +280,12 @@ func mergeSKUs(old []SKU, in []SKUInput, newID func() string) ([]SKU, error) {
 	out := make([]SKU, 0, len(in))
 	for i, s := range in {
 		field := "skus[" + strconv.Itoa(i) + "]"
-		name := strings.TrimSpace(s.Name)
+		name, err := fault.Text(field+".name", s.Name, MaxSKUName)
 		switch {
+		case err != nil:
+			return nil, err
 		case name == "":
 			return nil, fault.Invalid(field+".name", "is required")
-		case utf8.RuneCountInString(name) > MaxSKUName:
-			return nil, fault.Invalid(field+".name", "must be at most %d characters", MaxSKUName)
 		case names[name]:
 			return nil, fault.Invalid(field+".name", "%q is used twice", name)
 		}

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"microshop/shop/catalog"
 	"microshop/tenants/engine"
@@ -62,13 +60,14 @@ func (r *PlaceRequest) validate() error {
 		max  int
 	}{{"name", &a.Name, 32}, {"phone", &a.Phone, 20}, {"province", &a.Province, 32}, {"city", &a.City, 32},
 		{"district", &a.District, 32}, {"detail", &a.Detail, 200}} {
-		*f.v = strings.TrimSpace(*f.v)
-		if *f.v == "" {
+		v, err := fault.Text("address."+f.name, *f.v, f.max)
+		if err != nil {
+			return err
+		}
+		if v == "" {
 			return fault.Invalid("address."+f.name, "is required")
 		}
-		if utf8.RuneCountInString(*f.v) > f.max {
-			return fault.Invalid("address."+f.name, "must be at most %d characters", f.max)
-		}
+		*f.v = v
 	}
 	if !phonePattern.MatchString(a.Phone) {
 		return fault.Invalid("address.phone", "%q is not a phone number (a mobile like 13812345678, or 010-12345678)", a.Phone)

@@ -3,7 +3,6 @@ package order
 import (
 	"context"
 	"strings"
-	"unicode/utf8"
 
 	"microshop/tenants/engine"
 	"microshop/tenants/fault"
@@ -52,22 +51,26 @@ func (s *Service) settle(ctx context.Context, tenantID, id string, ok bool, err 
 // words is a status (or list of them) as words: "pending payment".
 func words(status string) string { return strings.ReplaceAll(status, "_", " ") }
 
-// reasonText is a typed reason, trimmed, if it is not too long.
+// reasonText is a typed reason, trimmed, if it is one line of at most 200
+// characters without hidden ones.
 func reasonText(reason string) (string, error) {
-	reason = strings.TrimSpace(reason)
-	if utf8.RuneCountInString(reason) > 200 {
-		return "", fault.Invalid("reason", "must be at most 200 characters")
-	}
-	return reason, nil
+	return fault.Text("reason", reason, 200)
 }
 
 // Ship marks a paid order shipped.
 func (s *Service) Ship(ctx context.Context, tenantID, id, carrier, tracking string) (Order, error) {
-	carrier, tracking = strings.TrimSpace(carrier), strings.TrimSpace(tracking)
-	if carrier == "" || utf8.RuneCountInString(carrier) > 32 {
+	carrier, err := fault.Text("carrier", carrier, 32)
+	if err != nil {
+		return Order{}, err
+	}
+	if carrier == "" {
 		return Order{}, fault.Invalid("carrier", "is required, at most 32 characters")
 	}
-	if tracking == "" || len(tracking) > 64 {
+	tracking, err = fault.Text("tracking_no", tracking, 64)
+	if err != nil {
+		return Order{}, err
+	}
+	if tracking == "" {
 		return Order{}, fault.Invalid("tracking_no", "is required, at most 64 characters")
 	}
 	now := s.clock()

@@ -5,7 +5,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"microshop/tenants"
 	"microshop/tenants/fault"
@@ -168,17 +167,22 @@ func (r *Rules) Validate() error {
 	}
 	kw := make([]string, 0, len(r.Keywords))
 	for i, k := range r.Keywords {
-		k = strings.TrimSpace(k)
-		if k == "" || utf8.RuneCountInString(k) > 20 {
-			return fault.Invalid(fmt.Sprintf("keywords[%d]", i), "must be 1 to 20 characters")
+		field := fmt.Sprintf("keywords[%d]", i)
+		k, err := fault.Text(field, k, 20)
+		if err != nil {
+			return err
+		}
+		if k == "" {
+			return fault.Invalid(field, "must be 1 to 20 characters")
 		}
 		kw = append(kw, k)
 	}
 	r.Keywords = kw
-	r.MenuKey = strings.TrimSpace(r.MenuKey)
-	if len(r.MenuKey) > 64 {
-		return fault.Invalid("menu_key", "must be at most 64 characters")
+	key, err := fault.Text("menu_key", r.MenuKey, 64)
+	if err != nil {
+		return err
 	}
+	r.MenuKey = key
 	return nil
 }
 
