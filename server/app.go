@@ -203,13 +203,15 @@ func (a *app) mountRoutes() error {
 	// ?g= ?d= ?ch= touches on any page), payment notifications, WeChat pushes.
 	api := e.Group("/api/v1", svc.APIKeyAuth())
 	admin := e.Group("/admin", csrf, svc.SessionAuth(codec))
-	widget := e.Group("/s/:slug", svc.ShopBySlug())
+	// A shopper who chose no language sees the shop in its own (i18n.ShopDefault).
+	shopLang := i18n.ShopDefault(func(c echo.Context) string { return tenants.FromContext(c).Lang })
+	widget := e.Group("/s/:slug", svc.ShopBySlug(), shopLang)
 	e.GET("/s/:slug", func(c echo.Context) error {
 		return c.Redirect(http.StatusMovedPermanently, "/s/"+c.Param("slug")+"/")
 	})
 	fans := a.wechat.identity(fan.NewIdentity([]byte(a.secret), cfg.SecureCookies))
 	dist := distribution.NewHandlers(a.dist)
-	storefront := e.Group("/s/:slug", svc.ShopBySlug(), fans.Middleware())
+	storefront := e.Group("/s/:slug", svc.ShopBySlug(), shopLang, fans.Middleware())
 	storefront.Use(dist.Touches())
 	notify := e.Group("/pay/notify/:slug", svc.ShopBySlug())
 	push := e.Group("/wx/:slug", svc.ShopBySlug())
@@ -217,6 +219,9 @@ func (a *app) mountRoutes() error {
 	account := tenants.NewAccountHandlers(svc, cfg.SecureCookies) // API keys, password, sessions
 	account.APIRoutes(api)
 	account.AdminRoutes(admin)
+	shopSettings := tenants.NewShopHandlers(svc) // name, language, time zone
+	shopSettings.APIRoutes(api)
+	shopSettings.AdminRoutes(admin)
 
 	products := catalog.NewHandlers(a.catalog, a.shelf, cfg.BaseURL)
 	products.APIRoutes(api)

@@ -24,6 +24,9 @@ type client struct {
 	location string
 	// contentType is the Content-Type header of the last response.
 	contentType string
+	// header holds headers sent with every request (a browser's
+	// Accept-Language).
+	header http.Header
 }
 
 func newClient(t testing.TB, base string) *client {
@@ -39,6 +42,9 @@ func (c *client) do(method, path string, body io.Reader, contentType string) (in
 	req, err := http.NewRequest(method, c.base+path, body)
 	if err != nil {
 		c.t.Fatalf("request %s %s: %v", method, path, err)
+	}
+	for k, v := range c.header {
+		req.Header[k] = v
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)

@@ -23,6 +23,9 @@ type Store interface {
 	// TenantIDs lists every tenant id, for start-up schema checks.
 	TenantIDs(ctx context.Context) ([]string, error)
 	CountTenants(ctx context.Context) (int64, error)
+	// UpdateTenant writes t's name, language and time zone over the
+	// tenant's record; no tenant t.ID is fault.NotFound.
+	UpdateTenant(ctx context.Context, t Tenant) error
 
 	// CreateUser inserts u; a taken email is a conflict.
 	CreateUser(ctx context.Context, u User) error
@@ -91,6 +94,7 @@ var platformSQLite = []string{
 		name TEXT NOT NULL,
 		time_zone TEXT NOT NULL,
 		created_at TEXT NOT NULL)`,
+	`ALTER TABLE tenants ADD COLUMN lang TEXT NOT NULL DEFAULT ''`,
 	`CREATE TABLE IF NOT EXISTS users (
 		id TEXT PRIMARY KEY,
 		tenant_id TEXT NOT NULL,

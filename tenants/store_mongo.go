@@ -77,6 +77,12 @@ func (s *mongoStore) CreateTenant(ctx context.Context, t Tenant) error {
 	return s.insert(ctx, "tenants", "shop", errSlugTaken(t.Slug), t)
 }
 
+func (s *mongoStore) UpdateTenant(ctx context.Context, t Tenant) error {
+	res, err := s.db.Collection("tenants").UpdateOne(ctx, bson.D{{Key: "_id", Value: t.ID}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "name", Value: t.Name}, {Key: "lang", Value: t.Lang}, {Key: "time_zone", Value: t.TimeZone}}}})
+	return engine.Matched(res, err, fault.NotFound("shop"))
+}
+
 func (s *mongoStore) DeleteTenant(ctx context.Context, id string) error {
 	return s.deleteOne(ctx, "tenants", "delete shop "+id, bson.D{{Key: "_id", Value: id}})
 }

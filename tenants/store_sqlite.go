@@ -51,8 +51,14 @@ func (s *sqliteStore) row(ctx context.Context, what string, at *time.Time, query
 
 func (s *sqliteStore) CreateTenant(ctx context.Context, t Tenant) error {
 	return s.insert(ctx, "shop", errSlugTaken(t.Slug),
-		`INSERT INTO tenants (id, slug, name, time_zone, created_at) VALUES (?, ?, ?, ?, ?)`,
-		t.ID, t.Slug, t.Name, t.TimeZone, engine.TimeText(t.CreatedAt))
+		`INSERT INTO tenants (id, slug, name, time_zone, lang, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		t.ID, t.Slug, t.Name, t.TimeZone, t.Lang, engine.TimeText(t.CreatedAt))
+}
+
+func (s *sqliteStore) UpdateTenant(ctx context.Context, t Tenant) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE tenants SET name = ?, lang = ?, time_zone = ? WHERE id = ?`,
+		t.Name, t.Lang, t.TimeZone, t.ID)
+	return engine.One(res, err, fault.NotFound("shop"))
 }
 
 func (s *sqliteStore) DeleteTenant(ctx context.Context, id string) error {
@@ -62,8 +68,8 @@ func (s *sqliteStore) DeleteTenant(ctx context.Context, id string) error {
 func (s *sqliteStore) tenant(ctx context.Context, where string, arg any) (Tenant, error) {
 	var t Tenant
 	err := s.row(ctx, "shop", &t.CreatedAt,
-		`SELECT id, slug, name, time_zone, created_at FROM tenants WHERE `+where+` = ?`, arg,
-		&t.ID, &t.Slug, &t.Name, &t.TimeZone)
+		`SELECT id, slug, name, time_zone, lang, created_at FROM tenants WHERE `+where+` = ?`, arg,
+		&t.ID, &t.Slug, &t.Name, &t.TimeZone, &t.Lang)
 	return t, err
 }
 

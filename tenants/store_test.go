@@ -46,7 +46,7 @@ func wantStatus(t *testing.T, err error, sentinel error, status int) {
 
 func sameTenant(t *testing.T, got, want tenants.Tenant) {
 	t.Helper()
-	if got.ID != want.ID || got.Slug != want.Slug || got.Name != want.Name || got.TimeZone != want.TimeZone ||
+	if got.ID != want.ID || got.Slug != want.Slug || got.Name != want.Name || got.TimeZone != want.TimeZone || got.Lang != want.Lang ||
 		!got.CreatedAt.Equal(want.CreatedAt) {
 		t.Fatalf("tenant = %+v, want %+v", got, want)
 	}
@@ -79,6 +79,19 @@ func TestStoreTenants(t *testing.T) {
 		_, err = s.TenantByID(ctx, engine.NewID())
 		wantStatus(t, err, fault.ErrNotFound, http.StatusNotFound)
 		_, err = s.TenantBySlug(ctx, "no-such-shop")
+		wantStatus(t, err, fault.ErrNotFound, http.StatusNotFound)
+
+		// Its settings change in place; a missing tenant is not found.
+		a.Name, a.Lang, a.TimeZone = "西湖茶馆", "en", "Asia/Hong_Kong"
+		if err := s.UpdateTenant(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.TenantBySlug(ctx, a.Slug); err != nil {
+			t.Fatal(err)
+		} else {
+			sameTenant(t, got, a)
+		}
+		err = s.UpdateTenant(ctx, tenants.Tenant{ID: engine.NewID(), Name: "x", TimeZone: "UTC"})
 		wantStatus(t, err, fault.ErrNotFound, http.StatusNotFound)
 
 		// A taken slug is a conflict, and the first tenant keeps it.

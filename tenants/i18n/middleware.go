@@ -35,9 +35,8 @@ func Middleware() echo.MiddlewareFunc { return MiddlewareWithConfig(Config{}) }
 
 // MiddlewareWithConfig chooses each request's language and puts it on the
 // request's context (FromContext): the visitor's explicit choice (the
-// ms_lang cookie), else the Accept-Language header, else zh-CN. A shop's
-// default language, once shops have one, comes between the two on the
-// storefront (ShopDefault).
+// ms_lang cookie), else the Accept-Language header, else zh-CN. On the
+// storefront the shop's language comes between the two (ShopDefault).
 //
 // A GET for a page (not /api/, not /s/:slug/api/) carrying ?lang= is the
 // language switch: it sets or clears the cookie and redirects (303) to the
@@ -99,7 +98,7 @@ func localPath(p string) string {
 // ShopDefault is the storefront's middleware (after the shop is resolved)
 // that lets the shop's default language, shopLang(c) ("" for none), win
 // over the visitor's Accept-Language; an explicit choice still wins over it.
-// Shops have no language setting yet: the server mounts this once they do.
+// The server mounts it on the storefront with the shop's Lang setting.
 func ShopDefault(shopLang func(c echo.Context) string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
