@@ -11,7 +11,7 @@ import (
 func TestErrorIn(t *testing.T) {
 	long := Invalid("title", "must be at most %d characters, got %d", 5, 7)
 	for _, tc := range []struct {
-		err       *Error
+		err        *Error
 		lang, want string
 	}{
 		{long, i18n.En, "title: must be at most 5 characters, got 7"},
