@@ -39,18 +39,6 @@ type PendingMove struct {
 // its key, so the check costs one indexed read.
 var moveDoc = engine.Doc{Table: "tree_move"}
 
-// loadMove and saveMove keep the pending move the same way on both engines
-// (the stores' PendingMove and SetPendingMove).
-func loadMove(ctx context.Context, e *engine.Engine, tenantID string) (PendingMove, error) {
-	var m PendingMove
-	_, err := e.LoadDoc(ctx, tenantID, moveDoc, &m)
-	return m, err
-}
-
-func saveMove(ctx context.Context, e *engine.Engine, tenantID string, m PendingMove) error {
-	return e.SaveDoc(ctx, tenantID, moveDoc, m)
-}
-
 // apply returns d as it is once m is done. A full read (Path set) gets its
 // path rebuilt; a light one its upline, when the moved distributor is on
 // it (deeper in the subtree the upline does not change, and the depth

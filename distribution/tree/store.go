@@ -75,7 +75,55 @@ type Store interface {
 
 // NewStore returns the tree store on the engine's kind.
 func NewStore(e *engine.Engine) Store {
-	return engine.ByKind[Store](e, &sqliteStore{e: e}, &mongoStore{e: e})
+	sq, mg := &sqliteStore{}, &mongoStore{}
+	sq.common = common{e: e, idKey: "id", lookup: sq.lookup, inc: sq.inc}
+	mg.common = common{e: e, idKey: "_id", lookup: mg.lookup, inc: mg.inc}
+	return engine.ByKind[Store](e, sq, mg)
+}
+
+// common is what the stores of both engines do alike, through their own
+// lookup by a key (the id, fan_id or code column or field; full: with the
+// path) and counter increment: the lookups, the team counters, and the
+// pending move (one document, kept the same way on both engines).
+type common struct {
+	e      *engine.Engine
+	idKey  string
+	lookup func(ctx context.Context, tenantID, key, v string, full bool) (Distributor, error)
+	inc    func(ctx context.Context, tenantID, key string, ids []string, delta int64) error
+}
+
+func (c common) Get(ctx context.Context, tenantID, id string) (Distributor, error) {
+	return c.lookup(ctx, tenantID, c.idKey, id, true)
+}
+
+func (c common) Light(ctx context.Context, tenantID, id string) (Distributor, error) {
+	return c.lookup(ctx, tenantID, c.idKey, id, false)
+}
+
+func (c common) ByFan(ctx context.Context, tenantID, fanID string) (Distributor, error) {
+	return c.lookup(ctx, tenantID, "fan_id", fanID, false)
+}
+
+func (c common) ByCode(ctx context.Context, tenantID, code string) (Distributor, error) {
+	return c.lookup(ctx, tenantID, "code", code, false)
+}
+
+func (c common) AddTeamSize(ctx context.Context, tenantID string, ids []string, delta int64) error {
+	return c.inc(ctx, tenantID, "team_size", ids, delta)
+}
+
+func (c common) AddTeamSales(ctx context.Context, tenantID string, ids []string, delta int64) error {
+	return c.inc(ctx, tenantID, "team_sales", ids, delta)
+}
+
+func (c common) PendingMove(ctx context.Context, tenantID string) (PendingMove, error) {
+	var m PendingMove
+	_, err := c.e.LoadDoc(ctx, tenantID, moveDoc, &m)
+	return m, err
+}
+
+func (c common) SetPendingMove(ctx context.Context, tenantID string, m PendingMove) error {
+	return c.e.SaveDoc(ctx, tenantID, moveDoc, m)
 }
 
 // Schema is the tree's tables and indexes in each tenant database.

@@ -12,7 +12,7 @@ import (
 	"microshop/tenants/fault"
 )
 
-type mongoStore struct{ e *engine.Engine }
+type mongoStore struct{ common }
 
 type distributorDoc struct {
 	ID          string     `bson:"_id"`
@@ -80,7 +80,7 @@ func (s *mongoStore) Insert(ctx context.Context, tenantID string, d Distributor)
 }
 
 // one reads the distributor whose field (_id, fan_id or code) is v.
-func (s *mongoStore) one(ctx context.Context, tenantID, field, v string, full bool) (Distributor, error) {
+func (s *mongoStore) lookup(ctx context.Context, tenantID, field, v string, full bool) (Distributor, error) {
 	opts := options.FindOne()
 	if !full {
 		opts.SetProjection(noPath)
@@ -91,22 +91,6 @@ func (s *mongoStore) one(ctx context.Context, tenantID, field, v string, full bo
 		return Distributor{}, fault.NotFound("distributor")
 	}
 	return d.distributor(full), fault.Wrap(err, "load distributor by %s %s", field, v)
-}
-
-func (s *mongoStore) Get(ctx context.Context, tenantID, id string) (Distributor, error) {
-	return s.one(ctx, tenantID, "_id", id, true)
-}
-
-func (s *mongoStore) Light(ctx context.Context, tenantID, id string) (Distributor, error) {
-	return s.one(ctx, tenantID, "_id", id, false)
-}
-
-func (s *mongoStore) ByFan(ctx context.Context, tenantID, fanID string) (Distributor, error) {
-	return s.one(ctx, tenantID, "fan_id", fanID, false)
-}
-
-func (s *mongoStore) ByCode(ctx context.Context, tenantID, code string) (Distributor, error) {
-	return s.one(ctx, tenantID, "code", code, false)
 }
 
 func (s *mongoStore) find(ctx context.Context, tenantID string, f bson.D, opts *options.FindOptionsBuilder, full bool) ([]Distributor, error) {
@@ -236,21 +220,13 @@ func (s *mongoStore) Stats(ctx context.Context, tenantID string, ids []string) (
 	return out, err
 }
 
-func (s *mongoStore) add(ctx context.Context, tenantID, field string, ids []string, delta int64) error {
+func (s *mongoStore) inc(ctx context.Context, tenantID, field string, ids []string, delta int64) error {
 	if len(ids) == 0 || delta == 0 {
 		return nil
 	}
 	_, err := s.t(tenantID).stats().UpdateMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
 		bson.D{{Key: "$inc", Value: bson.D{{Key: field, Value: delta}}}})
 	return fault.Wrap(err, "add to %s", field)
-}
-
-func (s *mongoStore) AddTeamSize(ctx context.Context, tenantID string, ids []string, delta int64) error {
-	return s.add(ctx, tenantID, "team_size", ids, delta)
-}
-
-func (s *mongoStore) AddTeamSales(ctx context.Context, tenantID string, ids []string, delta int64) error {
-	return s.add(ctx, tenantID, "team_sales", ids, delta)
 }
 
 func (s *mongoStore) AddOwnSales(ctx context.Context, tenantID, id string, delta int64) error {
@@ -287,12 +263,4 @@ func (s *mongoStore) SetStats(ctx context.Context, tenantID string, st Stats) er
 			{Key: "own_sales", Value: st.OwnSales}, {Key: "rolled", Value: st.Rolled}, {Key: "dirty", Value: false}}}},
 		options.UpdateOne().SetUpsert(true))
 	return fault.Wrap(err, "set counters of distributor %s", st.ID)
-}
-
-func (s *mongoStore) PendingMove(ctx context.Context, tenantID string) (PendingMove, error) {
-	return loadMove(ctx, s.e, tenantID)
-}
-
-func (s *mongoStore) SetPendingMove(ctx context.Context, tenantID string, m PendingMove) error {
-	return saveMove(ctx, s.e, tenantID, m)
 }

@@ -12,7 +12,7 @@ import (
 	"microshop/tenants/fault"
 )
 
-type sqliteStore struct{ e *engine.Engine }
+type sqliteStore struct{ common }
 
 // uplineChars is the length of the last MaxUpline segments of a path text:
 // "/" and MaxUpline times an id and "/".
@@ -102,29 +102,13 @@ func (s *sqliteStore) Insert(ctx context.Context, tenantID string, d Distributor
 }
 
 // one reads the distributor whose column (id, fan_id or code) is v.
-func (s *sqliteStore) one(ctx context.Context, tenantID, column, v string, full bool) (Distributor, error) {
+func (s *sqliteStore) lookup(ctx context.Context, tenantID, column, v string, full bool) (Distributor, error) {
 	cols, scan := columns(full)
 	d, err := scan(s.e.SQLQueryRow(ctx, tenantID, `SELECT `+cols+` FROM distributors WHERE tenant_id = ? AND `+column+` = ?`, v).Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Distributor{}, fault.NotFound("distributor")
 	}
 	return d, fault.Wrap(err, "load distributor by %s %s", column, v)
-}
-
-func (s *sqliteStore) Get(ctx context.Context, tenantID, id string) (Distributor, error) {
-	return s.one(ctx, tenantID, "id", id, true)
-}
-
-func (s *sqliteStore) Light(ctx context.Context, tenantID, id string) (Distributor, error) {
-	return s.one(ctx, tenantID, "id", id, false)
-}
-
-func (s *sqliteStore) ByFan(ctx context.Context, tenantID, fanID string) (Distributor, error) {
-	return s.one(ctx, tenantID, "fan_id", fanID, false)
-}
-
-func (s *sqliteStore) ByCode(ctx context.Context, tenantID, code string) (Distributor, error) {
-	return s.one(ctx, tenantID, "code", code, false)
 }
 
 func (s *sqliteStore) list(ctx context.Context, tenantID, q string, full bool, args ...any) ([]Distributor, error) {
@@ -240,21 +224,13 @@ func (s *sqliteStore) Stats(ctx context.Context, tenantID string, ids []string) 
 	return out, err
 }
 
-func (s *sqliteStore) add(ctx context.Context, tenantID, column string, ids []string, delta int64) error {
+func (s *sqliteStore) inc(ctx context.Context, tenantID, column string, ids []string, delta int64) error {
 	if len(ids) == 0 || delta == 0 {
 		return nil
 	}
 	_, err := s.e.SQLExec(ctx, tenantID, `UPDATE distributor_stats SET `+column+` = `+column+` + ?
 		WHERE tenant_id = ? AND id IN (SELECT value FROM json_each(?))`, delta, engine.JSONText(ids))
 	return fault.Wrap(err, "add to %s", column)
-}
-
-func (s *sqliteStore) AddTeamSize(ctx context.Context, tenantID string, ids []string, delta int64) error {
-	return s.add(ctx, tenantID, "team_size", ids, delta)
-}
-
-func (s *sqliteStore) AddTeamSales(ctx context.Context, tenantID string, ids []string, delta int64) error {
-	return s.add(ctx, tenantID, "team_sales", ids, delta)
 }
 
 func (s *sqliteStore) AddOwnSales(ctx context.Context, tenantID, id string, delta int64) error {
@@ -287,12 +263,4 @@ func (s *sqliteStore) SetStats(ctx context.Context, tenantID string, st Stats) e
 		team_sales = excluded.team_sales, own_sales = excluded.own_sales, rolled = excluded.rolled, dirty = 0`,
 		st.ID, st.TeamSize, st.TeamSales, st.OwnSales, st.Rolled)
 	return fault.Wrap(err, "set counters of distributor %s", st.ID)
-}
-
-func (s *sqliteStore) PendingMove(ctx context.Context, tenantID string) (PendingMove, error) {
-	return loadMove(ctx, s.e, tenantID)
-}
-
-func (s *sqliteStore) SetPendingMove(ctx context.Context, tenantID string, m PendingMove) error {
-	return saveMove(ctx, s.e, tenantID, m)
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -103,14 +104,7 @@ func (h *Handlers) apiList(c echo.Context) error {
 }
 
 func filterFromQuery(c echo.Context) (Filter, error) {
-	limit, err := intParam("limit", c.QueryParam("limit"))
-	if err != nil {
-		return Filter{}, err
-	}
-	if c.QueryParam("limit") != "" && limit == 0 {
-		return Filter{}, fault.Invalid("limit", "must be between 1 and 100")
-	}
-	offset, err := intParam("offset", c.QueryParam("offset"))
+	limit, offset, err := engine.ParsePage(c.QueryParam("limit"), c.QueryParam("offset"))
 	if err != nil {
 		return Filter{}, err
 	}

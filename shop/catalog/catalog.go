@@ -5,8 +5,6 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/url"
-	"strconv"
-	"sync"
 	"time"
 
 	"microshop/tenants/engine"
@@ -20,8 +18,10 @@ type Catalog struct {
 	shelf *Shelf
 	now   func() time.Time
 
-	mu          sync.Mutex
-	lastCreated time.Time
+	// stamps make creation times strictly increasing, so products created
+	// in one burst (an import, the demo shop) keep their order in "newest
+	// first" lists.
+	stamps engine.Stamps
 }
 
 // New returns the catalog over store; shelf is refreshed after each write
@@ -32,7 +32,7 @@ func New(store Store, shelf *Shelf) *Catalog {
 
 // Create adds a product.
 func (c *Catalog) Create(ctx context.Context, tenantID string, in Input) (Product, error) {
-	now := c.creationTime()
+	now := c.stamps.Next(c.now())
 	p := Product{ID: engine.NewID(), Rev: 1, CreatedAt: now, UpdatedAt: now}
 	if err := in.apply(&p, true, engine.NewID); err != nil {
 		return Product{}, err
@@ -44,20 +44,6 @@ func (c *Catalog) Create(ctx context.Context, tenantID string, in Input) (Produc
 	c.shelf.Invalidate(tenantID)
 	p.derive()
 	return p, nil
-}
-
-// creationTime is now at millisecond precision (what MongoDB keeps), made
-// strictly increasing within this process so products created in one burst
-// (an import, the demo shop) keep their order in "newest first" lists.
-func (c *Catalog) creationTime() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := c.now().UTC().Truncate(time.Millisecond)
-	if !now.After(c.lastCreated) {
-		now = c.lastCreated.Add(time.Millisecond)
-	}
-	c.lastCreated = now
-	return now
 }
 
 // Get returns one product; a malformed id is a 400, a missing one a 404.
@@ -124,14 +110,8 @@ func (c *Catalog) Delete(ctx context.Context, tenantID, id string) error {
 
 // List pages through products; limits are checked here.
 func (c *Catalog) List(ctx context.Context, tenantID string, f Filter) ([]Product, int64, error) {
-	if f.Limit == 0 {
-		f.Limit = 20
-	}
-	if f.Limit < 1 || f.Limit > 100 {
-		return nil, 0, fault.Invalid("limit", "must be between 1 and 100")
-	}
-	if f.Offset < 0 || f.Offset > 1_000_000 {
-		return nil, 0, fault.Invalid("offset", "must be between 0 and 1000000")
+	if err := engine.CheckPage(&f.Limit, f.Offset); err != nil {
+		return nil, 0, err
 	}
 	if f.Status != "" && f.Status != OnSale && f.Status != OffSale {
 		return nil, 0, fault.Invalid("status", "must be %q or %q", OnSale, OffSale)
@@ -148,15 +128,6 @@ func (c *Catalog) List(ctx context.Context, tenantID string, f Filter) ([]Produc
 func checkID(id string) error { return engine.CheckID("id", "product", id) }
 
 // intParam parses an optional integer query parameter.
-func intParam(name, v string) (int, error) {
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		return 0, fault.Invalid(name, "must be an integer")
-	}
-	return n, nil
-}
+func intParam(name, v string) (int, error) { return engine.ParseOptInt(name, v) }
 
 func urlQuery(s string) string { return url.QueryEscape(s) }

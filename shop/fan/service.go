@@ -48,24 +48,16 @@ type Service struct {
 	now        func() time.Time
 	after      *afterWork
 
-	mu        sync.Mutex
-	purged    map[string]time.Time
-	lastStamp time.Time
+	mu     sync.Mutex
+	purged map[string]time.Time
+	// stamps make reply times strictly increasing (at millisecond
+	// precision, what MongoDB keeps), so replies sent in one burst keep
+	// their order in the conversation.
+	stamps engine.Stamps
 }
 
-// stamp is now at millisecond precision (what MongoDB keeps), strictly
-// increasing within this process, so replies sent in one burst keep their
-// order in the conversation.
-func (s *Service) stamp() time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now().UTC().Truncate(time.Millisecond)
-	if !now.After(s.lastStamp) {
-		now = s.lastStamp.Add(time.Millisecond)
-	}
-	s.lastStamp = now
-	return now
-}
+// stamp is now as a reply's time (see stamps).
+func (s *Service) stamp() time.Time { return s.stamps.Next(s.now()) }
 
 // NewService returns the fan service. attributor may be nil (no
 // attribution yet).
@@ -117,14 +109,8 @@ func (s *Service) Resolve(ctx context.Context, tenantID, id string) (string, err
 
 // List pages through the shop's fans; limits are checked here.
 func (s *Service) List(ctx context.Context, tenantID string, f Filter) ([]Fan, int64, error) {
-	if f.Limit == 0 {
-		f.Limit = 20
-	}
-	if f.Limit < 1 || f.Limit > 100 {
-		return nil, 0, fault.Invalid("limit", "must be between 1 and 100")
-	}
-	if f.Offset < 0 || f.Offset > 1_000_000 {
-		return nil, 0, fault.Invalid("offset", "must be between 0 and 1000000")
+	if err := engine.CheckPage(&f.Limit, f.Offset); err != nil {
+		return nil, 0, err
 	}
 	if len(f.OpenID) > 64 {
 		return nil, 0, fault.Invalid("openid", "is too long")

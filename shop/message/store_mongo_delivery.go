@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"microshop/tenants/engine"
@@ -95,38 +94,15 @@ func (s *mongoStore) Batch(ctx context.Context, tenantID, campaignID, batch stri
 }
 
 func (s *mongoStore) CountDeliveries(ctx context.Context, tenantID, campaignID string) (map[string]int64, error) {
-	return countBy(ctx, s.deliveries(tenantID), "$status", bson.D{{Key: "$match", Value: bson.D{{Key: "campaign_id", Value: campaignID}}}})
+	return engine.MongoSumBy[string](ctx, s.deliveries(tenantID), "$status", 1, bson.D{{Key: "$match", Value: bson.D{{Key: "campaign_id", Value: campaignID}}}})
 }
 
 // countUpTo counts c's documents of the shop, up to max: the index is
 // read that far and no further. (engine.Collection.CountDocuments takes no
 // limit.)
 func countUpTo(ctx context.Context, c *engine.Collection, max int64) (int64, error) {
-	n, err := countBy(ctx, c, "", bson.D{{Key: "$limit", Value: max}})
+	n, err := engine.MongoSumBy[string](ctx, c, "", 1, bson.D{{Key: "$limit", Value: max}})
 	return n[""], err
-}
-
-// countBy counts the documents of c that come out of stages, by key (a
-// "$field" path; a constant for one count): the Mongo twin of
-// engine.SQLCountBy.
-func countBy(ctx context.Context, c *engine.Collection, key string, stages ...bson.D) (map[string]int64, error) {
-	p := append(mongo.Pipeline(stages), bson.D{{Key: "$group", Value: bson.D{{Key: "_id", Value: key}, {Key: "n", Value: bson.D{{Key: "$sum", Value: 1}}}}}})
-	cur, err := c.Aggregate(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	var rows []struct {
-		Key string `bson:"_id"`
-		N   int64  `bson:"n"`
-	}
-	if err := cur.All(ctx, &rows); err != nil {
-		return nil, err
-	}
-	out := map[string]int64{}
-	for _, r := range rows {
-		out[r.Key] = r.N
-	}
-	return out, nil
 }
 
 func (s *mongoStore) Deliveries(ctx context.Context, tenantID, campaignID, status, after string, limit int) ([]Delivery, error) {

@@ -3,13 +3,13 @@ package order
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"microshop/shop/fan"
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -52,15 +52,7 @@ type OrderList struct {
 }
 
 func queryInt(c echo.Context, name string) (int, error) {
-	v := c.QueryParam(name)
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		return 0, fault.Invalid(name, "must be an integer")
-	}
-	return n, nil
+	return engine.ParseOptInt(name, c.QueryParam(name))
 }
 
 // queryDay reads a date (2006-01-02, in the shop's time zone) or RFC 3339 time.
@@ -89,14 +81,7 @@ func shopZone(t tenants.Tenant) *time.Location {
 // filterFromQuery reads ?status&fan_id&from&to&limit&offset; "to" is a whole
 // day when given as a date (orders of that day included).
 func filterFromQuery(c echo.Context, t tenants.Tenant) (Filter, error) {
-	limit, err := queryInt(c, "limit")
-	if err != nil {
-		return Filter{}, err
-	}
-	if c.QueryParam("limit") != "" && limit == 0 {
-		return Filter{}, fault.Invalid("limit", "must be between 1 and 100")
-	}
-	offset, err := queryInt(c, "offset")
+	limit, offset, err := engine.ParsePage(c.QueryParam("limit"), c.QueryParam("offset"))
 	if err != nil {
 		return Filter{}, err
 	}

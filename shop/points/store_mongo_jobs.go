@@ -116,28 +116,10 @@ func (s *mongoStore) Days(ctx context.Context, tenantID, from, to string) ([]Day
 	return list, nil
 }
 
-// sumBy runs an aggregation over the accounts matching match, grouped by
-// key (nil: one group), summing value.
+// sumBy sums value over the accounts matching match, grouped by key (nil:
+// one group).
 func (s *mongoStore) sumBy(ctx context.Context, tenantID string, match bson.D, key, value any) (map[int64]int64, error) {
-	cur, err := s.accounts(tenantID).Aggregate(ctx, []bson.D{
-		{{Key: "$match", Value: match}},
-		{{Key: "$group", Value: bson.D{{Key: "_id", Value: key}, {Key: "n", Value: bson.D{{Key: "$sum", Value: value}}}}}},
-	})
-	if err != nil {
-		return nil, err
-	}
-	var rows []struct {
-		Key int64 `bson:"_id"`
-		N   int64 `bson:"n"`
-	}
-	if err := cur.All(ctx, &rows); err != nil {
-		return nil, err
-	}
-	out := map[int64]int64{}
-	for _, r := range rows {
-		out[r.Key] += r.N
-	}
-	return out, nil
+	return engine.MongoSumBy[int64](ctx, s.accounts(tenantID), key, value, bson.D{{Key: "$match", Value: match}})
 }
 
 func (s *mongoStore) StreakCounts(ctx context.Context, tenantID, since string) (map[int]int64, error) {

@@ -82,7 +82,7 @@ func OpenSQLite(dir string, platform Platform, schemas ...Schema) (*Engine, erro
 	e := &Engine{kind: SQLite, schemas: schemas, platform: platform, dir: dir, platformDB: db,
 		files: map[string]*list.Element{}, lru: list.New()}
 	for _, stmt := range platform.SQLite {
-		if _, err := db.Exec(stmt); err != nil {
+		if err := execSchema(context.Background(), db, stmt); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("platform schema: %w", err)
 		}
@@ -209,11 +209,7 @@ func (e *Engine) Provision(ctx context.Context, tenantID string) error {
 		db := tf.db
 		for _, s := range e.schemas {
 			for _, stmt := range s.SQLite {
-				_, err := db.ExecContext(ctx, stmt)
-				if err != nil && isAddColumn(stmt) && strings.Contains(err.Error(), "duplicate column name") {
-					continue // the column is there already: the migration ran before
-				}
-				if err != nil {
+				if err := execSchema(ctx, db, stmt); err != nil {
 					return fmt.Errorf("schema %s for tenant %s: %w", s.Name, tenantID, err)
 				}
 			}
@@ -229,6 +225,16 @@ func (e *Engine) Provision(ctx context.Context, tenantID string) error {
 		}
 	}
 	return nil
+}
+
+// execSchema runs one schema statement; an ADD COLUMN whose column is
+// there already (the migration ran before) is done.
+func execSchema(ctx context.Context, db *sql.DB, stmt string) error {
+	_, err := db.ExecContext(ctx, stmt)
+	if err != nil && isAddColumn(stmt) && strings.Contains(err.Error(), "duplicate column name") {
+		return nil
+	}
+	return err
 }
 
 // isAddColumn reports whether stmt adds a column. SQLite has no
