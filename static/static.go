@@ -16,7 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-//go:embed css js demo
+//go:embed css js demo data/regions.json
 var files embed.FS
 
 // Assets serves the embedded files and names them by content hash.

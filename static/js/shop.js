@@ -244,6 +244,7 @@
       var el = checkout.elements[f];
       if (el && !el.value && typeof saved[f] === "string") el.value = saved[f];
     });
+    pickRegions(checkout);
     var key = checkout.getAttribute("data-idempotency-key");
     var attempt = 0;
     var place = checkout.querySelector("[data-place]");
@@ -343,6 +344,44 @@
       say(msgIn(b.closest("article") || document), err.message);
     });
   });
+  // The region picker: the province, city and district fields suggest
+  // China's regions (省 → 市 → 区, static/data/regions.json), each level
+  // narrowed by the one above, a city filled in where a province has only
+  // one; the fields still take any text (an address abroad).
+  function pickRegions(form) {
+    var url = form.getAttribute("data-regions");
+    if (!url || !window.fetch) return;
+    fetch(url).then(function (r) { return r.ok ? r.json() : null; }).then(function (regions) {
+      if (!regions) return;
+      var suggest = function (name, options) {
+        var id = "regions-" + name;
+        var list = document.getElementById(id);
+        if (!list) {
+          list = document.createElement("datalist");
+          list.id = id;
+          form.appendChild(list);
+          form.elements[name].setAttribute("list", id);
+        }
+        list.textContent = "";
+        options.forEach(function (o) {
+          var opt = document.createElement("option");
+          opt.value = o;
+          list.appendChild(opt);
+        });
+      };
+      var refresh = function () {
+        var province = regions[form.elements.province.value.trim()];
+        var cities = province ? Object.keys(province) : [];
+        if (cities.length === 1 && !form.elements.city.value) form.elements.city.value = cities[0];
+        suggest("city", cities);
+        suggest("district", (province && province[form.elements.city.value.trim()]) || []);
+      };
+      suggest("province", Object.keys(regions));
+      refresh();
+      form.elements.province.addEventListener("input", refresh);
+      form.elements.city.addEventListener("input", refresh);
+    }, function () { /* no suggestions: the fields still work */ });
+  }
 })();
 
 // Checkout: taking the points discount updates the amounts shown.
