@@ -5,7 +5,8 @@ document.addEventListener("click", function (e) {
   var el = document.querySelector(b.getAttribute("data-copy"));
   if (el && navigator.clipboard) {
     navigator.clipboard.writeText(el.textContent.trim());
-    b.textContent = "Copied";
+    // The page's own word (data-copied, from the catalog), else the page language's.
+    b.textContent = b.getAttribute("data-copied") || (/^zh/.test(document.documentElement.lang) ? "已复制" : "Copied");
   }
 });
 document.addEventListener("change", function (e) {
