@@ -3,7 +3,6 @@ package tenants
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -69,8 +68,17 @@ func (g passwordGate) check() error {
 		return fault.TooManyRequests("too many failed sign-ins from your address; wait 15 minutes and try again")
 	}
 	if wait := l.login.Wait(g.acct, g.now); wait > 0 {
-		return fault.TooManyRequests(fmt.Sprintf("too many wrong passwords for this account from your address; try again in %s",
-			waitText(wait)))
+		n, minutes := waitIn(wait)
+		switch {
+		case minutes && n == 1:
+			return fault.TooManyRequests("too many wrong passwords for this account from your address; try again in a minute")
+		case minutes:
+			return fault.TooManyRequests("too many wrong passwords for this account from your address; try again in %d minutes", n)
+		case n == 1:
+			return fault.TooManyRequests("too many wrong passwords for this account from your address; try again in a second")
+		default:
+			return fault.TooManyRequests("too many wrong passwords for this account from your address; try again in %d seconds", n)
+		}
 	}
 	return nil
 }
@@ -82,16 +90,12 @@ func (g passwordGate) fail() {
 
 func (g passwordGate) pass() { g.s.limits.login.Reset(g.acct) }
 
-// waitText says a wait in whole seconds or minutes.
-func waitText(d time.Duration) string {
-	n, unit := int((d+time.Second-1)/time.Second), "second"
+// waitIn is a wait in whole seconds, or whole minutes when over one.
+func waitIn(d time.Duration) (n int, minutes bool) {
 	if d > time.Minute {
-		n, unit = int((d+time.Minute-1)/time.Minute), "minute"
+		return int((d + time.Minute - 1) / time.Minute), true
 	}
-	if n != 1 {
-		unit += "s"
-	}
-	return fmt.Sprintf("%d %s", n, unit)
+	return int((d + time.Second - 1) / time.Second), false
 }
 
 // Authenticate checks an email and password from the client address ip,
@@ -133,8 +137,8 @@ var dummyHash = func() string {
 func (s *Service) SignUpFrom(ctx context.Context, in SignUp, ip string) (Tenant, User, string, error) {
 	addr := "ip:" + ip
 	if !s.limits.signUp.Take(addr, signUpsPerIP, s.now()) {
-		return Tenant{}, User{}, "", fault.TooManyRequests(fmt.Sprintf(
-			"too many shops opened from your address (at most %d an hour); try again later", signUpsPerIP))
+		return Tenant{}, User{}, "", fault.TooManyRequests(
+			"too many shops opened from your address (at most %d an hour); try again later", signUpsPerIP)
 	}
 	t, u, key, err := s.SignUp(ctx, in)
 	if err != nil {

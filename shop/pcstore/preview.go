@@ -64,7 +64,7 @@ func (s *Syncer) previewSlot(tenantID string) (release func(), err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.previews[tenantID] >= previewsPerShop {
-		return nil, fault.TooManyRequests(fmt.Sprintf("%d previews of this shop's PC store are already running: wait for them to finish, then try again", previewsPerShop))
+		return nil, fault.TooManyRequests("%d previews of this shop's PC store are already running: wait for them to finish, then try again", previewsPerShop)
 	}
 	s.previews[tenantID]++
 	return func() {

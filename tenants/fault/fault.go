@@ -78,9 +78,9 @@ func Forbidden(msg string) *Error {
 	return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: msg, format: msg}
 }
 
-// TooManyRequests says the caller must slow down.
-func TooManyRequests(msg string) *Error {
-	return &Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: msg, format: msg}
+// TooManyRequests says the caller must slow down, and when to try again.
+func TooManyRequests(format string, args ...any) *Error {
+	return &Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: sprintf(format, args), format: format, args: args}
 }
 
 // Clip shortens s to at most n characters (runes), marking the cut with "…",

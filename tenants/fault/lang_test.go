@@ -10,15 +10,22 @@ import (
 
 func TestErrorIn(t *testing.T) {
 	long := Invalid("title", "must be at most %d characters, got %d", 5, 7)
+	// The Chinese texts are the error catalog's (tenants/i18n/locales/errors).
+	zhLong := i18n.SprintfLang(i18n.ZhCN, "must be at most %d characters, got %d", 5, 7)
+	zhTitle := i18n.Phrase(i18n.ZhCN, "field title")
+	if zhLong == "must be at most 5 characters, got 7" || zhTitle == "field title" {
+		t.Fatalf("the error catalog does not translate the test's message (%q) or field (%q)", zhLong, zhTitle)
+	}
 	for _, tc := range []struct {
 		err        *Error
 		lang, want string
 	}{
 		{long, i18n.En, "title: must be at most 5 characters, got 7"},
-		{long, i18n.ZhCN, "title：最多 5 个字，现在是 7 个"},
-		{TooLarge(1024), i18n.ZhCN, "请求内容超过 1024 字节的上限"},
+		{long, i18n.ZhCN, zhTitle + "：" + zhLong},
+		{TooLarge(1024), i18n.ZhCN, i18n.SprintfLang(i18n.ZhCN, "request body is larger than %d bytes", 1024)},
 		{Conflict("nobody translated %s", "this"), i18n.ZhCN, "nobody translated this"},
 		{NotFound("something odd"), i18n.En, "something odd not found"},
+		{TooManyRequests("wait %d seconds", 3), i18n.En, "wait 3 seconds"},
 	} {
 		if got := tc.err.In(tc.lang); got != tc.want {
 			t.Errorf("%q in %s = %q, want %q", tc.err.Message, tc.lang, got, tc.want)
@@ -28,7 +35,7 @@ func TestErrorIn(t *testing.T) {
 		t.Errorf("the English message or the code changed: %+v", long)
 	}
 	ctx := i18n.WithLang(context.Background(), i18n.ZhCN)
-	if got := Message(ctx, Wrap(long, "saving")); got != "title：最多 5 个字，现在是 7 个" && got != long.In(i18n.ZhCN) {
+	if got := Message(ctx, Wrap(long, "saving")); got != long.In(i18n.ZhCN) {
 		t.Errorf("Message(wrapped) = %q", got)
 	}
 	if got := Message(ctx, errors.New("plain")); got != "plain" {
