@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"microshop/tenants/fault"
+	"microshop/tenants/i18n"
 )
 
 // Product statuses.
@@ -50,22 +51,53 @@ func hasMore(offset, n, limit int, total int64) bool {
 // is stored as it is, under the lower-cased field names (bson tags name the
 // others); its SKUs are documents of their own.
 type Product struct {
-	ID          string    `json:"id" bson:"_id"`
-	Title       string    `json:"title"`
-	Description string    `json:"description"`
-	Price       int64     `json:"price"`
-	Stock       int64     `json:"stock"`
-	Images      []string  `json:"images"`
-	Category    string    `json:"category"`
-	Status      string    `json:"status"`
-	SKUs        []SKU     `json:"skus" bson:"-"`
-	Rev         int64     `json:"rev"`
-	CreatedAt   time.Time `json:"created_at" bson:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at" bson:"updated_at"`
+	ID          string   `json:"id" bson:"_id"`
+	Title       string   `json:"title"`
+	Description string   `json:"description"`
+	Price       int64    `json:"price"`
+	Stock       int64    `json:"stock"`
+	Images      []string `json:"images"`
+	Category    string   `json:"category"`
+	Status      string   `json:"status"`
+	SKUs        []SKU    `json:"skus" bson:"-"`
+	// Translations are the product's words in other languages, by
+	// language ("en"): shoppers reading the storefront in one see them
+	// instead of Title, Description and Category where they are set.
+	Translations map[string]ProductText `json:"translations,omitempty" bson:"translations,omitempty"`
+	Rev          int64                  `json:"rev"`
+	CreatedAt    time.Time              `json:"created_at" bson:"created_at"`
+	UpdatedAt    time.Time              `json:"updated_at" bson:"updated_at"`
 
 	// rowStock is the product record's own stock as stored: the stock of a
 	// product without SKUs (Stock shows the SKUs' total otherwise).
 	rowStock int64
+}
+
+// ProductText is a product's words in one language; an empty one is the
+// product's own.
+type ProductText struct {
+	Title       string `json:"title,omitempty" bson:"title,omitempty"`
+	Description string `json:"description,omitempty" bson:"description,omitempty"`
+	Category    string `json:"category,omitempty" bson:"category,omitempty"`
+}
+
+// In is the product as a shopper reading lang sees it: its translation's
+// words where it has them, its own elsewhere.
+func (p Product) In(lang string) Product {
+	tr, ok := p.Translations[lang]
+	if !ok {
+		return p
+	}
+	if tr.Title != "" {
+		p.Title = tr.Title
+	}
+	if tr.Description != "" {
+		p.Description = tr.Description
+	}
+	if tr.Category != "" {
+		p.Category = tr.Category
+	}
+	return p
 }
 
 // stored finishes a product as a store read it, before its SKUs are
@@ -138,6 +170,9 @@ type Input struct {
 	Category    *string     `json:"category"`
 	Status      *string     `json:"status"`
 	SKUs        *[]SKUInput `json:"skus"`
+	// Translations replace the product's translations as a whole (an
+	// empty object removes them all).
+	Translations *map[string]ProductText `json:"translations"`
 }
 
 // SKUInput is a SKU as submitted: without an id it is new; with one it must
@@ -209,6 +244,13 @@ func (in Input) apply(p *Product, create bool, newID func() string) error {
 		p.Status = *in.Status
 	} else if create {
 		p.Status = OnSale
+	}
+	if in.Translations != nil {
+		trs, err := cleanTranslations(*in.Translations)
+		if err != nil {
+			return err
+		}
+		p.Translations = trs
 	}
 	if in.SKUs != nil {
 		skus, err := mergeSKUs(p.SKUs, *in.SKUs, newID)
@@ -307,6 +349,37 @@ func mergeSKUs(old []SKU, in []SKUInput, newID func() string) ([]SKU, error) {
 		}
 		ids[id] = true
 		out = append(out, SKU{ID: id, Name: name, Price: s.Price, Stock: s.Stock})
+	}
+	return out, nil
+}
+
+// cleanTranslations checks each translation as the product's own words are
+// checked; a language must be one the storefront speaks, and an empty
+// translation is dropped.
+func cleanTranslations(in map[string]ProductText) (map[string]ProductText, error) {
+	out := map[string]ProductText{}
+	for key, tr := range in {
+		lang, ok := i18n.Supported(key)
+		if !ok {
+			return nil, fault.Invalid("translations", "%q is not a language the storefront speaks (zh-CN or en)", fault.Clip(key, 20))
+		}
+		field := "translations." + lang
+		var err error
+		if tr.Title, err = fault.Text(field+".title", tr.Title, MaxTitle); err != nil {
+			return nil, err
+		}
+		if tr.Description, err = fault.MultilineText(field+".description", tr.Description, MaxDescription); err != nil {
+			return nil, err
+		}
+		if tr.Category, err = fault.Text(field+".category", tr.Category, MaxCategory); err != nil {
+			return nil, err
+		}
+		if tr != (ProductText{}) {
+			out[lang] = tr
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
 	}
 	return out, nil
 }

@@ -18,6 +18,9 @@ CREATE TABLE IF NOT EXISTS products (
     updated_at TEXT NOT NULL,
     PRIMARY KEY (tenant_id, id));
 
+-- A product's words in other languages: {"en": {"title", "description", "category"}}.
+ALTER TABLE products ADD COLUMN translations TEXT NOT NULL DEFAULT '{}';
+
 CREATE INDEX IF NOT EXISTS products_created ON products (tenant_id, created_at);
 
 CREATE INDEX IF NOT EXISTS products_status ON products (tenant_id, status, created_at);

@@ -105,7 +105,7 @@ func (d *Display) Select(category, query string, offset, limit int) ([]Product, 
 		if category != "" && p.Category != category {
 			continue
 		}
-		if q != "" && !strings.Contains(strings.ToLower(p.Title), q) {
+		if q != "" && !titleHas(p, q) {
 			continue
 		}
 		if skipped < offset {
@@ -198,4 +198,29 @@ func newDisplay(stamp string, products []Product) *Display {
 	}
 	sort.Strings(d.Categories)
 	return d
+}
+
+// titleHas reports whether p's title, in any language, holds q (lower-case).
+func titleHas(p Product, q string) bool {
+	if strings.Contains(strings.ToLower(p.Title), q) {
+		return true
+	}
+	for _, tr := range p.Translations {
+		if strings.Contains(strings.ToLower(tr.Title), q) {
+			return true
+		}
+	}
+	return false
+}
+
+// CategoryNames names the display's categories in lang, where a product
+// translates its category (the first product that does).
+func (d *Display) CategoryNames(lang string) map[string]string {
+	names := map[string]string{}
+	for _, p := range d.Products {
+		if tr := p.Translations[lang].Category; tr != "" && names[p.Category] == "" {
+			names[p.Category] = tr
+		}
+	}
+	return names
 }

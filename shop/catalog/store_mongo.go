@@ -67,6 +67,7 @@ func (s *mongoStore) Update(ctx context.Context, tenantID string, p *Product, ol
 			{Key: "title", Value: p.Title}, {Key: "description", Value: p.Description},
 			{Key: "price", Value: p.Price}, {Key: "images", Value: p.Images},
 			{Key: "category", Value: p.Category}, {Key: "status", Value: p.Status},
+			{Key: "translations", Value: p.Translations},
 			{Key: "rev", Value: p.Rev + 1}, {Key: "updated_at", Value: p.UpdatedAt},
 		}}, {Key: "$inc", Value: bson.D{{Key: "stock", Value: delta}}}})
 	if err != nil {

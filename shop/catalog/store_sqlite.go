@@ -14,17 +14,22 @@ import (
 
 type sqliteStore struct{ e *engine.Engine }
 
-const productColumns = `id, title, description, price, stock, images, category, status, rev, created_at, updated_at`
+const productColumns = `id, title, description, price, stock, images, category, status, rev, created_at, updated_at, translations`
 
 func scanProduct(scan func(...any) error) (Product, error) {
 	var p Product
-	var images, created, updated string
-	err := scan(&p.ID, &p.Title, &p.Description, &p.Price, &p.Stock, &images, &p.Category, &p.Status, &p.Rev, &created, &updated)
+	var images, created, updated, translations string
+	err := scan(&p.ID, &p.Title, &p.Description, &p.Price, &p.Stock, &images, &p.Category, &p.Status, &p.Rev, &created, &updated, &translations)
 	if err != nil {
 		return p, err
 	}
 	if err := json.Unmarshal([]byte(images), &p.Images); err != nil {
 		return p, fmt.Errorf("product %s images: %w", p.ID, err)
+	}
+	if translations != "{}" && translations != "" {
+		if err := json.Unmarshal([]byte(translations), &p.Translations); err != nil {
+			return p, fmt.Errorf("product %s translations: %w", p.ID, err)
+		}
 	}
 	p.CreatedAt, p.UpdatedAt = engine.ParseTimeText(created), engine.ParseTimeText(updated)
 	p.stored()
@@ -43,9 +48,9 @@ func (s *sqliteStore) Create(ctx context.Context, tenantID string, p *Product) e
 		return err
 	}
 	_, err = db.Exec(ctx, `INSERT INTO products (tenant_id, `+productColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, p.Title, p.Description, p.Price, p.stockToStore(), engine.JSONText(p.Images), p.Category, p.Status, p.Rev,
-		engine.TimeText(p.CreatedAt), engine.TimeText(p.UpdatedAt))
+		engine.TimeText(p.CreatedAt), engine.TimeText(p.UpdatedAt), translationsText(p.Translations))
 	if err != nil {
 		return fmt.Errorf("insert product: %w", err)
 	}
@@ -80,10 +85,10 @@ func (s *sqliteStore) Update(ctx context.Context, tenantID string, p *Product, o
 	// The revision check makes a read-modify-write safe: a PATCH that read
 	// an older product loses and is retried instead of undoing another edit.
 	res, err := db.Exec(ctx, `UPDATE products SET title = ?, description = ?, price = ?, stock = stock + ?, images = ?,
-		category = ?, status = ?, rev = rev + 1, updated_at = ?
+		category = ?, status = ?, translations = ?, rev = rev + 1, updated_at = ?
 		WHERE tenant_id = ? AND id = ? AND rev = ?`,
 		p.Title, p.Description, p.Price, p.stockToStore()-old.rowStock, engine.JSONText(p.Images), p.Category, p.Status,
-		engine.TimeText(p.UpdatedAt), p.ID, p.Rev)
+		translationsText(p.Translations), engine.TimeText(p.UpdatedAt), p.ID, p.Rev)
 	if isCheckViolation(err) {
 		return fault.ErrConflict // orders took stock meanwhile: re-read and retry
 	}
@@ -383,4 +388,12 @@ func (s *sqliteStore) Release(ctx context.Context, tenantID, key, productID, sku
 func (s *sqliteStore) Commit(ctx context.Context, tenantID, key, productID, skuID string) error {
 	_, err := s.e.SQLExec(ctx, tenantID, `DELETE FROM stock_holds WHERE tenant_id = ? AND key = ?`, key)
 	return err
+}
+
+// translationsText is a product's translations as stored: JSON, "{}" for none.
+func translationsText(trs map[string]ProductText) string {
+	if len(trs) == 0 {
+		return "{}"
+	}
+	return engine.JSONText(trs)
 }

@@ -32,6 +32,17 @@ type ShopPage struct {
 	Page       int
 	HasMore    bool
 	Product    Product
+	// categoryNames are the categories' names in the page's language,
+	// where products translate them.
+	categoryNames map[string]string
+}
+
+// CategoryName is category as the page's language names it.
+func (p ShopPage) CategoryName(category string) string {
+	if name := p.categoryNames[category]; name != "" {
+		return name
+	}
+	return category
 }
 
 // PageURL links to another page of the same listing.
@@ -69,8 +80,13 @@ func (h *Handlers) shopHome(c echo.Context) error {
 	p := ShopPage{Shop: t, Query: fault.Clip(q.Get("q"), 100), Category: fault.Clip(q.Get("c"), MaxCategory),
 		Categories: d.Categories, Page: page}
 	key := "home|" + p.Category + "|" + p.Query + "|" + strconv.Itoa(page)
+	lang := i18n.FromContext(c.Request().Context())
 	return h.cachedPage(c, d, key, "shop_home.html", func() ShopPage {
 		p.Products, p.HasMore = d.Select(p.Category, p.Query, (page-1)*storefrontPageSize, storefrontPageSize)
+		for i := range p.Products {
+			p.Products[i] = p.Products[i].In(lang)
+		}
+		p.categoryNames = d.CategoryNames(lang)
 		return p
 	})
 }
@@ -83,10 +99,11 @@ func (h *Handlers) shopProduct(c echo.Context) error {
 	}
 	prod, ok := d.Product(c.Param("id"))
 	if !ok {
-		return &fault.Error{Status: http.StatusNotFound, Code: "not_found", Message: "This product is not on sale in " + t.Name + "."}
+		return fault.NotFound("product")
 	}
+	lang := i18n.FromContext(c.Request().Context())
 	return h.cachedPage(c, d, "p|"+prod.ID, "shop_product.html", func() ShopPage {
-		return ShopPage{Shop: t, Product: prod, Categories: d.Categories}
+		return ShopPage{Shop: t, Product: prod.In(lang), Categories: d.Categories, categoryNames: d.CategoryNames(lang)}
 	})
 }
 
