@@ -3,13 +3,18 @@ package templates
 import (
 	"bytes"
 	"html/template"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/labstack/echo/v4"
+
+	"microshop/tenants/i18n"
 )
 
 var testFuncs = template.FuncMap{
@@ -93,7 +98,7 @@ func TestConsoleNav(t *testing.T) {
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			got := ""
-			for _, l := range (View{Path: tc.path}).ConsoleNav() {
+			for _, l := range (View{Path: tc.path, Lang: i18n.En}).ConsoleNav() {
 				if l.Current {
 					if got != "" {
 						t.Fatalf("both %s and %s current", got, l.Label)
@@ -112,11 +117,96 @@ func TestConsoleNav(t *testing.T) {
 			StorefrontURL string
 			Total, OnSale int
 		}{})
-	if n := doc.Find(".topbar a").Length(); n != len(consoleNav)+2 { // + brand and storefront
+	if n := doc.Find(".topbar a").Not(".lang-switch a").Length(); n != len(consoleNav)+2 { // + brand and storefront
 		t.Errorf("%d links in the top bar, want %d", n, len(consoleNav)+2)
 	}
-	if cur := doc.Find(`.topbar a.on[aria-current=page]`); cur.Length() != 1 || cur.Text() != "New product" {
-		t.Errorf("current item %q (%d), want New product", cur.Text(), cur.Length())
+	// A request without a language gets the default, Chinese.
+	if cur := doc.Find(`.topbar a.on[aria-current=page]`); cur.Length() != 1 || cur.Text() != "发布商品" {
+		t.Errorf("current item %q (%d), want 发布商品 (New product)", cur.Text(), cur.Length())
+	}
+	if n := doc.Find(`.topbar .lang-switch a[href^="?lang="]`).Length(); n != len(i18n.Langs) {
+		t.Errorf("%d links in the language switch, want %d", n, len(i18n.Langs))
+	}
+}
+
+// TestConsoleTemplatesUseKnownMessages: every message id the console's
+// templates and navigation name literally ({{t "console.orders.title"}}) is
+// in both catalogs, and every id they build or look up
+// ({{t (print "console.products.status." .Status)}}, {{known "order.reason" …}})
+// has messages under its prefix.
+func TestConsoleTemplatesUseKnownMessages(t *testing.T) {
+	cat, err := i18n.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	literal := regexp.MustCompile(`[({]\s*t\s+"([^"]+)"`)
+	built := regexp.MustCompile(`\(\s*t\s+\(print\s+"([^"]+)"`)
+	known := regexp.MustCompile(`known\s+"([^"]+)"`)
+	names, _ := fs.Glob(files, "admin_*.html")
+	names = append(names, "layout_admin.html")
+	n := 0
+	check := func(where, id string) {
+		n++
+		for _, lang := range i18n.Langs {
+			if !cat.Has(lang, id) {
+				t.Errorf("%s: %q is not in the %s catalog", where, id, lang)
+			}
+		}
+	}
+	for _, name := range names {
+		b, err := fs.ReadFile(files, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range literal.FindAllStringSubmatch(string(b), -1) {
+			check(name, m[1])
+		}
+		for _, re := range []*regexp.Regexp{built, known} {
+			for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+				prefix := strings.TrimSuffix(m[1], ".") + "."
+				for _, lang := range i18n.Langs {
+					if !slices.ContainsFunc(cat.IDs(lang), func(id string) bool { return strings.HasPrefix(id, prefix) }) {
+						t.Errorf("%s: no %s message under %q", name, lang, prefix)
+					}
+				}
+			}
+		}
+	}
+	for _, it := range consoleNav {
+		check("consoleNav", it.id)
+	}
+	if n < 300 {
+		t.Errorf("found %d literal message ids in the console's templates: is the pattern still right?", n)
+	}
+}
+
+// TestConsoleStatusNames: the codes the console shows by name have a name
+// in every language.
+func TestConsoleStatusNames(t *testing.T) {
+	cat, err := i18n.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{
+		"console.products.status.on_sale", "console.products.status.off_sale",
+		"console.fans.source.wechat_qr", "console.fans.source.wechat_follow", "console.fans.source.wechat_message",
+		"console.fans.source.wechat_oauth", "console.fans.source.share_link", "console.fans.source.direct",
+		"console.fans.window.not_following", "console.fans.window.unfollowed", "console.fans.window.used_up",
+		"console.fans.window.never_wrote", "console.fans.window.closed",
+		"console.pcstore.run_status.running", "console.pcstore.run_status.succeeded", "console.pcstore.run_status.failed",
+		"console.pcstore.trigger.schedule", "console.pcstore.trigger.manual", "console.pcstore.trigger.api", "console.pcstore.trigger.script",
+		"console.pcstore.type.shopify", "console.pcstore.type.woocommerce", "console.pcstore.type.feed",
+		"console.points.streak.1_day", "console.points.streak.3–6_days", "console.points.streak.30+_days",
+		"console.orders.end_reason.cancelled_by_the_shop",
+	} {
+		for _, lang := range i18n.Langs {
+			if !cat.Has(lang, id) {
+				t.Errorf("%s is not in the %s catalog", id, lang)
+			}
+		}
+	}
+	if got := cat.T(i18n.ZhCN, "console.products.status.on_sale"); got != "出售中" {
+		t.Errorf("on_sale in Chinese = %q", got)
 	}
 }
 

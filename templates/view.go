@@ -148,40 +148,45 @@ func shopField(data any) any {
 
 // NavLink is one item of the console navigation.
 type NavLink struct {
-	Label, Href string
-	Current     bool // the page shown is this item's (or under it)
+	Label, Href string // Label is in the page's language
+	Current     bool   // the page shown is this item's (or under it)
 }
 
-// navItem is an entry of consoleNav: also lists other paths whose pages
-// belong to the item.
+// navItem is an entry of consoleNav: its label's message id, and other
+// paths whose pages belong to the item.
 type navItem struct {
-	label, href string
-	also        []string
+	id, href string
+	also     []string
 }
 
 // consoleNav is the merchant console's navigation, in the order
 // layout_admin.html draws it. A console page belongs to the item whose path
 // (or one of its also paths) is the longest prefix of the page's path.
 var consoleNav = []navItem{
-	{label: "Products", href: "/admin/products"},
-	{label: "New product", href: "/admin/products/new"},
-	{label: "Orders", href: "/admin/orders", also: []string{"/admin/order-settings"}},
-	{label: "PC store", href: "/admin/pcstore"},
-	{label: "Guides", href: "/admin/guides", also: []string{"/admin/stores"}},
-	{label: "Distribution", href: "/admin/distribution"},
-	{label: "Fans", href: "/admin/fans"},
-	{label: "Points", href: "/admin/points"},
-	{label: "Messages", href: "/admin/messages", also: []string{"/admin/message-settings", "/admin/segments", "/admin/audience"}},
-	{label: "WeChat", href: "/admin/wechat"},
-	{label: "Account", href: "/admin/account"},
+	{id: "console.nav.products", href: "/admin/products"},
+	{id: "console.nav.new_product", href: "/admin/products/new"},
+	{id: "console.nav.orders", href: "/admin/orders", also: []string{"/admin/order-settings"}},
+	{id: "console.nav.pcstore", href: "/admin/pcstore"},
+	{id: "console.nav.guides", href: "/admin/guides", also: []string{"/admin/stores"}},
+	{id: "console.nav.distribution", href: "/admin/distribution"},
+	{id: "console.nav.fans", href: "/admin/fans"},
+	{id: "console.nav.points", href: "/admin/points"},
+	{id: "console.nav.messages", href: "/admin/messages", also: []string{"/admin/message-settings", "/admin/segments", "/admin/audience"}},
+	{id: "console.nav.wechat", href: "/admin/wechat"},
+	{id: "console.nav.account", href: "/admin/account"},
 }
 
-// ConsoleNav is the console navigation with the current page's item marked.
+// ConsoleNav is the console navigation in the page's language (the
+// default for a View without one), the current page's item marked.
 func (v View) ConsoleNav() []NavLink {
+	cat, err := i18n.Embedded()
 	links := make([]NavLink, len(consoleNav))
 	best, longest := -1, 0
 	for i, it := range consoleNav {
-		links[i] = NavLink{Label: it.label, Href: it.href}
+		links[i] = NavLink{Label: it.id, Href: it.href}
+		if err == nil {
+			links[i].Label = cat.T(v.Lang, it.id)
+		}
 		for _, p := range append([]string{it.href}, it.also...) {
 			if (v.Path == p || strings.HasPrefix(v.Path, p+"/")) && len(p) > longest {
 				best, longest = i, len(p)

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"microshop/tenants/fault"
+	"microshop/tenants/i18n"
 )
 
 // AccountHandlers serve the owner's account: the console's Account page
@@ -121,10 +122,11 @@ type accountPage struct {
 // At shows a time in the shop's time zone.
 func (p accountPage) At(t time.Time) string { return t.In(p.zone).Format("2006-01-02 15:04") }
 
-// notices are the Account page's messages after a form, by ?done=.
+// accountNotices are the message ids of the Account page's notices after a
+// form, by ?done=.
 var accountNotices = map[string]string{
-	"password": "Your password is changed. Every other session is signed out.",
-	"revoked":  "The API key is revoked: calls with it are refused.",
+	"password": "console.account.done_password",
+	"revoked":  "console.account.done_revoked",
 }
 
 func (h *AccountHandlers) render(c echo.Context, status int, p accountPage) error {
@@ -143,7 +145,11 @@ func (h *AccountHandlers) render(c echo.Context, status int, p accountPage) erro
 
 // page is GET /admin/account.
 func (h *AccountHandlers) page(c echo.Context) error {
-	return h.render(c, http.StatusOK, accountPage{Notice: accountNotices[c.QueryParam("done")]})
+	p := accountPage{}
+	if id, ok := accountNotices[c.QueryParam("done")]; ok {
+		p.Notice = i18n.T(c.Request().Context(), id)
+	}
+	return h.render(c, http.StatusOK, p)
 }
 
 // formError renders the page with err's message when it is one a client
@@ -151,7 +157,7 @@ func (h *AccountHandlers) page(c echo.Context) error {
 func (h *AccountHandlers) formError(c echo.Context, err error) error {
 	var fe *fault.Error
 	if errors.As(err, &fe) {
-		return h.render(c, fe.Status, accountPage{Error: fe.Message})
+		return h.render(c, fe.Status, accountPage{Error: fault.Message(c.Request().Context(), fe)})
 	}
 	return err
 }

@@ -10,6 +10,7 @@ import (
 
 	"microshop/tenants"
 	"microshop/tenants/fault"
+	"microshop/tenants/i18n"
 )
 
 // AdminRoutes mounts the console's catalog pages on g (/admin, signed in,
@@ -74,17 +75,15 @@ func (h *Handlers) adminList(c echo.Context) error {
 		return err
 	}
 	return c.Render(http.StatusOK, "admin_products.html", AdminPage{Shop: t, Products: products, Total: total,
-		Filter: f, HasMore: hasMore(f.Offset, len(products), f.Limit, total), Notice: noticeFor(c.QueryParam("done"))})
+		Filter: f, HasMore: hasMore(f.Offset, len(products), f.Limit, total), Notice: noticeFor(c, c.QueryParam("done"))})
 }
 
-func noticeFor(done string) string {
+// noticeFor is the list's notice after a form (?done=), in the request's
+// language.
+func noticeFor(c echo.Context, done string) string {
 	switch done {
-	case "created":
-		return "Product created."
-	case "saved":
-		return "Product saved."
-	case "deleted":
-		return "Product deleted."
+	case "created", "saved", "deleted":
+		return i18n.T(c.Request().Context(), "console.products.done_"+done)
 	}
 	return ""
 }
@@ -147,7 +146,7 @@ func (h *Handlers) formError(c echo.Context, t tenants.Tenant, form ProductForm,
 	if !errors.As(err, &fe) || fe.Status == http.StatusNotFound {
 		return err
 	}
-	return c.Render(fe.Status, "admin_product_form.html", AdminPage{Shop: t, Form: form, Editing: editing, Error: fe.Message})
+	return c.Render(fe.Status, "admin_product_form.html", AdminPage{Shop: t, Form: form, Editing: editing, Error: fault.Message(c.Request().Context(), fe)})
 }
 
 func formFromRequest(c echo.Context) ProductForm {

@@ -5,12 +5,14 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"microshop/tenants"
 	"microshop/tenants/fault"
+	"microshop/tenants/i18n"
 )
 
 // adminPageSize is how many fans a console page lists.
@@ -92,7 +94,7 @@ func (h *Handlers) adminFan(c echo.Context) error {
 	}
 	p := AdminPage{Shop: t, Detail: d, loc: location(t)}
 	if c.QueryParam("done") == "sent" {
-		p.Notice = "Message sent."
+		p.Notice = i18n.T(c.Request().Context(), "console.fans.sent")
 	}
 	return c.Render(http.StatusOK, "admin_fans_view.html", p)
 }
@@ -107,7 +109,8 @@ func (h *Handlers) adminReply(c echo.Context) error {
 		if derr != nil {
 			return derr
 		}
-		return c.Render(fe.Status, "admin_fans_view.html", AdminPage{Shop: t, Detail: d, Reply: text, Error: fe.Message, loc: location(t)})
+		return c.Render(fe.Status, "admin_fans_view.html", AdminPage{Shop: t, Detail: d, Reply: text,
+			Error: fault.Message(c.Request().Context(), fe), loc: location(t)})
 	}
 	if err != nil {
 		return err
@@ -118,4 +121,57 @@ func (h *Handlers) adminReply(c echo.Context) error {
 // Sources are the first sources the list can filter by.
 func (p AdminPage) Sources() []string {
 	return []string{SourceWeChatQR, SourceWeChatFollow, SourceWeChatMessage, SourceWeChatOAuth, "share_link", "direct"}
+}
+
+// Shut says why the reply window is shut (Why names a message under
+// console.fans.window.), with the times and count the message shows; the
+// page words it in its language from this rather than showing
+// ReplyWindow.Reason, which is English.
+type Shut struct {
+	Why        string // not_following, unfollowed, used_up, never_wrote, closed
+	At, Closed time.Time
+	Replies    int
+}
+
+// Shut is why the fan's reply window is shut (ReplyWindow tells, in the
+// same order of cases).
+func (p AdminPage) Shut() Shut {
+	d := p.Detail
+	switch {
+	case d.OpenID == "":
+		return Shut{Why: "not_following"}
+	case !d.Subscribed:
+		return Shut{Why: "unfollowed", At: d.UnsubscribedAt}
+	case strings.HasPrefix(d.ReplyWindow.Reason, "You have sent"): // within the window, every reply used
+		return Shut{Why: "used_up", At: d.LastMessageAt, Replies: MessageReplies}
+	case d.LastMessageAt.IsZero():
+		return Shut{Why: "never_wrote"}
+	}
+	return Shut{Why: "closed", At: d.LastMessageAt, Closed: d.LastMessageAt.Add(MessageWindow)}
+}
+
+// msgKinds are the kinds of message a fan sends that Content starts with
+// in brackets ("[image] https://…"): the page names the kind in its
+// language and shows the rest.
+var msgKinds = []string{"image", "voice", "video", "location", "link"}
+
+// Tag is the bracketed kind m's content starts with ("image"), or "".
+func (p AdminPage) Tag(m Message) string {
+	if m.Kind == "text" {
+		return ""
+	}
+	for _, k := range msgKinds {
+		if strings.HasPrefix(m.Content, "["+k+"]") {
+			return k
+		}
+	}
+	return ""
+}
+
+// Body is m's content after its bracketed kind (Tag).
+func (p AdminPage) Body(m Message) string {
+	if k := p.Tag(m); k != "" {
+		return strings.TrimPrefix(m.Content, "["+k+"]")
+	}
+	return m.Content
 }

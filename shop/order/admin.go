@@ -14,6 +14,7 @@ import (
 	"microshop/tenants"
 	"microshop/tenants/engine"
 	"microshop/tenants/fault"
+	"microshop/tenants/i18n"
 )
 
 // adminPageSize is how many orders one console page lists.
@@ -100,7 +101,7 @@ func (h *Handlers) adminOrders(c echo.Context) error {
 	ctx := c.Request().Context()
 	t := tenants.FromContext(c)
 	loc := shopZone(t)
-	p := AdminPage{Shop: t, Statuses: merchantTabs, Notice: adminNotice(c.QueryParam("done")),
+	p := AdminPage{Shop: t, Statuses: merchantTabs, Notice: adminNotice(c),
 		Filter: AdminFilter{Status: c.QueryParam("status"), From: strings.TrimSpace(c.QueryParam("from")),
 			To: strings.TrimSpace(c.QueryParam("to")), Query: strings.TrimSpace(c.QueryParam("q")), FanID: c.QueryParam("fan_id")}}
 	toRefund, err := h.svc.PaymentsToRefund(ctx, t.ID, PaymentToRefund, 20)
@@ -112,7 +113,7 @@ func (h *Handlers) adminOrders(c echo.Context) error {
 		// An order id: the one order, whatever the other filters say.
 		id := strings.ToLower(strings.TrimPrefix(q, "#"))
 		if !engine.ValidID(id) {
-			p.Error = "“" + q + "” is not an order id: order ids are 16 letters and digits, like the ones in the list."
+			p.Error = i18n.T(ctx, "console.orders.bad_id", "Text", q)
 			return c.Render(http.StatusOK, "admin_orders.html", p)
 		}
 		o, err := h.svc.Get(ctx, t.ID, id)
@@ -138,7 +139,7 @@ func (h *Handlers) adminOrders(c echo.Context) error {
 	}
 	var fe *fault.Error
 	if errors.As(err, &fe) && fe.Status < 500 {
-		p.Error = plainMessage(fe)
+		p.Error = pageError(ctx, fe)
 		return c.Render(fe.Status, "admin_orders.html", p)
 	}
 	if err != nil {
@@ -147,22 +148,44 @@ func (h *Handlers) adminOrders(c echo.Context) error {
 	return c.Render(http.StatusOK, "admin_orders.html", p)
 }
 
-func adminNotice(done string) string {
-	switch done {
-	case "shipped":
-		return "Order shipped. The buyer sees the carrier and tracking number in My orders."
-	case "completed":
-		return "Order completed."
-	case "cancelled":
-		return "Order cancelled; its stock is back on sale."
-	case "refunded":
-		return "Refund recorded."
-	case "payment_refunded":
-		return "Payment marked as given back."
-	case "settings":
-		return "Order settings saved."
+// adminNotice is the notice of an order page after an action (?done=), in
+// the request's language.
+func adminNotice(c echo.Context) string {
+	switch done := c.QueryParam("done"); done {
+	case "shipped", "completed", "cancelled", "refunded", "payment_refunded", "settings":
+		return i18n.T(c.Request().Context(), "console.orders.done_"+done)
 	}
 	return ""
+}
+
+// pageError is what a console page says of a refused action: in English the
+// fault's message in plain words (plainMessage: "Tracking number is
+// required."), in other languages the error catalog's translation
+// (fault.Message).
+func pageError(ctx context.Context, fe *fault.Error) string {
+	if i18n.FromContext(ctx) == i18n.En {
+		return plainMessage(fe)
+	}
+	return fault.Message(ctx, fe)
+}
+
+// RefundWhy is why a payment could not pay its order: a message id with its
+// argument (a transaction id; for console.orders.why_status, the order's
+// status then), or (ID "") the stored reason as it is.
+type RefundWhy struct{ ID, Arg string }
+
+// WhyToRefund words why p waits for a refund. The payment service stores
+// its reason in English (payment.go); the page says it in its language.
+func (AdminPage) WhyToRefund(p Payment) RefundWhy {
+	if tx, ok := strings.CutPrefix(p.Reason, "the order was already paid by transaction "); ok {
+		return RefundWhy{ID: "console.orders.why_paid_twice", Arg: tx}
+	}
+	if st, ok := strings.CutPrefix(p.Reason, "the order was "); ok {
+		if st, ok := strings.CutSuffix(st, " when this payment arrived"); ok {
+			return RefundWhy{ID: "console.orders.why_status", Arg: strings.ReplaceAll(st, " ", "_")}
+		}
+	}
+	return RefundWhy{Arg: p.Reason}
 }
 
 // merchantOrder loads the :id order of the shop; a malformed, missing or
@@ -186,7 +209,7 @@ func (h *Handlers) adminOrder(c echo.Context) error {
 		return err
 	}
 	return c.Render(http.StatusOK, "admin_order.html", AdminPage{Shop: t, Order: viewOf(o, shopZone(t)),
-		Form: defaultForm(o), Notice: adminNotice(c.QueryParam("done")), ToRefund: toRefund})
+		Form: defaultForm(o), Notice: adminNotice(c), ToRefund: toRefund})
 }
 
 // orderToRefund is the order's payments waiting for a refund.
@@ -246,7 +269,7 @@ func (h *Handlers) adminAction(c echo.Context, done string, act func(ctx context
 			return rerr
 		}
 		return c.Render(fe.Status, "admin_order.html", AdminPage{Shop: t, Order: viewOf(fresh, shopZone(t)), Form: f,
-			Error: plainMessage(fe), ToRefund: toRefund})
+			Error: pageError(c.Request().Context(), fe), ToRefund: toRefund})
 	}
 	if err != nil {
 		return err

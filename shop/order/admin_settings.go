@@ -46,7 +46,7 @@ func (h *Handlers) adminSettings(c echo.Context) error {
 		return err
 	}
 	return c.Render(http.StatusOK, "admin_order_settings.html", AdminPage{Shop: t, Settings: h.settingsForm(st),
-		Notice: adminNotice(c.QueryParam("done"))})
+		Notice: adminNotice(c)})
 }
 
 func (h *Handlers) adminSaveSettings(c echo.Context) error {
@@ -67,7 +67,7 @@ func (h *Handlers) adminSaveSettings(c echo.Context) error {
 	}
 	var fe *fault.Error
 	if errors.As(err, &fe) && fe.Status < 500 {
-		return c.Render(fe.Status, "admin_order_settings.html", AdminPage{Shop: t, Settings: f, Error: plainMessage(fe)})
+		return c.Render(fe.Status, "admin_order_settings.html", AdminPage{Shop: t, Settings: f, Error: pageError(ctx, fe)})
 	}
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 
 	"microshop/tenants"
 	"microshop/tenants/fault"
+	"microshop/tenants/i18n"
 )
 
 // AdminRoutes mounts the console's PC store pages on g (/admin, signed in,
@@ -39,6 +40,16 @@ type AdminPage struct {
 	Widget  Widget
 	Error   string
 	Notice  string
+}
+
+// NextRun is when the linked store syncs next (zero when it is not on a
+// schedule), for the page to write in its language.
+func (p AdminPage) NextRun() time.Time {
+	t, err := time.Parse(time.RFC3339, p.View.NextRunAt)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
 }
 
 // LinkForm is the link form's fields as typed.
@@ -106,7 +117,7 @@ func (h *Handlers) adminPage(c echo.Context) error {
 	}
 	switch c.QueryParam("done") {
 	case "unlinked":
-		p.Notice = "The PC store is unlinked. Imported products stay in your shop."
+		p.Notice = i18n.T(c.Request().Context(), "console.pcstore.unlinked")
 	}
 	return c.Render(http.StatusOK, "admin_pcstore.html", p)
 }
@@ -124,7 +135,7 @@ func (h *Handlers) formError(c echo.Context, form *LinkForm, err error) error {
 	if form != nil {
 		p.Form = *form
 	}
-	p.Error = fe.Message
+	p.Error = fault.Message(c.Request().Context(), fe)
 	return c.Render(fe.Status, "admin_pcstore.html", p)
 }
 
@@ -176,7 +187,7 @@ func (h *Handlers) showPreview(c echo.Context, prev Preview) error {
 		return err
 	}
 	p.Preview = &prev
-	p.Notice = "Linked. Here is what the import will bring in; nothing is imported until you start it."
+	p.Notice = i18n.T(c.Request().Context(), "console.pcstore.linked_notice")
 	return c.Render(http.StatusOK, "admin_pcstore.html", p)
 }
 

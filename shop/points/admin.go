@@ -15,6 +15,7 @@ import (
 	"microshop/tenants"
 	"microshop/tenants/engine"
 	"microshop/tenants/fault"
+	"microshop/tenants/i18n"
 )
 
 // AdminRoutes mounts the console's points pages on g (/admin, signed in,
@@ -63,6 +64,18 @@ func (p AdminPage) When(t time.Time) string {
 		return ""
 	}
 	return t.In(Zone(p.Shop)).Format("2006-01-02 15:04")
+}
+
+// Day reads a day the points service keeps as text ("2026-12-05") as
+// midnight of it in the shop's zone, for the page to write it its
+// language's way ({{date ($.Data.Day .Today) $.Zone}}); a malformed one is
+// the zero time.
+func (p AdminPage) Day(s string) time.Time {
+	d, err := time.ParseInLocation(time.DateOnly, s, Zone(p.Shop))
+	if err != nil {
+		return time.Time{}
+	}
+	return d
 }
 
 // Yuan formats fen.
@@ -155,7 +168,7 @@ func (h *Handlers) adminHome(c echo.Context) error {
 	t := tenants.FromContext(c)
 	if q := strings.TrimSpace(c.QueryParam("fan")); q != "" {
 		if !engine.ValidID(q) {
-			return h.renderHome(c, http.StatusOK, AdminPage{Error: fmt.Sprintf("“%s” is not a fan id: fan ids are 16 letters and digits.", fault.Clip(q, 40))})
+			return h.renderHome(c, http.StatusOK, AdminPage{Error: i18n.T(ctx, "console.points.bad_fan_id", "Text", fault.Clip(q, 40))})
 		}
 		return c.Redirect(http.StatusSeeOther, "/admin/points/fans/"+q)
 	}
@@ -165,7 +178,7 @@ func (h *Handlers) adminHome(c echo.Context) error {
 	}
 	p := AdminPage{Rules: r, Form: formOf(r)}
 	if c.QueryParam("done") == "rules" {
-		p.Notice = "Rules saved."
+		p.Notice = i18n.T(ctx, "console.points.rules_saved")
 	}
 	return h.renderHome(c, http.StatusOK, p)
 }
@@ -197,7 +210,7 @@ func (h *Handlers) adminSaveRules(c echo.Context) error {
 	r, err := form.parse()
 	var fe *fault.Error
 	if errors.As(err, &fe) && fe.Status < 500 {
-		return h.renderHome(c, fe.Status, AdminPage{Form: form, Error: fe.Message})
+		return h.renderHome(c, fe.Status, AdminPage{Form: form, Error: fault.Message(c.Request().Context(), fe)})
 	}
 	if err != nil {
 		return err
@@ -229,13 +242,9 @@ func (h *Handlers) adminFan(c echo.Context) error {
 		return err
 	}
 	p := AdminPage{}
-	switch c.QueryParam("done") {
-	case "adjusted":
-		p.Notice = "Points adjusted."
-	case "rebuilt":
-		p.Notice = "The balance was rebuilt from the ledger: it had drifted, and is now what the ledger says."
-	case "sound":
-		p.Notice = "The balance matches the ledger; nothing to rebuild."
+	switch done := c.QueryParam("done"); done {
+	case "adjusted", "rebuilt", "sound":
+		p.Notice = i18n.T(c.Request().Context(), "console.points.done_"+done)
 	}
 	return h.renderFan(c, http.StatusOK, f, p)
 }
@@ -249,13 +258,13 @@ func (h *Handlers) adminAdjust(c echo.Context) error {
 	n, perr := strconv.ParseInt(form.Points, 10, 64)
 	if perr != nil {
 		return h.renderFan(c, http.StatusBadRequest, f, AdminPage{Adjust: form,
-			Error: "Points must be a whole number: positive to add, negative (like -50) to take."})
+			Error: i18n.T(c.Request().Context(), "console.points.adjust_not_number")})
 	}
 	_, err = h.svc.Adjust(c.Request().Context(), tenants.FromContext(c).ID, f.ID,
 		AdjustRequest{Points: n, Reason: form.Reason, Key: form.Key}, who(c))
 	var fe *fault.Error
 	if errors.As(err, &fe) && fe.Status < 500 {
-		return h.renderFan(c, fe.Status, f, AdminPage{Adjust: form, Error: fe.Message})
+		return h.renderFan(c, fe.Status, f, AdminPage{Adjust: form, Error: fault.Message(c.Request().Context(), fe)})
 	}
 	if err != nil {
 		return err
