@@ -124,7 +124,7 @@ func TestPCStoreLink(t *testing.T) {
 	}
 	anon := newClient(t, srv.URL)
 	status, js := anon.do(http.MethodGet, "/s/pc-shop/pcstore/widget.js", nil, "")
-	if status != 200 || !strings.Contains(string(js), "Follow our micro-shop") || !strings.Contains(string(js), `\/s\/pc-shop\/?ch=pc_store`) &&
+	if status != 200 || !strings.Contains(string(js), "关注我们的微商城") /* the shop's language: zh-CN, unset */ || !strings.Contains(string(js), `\/s\/pc-shop\/?ch=pc_store`) &&
 		!strings.Contains(string(js), `/s/pc-shop/?ch=pc_store`) {
 		t.Errorf("widget.js: %d %.300s", status, js)
 	}

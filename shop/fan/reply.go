@@ -11,6 +11,7 @@ import (
 	"microshop/tenants"
 	"microshop/tenants/engine"
 	"microshop/tenants/fault"
+	"microshop/tenants/i18n"
 )
 
 // MaxReply is the longest customer-service text, in characters.
@@ -42,7 +43,47 @@ func (s *Service) Detail(ctx context.Context, t tenants.Tenant, id string) (Deta
 	if msgs == nil {
 		msgs = []Message{}
 	}
-	return Detail{Fan: f, ReplyWindow: f.ReplyWindow(s.now(), location(t)), Messages: msgs}, nil
+	return Detail{Fan: f, ReplyWindow: replyWindowIn(i18n.FromContext(ctx), f, s.now(), location(t)), Messages: msgs}, nil
+}
+
+// replyWindowIn is f.ReplyWindow with its reason in lang (the merchant
+// reads it in the console).
+func replyWindowIn(lang string, f Fan, now time.Time, loc *time.Location) ReplyWindow {
+	w := f.ReplyWindow(now, loc)
+	if e := closedWindow(lang, f, now, loc); e != nil && w.Reason != "" {
+		w.Reason = e.In(lang)
+	}
+	return w
+}
+
+// closedWindow is why the shop may not message f now, as a 409 whose
+// English is ReplyWindow's Reason (fan.go) and whose format the error
+// catalog translates (tenants/i18n, errors/<lang>.toml); lang writes its
+// dates. It is nil while the window is open. A test keeps the two
+// wordings the same.
+func closedWindow(lang string, f Fan, now time.Time, loc *time.Location) *fault.Error {
+	if loc == nil {
+		loc = time.UTC
+	}
+	at := func(t time.Time) string { return i18n.FormatDateTime(lang, t, loc) }
+	switch {
+	case f.OpenID == "":
+		return fault.Conflict("This fan has not followed the shop's WeChat account, so WeChat cannot deliver a message to them.")
+	case !f.Subscribed:
+		return fault.Conflict("This fan unfollowed the account on %s; WeChat delivers nothing to former followers.", at(f.UnsubscribedAt))
+	}
+	if f.ReplyWindow(now, loc).Open {
+		return nil
+	}
+	switch {
+	case !f.LastMessageAt.IsZero() && now.Sub(f.LastMessageAt) < MessageWindow:
+		return fault.Conflict("You have sent the %d replies WeChat allows since the fan's last message (%s). You can reply again after the fan writes.",
+			MessageReplies, at(f.LastMessageAt))
+	case f.LastMessageAt.IsZero():
+		return fault.Conflict("WeChat allows replies only within 48 hours of the fan's last message (5 replies), or within a minute of a follow, scan or menu click (3). This fan has not written to the account yet.")
+	}
+	return fault.Conflict("The fan last wrote on %s; WeChat's 48-hour reply window closed on %s. You can reply again after the fan writes.",
+		at(f.LastMessageAt), at(f.LastMessageAt.Add(MessageWindow)))
 }
 
 // Conversation returns the fan's last messages, oldest first.
@@ -67,8 +108,9 @@ func (s *Service) Reply(ctx context.Context, t tenants.Tenant, fanID, text strin
 		return Message{}, err
 	}
 	now := s.now().UTC()
+	lang := i18n.FromContext(ctx)
 	if f.OpenID == "" {
-		return Message{}, fault.Conflict("%s", f.ReplyWindow(now, location(t)).Reason)
+		return Message{}, closedWindow(lang, f, now, location(t))
 	}
 	acct, err := s.accounts.Account(ctx, t.ID)
 	if errors.Is(err, fault.ErrNotFound) {
@@ -86,11 +128,12 @@ func (s *Service) Reply(ctx context.Context, t tenants.Tenant, fanID, text strin
 		if err != nil {
 			return Message{}, err
 		}
-		reason := f.ReplyWindow(now, location(t)).Reason
-		if reason == "" {
-			reason = "another reply took the last message WeChat allows; wait for the fan to write again"
+		e := closedWindow(lang, f, now, location(t))
+		if e == nil {
+			e = fault.Conflict("another reply took the last message WeChat allows; wait for the fan to write again")
 		}
-		return Message{}, &fault.Error{Status: 409, Code: "wechat_window_closed", Message: reason}
+		e.Code = "wechat_window_closed"
+		return Message{}, e
 	}
 	if err := acct.SendText(ctx, f.OpenID, text); err != nil {
 		if rerr := s.store.ReturnReply(context.WithoutCancel(ctx), t.ID, f.ID); rerr != nil {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+
+	"microshop/tenants/i18n"
 )
 
 // runNotices sends the queued notices that are due.
@@ -38,7 +40,7 @@ func (s *Service) deliverNotice(ctx context.Context, p *pass, d Delivery) error 
 	}
 	n := d.Notice
 	if n == nil {
-		return s.finish(ctx, p, d, Failed, "", "a notice without content", nil)
+		return s.finish(ctx, p, d, Failed, "", p.say("notice.reason.no_content"), nil)
 	}
 	item := InboxItem{Kind: n.Kind, Title: n.Title, Body: n.Body, URL: n.URL}
 	f, ok, err := s.recipient(ctx, p, d)
@@ -49,11 +51,11 @@ func (s *Service) deliverNotice(ctx context.Context, p *pass, d Delivery) error 
 	reason := ""
 	switch {
 	case tmpl == "":
-		reason = "no template message is set for " + NoticeText(n.Kind)
+		reason = p.say("notice.reason.no_template", "Kind", p.say("notice.kind."+n.Kind))
 	case !p.ready:
-		reason = "the shop has no WeChat official account"
+		reason = p.say("notice.reason.no_account")
 	case f.OpenID == "" || !f.Subscribed:
-		reason = "the fan does not follow the shop's WeChat account"
+		reason = p.say("notice.reason.not_following")
 	default:
 		data := map[string]string{"first": n.Title, "remark": n.Body}
 		maps.Copy(data, n.Fields)
@@ -88,7 +90,14 @@ func (s *Service) sendTemplate(ctx context.Context, p *pass, d Delivery, openID 
 	case transient(err):
 		return "", s.retry(ctx, p, d, err)
 	}
-	return "WeChat refused the template message: " + plainError(err), nil
+	return p.say("notice.reason.refused", "Error", plainError(err)), nil
+}
+
+// say is the catalog's message id in the shop's language: the reasons a
+// notice's delivery records are stored as written, for the merchant of
+// this shop to read.
+func (p *pass) say(id string, pairs ...any) string {
+	return i18n.T(i18n.WithLang(context.Background(), p.t.Language()), id, pairs...)
 }
 
 // link is a page WeChat can open from a template message: a shop path made

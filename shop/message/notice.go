@@ -10,8 +10,10 @@ import (
 
 	"microshop/shop/catalog"
 	"microshop/shop/order"
+	"microshop/tenants"
 	"microshop/tenants/engine"
 	"microshop/tenants/fault"
+	"microshop/tenants/i18n"
 )
 
 // Notice kinds.
@@ -28,7 +30,8 @@ const (
 var NoticeKinds = []string{NoticeOrderPaid, NoticeOrderShipped, NoticeCommissionCredited, NoticeCommissionReversed,
 	NoticePointsExpiring, NoticeCheckinReminder}
 
-// noticeText names notice kinds in plain words.
+// noticeText names notice kinds in plain words (English; a page in
+// another language shows the catalog's notice.kind.<kind>).
 var noticeText = map[string]string{
 	NoticeOrderPaid: "Order paid", NoticeOrderShipped: "Order shipped", NoticeCommissionCredited: "Commission credited",
 	NoticeCommissionReversed: "Commission reversed", NoticePointsExpiring: "Points about to expire",
@@ -103,14 +106,36 @@ func yuan(fen int64) string {
 	return "¥" + catalog.FormatYuan(fen)
 }
 
+// shopNotice is what a notice's text depends on: the shop's slug for
+// links, its zone for dates and its language (tenants.Tenant.Language):
+// a notice reaches the fan without a request to take a language from, and
+// is stored as written, so it speaks the shop's language.
+type shopNotice struct {
+	slug string
+	loc  *time.Location
+	lang string
+}
+
+// t is the catalog's message id in the shop's language.
+func (sh shopNotice) t(id string, pairs ...any) string {
+	return i18n.T(i18n.WithLang(context.Background(), sh.lang), id, pairs...)
+}
+
+// dateTime is t in the shop's zone, the way its language writes it.
+func (sh shopNotice) dateTime(t time.Time) string { return i18n.FormatDateTime(sh.lang, t, sh.loc) }
+
+func shopNoticeOf(t tenants.Tenant) shopNotice {
+	return shopNotice{slug: t.Slug, loc: zone(t), lang: t.Language()}
+}
+
 // notifyShop queues the notice the shop's own build makes (its slug for
-// links, its zone for dates).
-func (s *Service) notifyShop(ctx context.Context, tenantID string, build func(slug string, loc *time.Location) Notice) error {
+// links, its zone for dates, its language for the text).
+func (s *Service) notifyShop(ctx context.Context, tenantID string, build func(sh shopNotice) Notice) error {
 	t, err := s.tenants.TenantByID(ctx, tenantID)
 	if err != nil {
 		return fmt.Errorf("load shop %s: %w", tenantID, err)
 	}
-	return s.Notify(ctx, tenantID, build(t.Slug, zone(t)))
+	return s.Notify(ctx, tenantID, build(shopNoticeOf(t)))
 }
 
 // Commission tells a fan (a distributor) that commission was credited or,
@@ -118,13 +143,14 @@ func (s *Service) notifyShop(ctx context.Context, tenantID string, build func(sl
 // notice's de-duplication key, so the distribution package may call this
 // from an at-least-once handler); amount is fen.
 func (s *Service) Commission(ctx context.Context, tenantID, fanID, key string, amount int64, orderID string, reversed bool) error {
-	return s.notifyShop(ctx, tenantID, func(slug string, _ *time.Location) Notice {
-		n := Notice{Key: "commission:" + key, FanID: fanID, Kind: NoticeCommissionCredited, Title: "Commission credited",
-			Body: fmt.Sprintf("%s commission on order %s.", yuan(amount), orderID), URL: "/s/" + slug + "/",
+	return s.notifyShop(ctx, tenantID, func(sh shopNotice) Notice {
+		n := Notice{Key: "commission:" + key, FanID: fanID, Kind: NoticeCommissionCredited,
+			Title: sh.t("notice.commission_credited.title"),
+			Body:  sh.t("notice.commission_credited.body", "Amount", yuan(amount), "Order", orderID), URL: "/s/" + sh.slug + "/",
 			Fields: map[string]string{"keyword1": yuan(amount), "keyword2": orderID}}
 		if reversed {
-			n.Kind, n.Title = NoticeCommissionReversed, "Commission reversed"
-			n.Body = fmt.Sprintf("%s commission on order %s was taken back (the order was refunded).", yuan(amount), orderID)
+			n.Kind, n.Title = NoticeCommissionReversed, sh.t("notice.commission_reversed.title")
+			n.Body = sh.t("notice.commission_reversed.body", "Amount", yuan(amount), "Order", orderID)
 		}
 		return n
 	})
@@ -132,23 +158,27 @@ func (s *Service) Commission(ctx context.Context, tenantID, fanID, key string, a
 
 // PointsExpiring tells a fan points expire soon (shop/points calls it).
 func (s *Service) PointsExpiring(ctx context.Context, tenantID, fanID string, points int64, expiresAt time.Time) error {
-	return s.notifyShop(ctx, tenantID, func(slug string, loc *time.Location) Notice {
-		last := expiresAt.In(loc).Add(-time.Second).Format(time.DateOnly)
+	return s.notifyShop(ctx, tenantID, func(sh shopNotice) Notice {
+		last := i18n.FormatDate(sh.lang, expiresAt.Add(-time.Second), sh.loc)
 		return Notice{Key: fmt.Sprintf("points-expiring:%s:%d", fanID, expiresAt.Unix()), FanID: fanID,
-			Kind: NoticePointsExpiring, Title: "Points about to expire",
-			Body: fmt.Sprintf("%d of your points expire after %s. Use them at checkout before then.", points, last),
-			URL:  "/s/" + slug + "/me", Fields: map[string]string{"keyword1": fmt.Sprintf("-%d (expire after %s)", points, last),
-				"keyword2": fmt.Sprintf("%d points", points)}}
+			Kind: NoticePointsExpiring, Title: sh.t("notice.points_expiring.title"),
+			Body: sh.t("notice.points_expiring.body", "Points", points, "Date", last),
+			URL:  "/s/" + sh.slug + "/me", Fields: map[string]string{"keyword1": sh.t("notice.points_expiring.change", "Points", points, "Date", last),
+				"keyword2": sh.t("notice.points_expiring.points", "Points", points)}}
 	})
 }
 
 // CheckinReminder reminds a fan who opted in to check in today (shop/points
 // calls it).
 func (s *Service) CheckinReminder(ctx context.Context, tenantID, fanID, day string) error {
-	return s.notifyShop(ctx, tenantID, func(slug string, _ *time.Location) Notice {
+	return s.notifyShop(ctx, tenantID, func(sh shopNotice) Notice {
+		date := day
+		if d, err := time.Parse(time.DateOnly, day); err == nil {
+			date = i18n.FormatDate(sh.lang, d, time.UTC)
+		}
 		return Notice{Key: "checkin-reminder:" + fanID + ":" + day, FanID: fanID, Kind: NoticeCheckinReminder,
-			Title: "Check in today", Body: "You have not checked in today: check in to keep your streak.", URL: "/s/" + slug + "/me",
-			Fields: map[string]string{"keyword1": "Daily check-in", "keyword2": day}}
+			Title: sh.t("notice.checkin_reminder.title"), Body: sh.t("notice.checkin_reminder.body"), URL: "/s/" + sh.slug + "/me",
+			Fields: map[string]string{"keyword1": sh.t("notice.checkin_reminder.what"), "keyword2": date}}
 	})
 }
 
@@ -167,18 +197,18 @@ func (s *Service) OrderEvent(ctx context.Context, tenantID string, o order.Order
 		if err := s.store.AddPurchase(ctx, tenantID, o.FanID, o.ID, at, a.GuideID, a.StoreID, a.DistributorID); err != nil {
 			return fmt.Errorf("count purchase %s of fan %s: %w", o.ID, o.FanID, err)
 		}
-		return s.notifyShop(ctx, tenantID, func(slug string, loc *time.Location) Notice {
-			return Notice{Key: "order-paid:" + o.ID, FanID: o.FanID, Kind: NoticeOrderPaid, Title: "Payment received",
-				Body: fmt.Sprintf("We received %s for order %s. We will tell you when it ships.", yuan(o.Paid), o.ID),
-				URL:  orderLink(slug, o.ID), Fields: map[string]string{"keyword1": o.ID, "keyword2": yuan(o.Paid),
-					"keyword3": at.In(loc).Format("2006-01-02 15:04")}}
+		return s.notifyShop(ctx, tenantID, func(sh shopNotice) Notice {
+			return Notice{Key: "order-paid:" + o.ID, FanID: o.FanID, Kind: NoticeOrderPaid, Title: sh.t("notice.order_paid.title"),
+				Body: sh.t("notice.order_paid.body", "Amount", yuan(o.Paid), "Order", o.ID),
+				URL:  orderLink(sh.slug, o.ID), Fields: map[string]string{"keyword1": o.ID, "keyword2": yuan(o.Paid),
+					"keyword3": sh.dateTime(at)}}
 		})
 	case order.EventShipped:
 		carrier, tracking := cmp.Or(o.Carrier, "-"), cmp.Or(o.TrackingNo, "-")
-		return s.notifyShop(ctx, tenantID, func(slug string, _ *time.Location) Notice {
-			return Notice{Key: "order-shipped:" + o.ID, FanID: o.FanID, Kind: NoticeOrderShipped, Title: "Your order has shipped",
-				Body: fmt.Sprintf("Order %s left the shop with %s, tracking number %s.", o.ID, carrier, tracking),
-				URL:  orderLink(slug, o.ID), Fields: map[string]string{"keyword1": o.ID, "keyword2": carrier, "keyword3": tracking}}
+		return s.notifyShop(ctx, tenantID, func(sh shopNotice) Notice {
+			return Notice{Key: "order-shipped:" + o.ID, FanID: o.FanID, Kind: NoticeOrderShipped, Title: sh.t("notice.order_shipped.title"),
+				Body: sh.t("notice.order_shipped.body", "Order", o.ID, "Carrier", carrier, "TrackingNo", tracking),
+				URL:  orderLink(sh.slug, o.ID), Fields: map[string]string{"keyword1": o.ID, "keyword2": carrier, "keyword3": tracking}}
 		})
 	}
 	return s.Touch(ctx, tenantID, o.FanID, at)

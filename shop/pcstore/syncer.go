@@ -200,12 +200,21 @@ func (b *Busy) Error() string { return b.Err.Error() }
 // Unwrap lets the error handler see the 409.
 func (b *Busy) Unwrap() error { return b.Err }
 
-func busy(runID, where string) *Busy {
-	msg := "a sync of this shop is already running " + where
-	if runID != "" {
-		msg += " (run " + runID + ")"
+// busy is the 409 for a sync already running, here (on this server) or on
+// another; each wording is a format of its own, for the error catalog.
+func busy(runID string, here bool) *Busy {
+	var err *fault.Error
+	switch {
+	case here && runID != "":
+		err = fault.Conflict("a sync of this shop is already running on this server (run %s); wait for it to finish", runID)
+	case here:
+		err = fault.Conflict("a sync of this shop is already running on this server; wait for it to finish")
+	case runID != "":
+		err = fault.Conflict("a sync of this shop is already running on another server (run %s); wait for it to finish", runID)
+	default:
+		err = fault.Conflict("a sync of this shop is already running on another server; wait for it to finish")
 	}
-	return &Busy{Err: fault.Conflict("%s; wait for it to finish", msg), RunID: runID}
+	return &Busy{Err: err, RunID: runID}
 }
 
 // start takes the shop's lease and runs the sync in the background. slot,
@@ -222,7 +231,7 @@ func (s *Syncer) start(tenantID string, link Link, trigger string, slot chan str
 		s.mu.Unlock()
 		release()
 		r, _ := s.store.GetRun(s.ctx, tenantID, cur.runID)
-		return r, busy(cur.runID, "on this server")
+		return r, busy(cur.runID, true)
 	}
 	s.active[tenantID] = a
 	s.mu.Unlock()
@@ -258,7 +267,7 @@ func (s *Syncer) start(tenantID string, link Link, trigger string, slot chan str
 		})
 		if !ran {
 			if err == nil {
-				err = busy(link.CurrentRun, "on another server")
+				err = busy(link.CurrentRun, false)
 			}
 			ready <- started{err: err}
 		} else if err != nil && !errors.Is(err, context.Canceled) {

@@ -1,6 +1,7 @@
 package pcstore
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -12,6 +13,7 @@ import (
 
 	"microshop/tenants"
 	"microshop/tenants/fault"
+	"microshop/tenants/i18n"
 )
 
 // Channel is the attribution channel of shoppers who come from the PC
@@ -48,18 +50,25 @@ type Widget struct {
 	Plain string `json:"plain_html"`
 }
 
-// WidgetFor returns the snippets of a shop, with base the public address.
-func WidgetFor(base, slug string) Widget {
+// WidgetFor returns the snippets of a shop, with base the public address,
+// in the platform's default language (WidgetIn takes the shop's).
+func WidgetFor(base, slug string) Widget { return WidgetIn(base, slug, i18n.Default) }
+
+// WidgetIn returns the snippets of a shop, their texts in lang: the shop's
+// language (tenants.Tenant.Language), since they show on its PC store.
+func WidgetIn(base, slug, lang string) Widget {
+	ctx := i18n.WithLang(context.Background(), lang)
 	shop := base + "/s/" + slug
 	w := Widget{Link: shop + "/?ch=" + Channel, QR: shop + "/pcstore/qr.png", Script: shop + "/pcstore/widget.js"}
 	w.HTML = `<div data-microshop-follow></div>` + "\n" + `<script src="` + html.EscapeString(w.Script) + `" async></script>`
-	w.Plain = `<a href="` + html.EscapeString(w.Link) + `" title="Follow our micro-shop"><img src="` + html.EscapeString(w.QR) +
-		`" width="160" height="160" alt="Follow our micro-shop: scan to open it on your phone"></a>`
+	w.Plain = `<a href="` + html.EscapeString(w.Link) + `" title="` + html.EscapeString(i18n.T(ctx, "widget.title")) + `"><img src="` + html.EscapeString(w.QR) +
+		`" width="160" height="160" alt="` + html.EscapeString(i18n.T(ctx, "widget.alt")) + `"></a>`
 	return w
 }
 
 func (h *Handlers) apiWidget(c echo.Context) error {
-	return c.JSON(http.StatusOK, WidgetFor(h.base(c), tenants.FromContext(c).Slug))
+	t := tenants.FromContext(c)
+	return c.JSON(http.StatusOK, WidgetIn(h.base(c), t.Slug, t.Language()))
 }
 
 // widgetScript renders the box into every [data-microshop-follow] element,
@@ -91,11 +100,15 @@ const widgetScript = `(function () {
 })();
 `
 
+// widgetJS serves the widget's script, its texts in the shop's language
+// (tenants.Tenant.Language): it shows on the shop's own PC store, whose
+// visitors' language the shop knows best.
 func (h *Handlers) widgetJS(c echo.Context) error {
 	t := tenants.FromContext(c)
 	w := WidgetFor(h.base(c), t.Slug)
+	ctx := i18n.WithLang(c.Request().Context(), t.Language())
 	cfg, err := json.Marshal(map[string]string{"link": w.Link, "qr": w.QR, "shop": t.Name,
-		"title": "Follow our micro-shop", "hint": "scan to shop on your phone"})
+		"title": i18n.T(ctx, "widget.title"), "hint": i18n.T(ctx, "widget.hint")})
 	if err != nil {
 		return err
 	}

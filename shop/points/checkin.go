@@ -11,6 +11,7 @@ import (
 
 	"microshop/tenants"
 	"microshop/tenants/fault"
+	"microshop/tenants/i18n"
 )
 
 // Daily check-in: a fan's check-in record and its award (rules.go has
@@ -168,7 +169,7 @@ func (s *Service) CheckIn(ctx context.Context, t tenants.Tenant, fanID string) (
 			return CheckinResult{}, err
 		}
 		r := CheckinResult{Streak: got.Streak, Balance: a.Balance, Already: true, Day: day}
-		r.Message = fmt.Sprintf("Already checked in today · streak %s · %d points", days(r.Streak), r.Balance)
+		r.Message = i18n.T(ctx, "checkin.already", "Streak", days(ctx, r.Streak), "Balance", r.Balance)
 		return r, nil
 	}
 	s.told(ctx, t.ID, fanID, res, now)
@@ -180,17 +181,12 @@ func (s *Service) CheckIn(ctx context.Context, t tenants.Tenant, fanID string) (
 	}
 	r := CheckinResult{PointsAwarded: c.Total(), Streak: c.Streak, Balance: a.Balance, Day: day, Base: c.Base,
 		StreakBonus: c.Bonus, Cumulative: c.Cumulative}
-	r.Message = fmt.Sprintf("Checked in: +%d points · streak %s · %d points", r.PointsAwarded, days(r.Streak), r.Balance)
+	r.Message = i18n.T(ctx, "checkin.done", "Points", r.PointsAwarded, "Streak", days(ctx, r.Streak), "Balance", r.Balance)
 	return r, nil
 }
 
-// days is "1 day" or "n days".
-func days(n int) string {
-	if n == 1 {
-		return "1 day"
-	}
-	return fmt.Sprintf("%d days", n)
-}
+// days is "1 day" or "n days", in ctx's language.
+func days(ctx context.Context, n int) string { return i18n.T(ctx, "checkin.streak_days", "Count", n) }
 
 // award applies a check-in's ledger batch and marks the record applied.
 func (s *Service) award(ctx context.Context, tenantID string, rules Rules, loc *time.Location, c Checkin) error {
@@ -205,8 +201,11 @@ func (s *Service) award(ctx context.Context, tenantID string, rules Rules, loc *
 // of the menu button whose EventKey is the shop's menu key. It returns the
 // reply text and true when it handled the message; the check-in itself is
 // the storefront's (one per day, however often the fan asks or WeChat
-// retries). Respond calls it for shop/fan's push handling.
+// retries). Respond calls it for shop/fan's push handling. The reply is in
+// the shop's language (tenants.Tenant.Language): WeChat's request says
+// nothing of the fan's.
 func (s *Service) RespondWeChat(ctx context.Context, t tenants.Tenant, fanID, msgType, content, event, eventKey string) (string, bool, error) {
+	ctx = i18n.WithLang(ctx, t.Language())
 	rules, err := s.store.Rules(ctx, t.ID)
 	if err != nil {
 		return "", false, err
@@ -217,20 +216,20 @@ func (s *Service) RespondWeChat(ctx context.Context, t tenants.Tenant, fanID, ms
 		return "", false, nil
 	}
 	if !rules.Enabled {
-		return "This shop has no daily check-in. 本店未开启签到。", true, nil
+		return i18n.T(ctx, "checkin.off"), true, nil
 	}
 	r, err := s.CheckIn(ctx, t, fanID)
 	if err != nil {
 		return "", true, err
 	}
 	if r.Already {
-		return fmt.Sprintf("今天已经签到过了 You already checked in today. 连续 %d 天 · 积分 %d points.", r.Streak, r.Balance), true, nil
+		return i18n.T(ctx, "checkin.reply.already", "Streak", r.Streak, "Balance", r.Balance), true, nil
 	}
-	parts := []string{fmt.Sprintf("签到成功 Checked in: +%d 积分 points", r.PointsAwarded)}
+	parts := []string{i18n.T(ctx, "checkin.reply.done", "Points", r.PointsAwarded)}
 	if r.StreakBonus > 0 {
-		parts = append(parts, fmt.Sprintf("含连续签到奖励 incl. streak bonus %d", r.StreakBonus))
+		parts = append(parts, i18n.T(ctx, "checkin.reply.bonus", "Bonus", r.StreakBonus))
 	}
-	parts = append(parts, fmt.Sprintf("连续 %d 天 streak %d days", r.Streak, r.Streak), fmt.Sprintf("积分 balance %d", r.Balance))
+	parts = append(parts, i18n.T(ctx, "checkin.reply.streak", "Streak", r.Streak), i18n.T(ctx, "checkin.reply.balance", "Balance", r.Balance))
 	return strings.Join(parts, " · "), true, nil
 }
 

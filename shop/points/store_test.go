@@ -22,6 +22,7 @@ import (
 	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 	"microshop/tenants/fault"
+	"microshop/tenants/i18n"
 )
 
 var schemas = []engine.Schema{catalog.Schema, fan.Schema, order.Schema, Schema}
@@ -647,38 +648,47 @@ func TestStats(t *testing.T) {
 	})
 }
 
+// TestRespondWeChat: the check-in keyword and menu button check the fan
+// in once a day, and the reply speaks the shop's language (Chinese when
+// the shop set none), whatever the request's context says.
 func TestRespondWeChat(t *testing.T) {
-	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
-		f := newFixture(t, e)
-		f.rules(func(r *Rules) {
-			r.BasePoints, r.StreakRewards, r.Keywords, r.MenuKey = 3, nil, []string{"签到", "checkin"}, "DAILY"
-		})
-		ctx := context.Background()
-		id := f.fan()
-		cases := []struct {
-			name                           string
-			msgType, content, event, evKey string
-			handled                        bool
-			wantIn                         string
-		}{
-			{"an ordinary message is not ours", "text", "hello", "", "", false, ""},
-			{"the keyword checks in", "text", " 签到 ", "", "", true, "+3"},
-			{"again the same day", "text", "CheckIn", "", "", true, "already checked in"},
-			{"the menu button", "event", "", "CLICK", "DAILY", true, "already checked in"},
-			{"another menu button", "event", "", "CLICK", "SHOP", false, ""},
-		}
-		for _, tc := range cases {
-			t.Run(tc.name, func(t *testing.T) {
-				reply, ok, err := f.svc.RespondWeChat(ctx, f.shop, id, tc.msgType, tc.content, tc.event, tc.evKey)
-				if err != nil || ok != tc.handled || !strings.Contains(reply, tc.wantIn) {
-					t.Fatalf("got %q %t %v", reply, ok, err)
-				}
+	for _, lang := range []string{"", i18n.En} {
+		already := map[string]string{"": "今天已经签到过了", i18n.En: "You already checked in today"}[lang]
+		done := map[string]string{"": "签到成功！+3 积分", i18n.En: "Checked in: +3 points"}[lang]
+		enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
+			f := newFixture(t, e)
+			f.shop.Lang = lang
+			f.rules(func(r *Rules) {
+				r.BasePoints, r.StreakRewards, r.Keywords, r.MenuKey = 3, nil, []string{"签到", "checkin"}, "DAILY"
 			})
-		}
-		if a := f.account(id); a.Balance != 3 {
-			t.Fatalf("balance %d", a.Balance)
-		}
-	})
+			other := map[string]string{"": i18n.En, i18n.En: i18n.ZhCN}[lang]
+			ctx := i18n.WithLang(context.Background(), other)
+			id := f.fan()
+			cases := []struct {
+				name                           string
+				msgType, content, event, evKey string
+				handled                        bool
+				wantIn                         string
+			}{
+				{"an ordinary message is not ours", "text", "hello", "", "", false, ""},
+				{"the keyword checks in", "text", " 签到 ", "", "", true, done},
+				{"again the same day", "text", "CheckIn", "", "", true, already},
+				{"the menu button", "event", "", "CLICK", "DAILY", true, already},
+				{"another menu button", "event", "", "CLICK", "SHOP", false, ""},
+			}
+			for _, tc := range cases {
+				t.Run(tc.name, func(t *testing.T) {
+					reply, ok, err := f.svc.RespondWeChat(ctx, f.shop, id, tc.msgType, tc.content, tc.event, tc.evKey)
+					if err != nil || ok != tc.handled || !strings.Contains(reply, tc.wantIn) {
+						t.Fatalf("shop language %q: got %q %t %v, want %q", lang, reply, ok, err, tc.wantIn)
+					}
+				})
+			}
+			if a := f.account(id); a.Balance != 3 {
+				t.Fatalf("balance %d", a.Balance)
+			}
+		})
+	}
 }
 
 func TestRespondAdapter(t *testing.T) {
