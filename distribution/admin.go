@@ -12,6 +12,7 @@ import (
 	"microshop/distribution/tree"
 	"microshop/tenants"
 	"microshop/tenants/fault"
+	"microshop/tenants/i18n"
 )
 
 // AdminRoutes mounts the console pages on g (/admin, signed in,
@@ -86,17 +87,25 @@ type AdminPage struct {
 func (p *AdminPage) start(c echo.Context) {
 	p.Shop = tenantOf(c)
 	if p.Notice == "" {
-		p.Notice = notice(c.QueryParam("done"))
+		p.Notice = notice(c, c.QueryParam("done"))
 	}
 }
 
-func notice(done string) string {
-	return map[string]string{
-		"store": "Store saved.", "guide": "Guide saved.", "handover": "Customers handed over.",
-		"settings": "Distribution settings saved.", "moved": "Distributor moved.", "approved": "Application approved.",
-		"rejected": "Application rejected.", "approve": "Withdrawal approved.", "reject": "Withdrawal rejected; the money is back in the balance.",
-		"pay": "Withdrawal marked paid.",
-	}[done]
+// notices are the ?done= values a form comes back with.
+var notices = map[string]bool{"store": true, "guide": true, "handover": true, "settings": true, "moved": true,
+	"approved": true, "rejected": true, "approve": true, "reject": true, "pay": true}
+
+// notice says what the last form did (?done=), in the request's language
+// (distribution.done.* and guides.done.* in the growth catalogs).
+func notice(c echo.Context, done string) string {
+	if !notices[done] {
+		return ""
+	}
+	area := "distribution"
+	if done == "store" || done == "guide" || done == "handover" {
+		area = "guides"
+	}
+	return i18n.T(c.Request().Context(), area+".done."+done)
 }
 
 // render draws a page with status.
@@ -119,7 +128,7 @@ func (h *Handlers) submit(c echo.Context, to string, again render, act func(ctx 
 	case !errors.As(err, &fe) || fe.Status == http.StatusNotFound || fe.Status >= 500:
 		return err
 	}
-	return again(c, fe.Status, &AdminPage{Error: fe.Message})
+	return again(c, fe.Status, &AdminPage{Error: fault.Message(c.Request().Context(), err)})
 }
 
 // formPtr is a form field, nil when the form does not have it.

@@ -9,6 +9,7 @@ import (
 
 	"microshop/distribution/tree"
 	"microshop/tenants/fault"
+	"microshop/tenants/i18n"
 )
 
 // renderDistribution draws the settings, the leading teams, the top level,
@@ -21,7 +22,10 @@ func (h *Handlers) renderDistribution(c echo.Context, status int, p *AdminPage) 
 	if err != nil {
 		return err
 	}
-	p.Settings, p.Warning = st, st.Warning()
+	p.Settings = st
+	if st.Warning() != "" {
+		p.Warning = i18n.T(ctx, "distribution.third_level_warning")
+	}
 	if p.SettingsForm == (SettingsForm{}) {
 		p.SettingsForm = formOf(st)
 	}
@@ -44,7 +48,7 @@ func (h *Handlers) renderDistribution(c echo.Context, status int, p *AdminPage) 
 		case err == nil:
 			p.OrderPath = &op
 		case errors.Is(err, fault.ErrNotFound):
-			p.Error = "No order " + q + " in this shop."
+			p.Error = i18n.T(ctx, "distribution.no_such_order", "Order", q)
 		default:
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 
 	"microshop/distribution/guide"
 	"microshop/tenants"
+	"microshop/tenants/fault"
 )
 
 // renderGuides draws the stores, the guides and the funnel report.
@@ -34,7 +35,7 @@ func (h *Handlers) renderGuides(c echo.Context, status int, p *AdminPage) error 
 	// to so far.
 	q, err := h.reportQuery(c)
 	if err != nil && p.Error == "" {
-		p.Error = err.Error()
+		p.Error = fault.Message(ctx, err)
 	}
 	p.Query = q
 	if p.Report, err = h.svc.guides.Funnel(ctx, p.Shop.ID, q); err != nil {

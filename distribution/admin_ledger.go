@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"microshop/distribution/ledger"
+	"microshop/tenants/fault"
 )
 
 // renderLedger draws the commission entries (?order_id&beneficiary&status)
@@ -17,7 +18,7 @@ func (h *Handlers) renderLedger(c echo.Context, status int, p *AdminPage) error 
 	p.start(c)
 	f, err := ledgerFilter(c, ledger.ClassCommission)
 	if err != nil {
-		p.Error = err.Error()
+		p.Error = fault.Message(ctx, err)
 		f = ledger.Filter{Class: ledger.ClassCommission, Limit: 50}
 	}
 	p.Filter = f

@@ -59,7 +59,7 @@ func (w *Web) signup(c echo.Context) error {
 	if errors.As(err, &fe) {
 		in.Normalize()
 		in.Password = ""
-		return c.Render(fe.Status, "signup.html", signupPage{Form: in, Error: fe.Message})
+		return c.Render(fe.Status, "signup.html", signupPage{Form: in, Error: fault.Message(c.Request().Context(), err)})
 	}
 	if err != nil {
 		return err
@@ -106,7 +106,7 @@ func (w *Web) login(c echo.Context) error {
 	u, err := w.svc.Authenticate(c.Request().Context(), email, c.FormValue("password"), c.RealIP())
 	var fe *fault.Error
 	if errors.As(err, &fe) {
-		return c.Render(fe.Status, "login.html", loginPage{Email: email, Next: next, Error: fe.Message})
+		return c.Render(fe.Status, "login.html", loginPage{Email: email, Next: next, Error: fault.Message(c.Request().Context(), err)})
 	}
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package message
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 	"microshop/shop/fan"
 	"microshop/tenants"
 	"microshop/tenants/fault"
+	"microshop/tenants/i18n"
 )
 
 // AdminPage is what the console's messaging templates receive.
@@ -39,18 +41,19 @@ type AdminPage struct {
 	TagsText   string
 	Error      string
 	Notice     string
+
+	// ctx is the request's: the language Describe and Reason speak.
+	ctx context.Context
 }
 
-// When formats a time in the shop's zone.
+// When formats a time in the shop's zone, the way the page's language
+// writes times.
 func (p AdminPage) When(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.In(zone(p.Shop)).Format("2006-01-02 15:04")
+	return i18n.FormatDateTime(i18n.FromContext(p.context()), t, zone(p.Shop))
 }
 
-// KindText names a notice kind.
-func (AdminPage) KindText(k string) string { return NoticeText(k) }
+// KindText names a notice kind in the page's language.
+func (p AdminPage) KindText(k string) string { return i18n.T(p.context(), "messages.notice."+k) }
 
 // Template is the template id set for a notice kind.
 func (p AdminPage) Template(k string) string { return p.Settings.Templates[k] }
@@ -58,13 +61,111 @@ func (p AdminPage) Template(k string) string { return p.Settings.Templates[k] }
 // Statuses are the delivery statuses, in the order the console shows them.
 func (AdminPage) Statuses() []string { return []string{Queued, Sending, Sent, Failed, Skipped} }
 
-// Describe says in words whom a rule selects.
-func (AdminPage) Describe(r Rule) string { return r.Describe() }
+// Describe says in words whom a rule selects, in the page's language.
+func (p AdminPage) Describe(r Rule) string { return describe(p.context(), r) }
+
+// By names who started a campaign: a console user's email as it is, the
+// API or the console in the page's language.
+func (p AdminPage) By(by string) string {
+	if by == "api" || by == "console" {
+		return i18n.T(p.context(), "messages.by_"+by)
+	}
+	return by
+}
+
+// Reason says why a delivery was skipped or failed, in the page's
+// language when it is one of the dispatcher's own reasons; anything else
+// (WeChat's answer) as it is.
+func (p AdminPage) Reason(reason string) string {
+	ctx := p.context()
+	if kind, ok := strings.CutPrefix(reason, "no template message is set for "); ok {
+		for _, k := range NoticeKinds {
+			if NoticeText(k) == kind {
+				return i18n.T(ctx, "messages.reason.no_template", "Notice", i18n.T(ctx, "messages.notice."+k))
+			}
+		}
+	}
+	if id, ok := reasons[reason]; ok {
+		return i18n.T(ctx, "messages.reason."+id)
+	}
+	return reason
+}
+
+// reasons are the dispatcher's fixed reasons (dispatch*.go) and their
+// message ids under messages.reason.
+var reasons = map[string]string{
+	"the shop has no WeChat official account":                                                     "no_account",
+	"the fan has not followed the shop's WeChat account":                                          "not_followed",
+	"the fan unfollowed the shop's WeChat account":                                                "unfollowed",
+	"the fan does not follow the shop's WeChat account":                                           "not_following",
+	"the fan no longer exists":                                                                    "fan_gone",
+	"opted out of marketing messages":                                                             "opted_out",
+	"a notice without content":                                                                    "no_content",
+	"outside WeChat's 48-hour reply window, and a broadcast must go to at least two fans at once": "broadcast_min",
+}
+
+// consoleNotice is the console's notice for ?done= after a redirect: the
+// message id notices holds for it, translated.
+func consoleNotice(c echo.Context, notices map[string]string) string {
+	if id := doneNotice(c, notices); id != "" {
+		return i18n.T(c.Request().Context(), id)
+	}
+	return ""
+}
+
+func (p AdminPage) context() context.Context {
+	if p.ctx == nil {
+		return context.Background()
+	}
+	return p.ctx
+}
+
+// describe says in words whom r selects (Rule.Describe in ctx's language).
+func describe(ctx context.Context, r Rule) string {
+	var parts []string
+	or := i18n.T(ctx, "segments.rule.or")
+	if len(r.Tags) > 0 {
+		parts = append(parts, i18n.T(ctx, "segments.rule.tagged", "Tags", strings.Join(r.Tags, or)))
+	}
+	for _, l := range r.bindings() {
+		if len(l.ids) > 0 {
+			parts = append(parts, i18n.T(ctx, "segments.rule."+l.what, "IDs", strings.Join(l.ids, or)))
+		}
+	}
+	switch r.Subscribed {
+	case "yes":
+		parts = append(parts, i18n.T(ctx, "segments.rule.following"))
+	case "no":
+		parts = append(parts, i18n.T(ctx, "segments.rule.not_following"))
+	}
+	bound := func(v *int64, id string) {
+		if v != nil {
+			parts = append(parts, i18n.T(ctx, "segments.rule."+id, "N", *v))
+		}
+	}
+	bound(r.MinOrders, "min_orders")
+	bound(r.MaxOrders, "max_orders")
+	if r.ActiveWithinDays > 0 {
+		parts = append(parts, i18n.T(ctx, "segments.rule.active_within_days", "N", r.ActiveWithinDays))
+	}
+	if r.InactiveForDays > 0 {
+		parts = append(parts, i18n.T(ctx, "segments.rule.inactive_for_days", "N", r.InactiveForDays))
+	}
+	bound(r.MinPoints, "min_points")
+	bound(r.MaxPoints, "max_points")
+	if r.MinStreak > 0 {
+		parts = append(parts, i18n.T(ctx, "segments.rule.min_streak", "N", r.MinStreak))
+	}
+	if len(parts) == 0 {
+		return i18n.T(ctx, "segments.rule.everyone")
+	}
+	return i18n.T(ctx, "segments.rule.fans", "Parts", strings.Join(parts, i18n.T(ctx, "segments.rule.sep")))
+}
 
 func (h *Handlers) renderCampaigns(c echo.Context, status int, p AdminPage) error {
 	ctx := c.Request().Context()
 	t := tenants.FromContext(c)
-	p.Shop = t
+	p.Shop, p.ctx = t, ctx
 	offset, _ := strconv.Atoi(c.QueryParam("offset"))
 	p.Offset = max(0, min(offset, 100_000))
 	var err error
@@ -81,7 +182,7 @@ func (h *Handlers) renderCampaigns(c echo.Context, status int, p AdminPage) erro
 }
 
 func (h *Handlers) adminCampaigns(c echo.Context) error {
-	p := AdminPage{Notice: doneNotice(c, map[string]string{"cancelled": "Campaign cancelled."})}
+	p := AdminPage{Notice: consoleNotice(c, map[string]string{"cancelled": "messages.done.cancelled"})}
 	return h.renderCampaigns(c, http.StatusOK, p)
 }
 
@@ -97,7 +198,7 @@ func (h *Handlers) adminCreateCampaign(c echo.Context) error {
 		if form.Kind == "" {
 			form.Kind = KindText
 		}
-		return h.renderCampaigns(c, fe.Status, AdminPage{Form: form, Error: fe.Message})
+		return h.renderCampaigns(c, fe.Status, AdminPage{Form: form, Error: fault.Message(c.Request().Context(), err)})
 	}
 	if err != nil {
 		return err
@@ -112,12 +213,12 @@ func (h *Handlers) adminCampaign(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := AdminPage{Shop: t, Campaign: cp, Status: c.QueryParam("status"), After: c.QueryParam("after")}
+	p := AdminPage{Shop: t, Campaign: cp, Status: c.QueryParam("status"), After: c.QueryParam("after"), ctx: ctx}
 	if p.Deliveries, err = h.svc.Deliveries(ctx, t.ID, cp.ID, p.Status, p.After, 50); err != nil {
 		// A bad filter in the address: shown, and the first page instead.
 		var fe *fault.Error
 		if errors.As(err, &fe) && fe.Status == http.StatusBadRequest {
-			p.Status, p.After, p.Error = "", "", fe.Message
+			p.Status, p.After, p.Error = "", "", fault.Message(ctx, err)
 			p.Deliveries, err = h.svc.Deliveries(ctx, t.ID, cp.ID, "", "", 50)
 		}
 		if err != nil {
@@ -147,7 +248,7 @@ func (h *Handlers) adminCancel(c echo.Context) error {
 
 func (h *Handlers) renderSegments(c echo.Context, status int, p AdminPage) error {
 	t := tenants.FromContext(c)
-	p.Shop = t
+	p.Shop, p.ctx = t, c.Request().Context()
 	var err error
 	if p.Segments, err = h.svc.Segments(c.Request().Context(), t); err != nil {
 		return err
@@ -156,7 +257,7 @@ func (h *Handlers) renderSegments(c echo.Context, status int, p AdminPage) error
 }
 
 func (h *Handlers) adminSegments(c echo.Context) error {
-	p := AdminPage{Notice: doneNotice(c, map[string]string{"saved": "Segment saved.", "deleted": "Segment deleted."})}
+	p := AdminPage{Notice: consoleNotice(c, map[string]string{"saved": "segments.done.saved", "deleted": "segments.done.deleted"})}
 	return h.renderSegments(c, http.StatusOK, p)
 }
 
@@ -177,7 +278,7 @@ func (h *Handlers) adminSaveSegment(c echo.Context) error {
 		_, err = h.svc.CreateSegment(ctx, t, SegmentRequest{Name: form.Name, Rule: r})
 	}
 	if fe := formError(err); fe != nil {
-		return h.renderSegments(c, fe.Status, AdminPage{RuleForm: form, Error: fe.Message})
+		return h.renderSegments(c, fe.Status, AdminPage{RuleForm: form, Error: fault.Message(ctx, err)})
 	}
 	if err != nil {
 		return err
@@ -198,7 +299,8 @@ func (h *Handlers) adminSettings(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := AdminPage{Shop: t, Settings: st, Kinds: NoticeKinds, Notice: doneNotice(c, map[string]string{"saved": "Settings saved."})}
+	p := AdminPage{Shop: t, Settings: st, Kinds: NoticeKinds, Notice: consoleNotice(c, map[string]string{"saved": "messages.done.settings_saved"}),
+		ctx: c.Request().Context()}
 	return c.Render(http.StatusOK, "admin_message_settings.html", p)
 }
 
@@ -215,7 +317,8 @@ func (h *Handlers) adminSaveSettings(c echo.Context) error {
 	}
 	_, err = h.svc.SaveSettings(c.Request().Context(), t.ID, st)
 	if fe := formError(err); fe != nil {
-		return c.Render(fe.Status, "admin_message_settings.html", AdminPage{Shop: t, Settings: st, Kinds: NoticeKinds, Error: fe.Message})
+		return c.Render(fe.Status, "admin_message_settings.html", AdminPage{Shop: t, Settings: st, Kinds: NoticeKinds,
+			Error: fault.Message(c.Request().Context(), err), ctx: c.Request().Context()})
 	}
 	if err != nil {
 		return err
@@ -226,7 +329,7 @@ func (h *Handlers) adminSaveSettings(c echo.Context) error {
 func (h *Handlers) renderFan(c echo.Context, status int, f fan.Fan, p AdminPage) error {
 	ctx := c.Request().Context()
 	t := tenants.FromContext(c)
-	p.Shop, p.Fan = t, f
+	p.Shop, p.Fan, p.ctx = t, f, ctx
 	var err error
 	if p.Profile, err = h.svc.Profile(ctx, t.ID, f.ID); err != nil {
 		return err
@@ -247,7 +350,7 @@ func (h *Handlers) adminFan(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.renderFan(c, http.StatusOK, f, AdminPage{Notice: doneNotice(c, map[string]string{"tags": "Tags saved."})})
+	return h.renderFan(c, http.StatusOK, f, AdminPage{Notice: consoleNotice(c, map[string]string{"tags": "messages.done.tags_saved"})})
 }
 
 func (h *Handlers) adminSetTags(c echo.Context) error {
@@ -258,7 +361,7 @@ func (h *Handlers) adminSetTags(c echo.Context) error {
 	text := c.FormValue("tags")
 	_, err = h.svc.SetTags(c.Request().Context(), tenants.FromContext(c).ID, f.ID, list(text))
 	if fe := formError(err); fe != nil {
-		return h.renderFan(c, fe.Status, f, AdminPage{TagsText: text, Error: fe.Message})
+		return h.renderFan(c, fe.Status, f, AdminPage{TagsText: text, Error: fault.Message(c.Request().Context(), err)})
 	}
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 
 	"microshop/tenants"
 	"microshop/tenants/fault"
+	"microshop/tenants/i18n"
 )
 
 // Handlers serves the WeChat settings and QR codes: merchant API and
@@ -177,15 +178,15 @@ type AdminPage struct {
 }
 
 func (h *Handlers) adminPage(c echo.Context) error {
-	return h.renderAdmin(c, http.StatusOK, Input{}, "", noticeFor(c.QueryParam("done")), "")
+	return h.renderAdmin(c, http.StatusOK, Input{}, "", noticeFor(c, c.QueryParam("done")), "")
 }
 
-func noticeFor(done string) string {
+// noticeFor is the notice for ?done= after a form, in the request's
+// language.
+func noticeFor(c echo.Context, done string) string {
 	switch done {
-	case "saved":
-		return "WeChat settings saved."
-	case "qr":
-		return "QR code ready."
+	case "saved", "qr":
+		return i18n.T(c.Request().Context(), "wechat.done."+done)
 	}
 	return ""
 }
@@ -200,7 +201,7 @@ func (h *Handlers) renderAdmin(c echo.Context, status int, form Input, errMsg, n
 		// shop's own account.
 		v, err = View{ServerMode: h.serverMode(), PushURL: h.pushURL(c, t)}, nil
 		if errMsg == "" {
-			errMsg = "This shop's AppID is connected to another shop; enter this shop's own official account."
+			errMsg = i18n.T(ctx, "wechat.appid_elsewhere")
 		}
 	}
 	if err != nil {
@@ -228,7 +229,7 @@ func (h *Handlers) adminSave(c echo.Context) error {
 	var fe *fault.Error
 	if errors.As(err, &fe) && fe.Status < 500 {
 		in.AppSecret, in.Token, in.EncodingAESKey = "", "", ""
-		return h.renderAdmin(c, fe.Status, in, fe.Message, "", "")
+		return h.renderAdmin(c, fe.Status, in, fault.Message(c.Request().Context(), err), "", "")
 	}
 	if err != nil {
 		return err
@@ -245,7 +246,7 @@ func (h *Handlers) adminQR(c echo.Context) error {
 		if c.FormValue("back") == "phone" {
 			return c.Redirect(http.StatusSeeOther, "/admin/wechat/phone?error=qr")
 		}
-		return h.renderAdmin(c, fe.Status, Input{}, "", "", fe.Message)
+		return h.renderAdmin(c, fe.Status, Input{}, "", "", fault.Message(c.Request().Context(), err))
 	}
 	if err != nil {
 		return err

@@ -32,6 +32,11 @@ type ChatLine struct {
 	At   time.Time `json:"at"`
 	From string    `json:"from"` // fan, shop, or system
 	Text string    `json:"text"`
+	// Event names what a system line says (followed, unfollowed, scanned,
+	// scanned_followed), for the phone to say it in the page's language;
+	// Scene is the scene of a scan. Text says it in English.
+	Event string `json:"event,omitempty"`
+	Scene string `json:"scene,omitempty"`
 }
 
 // fan returns the app's fan with openID, adding it on first use.
@@ -46,7 +51,16 @@ func (a *app) fan(openID string) *fan {
 
 // say adds a line to the fan's chat, keeping the last chatKeep.
 func (f *fan) say(at time.Time, from, text string) {
-	f.chat = append(f.chat, ChatLine{At: at, From: from, Text: text})
+	f.add(ChatLine{At: at, From: from, Text: text})
+}
+
+// system adds a system line about event (see ChatLine) to the fan's chat.
+func (f *fan) system(at time.Time, event, scene, text string) {
+	f.add(ChatLine{At: at, From: "system", Text: text, Event: event, Scene: scene})
+}
+
+func (f *fan) add(l ChatLine) {
+	f.chat = append(f.chat, l)
 	if len(f.chat) > chatKeep {
 		f.chat = f.chat[len(f.chat)-chatKeep:]
 	}
@@ -116,7 +130,7 @@ func (s *Simulator) Follow(appID, openID string) []byte {
 			return nil
 		}
 		f.subscribed, f.subscribedAt, f.lastEventAt, f.sentSinceEvent = true, now, now, 0
-		f.say(now, "system", "You followed the account.")
+		f.system(now, "followed", "", "You followed the account.")
 		return a.event(openID, "subscribe", "", "", now)
 	})
 }
@@ -128,7 +142,7 @@ func (s *Simulator) Unfollow(appID, openID string) []byte {
 			return nil
 		}
 		f.subscribed = false
-		f.say(now, "system", "You unfollowed the account.")
+		f.system(now, "unfollowed", "", "You unfollowed the account.")
 		return a.event(openID, "unsubscribe", "", "", now)
 	})
 }
@@ -152,11 +166,11 @@ func (s *Simulator) Scan(appID, openID, tk string) ([]byte, error) {
 	f := a.fan(openID)
 	f.lastEventAt, f.sentSinceEvent, f.scene = now, 0, t.scene
 	if f.subscribed {
-		f.say(now, "system", "You scanned the QR code "+t.scene+".")
+		f.system(now, "scanned", t.scene, "You scanned the QR code "+t.scene+".")
 		return a.event(openID, "SCAN", t.scene, tk, now), nil
 	}
 	f.subscribed, f.subscribedAt = true, now
-	f.say(now, "system", "You scanned the QR code "+t.scene+" and followed the account.")
+	f.system(now, "scanned_followed", t.scene, "You scanned the QR code "+t.scene+" and followed the account.")
 	return a.event(openID, "subscribe", "qrscene_"+t.scene, tk, now), nil
 }
 

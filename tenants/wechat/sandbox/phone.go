@@ -11,6 +11,7 @@ import (
 
 	"microshop/tenants"
 	"microshop/tenants/fault"
+	"microshop/tenants/i18n"
 	"microshop/tenants/wechat"
 )
 
@@ -92,16 +93,12 @@ func (p *Phone) page(c echo.Context) error {
 	pg := PhonePage{Shop: t, Settings: s.View(), Fan: p.sim.Fan(s.AppID, openID), Codes: codes,
 		Done: c.QueryParam("done"), ShopURL: "/s/" + t.Slug + "/?wxoauth=1"}
 	pg.Status, _ = strconv.Atoi(c.QueryParam("status"))
-	switch c.QueryParam("error") {
+	switch e := c.QueryParam("error"); e {
 	case "":
-	case "ticket":
-		pg.Error = ErrBadTicket.Error() + "."
-	case "following":
-		pg.Error = "This phone already follows the account."
-	case "not_following":
-		pg.Error = "This phone does not follow the account."
+	case "ticket", "following", "not_following":
+		pg.Error = i18n.T(c.Request().Context(), "phone.error."+e)
 	default:
-		pg.Error = "That did not work; try again."
+		pg.Error = i18n.T(c.Request().Context(), "phone.error.failed")
 	}
 	return c.Render(http.StatusOK, "admin_wechat_phone.html", pg)
 }
