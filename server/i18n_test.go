@@ -343,9 +343,10 @@ func checkPageLanguage(t *testing.T, name string, doc *goquery.Document, lang st
 	}
 }
 
-// visibleText is what a page shows and says: its text but scripts and
-// styles (noscript notes included, parsed), and the attributes people read
-// or hear (alt, title, placeholder, aria-label), one string.
+// visibleText is what a page shows and says: its text but scripts, styles
+// and what the page marks translate="no" (code to paste), noscript notes
+// included (parsed), and the attributes people read or hear (alt, title,
+// placeholder, aria-label), one string.
 func visibleText(doc *goquery.Document) string {
 	var b strings.Builder
 	doc.Find("[alt], [title], [placeholder], [aria-label]").Each(func(_ int, s *goquery.Selection) {
@@ -361,7 +362,7 @@ func visibleText(doc *goquery.Document) string {
 		}
 	})
 	body := doc.Find("html").Clone()
-	body.Find("script, style, noscript").Remove()
+	body.Find(`script, style, noscript, [translate="no"]`).Remove()
 	b.WriteString(body.Text())
 	return strings.Join(strings.Fields(b.String()), " ")
 }

@@ -16,6 +16,7 @@ import (
 
 	"microshop/tenants"
 	"microshop/tenants/fault"
+	"microshop/tenants/i18n"
 )
 
 // HTTPTimeout bounds every call to WeChat. Calls that take a context get it
@@ -118,6 +119,12 @@ func (a *Accounts) Settings(ctx context.Context, tenantID string) (Settings, err
 // loses on the settings' key, gives its AppID back and reads the winner's.
 func (a *Accounts) generate(ctx context.Context, tenantID string) (Settings, error) {
 	gen := SandboxSettings(a.now().UTC().Truncate(time.Millisecond))
+	// The welcome fans get speaks the shop's language.
+	lang := i18n.Default
+	if t, err := a.platform.TenantByID(ctx, tenantID); err == nil {
+		lang = t.Language()
+	}
+	gen.Welcome = i18n.T(i18n.WithLang(ctx, lang), "wechat.default_welcome")
 	if err := a.claim(ctx, tenantID, gen.AppID); err != nil {
 		return Settings{}, err
 	}
