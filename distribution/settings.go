@@ -103,7 +103,7 @@ func (s *Settings) Validate() error {
 	case s.MinWithdrawal < 1 || s.MinWithdrawal > 100_000_000:
 		return fault.Invalid("min_withdrawal", "must be between 1 and 100000000 fen")
 	case s.WithdrawalFeeBps < 0 || s.WithdrawalFeeBps > 2000:
-		return fault.Invalid("withdrawal_fee_bps", "must be between 0 and 2000 basis points (20%%)")
+		return fault.Invalid("withdrawal_fee_bps", "must be between 0 and 2000 basis points (20%)")
 	case len(s.Products) > maxProductRules:
 		return fault.Invalid("products", "at most %d product rules", maxProductRules)
 	}

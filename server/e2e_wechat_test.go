@@ -17,6 +17,10 @@ import (
 func TestBrowserSandboxPhone(t *testing.T) {
 	_, srv := startApp(t, sqliteEngine(t))
 	s := signUp(t, srv.URL, "phone-e2e")
+	// An English-speaking shop: its generated welcome is English too.
+	if st := s.apiClient(t, srv.URL).json(http.MethodPut, "/api/v1/shop", map[string]string{"lang": "en"}, nil); st != http.StatusOK {
+		t.Fatalf("shop language: %d", st)
+	}
 	b := newBrowser(t)
 
 	b.navigate(srv.URL+"/login", http.StatusOK)

@@ -70,10 +70,11 @@ func TestWeChatCheckinKeyword(t *testing.T) {
 		}
 		replies = append(replies, string(raw))
 	}
-	if !strings.Contains(replies[0], "<MsgType>text</MsgType>") || !strings.Contains(replies[0], "streak") {
+	// The shop speaks Chinese (the default), and so do its replies.
+	if !strings.Contains(replies[0], "<MsgType>text</MsgType>") || !strings.Contains(replies[0], "已连续签到") {
 		t.Fatalf("reply to the keyword: %q", replies[0])
 	}
-	if !strings.Contains(replies[1], "already checked in") {
+	if !strings.Contains(replies[1], "今天已经签到过了") {
 		t.Errorf("reply to the retried push: %q", replies[1])
 	}
 	api := w.apiClient(t, srv.URL)

@@ -110,7 +110,7 @@ func (l *Ledger) Decide(ctx context.Context, tenantID, id, decision, ref string)
 		if cur.Status == to {
 			return cur, nil // a repeated decision
 		}
-		return Entry{}, fault.Conflict("cannot %s a withdrawal that is %s", decision, cur.Status)
+		return Entry{}, fault.Conflict("cannot %s a withdrawal that is %s", fault.Word(decision), fault.Word(cur.Status))
 	}
 	w.Status = to
 	if to == Paid || to == Rejected {

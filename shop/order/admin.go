@@ -295,7 +295,7 @@ func (h *Handlers) adminCancel(c echo.Context) error {
 	return h.adminAction(c, "cancelled", func(ctx context.Context, tenantID string, o Order, f ActionForm) error {
 		reason := strings.TrimSpace(f.CancelReason)
 		if reason == "" {
-			reason = "cancelled by the shop"
+			reason = "cancelled by the shop" // a stored code: pages show order.reason.cancelled_by_the_shop
 		}
 		_, err := h.svc.Cancel(ctx, tenantID, o.ID, reason)
 		return err

@@ -19,7 +19,8 @@ func (s *Service) transition(ctx context.Context, tenantID, id string, from []st
 	}
 	ok, err := s.store.Transition(ctx, tenantID, id, from, to, ch, ev)
 	return s.settle(ctx, tenantID, id, ok, err, func(o Order) error {
-		return fault.Conflict("cannot %s an order that is %s (only %s)", verb, words(o.Status), words(strings.Join(from, " or ")))
+		return fault.Conflict("cannot %s an order that is %s (only %s)", fault.Word(verb), fault.Word(words(o.Status)),
+			fault.Word(words(strings.Join(from, " or "))))
 	})
 }
 

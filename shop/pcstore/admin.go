@@ -91,7 +91,7 @@ func formOf(l Link) LinkForm {
 func (h *Handlers) page(c echo.Context) (AdminPage, error) {
 	t := tenants.FromContext(c)
 	ctx := c.Request().Context()
-	p := AdminPage{Shop: t, Widget: WidgetFor(h.base(c), t.Slug),
+	p := AdminPage{Shop: t, Widget: WidgetIn(h.base(c), t.Slug, t.Language()),
 		Form: LinkForm{Type: "shopify", Interval: strconv.Itoa(DefaultInterval), AssumedStock: strconv.Itoa(DefaultAssumedStock)}}
 	l, err := h.syncer.Link(ctx, t.ID)
 	switch {

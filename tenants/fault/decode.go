@@ -63,7 +63,7 @@ func jsonError(err error) error {
 	return Invalid("", "invalid JSON: %v", err)
 }
 
-func typeName(kind string) string {
+func typeName(kind string) Word {
 	switch kind {
 	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
 		return "an integer"
@@ -78,7 +78,7 @@ func typeName(kind string) string {
 	case "struct", "map":
 		return "an object"
 	}
-	return "a " + kind
+	return Word("a " + kind)
 }
 
 // isTooLarge reports whether err is a reader's refusal to read past a body

@@ -73,9 +73,9 @@ func Unauthorized(msg string) *Error {
 	return &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: msg, format: msg}
 }
 
-// Forbidden says the caller may not do this.
-func Forbidden(msg string) *Error {
-	return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: msg, format: msg}
+// Forbidden says the caller may not do this, and why.
+func Forbidden(format string, args ...any) *Error {
+	return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: sprintf(format, args), format: format, args: args}
 }
 
 // TooManyRequests says the caller must slow down, and when to try again.

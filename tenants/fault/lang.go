@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
 
 	"microshop/tenants/i18n"
 )
@@ -19,15 +22,19 @@ func (e *Error) In(lang string) string {
 	}
 	msg := i18n.Phrase(lang, format)
 	if len(e.args) > 0 {
-		msg = i18n.SprintfLang(lang, format, e.args...)
+		args := make([]any, len(e.args))
+		for i, a := range e.args {
+			if w, ok := a.(Word); ok {
+				a = i18n.Phrase(lang, string(w))
+			}
+			args[i] = a
+		}
+		msg = i18n.SprintfLang(lang, format, args...)
 	}
 	if e.Field == "" {
 		return msg
 	}
-	label := i18n.Phrase(lang, "field "+e.Field)
-	if label == "field "+e.Field {
-		label = e.Field
-	}
+	label := fieldLabel(lang, e.Field)
 	if lang == i18n.ZhCN {
 		return label + "：" + msg
 	}
@@ -62,4 +69,32 @@ func sprintf(format string, args []any) string {
 		return format
 	}
 	return fmt.Sprintf(format, args...)
+}
+
+// Word is an argument of an error message that is itself a word to
+// translate (a kind of character, a JSON type, an action), not data the
+// caller sent: In looks it up in the error catalog.
+type Word string
+
+var fieldIndex = regexp.MustCompile(`\[(\d+)\]`)
+
+// fieldLabel names field in lang: the error catalog's "field price", or
+// for a field in a list ("skus[2].name") its "field skus[].name", whose
+// translation takes the item's place, from 1, as %d ("第 %d 个规格的名称");
+// the field itself where the catalog has neither.
+func fieldLabel(lang, field string) string {
+	key := "field " + fieldIndex.ReplaceAllString(field, "[]")
+	label := i18n.Phrase(lang, key)
+	if label == key {
+		return field
+	}
+	var places []any
+	for _, m := range fieldIndex.FindAllStringSubmatch(field, -1) {
+		n, _ := strconv.Atoi(m[1])
+		places = append(places, n+1)
+	}
+	if len(places) == 0 || !strings.Contains(label, "%") {
+		return label
+	}
+	return i18n.SprintfLang(lang, label, places...)
 }

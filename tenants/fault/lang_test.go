@@ -42,3 +42,23 @@ func TestErrorIn(t *testing.T) {
 		t.Errorf("Message(plain) = %q", got)
 	}
 }
+
+// TestWordsAndListFields: arguments that are words (fault.Word) and the
+// place of a field in a list are translated too.
+func TestWordsAndListFields(t *testing.T) {
+	_, err := Text("skus[1].name", "a\u202eb", 10)
+	var fe *Error
+	if !errors.As(err, &fe) {
+		t.Fatalf("Text: %v", err)
+	}
+	zh := fe.In(i18n.ZhCN)
+	if zh != "第 2 个规格的名称：不能包含双向控制字符 U+202E（第 2 个字符）" {
+		t.Errorf("in Chinese: %q", zh)
+	}
+	if en := fe.In(i18n.En); en != fe.Message {
+		t.Errorf("in English: %q, want %q", en, fe.Message)
+	}
+	if got := Conflict("cannot %s an order that is %s", Word("ship"), Word("pending payment")).In(i18n.En); got != "cannot ship an order that is pending payment" {
+		t.Errorf("words in English: %q", got)
+	}
+}

@@ -57,7 +57,7 @@ func forbidden(r rune, multiline bool) bool {
 	return false
 }
 
-func kind(r rune) string {
+func kind(r rune) Word {
 	switch {
 	case unicode.IsControl(r):
 		return "control"

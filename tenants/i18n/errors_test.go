@@ -2,6 +2,7 @@ package i18n
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"testing/fstest"
 )
@@ -11,7 +12,13 @@ import (
 func TestErrorCatalog(t *testing.T) {
 	c := mustCatalog(t)
 	for en, zh := range c.ErrorFormats(ZhCN) {
-		if ve, vz := Verbs(en), Verbs(zh); !slices.Equal(ve, vz) {
+		ve := Verbs(en)
+		if strings.HasPrefix(en, "field ") { // a field in a list: each [] is its place, a %d
+			for range strings.Count(en, "[]") {
+				ve = append(ve, "d")
+			}
+		}
+		if vz := Verbs(zh); !slices.Equal(ve, vz) {
 			t.Errorf("%q: verbs %v, its translation %q has %v", en, ve, zh, vz)
 		}
 		if !hasHan(zh) {

@@ -78,7 +78,7 @@ func checkSignature(token string, q url.Values, now time.Time) error {
 		return fault.Invalid("timestamp", "must be a Unix time in seconds")
 	}
 	if skew := now.Sub(time.Unix(sec, 0)); skew > PushMaxSkew || skew < -PushMaxSkew {
-		return fault.Forbidden("the request was signed more than " + strconv.Itoa(int(PushMaxSkew/time.Minute)) + " minutes from now: a replayed or delayed request")
+		return fault.Forbidden("the request was signed more than %d minutes from now: a replayed or delayed request", int(PushMaxSkew/time.Minute))
 	}
 	return nil
 }

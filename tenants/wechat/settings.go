@@ -142,11 +142,11 @@ func setSecret(stored *string, in string, sameApp bool, field string, pattern *r
 	switch {
 	case in != "":
 		if !pattern.MatchString(in) {
-			return fault.Invalid(field, "%s", wrong)
+			return fault.Invalid(field, wrong)
 		}
 		*stored = in
 	case !sameApp || *stored == "":
-		return fault.Invalid(field, "%s", required)
+		return fault.Invalid(field, required)
 	}
 	return nil
 }
