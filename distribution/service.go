@@ -104,19 +104,11 @@ func (s *Service) shop(ctx context.Context, tenantID string) tenants.Tenant {
 
 // zone is the shop's time zone (day boundaries of the funnel).
 func (s *Service) zone(ctx context.Context, tenantID string) *time.Location {
-	return zoneOf(s.shop(ctx, tenantID))
+	return s.shop(ctx, tenantID).Location()
 }
 
-func zoneOf(t tenants.Tenant) *time.Location {
-	name := t.TimeZone
-	if name == "" {
-		name = tenants.DefaultTimeZone
-	}
-	if loc, err := time.LoadLocation(name); err == nil {
-		return loc
-	}
-	return time.FixedZone("CST", 8*3600)
-}
+// zoneOf is the shop's time zone (tenants.Tenant.Location).
+func zoneOf(t tenants.Tenant) *time.Location { return t.Location() }
 
 // ReportQuery is a funnel report request (see guide.ReportQuery).
 type ReportQuery = guide.ReportQuery
@@ -127,5 +119,5 @@ type Report = guide.Funnel
 // ResolveReport fills in a funnel report request's defaults, its range
 // ending today in the shop's time zone, and checks it.
 func (s *Service) ResolveReport(t tenants.Tenant, q ReportQuery) (ReportQuery, error) {
-	return q.Resolve(guide.DayOf(s.clock(), zoneOf(t)))
+	return q.Resolve(guide.DayOf(s.clock(), t.Location()))
 }

@@ -4,18 +4,11 @@ import (
 	"context"
 	_ "embed"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"microshop/distribution/guide"
 	"microshop/distribution/ledger"
 	"microshop/distribution/tree"
 	"microshop/tenants/engine"
 )
-
-// schemaSQL is the package's SQLite schema.
-//
-//go:embed schema.sql
-var schemaSQL string
 
 // Store keeps the shop's distribution settings, customer bindings and
 // their audit log, sales and markers.
@@ -63,24 +56,19 @@ func NewStore(e *engine.Engine) Store {
 }
 
 // ownSchema is this package's own tables.
-var ownSchema = engine.Schema{
-	Name:   "distribution",
-	SQLite: engine.SQLStatements(schemaSQL),
-	Mongo: []engine.MongoCollection{
-		{Name: "distribution_settings"},
-		{Name: "bindings", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "guide.id", Value: 1}, {Key: "updated_at", Value: -1}}},
-			{Keys: bson.D{{Key: "distributor.id", Value: 1}, {Key: "updated_at", Value: -1}}},
-		}},
-		{Name: "binding_log", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "fan_id", Value: 1}, {Key: "at", Value: -1}}},
-		}},
-		{Name: "distribution_sales", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "distributor_id", Value: 1}, {Key: "paid_at", Value: -1}}},
-		}},
-		{Name: "distribution_marks"},
-	},
-}
+var ownSchema = engine.NewSchema("distribution", schemaSQL,
+	engine.Coll("distribution_settings"),
+	engine.Coll("bindings",
+		engine.Index("guide.id", "-updated_at"), engine.Index("distributor.id", "-updated_at")),
+	engine.Coll("binding_log", engine.Index("fan_id", "-at")),
+	engine.Coll("distribution_sales", engine.Index("distributor_id", "-paid_at")),
+	engine.Coll("distribution_marks"),
+)
+
+// schemaSQL is the package's SQLite schema.
+//
+//go:embed schema.sql
+var schemaSQL string
 
 // Schema is everything distribution keeps in a tenant database: guides and
 // their funnel, the team tree, the commission ledger, and bindings, sales

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+	_ "time/tzdata" // the zone database, so a shop's time zone always loads
 
 	"microshop/tenants/fault"
 )

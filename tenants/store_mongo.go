@@ -30,6 +30,13 @@ func (s *mongoStore) insert(ctx context.Context, coll, what string, taken error,
 	return nil
 }
 
+// set sets fields of the record with id in coll; a missing record is
+// missing (nil: not an error).
+func (s *mongoStore) set(ctx context.Context, coll, id string, fields bson.D, missing error) error {
+	res, err := s.db.Collection(coll).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: fields}})
+	return engine.Matched(res, err, missing)
+}
+
 // deleteOne deletes the record f matches in coll; doing says what it does.
 func (s *mongoStore) deleteOne(ctx context.Context, coll, doing string, f bson.D) error {
 	if _, err := s.db.Collection(coll).DeleteOne(ctx, f); err != nil {
@@ -78,9 +85,8 @@ func (s *mongoStore) CreateTenant(ctx context.Context, t Tenant) error {
 }
 
 func (s *mongoStore) UpdateTenant(ctx context.Context, t Tenant) error {
-	res, err := s.db.Collection("tenants").UpdateOne(ctx, bson.D{{Key: "_id", Value: t.ID}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "name", Value: t.Name}, {Key: "lang", Value: t.Lang}, {Key: "time_zone", Value: t.TimeZone}}}})
-	return engine.Matched(res, err, fault.NotFound("shop"))
+	return s.set(ctx, "tenants", t.ID,
+		bson.D{{Key: "name", Value: t.Name}, {Key: "lang", Value: t.Lang}, {Key: "time_zone", Value: t.TimeZone}}, fault.NotFound("shop"))
 }
 
 func (s *mongoStore) DeleteTenant(ctx context.Context, id string) error {
@@ -148,9 +154,7 @@ func (s *mongoStore) UsersOfTenant(ctx context.Context, tenantID string) ([]User
 }
 
 func (s *mongoStore) SetPasswordHash(ctx context.Context, userID, hash string) error {
-	res, err := s.db.Collection("users").UpdateOne(ctx, bson.D{{Key: "_id", Value: userID}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "password_hash", Value: hash}}}})
-	if err := engine.Matched(res, err, fault.NotFound("user")); err != nil {
+	if err := s.set(ctx, "users", userID, bson.D{{Key: "password_hash", Value: hash}}, fault.NotFound("user")); err != nil {
 		return fmt.Errorf("set password of user %s: %w", userID, err)
 	}
 	return nil
@@ -185,9 +189,7 @@ func (s *mongoStore) DeleteAPIKey(ctx context.Context, tenantID, id string) (API
 }
 
 func (s *mongoStore) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
-	_, err := s.db.Collection("api_keys").UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "last_used_at", Value: at}}}})
-	if err != nil {
+	if err := s.set(ctx, "api_keys", id, bson.D{{Key: "last_used_at", Value: at}}, nil); err != nil {
 		return fmt.Errorf("record use of api key %s: %w", id, err)
 	}
 	return nil

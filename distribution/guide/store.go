@@ -4,15 +4,8 @@ import (
 	"context"
 	_ "embed"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"microshop/tenants/engine"
 )
-
-// schemaSQL is the package's SQLite schema.
-//
-//go:embed schema.sql
-var schemaSQL string
 
 // Store keeps stores, guides and funnel counters.
 type Store interface {
@@ -45,23 +38,15 @@ func NewStore(e *engine.Engine) Store {
 }
 
 // Schema is the guides' tables and indexes in each tenant database.
-var Schema = engine.Schema{
-	Name:   "guide",
-	SQLite: engine.SQLStatements(schemaSQL),
-	Mongo: []engine.MongoCollection{
-		{Name: "guide_stores", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "created_at", Value: 1}}},
-		}},
-		{Name: "guides", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "code", Value: 1}}, Unique: true},
-			{Keys: bson.D{{Key: "store_id", Value: 1}, {Key: "name", Value: 1}}},
-			{Keys: bson.D{{Key: "name", Value: 1}}},
-		}},
-		{Name: "guide_days", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "guide_id", Value: 1}, {Key: "day", Value: 1}}},
-			{Keys: bson.D{{Key: "store_id", Value: 1}, {Key: "day", Value: 1}}},
-			{Keys: bson.D{{Key: "day", Value: 1}}},
-		}},
-		{Name: "guide_marks"},
-	},
-}
+var Schema = engine.NewSchema("guide", schemaSQL,
+	engine.Coll("guide_stores", engine.Index("created_at")),
+	engine.Coll("guides", engine.Unique("code"), engine.Index("store_id", "name"), engine.Index("name")),
+	engine.Coll("guide_days",
+		engine.Index("guide_id", "day"), engine.Index("store_id", "day"), engine.Index("day")),
+	engine.Coll("guide_marks"),
+)
+
+// schemaSQL is the package's SQLite schema.
+//
+//go:embed schema.sql
+var schemaSQL string

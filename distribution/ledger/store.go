@@ -5,15 +5,8 @@ import (
 	_ "embed"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"microshop/tenants/engine"
 )
-
-// schemaSQL is the package's SQLite schema.
-//
-//go:embed schema.sql
-var schemaSQL string
 
 // Store keeps ledger entries in the tenant's database. Insert is the only
 // way money moves; the other writes change statuses and dates.
@@ -76,22 +69,19 @@ func NewStore(e *engine.Engine) Store {
 }
 
 // Schema is the ledger's table and indexes in each tenant database.
-var Schema = engine.Schema{
-	Name:   "ledger",
-	SQLite: engine.SQLStatements(schemaSQL),
-	Mongo: []engine.MongoCollection{
-		{Name: "ledger", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "beneficiary", Value: 1}, {Key: "seq", Value: 1}}, Unique: true},
-			{Keys: bson.D{{Key: "order_id", Value: 1}, {Key: "beneficiary", Value: 1}, {Key: "seq", Value: 1}}},
-			{Keys: bson.D{{Key: "class", Value: 1}, {Key: "at", Value: -1}, {Key: "_id", Value: -1}}},
-			{Keys: bson.D{{Key: "class", Value: 1}, {Key: "status", Value: 1}, {Key: "at", Value: -1}, {Key: "_id", Value: -1}}},
-			{Keys: bson.D{{Key: "beneficiary", Value: 1}, {Key: "class", Value: 1}, {Key: "at", Value: -1}, {Key: "_id", Value: -1}}},
-			{Keys: bson.D{{Key: "beneficiary", Value: 1}, {Key: "class", Value: 1}, {Key: "status", Value: 1}, {Key: "at", Value: -1}, {Key: "_id", Value: -1}}},
-			{Keys: bson.D{{Key: "type", Value: 1}, {Key: "status", Value: 1}, {Key: "available_at", Value: 1}}},
-			{Keys: bson.D{{Key: "type", Value: 1}, {Key: "open", Value: 1}}},
-		}},
-	},
-}
+var Schema = engine.NewSchema("ledger", schemaSQL,
+	engine.Coll("ledger",
+		engine.Unique("beneficiary", "seq"), engine.Index("order_id", "beneficiary", "seq"),
+		engine.Index("class", "-at", "-_id"), engine.Index("class", "status", "-at", "-_id"),
+		engine.Index("beneficiary", "class", "-at", "-_id"),
+		engine.Index("beneficiary", "class", "status", "-at", "-_id"),
+		engine.Index("type", "status", "available_at"), engine.Index("type", "open")),
+)
+
+// schemaSQL is the package's SQLite schema.
+//
+//go:embed schema.sql
+var schemaSQL string
 
 // filterByOrder applies f's other conditions to an order's entries and
 // orders them newest first, for List with an order id (an order has a

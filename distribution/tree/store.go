@@ -5,15 +5,8 @@ import (
 	_ "embed"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"microshop/tenants/engine"
 )
-
-// schemaSQL is the package's SQLite schema.
-//
-//go:embed schema.sql
-var schemaSQL string
 
 // Store keeps the team tree (distributors) and its counters
 // (distributor_stats, one small record per distributor, so counter writes
@@ -132,23 +125,17 @@ func (c common) SetPendingMove(ctx context.Context, tenantID string, m PendingMo
 // length), so the subtree of d is the range of paths starting with d's path
 // plus "<d>/" on an ordinary index; MongoDB keeps it as an array under a
 // multikey index, so the subtree is {path: d}.
-var Schema = engine.Schema{
-	Name:   "tree",
-	SQLite: engine.SQLStatements(schemaSQL),
-	Mongo: []engine.MongoCollection{
-		{Name: "distributors", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "fan_id", Value: 1}}, Unique: true},
-			{Keys: bson.D{{Key: "code", Value: 1}}, Unique: true},
-			{Keys: bson.D{{Key: "parent_id", Value: 1}, {Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}},
-			{Keys: bson.D{{Key: "path", Value: 1}, {Key: "_id", Value: 1}}},
-			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
-			{Keys: bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
-		}},
-		{Name: "distributor_stats", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "dirty", Value: 1}}},
-			{Keys: bson.D{{Key: "team_sales", Value: -1}}},
-			{Keys: bson.D{{Key: "team_size", Value: -1}}},
-		}},
-		{Name: "tree_move"},
-	},
-}
+var Schema = engine.NewSchema("tree", schemaSQL,
+	engine.Coll("distributors",
+		engine.Unique("fan_id"), engine.Unique("code"), engine.Index("parent_id", "created_at", "_id"),
+		engine.Index("path", "_id"), engine.Index("status", "-created_at", "-_id"),
+		engine.Index("-created_at", "-_id")),
+	engine.Coll("distributor_stats",
+		engine.Index("dirty"), engine.Index("-team_sales"), engine.Index("-team_size")),
+	engine.Coll("tree_move"),
+)
+
+// schemaSQL is the package's SQLite schema.
+//
+//go:embed schema.sql
+var schemaSQL string

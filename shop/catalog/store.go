@@ -4,16 +4,9 @@ import (
 	"context"
 	_ "embed"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
-
-// schemaSQL is the package's SQLite schema.
-//
-//go:embed schema.sql
-var schemaSQL string
 
 // Store keeps products and SKUs in a tenant's database. Every method takes
 // the tenant first. Edits also change the catalog's stamp, and holds and
@@ -116,19 +109,16 @@ func stockChanged(k SKU) error {
 }
 
 // Schema is the catalog's tables and indexes in each tenant database.
-var Schema = engine.Schema{
-	Name:   "catalog",
-	SQLite: engine.SQLStatements(schemaSQL),
-	Mongo: []engine.MongoCollection{
-		{Name: "products", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
-			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
-			{Keys: bson.D{{Key: "category", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
-			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "category", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
-		}},
-		{Name: "skus", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "product_id", Value: 1}, {Key: "position", Value: 1}}},
-		}},
-		{Name: "catalog_meta"},
-	},
-}
+var Schema = engine.NewSchema("catalog", schemaSQL,
+	engine.Coll("products",
+		engine.Index("-created_at", "-_id"), engine.Index("status", "-created_at", "-_id"),
+		engine.Index("category", "-created_at", "-_id"),
+		engine.Index("status", "category", "-created_at", "-_id")),
+	engine.Coll("skus", engine.Index("product_id", "position")),
+	engine.Coll("catalog_meta"),
+)
+
+// schemaSQL is the package's SQLite schema.
+//
+//go:embed schema.sql
+var schemaSQL string

@@ -7,16 +7,9 @@ import (
 	"fmt"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
-
-// schemaSQL is the package's SQLite schema.
-//
-//go:embed schema.sql
-var schemaSQL string
 
 // Store keeps a shop's fans, their conversations, the record of WeChat
 // pushes already processed, and the aliases of merged identities. Every
@@ -173,26 +166,19 @@ func NewStore(e *engine.Engine) Store {
 }
 
 // Schema is the fans' tables and indexes in each tenant database.
-var Schema = engine.Schema{
-	Name:   "fan",
-	SQLite: engine.SQLStatements(schemaSQL),
-	Mongo: []engine.MongoCollection{
-		{Name: "fans", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "openid", Value: 1}}},
-			{Keys: bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
-			{Keys: bson.D{{Key: "subscribed", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
-			{Keys: bson.D{{Key: "source", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
-			{Keys: bson.D{{Key: "subscribed", Value: 1}, {Key: "source", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
-		}},
-		{Name: "fan_messages", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "fan_id", Value: 1}, {Key: "created_at", Value: -1}}},
-		}},
-		{Name: "fan_aliases"},
-		// One document, _id "fans": the shop's fan count (Count).
-		{Name: "fan_counts"},
-		{Name: "wechat_pushes", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "key", Value: 1}}, Unique: true},
-			{Keys: bson.D{{Key: "created_at", Value: 1}}},
-		}},
-	},
-}
+var Schema = engine.NewSchema("fan", schemaSQL,
+	engine.Coll("fans",
+		engine.Index("openid"), engine.Index("-created_at", "-_id"),
+		engine.Index("subscribed", "-created_at", "-_id"), engine.Index("source", "-created_at", "-_id"),
+		engine.Index("subscribed", "source", "-created_at", "-_id")),
+	engine.Coll("fan_messages", engine.Index("fan_id", "-created_at")),
+	engine.Coll("fan_aliases"),
+	// One document, _id "fans": the shop's fan count (Count).
+	engine.Coll("fan_counts"),
+	engine.Coll("wechat_pushes", engine.Unique("key"), engine.Index("created_at")),
+)
+
+// schemaSQL is the package's SQLite schema.
+//
+//go:embed schema.sql
+var schemaSQL string

@@ -82,21 +82,11 @@ func (s *Service) Store() Store { return s.store }
 
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
 
-// zone is the shop's time zone.
-func zone(t tenants.Tenant) *time.Location {
-	if t.TimeZone != "" {
-		if loc, err := time.LoadLocation(t.TimeZone); err == nil {
-			return loc
-		}
-	}
-	if loc, err := time.LoadLocation(tenants.DefaultTimeZone); err == nil {
-		return loc
-	}
-	return time.FixedZone("CST", 8*3600)
-}
+// zone is the shop's time zone (tenants.Tenant.Location).
+func zone(t tenants.Tenant) *time.Location { return t.Location() }
 
 func (s *Service) today(t tenants.Tenant, now time.Time) string {
-	return now.In(zone(t)).Format(time.DateOnly)
+	return now.In(t.Location()).Format(time.DateOnly)
 }
 
 // wrapf gives an error from a store or from WeChat the context of what was

@@ -71,12 +71,9 @@ func queryDay(c echo.Context, name string, loc *time.Location) (time.Time, error
 	return t.UTC(), nil
 }
 
-func shopZone(t tenants.Tenant) *time.Location {
-	if loc, err := time.LoadLocation(t.TimeZone); err == nil {
-		return loc
-	}
-	return time.FixedZone("CST", 8*3600)
-}
+// shopZone is the shop's time zone (tenants.Tenant.Location: Asia/Shanghai
+// when unset or unknown).
+func shopZone(t tenants.Tenant) *time.Location { return t.Location() }
 
 // filterFromQuery reads ?status&fan_id&from&to&limit&offset; "to" is a whole
 // day when given as a date (orders of that day included).
@@ -85,7 +82,7 @@ func filterFromQuery(c echo.Context, t tenants.Tenant) (Filter, error) {
 	if err != nil {
 		return Filter{}, err
 	}
-	loc := shopZone(t)
+	loc := t.Location()
 	from, err := queryDay(c, "from", loc)
 	if err != nil {
 		return Filter{}, err

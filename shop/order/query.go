@@ -64,14 +64,8 @@ func (s *Service) MerchantOrder(ctx context.Context, tenantID, id string) (Merch
 
 // List pages through orders.
 func (s *Service) List(ctx context.Context, tenantID string, f Filter) ([]Order, int64, error) {
-	if f.Limit == 0 {
-		f.Limit = 20
-	}
-	if f.Limit < 1 || f.Limit > 100 {
-		return nil, 0, fault.Invalid("limit", "must be between 1 and 100")
-	}
-	if f.Offset < 0 || f.Offset > 1_000_000 {
-		return nil, 0, fault.Invalid("offset", "must be between 0 and 1000000")
+	if err := engine.CheckPage(&f.Limit, f.Offset); err != nil {
+		return nil, 0, err
 	}
 	if f.Status != "" && !slices.Contains(listed, f.Status) {
 		return nil, 0, fault.Invalid("status", "must be one of %s", strings.Join(listed, ", "))

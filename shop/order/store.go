@@ -5,15 +5,8 @@ import (
 	_ "embed"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"microshop/tenants/engine"
 )
-
-// schemaSQL is the package's SQLite schema.
-//
-//go:embed schema.sql
-var schemaSQL string
 
 // Store keeps orders, payments, idempotency keys, carts and the shop's
 // order settings in the tenant's database.
@@ -214,33 +207,22 @@ func setIf[T any](s []set, field string, v *T) []set {
 }
 
 // Schema is the order tables and indexes in each tenant database.
-var Schema = engine.Schema{
-	Name:   "order",
-	SQLite: engine.SQLStatements(schemaSQL),
-	Mongo: []engine.MongoCollection{
-		{Name: "orders", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
-			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
-			{Keys: bson.D{{Key: "fan_id", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
-			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "expires_at", Value: 1}}},
-			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "shipped_at", Value: 1}}},
-			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "refundable", Value: 1}}},
-			{Keys: bson.D{{Key: "outbox", Value: 1}}},
-		}},
-		{Name: "payments", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "provider", Value: 1}, {Key: "transaction_id", Value: 1}}, Unique: true},
-			{Keys: bson.D{{Key: "order_id", Value: 1}}},
-			{Keys: bson.D{{Key: "refund", Value: 1}, {Key: "at", Value: -1}}},
-		}},
-		{Name: "idempotency_keys", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "scope", Value: 1}, {Key: "key", Value: 1}}, Unique: true},
-			{Keys: bson.D{{Key: "at", Value: 1}}},
-		}},
-		// unpaid_slots are read and written by _id (fan id and slot number).
-		{Name: "unpaid_slots"},
-		{Name: "cart_items", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "fan_id", Value: 1}, {Key: "product_id", Value: 1}, {Key: "sku_id", Value: 1}}, Unique: true},
-		}},
-		{Name: "order_settings"},
-	},
-}
+var Schema = engine.NewSchema("order", schemaSQL,
+	engine.Coll("orders",
+		engine.Index("-created_at", "-_id"), engine.Index("status", "-created_at", "-_id"),
+		engine.Index("fan_id", "-created_at", "-_id"), engine.Index("status", "expires_at"),
+		engine.Index("status", "shipped_at"), engine.Index("status", "refundable"), engine.Index("outbox")),
+	engine.Coll("payments",
+		engine.Unique("provider", "transaction_id"), engine.Index("order_id"),
+		engine.Index("refund", "-at")),
+	engine.Coll("idempotency_keys", engine.Unique("scope", "key"), engine.Index("at")),
+	// unpaid_slots are read and written by _id (fan id and slot number).
+	engine.Coll("unpaid_slots"),
+	engine.Coll("cart_items", engine.Unique("fan_id", "product_id", "sku_id")),
+	engine.Coll("order_settings"),
+)
+
+// schemaSQL is the package's SQLite schema.
+//
+//go:embed schema.sql
+var schemaSQL string

@@ -6,8 +6,6 @@ import (
 	"io"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"microshop/shop/pcstore/source"
 	"microshop/tenants/engine"
 	"microshop/tenants/fault"
@@ -268,34 +266,19 @@ func byExternalID(ms []Mapping) map[string]Mapping {
 	return out
 }
 
+// Schema is pcstore's tables and indexes in each tenant database.
+var Schema = engine.NewSchema("pcstore", schemaSQL,
+	engine.Coll("pcstore_links"), // one document per tenant, _id "link:<tenant>"
+	engine.Coll("pcstore_mappings",
+		engine.Unique("source", "external_id"), engine.Index("run", "outcome"),
+		engine.Index("source", "gone")),
+	engine.Coll("pcstore_runs", engine.Index("-started_at", "-_id")),
+	engine.Coll("pcstore_run_errors", engine.Unique("run_id", "ref"), engine.Index("run_id", "seq")),
+	engine.Coll("pcstore_uploads", engine.Index("created_at")),
+	engine.Coll("pcstore_upload_chunks", engine.Unique("upload_id", "seq")),
+)
+
 // schemaSQL is the package's SQLite schema.
 //
 //go:embed schema.sql
 var schemaSQL string
-
-// Schema is pcstore's tables and indexes in each tenant database.
-var Schema = engine.Schema{
-	Name:   "pcstore",
-	SQLite: engine.SQLStatements(schemaSQL),
-	Mongo: []engine.MongoCollection{
-		{Name: "pcstore_links"}, // one document per tenant, _id "link:<tenant>"
-		{Name: "pcstore_mappings", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "source", Value: 1}, {Key: "external_id", Value: 1}}, Unique: true},
-			{Keys: bson.D{{Key: "run", Value: 1}, {Key: "outcome", Value: 1}}},
-			{Keys: bson.D{{Key: "source", Value: 1}, {Key: "gone", Value: 1}}},
-		}},
-		{Name: "pcstore_runs", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "started_at", Value: -1}, {Key: "_id", Value: -1}}},
-		}},
-		{Name: "pcstore_run_errors", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "run_id", Value: 1}, {Key: "ref", Value: 1}}, Unique: true},
-			{Keys: bson.D{{Key: "run_id", Value: 1}, {Key: "seq", Value: 1}}},
-		}},
-		{Name: "pcstore_uploads", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "created_at", Value: 1}}},
-		}},
-		{Name: "pcstore_upload_chunks", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "upload_id", Value: 1}, {Key: "seq", Value: 1}}, Unique: true},
-		}},
-	},
-}

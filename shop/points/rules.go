@@ -221,15 +221,6 @@ func (r Rules) IsKeyword(text string) bool {
 	return false
 }
 
-// Zone is the shop's time zone (Asia/Shanghai when unset or unknown).
-func Zone(t tenants.Tenant) *time.Location {
-	if t.TimeZone != "" {
-		if loc, err := time.LoadLocation(t.TimeZone); err == nil {
-			return loc
-		}
-	}
-	if loc, err := time.LoadLocation(tenants.DefaultTimeZone); err == nil {
-		return loc
-	}
-	return time.FixedZone("CST", 8*3600)
-}
+// Zone is the shop's time zone (tenants.Tenant.Location: Asia/Shanghai
+// when unset or unknown).
+func Zone(t tenants.Tenant) *time.Location { return t.Location() }

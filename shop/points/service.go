@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"microshop/shop/fan"
 	"microshop/tenants"
@@ -185,19 +183,22 @@ type AdjustRequest struct {
 // Adjust adds (or, negative, takes) points by hand, with a reason and who
 // did it. A deduction larger than the balance is refused.
 func (s *Service) Adjust(ctx context.Context, tenantID, fanID string, req AdjustRequest, by string) (Entry, error) {
-	req.Reason = strings.TrimSpace(req.Reason)
 	switch {
 	case req.Points == 0:
 		return Entry{}, fault.Invalid("points", "must not be 0: a positive number adds points, a negative one takes them")
 	case req.Points > maxPoints || req.Points < -maxPoints:
 		return Entry{}, fault.Invalid("points", "must be between -%d and %d", maxPoints, maxPoints)
-	case req.Reason == "":
+	}
+	reason, err := fault.Text("reason", req.Reason, 200)
+	switch {
+	case err != nil:
+		return Entry{}, err
+	case reason == "":
 		return Entry{}, fault.Invalid("reason", "is required: say why (the fan sees it in their ledger)")
-	case utf8.RuneCountInString(req.Reason) > 200:
-		return Entry{}, fault.Invalid("reason", "must be at most 200 characters")
 	case len(req.Key) > 64:
 		return Entry{}, fault.Invalid("key", "must be at most 64 characters")
 	}
+	req.Reason = reason
 	if _, err := s.fans.Get(ctx, tenantID, fanID); err != nil {
 		return Entry{}, err
 	}

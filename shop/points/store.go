@@ -5,15 +5,8 @@ import (
 	_ "embed"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"microshop/tenants/engine"
 )
-
-// schemaSQL is the package's SQLite schema.
-//
-//go:embed schema.sql
-var schemaSQL string
 
 // Store keeps the shop's rules, the fans' accounts and ledgers, their
 // check-ins and the counters the console reads. Every method takes the
@@ -171,30 +164,19 @@ func eachEntry(fn func(Entry) error, page func(after int64) ([]Entry, error)) er
 }
 
 // Schema is the points tables and indexes in each tenant database.
-var Schema = engine.Schema{
-	Name:   "points",
-	SQLite: engine.SQLStatements(schemaSQL),
-	Mongo: []engine.MongoCollection{
-		{Name: "points_rules"},
-		{Name: "points_accounts", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "next_expiry", Value: 1}}},
-			{Keys: bson.D{{Key: "reminded", Value: 1}, {Key: "next_expiry", Value: 1}}},
-			{Keys: bson.D{{Key: "reminder", Value: 1}, {Key: "reminded_day", Value: 1}}},
-			{Keys: bson.D{{Key: "last_day", Value: 1}}},
-			{Keys: bson.D{{Key: "dirty", Value: 1}}},
-		}},
-		{Name: "points_ledger", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "fan_id", Value: 1}, {Key: "key", Value: 1}}, Unique: true},
-			{Keys: bson.D{{Key: "fan_id", Value: 1}, {Key: "seq", Value: 1}}, Unique: true},
-		}},
-		{Name: "points_checkins", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "fan_id", Value: 1}, {Key: "day", Value: 1}}, Unique: true},
-			{Keys: bson.D{{Key: "day", Value: 1}}},
-			{Keys: bson.D{{Key: "applied", Value: 1}, {Key: "at", Value: 1}}},
-		}},
-		{Name: "points_days", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "day", Value: 1}}, Unique: true},
-		}},
-		{Name: "points_totals"},
-	},
-}
+var Schema = engine.NewSchema("points", schemaSQL,
+	engine.Coll("points_rules"),
+	engine.Coll("points_accounts",
+		engine.Index("next_expiry"), engine.Index("reminded", "next_expiry"),
+		engine.Index("reminder", "reminded_day"), engine.Index("last_day"), engine.Index("dirty")),
+	engine.Coll("points_ledger", engine.Unique("fan_id", "key"), engine.Unique("fan_id", "seq")),
+	engine.Coll("points_checkins",
+		engine.Unique("fan_id", "day"), engine.Index("day"), engine.Index("applied", "at")),
+	engine.Coll("points_days", engine.Unique("day")),
+	engine.Coll("points_totals"),
+)
+
+// schemaSQL is the package's SQLite schema.
+//
+//go:embed schema.sql
+var schemaSQL string

@@ -36,6 +36,38 @@ type MongoIndex struct {
 	Unique bool
 }
 
+// NewSchema is a tenant Schema: name, the SQLite statements of the
+// package's schema file (see SQLStatements) and the Mongo collections.
+func NewSchema(name, sqlFile string, collections ...MongoCollection) Schema {
+	return Schema{Name: name, SQLite: SQLStatements(sqlFile), Mongo: collections}
+}
+
+// Coll declares a Mongo collection and its indexes.
+func Coll(name string, indexes ...MongoIndex) MongoCollection {
+	return MongoCollection{Name: name, Indexes: indexes}
+}
+
+// Index declares an index on keys, in order: ascending, or descending for a
+// key written "-key". Index("class", "-at") is {class: 1, at: -1}.
+func Index(keys ...string) MongoIndex {
+	d := make(bson.D, 0, len(keys))
+	for _, k := range keys {
+		if name, desc := strings.CutPrefix(k, "-"); desc {
+			d = append(d, bson.E{Key: name, Value: -1})
+		} else {
+			d = append(d, bson.E{Key: k, Value: 1})
+		}
+	}
+	return MongoIndex{Keys: d}
+}
+
+// Unique is Index, with a unique constraint.
+func Unique(keys ...string) MongoIndex {
+	ix := Index(keys...)
+	ix.Unique = true
+	return ix
+}
+
 // FullKeys returns the index keys as created: tenant_id first.
 func (ix MongoIndex) FullKeys() bson.D {
 	return append(bson.D{{Key: "tenant_id", Value: 1}}, ix.Keys...)

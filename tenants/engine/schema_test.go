@@ -1,8 +1,11 @@
 package engine_test
 
 import (
+	"reflect"
 	"slices"
 	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"microshop/tenants/engine"
 )
@@ -24,5 +27,25 @@ func TestSQLStatements(t *testing.T) {
 		if got := engine.SQLStatements(c.file); !slices.Equal(got, c.want) {
 			t.Errorf("%s: got %q, want %q", c.name, got, c.want)
 		}
+	}
+}
+
+func TestNewSchema(t *testing.T) {
+	got := engine.NewSchema("things", "CREATE TABLE things (a TEXT);\nCREATE INDEX things_a ON things (a);\n",
+		engine.Coll("things", engine.Unique("code"), engine.Index("class", "-at", "-_id")),
+		engine.Coll("thing_marks"))
+	want := engine.Schema{
+		Name:   "things",
+		SQLite: []string{"CREATE TABLE things (a TEXT)", "CREATE INDEX things_a ON things (a)"},
+		Mongo: []engine.MongoCollection{
+			{Name: "things", Indexes: []engine.MongoIndex{
+				{Keys: bson.D{{Key: "code", Value: 1}}, Unique: true},
+				{Keys: bson.D{{Key: "class", Value: 1}, {Key: "at", Value: -1}, {Key: "_id", Value: -1}}},
+			}},
+			{Name: "thing_marks"},
+		},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v\nwant %+v", got, want)
 	}
 }

@@ -5,15 +5,8 @@ import (
 	_ "embed"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"microshop/tenants/engine"
 )
-
-// schemaSQL is the package's SQLite schema.
-//
-//go:embed schema.sql
-var schemaSQL string
 
 // Store keeps a shop's WeChat settings and its QR codes, in the shop's own
 // database. Every method takes the tenant first.
@@ -52,15 +45,13 @@ type QRCode struct {
 }
 
 // Schema is the WeChat tables and indexes in each tenant database.
-var Schema = engine.Schema{
-	Name:   "wechat",
-	SQLite: engine.SQLStatements(schemaSQL),
-	Mongo: []engine.MongoCollection{
-		{Name: "wechat_settings"},
-		{Name: "wechat_qrcodes", Indexes: []engine.MongoIndex{
-			{Keys: bson.D{{Key: "scene", Value: 1}, {Key: "permanent", Value: 1}}, Unique: true},
-			{Keys: bson.D{{Key: "created_at", Value: -1}}},
-			{Keys: bson.D{{Key: "permanent", Value: 1}}},
-		}},
-	},
-}
+var Schema = engine.NewSchema("wechat", schemaSQL,
+	engine.Coll("wechat_settings"),
+	engine.Coll("wechat_qrcodes",
+		engine.Unique("scene", "permanent"), engine.Index("-created_at"), engine.Index("permanent")),
+)
+
+// schemaSQL is the package's SQLite schema.
+//
+//go:embed schema.sql
+var schemaSQL string
