@@ -8,7 +8,8 @@ import (
 // TestTypedTextRefusesHiddenCharacters: every text a merchant, a guide or a
 // shopper types that others read later (product titles, options,
 // categories, descriptions, addresses, carriers and tracking numbers,
-// reasons, store and guide names, withdrawal notes, check-in keywords)
+// reasons, store and guide names, withdrawal notes, check-in keywords,
+// replies to fans)
 // refuses the characters that hide or rearrange what a reader sees: a 400
 // naming the field, and nothing saved.
 func TestTypedTextRefusesHiddenCharacters(t *testing.T) {
@@ -34,6 +35,7 @@ func TestTypedTextRefusesHiddenCharacters(t *testing.T) {
 		out[k] = v
 		return out
 	}
+	buyerID := fanIDOf(t, buyer.client, srv.URL, s.Slug)
 	const rlo, rlm, nul, lsep = "\u202e", "\u200f", "\x00", "\u2028"
 	shopAPI := "/s/" + s.Slug + "/api"
 	address := func(field, v string) map[string]any {
@@ -62,6 +64,7 @@ func TestTypedTextRefusesHiddenCharacters(t *testing.T) {
 		{"store name", http.MethodPost, "/api/v1/stores", api, map[string]string{"name": "Lake" + rlo + "side"}, "name"},
 		{"guide name", http.MethodPost, "/api/v1/guides", api, map[string]string{"name": "Wang\x1b[2J", "store_id": store.ID}, "name"},
 		{"withdrawal note", http.MethodPost, shopAPI + "/distributor/withdrawals", buyer.client, map[string]any{"amount": 100, "note": "to my bank" + rlo}, "note"},
+		{"reply to a fan", http.MethodPost, "/api/v1/fans/" + buyerID + "/messages", api, map[string]string{"text": "yes" + rlo}, "text"},
 		{"check-in keyword", http.MethodPut, "/api/v1/points/rules", api, withRules("keywords", []string{"签到" + rlm}), "keywords[0]"},
 	} {
 		var out apiError

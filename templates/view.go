@@ -173,6 +173,7 @@ var consoleNav = []navItem{
 	{id: "console.nav.points", href: "/admin/points"},
 	{id: "console.nav.messages", href: "/admin/messages", also: []string{"/admin/message-settings", "/admin/segments", "/admin/audience"}},
 	{id: "console.nav.wechat", href: "/admin/wechat"},
+	{id: "console.nav.shop", href: "/admin/shop"},
 	{id: "console.nav.account", href: "/admin/account"},
 }
 

@@ -44,9 +44,23 @@ type AdminPage struct {
 // page shows "10000+").
 func (p AdminPage) TotalCapped() bool { return p.Total >= countLimit }
 
-// ProductForm is the product form's fields as typed.
+// ProductForm is the product form's fields as typed, with the product's
+// words in the shop's other language (TransLang).
 type ProductForm struct {
 	ID, Title, Description, Price, Stock, Images, Category, Status, SKUs string
+	TransLang, TransTitle, TransDescription, TransCategory               string
+}
+
+// TransLangName names the translation's language in that language.
+func (f ProductForm) TransLangName() string { return i18n.Name(f.TransLang) }
+
+// otherLang is the language a shop's products are translated into in the
+// console: English for a Chinese shop, Chinese for an English one.
+func otherLang(t tenants.Tenant) string {
+	if t.Language() == i18n.En {
+		return i18n.ZhCN
+	}
+	return i18n.En
 }
 
 func (h *Handlers) adminHome(c echo.Context) error {
@@ -89,7 +103,8 @@ func noticeFor(c echo.Context, done string) string {
 }
 
 func (h *Handlers) adminNew(c echo.Context) error {
-	return c.Render(http.StatusOK, "admin_product_form.html", AdminPage{Shop: tenants.FromContext(c), Form: ProductForm{Status: OnSale, Stock: "0"}})
+	t := tenants.FromContext(c)
+	return c.Render(http.StatusOK, "admin_product_form.html", AdminPage{Shop: t, Form: ProductForm{Status: OnSale, Stock: "0", TransLang: otherLang(t)}})
 }
 
 func (h *Handlers) adminCreate(c echo.Context) error {
@@ -111,7 +126,7 @@ func (h *Handlers) adminEdit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.Render(http.StatusOK, "admin_product_form.html", AdminPage{Shop: t, Form: formFromProduct(p), Editing: true})
+	return c.Render(http.StatusOK, "admin_product_form.html", AdminPage{Shop: t, Form: formFromProduct(p, otherLang(t)), Editing: true})
 }
 
 func (h *Handlers) adminUpdate(c echo.Context) error {
@@ -152,23 +167,31 @@ func (h *Handlers) formError(c echo.Context, t tenants.Tenant, form ProductForm,
 func formFromRequest(c echo.Context) ProductForm {
 	return ProductForm{Title: c.FormValue("title"), Description: c.FormValue("description"), Price: c.FormValue("price"),
 		Stock: c.FormValue("stock"), Images: c.FormValue("images"), Category: c.FormValue("category"),
-		Status: c.FormValue("status"), SKUs: c.FormValue("skus")}
+		Status: c.FormValue("status"), SKUs: c.FormValue("skus"), TransLang: c.FormValue("trans_lang"),
+		TransTitle: c.FormValue("trans_title"), TransDescription: c.FormValue("trans_description"),
+		TransCategory: c.FormValue("trans_category")}
 }
 
-func formFromProduct(p Product) ProductForm {
+func formFromProduct(p Product, transLang string) ProductForm {
 	var skus []string
 	for _, s := range p.SKUs {
 		skus = append(skus, s.Name+" | "+FormatYuan(s.Price)+" | "+strconv.FormatInt(s.Stock, 10))
 	}
 	return ProductForm{ID: p.ID, Title: p.Title, Description: p.Description, Price: FormatYuan(p.Price),
 		Stock: strconv.FormatInt(p.Stock, 10), Images: strings.Join(p.Images, "\n"), Category: p.Category,
-		Status: p.Status, SKUs: strings.Join(skus, "\n")}
+		Status: p.Status, SKUs: strings.Join(skus, "\n"), TransLang: transLang,
+		TransTitle: p.Translations[transLang].Title, TransDescription: p.Translations[transLang].Description,
+		TransCategory: p.Translations[transLang].Category}
 }
 
 // input turns the form into an Input. SKU lines read "name | price | stock";
 // a line keeps the id of the existing SKU with the same name.
 func (f ProductForm) input(existing []SKU) (Input, error) {
 	in := Input{Title: &f.Title, Description: &f.Description, Category: &f.Category, Status: &f.Status}
+	if f.TransLang != "" { // the form's other language: its words replace the product's translations
+		trs := map[string]ProductText{f.TransLang: {Title: f.TransTitle, Description: f.TransDescription, Category: f.TransCategory}}
+		in.Translations = &trs
+	}
 	images := []string{}
 	for _, line := range strings.Split(f.Images, "\n") {
 		if s := strings.TrimSpace(line); s != "" {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"microshop/tenants"
 	"microshop/tenants/engine"
@@ -96,12 +94,12 @@ func (s *Service) Conversation(ctx context.Context, tenantID, fanID string, limi
 // allowance in a single conditional update: outside the window, or with
 // the replies used up, nothing is sent and the error says why.
 func (s *Service) Reply(ctx context.Context, t tenants.Tenant, fanID, text string) (Message, error) {
-	text = strings.TrimSpace(text)
-	switch {
-	case text == "":
+	text, err := fault.MultilineText("text", text, MaxReply)
+	if err != nil {
+		return Message{}, err
+	}
+	if text == "" {
 		return Message{}, fault.Invalid("text", "is required")
-	case utf8.RuneCountInString(text) > MaxReply:
-		return Message{}, fault.Invalid("text", "must be at most %d characters", MaxReply)
 	}
 	f, err := s.Get(ctx, t.ID, fanID)
 	if err != nil {
