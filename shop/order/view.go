@@ -1,35 +1,17 @@
 package order
 
 import (
-	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
-	"microshop/shop/catalog"
 	"microshop/tenants/fault"
 )
 
 // How orders and carts read on the pages (storefront and console): statuses
 // and times in words, the timeline, and fault messages in plain words.
-
-// ProblemText says in plain words why a cart line cannot be bought as it is.
-func (l CartLine) ProblemText() string {
-	switch l.Problem {
-	case "gone":
-		return "This item is no longer available. Remove it to check out."
-	case "off_sale":
-		return "No longer on sale. Remove it to check out."
-	case "out_of_stock":
-		return "Sold out. Remove it to check out."
-	case "insufficient_stock":
-		return fmt.Sprintf("Only %d left. Lower the quantity to check out.", l.Stock)
-	}
-	return ""
-}
 
 // Buyable reports whether the line's quantity can still be changed.
 func (l CartLine) Buyable() bool { return l.Problem != "gone" && l.Problem != "off_sale" }
@@ -53,17 +35,6 @@ var statusText = map[string]string{
 	Completed:      "Completed",
 	Cancelled:      "Cancelled",
 	Refunded:       "Refunded",
-}
-
-// StatusText is the order's status in plain words.
-func (v OrderView) StatusText() string {
-	if s, ok := statusText[v.Status]; ok {
-		if v.Refunded > 0 && v.Status != Refunded {
-			s += " · partly refunded"
-		}
-		return s
-	}
-	return words(v.Status)
 }
 
 // When formats a time in the shop's zone ("" for none).
@@ -93,25 +64,6 @@ func (v OrderView) ItemCount() int64 {
 	return n
 }
 
-// Summary names the order's first item and how many more there are.
-func (v OrderView) Summary() string {
-	if len(v.Lines) == 0 {
-		return ""
-	}
-	l := v.Lines[0]
-	s := l.Title
-	if l.SKUName != "" {
-		s += " (" + l.SKUName + ")"
-	}
-	s += " ×" + strconv.FormatInt(l.Qty, 10)
-	if n := len(v.Lines) - 1; n == 1 {
-		s += " and 1 more item"
-	} else if n > 1 {
-		s += fmt.Sprintf(" and %d more items", n)
-	}
-	return s
-}
-
 // CanPay reports whether the shopper may still pay: awaiting payment and
 // not past its deadline (the cron job cancels it soon after).
 func (v OrderView) CanPay() bool {
@@ -126,50 +78,48 @@ func (v OrderView) CanRefund() bool {
 	return (v.Status == Paid || v.Status == Shipped || v.Status == Completed) && v.Order.Refundable > 0
 }
 
-// ProviderText names the payment provider.
-func (v OrderView) ProviderText() string {
-	switch v.Provider {
-	case ProviderSandbox:
-		return "Sandbox (no real money)"
-	case ProviderWeChat:
-		return "WeChat Pay"
-	}
-	return v.Provider
-}
-
 // PendingEvents is how many order events still wait for delivery.
 func (v OrderView) PendingEvents() int { return len(v.Events) }
 
-// Step is one entry of an order's timeline.
+// Step is one entry of an order's timeline. Kind names it (pages say it
+// with the catalog's order.step.<kind>); Amount is a refund's; Detail is
+// what it carries as typed or stored: the carrier and tracking number of a
+// shipment, the reason of a refund or a cancellation.
 type Step struct {
 	at     time.Time
 	When   string
-	Title  string
+	Kind   string
+	Amount int64
 	Detail string
 }
 
+// The kinds of timeline steps.
+const (
+	StepPlaced    = "order_placed"
+	StepPaid      = "paid"
+	StepShipped   = "shipped"
+	StepRefunded  = "refunded"
+	StepCompleted = "completed"
+	StepCancelled = "cancelled"
+)
+
 // Timeline lists what happened to the order, oldest first.
 func (v OrderView) Timeline() []Step {
-	steps := []Step{{at: v.CreatedAt, Title: "Order placed",
-		Detail: fmt.Sprintf("%d item(s), payable ¥%s", v.ItemCount(), catalog.FormatYuan(v.Payable))}}
+	steps := []Step{{at: v.CreatedAt, Kind: StepPlaced}}
 	if v.PaidAt != nil {
-		d := "¥" + catalog.FormatYuan(v.Paid) + " via " + v.ProviderText()
-		if v.TransactionID != "" {
-			d += " · transaction " + v.TransactionID
-		}
-		steps = append(steps, Step{at: *v.PaidAt, Title: "Paid", Detail: d})
+		steps = append(steps, Step{at: *v.PaidAt, Kind: StepPaid})
 	}
 	if v.ShippedAt != nil {
-		steps = append(steps, Step{at: *v.ShippedAt, Title: "Shipped", Detail: v.Carrier + " " + v.TrackingNo})
+		steps = append(steps, Step{at: *v.ShippedAt, Kind: StepShipped, Detail: v.Carrier + " " + v.TrackingNo})
 	}
 	for _, r := range v.Refunds {
-		steps = append(steps, Step{at: r.At, Title: "Refunded ¥" + catalog.FormatYuan(r.Amount), Detail: r.Reason})
+		steps = append(steps, Step{at: r.At, Kind: StepRefunded, Amount: r.Amount, Detail: r.Reason})
 	}
 	if v.CompletedAt != nil {
-		steps = append(steps, Step{at: *v.CompletedAt, Title: "Completed"})
+		steps = append(steps, Step{at: *v.CompletedAt, Kind: StepCompleted})
 	}
 	if v.CancelledAt != nil {
-		steps = append(steps, Step{at: *v.CancelledAt, Title: "Cancelled", Detail: v.CancelReason})
+		steps = append(steps, Step{at: *v.CancelledAt, Kind: StepCancelled, Detail: v.CancelReason})
 	}
 	sort.SliceStable(steps, func(i, j int) bool { return steps[i].at.Before(steps[j].at) })
 	for i := range steps {
