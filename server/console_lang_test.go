@@ -87,7 +87,9 @@ func TestConsoleInBothLanguages(t *testing.T) {
 			console.http.Jar.SetCookies(u, []*http.Cookie{{Name: i18n.Cookie, Value: lang, Path: "/"}})
 			visitor := newClientIn(t, srv.URL, lang)
 
-			paths := map[string]*client{"/": visitor, "/login": visitor, "/signup": visitor}
+			// The platform's pages, and its error page (a 404).
+			paths := map[string]*client{"/": visitor, "/login": visitor, "/signup": visitor, notFoundPage: visitor,
+				"/admin/no-such-page": console}
 			for _, r := range a.echo.Routes() {
 				if r.Method != http.MethodGet || !strings.HasPrefix(r.Path, "/admin") || strings.HasSuffix(r.Path, ".png") {
 					continue
@@ -106,6 +108,9 @@ func TestConsoleInBothLanguages(t *testing.T) {
 		})
 	}
 }
+
+// notFoundPage is a path no route serves: the walk checks the error page.
+const notFoundPage = "/no-such-page"
 
 // fillConsoleParams fills a console path's :id with the object of the
 // collection it follows; false when there is none.
@@ -141,7 +146,11 @@ func checkPages(t *testing.T, paths map[string]*client, lang string, data []stri
 	for _, path := range sorted {
 		c := paths[path]
 		st, body := c.do(http.MethodGet, path, nil, "")
-		if st != http.StatusOK {
+		want := http.StatusOK
+		if path == notFoundPage || strings.HasSuffix(path, "/no-such-page") {
+			want = http.StatusNotFound
+		}
+		if st != want {
 			t.Errorf("GET %s: %d %.200s", path, st, body)
 			continue
 		}

@@ -113,6 +113,14 @@ func TestBrowserBuyPayShip(t *testing.T) {
 		b.fail("a cancelled order still offers Cancel")
 	}
 
+	// The daily check-in, in English as the rest (TestBrowserShopInChinese
+	// does it in Chinese).
+	b.navigate(shop+"/me", http.StatusOK)
+	b.click("[data-checkin]")
+	b.waitText("[data-msg]", "Checked in: +")
+	b.wantText("[data-today]", "Checked in today")
+	b.wantText("[data-checkin]", "Checked in")
+
 	// The merchant signs in, finds the order and ships it.
 	b.navigate(srv.URL+"/login", http.StatusOK)
 	b.fill("#email", s.Email)
