@@ -36,15 +36,15 @@ const (
 // limits are the service's per-process limiters.
 type limits struct {
 	login   *backoff       // by account and address
-	loginIP *windowCounter // failures by address
-	signUp  *windowCounter // shops opened by address
+	loginIP *WindowCounter // failures by address
+	signUp  *WindowCounter // shops opened by address
 }
 
 func newLimits() limits {
 	return limits{
 		login:   newBackoff(loginFreeFails, loginBackoff, loginMaxWait, loginForget),
-		loginIP: newWindowCounter(loginIPWindow),
-		signUp:  newWindowCounter(signUpWindow),
+		loginIP: NewWindowCounter(loginIPWindow),
+		signUp:  NewWindowCounter(signUpWindow),
 	}
 }
 
@@ -136,7 +136,7 @@ var dummyHash = func() string {
 // count.
 func (s *Service) SignUpFrom(ctx context.Context, in SignUp, ip string) (Tenant, User, string, error) {
 	addr := "ip:" + ip
-	if !s.limits.signUp.Take(addr, signUpsPerIP, s.now()) {
+	if ok, _ := s.limits.signUp.Take(addr, signUpsPerIP, s.now()); !ok {
 		return Tenant{}, User{}, "", fault.TooManyRequests(
 			"too many shops opened from your address (at most %d an hour); try again later", signUpsPerIP)
 	}

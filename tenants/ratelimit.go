@@ -13,9 +13,10 @@ import (
 // maxLimiterKeys is how many keys a limiter keeps before sweeping idle ones.
 const maxLimiterKeys = 100_000
 
-// windowCounter counts events per key in a fixed window that starts at the
-// key's first event.
-type windowCounter struct {
+// WindowCounter counts events per key in a fixed window that starts at the
+// key's first event: failed sign-ins and sign-ups by address here, orders
+// placed by address in shop/order. It is per process (see above).
+type WindowCounter struct {
 	mu     sync.Mutex
 	window time.Duration
 	counts map[string]*windowCount
@@ -26,12 +27,13 @@ type windowCount struct {
 	start time.Time
 }
 
-func newWindowCounter(window time.Duration) *windowCounter {
-	return &windowCounter{window: window, counts: map[string]*windowCount{}}
+// NewWindowCounter returns a counter whose windows last window.
+func NewWindowCounter(window time.Duration) *WindowCounter {
+	return &WindowCounter{window: window, counts: map[string]*windowCount{}}
 }
 
 // Reached reports whether key has had limit events in its window.
-func (l *windowCounter) Reached(key string, limit int, now time.Time) bool {
+func (l *WindowCounter) Reached(key string, limit int, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	c := l.counts[key]
@@ -42,27 +44,28 @@ func (l *windowCounter) Reached(key string, limit int, now time.Time) bool {
 }
 
 // Add counts an event of key.
-func (l *windowCounter) Add(key string, now time.Time) {
+func (l *WindowCounter) Add(key string, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.add(key, now)
 }
 
 // Take counts an event of key unless it has had limit events in its
-// window, and says whether it did: check and count in one step, so that
-// concurrent callers cannot all pass the check.
-func (l *windowCounter) Take(key string, limit int, now time.Time) bool {
+// window, and says whether it did, and if not how long until the window
+// ends: check and count in one step, so that concurrent callers cannot all
+// pass the check.
+func (l *WindowCounter) Take(key string, limit int, now time.Time) (ok bool, wait time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if c := l.counts[key]; c != nil && now.Sub(c.start) < l.window && c.n >= limit {
-		return false
+		return false, c.start.Add(l.window).Sub(now)
 	}
 	l.add(key, now)
-	return true
+	return true, 0
 }
 
 // Give takes back an event Take counted (the attempt did not happen).
-func (l *windowCounter) Give(key string) {
+func (l *WindowCounter) Give(key string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if c := l.counts[key]; c != nil && c.n > 0 {
@@ -70,7 +73,14 @@ func (l *windowCounter) Give(key string) {
 	}
 }
 
-func (l *windowCounter) add(key string, now time.Time) {
+// Keys is how many keys the counter holds (its memory, for tests).
+func (l *WindowCounter) Keys() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.counts)
+}
+
+func (l *WindowCounter) add(key string, now time.Time) {
 	c := l.counts[key]
 	if c == nil || now.Sub(c.start) >= l.window {
 		if len(l.counts) >= maxLimiterKeys {
@@ -78,6 +88,9 @@ func (l *windowCounter) add(key string, now time.Time) {
 				if now.Sub(c.start) >= l.window {
 					delete(l.counts, k)
 				}
+			}
+			if len(l.counts) >= maxLimiterKeys {
+				clear(l.counts) // that many keys within one window: start over
 			}
 		}
 		c = &windowCount{start: now}

@@ -20,13 +20,13 @@ type Handlers struct {
 	sandbox *Sandbox
 	baseURL string
 	// placing counts order placements per shop and address (PlaceLimit).
-	placing *rateLimiter
+	placing *tenants.WindowCounter
 }
 
 // NewHandlers returns the order handlers. baseURL is the public address
 // given to WeChat Pay as the notify URL (empty: the request's host).
 func NewHandlers(svc *Service, sandbox *Sandbox, baseURL string) *Handlers {
-	return &Handlers{svc: svc, sandbox: sandbox, baseURL: baseURL, placing: newRateLimiter(PlaceLimit, time.Minute)}
+	return &Handlers{svc: svc, sandbox: sandbox, baseURL: baseURL, placing: tenants.NewWindowCounter(time.Minute)}
 }
 
 // APIRoutes mounts the merchant API on g (/api/v1, API-key protected).

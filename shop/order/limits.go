@@ -3,10 +3,7 @@ package order
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net/http"
 	"net/netip"
-	"sync"
 	"time"
 
 	"microshop/tenants/fault"
@@ -21,8 +18,8 @@ import (
 const MaxUnpaid = 3
 
 // errTooManyUnpaid refuses a fan's order beyond MaxUnpaid unpaid ones.
-var errTooManyUnpaid = &fault.Error{Status: http.StatusConflict, Code: "too_many_unpaid",
-	Message: fmt.Sprintf("you have %d unpaid orders: pay for or cancel one before placing another", MaxUnpaid)}
+var errTooManyUnpaid = fault.Conflict("you have %d unpaid orders: pay for or cancel one before placing another", MaxUnpaid).
+	WithCode("too_many_unpaid")
 
 // takeSlot gives order orderID one of the fan's MaxUnpaid slots, or
 // refuses it with errTooManyUnpaid. A slot is taken by one conditional
@@ -82,54 +79,6 @@ func (s *Service) slotFree(ctx context.Context, tenantID string, sl Slot, now ti
 // minute: a carrier's NAT or a shop's Wi-Fi puts many shoppers behind one
 // address, a script placing orders to hold stock needs far more.
 const PlaceLimit = 60
-
-// maxRateKeys bounds the limiter's memory: past it, idle keys are swept.
-const maxRateKeys = 100_000
-
-// rateLimiter counts events per key in fixed windows. It is per process:
-// with several replicas an address gets the limit once per replica.
-type rateLimiter struct {
-	mu     sync.Mutex
-	limit  int
-	window time.Duration
-	keys   map[string]*rateWindow
-}
-
-type rateWindow struct {
-	start time.Time
-	n     int
-}
-
-func newRateLimiter(limit int, window time.Duration) *rateLimiter {
-	return &rateLimiter{limit: limit, window: window, keys: map[string]*rateWindow{}}
-}
-
-// take counts an event of key and reports whether it is within the limit;
-// when it is not, wait is how long until the key's window ends.
-func (l *rateLimiter) take(key string, now time.Time) (ok bool, wait time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	w := l.keys[key]
-	if w == nil || now.Sub(w.start) >= l.window {
-		if len(l.keys) >= maxRateKeys {
-			for k, w := range l.keys {
-				if now.Sub(w.start) >= l.window {
-					delete(l.keys, k)
-				}
-			}
-			if len(l.keys) >= maxRateKeys {
-				clear(l.keys) // that many addresses within one window: start over
-			}
-		}
-		w = &rateWindow{start: now}
-		l.keys[key] = w
-	}
-	if w.n >= l.limit {
-		return false, w.start.Add(l.window).Sub(now)
-	}
-	w.n++
-	return true, 0
-}
 
 // addressKey is what the limit counts an address as: an IPv4 address, or
 // an IPv6 address's /64 (one subscriber's network; a host picks addresses

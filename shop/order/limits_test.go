@@ -206,25 +206,3 @@ func TestPlaceRateLimit(t *testing.T) {
 		t.Errorf("another address of the same /64: %d, want 429", code)
 	}
 }
-
-// TestRateLimiterWindow: a window ends a minute after its first event, and
-// the limiter forgets idle addresses rather than growing without bound.
-func TestRateLimiterWindow(t *testing.T) {
-	l := newRateLimiter(2, time.Minute)
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	steps := []struct {
-		at   time.Duration
-		want bool
-	}{{0, true}, {time.Second, true}, {30 * time.Second, false}, {time.Minute, true}, {time.Minute + time.Second, true}, {time.Minute + 2*time.Second, false}}
-	for _, s := range steps {
-		if ok, _ := l.take("a", t0.Add(s.at)); ok != s.want {
-			t.Errorf("at %v: %t, want %t", s.at, ok, s.want)
-		}
-	}
-	for i := range maxRateKeys + 10 {
-		l.take(string(rune(i)), t0.Add(time.Duration(i)*time.Millisecond))
-	}
-	if n := len(l.keys); n > maxRateKeys {
-		t.Errorf("%d keys kept, want at most %d", n, maxRateKeys)
-	}
-}

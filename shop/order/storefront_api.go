@@ -79,7 +79,7 @@ func (h *Handlers) cartWrite(c echo.Context, add bool) error {
 // another body is a 409 (Service.PlaceIdempotent). One address places at
 // most PlaceLimit orders a minute in one shop (a 429 beyond).
 func (h *Handlers) place(c echo.Context) error {
-	if ok, wait := h.placing.take(tenants.FromContext(c).ID+" "+addressKey(c.RealIP()), time.Now()); !ok {
+	if ok, wait := h.placing.Take(tenants.FromContext(c).ID+" "+addressKey(c.RealIP()), PlaceLimit, time.Now()); !ok {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		return fault.TooManyRequests("too many orders from your network in the last minute; try again in a minute")
 	}

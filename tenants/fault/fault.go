@@ -83,6 +83,14 @@ func TooManyRequests(format string, args ...any) *Error {
 	return &Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: sprintf(format, args), format: format, args: args}
 }
 
+// WithCode returns a copy of e with another machine code (a conflict a
+// client tells apart: "too_many_unpaid").
+func (e *Error) WithCode(code string) *Error {
+	out := *e
+	out.Code = code
+	return &out
+}
+
 // Clip shortens s to at most n characters (runes), marking the cut with "…",
 // so that an error message can quote what the caller sent without echoing
 // all of it.
