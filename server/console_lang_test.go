@@ -195,7 +195,7 @@ var (
 // names in sameInAnyLanguage.
 func checkWords(t *testing.T, name, words, lang string, data []string) {
 	t.Helper()
-	if m := messageID.FindString(words); m != "" {
+	if m := leftID(words); m != "" {
 		t.Errorf("%s: message id %q left in the page", name, m)
 	}
 	if strings.Contains(words, "{{") || strings.Contains(words, "<no value>") || strings.Contains(words, "%!") {
