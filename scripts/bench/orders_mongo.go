@@ -312,7 +312,7 @@ func newOrdersMongoShop(ctx context.Context, eng *engine.Engine, cmds *ordersCom
 			return next(c)
 		}
 	})
-	h.StorefrontRoutes(g)
+	h.StorefrontAPIRoutes(g)
 
 	m := &ordersMongoShop{eng: eng, cmds: cmds, tenant: t, svc: svc, store: store, sandbox: sandbox, echo: e}
 	for i := range 10 {
