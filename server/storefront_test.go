@@ -35,6 +35,7 @@ func TestStorefront(t *testing.T) {
 	api.createProduct(map[string]any{"title": "Celadon cup", "price": 6800, "stock": 0, "category": "Teaware"})
 	hidden := api.createProduct(map[string]any{"title": "Secret blend", "price": 100, "status": "off_sale", "category": "Hidden"})
 	set := api.createProduct(map[string]any{"title": "Tea set", "category": "Teaware",
+		// White is sold out: the set is listed at the cheapest option in stock.
 		"skus": []map[string]any{{"name": "Blue", "price": 15800, "stock": 2}, {"name": "White", "price": 14800, "stock": 0}}})
 	shopper := newClient(t, srv.URL)
 
@@ -51,7 +52,7 @@ func TestStorefront(t *testing.T) {
 		if cats := texts(doc.Find(".cats a")); strings.Join(cats, ",") != "All,Tea,Teaware" {
 			t.Errorf("categories = %q", cats)
 		}
-		if prices := texts(doc.Find(".item .price")); prices[0] != "¥148.00 and up" || prices[1] != "¥68.00 Sold out" || prices[2] != "¥39.00" {
+		if prices := texts(doc.Find(".item .price")); prices[0] != "¥158.00 and up" || prices[1] != "¥68.00 Sold out" || prices[2] != "¥39.00" {
 			t.Errorf("prices = %q", prices)
 		}
 		if strings.Contains(string(body), "Secret blend") {

@@ -47,8 +47,8 @@ func (p AdminPage) TotalCapped() bool { return p.Total >= countLimit }
 // ProductForm is the product form's fields as typed, with the product's
 // words in the shop's other language (TransLang).
 type ProductForm struct {
-	ID, Title, Description, Price, Stock, Images, Category, Status, SKUs string
-	TransLang, TransTitle, TransDescription, TransCategory               string
+	ID, Title, Description, Price, OriginalPrice, Stock, Images, Category, Status, SKUs string
+	TransLang, TransTitle, TransDescription, TransCategory                              string
 }
 
 // TransLangName names the translation's language in that language.
@@ -166,7 +166,7 @@ func (h *Handlers) formError(c echo.Context, t tenants.Tenant, form ProductForm,
 
 func formFromRequest(c echo.Context) ProductForm {
 	return ProductForm{Title: c.FormValue("title"), Description: c.FormValue("description"), Price: c.FormValue("price"),
-		Stock: c.FormValue("stock"), Images: c.FormValue("images"), Category: c.FormValue("category"),
+		OriginalPrice: c.FormValue("original_price"), Stock: c.FormValue("stock"), Images: c.FormValue("images"), Category: c.FormValue("category"),
 		Status: c.FormValue("status"), SKUs: c.FormValue("skus"), TransLang: c.FormValue("trans_lang"),
 		TransTitle: c.FormValue("trans_title"), TransDescription: c.FormValue("trans_description"),
 		TransCategory: c.FormValue("trans_category")}
@@ -175,17 +175,29 @@ func formFromRequest(c echo.Context) ProductForm {
 func formFromProduct(p Product, transLang string) ProductForm {
 	var skus []string
 	for _, s := range p.SKUs {
-		skus = append(skus, s.Name+" | "+FormatYuan(s.Price)+" | "+strconv.FormatInt(s.Stock, 10))
+		line := s.Name + " | " + FormatYuan(s.Price) + " | " + strconv.FormatInt(s.Stock, 10)
+		switch {
+		case s.OriginalPrice > 0:
+			line += " | " + s.Code + " | " + FormatYuan(s.OriginalPrice)
+		case s.Code != "":
+			line += " | " + s.Code
+		}
+		skus = append(skus, line)
 	}
-	return ProductForm{ID: p.ID, Title: p.Title, Description: p.Description, Price: FormatYuan(p.Price),
+	original := ""
+	if p.OriginalPrice > 0 && len(p.SKUs) == 0 {
+		original = FormatYuan(p.OriginalPrice)
+	}
+	return ProductForm{ID: p.ID, Title: p.Title, Description: p.Description, Price: FormatYuan(p.Price), OriginalPrice: original,
 		Stock: strconv.FormatInt(p.Stock, 10), Images: strings.Join(p.Images, "\n"), Category: p.Category,
 		Status: p.Status, SKUs: strings.Join(skus, "\n"), TransLang: transLang,
 		TransTitle: p.Translations[transLang].Title, TransDescription: p.Translations[transLang].Description,
 		TransCategory: p.Translations[transLang].Category}
 }
 
-// input turns the form into an Input. SKU lines read "name | price | stock";
-// a line keeps the id of the existing SKU with the same name.
+// input turns the form into an Input. SKU lines read "name | price | stock",
+// optionally followed by "| code" and "| original price" (the crossed-out
+// one); a line keeps the id of the existing SKU with the same name.
 func (f ProductForm) input(existing []SKU) (Input, error) {
 	in := Input{Title: &f.Title, Description: &f.Description, Category: &f.Category, Status: &f.Status}
 	if f.TransLang != "" { // the form's other language: its words replace the product's translations
@@ -210,8 +222,8 @@ func (f ProductForm) input(existing []SKU) (Input, error) {
 		}
 		parts := strings.Split(line, "|")
 		field := "skus line " + strconv.Itoa(i+1)
-		if len(parts) != 3 {
-			return Input{}, fault.Invalid(field, "write each option as: name | price | stock")
+		if len(parts) < 3 || len(parts) > 5 {
+			return Input{}, fault.Invalid(field, "write each option as: name | price | stock, optionally | code | original price")
 		}
 		name := strings.TrimSpace(parts[0])
 		price, err := ParseYuan(field+" price", parts[1])
@@ -222,7 +234,16 @@ func (f ProductForm) input(existing []SKU) (Input, error) {
 		if err != nil {
 			return Input{}, fault.Invalid(field+" stock", "must be a whole number")
 		}
-		skus = append(skus, SKUInput{ID: byName[name], Name: name, Price: price, Stock: stock})
+		sku := SKUInput{ID: byName[name], Name: name, Price: price, Stock: stock}
+		if len(parts) > 3 {
+			sku.Code = strings.TrimSpace(parts[3])
+		}
+		if len(parts) > 4 && strings.TrimSpace(parts[4]) != "" {
+			if sku.OriginalPrice, err = ParseYuan(field+" original price", parts[4]); err != nil {
+				return Input{}, err
+			}
+		}
+		skus = append(skus, sku)
 	}
 	in.SKUs = &skus
 	if len(skus) == 0 {
@@ -236,6 +257,13 @@ func (f ProductForm) input(existing []SKU) (Input, error) {
 			return Input{}, fault.Invalid("stock", "must be a whole number")
 		}
 		in.Stock = &stock
+		original := int64(0)
+		if strings.TrimSpace(f.OriginalPrice) != "" {
+			if original, err = ParseYuan("original_price", f.OriginalPrice); err != nil {
+				return Input{}, err
+			}
+		}
+		in.OriginalPrice = &original
 	}
 	return in, nil
 }

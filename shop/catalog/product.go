@@ -29,6 +29,7 @@ const (
 	MaxCategory    = 32
 	MaxSKUs        = 100
 	MaxSKUName     = 64
+	MaxSKUCode     = 64
 	MaxPrice       = 10_000_000_000 // 100 million yuan in fen
 	MaxStock       = 1_000_000_000
 )
@@ -51,15 +52,19 @@ func hasMore(offset, n, limit int, total int64) bool {
 // is stored as it is, under the lower-cased field names (bson tags name the
 // others); its SKUs are documents of their own.
 type Product struct {
-	ID          string   `json:"id" bson:"_id"`
-	Title       string   `json:"title"`
-	Description string   `json:"description"`
-	Price       int64    `json:"price"`
-	Stock       int64    `json:"stock"`
-	Images      []string `json:"images"`
-	Category    string   `json:"category"`
-	Status      string   `json:"status"`
-	SKUs        []SKU    `json:"skus" bson:"-"`
+	ID          string `json:"id" bson:"_id"`
+	Title       string `json:"title"`
+	Description string `json:"description"`
+	Price       int64  `json:"price"`
+	// OriginalPrice is the crossed-out price (划线价) shown beside Price
+	// when above it; 0 for none. With SKUs, both are those of the SKU the
+	// product is listed at.
+	OriginalPrice int64    `json:"original_price" bson:"original_price"`
+	Stock         int64    `json:"stock"`
+	Images        []string `json:"images"`
+	Category      string   `json:"category"`
+	Status        string   `json:"status"`
+	SKUs          []SKU    `json:"skus" bson:"-"`
 	// Translations are the product's words in other languages, by
 	// language ("en"): shoppers reading the storefront in one see them
 	// instead of Title, Description and Category where they are set.
@@ -123,10 +128,14 @@ func (p *Product) stockToStore() int64 {
 
 // SKU is one purchasable variant of a product, with its own price and stock.
 type SKU struct {
-	ID    string `json:"id" bson:"_id"`
-	Name  string `json:"name"`
-	Price int64  `json:"price"`
-	Stock int64  `json:"stock"`
+	ID   string `json:"id" bson:"_id"`
+	Name string `json:"name"`
+	// Code is the merchant's own SKU code ("" for none): searchable in the
+	// console, kept by PC-store syncs.
+	Code          string `json:"code" bson:"code"`
+	Price         int64  `json:"price"`
+	OriginalPrice int64  `json:"original_price" bson:"original_price"` // crossed out when above Price; 0 for none
+	Stock         int64  `json:"stock"`
 }
 
 // attach gives the product its SKUs from skus (by product id), if it has
@@ -138,18 +147,37 @@ func (p *Product) attach(skus map[string][]SKU) {
 	}
 }
 
-// derive sets a product with SKUs to show its lowest SKU price and its total
-// SKU stock, so lists and the storefront need not know about SKUs.
+// derive sets a product with SKUs to show its total SKU stock and the
+// price (and crossed-out price) it can be bought at: the lowest among the
+// SKUs in stock, or among all when none is, so a sold-out cheap option
+// does not list the product at a price nobody can pay. Lists and the
+// storefront need not know about SKUs.
 func (p *Product) derive() {
 	if len(p.SKUs) == 0 {
 		return
 	}
-	p.Price, p.Stock = p.SKUs[0].Price, 0
-	for _, s := range p.SKUs {
-		p.Price = min(p.Price, s.Price)
+	best := -1
+	p.Stock = 0
+	for i, s := range p.SKUs {
 		p.Stock += s.Stock
+		switch {
+		case best < 0:
+			best = i
+		case s.Stock > 0 && p.SKUs[best].Stock <= 0:
+			best = i
+		case (s.Stock > 0) == (p.SKUs[best].Stock > 0) && s.Price < p.SKUs[best].Price:
+			best = i
+		}
 	}
+	p.Price, p.OriginalPrice = p.SKUs[best].Price, p.SKUs[best].OriginalPrice
 }
+
+// ShowsOriginal says whether the product has a crossed-out price to show:
+// one above its price.
+func (p Product) ShowsOriginal() bool { return p.OriginalPrice > p.Price }
+
+// ShowsOriginal says whether the SKU has a crossed-out price to show.
+func (s SKU) ShowsOriginal() bool { return s.OriginalPrice > s.Price }
 
 // Image returns the first image URL, or "".
 func (p *Product) Image() string {
@@ -162,14 +190,17 @@ func (p *Product) Image() string {
 // Input is a product as the API and console submit it; nil fields are left
 // unchanged by a PATCH and take defaults on create.
 type Input struct {
-	Title       *string     `json:"title"`
-	Description *string     `json:"description"`
-	Price       *int64      `json:"price"`
-	Stock       *int64      `json:"stock"`
-	Images      *[]string   `json:"images"`
-	Category    *string     `json:"category"`
-	Status      *string     `json:"status"`
-	SKUs        *[]SKUInput `json:"skus"`
+	Title       *string `json:"title"`
+	Description *string `json:"description"`
+	Price       *int64  `json:"price"`
+	// OriginalPrice is the crossed-out price in fen (0 for none), shown
+	// only when above the price.
+	OriginalPrice *int64      `json:"original_price"`
+	Stock         *int64      `json:"stock"`
+	Images        *[]string   `json:"images"`
+	Category      *string     `json:"category"`
+	Status        *string     `json:"status"`
+	SKUs          *[]SKUInput `json:"skus"`
 	// Translations replace the product's translations as a whole (an
 	// empty object removes them all).
 	Translations *map[string]ProductText `json:"translations"`
@@ -178,10 +209,12 @@ type Input struct {
 // SKUInput is a SKU as submitted: without an id it is new; with one it must
 // be an existing SKU of the product.
 type SKUInput struct {
-	ID    string `json:"id"`
-	Name  string `json:"name"`
-	Price int64  `json:"price"`
-	Stock int64  `json:"stock"`
+	ID            string `json:"id"`
+	Name          string `json:"name"`
+	Code          string `json:"code"`
+	Price         int64  `json:"price"`
+	OriginalPrice int64  `json:"original_price"`
+	Stock         int64  `json:"stock"`
 }
 
 // apply validates in and writes it onto p. create requires a title and a
@@ -213,6 +246,12 @@ func (in Input) apply(p *Product, create bool, newID func() string) error {
 		p.Price = *in.Price
 	} else if create && (in.SKUs == nil || len(*in.SKUs) == 0) {
 		return fault.Invalid("price", "is required (in fen: 1999 is ¥19.99)")
+	}
+	if in.OriginalPrice != nil {
+		if err := checkMoney("original_price", *in.OriginalPrice); err != nil {
+			return err
+		}
+		p.OriginalPrice = *in.OriginalPrice
 	}
 	if in.Stock != nil {
 		if err := checkStock("stock", *in.Stock); err != nil {
@@ -335,6 +374,13 @@ func mergeSKUs(old []SKU, in []SKUInput, newID func() string) ([]SKU, error) {
 		if err := checkMoney(field+".price", s.Price); err != nil {
 			return nil, err
 		}
+		if err := checkMoney(field+".original_price", s.OriginalPrice); err != nil {
+			return nil, err
+		}
+		code, err := fault.Text(field+".code", s.Code, MaxSKUCode)
+		if err != nil {
+			return nil, err
+		}
 		if err := checkStock(field+".stock", s.Stock); err != nil {
 			return nil, err
 		}
@@ -348,7 +394,7 @@ func mergeSKUs(old []SKU, in []SKUInput, newID func() string) ([]SKU, error) {
 			return nil, fault.Invalid(field+".id", "%q is used twice", id)
 		}
 		ids[id] = true
-		out = append(out, SKU{ID: id, Name: name, Price: s.Price, Stock: s.Stock})
+		out = append(out, SKU{ID: id, Name: name, Code: code, Price: s.Price, OriginalPrice: s.OriginalPrice, Stock: s.Stock})
 	}
 	return out, nil
 }

@@ -21,6 +21,9 @@ CREATE TABLE IF NOT EXISTS products (
 -- A product's words in other languages: {"en": {"title", "description", "category"}}.
 ALTER TABLE products ADD COLUMN translations TEXT NOT NULL DEFAULT '{}';
 
+-- The crossed-out price (划线价) in fen, 0 for none.
+ALTER TABLE products ADD COLUMN original_price INTEGER NOT NULL DEFAULT 0;
+
 CREATE INDEX IF NOT EXISTS products_created ON products (tenant_id, created_at);
 
 CREATE INDEX IF NOT EXISTS products_status ON products (tenant_id, status, created_at);
@@ -36,6 +39,11 @@ CREATE TABLE IF NOT EXISTS skus (
     stock INTEGER NOT NULL CHECK (stock >= 0),
     position INTEGER NOT NULL,
     PRIMARY KEY (tenant_id, id));
+
+-- The merchant's SKU code ('' for none) and the crossed-out price (0 for none).
+ALTER TABLE skus ADD COLUMN code TEXT NOT NULL DEFAULT '';
+
+ALTER TABLE skus ADD COLUMN original_price INTEGER NOT NULL DEFAULT 0;
 
 CREATE INDEX IF NOT EXISTS skus_product ON skus (tenant_id, product_id, position);
 

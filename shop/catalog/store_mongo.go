@@ -22,13 +22,31 @@ type skuDoc struct {
 	Position  int    `bson:"position"`
 }
 
+// productDoc is a product as its Mongo document: the product, and its SKUs'
+// codes for the console's search.
+type productDoc struct {
+	Product  `bson:",inline"`
+	SKUCodes []string `bson:"sku_codes"`
+}
+
+// skuCodes are the SKUs' codes, without blanks.
+func skuCodes(skus []SKU) []string {
+	out := []string{}
+	for _, k := range skus {
+		if k.Code != "" {
+			out = append(out, k.Code)
+		}
+	}
+	return out
+}
+
 func (s *mongoStore) Create(ctx context.Context, tenantID string, p *Product) error {
 	db := s.e.Mongo(tenantID)
 	// SKUs first, product last: a crash leaves at worst orphan SKUs.
 	if err := s.writeSKUs(ctx, db, p.ID, nil, p.SKUs); err != nil {
 		return err
 	}
-	doc := *p
+	doc := productDoc{Product: *p, SKUCodes: skuCodes(p.SKUs)}
 	doc.Stock = p.stockToStore()
 	if err := db.C("products").InsertOne(ctx, doc); err != nil {
 		return fmt.Errorf("insert product: %w", err)
@@ -65,9 +83,9 @@ func (s *mongoStore) Update(ctx context.Context, tenantID string, p *Product, ol
 	res, err := db.C("products").UpdateOne(ctx, filter,
 		bson.D{{Key: "$set", Value: bson.D{
 			{Key: "title", Value: p.Title}, {Key: "description", Value: p.Description},
-			{Key: "price", Value: p.Price}, {Key: "images", Value: p.Images},
+			{Key: "price", Value: p.Price}, {Key: "original_price", Value: p.OriginalPrice}, {Key: "images", Value: p.Images},
 			{Key: "category", Value: p.Category}, {Key: "status", Value: p.Status},
-			{Key: "translations", Value: p.Translations},
+			{Key: "translations", Value: p.Translations}, {Key: "sku_codes", Value: skuCodes(p.SKUs)},
 			{Key: "rev", Value: p.Rev + 1}, {Key: "updated_at", Value: p.UpdatedAt},
 		}}, {Key: "$inc", Value: bson.D{{Key: "stock", Value: delta}}}})
 	if err != nil {
@@ -109,7 +127,8 @@ func (s *mongoStore) writeSKUs(ctx context.Context, db *engine.MongoScope, produ
 			}
 			var res *mongo.UpdateResult
 			res, err = c.UpdateOne(ctx, filter, bson.D{
-				{Key: "$set", Value: bson.D{{Key: "name", Value: w.Name}, {Key: "price", Value: w.Price}, {Key: "position", Value: w.pos}}},
+				{Key: "$set", Value: bson.D{{Key: "name", Value: w.Name}, {Key: "code", Value: w.Code}, {Key: "price", Value: w.Price},
+					{Key: "original_price", Value: w.OriginalPrice}, {Key: "position", Value: w.pos}}},
 				{Key: "$inc", Value: bson.D{{Key: "stock", Value: w.delta}}},
 			})
 			if err == nil && res.MatchedCount == 0 {
@@ -148,8 +167,12 @@ func (s *mongoStore) List(ctx context.Context, tenantID string, f Filter) ([]Pro
 		filter = append(filter, bson.E{Key: "category", Value: f.Category})
 	}
 	if f.Query != "" {
-		filter = append(filter, bson.E{Key: "title", Value: bson.D{
-			{Key: "$regex", Value: regexp.QuoteMeta(f.Query)}, {Key: "$options", Value: "i"}}})
+		// The title, or a SKU's code: the merchant searches by either.
+		// The codes are kept on the product's document too (sku_codes),
+		// so one query of one collection finds both.
+		match := bson.D{{Key: "$regex", Value: regexp.QuoteMeta(f.Query)}, {Key: "$options", Value: "i"}}
+		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
+			bson.D{{Key: "title", Value: match}}, bson.D{{Key: "sku_codes", Value: match}}}})
 	}
 	total, err := s.count(ctx, db, filter)
 	if err != nil {

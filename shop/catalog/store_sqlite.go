@@ -14,12 +14,12 @@ import (
 
 type sqliteStore struct{ e *engine.Engine }
 
-const productColumns = `id, title, description, price, stock, images, category, status, rev, created_at, updated_at, translations`
+const productColumns = `id, title, description, price, stock, images, category, status, rev, created_at, updated_at, translations, original_price`
 
 func scanProduct(scan func(...any) error) (Product, error) {
 	var p Product
 	var images, created, updated, translations string
-	err := scan(&p.ID, &p.Title, &p.Description, &p.Price, &p.Stock, &images, &p.Category, &p.Status, &p.Rev, &created, &updated, &translations)
+	err := scan(&p.ID, &p.Title, &p.Description, &p.Price, &p.Stock, &images, &p.Category, &p.Status, &p.Rev, &created, &updated, &translations, &p.OriginalPrice)
 	if err != nil {
 		return p, err
 	}
@@ -48,9 +48,9 @@ func (s *sqliteStore) Create(ctx context.Context, tenantID string, p *Product) e
 		return err
 	}
 	_, err = db.Exec(ctx, `INSERT INTO products (tenant_id, `+productColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, p.Title, p.Description, p.Price, p.stockToStore(), engine.JSONText(p.Images), p.Category, p.Status, p.Rev,
-		engine.TimeText(p.CreatedAt), engine.TimeText(p.UpdatedAt), translationsText(p.Translations))
+		engine.TimeText(p.CreatedAt), engine.TimeText(p.UpdatedAt), translationsText(p.Translations), p.OriginalPrice)
 	if err != nil {
 		return fmt.Errorf("insert product: %w", err)
 	}
@@ -84,10 +84,10 @@ func (s *sqliteStore) Update(ctx context.Context, tenantID string, p *Product, o
 	}
 	// The revision check makes a read-modify-write safe: a PATCH that read
 	// an older product loses and is retried instead of undoing another edit.
-	res, err := db.Exec(ctx, `UPDATE products SET title = ?, description = ?, price = ?, stock = stock + ?, images = ?,
+	res, err := db.Exec(ctx, `UPDATE products SET title = ?, description = ?, price = ?, original_price = ?, stock = stock + ?, images = ?,
 		category = ?, status = ?, translations = ?, rev = rev + 1, updated_at = ?
 		WHERE tenant_id = ? AND id = ? AND rev = ?`,
-		p.Title, p.Description, p.Price, p.stockToStore()-old.rowStock, engine.JSONText(p.Images), p.Category, p.Status,
+		p.Title, p.Description, p.Price, p.OriginalPrice, p.stockToStore()-old.rowStock, engine.JSONText(p.Images), p.Category, p.Status,
 		translationsText(p.Translations), engine.TimeText(p.UpdatedAt), p.ID, p.Rev)
 	if isCheckViolation(err) {
 		return fault.ErrConflict // orders took stock meanwhile: re-read and retry
@@ -127,11 +127,11 @@ func (s *sqliteStore) writeSKUs(ctx context.Context, db *engine.SQLScope, produc
 		case w.gone:
 			_, err = db.Exec(ctx, `DELETE FROM skus WHERE tenant_id = ? AND id = ?`, w.ID)
 		case w.new:
-			_, err = db.Exec(ctx, `INSERT INTO skus (tenant_id, id, product_id, name, price, stock, position)
-				VALUES (?, ?, ?, ?, ?, ?, ?)`, w.ID, productID, w.Name, w.Price, w.Stock, w.pos)
+			_, err = db.Exec(ctx, `INSERT INTO skus (tenant_id, id, product_id, name, code, price, original_price, stock, position)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, w.ID, productID, w.Name, w.Code, w.Price, w.OriginalPrice, w.Stock, w.pos)
 		default:
-			_, err = db.Exec(ctx, `UPDATE skus SET name = ?, price = ?, stock = stock + ?, position = ?
-				WHERE tenant_id = ? AND id = ?`, w.Name, w.Price, w.delta, w.pos, w.ID)
+			_, err = db.Exec(ctx, `UPDATE skus SET name = ?, code = ?, price = ?, original_price = ?, stock = stock + ?, position = ?
+				WHERE tenant_id = ? AND id = ?`, w.Name, w.Code, w.Price, w.OriginalPrice, w.delta, w.pos, w.ID)
 		}
 		if isCheckViolation(err) {
 			return stockChanged(w.SKU)
@@ -175,7 +175,10 @@ func (s *sqliteStore) List(ctx context.Context, tenantID string, f Filter) ([]Pr
 		where, args = append(where, "category = ?"), append(args, f.Category)
 	}
 	if f.Query != "" {
-		where, args = append(where, `title LIKE ? ESCAPE '\'`), append(args, "%"+escapeLike(f.Query)+"%")
+		// The title, or a SKU's code: the merchant searches by either.
+		like := "%" + escapeLike(f.Query) + "%"
+		where, args = append(where, `(title LIKE ? ESCAPE '\' OR id IN (SELECT product_id FROM skus
+			WHERE skus.tenant_id = products.tenant_id AND code LIKE ? ESCAPE '\'))`), append(args, like, like)
 	}
 	cond := " WHERE " + strings.Join(where, " AND ")
 	var total int64
@@ -241,7 +244,7 @@ func (s *sqliteStore) find(ctx context.Context, db *engine.SQLScope, query strin
 }
 
 func (s *sqliteStore) skus(ctx context.Context, db *engine.SQLScope, where string, args ...any) (map[string][]SKU, error) {
-	rows, err := db.Query(ctx, `SELECT product_id, id, name, price, stock FROM skus `+where+` ORDER BY product_id, position`, args...)
+	rows, err := db.Query(ctx, `SELECT product_id, id, name, code, price, original_price, stock FROM skus `+where+` ORDER BY product_id, position`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list skus: %w", err)
 	}
@@ -250,7 +253,7 @@ func (s *sqliteStore) skus(ctx context.Context, db *engine.SQLScope, where strin
 	for rows.Next() {
 		var pid string
 		var k SKU
-		if err := rows.Scan(&pid, &k.ID, &k.Name, &k.Price, &k.Stock); err != nil {
+		if err := rows.Scan(&pid, &k.ID, &k.Name, &k.Code, &k.Price, &k.OriginalPrice, &k.Stock); err != nil {
 			return nil, err
 		}
 		out[pid] = append(out[pid], k)

@@ -74,6 +74,11 @@ func formFrom(c echo.Context) LinkForm {
 func formOf(l Link) LinkForm {
 	f := LinkForm{Type: l.Type, URL: l.URL, Key: l.Key, Currency: l.Currency,
 		Interval: strconv.Itoa(l.IntervalMinutes), AssumedStock: strconv.FormatInt(l.AssumedStock, 10)}
+	if l.CurrencyFromStore {
+		// The store states it: linking again asks the store afresh, so a
+		// store that changed its currency is not contradicted by the form.
+		f.Currency = ""
+	}
 	for i, r := range l.RateList() {
 		if i > 0 {
 			f.Rates += ", "

@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"net/http"
 	"slices"
+	"strings"
 
 	"microshop/shop/catalog"
 	"microshop/shop/pcstore/source"
@@ -115,6 +116,22 @@ func (x *runner) flush(ctx context.Context) error {
 			if err := x.fail(ctx, it, it.Err.Error()); err != nil {
 				return err
 			}
+			if m, ok := maps[it.ExternalID]; ok && !j.dup && m.ProductID != "" && source.NotForSale(it.Err) {
+				// Free now, or become something that is not sold as it
+				// is: never left on sale at its old price. Marked gone,
+				// it goes back on sale when the store sells it again.
+				if !m.Gone {
+					off := catalog.OffSale
+					if _, err := x.s.catalog.Patch(ctx, x.tenantID, m.ProductID, catalog.Input{Status: &off}); err != nil && !errors.Is(err, fault.ErrNotFound) {
+						return errInfra{err}
+					}
+				}
+				m.Run, m.Outcome, m.Gone, m.UpdatedAt = x.run.ID, outFailed, true, x.s.stamp()
+				if err := x.s.store.SaveMapping(ctx, x.tenantID, m); err != nil {
+					return errInfra{err}
+				}
+				continue
+			}
 			if _, ok := maps[it.ExternalID]; ok && !j.dup && it.ExternalID != "" {
 				// Still listed: keep it on sale; and a claim of ours that
 				// failed is marked so a later run takes it over.
@@ -126,6 +143,7 @@ func (x *runner) flush(ctx context.Context) error {
 		if m.Run == x.run.ID && m.Outcome != "" {
 			continue // applied before this run was interrupted
 		}
+		x.noteDropped(it)
 		outcome, err := x.apply(ctx, it, m)
 		if err != nil {
 			var fe *fault.Error
@@ -159,6 +177,31 @@ func (x *runner) flush(ctx context.Context) error {
 	}
 	return x.checkpoint(ctx, false)
 }
+
+// maxDroppedNotes bounds the run's notes on options not imported.
+const maxDroppedNotes = 50
+
+// noteDropped notes in the run the options of it that could not be
+// imported (the product is, with its other options).
+func (x *runner) noteDropped(it source.Item) {
+	for _, d := range it.Dropped {
+		n := 0
+		for _, note := range x.run.Notes {
+			if strings.HasPrefix(note, droppedPrefix) {
+				n++
+			}
+		}
+		switch {
+		case n < maxDroppedNotes:
+			x.run.Notes = append(x.run.Notes, fault.Clip(fmt.Sprintf("%s%s [%s] %s: %s", droppedPrefix, it.Ref, it.ExternalID, problemTitle(it), d), 500))
+		case n == maxDroppedNotes:
+			x.run.Notes = append(x.run.Notes, droppedPrefix+"… and more")
+		}
+	}
+}
+
+// droppedPrefix starts the run's notes on options not imported.
+const droppedPrefix = "option not imported: "
 
 // fail records an item's failure (once per run and ref).
 func (x *runner) fail(ctx context.Context, it source.Item, msg string) error {
@@ -265,11 +308,11 @@ func desired(it source.Item, p *catalog.Product, m Mapping) (catalog.Input, bool
 				id = ""
 			}
 			used[id] = id != ""
-			skus = append(skus, catalog.SKUInput{ID: id, Name: v.Name, Price: v.Price, Stock: v.Stock})
+			skus = append(skus, catalog.SKUInput{ID: id, Name: v.Name, Code: v.Code, Price: v.Price, OriginalPrice: v.OriginalPrice, Stock: v.Stock})
 		}
 	} else {
-		price, stock := it.Price, it.Stock
-		in.Price, in.Stock = &price, &stock
+		price, original, stock := it.Price, it.OriginalPrice, it.Stock
+		in.Price, in.OriginalPrice, in.Stock = &price, &original, &stock
 	}
 	in.SKUs = &skus
 	if p == nil {
@@ -278,11 +321,12 @@ func desired(it source.Item, p *catalog.Product, m Mapping) (catalog.Input, bool
 	same := p.Title == title && p.Description == desc && p.Category == cat && slices.Equal(p.Images, images) &&
 		len(p.SKUs) == len(skus)
 	if same && len(skus) == 0 {
-		same = p.Price == it.Price && p.Stock == it.Stock
+		same = p.Price == it.Price && p.OriginalPrice == it.OriginalPrice && p.Stock == it.Stock
 	}
 	for i := 0; same && i < len(skus); i++ {
 		k := p.SKUs[i]
-		same = k.ID == skus[i].ID && k.Name == skus[i].Name && k.Price == skus[i].Price && k.Stock == skus[i].Stock
+		same = k.ID == skus[i].ID && k.Name == skus[i].Name && k.Code == skus[i].Code && k.Price == skus[i].Price &&
+			k.OriginalPrice == skus[i].OriginalPrice && k.Stock == skus[i].Stock
 	}
 	return in, same
 }

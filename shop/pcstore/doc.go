@@ -19,9 +19,34 @@
 //   - Uploads: feed files kept in 1 MB chunks in the tenant database, so any
 //     replica reads them and an interrupted import of one resumes anywhere.
 //
+// # What is never guessed
+//
+//   - The currency. A link's currency is known before anything is
+//     imported: stated by the store (Shopify's /meta.json, WooCommerce's
+//     /data/currencies/current) when the link is saved, or set by the
+//     merchant for a store that states none (linking such a store without
+//     one is refused). It is kept with the link; every sync asks the store
+//     again before reading a price, and fails (recorded with its reason,
+//     no price changed) when the store cannot be asked, now states another
+//     currency, or no longer states the one it did. A feed's prices name
+//     their own currency; the link's is for those that do not, and without
+//     one they are refused.
+//   - What is not for sale. A price of 0 and product types plugins add
+//     (booking, subscription, bundle…) are refused per product with the
+//     reason, in the preview and in the run; a product imported before
+//     that turns free is taken off sale (and put back when priced again).
+//     One bad option (no price, a stock of 16.5) is left out of its
+//     product, reported in the preview and the run's notes; the others are
+//     imported.
+//
+// Prices keep their crossed-out price (original_price: Shopify's
+// compare_at_price, WooCommerce's regular price beside a sale price, a
+// feed's price beside its sale price) and SKUs the merchant's code.
+//
 // Products themselves stay the catalog's: pcstore uses only catalog.Catalog
 // (Create, Patch, Get), and patches only what the PC store owns (title,
-// description, price, stock, images, category, SKUs); whatever else the
+// description, price and crossed-out price, stock, images, category, SKUs
+// with their codes); whatever else the
 // merchant sets in the micro-shop (its status, for one) is left alone.
 // Products gone from the PC store are taken off sale, never deleted, and put
 // back on sale if they return.

@@ -27,10 +27,13 @@ const (
 
 // LinkInput is what a merchant submits to link a PC store.
 type LinkInput struct {
-	Type     string            `json:"type"`
-	URL      string            `json:"url"`
-	Key      string            `json:"key"`
-	Secret   string            `json:"secret"`
+	Type   string `json:"type"`
+	URL    string `json:"url"`
+	Key    string `json:"key"`
+	Secret string `json:"secret"`
+	// Currency is what the store's prices are in, for a store that does
+	// not say (required then); a store that states its own must agree.
+	// For a feed, the currency of prices that name none.
 	Currency string            `json:"currency"`
 	Rates    map[string]string `json:"rates"`
 	// IntervalMinutes is how often to sync (default 60; 15 to 10080).
@@ -42,25 +45,28 @@ type LinkInput struct {
 
 // LinkView is a link as the API shows it: the secret is never sent back.
 type LinkView struct {
-	Type            string            `json:"type"`
-	URL             string            `json:"url,omitempty"`
-	Key             string            `json:"key,omitempty"`
-	HasSecret       bool              `json:"has_secret"`
-	UploadName      string            `json:"upload_name,omitempty"`
-	Currency        string            `json:"currency,omitempty"`
-	Rates           map[string]string `json:"rates"`
-	IntervalMinutes int               `json:"interval_minutes"`
-	AssumedStock    int64             `json:"assumed_stock"`
-	Scheduled       bool              `json:"scheduled"`
-	NextRunAt       string            `json:"next_run_at,omitempty"`
-	CurrentRun      string            `json:"current_run,omitempty"`
-	LastRunID       string            `json:"last_run_id,omitempty"`
+	Type       string `json:"type"`
+	URL        string `json:"url,omitempty"`
+	Key        string `json:"key,omitempty"`
+	HasSecret  bool   `json:"has_secret"`
+	UploadName string `json:"upload_name,omitempty"`
+	Currency   string `json:"currency,omitempty"`
+	// CurrencyFromStore says the store states its currency itself (else
+	// the merchant set it).
+	CurrencyFromStore bool              `json:"currency_from_store"`
+	Rates             map[string]string `json:"rates"`
+	IntervalMinutes   int               `json:"interval_minutes"`
+	AssumedStock      int64             `json:"assumed_stock"`
+	Scheduled         bool              `json:"scheduled"`
+	NextRunAt         string            `json:"next_run_at,omitempty"`
+	CurrentRun        string            `json:"current_run,omitempty"`
+	LastRunID         string            `json:"last_run_id,omitempty"`
 }
 
 // View returns the link as shown to the merchant.
 func (l Link) View() LinkView {
 	v := LinkView{Type: l.Type, URL: l.URL, Key: l.Key, HasSecret: l.Secret != "", UploadName: l.UploadName,
-		Currency: l.Currency, Rates: map[string]string{}, IntervalMinutes: l.IntervalMinutes, AssumedStock: l.AssumedStock,
+		Currency: l.Currency, CurrencyFromStore: l.CurrencyFromStore, Rates: map[string]string{}, IntervalMinutes: l.IntervalMinutes, AssumedStock: l.AssumedStock,
 		Scheduled: l.scheduled(), CurrentRun: l.CurrentRun, LastRunID: l.LastRunID}
 	for c, r := range l.Rates {
 		v.Rates[c] = r.String()
@@ -182,6 +188,10 @@ func (s *Syncer) previewAndSave(ctx context.Context, tenantID string, old, l Lin
 	if err != nil {
 		return Link{}, Preview{}, err
 	}
+	if l.Type != source.Feed {
+		// The currency the preview confirmed is the link's from now on.
+		l.Currency, l.CurrencyFromStore = p.Currency, p.CurrencyFromStore
+	}
 	now := s.stamp()
 	l.CreatedAt, l.UpdatedAt = now, now
 	if !old.CreatedAt.IsZero() {
@@ -243,6 +253,9 @@ func (in LinkInput) build(old Link, upload bool) (Link, error) {
 		}
 	} else if l.Key != "" || l.Secret != "" {
 		return Link{}, fault.Invalid("key", "only a WooCommerce store takes a key and secret")
+	}
+	if l.Currency == "RMB" {
+		l.Currency = "CNY" // as prices write it too
 	}
 	if l.Currency != "" && !isCurrency(l.Currency) {
 		return Link{}, fault.Invalid("currency", "%q is not a three-letter currency code like CNY or USD", fault.Clip(in.Currency, 10))
@@ -306,6 +319,30 @@ func ParseRates(s string) (map[string]string, error) {
 		out[strings.TrimSpace(c)] = strings.TrimSpace(v)
 	}
 	return out, nil
+}
+
+// confirmCurrency decides the currency of the link's prices from what the
+// store states (code, "" when it states none). linking is set while the
+// link is being saved, Currency then being what the merchant typed ("" for
+// none); otherwise the link is the saved one and a sync asks whether the
+// store still agrees with it. It returns the currency and whether the
+// store stated it; an error says why the prices cannot be read.
+func (l Link) confirmCurrency(code string, linking bool) (string, bool, error) {
+	switch {
+	case linking && code != "" && l.Currency != "" && l.Currency != code:
+		return "", false, fault.Invalid("currency", "the store says its prices are in %s, not %s: leave the currency empty or set %s", code, l.Currency, code)
+	case code != "" && !linking && l.Currency != "" && l.Currency != code:
+		return "", false, fault.Invalid("currency", "the store's prices are now in %s, but the link was confirmed in %s: link the store again to confirm its currency (and set a rate for it); no price was changed",
+			code, l.Currency)
+	case code != "":
+		return code, true, nil
+	case l.Currency == "":
+		return "", false, fault.Invalid("currency", "the store does not say what currency its prices are in: set the currency (like CNY or USD) in the link")
+	case !linking && l.CurrencyFromStore:
+		return "", false, fault.Invalid("currency", "the store no longer says what currency its prices are in (the link was confirmed in %s): link the store again to confirm it; no price was changed",
+			l.Currency)
+	}
+	return l.Currency, false, nil
 }
 
 // spec is what a run of this link reads.

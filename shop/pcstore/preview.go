@@ -25,22 +25,32 @@ type Preview struct {
 	// ProblemCount counts them all.
 	Problems     []Problem `json:"problems"`
 	ProblemCount int64     `json:"problem_count"`
-	// Currency is the store's own currency, when it says.
-	Currency string   `json:"currency,omitempty"`
-	Notes    []string `json:"notes,omitempty"`
+	// Currency is what the store's prices are in: stated by the store
+	// (CurrencyFromStore) or set by the merchant; "" for a feed whose link
+	// sets none (its prices must each name theirs).
+	Currency          string `json:"currency,omitempty"`
+	CurrencyFromStore bool   `json:"currency_from_store"`
+	// Dropped are the first options (variants) that cannot be imported, of
+	// products imported with their other options; DroppedCount counts
+	// them all.
+	Dropped      []Problem `json:"dropped"`
+	DroppedCount int64     `json:"dropped_count"`
+	Notes        []string  `json:"notes,omitempty"`
 }
 
 // PreviewItem is one product as it would be imported.
 type PreviewItem struct {
-	ExternalID string   `json:"external_id"`
-	Title      string   `json:"title"`
-	Price      int64    `json:"price"`
-	Stock      int64    `json:"stock"`
-	Category   string   `json:"category,omitempty"`
-	Image      string   `json:"image,omitempty"`
-	SKUs       []string `json:"skus,omitempty"`
-	URL        string   `json:"url,omitempty"`
-	Notes      []string `json:"notes,omitempty"`
+	ExternalID string `json:"external_id"`
+	Title      string `json:"title"`
+	Price      int64  `json:"price"`
+	Stock      int64  `json:"stock"`
+	Category   string `json:"category,omitempty"`
+	Image      string `json:"image,omitempty"`
+	// OriginalPrice is the crossed-out price, 0 for none.
+	OriginalPrice int64    `json:"original_price,omitempty"`
+	SKUs          []string `json:"skus,omitempty"`
+	URL           string   `json:"url,omitempty"`
+	Notes         []string `json:"notes,omitempty"`
 }
 
 // Problem is why one product cannot be imported.
@@ -84,7 +94,10 @@ func (s *Syncer) preview(ctx context.Context, tenantID string, src source.Source
 	ctx, cancel := context.WithTimeout(ctx, previewBudget+10*time.Second)
 	defer cancel()
 	deadline := s.now().Add(previewBudget)
-	p := Preview{Items: []PreviewItem{}, Problems: []Problem{}, Complete: true}
+	p := Preview{Items: []PreviewItem{}, Problems: []Problem{}, Dropped: []Problem{}, Complete: true}
+	if l.Type == source.Feed {
+		p.Currency = l.Currency
+	}
 	seen := newFirsts()
 	var bounded bool
 	v := source.Visitor{
@@ -102,8 +115,14 @@ func (s *Syncer) preview(ctx context.Context, tenantID string, src source.Source
 				}
 			default:
 				p.Importable++
+				for _, d := range it.Dropped {
+					p.DroppedCount++
+					if len(p.Dropped) < previewProblems {
+						p.Dropped = append(p.Dropped, Problem{Ref: it.Ref, ExternalID: fault.Clip(it.ExternalID, 60), Title: problemTitle(it), Message: d})
+					}
+				}
 				if len(p.Items) < previewItems {
-					pi := PreviewItem{ExternalID: it.ExternalID, Title: it.Title, Price: it.Price, Stock: it.Stock,
+					pi := PreviewItem{ExternalID: it.ExternalID, Title: it.Title, Price: it.Price, OriginalPrice: it.OriginalPrice, Stock: it.Stock,
 						Category: it.Category, URL: it.URL, Notes: it.Notes}
 					if len(it.Images) > 0 {
 						pi.Image = it.Images[0]
@@ -124,8 +143,12 @@ func (s *Syncer) preview(ctx context.Context, tenantID string, src source.Source
 			}
 			return nil
 		},
-		Total:    func(n int64) { p.Listed = n },
-		Currency: func(c string) { p.Currency = c },
+		Total: func(n int64) { p.Listed = n },
+		Currency: func(code string) error {
+			cur, stated, err := l.confirmCurrency(code, true)
+			p.Currency, p.CurrencyFromStore = cur, stated
+			return err
+		},
 	}
 	err := src.Scan(ctx, 0, l.options(s.now()), v)
 	switch {
@@ -134,7 +157,14 @@ func (s *Syncer) preview(ctx context.Context, tenantID string, src source.Source
 		p.Complete = false
 	default:
 		var fe *source.FetchError
+		var ce *source.CurrencyError
+		var invalid *fault.Error
 		switch {
+		case errors.As(err, &ce):
+			s.log.Info("pcstore preview: store currency unreadable", "tenant", tenantID, "detail", ce.Detail())
+			return Preview{}, currencyUnknown(l.host())
+		case errors.As(err, &invalid):
+			return Preview{}, err
 		case errors.As(err, &fe):
 			s.log.Info("pcstore preview: store unreadable", "tenant", tenantID, "detail", fe.Detail())
 			return Preview{}, unreadable(fe.Error(), l)
@@ -156,12 +186,20 @@ func (s *Syncer) preview(ctx context.Context, tenantID string, src source.Source
 	if p.Count == 0 {
 		p.Notes = append(p.Notes, "the store lists no products")
 	}
-	if p.Currency != "" && p.Currency != "CNY" && l.Currency == "" {
+	if p.Currency != "" && p.Currency != "CNY" {
 		if _, ok := l.Rates[p.Currency]; !ok {
 			p.Notes = append(p.Notes, fmt.Sprintf("the store's prices are in %s: set an exchange rate for %s to import them", p.Currency, p.Currency))
 		}
 	}
 	return p, nil
+}
+
+// currencyUnknown is the 422 of a store whose currency could not be looked
+// up: nothing is read in a currency guessed.
+func currencyUnknown(host string) error {
+	err := fault.Invalid("url", "could not confirm the currency of the store at %s, so no price was read: try again in a while", host)
+	err.Status, err.Code = 422, "unreadable"
+	return err
 }
 
 // unreadable is the 422 of a store that could not be read: the same for

@@ -55,7 +55,7 @@ func TestPreviewBounds(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := v.replica(t, nil)
 			pcstore.SetPreviewBounds(s, tc.items, tc.bytes)
-			_, p, err := s.SaveLink(context.Background(), v.tenant, pcstore.LinkInput{Type: "feed", URL: feed.URL + "/feed.tsv"})
+			_, p, err := s.SaveLink(context.Background(), v.tenant, pcstore.LinkInput{Type: "feed", URL: feed.URL + "/feed.tsv", Currency: "CNY"})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -22,6 +22,10 @@ CREATE TABLE IF NOT EXISTS pcstore_links (
     last_run_id TEXT NOT NULL,
     last_count INTEGER NOT NULL);
 
+-- Whether the store itself stated the link's currency (1) or the merchant
+-- set it (0): a sync then requires the store to state the same again.
+ALTER TABLE pcstore_links ADD COLUMN currency_from_store INTEGER NOT NULL DEFAULT 0;
+
 CREATE TABLE IF NOT EXISTS pcstore_mappings (
     tenant_id TEXT NOT NULL,
     source TEXT NOT NULL,

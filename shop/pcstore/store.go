@@ -20,9 +20,14 @@ type Link struct {
 	Secret     string `bson:"api_secret"` // WooCommerce consumer secret; never shown again
 	UploadID   string `bson:"upload_id"`  // the uploaded feed, when the feed is an upload
 	UploadName string `bson:"upload_name"`
-	// Currency is what the store's prices are in when the source does not
-	// say ("" : the store's own, else CNY).
-	Currency string `bson:"currency"`
+	// Currency is what the store's prices are in, known before anything
+	// is imported: stated by the store when the link was saved
+	// (CurrencyFromStore), or set by the merchant for a store that states
+	// none. A sync checks it again before reading a price, and fails
+	// without changing one when it cannot confirm it. For a feed it is the
+	// currency of prices that name none ("" : such prices are refused).
+	Currency          string `bson:"currency"`
+	CurrencyFromStore bool   `bson:"currency_from_store"`
 	// Rates are yuan per unit of the foreign currencies the shop accepts.
 	Rates map[string]source.Rate `bson:"rates"`
 	// IntervalMinutes is how often the catalog is synced (0: never on

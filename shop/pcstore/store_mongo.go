@@ -47,7 +47,7 @@ func (s *mongoStore) PutLink(ctx context.Context, tenantID string, l Link) error
 			{Key: "tenant_id", Value: db.TenantID()},
 			{Key: "type", Value: l.Type}, {Key: "url", Value: l.URL}, {Key: "api_key", Value: l.Key},
 			{Key: "api_secret", Value: l.Secret}, {Key: "upload_id", Value: l.UploadID}, {Key: "upload_name", Value: l.UploadName},
-			{Key: "currency", Value: l.Currency}, {Key: "rates", Value: orEmpty(l.Rates)},
+			{Key: "currency", Value: l.Currency}, {Key: "currency_from_store", Value: l.CurrencyFromStore}, {Key: "rates", Value: orEmpty(l.Rates)},
 			{Key: "interval_minutes", Value: l.IntervalMinutes}, {Key: "assumed_stock", Value: l.AssumedStock},
 			{Key: "updated_at", Value: l.UpdatedAt}, {Key: "next_run_at", Value: l.NextRunAt},
 		}},

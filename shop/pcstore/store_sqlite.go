@@ -21,10 +21,10 @@ type sqliteStore struct{ e *engine.Engine }
 func (s *sqliteStore) GetLink(ctx context.Context, tenantID string) (Link, error) {
 	var l Link
 	var rates, created, updated, next string
-	err := s.e.SQLQueryRow(ctx, tenantID, `SELECT type, url, api_key, api_secret, upload_id, upload_name, currency, rates,
+	err := s.e.SQLQueryRow(ctx, tenantID, `SELECT type, url, api_key, api_secret, upload_id, upload_name, currency, currency_from_store, rates,
 		interval_minutes, assumed_stock, created_at, updated_at, next_run_at, current_run, last_run_id, last_count
 		FROM pcstore_links WHERE tenant_id = ?`).Scan(&l.Type, &l.URL, &l.Key, &l.Secret, &l.UploadID, &l.UploadName,
-		&l.Currency, &rates, &l.IntervalMinutes, &l.AssumedStock, &created, &updated, &next, &l.CurrentRun, &l.LastRunID, &l.LastCount)
+		&l.Currency, &l.CurrencyFromStore, &rates, &l.IntervalMinutes, &l.AssumedStock, &created, &updated, &next, &l.CurrentRun, &l.LastRunID, &l.LastCount)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Link{}, errNoLink()
 	}
@@ -42,13 +42,13 @@ func (s *sqliteStore) PutLink(ctx context.Context, tenantID string, l Link) erro
 	// Upsert of the settings only: the schedule columns take their values
 	// on insert and are left alone by the update.
 	_, err := s.e.SQLExec(ctx, tenantID, `INSERT INTO pcstore_links (tenant_id, type, url, api_key, api_secret, upload_id, upload_name,
-		currency, rates, interval_minutes, assumed_stock, created_at, updated_at, next_run_at, current_run, last_run_id, last_count)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', 0)
+		currency, currency_from_store, rates, interval_minutes, assumed_stock, created_at, updated_at, next_run_at, current_run, last_run_id, last_count)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', 0)
 		ON CONFLICT (tenant_id) DO UPDATE SET type = excluded.type, url = excluded.url, api_key = excluded.api_key,
 			api_secret = excluded.api_secret, upload_id = excluded.upload_id, upload_name = excluded.upload_name,
-			currency = excluded.currency, rates = excluded.rates, interval_minutes = excluded.interval_minutes,
+			currency = excluded.currency, currency_from_store = excluded.currency_from_store, rates = excluded.rates, interval_minutes = excluded.interval_minutes,
 			assumed_stock = excluded.assumed_stock, updated_at = excluded.updated_at, next_run_at = excluded.next_run_at`,
-		l.Type, l.URL, l.Key, l.Secret, l.UploadID, l.UploadName, l.Currency, engine.JSONText(orEmpty(l.Rates)), l.IntervalMinutes,
+		l.Type, l.URL, l.Key, l.Secret, l.UploadID, l.UploadName, l.Currency, l.CurrencyFromStore, engine.JSONText(orEmpty(l.Rates)), l.IntervalMinutes,
 		l.AssumedStock, engine.TimeText(l.CreatedAt), engine.TimeText(l.UpdatedAt), engine.TimeText(l.NextRunAt))
 	return fault.Wrap(err, "put link")
 }

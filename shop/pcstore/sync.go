@@ -120,6 +120,12 @@ func (x *runner) do(ctx context.Context) (string, string) {
 			return x.checkpoint(ctx, true)
 		},
 		Total: func(n int64) { x.run.Total = n },
+		// The store must state the link's currency again (or, for one
+		// that never states it, state none) before any price is read.
+		Currency: func(code string) error {
+			_, _, err := x.link.confirmCurrency(code, false)
+			return err
+		},
 		Bytes: func(read, size int64) { x.run.BytesRead, x.run.BytesTotal = read, size },
 	}
 	err = x.src.Scan(ctx, x.run.Page, x.link.options(x.s.now()), v)
@@ -128,9 +134,16 @@ func (x *runner) do(ctx context.Context) (string, string) {
 	}
 	if err != nil {
 		var fe *source.FetchError
+		var ce *source.CurrencyError
+		var invalid *fault.Error
 		switch {
 		case ctx.Err() != nil || errors.As(err, new(errInfra)):
 			return x.stopped(ctx, err)
+		case errors.As(err, &ce):
+			x.s.log.Warn("pcstore sync: store currency unreadable", "tenant", x.tenantID, "run", x.run.ID, "detail", ce.Detail())
+			return Failed, currencyUnknown(x.link.host()).Error()
+		case errors.As(err, &invalid):
+			return Failed, invalid.Message
 		case errors.As(err, &fe):
 			x.s.log.Warn("pcstore sync: store unreadable", "tenant", x.tenantID, "run", x.run.ID, "detail", fe.Detail())
 			return Failed, fe.Error()

@@ -194,12 +194,13 @@ func TestSyncFeed(t *testing.T) {
 		}
 		got := v.products(t)
 		tea, cup := got["Longjing Dragon Well 250 g"], got["Celadon Cup"]
-		if tea.Price != 29800 || tea.Stock != pcstore.DefaultAssumedStock || tea.Category != "Green tea" || len(tea.Images) != 3 ||
+		if tea.Price != 29800 || tea.OriginalPrice != 32800 || tea.Stock != pcstore.DefaultAssumedStock || tea.Category != "Green tea" || len(tea.Images) != 3 ||
 			tea.Description != "Pre-Qingming Longjing, pan-fired by hand.\n\n250 g tin." || tea.Status != catalog.OnSale {
 			t.Errorf("tea = %+v", tea)
 		}
 		if len(cup.SKUs) != 2 || cup.SKUs[0].Name != "Blue" || cup.SKUs[0].Price != 6800 || cup.SKUs[0].Stock != 12 ||
-			cup.SKUs[1].Name != "White" || cup.SKUs[1].Stock != 0 || cup.Price != 5800 {
+			cup.SKUs[1].Name != "White" || cup.SKUs[1].Stock != 0 || cup.SKUs[0].Code != "LT-CUP-BLUE" ||
+			cup.Price != 6800 { // listed at the cheapest cup in stock: the white one is sold out
 			t.Errorf("cup = %+v", cup)
 		}
 
@@ -686,7 +687,7 @@ func TestSyncUploadedFeed(t *testing.T) {
 			t.Fatalf("counts = %+v\n%s", r.Counts, runErrors(t, s, v.tenant, r.ID))
 		}
 		got := v.products(t)
-		if p := got["Osmanthus Rice Cakes"]; p.Description != "Soft rice cakes with osmanthus syrup. Box of 12." || p.Stock != 80 || p.Category != "Sweets" || len(p.Images) != 3 {
+		if p := got["Osmanthus Rice Cakes"]; p.Description != "Soft rice cakes with osmanthus syrup.\nBox of 12." || p.Stock != 80 || p.Category != "Sweets" || len(p.Images) != 3 {
 			t.Errorf("cakes = %+v", p)
 		}
 		if p := got["Silk Scarf"]; len(p.SKUs) != 2 || p.SKUs[0].Price != 17900 || p.SKUs[1].Price != 21900 {

@@ -17,4 +17,10 @@ document.addEventListener("change", function (e) {
   if (p && r.dataset.price) p.textContent = r.dataset.price;
   var s = document.querySelector("span[data-stock]");
   if (s && r.dataset.stock) s.textContent = r.dataset.stock;
+  // The crossed-out price (划线价) follows the option: hidden when it has none.
+  var o = document.querySelector("del[data-original]");
+  if (o) {
+    o.hidden = !r.dataset.original;
+    if (r.dataset.original) o.querySelector("span").textContent = r.dataset.original;
+  }
 });

@@ -2,8 +2,10 @@ package source
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"microshop/tenants/fault"
 )
@@ -88,8 +90,11 @@ func (g *grouper) item() Item {
 	}
 	if len(titles) > 0 {
 		it.Title = titles[0]
-		if grouped {
-			it.Title = commonTitle(titles)
+		if g.group != "" {
+			// A group's name is what its titles share; a lone variant's,
+			// its title less its attributes ("Beanie — Charcoal, Size
+			// One Size" is a "Beanie").
+			it.Title = commonTitle(titles, g.recs)
 		}
 	}
 	if g.extra > 0 {
@@ -97,19 +102,20 @@ func (g *grouper) item() Item {
 		return it
 	}
 	if !grouped {
-		price, stock, notes, err := g.offer(first)
+		price, original, stock, notes, err := g.offer(first)
 		if err != nil {
 			it.Err = err
 			return it
 		}
-		it.Price, it.Stock, it.Notes = price, stock, append(it.Notes, notes...)
+		it.Price, it.OriginalPrice, it.Stock, it.Notes = price, original, stock, append(it.Notes, notes...)
 		it.finish()
 		return it
 	}
+	differ := differingAttributes(g.recs)
 	seen := map[string]bool{}
 	for _, r := range g.recs {
 		id := r.get("id")
-		name := variantName(r, it.Title)
+		name := variantName(r, differ, it.Title)
 		if id == "" {
 			it.Err = itemErr("a variant of item group %q has no id (%s)", fault.Clip(g.group, 40), r.ref)
 			return it
@@ -119,27 +125,26 @@ func (g *grouper) item() Item {
 			continue
 		}
 		seen[id] = true
-		price, stock, notes, err := g.offer(r)
-		if err != nil {
-			it.Err = itemErr("variant %q: %v", fault.Clip(id, 40), err)
-			return it
-		}
+		v := Variant{ExternalID: id, Name: name, Code: id}
+		var notes []string
+		v.Price, v.OriginalPrice, v.Stock, notes, v.Err = g.offer(r)
 		it.Notes = append(it.Notes, notes...)
-		it.Variants = append(it.Variants, Variant{ExternalID: id, Name: name, Price: price, Stock: stock})
+		it.Variants = append(it.Variants, v)
 	}
 	it.finish()
 	return it
 }
 
-// offer reads a record's price (its sale price when on sale now) and stock.
-func (g *grouper) offer(r *record) (price, stock int64, notes []string, err error) {
+// offer reads a record's price (its sale price when on sale now, the
+// regular price then being the crossed-out one) and stock.
+func (g *grouper) offer(r *record) (price, original, stock int64, notes []string, err error) {
 	raw := r.get("price")
 	if raw == "" {
-		return 0, 0, nil, itemErr("no price")
+		return 0, 0, 0, nil, itemErr("no price")
 	}
 	price, err = g.opt.Prices.ParsePrice(raw)
 	if err != nil {
-		return 0, 0, nil, itemErr("%v", err)
+		return 0, 0, 0, nil, itemErr("%v", err)
 	}
 	if sale := r.get("sale_price"); sale != "" {
 		sp, serr := g.opt.Prices.ParsePrice(sale)
@@ -148,13 +153,13 @@ func (g *grouper) offer(r *record) (price, stock int64, notes []string, err erro
 			notes = append(notes, fmt.Sprintf("sale price ignored: %v", serr))
 		case !saleActive(r.get("sale_price_effective_date"), g.opt.now()):
 		default:
-			price = sp
+			price, original = sp, price
 		}
 	}
 	stock = g.opt.AssumedStock
 	q, given, qerr := parseStock(firstOf(r.get("quantity"), r.get("sell_on_google_quantity")))
 	if qerr != nil {
-		return 0, 0, nil, itemErr("%v", qerr)
+		return 0, 0, 0, nil, itemErr("%v", qerr)
 	}
 	if given {
 		stock = q
@@ -166,7 +171,7 @@ func (g *grouper) offer(r *record) (price, stock int64, notes []string, err erro
 	default:
 		notes = append(notes, fmt.Sprintf("availability %q not understood; read as in stock", fault.Clip(r.get("availability"), 30)))
 	}
-	return price, stock, notes, nil
+	return price, original, stock, notes, nil
 }
 
 func firstOf(vs ...string) string {
@@ -203,11 +208,32 @@ func parseISOTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("unreadable date %q", s)
 }
 
-// variantName names a variant by its attributes ("Blue / M"), else by what
-// its title adds to the product's, else "".
-func variantName(r *record, productTitle string) string {
+// variantAttributes are the feed attributes that tell variants apart, in
+// the order a variant's name lists them.
+var variantAttributes = []string{"color", "size", "material", "pattern", "age_group", "gender", "size_type", "size_system"}
+
+// differingAttributes are the variant attributes whose values are not the
+// same in every record of the group: what a shopper chooses between.
+func differingAttributes(recs []*record) []string {
+	var out []string
+	for _, f := range variantAttributes {
+		first := Line(recs[0].get(f))
+		for _, r := range recs[1:] {
+			if Line(r.get(f)) != first {
+				out = append(out, f)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// variantName names a variant by the attributes that differ within its
+// group ("Blue / M"; what every variant shares, a material, a gender, is
+// no choice), else by what its title adds to the product's, else "".
+func variantName(r *record, differ []string, productTitle string) string {
 	var parts []string
-	for _, f := range []string{"color", "size", "material", "pattern", "age_group", "gender"} {
+	for _, f := range differ {
 		if v := Line(r.get(f)); v != "" {
 			parts = append(parts, v)
 		}
@@ -217,16 +243,28 @@ func variantName(r *record, productTitle string) string {
 	}
 	t := Line(r.get("title"))
 	if rest := strings.TrimSpace(strings.TrimPrefix(t, productTitle)); rest != t {
-		return strings.Trim(rest, " -–|,/:")
+		return strings.Trim(rest, titleSeparators)
 	}
 	return ""
 }
 
-// commonTitle is the words the variants' titles share at their start
-// ("Tea cup - Blue", "Tea cup - Red" give "Tea cup"), or the first title.
-func commonTitle(titles []string) string {
+// titleSeparators are what joins a product's name to a variant's words in
+// a title ("Tea cup - Blue", "Jacket — Black, Size M").
+const titleSeparators = " -–—|,/:;·"
+
+// isSeparator says whether a word of a title only separates: "-", "—", "|".
+func isSeparator(w string) bool { return strings.Trim(w, titleSeparators) == "" }
+
+// commonTitle is the name the variants' titles share: the words they all
+// start with ("Tea cup - Blue", "Tea cup - Red" give "Tea cup"), less a
+// segment the shared words end in the middle of ("…, Size" of "…, Size M"
+// and "…, Size L") and less trailing segments that are an attribute every
+// variant shares ("— Charcoal" when all are charcoal), without dangling
+// separators; or the first title when too little is shared.
+func commonTitle(titles []string, recs []*record) string {
 	words := strings.Fields(titles[0])
 	n := len(words)
+	whole := true // the shared words end where every title does or at a separator
 	for _, t := range titles[1:] {
 		w := strings.Fields(t)
 		i := 0
@@ -235,9 +273,86 @@ func commonTitle(titles []string) string {
 		}
 		n = i
 	}
-	common := strings.TrimRight(strings.Join(words[:n], " "), " -–|,/:")
-	if len([]rune(common)) < 3 {
+	for _, t := range titles {
+		w := strings.Fields(t)
+		if n < len(w) && !isSeparator(w[n]) && n > 0 && !isSeparator(words[n-1]) && !endsSegment(words[n-1]) {
+			whole = false
+		}
+	}
+	common := words[:n]
+	if !whole {
+		common = dropLastSegment(common)
+	}
+	var shared []string // attribute values every variant has
+	differ := differingAttributes(recs)
+	for _, f := range variantAttributes {
+		if v := strings.ToLower(Line(recs[0].get(f))); v != "" && !slices.Contains(differ, f) {
+			shared = append(shared, v)
+		}
+	}
+	for len(common) > 0 {
+		seg := strings.ToLower(lastSegment(common))
+		if seg == "" || !slices.ContainsFunc(shared, func(v string) bool { return strings.HasSuffix(seg, v) }) {
+			break
+		}
+		common = dropLastSegment(common)
+	}
+	name := strings.Trim(strings.Join(common, " "), titleSeparators)
+	if len([]rune(name)) < 3 {
 		return titles[0]
 	}
-	return common
+	return name
+}
+
+// endsSegment says whether a word ends a title segment ("Black,").
+func endsSegment(w string) bool {
+	r, _ := utf8.DecodeLastRuneInString(w)
+	return strings.ContainsRune(",;:|/—–·", r)
+}
+
+// segmentStart is where the last segment of words (trimmed) starts: after
+// the last separator, 0 when there is none.
+func segmentStart(w []string) int {
+	i := len(w)
+	for i > 0 && !isSeparator(w[i-1]) && (i == len(w) || !endsSegment(w[i-1])) {
+		i--
+	}
+	return i
+}
+
+// lastSegment is the words after the last separator, joined; "" when
+// there is no separator (the words are all one segment).
+func lastSegment(words []string) string {
+	w := trimSeparators(words)
+	i := segmentStart(w)
+	if i == 0 {
+		return ""
+	}
+	return strings.Trim(strings.Join(w[i:], " "), titleSeparators)
+}
+
+// dropLastSegment removes the words after the last separator, and it;
+// words without a separator are kept.
+func dropLastSegment(words []string) []string {
+	w := trimSeparators(words)
+	i := segmentStart(w)
+	if i == 0 {
+		return w
+	}
+	return trimSeparators(w[:i])
+}
+
+// trimSeparators drops separator words at the end, and a separator
+// stuck to the last word ("Black," gives "Black").
+func trimSeparators(words []string) []string {
+	for len(words) > 0 && isSeparator(words[len(words)-1]) {
+		words = words[:len(words)-1]
+	}
+	if len(words) > 0 {
+		last := words[len(words)-1]
+		if t := strings.TrimRight(last, titleSeparators); t != last {
+			words = append(words[:len(words)-1:len(words)-1], t)
+		}
+	}
+	return words
 }

@@ -15,6 +15,7 @@
 package source
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -36,12 +37,20 @@ type Item struct {
 	URL         string // the product's page on the PC store
 	Images      []string
 	Category    string
-	Price       int64 // fen; with variants, the lowest variant price
-	Stock       int64
-	Variants    []Variant
+	Price       int64 // fen; with variants, the lowest price of those in stock (of all when none is)
+	// OriginalPrice is the crossed-out price (划线价: Shopify's
+	// compare_at_price, WooCommerce's regular price beside a sale price, a
+	// feed's price beside its sale price), in fen; 0 when none is above
+	// Price.
+	OriginalPrice int64
+	Stock         int64
+	Variants      []Variant
 	// Notes are what was changed to make the item fit (a title cut, an
 	// image dropped); the item is still imported.
 	Notes []string
+	// Dropped are the variants that cannot be imported, each with why
+	// ("variation 12: no price"); the item is imported with the others.
+	Dropped []string
 	// Err is why the item cannot be imported; the other fields may be
 	// partly filled.
 	Err error
@@ -52,8 +61,15 @@ type Item struct {
 type Variant struct {
 	ExternalID string
 	Name       string
-	Price      int64 // fen
-	Stock      int64
+	// Code is the merchant's SKU code (Shopify's and WooCommerce's sku, a
+	// feed's id), "" when the store gives none.
+	Code          string
+	Price         int64 // fen
+	OriginalPrice int64 // fen, the crossed-out price; 0 for none
+	Stock         int64
+	// Err is why this variant cannot be imported; the item's other
+	// variants still are (finish moves it to the item's Dropped).
+	Err error
 }
 
 // Options are the shop's settings that reading needs.
@@ -75,11 +91,28 @@ func (o Options) now() time.Time {
 }
 
 // ItemError is an item's failure as reported to the merchant.
-type ItemError struct{ Msg string }
+type ItemError struct {
+	Msg string
+	// NotForSale says the store lists the product as something not to be
+	// sold as it is (a price of 0, a type a plugin added): a product
+	// imported from it before is taken off sale.
+	NotForSale bool
+}
 
 func (e *ItemError) Error() string { return e.Msg }
 
 func itemErr(format string, args ...any) error { return &ItemError{Msg: fmt.Sprintf(format, args...)} }
+
+// notForSale is the error of an item that must not be on sale.
+func notForSale(format string, args ...any) error {
+	return &ItemError{Msg: fmt.Sprintf(format, args...), NotForSale: true}
+}
+
+// NotForSale says whether err is an item's that must not be on sale.
+func NotForSale(err error) bool {
+	var ie *ItemError
+	return errors.As(err, &ie) && ie.NotForSale
+}
 
 // finish checks and trims an item to what the catalog accepts, noting what
 // it changed; an item that cannot be fixed gets Err.
@@ -119,37 +152,91 @@ func (it *Item) finish() {
 		return
 	}
 	if len(it.Variants) > 0 {
-		names := map[string]bool{}
-		for i := range it.Variants {
-			v := &it.Variants[i]
-			v.Name = Line(v.Name)
-			if v.Name == "" {
-				v.Name = "Option " + strconv.Itoa(i+1)
-			}
-			v.Name, _ = Cut(v.Name, MaxVariantName)
-			if names[v.Name] {
-				// Two options with one name: number the later ones, the
-				// base cut so the number always fits.
-				base, _ := Cut(v.Name, MaxVariantName-8)
-				for n := 2; names[v.Name]; n++ {
-					v.Name = fmt.Sprintf("%s (%d)", base, n)
-				}
-			}
-			names[v.Name] = true
+		it.finishVariants()
+		if it.Err != nil {
+			return
+		}
+	} else {
+		if err := checkStock(it.Stock); err != nil {
+			it.Err = itemErr("%v", err)
+			return
+		}
+		if it.Price <= 0 {
+			it.Err = notForSale("price is 0: a product that costs nothing is not put on sale")
+			return
+		}
+		it.OriginalPrice = originalAbove(it.OriginalPrice, it.Price)
+	}
+}
+
+// finishVariants checks each variant: a bad one (no price, a price of 0, a
+// stock that is not a count) is dropped and reported, the others kept;
+// then the item's price is the lowest of the variants in stock (of all,
+// when none is) and its stock their total.
+func (it *Item) finishVariants() {
+	kept := it.Variants[:0]
+	names := map[string]bool{}
+	for i, v := range it.Variants {
+		v.Name = Line(v.Name)
+		if v.Name == "" {
+			v.Name = "Option " + strconv.Itoa(i+1)
+		}
+		v.Name, _ = Cut(v.Name, MaxVariantName)
+		v.Code, _ = Cut(Line(v.Code), MaxCode)
+		if v.Err == nil {
 			if err := checkStock(v.Stock); err != nil {
-				it.Err = itemErr("variant %q: %v", v.Name, err)
-				return
+				v.Err = err
+			} else if v.Price <= 0 {
+				v.Err = errors.New("price is 0: an option that costs nothing is not put on sale")
 			}
 		}
-		it.Price, it.Stock = it.Variants[0].Price, 0
-		for _, v := range it.Variants {
-			it.Price = min(it.Price, v.Price)
-			it.Stock += v.Stock
+		if v.Err != nil {
+			it.Dropped = append(it.Dropped, fmt.Sprintf("variant %s (%s): %v", fault.Clip(v.ExternalID, 30), fault.Clip(v.Name, 40), v.Err))
+			continue
+		}
+		if names[v.Name] {
+			// Two options with one name: number the later ones, the
+			// base cut so the number always fits.
+			base, _ := Cut(v.Name, MaxVariantName-8)
+			for n := 2; names[v.Name]; n++ {
+				v.Name = fmt.Sprintf("%s (%d)", base, n)
+			}
+		}
+		names[v.Name] = true
+		v.OriginalPrice = originalAbove(v.OriginalPrice, v.Price)
+		kept = append(kept, v)
+	}
+	it.Variants = kept
+	if len(kept) == 0 {
+		it.Err = itemErr("none of its %d options can be imported: %s", len(it.Dropped), strings.Join(it.Dropped, "; "))
+		return
+	}
+	it.Stock = 0
+	best := -1
+	for i, v := range kept {
+		it.Stock += v.Stock
+		switch {
+		case best < 0:
+			best = i
+		case v.Stock > 0 && kept[best].Stock <= 0:
+			best = i
+		case (v.Stock > 0) == (kept[best].Stock > 0) && v.Price < kept[best].Price:
+			best = i
 		}
 	}
+	it.Price, it.OriginalPrice = kept[best].Price, kept[best].OriginalPrice
 	if err := checkStock(it.Stock); err != nil {
 		it.Err = itemErr("%v", err)
 	}
+}
+
+// originalAbove is a crossed-out price worth showing beside price: itself
+// when above it, else 0.
+func originalAbove(original, price int64) int64 {
+	if original > price && original <= MaxPriceFen {
+		return original
+	}
+	return 0
 }
 
 func checkStock(n int64) error {

@@ -152,7 +152,9 @@ type shopifyProduct struct {
 	Variants    []struct {
 		ID                flexString `json:"id"`
 		Title             string     `json:"title"`
+		SKU               string     `json:"sku"`
 		Price             flexString `json:"price"`
+		CompareAtPrice    flexString `json:"compare_at_price"`
 		Available         *bool      `json:"available"`
 		InventoryQuantity flexString `json:"inventory_quantity"`
 	} `json:"variants"`
@@ -191,35 +193,48 @@ func (p shopifyProduct) item(base string, opt Options) Item {
 	}
 	single := len(p.Variants) == 1 && (p.Variants[0].Title == "Default Title" || p.Variants[0].Title == "")
 	for _, v := range p.Variants {
-		price, err := opt.Prices.ParsePrice(string(v.Price))
-		if err != nil {
-			it.Err = itemErr("variant %s: %v", fault.Clip(string(v.ID), 30), err)
-			return it
-		}
-		stock := opt.AssumedStock
-		if q := strings.TrimSpace(string(v.InventoryQuantity)); q != "" {
-			n, err := strconv.ParseInt(q, 10, 64)
-			switch {
-			case err != nil:
-				it.Err = itemErr("variant %s: inventory_quantity %q is not a whole number", fault.Clip(string(v.ID), 30), fault.Clip(q, 20))
-				return it
-			case n > MaxStock:
-				it.Err = itemErr("variant %s: stock %d is more than %d", fault.Clip(string(v.ID), 30), n, MaxStock)
+		vr := Variant{ExternalID: string(v.ID), Name: v.Title, Code: v.SKU}
+		vr.Price, vr.OriginalPrice, vr.Stock, vr.Err = shopifyOffer(string(v.Price), string(v.CompareAtPrice), string(v.InventoryQuantity), v.Available, opt)
+		if single {
+			if vr.Err != nil {
+				it.Err = itemErr("%v", vr.Err)
 				return it
 			}
-			stock = max(0, n) // Shopify lets oversold quantities go negative
-		}
-		if v.Available != nil && !*v.Available {
-			stock = 0
-		}
-		if single {
-			it.Price, it.Stock = price, stock
+			it.Price, it.OriginalPrice, it.Stock = vr.Price, vr.OriginalPrice, vr.Stock
 			break
 		}
-		it.Variants = append(it.Variants, Variant{ExternalID: string(v.ID), Name: v.Title, Price: price, Stock: stock})
+		it.Variants = append(it.Variants, vr)
 	}
 	it.finish()
 	return it
+}
+
+// shopifyOffer reads a variant's price, compare-at price and stock.
+func shopifyOffer(rawPrice, rawCompare, rawQty string, available *bool, opt Options) (price, original, stock int64, err error) {
+	price, err = opt.Prices.ParsePrice(rawPrice)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	if strings.TrimSpace(rawCompare) != "" {
+		// A compare-at price that cannot be read is no reason to refuse
+		// the product: it is just not shown.
+		original, _ = opt.Prices.ParsePrice(rawCompare)
+	}
+	stock = opt.AssumedStock
+	if q := strings.TrimSpace(rawQty); q != "" {
+		n, err := strconv.ParseInt(q, 10, 64)
+		switch {
+		case err != nil:
+			return 0, 0, 0, fmt.Errorf("inventory_quantity %q is not a whole number", fault.Clip(q, 20))
+		case n > MaxStock:
+			return 0, 0, 0, fmt.Errorf("stock %d is more than %d", n, MaxStock)
+		}
+		stock = max(0, n) // Shopify lets oversold quantities go negative
+	}
+	if available != nil && !*available {
+		stock = 0
+	}
+	return price, original, stock, nil
 }
 
 // WooProduct is a product as the WooCommerce REST API v3 lists it.
@@ -243,6 +258,7 @@ type WooProduct struct {
 
 // wooOffer is the price and stock part products and variations share.
 type wooOffer struct {
+	SKU           string     `json:"sku"`
 	Price         flexString `json:"price"`
 	RegularPrice  flexString `json:"regular_price"`
 	SalePrice     flexString `json:"sale_price"`
@@ -320,41 +336,46 @@ func (p WooProduct) Item(opt Options, variations []WooVariation) Item {
 			if v.Status != "" && v.Status != "publish" {
 				continue
 			}
-			price, stock, err := v.wooOffer.read(opt)
-			if err != nil {
-				it.Err = itemErr("variation %s: %v", fault.Clip(string(v.ID), 30), err)
-				return it
-			}
 			var names []string
 			for _, a := range v.Attributes {
 				if a.Option != "" {
 					names = append(names, a.Option)
 				}
 			}
-			if v.Image != nil && v.Image.Src != "" {
+			vr := Variant{ExternalID: string(v.ID), Name: strings.Join(names, " / "), Code: v.SKU}
+			vr.Price, vr.OriginalPrice, vr.Stock, vr.Err = v.wooOffer.read(opt)
+			if vr.Err == nil && v.Image != nil && v.Image.Src != "" {
 				it.Images = append(it.Images, v.Image.Src)
 			}
-			it.Variants = append(it.Variants, Variant{ExternalID: string(v.ID), Name: strings.Join(names, " / "), Price: price, Stock: stock})
+			it.Variants = append(it.Variants, vr)
 		}
 		if len(it.Variants) == 0 {
 			it.Err = itemErr("a variable product without published variations has no price")
 			return it
 		}
-	default:
-		price, stock, err := p.wooOffer.read(opt)
+	case "simple", "":
+		price, original, stock, err := p.wooOffer.read(opt)
 		if err != nil {
 			it.Err = itemErr("%v", err)
 			return it
 		}
-		it.Price, it.Stock = price, stock
+		it.Price, it.OriginalPrice, it.Stock = price, original, stock
+	default:
+		// Plugins add types (booking, subscription, bundle, composite…)
+		// whose price is not simply what a shopper pays for one unit.
+		it.Err = notForSale("WooCommerce product type %q (added by a plugin) is not imported: its price and stock do not mean what a simple product's do", fault.Clip(p.Type, 40))
+		return it
 	}
 	it.finish()
 	return it
 }
 
 // read gives the current price (the sale price while a sale runs: Woo's
-// "price") and the stock.
-func (o wooOffer) read(opt Options) (int64, int64, error) {
+// "price"), the regular price as the crossed-out one, and the stock: the
+// stock quantity wherever it is given (manage_stock true, "parent" on a
+// variation whose product counts the stock, or missing), the assumed
+// stock when the store does not count it.
+func (o wooOffer) read(opt Options) (price, original, stock int64, err error) {
 	raw := string(o.Price)
 	if raw == "" {
 		raw = string(o.RegularPrice)
@@ -363,27 +384,30 @@ func (o wooOffer) read(opt Options) (int64, int64, error) {
 		}
 	}
 	if raw == "" {
-		return 0, 0, errors.New("no price")
+		return 0, 0, 0, errors.New("no price")
 	}
-	price, err := opt.Prices.ParsePrice(raw)
+	price, err = opt.Prices.ParsePrice(raw)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
-	stock := opt.AssumedStock
-	if o.ManageStock == "true" && o.StockQuantity != "" {
+	if reg := strings.TrimSpace(string(o.RegularPrice)); reg != "" {
+		original, _ = opt.Prices.ParsePrice(reg) // shown only when above the price
+	}
+	stock = opt.AssumedStock
+	if o.ManageStock != "false" && o.StockQuantity != "" {
 		q, err := strconv.ParseInt(string(o.StockQuantity), 10, 64)
 		switch {
 		case err != nil:
-			return 0, 0, fmt.Errorf("stock_quantity %q is not a whole number", fault.Clip(string(o.StockQuantity), 20))
+			return 0, 0, 0, fmt.Errorf("stock_quantity %q is not a whole number", fault.Clip(string(o.StockQuantity), 20))
 		case q < 0:
 			q = 0 // backordered
 		case q > MaxStock:
-			return 0, 0, fmt.Errorf("stock %d is more than %d", q, MaxStock)
+			return 0, 0, 0, fmt.Errorf("stock %d is more than %d", q, MaxStock)
 		}
 		stock = q
 	}
 	if o.StockStatus == "outofstock" {
 		stock = 0
 	}
-	return price, stock, nil
+	return price, original, stock, nil
 }

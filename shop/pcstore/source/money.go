@@ -131,9 +131,10 @@ func (r Rate) String() string {
 
 // Prices turns amounts into fen: CNY as is (at most two decimals), other
 // currencies through the shop's rates, and amounts without a currency in
-// Default.
+// Default. A currency is never guessed: an amount that names none, without
+// a Default, is refused.
 type Prices struct {
-	Default string          // currency of amounts that name none; "" means CNY
+	Default string          // currency of amounts that name none; "" when not known
 	Rates   map[string]Rate // yuan per unit, by currency code
 }
 
@@ -146,7 +147,7 @@ func (p Prices) Fen(a Amount) (int64, error) {
 		cur = p.Default
 	}
 	if cur == "" {
-		cur = "CNY"
+		return 0, fmt.Errorf("price %s names no currency and the store's currency is not known: set the currency in the PC store link", format(a))
 	}
 	var fen *big.Int
 	if cur == "CNY" {

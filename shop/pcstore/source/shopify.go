@@ -26,7 +26,13 @@ const shopifyPageSize = 250
 func (s *shopify) Key() string { return storeKey(Shopify, s.base) }
 
 func (s *shopify) Scan(ctx context.Context, after int, opt Options, v Visitor) error {
-	useCurrency(s.currency(ctx), &opt, v)
+	cur, err := s.currency(ctx)
+	if err != nil {
+		return err
+	}
+	if err := useCurrency(cur, &opt, v); err != nil {
+		return err
+	}
 	for page := after + 1; page <= maxPages; page++ {
 		u := fmt.Sprintf("%s/products.json?limit=%d&page=%d", s.base, shopifyPageSize, page)
 		b, _, err := s.c.get(ctx, jsonPage(u))
@@ -51,10 +57,14 @@ func (s *shopify) Scan(ctx context.Context, after int, opt Options, v Visitor) e
 	return fmt.Errorf("the store lists more than %d pages of products", maxPages)
 }
 
-// currency reads the store's currency from /meta.json, or "".
-func (s *shopify) currency(ctx context.Context) string {
+// currency reads the store's currency from /meta.json ("" when it states
+// none).
+func (s *shopify) currency(ctx context.Context) (string, error) {
 	r := jsonPage(s.base + "/meta.json")
 	r.limit = 1 << 20
 	b, _, err := s.c.get(ctx, r)
-	return currencyIn(b, err, "currency")
+	if ctx.Err() != nil {
+		return "", ctx.Err()
+	}
+	return currencyIn(hostOf(s.base), b, err, "currency")
 }

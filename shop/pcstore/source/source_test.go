@@ -67,7 +67,7 @@ func TestParseAmount(t *testing.T) {
 func TestPricesFen(t *testing.T) {
 	usd, _ := source.ParseRate("7.2315")
 	jpy, _ := source.ParseRate("0.0482")
-	p := source.Prices{Rates: map[string]source.Rate{"USD": usd, "JPY": jpy}}
+	p := source.Prices{Default: "CNY", Rates: map[string]source.Rate{"USD": usd, "JPY": jpy}}
 	cases := []struct {
 		name  string
 		given string
@@ -87,6 +87,10 @@ func TestPricesFen(t *testing.T) {
 		{"no rate", "5 EUR", p, 0, "set an exchange rate for EUR"},
 		{"default currency", "10", source.Prices{Default: "USD", Rates: p.Rates}, 7232, ""},
 		{"default without rate", "10", source.Prices{Default: "HKD"}, 0, "HKD"},
+		// A currency is never guessed: without the store's (or the
+		// merchant's) currency, a bare amount is refused, not read as yuan.
+		{"no currency anywhere", "10", source.Prices{Rates: p.Rates}, 0, "names no currency"},
+		{"a named currency needs no default", "10 CNY", source.Prices{}, 1000, ""},
 		{"the catalog's limit", "100000000.00", p, 10_000_000_000, ""},
 		{"over the catalog's limit", "100000000.01", p, 0, "more than"},
 		{"over the limit after the rate", "99999999 USD", p, 0, "more than"},
@@ -142,7 +146,11 @@ func TestPlainText(t *testing.T) {
 		{"script and style dropped", `<style>p{}</style><script>alert("x")</script><p>ok</p>`, "ok"},
 		{"unclosed script drops the rest", `<p>a</p><script>bad`, "a"},
 		{"attributes never leak", `<a href="javascript:x" onclick="y">link</a>`, "link"},
-		{"whitespace collapsed", "  a \n\n\t b  ", "a b"},
+		{"whitespace collapsed", "<p>  a \n\n\t b  </p>", "a b"},
+		// Text without tags keeps its lines: paragraphs and "- " lists.
+		{"plain text keeps paragraphs", "  a \n\n\n\t b  ", "a\n\nb"},
+		{"plain text keeps lists", "Features:\r\n- waterproof\n-  breathable\n\nSize: M", "Features:\n- waterproof\n- breathable\n\nSize: M"},
+		{"plain text decodes entities", "Tea &amp; cups\n3 < 4", "Tea & cups\n3 < 4"},
 		{"broken html", "<p><b>bold</p>text<", "bold\n\ntext<"},
 		{"comments", "a<!-- secret -->b", "ab"},
 		{"cdata-ish", "<![CDATA[x]]>y", "y"},
@@ -186,7 +194,7 @@ func TestLine(t *testing.T) {
 func collect(t *testing.T, r io.Reader) ([]source.Item, error) {
 	t.Helper()
 	var items []source.Item
-	err := source.ParseFeed(r, source.Options{AssumedStock: 100, Now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)},
+	err := source.ParseFeed(r, source.Options{Prices: source.Prices{Default: "CNY"}, AssumedStock: 100, Now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)},
 		func(it source.Item) error { items = append(items, it); return nil })
 	return items, err
 }
@@ -289,7 +297,7 @@ func TestFeedSalePriceDates(t *testing.T) {
 }
 
 func TestShopifyAndWooPages(t *testing.T) {
-	opt := source.Options{AssumedStock: 5}
+	opt := source.Options{Prices: source.Prices{Default: "CNY"}, AssumedStock: 5}
 	var items []source.Item
 	n, err := source.ParseShopifyPage(bytes.NewReader(fixture(t, "shopify_products.json")), "https://lotus.example", opt,
 		func(it source.Item) error { items = append(items, it); return nil })
@@ -372,7 +380,7 @@ func TestClientLimits(t *testing.T) {
 			return nil, err
 		}
 		var items []source.Item
-		err = src.Scan(ctx, 0, source.Options{}, source.Visitor{Item: func(it source.Item) error { items = append(items, it); return nil }})
+		err = src.Scan(ctx, 0, source.Options{Prices: source.Prices{Default: "CNY"}}, source.Visitor{Item: func(it source.Item) error { items = append(items, it); return nil }})
 		return items, err
 	}
 	if _, err := scan(c, "/flaky"); !errors.Is(err, source.ErrNotPublic) {

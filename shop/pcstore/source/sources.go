@@ -3,9 +3,14 @@ package source
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"strings"
+
+	"microshop/tenants/fault"
 )
 
 // Source types.
@@ -26,8 +31,13 @@ type Visitor struct {
 	Total func(n int64)
 	// Bytes reports how much of a feed has been read, of size (-1 unknown).
 	Bytes func(read, size int64)
-	// Currency is the store's own currency, when the source names one.
-	Currency func(code string)
+	// Currency is called, before any item, by the sources that have a
+	// currency of their own (Shopify, WooCommerce) with the one the store
+	// states, or "" when it states none; an error ends the scan. A store
+	// whose currency cannot be looked up (it is down, it refuses) ends the
+	// scan with a *CurrencyError instead: its prices are never read in a
+	// currency guessed.
+	Currency func(code string) error
 }
 
 // Source is a PC store's catalog.
@@ -52,34 +62,63 @@ func storeKey(typ, base string) string {
 	return typ + ":" + strings.TrimPrefix(strings.TrimPrefix(base, "https://"), "http://")
 }
 
-// useCurrency tells v the store's own currency (cur, "" when it did not say)
-// and makes it the default of prices written without one.
-func useCurrency(cur string, opt *Options, v Visitor) {
-	if cur == "" {
-		return
-	}
+// useCurrency tells v the store's own currency (cur, "" when it states
+// none) and makes it the default of prices written without one, unless
+// the link already sets one.
+func useCurrency(cur string, opt *Options, v Visitor) error {
 	if v.Currency != nil {
-		v.Currency(cur)
+		if err := v.Currency(cur); err != nil {
+			return err
+		}
 	}
 	if opt.Prices.Default == "" {
 		opt.Prices.Default = cur
 	}
+	return nil
 }
 
+// CurrencyError is a scan that stopped because the store's currency could
+// not be looked up: nothing was read, so no price changes.
+type CurrencyError struct {
+	Host  string
+	cause error
+}
+
+func (e *CurrencyError) Error() string {
+	return "could not confirm the currency of the store at " + e.Host + ", so no price was read"
+}
+
+// Detail says why, for the server log.
+func (e *CurrencyError) Detail() string { return e.cause.Error() }
+
+func (e *CurrencyError) Unwrap() error { return e.cause }
+
 // currencyIn reads a three-letter currency code from the JSON object b
-// (the answer of a store's currency endpoint) at field, or "" when the
-// fetch failed or the object holds none.
-func currencyIn(b io.ReadCloser, err error, field string) string {
-	if err != nil {
-		return ""
+// (the answer of a store's currency endpoint) at field: "" when the store
+// does not state one (no such endpoint, no such field), a *CurrencyError
+// when the answer cannot be had or read.
+func currencyIn(host string, b io.ReadCloser, err error, field string) (string, error) {
+	var fe *FetchError
+	switch {
+	case errors.As(err, &fe) && fe.Status == http.StatusNotFound:
+		return "", nil
+	case err != nil:
+		return "", &CurrencyError{Host: host, cause: err}
 	}
 	defer b.Close()
 	var doc map[string]json.RawMessage
-	var code string
-	if json.NewDecoder(b).Decode(&doc) != nil || json.Unmarshal(doc[field], &code) != nil || len(code) != 3 || !isLetters(code) {
-		return ""
+	if err := json.NewDecoder(b).Decode(&doc); err != nil {
+		return "", &CurrencyError{Host: host, cause: fmt.Errorf("currency: %w", err)}
 	}
-	return strings.ToUpper(code)
+	raw, ok := doc[field]
+	if !ok || string(raw) == "null" {
+		return "", nil
+	}
+	var code string
+	if json.Unmarshal(raw, &code) != nil || len(code) != 3 || !isLetters(code) {
+		return "", &CurrencyError{Host: host, cause: fmt.Errorf("currency %s is not a three-letter code", fault.Clip(string(raw), 20))}
+	}
+	return strings.ToUpper(code), nil
 }
 
 // pageItems passes the items of one page to v.Item, numbered in order:
@@ -168,4 +207,13 @@ func (c *counter) Read(p []byte) (int, error) {
 		c.report(c.n, c.size)
 	}
 	return n, err
+}
+
+// hostOf is the host of a store's address, for messages.
+func hostOf(base string) string {
+	u, err := url.Parse(base)
+	if err != nil || u.Hostname() == "" {
+		return base
+	}
+	return u.Hostname()
 }

@@ -19,6 +19,7 @@ const (
 	MaxImageURL    = 1024
 	MaxVariants    = 100
 	MaxVariantName = 64
+	MaxCode        = 64
 	MaxStock       = 1_000_000_000
 )
 
@@ -46,10 +47,15 @@ var block = map[atom.Atom]bool{
 // removed, block elements and <br> as line breaks, list items as "• ",
 // runs of blanks collapsed, at most one empty line in a row. The storefront
 // escapes text, so the result is safe to show as is. Input without tags
-// comes out as itself, whitespace tidied.
+// (a feed's plain-text description) keeps its lines: its paragraphs and
+// its lists ("- one", "- two") come out as they were, entities decoded and
+// blanks tidied.
 func PlainText(s string) string {
 	if len(s) > maxHTMLInput {
 		s = s[:maxHTMLInput]
+	}
+	if !hasMarkup(s) {
+		return plainLines(s)
 	}
 	z := html.NewTokenizer(strings.NewReader(s))
 	z.SetMaxBuf(maxHTMLInput + 4096)
@@ -98,6 +104,42 @@ func PlainText(s string) string {
 			}
 		}
 	}
+}
+
+// hasMarkup says whether s holds an HTML tag or comment: a '<' followed
+// by a letter, '/', '!' or '?'.
+func hasMarkup(s string) bool {
+	for i := strings.IndexByte(s, '<'); i >= 0 && i+1 < len(s); {
+		c := s[i+1]
+		if c == '/' || c == '!' || c == '?' || c|0x20 >= 'a' && c|0x20 <= 'z' {
+			return true
+		}
+		j := strings.IndexByte(s[i+1:], '<')
+		if j < 0 {
+			return false
+		}
+		i += 1 + j
+	}
+	return false
+}
+
+// plainLines tidies text without tags line by line: blanks within a line
+// collapsed, a run of empty lines kept as one (a paragraph break).
+func plainLines(s string) string {
+	s = html.UnescapeString(s)
+	s = strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
+	var b textBuilder
+	empty := false
+	for _, line := range strings.Split(s, "\n") {
+		if strings.TrimFunc(line, func(r rune) bool { return r == '\u00a0' || unicode.IsSpace(r) || hidden(r) }) == "" {
+			empty = true
+			continue
+		}
+		b.newline(empty)
+		empty = false
+		b.text(line)
+	}
+	return b.String()
 }
 
 // textBuilder collects text with collapsed blanks and bounded empty lines.

@@ -52,7 +52,13 @@ const wooPageSize = 100
 func (w *woo) Key() string { return storeKey(WooCommerce, w.base) }
 
 func (w *woo) Scan(ctx context.Context, after int, opt Options, v Visitor) error {
-	useCurrency(w.currency(ctx), &opt, v)
+	cur, err := w.currency(ctx)
+	if err != nil {
+		return err
+	}
+	if err := useCurrency(cur, &opt, v); err != nil {
+		return err
+	}
 	pages := after + 1
 	for page := after + 1; page <= pages && page <= maxPages; page++ {
 		q := url.Values{"per_page": {strconv.Itoa(wooPageSize)}, "page": {strconv.Itoa(page)},
@@ -145,10 +151,17 @@ func (w *woo) variations(ctx context.Context, id string) ([]WooVariation, error)
 	return out, nil
 }
 
-// currency reads the store's currency, or "".
-func (w *woo) currency(ctx context.Context) string {
+// currency reads the store's currency ("" when it states none).
+func (w *woo) currency(ctx context.Context) (string, error) {
 	b, _, err := w.get(ctx, "/wp-json/wc/v3/data/currencies/current", nil)
-	return currencyIn(b, err, "code")
+	if ctx.Err() != nil {
+		return "", ctx.Err()
+	}
+	var fe *FetchError
+	if errors.As(err, &fe) && fe.Status == http.StatusUnauthorized {
+		return "", err // the key is refused: say so, as for the products
+	}
+	return currencyIn(hostOf(w.base), b, err, "code")
 }
 
 // get calls the REST API. Over HTTPS the key goes in HTTP Basic auth (and,
