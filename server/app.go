@@ -30,6 +30,7 @@ import (
 	"microshop/tenants/fault"
 	"microshop/tenants/i18n"
 	"microshop/tenants/wechat"
+	"microshop/tenants/wechat/paysim"
 )
 
 // schemas lists what every tenant database holds, one entry per domain.
@@ -51,6 +52,9 @@ type app struct {
 	orders  *order.Service
 	dist    *distribution.Service
 	wechat  *weChat
+	// paysim is the WeChat Pay simulator the orders pay through in sandbox
+	// mode (nil when live).
+	paysim  *paysim.Simulator
 	msgs    *message.Service
 	points  *points.Service
 	pcstore *pcstore.Syncer
@@ -134,6 +138,9 @@ func newServices(ctx context.Context, cfg Config, log *slog.Logger, engine *engi
 	fans := fan.NewStore(engine) // the one fan store every domain reads
 	a.orders = order.NewService(order.NewStore(engine), a.catalog, fans, log)
 	a.orders.SetLive(cfg.WeChat == "live") // live: sandbox payments only in a shop's test mode
+	if err := a.setUpWeChatPay(); err != nil {
+		return nil, err
+	}
 
 	// Distribution attributes orders and hears their events first.
 	a.dist = distribution.New(engine, distribution.Config{Locker: a.leaser, Shops: a.tenants, Fans: fans, Orders: a.orders,
@@ -182,6 +189,9 @@ func (a *app) mountRoutes() error {
 	}
 	e := a.newEcho(renderer)
 	a.echo = e
+	if a.paysim != nil {
+		a.paysim.SetNotifier(paysim.Handler(e)) // notifications reach /pay/notify/{slug}/wechat in process
+	}
 	csrf := middleware.CSRFWithConfig(middleware.CSRFConfig{
 		TokenLookup: "form:_csrf", CookieName: "ms_csrf", CookiePath: "/", CookieHTTPOnly: true,
 		CookieSecure: cfg.SecureCookies, CookieSameSite: http.SameSiteStrictMode,

@@ -163,6 +163,7 @@ type productJSON struct {
 	Stock    int64    `json:"stock"`
 	Status   string   `json:"status"`
 	Category string   `json:"category"`
+	Code     string   `json:"code"`
 	Images   []string `json:"images"`
 	Rev      int64    `json:"rev"`
 	SKUs     []struct {

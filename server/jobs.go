@@ -43,6 +43,8 @@ var jobs = []job{
 		about: "cancel unpaid orders past their timeout, reject orders interrupted while placing, complete orders shipped long enough ago, deliver pending order events"},
 	{name: "distribution", after: "orders", shop: (*app).distributionPass,
 		about: "settle commission past its after-sale window, close decided withdrawals, roll team sales up the tree"},
+	{name: "payments", every: "@every 1m", shop: (*app).paymentPass,
+		about: "ask WeChat Pay about unpaid orders whose payment notification may have been lost (back-off: 30 s, 1, 2, 4 … min after placing) and confirm those it says were paid"},
 	{name: "points", every: "@every 1m", shop: (*app).pointsPass,
 		about: "repair interrupted check-in awards, expire due points once, send expiry and daily check-in reminders"},
 	{name: "messages", every: "@every 1m", shop: (*app).messagePass,
@@ -55,6 +57,10 @@ var jobs = []job{
 
 func (a *app) orderPass(ctx context.Context, tenantID string) (any, error) {
 	return a.orders.RunJobs(ctx, tenantID)
+}
+
+func (a *app) paymentPass(ctx context.Context, tenantID string) (any, error) {
+	return a.orders.QueryPayments(ctx, tenantID)
 }
 
 func (a *app) distributionPass(ctx context.Context, tenantID string) (any, error) {

@@ -432,36 +432,53 @@ func TestOrderPages(t *testing.T) {
 		wantIn(t, "bad timeout", text(doc.Find(".error")), "Unpaid order timeout must be between 5 and 10080")
 
 		doc = console.submit("/admin/order-settings", url.Values{"shipping_fee": {"6"}, "unpaid_timeout_minutes": {"30"}, "auto_complete_days": {"10"},
-			"wechat_key": {"abc"}}, http.StatusBadRequest)
-		wantIn(t, "short key", text(doc.Find(".error")), "API key must be the 32-character key")
-		if strings.Contains(doc.Find("#wechat_key").AttrOr("value", ""), "abc") {
+			"wechat_api_v3_key": {"abc"}}, http.StatusBadRequest)
+		wantIn(t, "short key", text(doc.Find(".error")), "must be the 32-character API v3 key")
+		if strings.Contains(doc.Find("#wechat_api_v3_key").AttrOr("value", ""), "abc") {
 			t.Error("the typed key is echoed back")
 		}
 
-		const key = "0123456789abcdef0123456789abWXYZ"
+		// A merchant account (API v3) as WeChat Pay's merchant platform
+		// gives it; the secrets are never shown back in full.
+		c := merchantAccount(t)
+		key := c.APIv3Key[:28] + "WXYZ"
 		console.submit("/admin/order-settings", url.Values{"shipping_fee": {"6"}, "free_shipping_over": {""}, "unpaid_timeout_minutes": {"45"},
-			"auto_complete_days": {"7"}, "wechat_app_id": {"wx1234"}, "wechat_mch_id": {"1900000109"}, "wechat_key": {key}}, http.StatusSeeOther)
+			"auto_complete_days": {"7"}, "wechat_app_id": {"wx1234567890abcdef"}, "wechat_mch_id": {c.MchID}, "wechat_api_v3_key": {key},
+			"wechat_cert_serial": {c.CertSerial}, "wechat_private_key": {strings.ReplaceAll(c.PrivateKeyPEM, "\n", "\r\n")},
+			"wechat_public_key_id": {c.PublicKeyID}, "wechat_public_key": {c.PublicKeyPEM}}, http.StatusSeeOther)
 		status, body := console.do(http.MethodGet, "/admin/order-settings", nil, "")
-		if status != http.StatusOK || strings.Contains(string(body), key) {
-			t.Fatalf("settings page %d shows the key in full", status)
+		privateBody := strings.Split(c.PrivateKeyPEM, "\n")[1]
+		if status != http.StatusOK || strings.Contains(string(body), key) || strings.Contains(string(body), privateBody) {
+			t.Fatalf("settings page %d shows a secret in full", status)
 		}
 		doc = page(t, body)
-		if m := doc.Find("[data-key-masked]").Text(); !strings.HasSuffix(m, "WXYZ") || strings.Contains(m, "0123") {
+		if m := doc.Find("[data-key-masked]").Text(); !strings.HasSuffix(m, "WXYZ") || strings.Contains(m, key[:4]) {
 			t.Errorf("masked key %q", m)
 		}
-		// Saving again without typing the key keeps it.
+		if m := doc.Find("[data-private-key-masked]").Text(); !strings.HasPrefix(m, "••••") {
+			t.Errorf("masked private key %q", m)
+		}
+		if v := doc.Find("#wechat_public_key_id").AttrOr("value", ""); v != c.PublicKeyID {
+			t.Errorf("public key id %q", v)
+		}
+		// Saving again without typing the secrets keeps them.
 		console.submit("/admin/order-settings", url.Values{"shipping_fee": {"6.00"}, "unpaid_timeout_minutes": {"45"},
-			"auto_complete_days": {"7"}, "wechat_app_id": {"wx1234"}, "wechat_mch_id": {"1900000109"}}, http.StatusSeeOther)
+			"auto_complete_days": {"7"}, "wechat_app_id": {"wx1234567890abcdef"}, "wechat_mch_id": {c.MchID},
+			"wechat_cert_serial": {c.CertSerial}, "wechat_public_key_id": {c.PublicKeyID}, "wechat_public_key": {c.PublicKeyPEM}}, http.StatusSeeOther)
 		var st struct {
 			ShippingFee      int64 `json:"shipping_fee"`
 			FreeShippingOver int64 `json:"free_shipping_over"`
 			Unpaid           int   `json:"unpaid_timeout_minutes"`
 			WeChatPay        struct {
-				AppID, Key string
+				AppID      string `json:"app_id"`
+				APIv3Key   string `json:"api_v3_key"`
+				PrivateKey string `json:"private_key"`
+				Sandbox    bool   `json:"sandbox"`
 			} `json:"wechat_pay"`
 		}
 		api.json(http.MethodGet, "/api/v1/order-settings", nil, &st)
-		if st.ShippingFee != 600 || st.FreeShippingOver != 0 || st.Unpaid != 45 || !strings.HasSuffix(st.WeChatPay.Key, "WXYZ") {
+		if st.ShippingFee != 600 || st.FreeShippingOver != 0 || st.Unpaid != 45 || !strings.HasSuffix(st.WeChatPay.APIv3Key, "WXYZ") ||
+			!strings.HasPrefix(st.WeChatPay.APIv3Key, "••••") || !strings.HasPrefix(st.WeChatPay.PrivateKey, "••••") || st.WeChatPay.Sandbox {
 			t.Errorf("settings after saving: %+v", st)
 		}
 		// With WeChat Pay on, the pay page offers it instead of the sandbox.
@@ -472,9 +489,9 @@ func TestOrderPages(t *testing.T) {
 		if doc.Find(".sandbox").Length() != 0 || doc.Find("[data-pay]").AttrOr("data-provider", "") != "wechat_pay" {
 			t.Error("pay page still offers the sandbox with WeChat Pay configured")
 		}
-		// Removing the key turns it off again.
+		// Removing the secrets turns it off again.
 		console.submit("/admin/order-settings", url.Values{"shipping_fee": {"6"}, "unpaid_timeout_minutes": {"45"},
-			"auto_complete_days": {"7"}, "wechat_app_id": {"wx1234"}, "wechat_mch_id": {"1900000109"}, "wechat_key_clear": {"1"}}, http.StatusSeeOther)
+			"auto_complete_days": {"7"}, "wechat_app_id": {"wx1234567890abcdef"}, "wechat_mch_id": {c.MchID}, "wechat_key_clear": {"1"}}, http.StatusSeeOther)
 		doc = buyer.page(base+"/pay/"+o.ID, http.StatusOK)
 		wantIn(t, "sandbox again", text(doc.Find(".sandbox")), "no real money")
 	})

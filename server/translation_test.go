@@ -8,8 +8,8 @@ import (
 )
 
 // TestProductTranslationInTheConsole: the product form takes the product's
-// words in the shop's other language (English for a Chinese shop), keeps
-// them on edit, and the storefront in English shows them.
+// words in the shop's other language (English for a Chinese shop) and its
+// own code, keeps them on edit, and the storefront in English shows them.
 func TestProductTranslationInTheConsole(t *testing.T) {
 	_, srv := startApp(t, sqliteEngine(t))
 	s := signUp(t, srv.URL, "translated")
@@ -17,7 +17,7 @@ func TestProductTranslationInTheConsole(t *testing.T) {
 	if lang := console.page("/admin/products/new", http.StatusOK).Find(`input[name="trans_lang"]`).AttrOr("value", ""); lang != "en" {
 		t.Fatalf("a Chinese shop's form translates into %q", lang)
 	}
-	st, b := console.form("/admin/products", url.Values{"title": {"西湖龙井"}, "price": {"328"}, "stock": {"5"}, "category": {"绿茶"},
+	st, b := console.form("/admin/products", url.Values{"title": {"西湖龙井"}, "price": {"328"}, "stock": {"5"}, "category": {"绿茶"}, "code": {"LJ-250"},
 		"status": {"on_sale"}, "description": {"明前龙井"}, "trans_lang": {"en"}, "trans_title": {"West Lake Longjing"},
 		"trans_category": {"Green tea"}, "trans_description": {"Picked before Qingming."}})
 	if st != http.StatusSeeOther {
@@ -26,7 +26,7 @@ func TestProductTranslationInTheConsole(t *testing.T) {
 	var list struct{ Items []productJSON }
 	api := s.apiClient(t, srv.URL)
 	api.json(http.MethodGet, "/api/v1/products", nil, &list)
-	if len(list.Items) != 1 {
+	if len(list.Items) != 1 || list.Items[0].Code != "LJ-250" {
 		t.Fatalf("products: %+v", list)
 	}
 	id := list.Items[0].ID

@@ -11,9 +11,11 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"microshop/shop/fan"
+	"microshop/shop/order"
 	"microshop/tenants"
 	"microshop/tenants/engine"
 	"microshop/tenants/wechat"
+	"microshop/tenants/wechat/paysim"
 	"microshop/tenants/wechat/sandbox"
 )
 
@@ -115,4 +117,22 @@ func (w *weChat) mount(e *echo.Echo, push, api, admin, storefront *echo.Group, i
 		sandbox.NewPhone(w.sim, w.accounts, e, w.log).AdminRoutes(admin)
 		e.GET(sandboxAuthorizePath, echo.WrapHandler(w.sim.AuthorizeHandler()))
 	}
+}
+
+// setUpWeChatPay plugs WeChat Pay (API v3) into the orders: the real one
+// with --wechat=live; otherwise the simulator (tenants/wechat/paysim), in
+// process, where shops without a merchant account of their own are given
+// generated credentials.
+func (a *app) setUpWeChatPay() error {
+	if a.cfg.WeChat == "live" {
+		a.orders.SetWeChatPay(order.NewWeChatPay(nil, nil))
+		return nil
+	}
+	sim, err := paysim.New(paysim.Options{Log: a.log})
+	if err != nil {
+		return fmt.Errorf("start the wechat pay sandbox: %w", err)
+	}
+	a.paysim = sim
+	a.orders.SetWeChatPay(order.NewWeChatPay(sim.Client(), sim))
+	return nil
 }

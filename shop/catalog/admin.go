@@ -47,8 +47,8 @@ func (p AdminPage) TotalCapped() bool { return p.Total >= countLimit }
 // ProductForm is the product form's fields as typed, with the product's
 // words in the shop's other language (TransLang).
 type ProductForm struct {
-	ID, Title, Description, Price, OriginalPrice, Stock, Images, Category, Status, SKUs string
-	TransLang, TransTitle, TransDescription, TransCategory                              string
+	ID, Title, Description, Price, OriginalPrice, Code, Stock, Images, Category, Status, SKUs string
+	TransLang, TransTitle, TransDescription, TransCategory                                    string
 }
 
 // TransLangName names the translation's language in that language.
@@ -166,7 +166,7 @@ func (h *Handlers) formError(c echo.Context, t tenants.Tenant, form ProductForm,
 
 func formFromRequest(c echo.Context) ProductForm {
 	return ProductForm{Title: c.FormValue("title"), Description: c.FormValue("description"), Price: c.FormValue("price"),
-		OriginalPrice: c.FormValue("original_price"), Stock: c.FormValue("stock"), Images: c.FormValue("images"), Category: c.FormValue("category"),
+		OriginalPrice: c.FormValue("original_price"), Code: c.FormValue("code"), Stock: c.FormValue("stock"), Images: c.FormValue("images"), Category: c.FormValue("category"),
 		Status: c.FormValue("status"), SKUs: c.FormValue("skus"), TransLang: c.FormValue("trans_lang"),
 		TransTitle: c.FormValue("trans_title"), TransDescription: c.FormValue("trans_description"),
 		TransCategory: c.FormValue("trans_category")}
@@ -188,7 +188,7 @@ func formFromProduct(p Product, transLang string) ProductForm {
 	if p.OriginalPrice > 0 && len(p.SKUs) == 0 {
 		original = FormatYuan(p.OriginalPrice)
 	}
-	return ProductForm{ID: p.ID, Title: p.Title, Description: p.Description, Price: FormatYuan(p.Price), OriginalPrice: original,
+	return ProductForm{ID: p.ID, Title: p.Title, Description: p.Description, Price: FormatYuan(p.Price), OriginalPrice: original, Code: p.Code,
 		Stock: strconv.FormatInt(p.Stock, 10), Images: strings.Join(p.Images, "\n"), Category: p.Category,
 		Status: p.Status, SKUs: strings.Join(skus, "\n"), TransLang: transLang,
 		TransTitle: p.Translations[transLang].Title, TransDescription: p.Translations[transLang].Description,
@@ -265,5 +265,10 @@ func (f ProductForm) input(existing []SKU) (Input, error) {
 		}
 		in.OriginalPrice = &original
 	}
+	code := "" // with options, each option carries its own code
+	if len(skus) == 0 {
+		code = f.Code
+	}
+	in.Code = &code
 	return in, nil
 }

@@ -59,12 +59,16 @@ type Product struct {
 	// OriginalPrice is the crossed-out price (划线价) shown beside Price
 	// when above it; 0 for none. With SKUs, both are those of the SKU the
 	// product is listed at.
-	OriginalPrice int64    `json:"original_price" bson:"original_price"`
-	Stock         int64    `json:"stock"`
-	Images        []string `json:"images"`
-	Category      string   `json:"category"`
-	Status        string   `json:"status"`
-	SKUs          []SKU    `json:"skus" bson:"-"`
+	OriginalPrice int64 `json:"original_price" bson:"original_price"`
+	// Code is the merchant's own code of a product without SKUs (the PC
+	// store's sku; each SKU has its own otherwise): "" for none, searchable
+	// in the console.
+	Code     string   `json:"code" bson:"code"`
+	Stock    int64    `json:"stock"`
+	Images   []string `json:"images"`
+	Category string   `json:"category"`
+	Status   string   `json:"status"`
+	SKUs     []SKU    `json:"skus" bson:"-"`
 	// Translations are the product's words in other languages, by
 	// language ("en"): shoppers reading the storefront in one see them
 	// instead of Title, Description and Category where they are set.
@@ -195,12 +199,14 @@ type Input struct {
 	Price       *int64  `json:"price"`
 	// OriginalPrice is the crossed-out price in fen (0 for none), shown
 	// only when above the price.
-	OriginalPrice *int64      `json:"original_price"`
-	Stock         *int64      `json:"stock"`
-	Images        *[]string   `json:"images"`
-	Category      *string     `json:"category"`
-	Status        *string     `json:"status"`
-	SKUs          *[]SKUInput `json:"skus"`
+	OriginalPrice *int64 `json:"original_price"`
+	// Code is the product's own code (for a product without SKUs).
+	Code     *string     `json:"code"`
+	Stock    *int64      `json:"stock"`
+	Images   *[]string   `json:"images"`
+	Category *string     `json:"category"`
+	Status   *string     `json:"status"`
+	SKUs     *[]SKUInput `json:"skus"`
 	// Translations replace the product's translations as a whole (an
 	// empty object removes them all).
 	Translations *map[string]ProductText `json:"translations"`
@@ -252,6 +258,13 @@ func (in Input) apply(p *Product, create bool, newID func() string) error {
 			return err
 		}
 		p.OriginalPrice = *in.OriginalPrice
+	}
+	if in.Code != nil {
+		code, err := fault.Text("code", *in.Code, MaxSKUCode)
+		if err != nil {
+			return err
+		}
+		p.Code = code
 	}
 	if in.Stock != nil {
 		if err := checkStock("stock", *in.Stock); err != nil {

@@ -24,6 +24,9 @@ ALTER TABLE products ADD COLUMN translations TEXT NOT NULL DEFAULT '{}';
 -- The crossed-out price (划线价) in fen, 0 for none.
 ALTER TABLE products ADD COLUMN original_price INTEGER NOT NULL DEFAULT 0;
 
+-- The product's own code (a product without SKUs; each SKU has its own).
+ALTER TABLE products ADD COLUMN code TEXT NOT NULL DEFAULT '';
+
 CREATE INDEX IF NOT EXISTS products_created ON products (tenant_id, created_at);
 
 CREATE INDEX IF NOT EXISTS products_status ON products (tenant_id, status, created_at);

@@ -83,7 +83,7 @@ func (s *mongoStore) Update(ctx context.Context, tenantID string, p *Product, ol
 	res, err := db.C("products").UpdateOne(ctx, filter,
 		bson.D{{Key: "$set", Value: bson.D{
 			{Key: "title", Value: p.Title}, {Key: "description", Value: p.Description},
-			{Key: "price", Value: p.Price}, {Key: "original_price", Value: p.OriginalPrice}, {Key: "images", Value: p.Images},
+			{Key: "price", Value: p.Price}, {Key: "original_price", Value: p.OriginalPrice}, {Key: "code", Value: p.Code}, {Key: "images", Value: p.Images},
 			{Key: "category", Value: p.Category}, {Key: "status", Value: p.Status},
 			{Key: "translations", Value: p.Translations}, {Key: "sku_codes", Value: skuCodes(p.SKUs)},
 			{Key: "rev", Value: p.Rev + 1}, {Key: "updated_at", Value: p.UpdatedAt},
@@ -167,12 +167,12 @@ func (s *mongoStore) List(ctx context.Context, tenantID string, f Filter) ([]Pro
 		filter = append(filter, bson.E{Key: "category", Value: f.Category})
 	}
 	if f.Query != "" {
-		// The title, or a SKU's code: the merchant searches by either.
-		// The codes are kept on the product's document too (sku_codes),
-		// so one query of one collection finds both.
+		// The title, or a code (the product's or a SKU's): the merchant
+		// searches by any. The SKUs' codes are kept on the product's
+		// document too (sku_codes), so one query of one collection finds all.
 		match := bson.D{{Key: "$regex", Value: regexp.QuoteMeta(f.Query)}, {Key: "$options", Value: "i"}}
 		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
-			bson.D{{Key: "title", Value: match}}, bson.D{{Key: "sku_codes", Value: match}}}})
+			bson.D{{Key: "title", Value: match}}, bson.D{{Key: "code", Value: match}}, bson.D{{Key: "sku_codes", Value: match}}}})
 	}
 	total, err := s.count(ctx, db, filter)
 	if err != nil {

@@ -14,12 +14,12 @@ import (
 
 type sqliteStore struct{ e *engine.Engine }
 
-const productColumns = `id, title, description, price, stock, images, category, status, rev, created_at, updated_at, translations, original_price`
+const productColumns = `id, title, description, price, stock, images, category, status, rev, created_at, updated_at, translations, original_price, code`
 
 func scanProduct(scan func(...any) error) (Product, error) {
 	var p Product
 	var images, created, updated, translations string
-	err := scan(&p.ID, &p.Title, &p.Description, &p.Price, &p.Stock, &images, &p.Category, &p.Status, &p.Rev, &created, &updated, &translations, &p.OriginalPrice)
+	err := scan(&p.ID, &p.Title, &p.Description, &p.Price, &p.Stock, &images, &p.Category, &p.Status, &p.Rev, &created, &updated, &translations, &p.OriginalPrice, &p.Code)
 	if err != nil {
 		return p, err
 	}
@@ -48,9 +48,9 @@ func (s *sqliteStore) Create(ctx context.Context, tenantID string, p *Product) e
 		return err
 	}
 	_, err = db.Exec(ctx, `INSERT INTO products (tenant_id, `+productColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, p.Title, p.Description, p.Price, p.stockToStore(), engine.JSONText(p.Images), p.Category, p.Status, p.Rev,
-		engine.TimeText(p.CreatedAt), engine.TimeText(p.UpdatedAt), translationsText(p.Translations), p.OriginalPrice)
+		engine.TimeText(p.CreatedAt), engine.TimeText(p.UpdatedAt), translationsText(p.Translations), p.OriginalPrice, p.Code)
 	if err != nil {
 		return fmt.Errorf("insert product: %w", err)
 	}
@@ -84,10 +84,10 @@ func (s *sqliteStore) Update(ctx context.Context, tenantID string, p *Product, o
 	}
 	// The revision check makes a read-modify-write safe: a PATCH that read
 	// an older product loses and is retried instead of undoing another edit.
-	res, err := db.Exec(ctx, `UPDATE products SET title = ?, description = ?, price = ?, original_price = ?, stock = stock + ?, images = ?,
+	res, err := db.Exec(ctx, `UPDATE products SET title = ?, description = ?, price = ?, original_price = ?, code = ?, stock = stock + ?, images = ?,
 		category = ?, status = ?, translations = ?, rev = rev + 1, updated_at = ?
 		WHERE tenant_id = ? AND id = ? AND rev = ?`,
-		p.Title, p.Description, p.Price, p.OriginalPrice, p.stockToStore()-old.rowStock, engine.JSONText(p.Images), p.Category, p.Status,
+		p.Title, p.Description, p.Price, p.OriginalPrice, p.Code, p.stockToStore()-old.rowStock, engine.JSONText(p.Images), p.Category, p.Status,
 		translationsText(p.Translations), engine.TimeText(p.UpdatedAt), p.ID, p.Rev)
 	if isCheckViolation(err) {
 		return fault.ErrConflict // orders took stock meanwhile: re-read and retry
@@ -175,10 +175,11 @@ func (s *sqliteStore) List(ctx context.Context, tenantID string, f Filter) ([]Pr
 		where, args = append(where, "category = ?"), append(args, f.Category)
 	}
 	if f.Query != "" {
-		// The title, or a SKU's code: the merchant searches by either.
+		// The title, or a code (the product's or a SKU's): the merchant
+		// searches by any.
 		like := "%" + escapeLike(f.Query) + "%"
-		where, args = append(where, `(title LIKE ? ESCAPE '\' OR id IN (SELECT product_id FROM skus
-			WHERE skus.tenant_id = products.tenant_id AND code LIKE ? ESCAPE '\'))`), append(args, like, like)
+		where, args = append(where, `(title LIKE ? ESCAPE '\' OR code LIKE ? ESCAPE '\' OR id IN (SELECT product_id FROM skus
+			WHERE skus.tenant_id = products.tenant_id AND code LIKE ? ESCAPE '\'))`), append(args, like, like, like)
 	}
 	cond := " WHERE " + strings.Join(where, " AND ")
 	var total int64

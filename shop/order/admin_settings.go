@@ -19,19 +19,26 @@ import (
 // SettingsForm is the order settings form as typed; money in yuan.
 type SettingsForm struct {
 	ShippingFee, FreeShippingOver, UnpaidTimeoutMinutes, AutoCompleteDays string
-	AppID, MchID                                                          string
-	// KeyMasked is the stored WeChat Pay key with all but its end hidden
-	// ("" when none is stored); the key itself never reaches the page.
-	KeyMasked string
+	// The WeChat Pay account (API v3): what is not secret, as stored.
+	AppID, MchID, CertSerial, PublicKeyID, PublicKey string
+	// KeyMasked and PrivateKeyMasked are the stored API v3 key and private
+	// key with all but their end hidden ("" when none is stored); the
+	// secrets themselves never reach the page.
+	KeyMasked, PrivateKeyMasked string
+	// Generated says the account was generated for the WeChat Pay
+	// simulator (sandbox mode).
+	Generated bool
 	// TestMode is the test mode checkbox (Settings.TestMode); Live says the
 	// server takes real payments, where the sandbox needs test mode.
 	TestMode, Live bool
 }
 
 func (h *Handlers) settingsForm(st Settings) SettingsForm {
+	w, masked := st.WeChatPay, st.Masked().WeChatPay
 	f := SettingsForm{ShippingFee: catalog.FormatYuan(st.ShippingFee),
 		UnpaidTimeoutMinutes: strconv.Itoa(st.UnpaidTimeoutMinutes), AutoCompleteDays: strconv.Itoa(st.AutoCompleteDays),
-		AppID: st.WeChatPay.AppID, MchID: st.WeChatPay.MchID, KeyMasked: st.Masked().WeChatPay.Key,
+		AppID: w.AppID, MchID: w.MchID, CertSerial: w.CertSerial, PublicKeyID: w.PublicKeyID, PublicKey: w.PublicKey,
+		KeyMasked: masked.APIv3Key, PrivateKeyMasked: masked.PrivateKey, Generated: w.Sandbox,
 		TestMode: st.TestMode, Live: h.svc.live}
 	if st.FreeShippingOver > 0 {
 		f.FreeShippingOver = catalog.FormatYuan(st.FreeShippingOver)
@@ -56,12 +63,16 @@ func (h *Handlers) adminSaveSettings(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	st = st.Masked() // a key left blank stays as shown, which keeps it
-	f := SettingsForm{ShippingFee: c.FormValue("shipping_fee"), FreeShippingOver: c.FormValue("free_shipping_over"),
-		UnpaidTimeoutMinutes: c.FormValue("unpaid_timeout_minutes"), AutoCompleteDays: c.FormValue("auto_complete_days"),
-		AppID: strings.TrimSpace(c.FormValue("wechat_app_id")), MchID: strings.TrimSpace(c.FormValue("wechat_mch_id")),
-		KeyMasked: st.WeChatPay.Key, TestMode: c.FormValue("test_mode") != "", Live: h.svc.live}
-	err = f.apply(&st, strings.TrimSpace(c.FormValue("wechat_key")), c.FormValue("wechat_key_clear") != "")
+	f := h.settingsForm(st)
+	st = st.Masked() // secrets left blank stay as shown, which keeps them
+	f.ShippingFee, f.FreeShippingOver = c.FormValue("shipping_fee"), c.FormValue("free_shipping_over")
+	f.UnpaidTimeoutMinutes, f.AutoCompleteDays = c.FormValue("unpaid_timeout_minutes"), c.FormValue("auto_complete_days")
+	f.AppID, f.MchID = strings.TrimSpace(c.FormValue("wechat_app_id")), strings.TrimSpace(c.FormValue("wechat_mch_id"))
+	f.CertSerial, f.PublicKeyID = strings.TrimSpace(c.FormValue("wechat_cert_serial")), strings.TrimSpace(c.FormValue("wechat_public_key_id"))
+	f.PublicKey = strings.TrimSpace(c.FormValue("wechat_public_key"))
+	f.TestMode = c.FormValue("test_mode") != ""
+	err = f.apply(&st, strings.TrimSpace(c.FormValue("wechat_api_v3_key")), strings.TrimSpace(c.FormValue("wechat_private_key")),
+		c.FormValue("wechat_key_clear") != "")
 	if err == nil {
 		err = h.svc.SaveSettings(ctx, t.ID, st)
 	}
@@ -75,9 +86,9 @@ func (h *Handlers) adminSaveSettings(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/admin/order-settings?done=settings")
 }
 
-// apply writes the form onto st. A blank key keeps the stored one; clear
-// removes it (and so turns WeChat Pay off).
-func (f SettingsForm) apply(st *Settings, key string, clear bool) error {
+// apply writes the form onto st. A blank API v3 key or private key keeps
+// the stored one; clear removes both (and so turns WeChat Pay off).
+func (f SettingsForm) apply(st *Settings, key, privateKey string, clear bool) error {
 	var err error
 	if st.ShippingFee, err = yuanOrZero("shipping_fee", f.ShippingFee); err != nil {
 		return err
@@ -98,17 +109,22 @@ func (f SettingsForm) apply(st *Settings, key string, clear bool) error {
 	if st.AutoCompleteDays, err = wholeNumber("auto_complete_days", f.AutoCompleteDays); err != nil {
 		return err
 	}
-	st.WeChatPay.AppID, st.WeChatPay.MchID = f.AppID, f.MchID
+	w := &st.WeChatPay
+	w.AppID, w.MchID, w.CertSerial, w.PublicKeyID, w.PublicKey = f.AppID, f.MchID, f.CertSerial, f.PublicKeyID, f.PublicKey
 	st.TestMode = f.TestMode
 	switch {
 	case clear:
-		st.WeChatPay.Key = ""
+		w.APIv3Key, w.PrivateKey = "", ""
+		return nil
 	case len(key) != 0 && len(key) != 32:
-		// WeChat Pay API v2 keys are 32 characters; a short one would also
-		// show through Settings.Masked, which keeps the last 4 visible.
-		return fault.Invalid("wechat_key", "must be the 32-character key set in the WeChat Pay merchant platform")
+		// API v3 keys are 32 characters; a short one would also show
+		// through Settings.Masked, which keeps the last 4 visible.
+		return fault.Invalid("wechat_api_v3_key", "must be the 32-character API v3 key set in the WeChat Pay merchant platform")
 	case key != "":
-		st.WeChatPay.Key = key
+		w.APIv3Key = key
+	}
+	if privateKey != "" {
+		w.PrivateKey = privateKey
 	}
 	return nil
 }

@@ -5,6 +5,18 @@ import (
 	"time"
 )
 
+// QueryInterval is how often the payment query pass runs (server/jobs.go
+// schedules it so); dueForQuery spaces each order's queries by it.
+const QueryInterval = time.Minute
+
+// firstQuery is an unpaid order's age at its first query at WeChat Pay;
+// each later one comes at twice the age of the one before (30 s, 1 min,
+// 2 min, 4 min …) until the order is paid or cancelled.
+const firstQuery = 30 * time.Second
+
+// maxUnpaid is the longest an order may stay unpaid (Settings.Validate).
+const maxUnpaid = 7 * 24 * time.Hour
+
 // placingGrace is how long an order may stay "placing" before the recovery
 // pass decides its request died (a crash, a killed process) and rejects it.
 const placingGrace = 2 * time.Minute
@@ -31,7 +43,26 @@ func (s *Service) RunJobs(ctx context.Context, tenantID string) (JobReport, erro
 	if err != nil {
 		return r, err
 	}
+	settings, err := s.Settings(ctx, tenantID)
+	if err != nil {
+		return r, err
+	}
+	acct, wechatPay, err := s.payAccount(ctx, tenantID, settings, false)
+	if err != nil {
+		return r, err
+	}
 	for _, o := range expired {
+		if wechatPay {
+			// Paid at WeChat Pay with no notification yet: the money moved,
+			// so the order is paid, not cancelled.
+			settled, err := s.queryWeChatPay(ctx, tenantID, acct, o.ID)
+			if err != nil {
+				s.log.Warn("query wechat pay before cancelling", "tenant", tenantID, "order", o.ID, "err", err)
+			}
+			if settled {
+				continue
+			}
+		}
 		reason := "not paid in time"
 		ok, err := s.store.Transition(ctx, tenantID, o.ID, []string{PendingPayment}, Cancelled,
 			Change{CancelledAt: &now, CancelReason: &reason}, &Event{ID: EventCancelled, Type: EventCancelled, At: now})
@@ -54,10 +85,6 @@ func (s *Service) RunJobs(ctx context.Context, tenantID string) (JobReport, erro
 		if ok {
 			r.Recovered++
 		}
-	}
-	settings, err := s.Settings(ctx, tenantID)
-	if err != nil {
-		return r, err
 	}
 	shipped, err := s.store.Due(ctx, tenantID, Shipped, "shipped_at", now.AddDate(0, 0, -settings.AutoCompleteDays), jobBatch)
 	if err != nil {
@@ -116,4 +143,62 @@ func (s *Service) closeRefunded(ctx context.Context, tenantID string) (int, erro
 		}
 	}
 	return n, nil
+}
+
+// QueryReport counts what one payment query pass over a shop did.
+type QueryReport struct {
+	Queried, Settled, Failed int
+}
+
+// QueryPayments asks WeChat Pay about the shop's unpaid orders whose
+// notification may have been lost (GET
+// /v3/pay/transactions/out-trade-no/{id}), each with back-off (see
+// dueForQuery), and confirms those it says were paid: the same
+// ConfirmPayment as a notification, so one that arrives as well changes
+// nothing. A shop without WeChat Pay has nothing to ask.
+func (s *Service) QueryPayments(ctx context.Context, tenantID string) (QueryReport, error) {
+	var r QueryReport
+	st, err := s.Settings(ctx, tenantID)
+	if err != nil {
+		return r, err
+	}
+	acct, ok, err := s.payAccount(ctx, tenantID, st, false)
+	if err != nil || !ok {
+		return r, err
+	}
+	now := s.clock()
+	unpaid, err := s.store.Due(ctx, tenantID, PendingPayment, "expires_at", now.Add(maxUnpaid+time.Minute), jobBatch)
+	if err != nil {
+		return r, err
+	}
+	for _, o := range unpaid {
+		if !dueForQuery(now.Sub(o.CreatedAt), QueryInterval) {
+			continue
+		}
+		r.Queried++
+		settled, err := s.queryWeChatPay(ctx, tenantID, acct, o.ID)
+		if err != nil {
+			s.log.Warn("query wechat pay", "tenant", tenantID, "order", o.ID, "err", err)
+			r.Failed++
+			continue
+		}
+		if settled {
+			r.Settled++
+		}
+	}
+	return r, nil
+}
+
+// dueForQuery reports whether an unpaid order of this age is queried by a
+// pass that runs every interval: when one of its query ages (firstQuery,
+// then doubling) fell within the last interval. Nothing is stored per
+// order; a pass that did not run skips that query, and the next age
+// catches up.
+func dueForQuery(age, interval time.Duration) bool {
+	for at := firstQuery; at <= age; at *= 2 {
+		if at > age-interval {
+			return true
+		}
+	}
+	return false
 }

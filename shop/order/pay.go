@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"microshop/tenants/fault"
 )
@@ -70,16 +69,18 @@ func (p *Sandbox) Verify(body []byte) (Notification, error) {
 }
 
 // SandboxAllowed reports whether a shop with settings st takes sandbox
-// payments: never once WeChat Pay is set up, and on a live server only in
-// test mode.
+// payments (the test provider): never once it has WeChat Pay of its own,
+// and on a live server only in test mode. On a sandbox server the
+// storefront pays through the WeChat Pay simulator outside test mode (see
+// Pay); a signed sandbox notification is still taken there.
 func (s *Service) SandboxAllowed(st Settings) bool {
-	return !st.WeChatPay.Enabled() && (!s.live || st.TestMode)
+	return !st.WeChatPay.Real() && (!s.live || st.TestMode)
 }
 
 // sandboxOff is why a shop with settings st refuses a sandbox payment.
 func (s *Service) sandboxOff(st Settings) error {
 	msg := "this shop takes no sandbox payments: it is not in test mode"
-	if st.WeChatPay.Enabled() {
+	if st.WeChatPay.Real() {
 		msg = "this shop takes real payments; the sandbox is off"
 	}
 	return &fault.Error{Status: http.StatusConflict, Code: "sandbox_off", Message: msg}
@@ -129,6 +130,3 @@ func (s *Service) sandboxConfirm(ctx context.Context, sandbox *Sandbox, tenantID
 	}
 	return s.store.Get(ctx, tenantID, o.ID)
 }
-
-// fenString formats fen for WeChat Pay's total_fee.
-func fenString(v int64) string { return strconv.FormatInt(v, 10) }

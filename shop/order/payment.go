@@ -132,9 +132,13 @@ func (s *Service) MarkRefunded(ctx context.Context, tenantID, orderID, provider,
 // PayRequest is what the storefront's pay button sends. The handler adds
 // where the buyer is and where WeChat Pay should notify.
 type PayRequest struct {
-	// SandboxConfirm completes a sandbox payment (the sandbox pay page's
-	// button) instead of starting one.
+	// SandboxConfirm completes a sandbox payment instead of starting one:
+	// the test provider's in test mode, otherwise (sandbox mode) the buyer
+	// paying at the WeChat Pay simulator.
 	SandboxConfirm bool `json:"sandbox_confirm"`
+	// Method "wechat" pays with WeChat Pay (JSAPI); "" lets the shop's
+	// settings choose.
+	Method string `json:"method"`
 	// Provider is accepted for older pages; the shop's settings choose.
 	Provider  string `json:"provider"`
 	ClientIP  string `json:"-"`
@@ -143,19 +147,27 @@ type PayRequest struct {
 
 // PayStart is how the buyer goes on: to the sandbox pay page (Provider
 // sandbox; the handler adds PayURL), into WeChat Pay with JSAPI, or, for a
-// confirmed sandbox payment, the order as it is now (Status, Order).
+// confirmed payment, the order as it is now (Status, Order).
+// SandboxConfirm says the payment can be completed with sandbox_confirm
+// (the shop pays through the simulator).
 type PayStart struct {
-	Provider string          `json:"provider,omitempty"`
-	PayURL   string          `json:"pay_url,omitempty"`
-	JSAPI    *WeChatPayStart `json:"jsapi,omitempty"`
-	Status   string          `json:"status,omitempty"`
-	Order    *Order          `json:"order,omitempty"`
+	Provider       string          `json:"provider,omitempty"`
+	PayURL         string          `json:"pay_url,omitempty"`
+	JSAPI          *WeChatPayStart `json:"jsapi,omitempty"`
+	SandboxConfirm bool            `json:"sandbox_confirm,omitempty"`
+	Status         string          `json:"status,omitempty"`
+	Order          *Order          `json:"order,omitempty"`
 }
 
-// Pay starts paying the fan's own order, with WeChat Pay when the shop has
-// it configured and in the sandbox otherwise; with req.SandboxConfirm it
-// completes a sandbox payment through the signed notify path.
+// Pay starts paying the fan's own order: with WeChat Pay (JSAPI) when the
+// shop has it, or through the simulator with generated credentials in
+// sandbox mode; with the test provider in test mode. With
+// req.SandboxConfirm it completes a sandbox payment through the signed
+// notify path of whichever provider is behind it.
 func (s *Service) Pay(ctx context.Context, sandbox *Sandbox, tenantID, fanID, id string, req PayRequest) (PayStart, error) {
+	if req.Method != "" && req.Method != "wechat" {
+		return PayStart{}, fault.Invalid("method", "must be wechat")
+	}
 	o, err := s.GetForFan(ctx, tenantID, fanID, id)
 	if err != nil {
 		return PayStart{}, err
@@ -165,31 +177,90 @@ func (s *Service) Pay(ctx context.Context, sandbox *Sandbox, tenantID, fanID, id
 		return PayStart{}, err
 	}
 	if req.SandboxConfirm {
+		return s.confirm(ctx, sandbox, tenantID, fanID, o, st, req)
+	}
+	if o.Status != PendingPayment {
+		return PayStart{}, fault.Conflict("cannot pay an order that is %s", words(o.Status))
+	}
+	if req.Method == "" && s.SandboxAllowed(st) {
+		// The sandbox pay page, whose button confirms through whichever
+		// provider is behind it.
+		return PayStart{Provider: ProviderSandbox}, nil
+	}
+	acct, ok, err := s.payAccount(ctx, tenantID, st, true)
+	if err != nil {
+		return PayStart{}, err
+	}
+	if !ok {
+		if req.Method == "wechat" {
+			return PayStart{}, fault.Conflict("this shop does not take WeChat Pay")
+		}
+		return PayStart{}, errNoPayments
+	}
+	openID := s.openID(ctx, tenantID, fanID)
+	if openID == "" && acct.Sandbox {
+		openID = sandboxOpenID(fanID)
+	}
+	params, err := s.startWeChatPay(ctx, tenantID, acct, o, openID, req.NotifyURL)
+	if errors.Is(err, errAlreadyPaid) {
+		// Paid at WeChat Pay, its notification not here yet: ask.
+		if _, err := s.queryWeChatPay(ctx, tenantID, acct, o.ID); err != nil {
+			return PayStart{}, err
+		}
+		o, err := s.store.Get(ctx, tenantID, o.ID)
+		if err != nil {
+			return PayStart{}, err
+		}
+		return PayStart{Provider: ProviderWeChat, Status: o.Status, Order: &o}, nil
+	}
+	if err != nil {
+		return PayStart{}, err
+	}
+	return PayStart{Provider: ProviderWeChat, JSAPI: &params, SandboxConfirm: acct.Sandbox}, nil
+}
+
+// confirm completes a sandbox payment of the buyer's own order o: with
+// the test provider in test mode (or where there is no simulator),
+// otherwise by the buyer paying at the WeChat Pay simulator. An account of
+// the shop's own moves real money: only WeChat does that.
+func (s *Service) confirm(ctx context.Context, sandbox *Sandbox, tenantID, fanID string, o Order, st Settings, req PayRequest) (PayStart, error) {
+	var acct WeChatPaySettings
+	ok := false
+	if req.Method != "" || !st.TestMode || !s.SandboxAllowed(st) {
+		var err error
+		if acct, ok, err = s.payAccount(ctx, tenantID, st, true); err != nil {
+			return PayStart{}, err
+		}
+	}
+	if req.Method == "" && !ok {
 		if !s.SandboxAllowed(st) {
 			return PayStart{}, s.sandboxOff(st)
 		}
-		o, err := s.sandboxConfirm(ctx, sandbox, tenantID, o) // o is the buyer's own, read above
+		o, err := s.sandboxConfirm(ctx, sandbox, tenantID, o)
 		if err != nil {
 			return PayStart{}, err
 		}
 		return PayStart{Status: o.Status, Order: &o}, nil
 	}
-	if o.Status != PendingPayment {
-		return PayStart{}, fault.Conflict("cannot pay an order that is %s", words(o.Status))
+	if !ok || !acct.Sandbox {
+		return PayStart{}, s.sandboxOff(st)
 	}
-	if !st.WeChatPay.Enabled() {
-		if !s.SandboxAllowed(st) {
-			return PayStart{}, errNoPayments
-		}
-		return PayStart{Provider: ProviderSandbox}, nil
-	}
-	f, err := s.fans.Get(ctx, tenantID, fanID)
-	if err != nil && !errors.Is(err, fault.ErrNotFound) {
-		return PayStart{}, fmt.Errorf("read fan %s: %w", fanID, err)
-	}
-	params, err := startWeChatPay(st.WeChatPay, o, f.OpenID, req.ClientIP, req.NotifyURL)
+	o, err := s.wechatPayConfirm(ctx, tenantID, acct, o, s.openID(ctx, tenantID, fanID), req.NotifyURL)
 	if err != nil {
 		return PayStart{}, err
 	}
-	return PayStart{Provider: ProviderWeChat, JSAPI: &params}, nil
+	return PayStart{Provider: ProviderWeChat, Status: o.Status, Order: &o}, nil
+}
+
+// openID is the fan's WeChat openid for the shop's account ("" for a fan
+// met outside WeChat).
+func (s *Service) openID(ctx context.Context, tenantID, fanID string) string {
+	f, err := s.fans.Get(ctx, tenantID, fanID)
+	if err != nil {
+		if !errors.Is(err, fault.ErrNotFound) {
+			s.log.Warn("read fan", "tenant", tenantID, "fan", fanID, "err", err)
+		}
+		return ""
+	}
+	return f.OpenID
 }

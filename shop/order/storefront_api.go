@@ -178,14 +178,15 @@ func (h *Handlers) notifyWeChat(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	err = h.svc.WeChatPayNotify(c.Request().Context(), tenants.FromContext(c).ID, body)
+	c.Request().Body = io.NopCloser(bytes.NewReader(body))
+	err = h.svc.WeChatPayNotify(c.Request().Context(), tenants.FromContext(c).ID, c.Request())
 	var fe *fault.Error
 	if err != nil && !errors.As(err, &fe) {
-		return err // a 500: WeChat Pay retries later
+		return err // a 500, logged: WeChat Pay tries again later
 	}
-	status := http.StatusOK
-	if fe != nil {
-		status = fe.Status
+	status, answer := WeChatPayReply(err)
+	if answer == nil {
+		return c.NoContent(status)
 	}
-	return c.XML(status, WeChatPayReply(err))
+	return c.JSON(status, answer)
 }

@@ -2,24 +2,42 @@ package order
 
 import (
 	"context"
-	"encoding/xml"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
-	"github.com/silenceper/wechat/v2/pay"
-	payconfig "github.com/silenceper/wechat/v2/pay/config"
-	"github.com/silenceper/wechat/v2/pay/notify"
-	payorder "github.com/silenceper/wechat/v2/pay/order"
+	"github.com/wechatpay-apiv3/wechatpay-go/core"
+	"github.com/wechatpay-apiv3/wechatpay-go/core/auth/verifiers"
+	"github.com/wechatpay-apiv3/wechatpay-go/core/notify"
+	"github.com/wechatpay-apiv3/wechatpay-go/core/option"
+	"github.com/wechatpay-apiv3/wechatpay-go/services/payments"
+	"github.com/wechatpay-apiv3/wechatpay-go/services/payments/jsapi"
+	"github.com/wechatpay-apiv3/wechatpay-go/utils"
 
 	"microshop/tenants/fault"
+	"microshop/tenants/wechat/paysim"
 )
 
-// WeChat Pay (JSAPI, API v2) through github.com/silenceper/wechat/v2's pay
-// module. It cannot be reached from a test machine: its notify handler is
-// tested with notifications signed locally in WeChat Pay's XML format.
+// WeChat Pay API v3 (JSAPI) through the official SDK,
+// github.com/wechatpay-apiv3/wechatpay-go: prepay and the WeixinJSBridge
+// parameters, the payment notification (signature verified with WeChat
+// Pay's public key, resource decrypted with the API v3 key), the query of a
+// payment no notification announced, and closing an unpaid order at WeChat
+// Pay when we cancel it. The legacy API v2 (MD5 keys) is gone: WeChat Pay
+// signs up new merchants on v3 only.
+//
+// In sandbox mode the SDK talks to the simulator (tenants/wechat/paysim)
+// in process, and a shop without an account of its own is given generated
+// credentials there: the code path is the one a live shop runs.
 
-// WeChatPayStart is what the storefront hands to WeixinJSBridge.
+// WeChatPayStart is what the storefront hands to WeixinJSBridge's
+// getBrandWCPayRequest.
 type WeChatPayStart struct {
 	AppID     string `json:"appId"`
 	TimeStamp string `json:"timeStamp"`
@@ -29,8 +47,162 @@ type WeChatPayStart struct {
 	PaySign   string `json:"paySign"`
 }
 
-func wechatPay(st WeChatPaySettings, notifyURL string) *pay.Pay {
-	return pay.NewPay(&payconfig.Config{AppID: st.AppID, MchID: st.MchID, Key: st.Key, NotifyURL: notifyURL})
+// WeChatPay is how the order service reaches WeChat Pay: the HTTP client
+// the SDK's calls go through and, in sandbox mode, the simulator. It is
+// also the subscriber that closes a cancelled order's payment at WeChat
+// Pay. server plugs it in with Service.SetWeChatPay.
+type WeChatPay struct {
+	http *http.Client
+	sim  *paysim.Simulator
+	svc  *Service
+
+	mu      sync.Mutex
+	clients map[string]*payClient // by tenant and credentials
+	gen     sync.Mutex            // one generation of sandbox credentials at a time
+}
+
+// NewWeChatPay returns WeChat Pay reached with client (nil: a client with
+// a 10 s timeout); with sim, shops without their own account pay through
+// the simulator with generated credentials.
+func NewWeChatPay(client *http.Client, sim *paysim.Simulator) *WeChatPay {
+	if client == nil {
+		client = &http.Client{Timeout: 10 * time.Second}
+	}
+	return &WeChatPay{http: client, sim: sim, clients: map[string]*payClient{}}
+}
+
+// SetWeChatPay plugs in WeChat Pay (wired by server).
+func (s *Service) SetWeChatPay(w *WeChatPay) {
+	w.svc = s
+	s.Subscribe(w)
+}
+
+// livePay is WeChat Pay for a service that was given none.
+var livePay = NewWeChatPay(nil, nil)
+
+// wechatPay is the service's WeChat Pay (it is one of its subscribers).
+func (s *Service) wechatPay() *WeChatPay {
+	for _, sub := range s.subs {
+		if w, ok := sub.(*WeChatPay); ok {
+			return w
+		}
+	}
+	return livePay
+}
+
+// payClient is one shop's SDK client, notify handler and JSAPI service.
+type payClient struct {
+	acct   WeChatPaySettings
+	jsapi  jsapi.JsapiApiService
+	notify *notify.Handler
+}
+
+// maxPayClients bounds the cache; past it, it starts over.
+const maxPayClients = 10_000
+
+// client returns the SDK client of the shop's account acct, made once per
+// process and set of credentials.
+func (w *WeChatPay) client(ctx context.Context, tenantID string, acct WeChatPaySettings) (*payClient, error) {
+	h := sha256.New()
+	for _, f := range acct.credentials() {
+		h.Write([]byte(f))
+		h.Write([]byte{0})
+	}
+	key := tenantID + "/" + hex.EncodeToString(h.Sum(nil))
+	w.mu.Lock()
+	c, ok := w.clients[key]
+	w.mu.Unlock()
+	if ok {
+		return c, nil
+	}
+	priv, err := utils.LoadPrivateKey(acct.PrivateKey)
+	if err != nil {
+		return nil, fault.Conflict("the WeChat Pay private key cannot be read; check the order settings")
+	}
+	pub, _, err := parsePublicKey(acct.PublicKey)
+	if err != nil {
+		return nil, fault.Conflict("the WeChat Pay public key cannot be read; check the order settings")
+	}
+	if acct.Sandbox && w.sim != nil {
+		// The simulator forgets its merchants when the process ends: tell
+		// it again who this one is.
+		if err := w.sim.Enroll(paysim.Merchant{MchID: acct.MchID, APIv3Key: acct.APIv3Key, CertSerial: acct.CertSerial,
+			PublicKey: &priv.PublicKey}); err != nil {
+			return nil, fmt.Errorf("enroll sandbox merchant %s: %w", acct.MchID, err)
+		}
+	}
+	cc, err := core.NewClient(ctx,
+		option.WithWechatPayPublicKeyAuthCipher(acct.MchID, acct.CertSerial, priv, acct.PublicKeyID, pub),
+		option.WithHTTPClient(w.http))
+	if err != nil {
+		return nil, fmt.Errorf("wechat pay client of %s: %w", acct.MchID, err)
+	}
+	nh, err := notify.NewRSANotifyHandler(acct.APIv3Key, verifiers.NewSHA256WithRSAPubkeyVerifier(acct.PublicKeyID, *pub))
+	if err != nil {
+		return nil, fault.Conflict("the WeChat Pay API v3 key must be 32 characters; check the order settings")
+	}
+	c = &payClient{acct: acct, jsapi: jsapi.JsapiApiService{Client: cc}, notify: nh}
+	w.mu.Lock()
+	if len(w.clients) >= maxPayClients {
+		w.clients = map[string]*payClient{}
+	}
+	w.clients[key] = c
+	w.mu.Unlock()
+	return c, nil
+}
+
+// payAccount is the WeChat Pay account the shop with settings st pays
+// with: its own, or in sandbox mode the simulator's generated one (made
+// on first use when generate is set and the shop typed no account of its
+// own). ok is false when the shop takes no WeChat Pay.
+func (s *Service) payAccount(ctx context.Context, tenantID string, st Settings, generate bool) (WeChatPaySettings, bool, error) {
+	w := st.WeChatPay
+	if w.Real() {
+		return w, true, nil
+	}
+	sim := s.wechatPay().sim
+	if s.live || sim == nil {
+		return WeChatPaySettings{}, false, nil
+	}
+	if !w.Enabled() {
+		if !generate || w.MchID != "" || w.APIv3Key != "" || w.PrivateKey != "" {
+			return WeChatPaySettings{}, false, nil
+		}
+		var err error
+		if w, err = s.generatePayAccount(ctx, tenantID); err != nil {
+			return WeChatPaySettings{}, false, err
+		}
+	}
+	// The simulator's key pair is new in each process: verify with the
+	// one it has now.
+	w.PublicKeyID, w.PublicKey = sim.PublicKeyID(), sim.PublicKeyPEM()
+	return w, true, nil
+}
+
+// generatePayAccount gives the shop a merchant account at the simulator
+// and stores it in its settings (once: a second caller finds it there).
+func (s *Service) generatePayAccount(ctx context.Context, tenantID string) (WeChatPaySettings, error) {
+	wp := s.wechatPay()
+	wp.gen.Lock()
+	defer wp.gen.Unlock()
+	st, err := s.store.Settings(ctx, tenantID)
+	if err != nil {
+		return WeChatPaySettings{}, err
+	}
+	if st.WeChatPay.Enabled() {
+		return st.WeChatPay, nil
+	}
+	c, err := wp.sim.NewMerchant()
+	if err != nil {
+		return WeChatPaySettings{}, err
+	}
+	st.WeChatPay = WeChatPaySettings{AppID: "wx" + randomHex(8), MchID: c.MchID, APIv3Key: c.APIv3Key, CertSerial: c.CertSerial,
+		PrivateKey: strings.TrimSpace(c.PrivateKeyPEM), PublicKeyID: c.PublicKeyID, PublicKey: strings.TrimSpace(c.PublicKeyPEM), Sandbox: true}
+	if err := s.store.SaveSettings(ctx, tenantID, st); err != nil {
+		return WeChatPaySettings{}, err
+	}
+	s.log.Info("generated sandbox WeChat Pay credentials", "tenant", tenantID, "mchid", c.MchID)
+	return st.WeChatPay, nil
 }
 
 // errPayUnavailable is what the buyer is told when WeChat Pay did not
@@ -38,74 +210,285 @@ func wechatPay(st WeChatPaySettings, notifyURL string) *pay.Pay {
 var errPayUnavailable = &fault.Error{Status: http.StatusBadGateway, Code: "payment_unavailable",
 	Message: "WeChat Pay did not answer; try again in a moment"}
 
-// startWeChatPay creates the prepay order for the buyer's openid with the
-// shop's WeChat Pay account w and returns the JSAPI parameters.
-func startWeChatPay(w WeChatPaySettings, o Order, openID, clientIP, notifyURL string) (WeChatPayStart, error) {
+// apiCode is WeChat Pay's error code in err ("" when err is no answer of
+// WeChat Pay's).
+func apiCode(err error) string {
+	var ae *core.APIError
+	if errors.As(err, &ae) {
+		return ae.Code
+	}
+	return ""
+}
+
+// description is what the buyer's WeChat shows for the order (at most 127
+// bytes, as WeChat Pay allows).
+func description(o Order) string {
+	d := "Order " + o.ID
+	if len(o.Lines) > 0 {
+		d = o.Lines[0].Title
+		if len(o.Lines) > 1 {
+			d += fmt.Sprintf(" +%d", len(o.Lines)-1)
+		}
+	}
+	for len(d) > 127 {
+		r := []rune(d)
+		d = string(r[:len(r)-1])
+	}
+	return d
+}
+
+// startWeChatPay creates (or finds again: WeChat Pay answers the same
+// prepay id for the same order) the JSAPI prepay order for the buyer's
+// openid and returns the parameters WeixinJSBridge needs, signed
+// RSA-SHA256 with the merchant's key.
+func (s *Service) startWeChatPay(ctx context.Context, tenantID string, acct WeChatPaySettings, o Order, openID, notifyURL string) (WeChatPayStart, error) {
 	if openID == "" {
 		return WeChatPayStart{}, fault.Conflict("open the shop inside WeChat to pay with WeChat Pay")
 	}
-	cfg, err := wechatPay(w, notifyURL).GetOrder().BridgeConfig(&payorder.Params{
-		TotalFee: fenString(o.Payable), CreateIP: clientIP, Body: "order " + o.ID, OutTradeNo: o.ID,
-		TimeExpire: o.ExpiresAt.In(time.FixedZone("CST", 8*3600)).Format("20060102150405"),
-		OpenID:     openID, TradeType: "JSAPI", SignType: "MD5", NotifyURL: notifyURL,
-	})
+	pc, err := s.wechatPay().client(ctx, tenantID, acct)
 	if err != nil {
-		return WeChatPayStart{}, fmt.Errorf("wechat pay prepay of order %s: %w: %w", o.ID, errPayUnavailable, err)
+		return WeChatPayStart{}, err
 	}
-	return WeChatPayStart{AppID: w.AppID, TimeStamp: cfg.Timestamp, NonceStr: cfg.NonceStr,
-		Package: cfg.Package, SignType: cfg.SignType, PaySign: cfg.PaySign}, nil
+	resp, _, err := pc.jsapi.PrepayWithRequestPayment(ctx, prepayRequest(acct, o, openID, notifyURL))
+	if err := prepayError(o, err); err != nil {
+		return WeChatPayStart{}, err
+	}
+	return WeChatPayStart{AppID: *resp.Appid, TimeStamp: *resp.TimeStamp, NonceStr: *resp.NonceStr,
+		Package: *resp.Package, SignType: *resp.SignType, PaySign: *resp.PaySign}, nil
 }
 
-// WeChatPayAnswer is the XML WeChat Pay expects back from the notify URL.
-type WeChatPayAnswer struct {
-	XMLName    xml.Name `xml:"xml"`
-	ReturnCode string   `xml:"return_code"`
-	ReturnMsg  string   `xml:"return_msg"`
+// prepay creates (or finds again) the prepay order without signing
+// WeixinJSBridge's parameters (an RSA signature less): for the sandbox's
+// confirm, which has no WeChat to hand them to.
+func (s *Service) prepay(ctx context.Context, tenantID string, acct WeChatPaySettings, o Order, openID, notifyURL string) error {
+	pc, err := s.wechatPay().client(ctx, tenantID, acct)
+	if err != nil {
+		return err
+	}
+	_, _, err = pc.jsapi.Prepay(ctx, prepayRequest(acct, o, openID, notifyURL))
+	return prepayError(o, err)
 }
 
-// WeChatPayNotify verifies a WeChat Pay payment notification (XML, signed
-// with the merchant's API key) and confirms the payment. WeChat Pay may
-// send the same notification up to 15 times from several servers: it is
-// processed once.
-func (s *Service) WeChatPayNotify(ctx context.Context, tenantID string, body []byte) error {
+// prepayRequest is the JSAPI prepay of order o for the buyer openID.
+func prepayRequest(acct WeChatPaySettings, o Order, openID, notifyURL string) jsapi.PrepayRequest {
+	expires := o.ExpiresAt
+	return jsapi.PrepayRequest{
+		Appid: core.String(acct.AppID), Mchid: core.String(acct.MchID), Description: core.String(description(o)),
+		OutTradeNo: core.String(o.ID), TimeExpire: &expires, NotifyUrl: core.String(notifyURL),
+		Amount: &jsapi.Amount{Total: core.Int64(o.Payable), Currency: core.String("CNY")},
+		Payer:  &jsapi.Payer{Openid: core.String(openID)},
+	}
+}
+
+// prepayError is what a prepay's error means to the buyer.
+func prepayError(o Order, err error) error {
+	switch code := apiCode(err); {
+	case err == nil:
+		return nil
+	case code == "ORDERPAID":
+		return errAlreadyPaid
+	case code == "ORDERCLOSED":
+		return fault.Conflict("WeChat Pay closed the payment of this order")
+	default:
+		return fmt.Errorf("wechat pay prepay of order %s: %w: %w", o.ID, errPayUnavailable, err)
+	}
+}
+
+// errAlreadyPaid: WeChat Pay says the order was paid (its notification
+// may not have come yet); the caller settles it by a query.
+var errAlreadyPaid = errors.New("wechat pay: order already paid")
+
+// WeChatPayNotify verifies a WeChat Pay payment notification (the SDK's
+// notify handler: WeChat Pay's signature over the body, then the resource
+// decrypted with the API v3 key) and confirms the payment. WeChat Pay may
+// send the same notification up to 15 times from several servers, in any
+// order: ConfirmPayment pays the order once.
+func (s *Service) WeChatPayNotify(ctx context.Context, tenantID string, r *http.Request) error {
 	st, err := s.Settings(ctx, tenantID)
 	if err != nil {
 		return err
 	}
-	if !st.WeChatPay.Enabled() {
+	acct, ok, err := s.payAccount(ctx, tenantID, st, false)
+	if err != nil {
+		return err
+	}
+	if !ok {
 		return fault.Forbidden("this shop does not take WeChat Pay")
 	}
-	var res notify.PaidResult
-	if err := xml.Unmarshal(body, &res); err != nil {
-		return fault.Invalid("", "malformed WeChat Pay notification")
+	pc, err := s.wechatPay().client(ctx, tenantID, acct)
+	if err != nil {
+		return err
 	}
-	str := func(p *string) string {
-		if p == nil {
-			return ""
-		}
-		return *p
-	}
-	if str(res.Sign) == "" || !notify.NewNotify(&payconfig.Config{Key: st.WeChatPay.Key}).PaidVerifySign(res) {
+	var tx payments.Transaction
+	n, err := pc.notify.ParseNotifyRequest(ctx, r, &tx)
+	if err != nil {
+		// The SDK's error quotes the whole request: keep the log line short.
+		s.log.Warn("wechat pay notification refused", "tenant", tenantID, "err", fault.Clip(err.Error(), 300))
 		return fault.Forbidden("bad signature")
 	}
-	if str(res.ReturnCode) != "SUCCESS" || str(res.ResultCode) != "SUCCESS" {
-		s.log.Warn("wechat pay failure notice", "tenant", tenantID, "order", str(res.OutTradeNo), "code", str(res.ErrCode))
-		return nil // a failed payment changes nothing; acknowledge it
+	if n.EventType != "TRANSACTION.SUCCESS" || str(tx.TradeState) != "SUCCESS" {
+		s.log.Info("wechat pay notification of no payment", "tenant", tenantID, "event", n.EventType, "order", str(tx.OutTradeNo))
+		return nil // nothing was paid; acknowledge it
 	}
-	if str(res.MchID) != st.WeChatPay.MchID || str(res.AppID) != st.WeChatPay.AppID {
-		return fault.Forbidden("notification for another merchant")
-	}
-	if res.TotalFee == nil || str(res.TransactionID) == "" || str(res.OutTradeNo) == "" {
-		return fault.Invalid("", "notification lacks total_fee, transaction_id or out_trade_no")
-	}
-	return s.ConfirmPayment(ctx, tenantID, Notification{Provider: ProviderWeChat, TenantID: tenantID,
-		OrderID: str(res.OutTradeNo), TransactionID: str(res.TransactionID), Amount: int64(*res.TotalFee)})
+	return s.confirmWeChat(ctx, tenantID, acct, tx)
 }
 
-// WeChatPayReply is the answer to a notification: SUCCESS stops retries.
-func WeChatPayReply(err error) WeChatPayAnswer {
-	if err != nil {
-		return WeChatPayAnswer{ReturnCode: "FAIL", ReturnMsg: fmt.Sprint(err)}
+// confirmWeChat confirms a successful WeChat Pay transaction (from a
+// notification or a query, both verified).
+func (s *Service) confirmWeChat(ctx context.Context, tenantID string, acct WeChatPaySettings, tx payments.Transaction) error {
+	if str(tx.Mchid) != acct.MchID || str(tx.Appid) != acct.AppID {
+		return fault.Forbidden("notification for another merchant")
 	}
-	return WeChatPayAnswer{ReturnCode: "SUCCESS", ReturnMsg: "OK"}
+	if tx.Amount == nil || tx.Amount.Total == nil || str(tx.TransactionId) == "" || str(tx.OutTradeNo) == "" {
+		return fault.Invalid("", "notification lacks amount, transaction_id or out_trade_no")
+	}
+	if c := str(tx.Amount.Currency); c != "" && c != "CNY" {
+		s.log.Error("wechat pay in another currency", "tenant", tenantID, "order", str(tx.OutTradeNo), "currency", c)
+		return fault.Conflict("WeChat Pay paid the order in %s, not in CNY", c)
+	}
+	return s.ConfirmPayment(ctx, tenantID, Notification{Provider: ProviderWeChat, TenantID: tenantID,
+		OrderID: str(tx.OutTradeNo), TransactionID: str(tx.TransactionId), Amount: *tx.Amount.Total})
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// WeChatPayReply is the answer to a notification: 204 (no body) stops
+// WeChat Pay's retries; a failure is {"code":"FAIL","message":…} with the
+// error's status (a 500 for one not of ours), and WeChat Pay tries again
+// later.
+func WeChatPayReply(err error) (int, any) {
+	if err == nil {
+		return http.StatusNoContent, nil
+	}
+	status := http.StatusInternalServerError
+	msg := "internal error"
+	var fe *fault.Error
+	if errors.As(err, &fe) {
+		status, msg = fe.Status, fe.Message
+	}
+	return status, map[string]string{"code": "FAIL", "message": msg}
+}
+
+// queryWeChatPay asks WeChat Pay about the order (GET
+// /v3/pay/transactions/out-trade-no/{id}) and confirms its payment if it
+// succeeded; settled reports that.
+func (s *Service) queryWeChatPay(ctx context.Context, tenantID string, acct WeChatPaySettings, orderID string) (settled bool, err error) {
+	pc, err := s.wechatPay().client(ctx, tenantID, acct)
+	if err != nil {
+		return false, err
+	}
+	tx, _, err := pc.jsapi.QueryOrderByOutTradeNo(ctx, jsapi.QueryOrderByOutTradeNoRequest{
+		OutTradeNo: core.String(orderID), Mchid: core.String(acct.MchID)})
+	if apiCode(err) == "ORDER_NOT_EXIST" {
+		return false, nil // the buyer never started paying
+	}
+	if err != nil {
+		return false, fmt.Errorf("query wechat pay order %s: %w", orderID, err)
+	}
+	if str(tx.TradeState) != "SUCCESS" {
+		return false, nil
+	}
+	if err := s.confirmWeChat(ctx, tenantID, acct, *tx); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// closeWeChatPay closes the order's payment at WeChat Pay, so the buyer
+// cannot pay an order we cancelled. An order WeChat Pay never saw needs no
+// closing; one it says was paid meanwhile is settled by a query (the
+// payment is then flagged for a refund: the order is cancelled).
+func (s *Service) closeWeChatPay(ctx context.Context, tenantID string, acct WeChatPaySettings, orderID string) error {
+	pc, err := s.wechatPay().client(ctx, tenantID, acct)
+	if err != nil {
+		return err
+	}
+	_, err = pc.jsapi.CloseOrder(ctx, jsapi.CloseOrderRequest{OutTradeNo: core.String(orderID), Mchid: core.String(acct.MchID)})
+	var ae *core.APIError
+	switch code := apiCode(err); {
+	case err == nil, code == "ORDER_NOT_EXIST":
+		return nil
+	case code == "ORDERPAID":
+		_, err := s.queryWeChatPay(ctx, tenantID, acct, orderID)
+		return err
+	case errors.As(err, &ae) && ae.StatusCode < 500:
+		s.log.Warn("wechat pay refused to close an order", "tenant", tenantID, "order", orderID, "err", err)
+		return nil // retrying would not change WeChat Pay's mind
+	default:
+		return fmt.Errorf("close wechat pay order %s: %w", orderID, err)
+	}
+}
+
+// OrderEvent closes the payment of a cancelled order at WeChat Pay. A
+// failure to reach WeChat Pay leaves the event for the next pass.
+func (w *WeChatPay) OrderEvent(ctx context.Context, tenantID string, o Order, ev Event) error {
+	if ev.Type != EventCancelled || w.svc == nil {
+		return nil
+	}
+	s := w.svc
+	st, err := s.Settings(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	acct, ok, err := s.payAccount(ctx, tenantID, st, false)
+	if err != nil || !ok {
+		return err
+	}
+	if err := s.closeWeChatPay(ctx, tenantID, acct, o.ID); err != nil {
+		var fe *fault.Error
+		if errors.As(err, &fe) && fe.Status < 500 {
+			s.log.Warn("close wechat pay order", "tenant", tenantID, "order", o.ID, "err", err)
+			return nil
+		}
+		return err
+	}
+	return nil
+}
+
+// sandboxOpenID stands in for the openid of a buyer outside WeChat when
+// the shop pays through the simulator (which knows no fans).
+func sandboxOpenID(fanID string) string { return "sandbox-" + fanID }
+
+// wechatPayConfirm is the sandbox's "the buyer paid in WeChat": the order
+// is prepaid at the simulator, paid there, and its notification sent to
+// the shop's notify URL; when none came (the simulator may be told to drop
+// it), the payment is settled by a query, as the query job would.
+func (s *Service) wechatPayConfirm(ctx context.Context, tenantID string, acct WeChatPaySettings, o Order, openID, notifyURL string) (Order, error) {
+	if o.Status == PendingPayment {
+		if s.clock().After(o.ExpiresAt) {
+			return Order{}, fault.Conflict("the payment deadline for this order has passed")
+		}
+		if openID == "" {
+			openID = sandboxOpenID(o.FanID)
+		}
+		if err := s.prepay(ctx, tenantID, acct, o, openID, notifyURL); err != nil && !errors.Is(err, errAlreadyPaid) {
+			return Order{}, err
+		}
+		if _, err := s.wechatPay().sim.Pay(ctx, acct.MchID, o.ID); err != nil {
+			return Order{}, fmt.Errorf("sandbox wechat pay of order %s: %w", o.ID, err)
+		}
+		cur, err := s.store.Get(ctx, tenantID, o.ID)
+		if err != nil {
+			return Order{}, err
+		}
+		if cur.Status == PendingPayment {
+			if _, err := s.queryWeChatPay(ctx, tenantID, acct, o.ID); err != nil {
+				return Order{}, err
+			}
+		}
+	} else if o.TransactionID == "" { // cancelled before it was paid
+		return Order{}, fault.Conflict("cannot pay an order that is %s", words(o.Status))
+	}
+	return s.store.Get(ctx, tenantID, o.ID)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -310,7 +310,10 @@ func desired(it source.Item, p *catalog.Product, m Mapping) (catalog.Input, bool
 			used[id] = id != ""
 			skus = append(skus, catalog.SKUInput{ID: id, Name: v.Name, Code: v.Code, Price: v.Price, OriginalPrice: v.OriginalPrice, Stock: v.Stock})
 		}
-	} else {
+	}
+	code := it.Code // a product with variants carries none: its variants do
+	in.Code = &code
+	if len(it.Variants) == 0 {
 		price, original, stock := it.Price, it.OriginalPrice, it.Stock
 		in.Price, in.OriginalPrice, in.Stock = &price, &original, &stock
 	}
@@ -319,7 +322,7 @@ func desired(it source.Item, p *catalog.Product, m Mapping) (catalog.Input, bool
 		return in, false
 	}
 	same := p.Title == title && p.Description == desc && p.Category == cat && slices.Equal(p.Images, images) &&
-		len(p.SKUs) == len(skus)
+		p.Code == code && len(p.SKUs) == len(skus)
 	if same && len(skus) == 0 {
 		same = p.Price == it.Price && p.OriginalPrice == it.OriginalPrice && p.Stock == it.Stock
 	}

@@ -79,8 +79,8 @@ type realCase struct {
 	dropped  int64             // options left out of imported products
 	products map[string]realProduct
 	// totals over every imported product: the sum of prices and of
-	// crossed-out prices (fen), how many show one, and how many SKUs
-	// carry a code.
+	// crossed-out prices (fen), how many show one, and how many codes
+	// were kept (a product's own, without options, and each SKU's).
 	sumPrice, sumOriginal int64
 	withOriginal, codes   int
 	// multiline is how many descriptions keep more than one line.
@@ -169,6 +169,9 @@ func TestRealCatalogs(t *testing.T) {
 					sumOriginal += p.OriginalPrice
 					withOriginal++
 				}
+				if p.Code != "" { // a product without options carries its own
+					codes++
+				}
 				for _, k := range p.SKUs {
 					if k.Code != "" {
 						codes++
@@ -179,7 +182,7 @@ func TestRealCatalogs(t *testing.T) {
 				}
 			}
 			if int64(len(all)) != tc.created || sumPrice != tc.sumPrice || sumOriginal != tc.sumOriginal || withOriginal != tc.withOriginal || codes != tc.codes {
-				t.Errorf("imported %d: prices sum %d, originals sum %d over %d, %d SKU codes; want %d: %d, %d over %d, %d",
+				t.Errorf("imported %d: prices sum %d, originals sum %d over %d, %d codes; want %d: %d, %d over %d, %d",
 					len(all), sumPrice, sumOriginal, withOriginal, codes, tc.created, tc.sumPrice, tc.sumOriginal, tc.withOriginal, tc.codes)
 			}
 			if multiline != tc.multiline {
@@ -306,7 +309,7 @@ var realCases = []realCase{
 	{name: "shopify localboxes (EUR)", files: []string{"shopify/localboxes_annies_farm_products.json"},
 		serve: shopifyProducts("shopify/localboxes_annies_farm_products.json", "EUR"),
 		link:  pcstore.LinkInput{Type: "shopify", URL: "/"}, currency: "EUR", stated: true,
-		listed: 17, created: 17, sumPrice: 224718, codes: 1, multiline: 15,
+		listed: 17, created: 17, sumPrice: 224718, codes: 3, multiline: 15,
 		products: map[string]realProduct{
 			// 35.00 EUR at 7.8: a single option that is not "Default Title" is a SKU.
 			"Medium organic vegetable box": {27300, 0, 100, "1 week=17:27300/0:100"},
@@ -316,7 +319,7 @@ var realCases = []realCase{
 		serve: shopifyProducts("shopify/casio_price_alerts_products.json", "INR"),
 		link:  pcstore.LinkInput{Type: "shopify", URL: "/"}, currency: "INR", stated: true,
 		listed: 10, created: 8, refused: map[string]string{"9999": "price is 0", "10101": "no variants"},
-		sumPrice: 608073, sumOriginal: 522666, withOriginal: 5, codes: 4,
+		sumPrice: 608073, sumOriginal: 522666, withOriginal: 5, codes: 10,
 		products: map[string]realProduct{
 			// 21995 INR compare-at 31425 at 0.085.
 			"GM-2110D-3A": {130870, 186958, 100, ""},
@@ -336,7 +339,7 @@ var realCases = []realCase{
 	{name: "shopify natsana (states no currency)", files: []string{"shopify/natsana_natural_elements_de_products.json"},
 		serve: shopifyProducts("shopify/natsana_natural_elements_de_products.json", ""),
 		link:  pcstore.LinkInput{Type: "shopify", URL: "/", Currency: "EUR"}, without: "does not say what currency", currency: "EUR",
-		listed: 1, created: 1, sumPrice: 34453, sumOriginal: 40537, withOriginal: 1,
+		listed: 1, created: 1, sumPrice: 34453, codes: 1, sumOriginal: 40537, withOriginal: 1,
 		products: map[string]realProduct{
 			// 44.17 EUR compare-at 51.97, at 7.8, rounded half up.
 			"After Workout Bundle": {34453, 40537, 3764, ""},
@@ -387,7 +390,7 @@ var realCases = []realCase{
 		link:  pcstore.LinkInput{Type: "woocommerce", URL: "/"}, currency: "DKK", stated: true,
 		// 28 products, 19 of them "importing": the API lists the 9 published.
 		listed: 9, created: 6, refused: map[string]string{"182": "no price", "143": "without published variations", "142": "without published variations"},
-		sumPrice: 1168755, sumOriginal: 8925, withOriginal: 2,
+		sumPrice: 1168755, codes: 4, sumOriginal: 8925, withOriginal: 2,
 		products: map[string]realProduct{
 			"Belt":                                {5775, 6825, 100, ""},
 			"Hjerte gravsten, Multicolour granit": {1049895, 0, 100, ""},
@@ -397,7 +400,7 @@ var realCases = []realCase{
 			f.set("/feed.xml", read("merchant/matjar_makhzoon_oman_ar.rss.xml"))
 		},
 		link:   pcstore.LinkInput{Type: "feed", URL: "/feed.xml"},
-		listed: 129, created: 129, sumPrice: 4504629, sumOriginal: 5972916, withOriginal: 129, multiline: 57,
+		listed: 129, created: 129, sumPrice: 4504629, codes: 129, sumOriginal: 5972916, withOriginal: 129, multiline: 57,
 		products: map[string]realProduct{
 			// 20.22 OMR, 27.08 crossed out, at 18.7.
 			"مصفف هواء ساخن احترافي 6*1": {37811, 50640, 100, ""},
@@ -407,14 +410,14 @@ var realCases = []realCase{
 			f.set("/feed.xml", read("merchant/importpc_cz.rss.xml"))
 		},
 		link:   pcstore.LinkInput{Type: "feed", URL: "/feed.xml"},
-		listed: 1255, created: 1254, refused: map[string]string{"BC-FU-LI3560": "listed again"}, sumPrice: 42453756,
+		listed: 1255, created: 1254, refused: map[string]string{"BC-FU-LI3560": "listed again"}, sumPrice: 42453756, codes: 1254,
 		products: map[string]realProduct{"Baterie BC/LE-T570": {43989, 0, 100, ""}}},
 	{name: "feed gmc learning site (EUR, variants)", files: []string{"merchant/gmc_learning_site_variants.tsv"},
 		serve: func(t *testing.T, f *fakeStore, read func(string) []byte) {
 			f.set("/feed.tsv", read("merchant/gmc_learning_site_variants.tsv"))
 		},
 		link:   pcstore.LinkInput{Type: "feed", URL: "/feed.tsv"},
-		listed: 6, created: 6, sumPrice: 822120, codes: 21,
+		listed: 6, created: 6, sumPrice: 822120, codes: 22,
 		products: map[string]realProduct{
 			"Tundra Merino Base Layer Crew": {69420, 0, 200, "S=tundra-merino-crew-charcoal-s:69420/0:100, L=tundra-merino-crew-charcoal-l:69420/0:100"},
 			"Polar Touch-screen Glove": {46020, 0, 400, "Black / M=polar-glove-black-m:46020/0:100, Black / L=polar-glove-black-l:46020/0:100, " +

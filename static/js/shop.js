@@ -305,31 +305,45 @@
     });
   }
 
-  // Pay page: the sandbox confirms at once; WeChat Pay opens WeChat's
-  // payment sheet.
+  // Pay page: inside WeChat (MicroMessenger), WeChat Pay's JSAPI opens
+  // WeChat's payment sheet; outside it, a sandbox shop confirms at once
+  // (the test provider, or the buyer paying at the WeChat Pay simulator).
   var pay = document.querySelector("[data-pay]");
   if (pay) pay.addEventListener("click", function () {
     var id = pay.getAttribute("data-pay");
+    var sandbox = pay.getAttribute("data-provider") === "sandbox";
+    var inWeChat = /MicroMessenger/i.test(navigator.userAgent);
     var done = function () { location.replace(base + "/orders/" + id + "?paid=1"); };
     var fail = function (err) {
       pay.disabled = false;
       say(msgIn(pay.closest(".box")), err.message);
     };
+    var confirmWith = function (body) {
+      body.sandbox_confirm = true;
+      call("POST", "/orders/" + id + "/pay", body).then(done, fail);
+    };
     pay.disabled = true;
-    if (pay.getAttribute("data-provider") === "sandbox") {
-      call("POST", "/orders/" + id + "/pay", { sandbox_confirm: true }).then(done, fail);
+    if (sandbox && !inWeChat) {
+      confirmWith({});
       return;
     }
-    call("POST", "/orders/" + id + "/pay", {}).then(function (r) {
-      if (!r || !r.jsapi || !window.WeixinJSBridge) {
+    call("POST", "/orders/" + id + "/pay", { method: "wechat" }).then(function (r) {
+      if (r && r.status === "paid") {
+        done();
+      } else if (r && r.jsapi && inWeChat && window.WeixinJSBridge) {
+        window.WeixinJSBridge.invoke("getBrandWCPayRequest", r.jsapi, function (res) {
+          if (res && res.err_msg === "get_brand_wcpay_request:ok") done();
+          else fail(new Error(tr("pay_incomplete")));
+        });
+      } else if (r && r.sandbox_confirm) {
+        confirmWith({ method: "wechat" });
+      } else {
         fail(new Error(tr("open_in_wechat")));
-        return;
       }
-      window.WeixinJSBridge.invoke("getBrandWCPayRequest", r.jsapi, function (res) {
-        if (res && res.err_msg === "get_brand_wcpay_request:ok") done();
-        else fail(new Error(tr("pay_incomplete")));
-      });
-    }, fail);
+    }, function (err) {
+      if (sandbox) confirmWith({});
+      else fail(err);
+    });
   });
 
   // Cancel an unpaid order (My orders, order page).

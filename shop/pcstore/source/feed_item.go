@@ -108,6 +108,7 @@ func (g *grouper) item() Item {
 			return it
 		}
 		it.Price, it.OriginalPrice, it.Stock, it.Notes = price, original, stock, append(it.Notes, notes...)
+		it.Code = first.get("id") // a feed's id is its item's code, as a variant's is
 		it.finish()
 		return it
 	}

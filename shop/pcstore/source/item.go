@@ -43,8 +43,11 @@ type Item struct {
 	// feed's price beside its sale price), in fen; 0 when none is above
 	// Price.
 	OriginalPrice int64
-	Stock         int64
-	Variants      []Variant
+	// Code is the merchant's code of a product without variants (its
+	// sku, a feed's id); each variant has its own otherwise.
+	Code     string
+	Stock    int64
+	Variants []Variant
 	// Notes are what was changed to make the item fit (a title cut, an
 	// image dropped); the item is still imported.
 	Notes []string
@@ -121,6 +124,7 @@ func (it *Item) finish() {
 	if it.Err != nil {
 		return
 	}
+	it.Code, _ = Cut(Line(it.Code), MaxCode)
 	it.ExternalID = strings.TrimSpace(it.ExternalID)
 	switch {
 	case it.ExternalID == "":

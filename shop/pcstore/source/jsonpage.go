@@ -200,7 +200,7 @@ func (p shopifyProduct) item(base string, opt Options) Item {
 				it.Err = itemErr("%v", vr.Err)
 				return it
 			}
-			it.Price, it.OriginalPrice, it.Stock = vr.Price, vr.OriginalPrice, vr.Stock
+			it.Price, it.OriginalPrice, it.Stock, it.Code = vr.Price, vr.OriginalPrice, vr.Stock, v.SKU
 			break
 		}
 		it.Variants = append(it.Variants, vr)
@@ -359,7 +359,7 @@ func (p WooProduct) Item(opt Options, variations []WooVariation) Item {
 			it.Err = itemErr("%v", err)
 			return it
 		}
-		it.Price, it.OriginalPrice, it.Stock = price, original, stock
+		it.Price, it.OriginalPrice, it.Stock, it.Code = price, original, stock, p.SKU
 	default:
 		// Plugins add types (booking, subscription, bundle, composite…)
 		// whose price is not simply what a shopper pays for one unit.

@@ -304,7 +304,7 @@ func TestShopifyAndWooPages(t *testing.T) {
 	if err != nil || n != 3 || len(items) != 3 {
 		t.Fatalf("shopify: %d %v %+v", n, err, items)
 	}
-	if it := items[0]; it.Price != 1250 || it.Stock != 5 || len(it.Images) != 2 || !strings.HasPrefix(it.Images[1], "https://cdn.shopify.com") ||
+	if it := items[0]; it.Price != 1250 || it.Stock != 5 || it.Code != "JP-50" || len(it.Images) != 2 || !strings.HasPrefix(it.Images[1], "https://cdn.shopify.com") ||
 		it.URL != "https://lotus.example/products/jasmine-pearl-green-tea" || strings.Contains(it.Description, "alert") {
 		t.Errorf("single-variant product = %+v", it)
 	}
