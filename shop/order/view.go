@@ -136,6 +136,8 @@ var fieldNames = map[string]string{
 	"shipping_fee": "Shipping fee", "free_shipping_over": "Free shipping threshold",
 	"unpaid_timeout_minutes": "Unpaid order timeout", "auto_complete_days": "Auto-complete",
 	"wechat_pay": "WeChat Pay", "wechat_key": "API key", "from": "From date", "to": "To date", "status": "Status",
+	"app_id": "AppID", "mch_id": "Merchant ID", "api_v3_key": "API v3 key", "cert_serial": "Certificate serial number",
+	"private_key": "Merchant private key", "public_key": "WeChat Pay public key", "public_key_id": "WeChat Pay public key ID",
 }
 
 // plainMessage turns a fault's "field: reason" message into words: the
