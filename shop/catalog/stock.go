@@ -18,7 +18,7 @@ import (
 // units taken.
 
 // ErrOutOfStock is returned by Hold when fewer units are left than asked.
-var ErrOutOfStock = &fault.Error{Status: http.StatusConflict, Code: "out_of_stock", Message: "out of stock"}
+var ErrOutOfStock = fault.New(http.StatusConflict, "out_of_stock", "out of stock")
 
 // Hold takes qty units of the product (or of its SKU skuID) for key. Holding
 // a key twice takes the units once.

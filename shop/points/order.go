@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -80,7 +81,7 @@ func (s *Service) Reserve(ctx context.Context, tenantID, fanID, orderID string, 
 	_, err := s.apply(ctx, tenantID, fanID, Batch{At: s.clock(), Ops: []Op{{Key: "redeem:" + orderID, Kind: KindRedeem,
 		Points: -d.Points, OrderID: orderID, Reason: fmt.Sprintf("¥%d.%02d off", d.Amount/100, d.Amount%100)}}})
 	if errors.Is(err, ErrInsufficient) {
-		return &fault.Error{Status: 409, Code: "insufficient_points", Field: "points", Message: "points: you no longer have enough points for this discount"}
+		return fault.New(http.StatusConflict, "insufficient_points", "you no longer have enough points for this discount").WithField("points")
 	}
 	return err
 }

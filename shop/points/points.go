@@ -75,15 +75,8 @@ const (
 	KindAdjust       = "adjustment"
 )
 
-// kindText names entry kinds in plain words.
-var kindText = map[string]string{
-	KindCheckin: "Daily check-in", KindStreak: "Streak bonus", KindCumulative: "Check-in days bonus",
-	KindOrder: "Order reward", KindClawback: "Refund: reward taken back", KindRedeem: "Used at checkout",
-	KindRedeemReturn: "Returned from an order", KindExpiry: "Expired", KindAdjust: "Adjustment by the shop",
-}
-
 // ErrInsufficient is a debit larger than the fan's balance.
-var ErrInsufficient = &fault.Error{Status: http.StatusConflict, Code: "insufficient_points", Message: "not enough points"}
+var ErrInsufficient = fault.New(http.StatusConflict, "insufficient_points", "not enough points")
 
 // Move is what one entry did to one lot: points added (credit) or taken
 // (debit, negative). A credit names the lot's expiry, so the lot can be
@@ -111,14 +104,6 @@ type Entry struct {
 	// Note says what the shop should know (a clawback capped at the balance).
 	Note string    `json:"note,omitempty" bson:"note,omitempty"`
 	At   time.Time `json:"at" bson:"at"`
-}
-
-// KindText is the entry's kind in plain words.
-func (e Entry) KindText() string {
-	if s, ok := kindText[e.Kind]; ok {
-		return s
-	}
-	return e.Kind
 }
 
 // Lot is points held together with one expiry.

@@ -83,6 +83,21 @@ func TooManyRequests(format string, args ...any) *Error {
 	return &Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: sprintf(format, args), format: format, args: args}
 }
 
+// New is an error of any status with its own machine code
+// ("out_of_stock"), its message a format as Conflict's.
+func New(status int, code, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Message: sprintf(format, args), format: format, args: args}
+}
+
+// WithField returns a copy of e about field: its message says so first,
+// as Invalid's does.
+func (e *Error) WithField(field string) *Error {
+	out := *e
+	out.Field = field
+	out.Message = field + ": " + e.Message
+	return &out
+}
+
 // WithCode returns a copy of e with another machine code (a conflict a
 // client tells apart: "too_many_unpaid").
 func (e *Error) WithCode(code string) *Error {

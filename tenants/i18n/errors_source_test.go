@@ -130,6 +130,8 @@ var faultSinks = map[string][]sink{
 	"fault.Unauthorized":    {{index: 0}},
 	"fault.Forbidden":       {{index: 0}},
 	"fault.TooManyRequests": {{index: 0}},
+	"fault.New":             {{index: 2}},
+	".WithField":            {{index: 0, field: true}},
 	"fault.NotFound":        {{index: 0, suffix: " not found"}},
 	"engine.CheckID":        {{index: 0, field: true}},
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -261,7 +262,7 @@ func (a *Account) AccessToken(ctx context.Context) (string, error) {
 // when WeChat says the token is stale it drops that token, so the next
 // fetch gets a new one, and runs fn once more. Errors come back as
 // *APIError saying what failed.
-func (a *Account) call(ctx context.Context, what string, fn func() error) error {
+func (a *Account) call(ctx context.Context, what fault.Word, fn func() error) error {
 	ctx, cancel := context.WithTimeout(ctx, a.accounts.opts.Timeout)
 	defer cancel()
 	tok, err := a.tokens.GetAccessTokenContext(ctx)
@@ -327,7 +328,7 @@ func (a *Account) OpenID(ctx context.Context, code string) (string, error) {
 		return "", wechatError("sign the fan in", err)
 	}
 	if res.OpenID == "" {
-		return "", &APIError{Err: &fault.Error{Status: 502, Code: "wechat_error", Message: "WeChat sign-in returned no openid"}}
+		return "", &APIError{Err: fault.New(http.StatusBadGateway, "wechat_error", "WeChat sign-in returned no openid")}
 	}
 	return res.OpenID, nil
 }

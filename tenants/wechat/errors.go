@@ -3,7 +3,6 @@ package wechat
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"regexp"
@@ -82,37 +81,40 @@ func (e *APIError) Error() string {
 // Unwrap returns the client-facing error.
 func (e *APIError) Unwrap() error { return e.Err }
 
+// apiError is the error of a WeChat call that failed with code: its
+// status, machine code and message (a format, as fault.New's).
+func apiError(code int64, cause error, status int, c, format string, args ...any) error {
+	return &APIError{Code: code, Err: fault.New(status, c, format, args...), Cause: cause}
+}
+
 // wechatError turns a failed WeChat call into an error a merchant can act
 // on; what says what was being done ("send the message").
-func wechatError(what string, err error) error {
+func wechatError(what fault.Word, err error) error {
 	code := ErrCode(err)
-	fe := func(status int, c, format string, args ...any) error {
-		return &APIError{Code: code, Err: &fault.Error{Status: status, Code: c, Message: fmt.Sprintf(format, args...)}, Cause: err}
-	}
 	switch code {
 	case 0:
 		var nerr net.Error
 		if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &nerr) && nerr.Timeout()) {
-			return fe(http.StatusGatewayTimeout, "wechat_timeout", "WeChat did not answer in time while trying to %s; try again", what)
+			return apiError(code, err, http.StatusGatewayTimeout, "wechat_timeout", "WeChat did not answer in time while trying to %s; try again", what)
 		}
-		return fe(http.StatusBadGateway, "wechat_unreachable", "could not reach WeChat to %s; try again", what)
+		return apiError(code, err, http.StatusBadGateway, "wechat_unreachable", "could not reach WeChat to %s; try again", what)
 	case CodeOutOfWindow:
-		return fe(http.StatusConflict, "wechat_window_closed",
+		return apiError(code, err, http.StatusConflict, "wechat_window_closed",
 			"WeChat refused to %s: the fan has not written to the account in the last 48 hours (errcode 45015)", what)
 	case CodeReplyLimit:
-		return fe(http.StatusConflict, "wechat_reply_limit",
+		return apiError(code, err, http.StatusConflict, "wechat_reply_limit",
 			"WeChat refused to %s: the replies allowed since the fan's last message are used up (errcode 45047)", what)
 	case CodeRequireSubscribe:
-		return fe(http.StatusConflict, "wechat_not_following", "WeChat refused to %s: the fan does not follow the account (errcode 43004)", what)
+		return apiError(code, err, http.StatusConflict, "wechat_not_following", "WeChat refused to %s: the fan does not follow the account (errcode 43004)", what)
 	case CodeQuota:
-		return fe(http.StatusTooManyRequests, "wechat_quota", "WeChat refused to %s: the account's quota for this call is used up (errcode 45009)", what)
+		return apiError(code, err, http.StatusTooManyRequests, "wechat_quota", "WeChat refused to %s: the account's quota for this call is used up (errcode 45009)", what)
 	case CodeNoMassQuota:
-		return fe(http.StatusConflict, "wechat_broadcast_quota", "WeChat refused to %s: no broadcast quota left (errcode 45028)", what)
+		return apiError(code, err, http.StatusConflict, "wechat_broadcast_quota", "WeChat refused to %s: no broadcast quota left (errcode 45028)", what)
 	case CodeInvalidAppID, CodeInvalidAppSecret, CodeIPNotInWhitelist:
-		return fe(http.StatusBadGateway, "wechat_credentials",
+		return apiError(code, err, http.StatusBadGateway, "wechat_credentials",
 			"WeChat rejected the account's credentials while trying to %s (errcode %d): check the AppID, the AppSecret and the IP whitelist", what, code)
 	case CodeInvalidCode, CodeCodeUsed:
-		return fe(http.StatusBadRequest, "wechat_code", "WeChat did not accept the sign-in code (it is used or expired, errcode %d); open the shop again", code)
+		return apiError(code, err, http.StatusBadRequest, "wechat_code", "WeChat did not accept the sign-in code (it is used or expired, errcode %d); open the shop again", code)
 	}
-	return fe(http.StatusBadGateway, "wechat_error", "WeChat refused to %s (errcode %d)", what, code)
+	return apiError(code, err, http.StatusBadGateway, "wechat_error", "WeChat refused to %s (errcode %d)", what, code)
 }
