@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"microshop/shop/pcstore/source"
@@ -167,15 +168,16 @@ func (s *Syncer) preview(ctx context.Context, tenantID string, src source.Source
 			return Preview{}, err
 		case errors.As(err, &fe):
 			s.log.Info("pcstore preview: store unreadable", "tenant", tenantID, "detail", fe.Detail())
-			return Preview{}, unreadable(fe.Error(), l)
+			return Preview{}, unreadable(fe, l)
 		case errors.Is(err, context.DeadlineExceeded) && l.URL != "":
 			s.log.Info("pcstore preview: store unreadable", "tenant", tenantID, "detail", err.Error())
-			return Preview{}, unreadable((&source.FetchError{Host: l.host()}).Error(), l)
+			return Preview{}, unreadable(&source.FetchError{Host: l.host()}, l)
 		case errors.Is(err, context.Canceled):
 			return Preview{}, err
 		}
-		return Preview{}, &fault.Error{Status: 422, Code: "unreadable", Field: "url",
-			Message: "could not read the PC store: " + err.Error()}
+		// What the reader said (a web page instead of a feed, a format it
+		// does not know) is for the merchant; it names nothing private.
+		return Preview{}, fault.New(http.StatusUnprocessableEntity, "unreadable", "could not read the PC store: %s", err.Error()).WithField("url")
 	}
 	switch {
 	case bounded:
@@ -204,10 +206,16 @@ func currencyUnknown(host string) error {
 
 // unreadable is the 422 of a store that could not be read: the same for
 // every cause, with what the merchant can check.
-func unreadable(msg string, l Link) error {
-	msg += ": check the address and the store type"
-	if l.Type == source.WooCommerce {
-		msg += ", and the REST API key and secret (read access)"
+func unreadable(fe *source.FetchError, l Link) error {
+	var err *fault.Error
+	switch {
+	case fe.Limit > 0:
+		err = fault.New(http.StatusUnprocessableEntity, "unreadable", "the document at %s is larger than the %d MB allowed", fe.Host, fe.Limit>>20)
+	case l.Type == source.WooCommerce:
+		err = fault.New(http.StatusUnprocessableEntity, "unreadable",
+			"could not read the store at %s: check the address and the store type, and the REST API key and secret (read access)", fe.Host)
+	default:
+		err = fault.New(http.StatusUnprocessableEntity, "unreadable", "could not read the store at %s: check the address and the store type", fe.Host)
 	}
-	return &fault.Error{Status: 422, Code: "unreadable", Field: "url", Message: msg}
+	return err.WithField("url")
 }
