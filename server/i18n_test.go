@@ -5,11 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -241,50 +238,6 @@ func TestLanguageChoice(t *testing.T) {
 	}
 	if got := langOf(c, "en"); got != i18n.En {
 		t.Errorf("after ?lang=auto, Accept-Language en: %q", got)
-	}
-}
-
-// TestStorefrontTemplatesUseKnownMessages: every message id the storefront's
-// templates name literally ({{t "cart.title"}}) is in both catalogs, and
-// every id they build ({{t (print "order.status." .Status)}}) has messages
-// under its prefix.
-func TestStorefrontTemplatesUseKnownMessages(t *testing.T) {
-	cat, err := i18n.Embedded()
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, _ := filepath.Glob("../templates/shop_*.html")
-	files = append(files, "../templates/layout_shop.html")
-	literal := regexp.MustCompile(`[({]\s*t\s+"([^"]+)"`)
-	built := regexp.MustCompile(`\(\s*t\s+\(print\s+"([^"]+)"`)
-	known := regexp.MustCompile(`known\s+"([^"]+)"`)
-	n := 0
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range literal.FindAllStringSubmatch(string(b), -1) {
-			n++
-			for _, lang := range i18n.Langs {
-				if !cat.Has(lang, m[1]) {
-					t.Errorf("%s: %q is not in the %s catalog", filepath.Base(f), m[1], lang)
-				}
-			}
-		}
-		for _, re := range []*regexp.Regexp{built, known} {
-			for _, m := range re.FindAllStringSubmatch(string(b), -1) {
-				prefix := strings.TrimSuffix(m[1], ".") + "."
-				for _, lang := range i18n.Langs {
-					if !slices.ContainsFunc(cat.IDs(lang), func(id string) bool { return strings.HasPrefix(id, prefix) }) {
-						t.Errorf("%s: no %s message under %q", filepath.Base(f), lang, prefix)
-					}
-				}
-			}
-		}
-	}
-	if n < 100 {
-		t.Errorf("found %d literal message ids in the storefront's templates: is the pattern still right?", n)
 	}
 }
 

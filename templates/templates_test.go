@@ -129,12 +129,13 @@ func TestConsoleNav(t *testing.T) {
 	}
 }
 
-// TestConsoleTemplatesUseKnownMessages: every message id the console's
-// templates and navigation name literally ({{t "console.orders.title"}}) is
-// in both catalogs, and every id they build or look up
+// TestTemplatesUseKnownMessages: every message id the templates (console,
+// storefront, platform) and the console's navigation name literally
+// ({{t "console.orders.title"}}) is in both catalogs, and every id they
+// build or look up
 // ({{t (print "console.products.status." .Status)}}, {{known "order.reason" …}})
 // has messages under its prefix.
-func TestConsoleTemplatesUseKnownMessages(t *testing.T) {
+func TestTemplatesUseKnownMessages(t *testing.T) {
 	cat, err := i18n.Embedded()
 	if err != nil {
 		t.Fatal(err)
@@ -142,8 +143,8 @@ func TestConsoleTemplatesUseKnownMessages(t *testing.T) {
 	literal := regexp.MustCompile(`[({]\s*t\s+"([^"]+)"`)
 	built := regexp.MustCompile(`\(\s*t\s+\(print\s+"([^"]+)"`)
 	known := regexp.MustCompile(`known\s+"([^"]+)"`)
-	names, _ := fs.Glob(files, "admin_*.html")
-	names = append(names, "layout_admin.html")
+	// Every page: the console's, the storefront's, the platform's.
+	names, _ := fs.Glob(files, "*.html")
 	n := 0
 	check := func(where, id string) {
 		n++
