@@ -303,6 +303,7 @@ func TestDistributorFlow(t *testing.T) {
 		if st := api.json(http.MethodPost, "/api/v1/orders/"+orderID+"/refund", map[string]any{"amount": 10000, "reason": "returned"}, nil); st != http.StatusOK {
 			t.Fatalf("refund: %d", st)
 		}
+		a.settleRefunds()
 		api.json(http.MethodGet, "/api/v1/distributors/"+db.ID, nil, &dB)
 		if dB.Balance.Available != -800 || dB.Balance.Withdrawn != 800 {
 			t.Errorf("bob after the refund %+v", dB.Balance)

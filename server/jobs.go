@@ -44,7 +44,7 @@ var jobs = []job{
 	{name: "distribution", after: "orders", shop: (*app).distributionPass,
 		about: "settle commission past its after-sale window, close decided withdrawals, roll team sales up the tree"},
 	{name: "payments", every: "@every 1m", shop: (*app).paymentPass,
-		about: "ask WeChat Pay about unpaid orders whose payment notification may have been lost (back-off: 30 s, 1, 2, 4 … min after placing) and confirm those it says were paid"},
+		about: "ask WeChat Pay about unpaid orders whose payment notification may have been lost (back-off: 30 s, 1, 2, 4 … min after placing) and confirm those it says were paid; settle refunds still processing the same way; end withdrawals whose transfer WeChat Pay finished"},
 	{name: "points", every: "@every 1m", shop: (*app).pointsPass,
 		about: "repair interrupted check-in awards, expire due points once, send expiry and daily check-in reminders"},
 	{name: "messages", every: "@every 1m", shop: (*app).messagePass,
@@ -60,7 +60,23 @@ func (a *app) orderPass(ctx context.Context, tenantID string) (any, error) {
 }
 
 func (a *app) paymentPass(ctx context.Context, tenantID string) (any, error) {
-	return a.orders.QueryPayments(ctx, tenantID)
+	pay, err := a.orders.QueryPayments(ctx, tenantID)
+	if err != nil {
+		return pay, err
+	}
+	tr, err := a.dist.QueryTransfers(ctx, tenantID)
+	return paymentReport{Queried: pay.Queried, Settled: pay.Settled, Failed: pay.Failed, RefundsQueried: pay.RefundsQueried,
+		RefundsSettled: pay.Refunds, TransfersQueried: tr.Queried, TransfersPaid: tr.Paid, TransfersFailed: tr.Failed,
+		TransferErrors: tr.Errors}, err
+}
+
+// paymentReport is what the payments pass did: payments asked about and
+// confirmed (order.QueryReport), refunds asked about and settled, and
+// withdrawals' transfers asked about and ended (distribution.TransferReport).
+type paymentReport struct {
+	Queried, Settled, Failed                                         int
+	RefundsQueried, RefundsSettled                                   int
+	TransfersQueried, TransfersPaid, TransfersFailed, TransferErrors int
 }
 
 func (a *app) distributionPass(ctx context.Context, tenantID string) (any, error) {

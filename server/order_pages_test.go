@@ -58,7 +58,7 @@ type cartJSON struct {
 }
 
 func TestOrderPages(t *testing.T) {
-	_, srv := startApp(t, sqliteEngine(t))
+	a, srv := startApp(t, sqliteEngine(t))
 	s := signUp(t, srv.URL, "page-shop")
 	api := s.apiClient(t, srv.URL)
 	tea := api.createProduct(map[string]any{"title": "Green tea", "price": 3900, "stock": 10, "images": []string{"/static/demo/p01.svg"}})
@@ -360,6 +360,7 @@ func TestOrderPages(t *testing.T) {
 		wantIn(t, "zero amount", text(doc.Find(".error")), "Amount must be more than")
 
 		console.submit("/admin/orders/"+orderID+"/refund", url.Values{"amount": {"60.50"}, "reason": {"cup arrived chipped"}}, http.StatusSeeOther)
+		a.settleRefunds()
 		doc = console.page("/admin/orders/"+orderID, http.StatusOK)
 		wantIn(t, "refunded", text(doc.Find("[data-refunded]")), "¥60.50")
 		wantIn(t, "refundable", text(doc.Find("[data-refundable]")), "¥99.50")

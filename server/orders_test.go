@@ -23,7 +23,7 @@ type orderJSON struct {
 }
 
 func TestOrderAPI(t *testing.T) {
-	_, srv := startApp(t, sqliteEngine(t))
+	a, srv := startApp(t, sqliteEngine(t))
 	s := signUp(t, srv.URL, "order-shop")
 	api := s.apiClient(t, srv.URL)
 	tea := api.createProduct(map[string]any{"title": "Tea", "price": 3900, "stock": 5})
@@ -130,8 +130,23 @@ func TestOrderAPI(t *testing.T) {
 		if st := api.json(http.MethodPost, "/api/v1/orders/"+o.ID+"/refund", map[string]any{"amount": 4000}, nil); st != http.StatusConflict {
 			t.Errorf("over-refund: %d", st)
 		}
-		if st := api.json(http.MethodPost, "/api/v1/orders/"+o.ID+"/refund", map[string]any{"amount": 900, "reason": "late"}, &got); st != 200 || got.Refunded != 900 || got.Refundable != 3000 {
-			t.Errorf("refund: %d %+v", st, got)
+		// The refund goes to WeChat Pay: answered processing, its amount
+		// reserved; the simulator's notification then settles it.
+		var asked struct {
+			orderJSON
+			Refund struct {
+				ID     string `json:"id"`
+				Amount int64  `json:"amount"`
+				Status string `json:"status"`
+			} `json:"refund"`
+		}
+		if st := api.json(http.MethodPost, "/api/v1/orders/"+o.ID+"/refund", map[string]any{"amount": 900, "reason": "late"}, &asked); st != 200 ||
+			asked.Refund.ID == "" || asked.Refund.Amount != 900 || asked.Refundable != 3000 {
+			t.Errorf("refund: %d %+v", st, asked)
+		}
+		a.settleRefunds()
+		if st := api.json(http.MethodGet, "/api/v1/orders/"+o.ID, nil, &got); st != 200 || got.Refunded != 900 || got.Refundable != 3000 {
+			t.Errorf("refund settled: %d %+v", st, got)
 		}
 		var list struct {
 			Items []orderJSON `json:"items"`

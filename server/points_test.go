@@ -123,6 +123,7 @@ func TestPointsAndMessages(t *testing.T) {
 		if st := api.json(http.MethodPost, "/api/v1/orders/"+o.ID+"/refund", map[string]any{"amount": 5000, "reason": "broken"}, nil); st != http.StatusOK {
 			t.Fatalf("refund: %d", st)
 		}
+		a.settleRefunds()
 		if st := api.json(http.MethodGet, "/api/v1/fans/"+fanID+"/points", nil, &led); st != http.StatusOK || led.Balance != 5010 {
 			t.Fatalf("points after the refund: %d %+v", st, led)
 		}

@@ -220,7 +220,7 @@ func TestWeChatPayE2E(t *testing.T) {
 		a.orders.SetClock(func() time.Time { return time.Now().Add(time.Minute) })
 		r, err := a.paymentPass(ctx, s.ID)
 		a.orders.SetClock(time.Now)
-		if rep, _ := r.(order.QueryReport); err != nil || rep.Settled != 1 {
+		if rep, _ := r.(paymentReport); err != nil || rep.Settled != 1 {
 			t.Errorf("payments job: %+v %v", r, err)
 		}
 		if o := orderOf(id3); o.Status != "paid" {

@@ -59,6 +59,7 @@ const (
 	TypeWithdraw         = "withdraw"          // a withdrawal request: available → frozen
 	TypeWithdrawPaid     = "withdraw_paid"     // the transfer was made: frozen → withdrawn
 	TypeWithdrawRejected = "withdraw_rejected" // the merchant refused: frozen → available
+	TypeWithdrawFailed   = "withdraw_failed"   // WeChat Pay's transfer failed: frozen → available
 )
 
 // Entry classes, what lists select on.
@@ -66,12 +67,14 @@ const (
 	ClassCommission = "commission" // earn, reverse
 	ClassSettlement = "settlement" // settle
 	ClassWithdrawal = "withdrawal" // withdraw (the withdrawal itself)
-	ClassTransfer   = "transfer"   // withdraw_paid, withdraw_rejected
+	ClassTransfer   = "transfer"   // withdraw_paid, withdraw_rejected, withdraw_failed
 )
 
 // Statuses. Commission entries are pending or available, or test (the
 // commission of a test order: recorded, never payable); withdrawals go
-// requested → approved → paid, or → rejected.
+// requested → approved → paid, or → rejected; one paid by WeChat Pay's
+// transfer goes approved → transferring → paid, or → failed (the money
+// returns to available).
 const (
 	Pending   = "pending"
 	Available = "available"
@@ -80,6 +83,10 @@ const (
 	Approved  = "approved"
 	Paid      = "paid"
 	Rejected  = "rejected"
+	// Transferring: WeChat Pay was asked to transfer the payout.
+	Transferring = "transferring"
+	// Failed: the transfer failed; the money is available again.
+	Failed = "failed"
 )
 
 // Entry is one ledger line. Amount is the entry's own amount (negative for
@@ -150,7 +157,7 @@ func Statuses(class string) []string {
 	case ClassCommission:
 		return []string{Pending, Available, Test}
 	case ClassWithdrawal:
-		return []string{Requested, Approved, Paid, Rejected}
+		return []string{Requested, Approved, Transferring, Paid, Rejected, Failed}
 	}
 	return nil
 }

@@ -132,6 +132,8 @@ func (l *Ledger) close(ctx context.Context, tenantID string, w Entry) error {
 		typ, dWithdrawn = TypeWithdrawPaid, w.Amount
 	case Rejected:
 		typ, dAvail = TypeWithdrawRejected, w.Amount
+	case Failed:
+		typ, dAvail = TypeWithdrawFailed, w.Amount
 	default:
 		return nil
 	}
@@ -155,7 +157,7 @@ func (l *Ledger) CloseDecided(ctx context.Context, tenantID string, limit int) (
 	}
 	n := 0
 	for _, w := range ws {
-		if w.Status != Paid && w.Status != Rejected {
+		if w.Status != Paid && w.Status != Rejected && w.Status != Failed {
 			continue
 		}
 		if err := l.close(ctx, tenantID, w); err != nil {
@@ -164,4 +166,58 @@ func (l *Ledger) CloseDecided(ctx context.Context, tenantID string, limit int) (
 		n++
 	}
 	return n, nil
+}
+
+// StartTransfer marks an approved withdrawal as being transferred by
+// WeChat Pay (approved → transferring, one conditional update: of two
+// racing payments one starts it). A withdrawal transferring already is
+// returned as it is, so the caller may ask WeChat Pay again with the same
+// batch number.
+func (l *Ledger) StartTransfer(ctx context.Context, tenantID, id string) (Entry, error) {
+	now := l.clock()
+	ok, err := l.store.SetStatus(ctx, tenantID, id, []string{Approved}, Transferring, Change{DecidedAt: &now})
+	if err != nil {
+		return Entry{}, err
+	}
+	cur, err := l.Withdrawal(ctx, tenantID, id)
+	if err != nil {
+		return Entry{}, err
+	}
+	if !ok && cur.Status != Transferring {
+		return Entry{}, fault.Conflict("cannot pay a withdrawal that is %s", fault.Word(cur.Status))
+	}
+	return cur, nil
+}
+
+// FinishTransfer ends a transferring withdrawal as WeChat Pay says:
+// succeeded moves it to paid (the money to withdrawn), otherwise to
+// failed (the money back to available). billNo is WeChat Pay's batch
+// number. Of any number of racing answers (queries, retries) one moves
+// it; the closing entry is keyed by the withdrawal, so the money moves
+// once. finished reports whether this call moved it.
+func (l *Ledger) FinishTransfer(ctx context.Context, tenantID, id string, succeeded bool, billNo string) (w Entry, finished bool, err error) {
+	now := l.clock()
+	to, ch := Failed, Change{TransferRef: &billNo}
+	if succeeded {
+		to, ch.PaidAt = Paid, &now
+	}
+	ok, err := l.store.SetStatus(ctx, tenantID, id, []string{Transferring}, to, ch)
+	if err != nil {
+		return Entry{}, false, err
+	}
+	cur, err := l.Withdrawal(ctx, tenantID, id)
+	if err != nil {
+		return Entry{}, false, err
+	}
+	if !ok {
+		if cur.Status == to {
+			return cur, false, nil
+		}
+		return Entry{}, false, fault.Conflict("cannot finish the transfer of a withdrawal that is %s", fault.Word(cur.Status))
+	}
+	if err := l.close(ctx, tenantID, cur); err != nil {
+		return Entry{}, true, err
+	}
+	cur, err = l.Withdrawal(ctx, tenantID, id)
+	return cur, true, err
 }

@@ -52,6 +52,9 @@ type AdminPage struct {
 	// ToRefund are payments that could not pay their order (the order's,
 	// on its page; the shop's, on the list) and wait for a refund.
 	ToRefund []Payment
+	// CanRestock: the refund form offers to put the units back on sale
+	// (the shop's catalog takes them back; see Service.SetRestocker).
+	CanRestock bool
 }
 
 // AdminFilter is the order list's filter as typed.
@@ -89,6 +92,7 @@ func (f AdminFilter) Active() bool {
 // ActionForm keeps what the merchant typed into an order's action forms.
 type ActionForm struct {
 	Carrier, TrackingNo, CancelReason, RefundAmount, RefundReason string
+	RefundRestock                                                 bool
 }
 
 // merchantTabs are the statuses the console filters by.
@@ -209,7 +213,7 @@ func (h *Handlers) adminOrder(c echo.Context) error {
 		return err
 	}
 	return c.Render(http.StatusOK, "admin_order.html", AdminPage{Shop: t, Order: viewOf(o, shopZone(t)),
-		Form: defaultForm(o), Notice: adminNotice(c), ToRefund: toRefund})
+		Form: defaultForm(o), Notice: adminNotice(c), ToRefund: toRefund, CanRestock: h.svc.restock != nil})
 }
 
 // orderToRefund is the order's payments waiting for a refund.
@@ -242,7 +246,8 @@ func defaultForm(o Order) ActionForm {
 
 func actionForm(c echo.Context) ActionForm {
 	return ActionForm{Carrier: c.FormValue("carrier"), TrackingNo: c.FormValue("tracking_no"),
-		CancelReason: c.FormValue("reason"), RefundAmount: c.FormValue("amount"), RefundReason: c.FormValue("reason")}
+		CancelReason: c.FormValue("reason"), RefundAmount: c.FormValue("amount"), RefundReason: c.FormValue("reason"),
+		RefundRestock: c.FormValue("restock") == "1"}
 }
 
 // adminAction runs one action on the :id order and goes back to the order,
@@ -269,7 +274,7 @@ func (h *Handlers) adminAction(c echo.Context, done string, act func(ctx context
 			return rerr
 		}
 		return c.Render(fe.Status, "admin_order.html", AdminPage{Shop: t, Order: viewOf(fresh, shopZone(t)), Form: f,
-			Error: pageError(c.Request().Context(), fe), ToRefund: toRefund})
+			Error: pageError(c.Request().Context(), fe), ToRefund: toRefund, CanRestock: h.svc.restock != nil})
 	}
 	if err != nil {
 		return err
@@ -311,7 +316,8 @@ func (h *Handlers) adminRefund(c echo.Context) error {
 		if amount == 0 {
 			return fault.Invalid("amount", "must be more than ¥0.00")
 		}
-		_, err = h.svc.Refund(ctx, tenantID, o.ID, RefundRequest{Amount: amount, Reason: f.RefundReason})
+		_, err = h.svc.Refund(ctx, tenantID, o.ID, RefundRequest{Amount: amount, Reason: f.RefundReason,
+			Restock: f.RefundRestock, NotifyURL: h.refundNotifyURL(c)})
 		var fe *fault.Error
 		if errors.As(err, &fe) && fe.Status == http.StatusConflict {
 			// The service words the limit in fen; the console speaks yuan.

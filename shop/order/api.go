@@ -221,6 +221,7 @@ func (h *Handlers) apiCancel(c echo.Context) error {
 func (h *Handlers) apiRefund(c echo.Context) error {
 	var in RefundRequest
 	return h.apiAction(c, fault.DecodeJSON, &in, func(ctx context.Context, tenantID, id string) (any, error) {
+		in.NotifyURL = h.refundNotifyURL(c)
 		return h.svc.Refund(ctx, tenantID, id, in)
 	})
 }
@@ -250,4 +251,9 @@ func (h *Handlers) apiSaveSettings(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, st.Masked())
+}
+
+// refundNotifyURL is where WeChat Pay notifies the shop's refunds.
+func (h *Handlers) refundNotifyURL(c echo.Context) string {
+	return h.publicURL(c) + "/pay/notify/" + tenants.FromContext(c).Slug + "/wechat-refund"
 }

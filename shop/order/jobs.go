@@ -148,6 +148,8 @@ func (s *Service) closeRefunded(ctx context.Context, tenantID string) (int, erro
 // QueryReport counts what one payment query pass over a shop did.
 type QueryReport struct {
 	Queried, Settled, Failed int
+	// RefundsQueried refunds were asked about; Refunds were settled.
+	RefundsQueried, Refunds int
 }
 
 // QueryPayments asks WeChat Pay about the shop's unpaid orders whose
@@ -155,7 +157,8 @@ type QueryReport struct {
 // /v3/pay/transactions/out-trade-no/{id}), each with back-off (see
 // dueForQuery), and confirms those it says were paid: the same
 // ConfirmPayment as a notification, so one that arrives as well changes
-// nothing. A shop without WeChat Pay has nothing to ask.
+// nothing. Refunds still processing are asked about the same way (see
+// queryRefunds). A shop without WeChat Pay has nothing to ask.
 func (s *Service) QueryPayments(ctx context.Context, tenantID string) (QueryReport, error) {
 	var r QueryReport
 	st, err := s.Settings(ctx, tenantID)
@@ -163,7 +166,10 @@ func (s *Service) QueryPayments(ctx context.Context, tenantID string) (QueryRepo
 		return r, err
 	}
 	acct, ok, err := s.payAccount(ctx, tenantID, st, false)
-	if err != nil || !ok {
+	if err != nil {
+		return r, err
+	}
+	if err := s.queryRefunds(ctx, tenantID, acct, ok, &r); err != nil || !ok {
 		return r, err
 	}
 	now := s.clock()

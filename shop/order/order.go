@@ -57,15 +57,21 @@ type Order struct {
 	ShippingFee int64   `json:"shipping_fee" bson:"shipping_fee"`
 	Discount    int64   `json:"discount"`
 	Payable     int64   `json:"payable"`
-	// Paid is what the provider confirmed; Refunded what went back;
-	// Refundable = Paid - Refunded, kept as a field so a refund is one
-	// conditional decrement (refundable >= amount) on every engine.
-	Paid          int64    `json:"paid"`
-	Refunded      int64    `json:"refunded"`
-	Refundable    int64    `json:"refundable"`
-	Refunds       []Refund `json:"refunds"`
-	Provider      string   `json:"payment_provider,omitempty"`
-	TransactionID string   `json:"transaction_id,omitempty" bson:"transaction_id"`
+	// Paid is what the provider confirmed; Refunded what went back
+	// (succeeded refunds); Refundable = Paid - Refunded - what processing
+	// refunds reserve, kept as a field so a refund is one conditional
+	// decrement (refundable >= amount) on every engine.
+	Paid       int64    `json:"paid"`
+	Refunded   int64    `json:"refunded"`
+	Refundable int64    `json:"refundable"`
+	Refunds    []Refund `json:"refunds"`
+	// Refunding counts the refunds still processing; RefundSeq grows with
+	// every write of Refunds, so a refund is settled by a write
+	// conditional on the version it read.
+	Refunding     int    `json:"refunding" bson:"refunding"`
+	RefundSeq     int64  `json:"-" bson:"refund_seq"`
+	Provider      string `json:"payment_provider,omitempty"`
+	TransactionID string `json:"transaction_id,omitempty" bson:"transaction_id"`
 	// Test marks an order paid in the sandbox while its shop was in test
 	// mode: no real money moved, and it earns no withdrawable commission.
 	Test         bool   `json:"test" bson:"test"`
@@ -154,12 +160,44 @@ type Address struct {
 	Detail   string `json:"detail"`
 }
 
-// Refund is one (full or partial) refund of an order.
+// Refund is one (full or partial) refund of an order. It is recorded
+// processing, its amount reserved (taken off the order's refundable), when
+// the merchant asks for it; the provider's answer, notification or a
+// query then settles it once: succeeded (the money counts as refunded and
+// the refund event goes out) or failed (the amount is refundable again).
 type Refund struct {
-	ID     string    `json:"id"`
-	Amount int64     `json:"amount"`
-	Reason string    `json:"reason"`
-	At     time.Time `json:"at"`
+	ID     string `json:"id"`
+	Amount int64  `json:"amount"`
+	Reason string `json:"reason"`
+	// Status is RefundProcessing, RefundSucceeded or RefundFailed; ""
+	// (refunds of earlier releases, recorded at once) means succeeded.
+	Status string `json:"status" bson:"status"`
+	// Restock puts the order's units back on the products once the
+	// refund succeeds (once per order line, however many refunds ask).
+	Restock bool `json:"restock,omitempty" bson:"restock"`
+	// Provider is who gives the money back: ProviderWeChat, or "" for an
+	// order paid in the sandbox's test mode (refunded locally, at once).
+	Provider string `json:"provider,omitempty" bson:"provider"`
+	// RefundID is the provider's refund number; Failure why it failed.
+	RefundID  string     `json:"refund_id,omitempty" bson:"refund_id"`
+	Failure   string     `json:"failure,omitempty" bson:"failure"`
+	At        time.Time  `json:"at"`
+	SettledAt *time.Time `json:"settled_at,omitempty" bson:"settled_at,omitempty"`
+}
+
+// Refund statuses.
+const (
+	RefundProcessing = "processing"
+	RefundSucceeded  = "succeeded"
+	RefundFailed     = "failed"
+)
+
+// State is the refund's status, "" read as succeeded.
+func (r Refund) State() string {
+	if r.Status == "" {
+		return RefundSucceeded
+	}
+	return r.Status
 }
 
 // Event types published to subscribers.

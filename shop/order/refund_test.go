@@ -110,11 +110,17 @@ func TestRepairHalfRefunded(t *testing.T) {
 			if partly {
 				amount--
 			}
-			r := Refund{ID: engine.NewID(), Amount: amount, At: f.clock}
-			ok, err := f.svc.store.AddRefund(ctx, f.tenant, o.ID, []string{status}, r,
-				Event{ID: "refund:" + r.ID, Type: EventRefunded, Amount: amount, At: f.clock})
+			r := Refund{ID: engine.NewID(), Amount: amount, Status: RefundProcessing, At: f.clock}
+			ok, err := f.svc.store.AddRefund(ctx, f.tenant, o.ID, []string{status}, r)
 			if err != nil || !ok {
 				t.Fatalf("refund: %v %v", ok, err)
+			}
+			cur := f.get(o.ID)
+			r.Status = RefundSucceeded
+			ok, err = f.svc.store.SettleRefund(ctx, f.tenant, o.ID, cur.RefundSeq, []Refund{r}, RefundSettle{Refunded: amount,
+				Close: !partly, Event: &Event{ID: "refund:" + r.ID, Type: EventRefunded, Amount: amount, At: f.clock}})
+			if err != nil || !ok {
+				t.Fatalf("settle: %v %v", ok, err)
 			}
 			if !partly {
 				if ok, err := f.svc.store.Transition(ctx, f.tenant, o.ID, []string{Refunded}, status, Change{}, nil); err != nil || !ok {

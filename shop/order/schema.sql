@@ -118,3 +118,18 @@ CREATE TABLE IF NOT EXISTS cart_items (
 CREATE TABLE IF NOT EXISTS order_settings (
     tenant_id TEXT PRIMARY KEY,
     doc TEXT NOT NULL);
+
+-- Refunds are recorded processing and settled by the provider's answer:
+-- refunding counts the processing ones, refund_seq versions the list.
+ALTER TABLE orders ADD COLUMN refunding INTEGER NOT NULL DEFAULT 0;
+
+ALTER TABLE orders ADD COLUMN refund_seq INTEGER NOT NULL DEFAULT 0;
+
+CREATE INDEX IF NOT EXISTS orders_refunding ON orders (tenant_id) WHERE refunding > 0;
+
+-- A processing refund reserves its amount (refundable 0 while it runs):
+-- only an order with none processing is fully refunded.
+DROP INDEX IF EXISTS orders_fully_refunded;
+
+CREATE INDEX IF NOT EXISTS orders_fully_refunded_settled ON orders (tenant_id)
+    WHERE refundable = 0 AND refunded > 0 AND refunding = 0 AND status IN ('paid', 'shipped', 'completed');

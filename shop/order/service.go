@@ -26,6 +26,7 @@ type Service struct {
 	subs    []Subscriber
 	attr    Attributor
 	disc    Discounter
+	restock Restocker
 	known   knownFans
 	// live: the server takes real payments (see SetLive).
 	live bool

@@ -19,10 +19,17 @@ type Store interface {
 	// appending ev (if any) to its outbox, in one conditional update. It
 	// reports false, changing nothing, when the order is not in from.
 	Transition(ctx context.Context, tenantID, id string, from []string, to string, ch Change, ev *Event) (bool, error)
-	// AddRefund records r if at least r.Amount is still refundable and the
-	// order is in one of from, appending ev, in one conditional update that
-	// also moves the order to refunded when nothing is left to refund.
-	AddRefund(ctx context.Context, tenantID, id string, from []string, r Refund, ev Event) (bool, error)
+	// AddRefund records r (processing) if at least r.Amount is still
+	// refundable and the order is in one of from, in one conditional
+	// update that reserves the amount (refundable -= amount) and counts
+	// it in refunding.
+	AddRefund(ctx context.Context, tenantID, id string, from []string, r Refund) (bool, error)
+	// SettleRefund writes refunds (the order's list with one refund
+	// settled) and st, only if the order's refund_seq is still seq: false,
+	// changing nothing, when another write of its refunds came first.
+	SettleRefund(ctx context.Context, tenantID, id string, seq int64, refunds []Refund, st RefundSettle) (bool, error)
+	// Refunding lists up to limit orders with a refund still processing.
+	Refunding(ctx context.Context, tenantID string, limit int) ([]Order, error)
 	// FullyRefunded lists up to limit orders whose money was all refunded
 	// but whose status is still paid, shipped or completed (left so by the
 	// two-write refund of earlier releases on MongoDB).
@@ -99,6 +106,16 @@ type Change struct {
 	CompletedAt   *time.Time
 	CancelledAt   *time.Time
 	CancelReason  *string
+}
+
+// RefundSettle is what settling one refund changes besides the list:
+// Refunded is added to refunded, Refundable given back to refundable,
+// Close moves the order to refunded, Event (a succeeded refund's) goes to
+// the outbox.
+type RefundSettle struct {
+	Refunded, Refundable int64
+	Close                bool
+	Event                *Event
 }
 
 // Payment is a provider's confirmed payment of an order.
@@ -211,7 +228,8 @@ var Schema = engine.NewSchema("order", schemaSQL,
 	engine.Coll("orders",
 		engine.Index("-created_at", "-_id"), engine.Index("status", "-created_at", "-_id"),
 		engine.Index("fan_id", "-created_at", "-_id"), engine.Index("status", "expires_at"),
-		engine.Index("status", "shipped_at"), engine.Index("status", "refundable"), engine.Index("outbox")),
+		engine.Index("status", "shipped_at"), engine.Index("status", "refundable"), engine.Index("outbox"),
+		engine.Index("refunding")),
 	engine.Coll("payments",
 		engine.Unique("provider", "transaction_id"), engine.Index("order_id"),
 		engine.Index("refund", "-at")),

@@ -45,6 +45,9 @@ func (d orderDoc) order() Order {
 	}
 	for i := range o.Refunds {
 		o.Refunds[i].At = o.Refunds[i].At.UTC()
+		if t := o.Refunds[i].SettledAt; t != nil {
+			o.Refunds[i].SettledAt = engine.OptTime(*t)
+		}
 	}
 	return o
 }
@@ -158,42 +161,59 @@ func (s *mongoStore) Transition(ctx context.Context, tenantID, id string, from [
 	return ok, fault.Wrap(err, "order %s to %s", id, to)
 }
 
-func (s *mongoStore) AddRefund(ctx context.Context, tenantID, id string, from []string, r Refund, ev Event) (bool, error) {
-	c := s.e.Mongo(tenantID).C("orders")
-	// One conditional update, as on SQLite, in one of two shapes: a refund
-	// that leaves some refundable (refundable > amount), or one of all that
-	// is left, which also closes the order (refundable == amount). A status
-	// write of its own would let a ship land between the two, or a crash
-	// leave a fully refunded order shippable. The partial shape is tried
-	// first: refundable only shrinks, so when it fails the full one is the
-	// only one that can still take, and a refusal of both is true at once.
-	for _, full := range []bool{false, true} {
-		left, set := any(r.Amount), bson.D{{Key: "outbox", Value: true}}
-		if full {
-			set = append(set, bson.E{Key: "status", Value: Refunded})
-		} else {
-			left = bson.D{{Key: "$gt", Value: r.Amount}}
-		}
-		ok, err := updatedOne(c.UpdateOne(ctx,
-			bson.D{{Key: "_id", Value: id}, {Key: "status", Value: bson.D{{Key: "$in", Value: from}}}, {Key: "refundable", Value: left}},
-			bson.D{
-				{Key: "$inc", Value: bson.D{{Key: "refunded", Value: r.Amount}, {Key: "refundable", Value: -r.Amount}}},
-				{Key: "$push", Value: bson.D{{Key: "refunds", Value: r}, {Key: "events", Value: ev}}},
-				{Key: "$set", Value: set},
-			}))
-		if err != nil || ok {
-			return ok, fault.Wrap(err, "refund order %s", id)
-		}
+func (s *mongoStore) AddRefund(ctx context.Context, tenantID, id string, from []string, r Refund) (bool, error) {
+	// One conditional update, as on SQLite: refundable >= amount reserves
+	// the amount against every other refund, processing or not.
+	ok, err := updatedOne(s.e.Mongo(tenantID).C("orders").UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: id}, {Key: "status", Value: bson.D{{Key: "$in", Value: from}}},
+			{Key: "refundable", Value: bson.D{{Key: "$gte", Value: r.Amount}}}},
+		bson.D{
+			{Key: "$inc", Value: bson.D{{Key: "refundable", Value: -r.Amount}, {Key: "refunding", Value: 1}, {Key: "refund_seq", Value: 1}}},
+			{Key: "$push", Value: bson.D{{Key: "refunds", Value: r}}},
+		}))
+	return ok, fault.Wrap(err, "refund order %s", id)
+}
+
+// seqIs matches an order whose refund_seq is seq (absent on orders of
+// earlier releases: 0).
+func seqIs(seq int64) any {
+	if seq == 0 {
+		return bson.D{{Key: "$in", Value: bson.A{0, nil}}}
 	}
-	return false, nil
+	return seq
+}
+
+func (s *mongoStore) SettleRefund(ctx context.Context, tenantID, id string, seq int64, refunds []Refund, st RefundSettle) (bool, error) {
+	set := bson.D{{Key: "refunds", Value: refunds}}
+	if st.Close {
+		set = append(set, bson.E{Key: "status", Value: Refunded})
+	}
+	update := bson.D{}
+	if st.Event != nil {
+		set = append(set, bson.E{Key: "outbox", Value: true})
+		update = append(update, bson.E{Key: "$push", Value: bson.D{{Key: "events", Value: *st.Event}}})
+	}
+	update = append(update, bson.E{Key: "$set", Value: set}, bson.E{Key: "$inc", Value: bson.D{
+		{Key: "refunded", Value: st.Refunded}, {Key: "refundable", Value: st.Refundable},
+		{Key: "refunding", Value: -1}, {Key: "refund_seq", Value: 1}}})
+	ok, err := updatedOne(s.e.Mongo(tenantID).C("orders").UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: id}, {Key: "refund_seq", Value: seqIs(seq)}}, update))
+	return ok, fault.Wrap(err, "settle refund of order %s", id)
+}
+
+func (s *mongoStore) Refunding(ctx context.Context, tenantID string, limit int) ([]Order, error) {
+	list, err := s.find(ctx, tenantID, bson.D{{Key: "refunding", Value: bson.D{{Key: "$gt", Value: 0}}}}, options.Find().SetLimit(int64(limit)))
+	return list, fault.Wrap(err, "orders with refunds processing")
 }
 
 // FullyRefunded finds what the two-write refund of earlier releases could
 // leave behind when interrupted between its writes: the money all given
-// back, the status not "refunded".
+// back, the status not "refunded" (and no refund still processing, whose
+// reservation also leaves refundable at 0).
 func (s *mongoStore) FullyRefunded(ctx context.Context, tenantID string, limit int) ([]Order, error) {
 	list, err := s.find(ctx, tenantID, bson.D{{Key: "status", Value: bson.D{{Key: "$in", Value: refundable}}},
-		{Key: "refundable", Value: 0}, {Key: "refunded", Value: bson.D{{Key: "$gt", Value: 0}}}}, options.Find().SetLimit(int64(limit)))
+		{Key: "refundable", Value: 0}, {Key: "refunded", Value: bson.D{{Key: "$gt", Value: 0}}},
+		{Key: "refunding", Value: bson.D{{Key: "$in", Value: bson.A{0, nil}}}}}, options.Find().SetLimit(int64(limit)))
 	return list, fault.Wrap(err, "fully refunded orders")
 }
 

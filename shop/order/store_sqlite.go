@@ -18,14 +18,14 @@ type sqliteStore struct{ engineStore }
 
 const orderColumns = `id, fan_id, status, lines, address, goods_total, shipping_fee, discount, payable, paid, refunded,
 	refundable, refunds, events, provider, transaction_id, carrier, tracking_no, cancel_reason, attribution,
-	created_at, expires_at, paid_at, shipped_at, completed_at, cancelled_at, test`
+	created_at, expires_at, paid_at, shipped_at, completed_at, cancelled_at, test, refunding, refund_seq`
 
 func scanOrder(scan func(...any) error) (Order, error) {
 	var o Order
 	var lines, addr, refunds, events, attribution, created, expires, paid, shipped, completed, cancelled string
 	err := scan(&o.ID, &o.FanID, &o.Status, &lines, &addr, &o.GoodsTotal, &o.ShippingFee, &o.Discount, &o.Payable,
 		&o.Paid, &o.Refunded, &o.Refundable, &refunds, &events, &o.Provider, &o.TransactionID, &o.Carrier,
-		&o.TrackingNo, &o.CancelReason, &attribution, &created, &expires, &paid, &shipped, &completed, &cancelled, &o.Test)
+		&o.TrackingNo, &o.CancelReason, &attribution, &created, &expires, &paid, &shipped, &completed, &cancelled, &o.Test, &o.Refunding, &o.RefundSeq)
 	if err != nil {
 		return o, err
 	}
@@ -122,24 +122,45 @@ func (s *sqliteStore) Transition(ctx context.Context, tenantID, id string, from 
 	return ok, fault.Wrap(err, "order %s to %s", id, to)
 }
 
-func (s *sqliteStore) AddRefund(ctx context.Context, tenantID, id string, from []string, r Refund, ev Event) (bool, error) {
-	args := []any{r.Amount, r.Amount, r.Amount, engine.JSONText(r), engine.JSONText(ev), id, r.Amount}
+func (s *sqliteStore) AddRefund(ctx context.Context, tenantID, id string, from []string, r Refund) (bool, error) {
+	args := []any{r.Amount, engine.JSONText(r), id, r.Amount}
 	for _, f := range from {
 		args = append(args, f)
 	}
 	// One conditional update: refundable >= amount is the guard that makes
-	// concurrent refunds never add up to more than was paid.
-	ok, err := s.execOne(ctx, tenantID, `UPDATE orders SET refunded = refunded + ?, refundable = refundable - ?,
-		status = CASE WHEN refundable - ? = 0 THEN 'refunded' ELSE status END,
-		refunds = json_insert(refunds, '$[#]', json(?)), events = json_insert(events, '$[#]', json(?)), outbox = 1
+	// concurrent refunds (processing ones reserve theirs) never add up to
+	// more than was paid.
+	ok, err := s.execOne(ctx, tenantID, `UPDATE orders SET refundable = refundable - ?, refunding = refunding + 1,
+		refund_seq = refund_seq + 1, refunds = json_insert(refunds, '$[#]', json(?))
 		WHERE tenant_id = ? AND id = ? AND refundable >= ? AND status IN (`+engine.Placeholders(len(from))+`)`, args...)
 	return ok, fault.Wrap(err, "refund order %s", id)
 }
 
+func (s *sqliteStore) SettleRefund(ctx context.Context, tenantID, id string, seq int64, refunds []Refund, st RefundSettle) (bool, error) {
+	assign := []string{"refunds = ?", "refunded = refunded + ?", "refundable = refundable + ?",
+		"refunding = refunding - 1", "refund_seq = refund_seq + 1"}
+	args := []any{engine.JSONText(refunds), st.Refunded, st.Refundable}
+	if st.Close {
+		assign = append(assign, "status = 'refunded'")
+	}
+	if st.Event != nil {
+		assign = append(assign, "events = json_insert(events, '$[#]', json(?))", "outbox = 1")
+		args = append(args, engine.JSONText(st.Event))
+	}
+	ok, err := s.execOne(ctx, tenantID, `UPDATE orders SET `+strings.Join(assign, ", ")+`
+		WHERE tenant_id = ? AND id = ? AND refund_seq = ?`, append(args, id, seq)...)
+	return ok, fault.Wrap(err, "settle refund of order %s", id)
+}
+
+func (s *sqliteStore) Refunding(ctx context.Context, tenantID string, limit int) ([]Order, error) {
+	list, err := s.query(ctx, tenantID, `SELECT `+orderColumns+` FROM orders WHERE tenant_id = ? AND refunding > 0 LIMIT ?`, limit)
+	return list, fault.Wrap(err, "orders with refunds processing")
+}
+
 func (s *sqliteStore) FullyRefunded(ctx context.Context, tenantID string, limit int) ([]Order, error) {
-	// The literal conditions of the partial index orders_fully_refunded.
+	// The literal conditions of the partial index orders_fully_refunded_settled.
 	list, err := s.query(ctx, tenantID, `SELECT `+orderColumns+` FROM orders WHERE tenant_id = ?
-		AND refundable = 0 AND refunded > 0 AND status IN ('paid', 'shipped', 'completed') LIMIT ?`, limit)
+		AND refundable = 0 AND refunded > 0 AND refunding = 0 AND status IN ('paid', 'shipped', 'completed') LIMIT ?`, limit)
 	return list, fault.Wrap(err, "fully refunded orders")
 }
 

@@ -2,6 +2,7 @@ package order
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -36,6 +37,7 @@ func (h *Handlers) StorefrontAPIRoutes(g *echo.Group) {
 func (h *Handlers) NotifyRoutes(g *echo.Group) {
 	g.POST("/sandbox", h.notifySandbox)
 	g.POST("/wechat", h.notifyWeChat)
+	g.POST("/wechat-refund", h.notifyWeChatRefund)
 }
 
 // requireJSON refuses state-changing storefront calls without a JSON body.
@@ -174,12 +176,23 @@ func (h *Handlers) notifySandbox(c echo.Context) error {
 }
 
 func (h *Handlers) notifyWeChat(c echo.Context) error {
+	return h.wechatNotify(c, h.svc.WeChatPayNotify)
+}
+
+// notifyWeChatRefund takes WeChat Pay's refund notifications.
+func (h *Handlers) notifyWeChatRefund(c echo.Context) error {
+	return h.wechatNotify(c, h.svc.WeChatRefundNotify)
+}
+
+// wechatNotify reads a WeChat Pay notification, hands it to take and
+// answers as WeChat Pay expects.
+func (h *Handlers) wechatNotify(c echo.Context, take func(context.Context, string, *http.Request) error) error {
 	body, err := readNotify(c)
 	if err != nil {
 		return err
 	}
 	c.Request().Body = io.NopCloser(bytes.NewReader(body))
-	err = h.svc.WeChatPayNotify(c.Request().Context(), tenants.FromContext(c).ID, c.Request())
+	err = take(c.Request().Context(), tenants.FromContext(c).ID, c.Request())
 	var fe *fault.Error
 	if err != nil && !errors.As(err, &fe) {
 		return err // a 500, logged: WeChat Pay tries again later

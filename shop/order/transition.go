@@ -104,34 +104,3 @@ func (s *Service) CancelForFan(ctx context.Context, tenantID, fanID, id string) 
 	}
 	return s.Cancel(ctx, tenantID, id, "cancelled by the buyer")
 }
-
-// RefundRequest is a merchant's refund.
-type RefundRequest struct {
-	Amount int64  `json:"amount"`
-	Reason string `json:"reason"`
-}
-
-// Refund refunds part or all of a paid order: never more than was paid
-// minus what was refunded before, however many refunds race.
-func (s *Service) Refund(ctx context.Context, tenantID, id string, req RefundRequest) (Order, error) {
-	if err := engine.CheckID("id", "order", id); err != nil {
-		return Order{}, err
-	}
-	if req.Amount <= 0 {
-		return Order{}, fault.Invalid("amount", "must be a positive number of fen")
-	}
-	reason, err := reasonText(req.Reason)
-	if err != nil {
-		return Order{}, err
-	}
-	now := s.clock()
-	r := Refund{ID: engine.NewID(), Amount: req.Amount, Reason: reason, At: now}
-	ok, err := s.store.AddRefund(ctx, tenantID, id, refundable, r,
-		Event{ID: "refund:" + r.ID, Type: EventRefunded, Amount: r.Amount, At: now})
-	return s.settle(ctx, tenantID, id, ok, err, func(o Order) error {
-		if o.Status == PendingPayment || o.Status == Cancelled {
-			return fault.Conflict("cannot refund an order that is %s: it was never paid", words(o.Status))
-		}
-		return fault.Conflict("at most %d fen can still be refunded (paid %d, refunded %d)", o.Refundable, o.Paid, o.Refunded)
-	})
-}

@@ -95,12 +95,15 @@ type Step struct {
 
 // The kinds of timeline steps.
 const (
-	StepPlaced    = "order_placed"
-	StepPaid      = "paid"
-	StepShipped   = "shipped"
-	StepRefunded  = "refunded"
-	StepCompleted = "completed"
-	StepCancelled = "cancelled"
+	StepPlaced   = "order_placed"
+	StepPaid     = "paid"
+	StepShipped  = "shipped"
+	StepRefunded = "refunded"
+	// A refund asked for and not settled yet, and one that failed.
+	StepRefundProcessing = "refund_processing"
+	StepRefundFailed     = "refund_failed"
+	StepCompleted        = "completed"
+	StepCancelled        = "cancelled"
 )
 
 // Timeline lists what happened to the order, oldest first.
@@ -113,7 +116,14 @@ func (v OrderView) Timeline() []Step {
 		steps = append(steps, Step{at: *v.ShippedAt, Kind: StepShipped, Detail: v.Carrier + " " + v.TrackingNo})
 	}
 	for _, r := range v.Refunds {
-		steps = append(steps, Step{at: r.At, Kind: StepRefunded, Amount: r.Amount, Detail: r.Reason})
+		kind := StepRefunded
+		switch r.State() {
+		case RefundProcessing:
+			kind = StepRefundProcessing
+		case RefundFailed:
+			kind = StepRefundFailed
+		}
+		steps = append(steps, Step{at: r.At, Kind: kind, Amount: r.Amount, Detail: r.Reason})
 	}
 	if v.CompletedAt != nil {
 		steps = append(steps, Step{at: *v.CompletedAt, Kind: StepCompleted})

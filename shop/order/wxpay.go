@@ -18,6 +18,8 @@ import (
 	"github.com/wechatpay-apiv3/wechatpay-go/core/option"
 	"github.com/wechatpay-apiv3/wechatpay-go/services/payments"
 	"github.com/wechatpay-apiv3/wechatpay-go/services/payments/jsapi"
+	"github.com/wechatpay-apiv3/wechatpay-go/services/refunddomestic"
+	"github.com/wechatpay-apiv3/wechatpay-go/services/transferbatch"
 	"github.com/wechatpay-apiv3/wechatpay-go/utils"
 
 	"microshop/tenants/fault"
@@ -92,9 +94,11 @@ func (s *Service) wechatPay() *WeChatPay {
 
 // payClient is one shop's SDK client, notify handler and JSAPI service.
 type payClient struct {
-	acct   WeChatPaySettings
-	jsapi  jsapi.JsapiApiService
-	notify *notify.Handler
+	acct      WeChatPaySettings
+	jsapi     jsapi.JsapiApiService
+	refunds   refunddomestic.RefundsApiService
+	transfers transferbatch.TransferBatchApiService
+	notify    *notify.Handler
 }
 
 // maxPayClients bounds the cache; past it, it starts over.
@@ -141,7 +145,8 @@ func (w *WeChatPay) client(ctx context.Context, tenantID string, acct WeChatPayS
 	if err != nil {
 		return nil, fault.Conflict("the WeChat Pay API v3 key must be 32 characters; check the order settings")
 	}
-	c = &payClient{acct: acct, jsapi: jsapi.JsapiApiService{Client: cc}, notify: nh}
+	c = &payClient{acct: acct, jsapi: jsapi.JsapiApiService{Client: cc}, refunds: refunddomestic.RefundsApiService{Client: cc},
+		transfers: transferbatch.TransferBatchApiService{Client: cc}, notify: nh}
 	w.mu.Lock()
 	if len(w.clients) >= maxPayClients {
 		w.clients = map[string]*payClient{}

@@ -13,7 +13,10 @@
 // It is written from WeChat Pay's documentation, not with its SDK, so
 // that tests of the SDK's use check it independently. It serves
 // /v3/pay/transactions/jsapi, .../out-trade-no/{no} (query),
-// .../out-trade-no/{no}/close and .../id/{transaction_id}.
+// .../out-trade-no/{no}/close and .../id/{transaction_id}, and refunds:
+// /v3/refund/domestic/refunds and .../{out_refund_no} (refund.go), and
+// transfers to a user's balance: /v3/transfer/batches and
+// .../out-batch-no/{no} (transfer.go).
 //
 // In sandbox mode the server mounts it in process: Client returns an HTTP
 // client whose requests the simulator serves directly, and SetNotifier
@@ -76,9 +79,12 @@ type Simulator struct {
 // merchant is one enrolled merchant account and its ledger.
 type merchant struct {
 	Merchant
-	orders map[string]*Transaction // by out_trade_no
-	rule   Rule
-	sent   int // notifications delivered (2xx answers)
+	orders  map[string]*Transaction // by out_trade_no
+	refunds map[string]*Refund      // by out_refund_no
+	// transfers by out_batch_no
+	transfers map[string]*TransferBatch
+	rule      Rule
+	sent      int // notifications delivered (2xx answers)
 }
 
 // Merchant is what the simulator knows of a merchant account: its id, API
@@ -142,11 +148,19 @@ type Rule struct {
 	Delay time.Duration
 	// Hold keeps notifications until Release.
 	Hold bool
+	// FailRefunds ends the merchant's next refunds ABNORMAL (the buyer's
+	// account could not take the money) instead of SUCCESS.
+	FailRefunds bool
+	// HoldRefunds keeps refunds PROCESSING until SettleRefunds.
+	HoldRefunds bool
+	// FailTransfers ends transfers FAIL instead of SUCCESS.
+	FailTransfers bool
 }
 
 // notice is a notification waiting to be sent.
 type notice struct {
 	mchID, outTradeNo string
+	refund            string // out_refund_no for a refund's notification
 }
 
 // New returns a simulator with a fresh RSA key pair.
@@ -195,7 +209,7 @@ func (s *Simulator) Enroll(m Merchant) error {
 		cur.Merchant = m
 		return nil
 	}
-	s.merchants[m.MchID] = &merchant{Merchant: m, orders: map[string]*Transaction{}}
+	s.merchants[m.MchID] = &merchant{Merchant: m, orders: map[string]*Transaction{}, refunds: map[string]*Refund{}, transfers: map[string]*TransferBatch{}}
 	return nil
 }
 
@@ -301,7 +315,7 @@ func (s *Simulator) Pay(ctx context.Context, mchID, outTradeNo string) (Transact
 	paid := *t
 	rule := m.rule
 	s.mu.Unlock()
-	s.dispatch(ctx, rule, notice{mchID, outTradeNo})
+	s.dispatch(ctx, rule, notice{mchID: mchID, outTradeNo: outTradeNo})
 	return paid, nil
 }
 
@@ -321,7 +335,11 @@ func (s *Simulator) dispatch(ctx context.Context, rule Rule, n notice) {
 		var wg sync.WaitGroup
 		for range times {
 			wg.Go(func() {
-				if err := s.Notify(context.WithoutCancel(ctx), n.mchID, n.outTradeNo); err != nil {
+				notify := s.Notify
+				if n.refund != "" {
+					notify = func(ctx context.Context, mchID, _ string) error { return s.NotifyRefund(ctx, mchID, n.refund) }
+				}
+				if err := notify(context.WithoutCancel(ctx), n.mchID, n.outTradeNo); err != nil {
 					s.log.Warn("wechat pay simulator: notification not taken", "mchid", n.mchID, "order", n.outTradeNo, "err", err)
 				}
 			})
@@ -373,6 +391,12 @@ func (s *Simulator) Notify(ctx context.Context, mchID, outTradeNo string) error 
 	if err != nil {
 		return err
 	}
+	return s.send(mchID, req)
+}
+
+// send sends a notification of the merchant's and returns an error unless
+// the shop answered 2xx.
+func (s *Simulator) send(mchID string, req *http.Request) error {
 	s.mu.Lock()
 	rt := s.notifier
 	s.mu.Unlock()
@@ -424,6 +448,13 @@ func (s *Simulator) NotificationRequest(ctx context.Context, mchID, outTradeNo s
 		edit(&t)
 	}
 	plain, _ := json.Marshal(t)
+	return s.notification(ctx, t.NotifyURL, key, "transaction", "TRANSACTION.SUCCESS", "支付成功", plain)
+}
+
+// notification is a notification as WeChat Pay sends it to url: the
+// resource plain (of type kind) encrypted AEAD_AES_256_GCM with the API v3
+// key, the body signed with the simulator's key.
+func (s *Simulator) notification(ctx context.Context, url, key, kind, event, summary string, plain []byte) (*http.Request, error) {
 	block, err := aes.NewCipher([]byte(key))
 	if err != nil {
 		return nil, err
@@ -433,15 +464,15 @@ func (s *Simulator) NotificationRequest(ctx context.Context, mchID, outTradeNo s
 		return nil, err
 	}
 	nonce := randomAlnum(12)
-	const ad = "transaction"
+	ad := kind
 	sealed := gcm.Seal(nil, []byte(nonce), plain, []byte(ad))
 	body, _ := json.Marshal(map[string]any{
 		"id": randomHex(16), "create_time": time.Now().In(chinaTime).Format(time.RFC3339),
-		"resource_type": "encrypt-resource", "event_type": "TRANSACTION.SUCCESS", "summary": "支付成功",
-		"resource": map[string]string{"original_type": "transaction", "algorithm": "AEAD_AES_256_GCM",
+		"resource_type": "encrypt-resource", "event_type": event, "summary": summary,
+		"resource": map[string]string{"original_type": kind, "algorithm": "AEAD_AES_256_GCM",
 			"ciphertext": base64.StdEncoding.EncodeToString(sealed), "associated_data": ad, "nonce": nonce},
 	})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.NotifyURL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("notify: %w", err)
 	}
@@ -486,6 +517,14 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.close(w, m, strings.TrimSuffix(strings.TrimPrefix(path, prefix+"out-trade-no/"), "/close"), body)
 	case r.Method == http.MethodGet && strings.HasPrefix(path, prefix+"out-trade-no/"):
 		s.query(w, m, r, func(t *Transaction) bool { return t.OutTradeNo == strings.TrimPrefix(path, prefix+"out-trade-no/") })
+	case r.Method == http.MethodPost && path == transfersPath:
+		s.createTransfer(w, m, body)
+	case r.Method == http.MethodGet && strings.HasPrefix(path, transfersPath+"/out-batch-no/"):
+		s.queryTransfer(w, m, strings.TrimPrefix(path, transfersPath+"/out-batch-no/"))
+	case r.Method == http.MethodPost && path == refundsPath:
+		s.createRefund(w, m, body)
+	case r.Method == http.MethodGet && strings.HasPrefix(path, refundsPath+"/"):
+		s.queryRefund(w, m, strings.TrimPrefix(path, refundsPath+"/"))
 	case r.Method == http.MethodGet && strings.HasPrefix(path, prefix+"id/"):
 		s.query(w, m, r, func(t *Transaction) bool { return t.TransactionID == strings.TrimPrefix(path, prefix+"id/") })
 	default:
