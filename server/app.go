@@ -138,6 +138,7 @@ func newServices(ctx context.Context, cfg Config, log *slog.Logger, engine *engi
 	fans := fan.NewStore(engine) // the one fan store every domain reads
 	a.orders = order.NewService(order.NewStore(engine), a.catalog, fans, log)
 	a.orders.SetLive(cfg.WeChat == "live") // live: sandbox payments only in a shop's test mode
+	a.orders.SetRestocker(a.catalog)       // a refund with "restock" puts the units back once
 	if err := a.setUpWeChatPay(); err != nil {
 		return nil, err
 	}

@@ -69,3 +69,9 @@ CREATE TABLE IF NOT EXISTS stock_log (
     seq INTEGER NOT NULL,
     product_id TEXT NOT NULL,
     PRIMARY KEY (tenant_id, seq));
+
+-- Units put back on sale by a refund, once per key (an order line).
+CREATE TABLE IF NOT EXISTS restocks (
+    tenant_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, key));

@@ -40,6 +40,19 @@ func (c *Catalog) Release(ctx context.Context, tenantID, key, productID, skuID s
 	return released, fault.Wrap(err, "release stock held for %s", key)
 }
 
+// Restock puts qty units back on the product (or its SKU skuID) once for
+// key: a refunded order line whose goods came back.
+func (c *Catalog) Restock(ctx context.Context, tenantID, key, productID, skuID string, qty int64) error {
+	if qty <= 0 {
+		return nil
+	}
+	shown, err := c.store.Restock(ctx, tenantID, key, productID, skuID, qty)
+	if err == nil && shown {
+		c.shelf.Invalidate(tenantID)
+	}
+	return fault.Wrap(err, "restock %d of product %s for %s", qty, productID, key)
+}
+
 // Commit forgets the hold for key and keeps the units taken.
 func (c *Catalog) Commit(ctx context.Context, tenantID, key, productID, skuID string) error {
 	return fault.Wrap(c.store.Commit(ctx, tenantID, key, productID, skuID), "commit stock held for %s", key)

@@ -49,6 +49,10 @@ type Store interface {
 	Release(ctx context.Context, tenantID, key, productID, skuID string) (released, shown bool, err error)
 	// Commit forgets key's hold, keeping the units taken.
 	Commit(ctx context.Context, tenantID, key, productID, skuID string) error
+	// Restock puts qty units back on the product (or SKU) once for key
+	// (a refunded order line); shown says the stock the storefront shows
+	// changed.
+	Restock(ctx context.Context, tenantID, key, productID, skuID string, qty int64) (shown bool, err error)
 }
 
 // Stamp is what the shelf polls to notice changes made on any replica.

@@ -438,6 +438,28 @@ func (s *mongoStore) Release(ctx context.Context, tenantID, key, productID, skuI
 	return true, true, s.logStock(ctx, s.e.Mongo(tenantID), productID)
 }
 
+func (s *mongoStore) Restock(ctx context.Context, tenantID, key, productID, skuID string, qty int64) (bool, error) {
+	coll, target := holdTarget(productID, skuID)
+	c := s.e.Mongo(tenantID).C(coll)
+	// One document, one update: the increment and the key it was done for,
+	// so however many restocks of one key race, one adds the units.
+	notYet := append(target[:len(target):len(target)], bson.E{Key: "restocks", Value: bson.D{{Key: "$ne", Value: key}}})
+	var after struct {
+		Stock int64 `bson:"stock"`
+	}
+	err := c.FindOneAndUpdate(ctx, notYet, bson.D{
+		{Key: "$inc", Value: bson.D{{Key: "stock", Value: qty}}},
+		{Key: "$push", Value: bson.D{{Key: "restocks", Value: key}}},
+	}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&after)
+	if engine.IsNoDocuments(err) {
+		return false, nil // restocked before, or the product is gone
+	}
+	if err != nil || !shownChange(after.Stock-qty, after.Stock) {
+		return false, err
+	}
+	return true, s.logStock(ctx, s.e.Mongo(tenantID), productID)
+}
+
 func (s *mongoStore) Commit(ctx context.Context, tenantID, key, productID, skuID string) error {
 	coll, target := holdTarget(productID, skuID)
 	c := s.e.Mongo(tenantID).C(coll)

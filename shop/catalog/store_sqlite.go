@@ -389,6 +389,35 @@ func (s *sqliteStore) Release(ctx context.Context, tenantID, key, productID, sku
 	return released, shown, err
 }
 
+func (s *sqliteStore) Restock(ctx context.Context, tenantID, key, productID, skuID string, qty int64) (bool, error) {
+	shown := false
+	err := s.e.SQLTx(ctx, tenantID, func(tx *engine.SQLTx) error {
+		// The key and the increment in one transaction: once per key.
+		res, err := tx.Exec(ctx, `INSERT OR IGNORE INTO restocks (tenant_id, key) VALUES (?, ?)`, key)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err // restocked before
+		}
+		var stock int64
+		if skuID != "" {
+			err = tx.QueryRow(ctx, `UPDATE skus SET stock = stock + ? WHERE tenant_id = ? AND id = ? RETURNING stock`, qty, skuID).Scan(&stock)
+		} else {
+			err = tx.QueryRow(ctx, `UPDATE products SET stock = stock + ? WHERE tenant_id = ? AND id = ? RETURNING stock`, qty, productID).Scan(&stock)
+		}
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // the product or SKU was deleted meanwhile
+		}
+		if err != nil || !shownChange(stock-qty, stock) {
+			return err
+		}
+		shown = true
+		return logStock(ctx, tx, productID)
+	})
+	return shown, err
+}
+
 func (s *sqliteStore) Commit(ctx context.Context, tenantID, key, productID, skuID string) error {
 	_, err := s.e.SQLExec(ctx, tenantID, `DELETE FROM stock_holds WHERE tenant_id = ? AND key = ?`, key)
 	return err
