@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"microshop/apidoc"
 	"microshop/distribution"
 	"microshop/shop/catalog"
 	"microshop/shop/demo"
@@ -208,6 +209,10 @@ func (a *app) mountRoutes() error {
 	platform := tenants.NewWeb(svc, codec, cfg.SecureCookies)
 	platform.PlatformRoutes(e.Group("", csrf))
 	platform.APIRoutes(e.Group("/api/v1"))
+	// The API's OpenAPI document and its page: public, outside the keyed group.
+	docs := apidoc.NewHandlers()
+	docs.APIRoutes(e.Group("/api/v1"))
+	docs.PageRoutes(e.Group(""))
 
 	// The groups: merchant API (API key), console (session), the PC
 	// store's widget (no fan cookie), storefront (fan identity, links'

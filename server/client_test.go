@@ -60,6 +60,9 @@ func (c *client) do(method, path string, body io.Reader, contentType string) (in
 	c.location = resp.Header.Get("Location")
 	c.contentType = resp.Header.Get("Content-Type")
 	b, _ := io.ReadAll(resp.Body)
+	// OpenAPI: every /api/v1 answer must be one apidoc/openapi.yaml
+	// describes for its route and status (apidoc_test.go).
+	checkOpenAPI(c.t, req, resp.StatusCode, resp.Header, b)
 	return resp.StatusCode, b
 }
 
@@ -224,6 +227,7 @@ func (c *client) jsonWithHeader(method, path string, v, out any, name, value str
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
+	checkOpenAPI(c.t, req, resp.StatusCode, resp.Header, body) // OpenAPI, as in do
 	if out != nil && len(body) > 0 {
 		if err := json.Unmarshal(body, out); err != nil {
 			c.t.Fatalf("decode %q: %v", body, err)

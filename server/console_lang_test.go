@@ -89,7 +89,7 @@ func TestConsoleInBothLanguages(t *testing.T) {
 
 			// The platform's pages, and its error page (a 404).
 			paths := map[string]*client{"/": visitor, "/login": visitor, "/signup": visitor, notFoundPage: visitor,
-				"/admin/no-such-page": console}
+				"/admin/no-such-page": console, "/docs/api": visitor, "/api/v1/openapi.json": visitor}
 			for _, r := range a.echo.Routes() {
 				if r.Method != http.MethodGet || !strings.HasPrefix(r.Path, "/admin") || strings.HasSuffix(r.Path, ".png") {
 					continue
