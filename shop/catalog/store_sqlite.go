@@ -363,7 +363,7 @@ func (s *sqliteStore) Hold(ctx context.Context, tenantID, key, productID, skuID 
 func (s *sqliteStore) Release(ctx context.Context, tenantID, key, productID, skuID string) (bool, bool, error) {
 	released, shown := false, false
 	err := s.e.SQLTx(ctx, tenantID, func(tx *engine.SQLTx) error {
-		var qty, stock int64
+		var qty int64
 		err := tx.QueryRow(ctx, `DELETE FROM stock_holds WHERE tenant_id = ? AND key = ? RETURNING qty`, key).Scan(&qty)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil // nothing held: released before, or never taken
@@ -372,21 +372,29 @@ func (s *sqliteStore) Release(ctx context.Context, tenantID, key, productID, sku
 			return err
 		}
 		released = true
-		if skuID != "" {
-			err = tx.QueryRow(ctx, `UPDATE skus SET stock = stock + ? WHERE tenant_id = ? AND id = ? RETURNING stock`, qty, skuID).Scan(&stock)
-		} else {
-			err = tx.QueryRow(ctx, `UPDATE products SET stock = stock + ? WHERE tenant_id = ? AND id = ? RETURNING stock`, qty, productID).Scan(&stock)
-		}
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil // the product or SKU was deleted meanwhile
-		}
-		if err != nil || !shownChange(stock-qty, stock) {
-			return err
-		}
-		shown = true
-		return logStock(ctx, tx, productID)
+		shown, err = giveBack(ctx, tx, productID, skuID, qty)
+		return err
 	})
 	return released, shown, err
+}
+
+// giveBack adds qty units to the product (or its SKU) inside tx and logs
+// the change when the storefront shows it (shown); a product or SKU
+// deleted meanwhile takes nothing.
+func giveBack(ctx context.Context, tx *engine.SQLTx, productID, skuID string, qty int64) (shown bool, err error) {
+	var stock int64
+	if skuID != "" {
+		err = tx.QueryRow(ctx, `UPDATE skus SET stock = stock + ? WHERE tenant_id = ? AND id = ? RETURNING stock`, qty, skuID).Scan(&stock)
+	} else {
+		err = tx.QueryRow(ctx, `UPDATE products SET stock = stock + ? WHERE tenant_id = ? AND id = ? RETURNING stock`, qty, productID).Scan(&stock)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil || !shownChange(stock-qty, stock) {
+		return false, err
+	}
+	return true, logStock(ctx, tx, productID)
 }
 
 func (s *sqliteStore) Restock(ctx context.Context, tenantID, key, productID, skuID string, qty int64) (bool, error) {
@@ -400,20 +408,8 @@ func (s *sqliteStore) Restock(ctx context.Context, tenantID, key, productID, sku
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err // restocked before
 		}
-		var stock int64
-		if skuID != "" {
-			err = tx.QueryRow(ctx, `UPDATE skus SET stock = stock + ? WHERE tenant_id = ? AND id = ? RETURNING stock`, qty, skuID).Scan(&stock)
-		} else {
-			err = tx.QueryRow(ctx, `UPDATE products SET stock = stock + ? WHERE tenant_id = ? AND id = ? RETURNING stock`, qty, productID).Scan(&stock)
-		}
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil // the product or SKU was deleted meanwhile
-		}
-		if err != nil || !shownChange(stock-qty, stock) {
-			return err
-		}
-		shown = true
-		return logStock(ctx, tx, productID)
+		shown, err = giveBack(ctx, tx, productID, skuID, qty)
+		return err
 	})
 	return shown, err
 }

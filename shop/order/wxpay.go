@@ -303,24 +303,30 @@ func prepayError(o Order, err error) error {
 // may not have come yet); the caller settles it by a query.
 var errAlreadyPaid = errors.New("wechat pay: order already paid")
 
+// notifyClient is the WeChat Pay client of a shop a notification is for;
+// a shop without a WeChat Pay account takes none.
+func (s *Service) notifyClient(ctx context.Context, tenantID string) (*payClient, error) {
+	st, err := s.Settings(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	acct, ok, err := s.payAccount(ctx, tenantID, st, false)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fault.Forbidden("this shop does not take WeChat Pay")
+	}
+	return s.wechatPay().client(ctx, tenantID, acct)
+}
+
 // WeChatPayNotify verifies a WeChat Pay payment notification (the SDK's
 // notify handler: WeChat Pay's signature over the body, then the resource
 // decrypted with the API v3 key) and confirms the payment. WeChat Pay may
 // send the same notification up to 15 times from several servers, in any
 // order: ConfirmPayment pays the order once.
 func (s *Service) WeChatPayNotify(ctx context.Context, tenantID string, r *http.Request) error {
-	st, err := s.Settings(ctx, tenantID)
-	if err != nil {
-		return err
-	}
-	acct, ok, err := s.payAccount(ctx, tenantID, st, false)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fault.Forbidden("this shop does not take WeChat Pay")
-	}
-	pc, err := s.wechatPay().client(ctx, tenantID, acct)
+	pc, err := s.notifyClient(ctx, tenantID)
 	if err != nil {
 		return err
 	}
@@ -335,7 +341,7 @@ func (s *Service) WeChatPayNotify(ctx context.Context, tenantID string, r *http.
 		s.log.Info("wechat pay notification of no payment", "tenant", tenantID, "event", n.EventType, "order", str(tx.OutTradeNo))
 		return nil // nothing was paid; acknowledge it
 	}
-	return s.confirmWeChat(ctx, tenantID, acct, tx)
+	return s.confirmWeChat(ctx, tenantID, pc.acct, tx)
 }
 
 // confirmWeChat confirms a successful WeChat Pay transaction (from a

@@ -127,18 +127,7 @@ func failureWords(status string) string {
 // settles the refund it announces: once, whatever the order and number of
 // notifications and queries.
 func (s *Service) WeChatRefundNotify(ctx context.Context, tenantID string, r *http.Request) error {
-	st, err := s.Settings(ctx, tenantID)
-	if err != nil {
-		return err
-	}
-	acct, ok, err := s.payAccount(ctx, tenantID, st, false)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fault.Forbidden("this shop does not take WeChat Pay")
-	}
-	pc, err := s.wechatPay().client(ctx, tenantID, acct)
+	pc, err := s.notifyClient(ctx, tenantID)
 	if err != nil {
 		return err
 	}
@@ -148,7 +137,7 @@ func (s *Service) WeChatRefundNotify(ctx context.Context, tenantID string, r *ht
 		s.log.Warn("wechat pay refund notification refused", "tenant", tenantID, "err", fault.Clip(err.Error(), 300))
 		return fault.Forbidden("bad signature")
 	}
-	if n.MchID != acct.MchID {
+	if n.MchID != pc.acct.MchID {
 		return fault.Forbidden("notification for another merchant")
 	}
 	state := refundState(n.RefundStatus)
