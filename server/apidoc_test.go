@@ -406,6 +406,7 @@ func TestOpenAPICheckCatchesMismatch(t *testing.T) {
 // what handlers answer and decode. TestOpenAPISchemasMatchGoTypes follows
 // them into the schemas they refer to.
 var openAPITypes = map[string]any{
+	"Reconciliation": order.Reconciliation{}, "ReconItem": order.ReconItem{},
 	"Product": catalog.Product{}, "ProductInput": catalog.Input{}, "ProductList": catalog.ProductList{},
 	"Order": order.Order{}, "MerchantOrder": order.MerchantOrder{}, "OrderList": order.OrderList{},
 	"Payment": order.Payment{}, "PaymentList": order.PaymentList{}, "PaymentRef": order.PaymentRef{},

@@ -45,6 +45,8 @@ var jobs = []job{
 		about: "settle commission past its after-sale window, close decided withdrawals, roll team sales up the tree"},
 	{name: "payments", every: "@every 1m", shop: (*app).paymentPass,
 		about: "ask WeChat Pay about unpaid orders whose payment notification may have been lost (back-off: 30 s, 1, 2, 4 … min after placing) and confirm those it says were paid; settle refunds still processing the same way; end withdrawals whose transfer WeChat Pay finished"},
+	{name: "reconcile", every: "@every 1h", shop: (*app).reconcilePass,
+		about: "download WeChat Pay's trade bill of the previous China day (from 10:00 China time, once a day is reconciled it is not again) and compare it with the shop's payments and refunds; the result is at /api/v1/payments/reconciliation"},
 	{name: "points", every: "@every 1m", shop: (*app).pointsPass,
 		about: "repair interrupted check-in awards, expire due points once, send expiry and daily check-in reminders"},
 	{name: "messages", every: "@every 1m", shop: (*app).messagePass,
@@ -81,6 +83,10 @@ type paymentReport struct {
 
 func (a *app) distributionPass(ctx context.Context, tenantID string) (any, error) {
 	return a.dist.RunJobs(ctx, tenantID)
+}
+
+func (a *app) reconcilePass(ctx context.Context, tenantID string) (any, error) {
+	return a.orders.ReconcileJob(ctx, tenantID)
 }
 
 func (a *app) pointsPass(ctx context.Context, tenantID string) (any, error) {

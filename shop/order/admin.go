@@ -26,6 +26,7 @@ const adminPageSize = 20
 // order again with the reason.
 func (h *Handlers) AdminRoutes(g *echo.Group) {
 	g.GET("/orders", h.adminOrders)
+	g.GET("/orders/reconciliation", h.adminReconciliation)
 	g.GET("/orders/:id", h.adminOrder)
 	g.POST("/orders/:id/ship", h.adminShip)
 	g.POST("/orders/:id/complete", h.adminComplete)

@@ -39,6 +39,7 @@ func (h *Handlers) APIRoutes(g *echo.Group) {
 	g.POST("/orders/:id/refund", h.apiRefund)
 	g.POST("/orders/:id/payments/refunded", h.apiPaymentRefunded)
 	g.GET("/payments", h.apiPayments)
+	g.GET("/payments/reconciliation", h.apiReconciliation)
 	g.GET("/order-settings", h.apiSettings)
 	g.PUT("/order-settings", h.apiSaveSettings)
 }

@@ -84,6 +84,9 @@ CREATE INDEX IF NOT EXISTS payments_order ON payments (tenant_id, order_id);
 
 CREATE INDEX IF NOT EXISTS payments_refund ON payments (tenant_id, refund, at) WHERE refund != '';
 
+-- A provider's payments of a day, for reconciliation.
+CREATE INDEX IF NOT EXISTS payments_provider_at ON payments (tenant_id, provider, at);
+
 CREATE TABLE IF NOT EXISTS idempotency_keys (
     tenant_id TEXT NOT NULL,
     scope TEXT NOT NULL,
@@ -118,6 +121,13 @@ CREATE TABLE IF NOT EXISTS cart_items (
 CREATE TABLE IF NOT EXISTS order_settings (
     tenant_id TEXT PRIMARY KEY,
     doc TEXT NOT NULL);
+
+-- WeChat Pay reconciliations, one document per shop and China day.
+CREATE TABLE IF NOT EXISTS order_reconciliations (
+    tenant_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, name));
 
 -- Refunds are recorded processing and settled by the provider's answer:
 -- refunding counts the processing ones, refund_seq versions the list.

@@ -54,6 +54,17 @@ type Store interface {
 	// Payments lists payments in a refund state (newest first), or, with
 	// orderID, every payment of that order.
 	Payments(ctx context.Context, tenantID, refund, orderID string, limit int) ([]Payment, error)
+	// PaymentsBetween lists the provider's payments recorded from from
+	// up to to, oldest first (reconcile_store.go).
+	PaymentsBetween(ctx context.Context, tenantID, provider string, from, to time.Time) ([]Payment, error)
+	// RefundedSince lists the orders created since createdFrom that had
+	// money refunded (reconcile_store.go).
+	RefundedSince(ctx context.Context, tenantID string, createdFrom time.Time) ([]Order, error)
+	// Reconciliation reads the shop's WeChat Pay reconciliation of a
+	// China day (found false when none was stored); SaveReconciliation
+	// replaces it.
+	Reconciliation(ctx context.Context, tenantID, date string) (Reconciliation, bool, error)
+	SaveReconciliation(ctx context.Context, tenantID string, r Reconciliation) error
 
 	// ClaimKey records an idempotency key for a request, or returns the
 	// record already there (claimed false). Records older than staleBefore
@@ -232,12 +243,14 @@ var Schema = engine.NewSchema("order", schemaSQL,
 		engine.Index("refunding")),
 	engine.Coll("payments",
 		engine.Unique("provider", "transaction_id"), engine.Index("order_id"),
-		engine.Index("refund", "-at")),
+		engine.Index("refund", "-at"), engine.Index("provider", "at")),
 	engine.Coll("idempotency_keys", engine.Unique("scope", "key"), engine.Index("at")),
 	// unpaid_slots are read and written by _id (fan id and slot number).
 	engine.Coll("unpaid_slots"),
 	engine.Coll("cart_items", engine.Unique("fan_id", "product_id", "sku_id")),
 	engine.Coll("order_settings"),
+	// order_reconciliations are read and written by _id (the date).
+	engine.Coll("order_reconciliations"),
 )
 
 // schemaSQL is the package's SQLite schema.

@@ -63,6 +63,10 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.createRefund(w, m, body)
 	case r.Method == http.MethodGet && strings.HasPrefix(path, refundsPath+"/"):
 		s.queryRefund(w, m, strings.TrimPrefix(path, refundsPath+"/"))
+	case r.Method == http.MethodGet && path == tradeBillPath:
+		s.tradeBill(w, m, r)
+	case r.Method == http.MethodGet && path == downloadPath:
+		s.downloadBill(w, m, r)
 	case r.Method == http.MethodGet && strings.HasPrefix(path, prefix+"id/"):
 		s.query(w, m, r, func(t *Transaction) bool { return t.TransactionID == strings.TrimPrefix(path, prefix+"id/") })
 	default:

@@ -73,6 +73,8 @@ type merchant struct {
 	transfers map[string]*TransferBatch
 	rule      Rule
 	sent      int // notifications delivered (2xx answers)
+	// billAmounts misstate paid orders' amounts in trade bills (tests).
+	billAmounts map[string]int64
 }
 
 // Merchant is what the simulator knows of a merchant account: its id, API
