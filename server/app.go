@@ -59,6 +59,8 @@ type app struct {
 	msgs    *message.Service
 	points  *points.Service
 	pcstore *pcstore.Syncer
+	// metrics is what /metrics serves, on the app's own registry.
+	metrics *metrics
 	echo    *echo.Echo
 }
 
@@ -131,7 +133,7 @@ func newServices(ctx context.Context, cfg Config, log *slog.Logger, engine *engi
 		return nil, fmt.Errorf("static assets: %w", err)
 	}
 	a := &app{cfg: cfg, log: log, engine: engine, secret: secret, assets: assets,
-		tenants: tenants.NewService(engine, platform, log), leaser: tenants.NewLeaser(platform)}
+		tenants: tenants.NewService(engine, platform, log), leaser: tenants.NewLeaser(platform), metrics: newMetrics()}
 
 	catalogStore := catalog.NewStore(engine)
 	a.shelf = catalog.NewShelf(catalogStore, cfg.ShelfRefresh)
@@ -140,6 +142,8 @@ func newServices(ctx context.Context, cfg Config, log *slog.Logger, engine *engi
 	a.orders = order.NewService(order.NewStore(engine), a.catalog, fans, log)
 	a.orders.SetLive(cfg.WeChat == "live") // live: sandbox payments only in a shop's test mode
 	a.orders.SetRestocker(a.catalog)       // a refund with "restock" puts the units back once
+	a.orders.SetCounter(a.metrics)         // orders placed and paid, payments, in /metrics
+	engine.SetWriterMetrics(a.metrics)     // the SQLite writers' commit batches and queues, in /metrics
 	if err := a.setUpWeChatPay(); err != nil {
 		return nil, err
 	}
@@ -204,6 +208,9 @@ func (a *app) mountRoutes() error {
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
 	e.GET("/readyz", a.ready)
 	e.GET("/static/*", a.assets.Handler)
+	if cfg.MetricsToken != "" { // Prometheus, to a scraper bearing the token
+		e.GET("/metrics", a.metrics.handler(cfg.MetricsToken))
+	}
 
 	// Platform pages (sign-up, login) and the unauthenticated part of the API.
 	platform := tenants.NewWeb(svc, codec, cfg.SecureCookies)
@@ -290,7 +297,8 @@ func (a *app) newEcho(renderer echo.Renderer) *echo.Echo {
 	if cfg.TrustProxy {
 		e.IPExtractor, e.SchemeExtractor = echo.ExtractIPFromXFFHeader(), echo.ExtractSchemeFromHeaders()
 	}
-	e.Use(recoverer(a.log), middleware.RequestID())
+	// Outside the recoverer, so a panic counts as the 500 it becomes.
+	e.Use(requestMetrics(a.metrics), recoverer(a.log), middleware.RequestID())
 	if cfg.AccessLog {
 		e.Use(accessLog(a.log))
 	}

@@ -30,6 +30,9 @@ type Config struct {
 	DevTemplates  string
 	ShelfRefresh  time.Duration
 	WeChat        string // sandbox or live
+	// MetricsToken is the bearer token GET /metrics asks for; empty: no
+	// /metrics.
+	MetricsToken string
 }
 
 // parseConfig reads flags from args and defaults from getenv.
@@ -81,6 +84,7 @@ func bindConfig(fs *flag.FlagSet, getenv func(string) string) func() (Config, er
 	fs.StringVar(&c.LogFormat, "log-format", env("MICROSHOP_LOG_FORMAT", "text"), "log format: text or json (env MICROSHOP_LOG_FORMAT)")
 	fs.StringVar(&c.DevTemplates, "dev-templates", env("MICROSHOP_DEV_TEMPLATES", ""), "reload templates from this directory on every request (development)")
 	fs.StringVar(&c.WeChat, "wechat", env("MICROSHOP_WECHAT", "sandbox"), "WeChat official accounts: sandbox (an in-process WeChat simulator) or live (api.weixin.qq.com) (env MICROSHOP_WECHAT)")
+	fs.StringVar(&c.MetricsToken, "metrics-token", env("MICROSHOP_METRICS_TOKEN", ""), "serve Prometheus metrics at /metrics on the main address to a scraper sending Authorization: Bearer <token>, at least 16 characters (env MICROSHOP_METRICS_TOKEN; default: no /metrics)")
 	fs.DurationVar(&c.ShelfRefresh, "shelf-refresh", envDuration(getenv("MICROSHOP_SHELF_REFRESH"), 2*time.Second), "how often a replica checks for catalog changes made elsewhere (env MICROSHOP_SHELF_REFRESH)")
 	return func() (Config, error) {
 		n, err := parseSize(*limit)
@@ -120,6 +124,9 @@ func (c Config) validate() error {
 			return fmt.Errorf("--hosts: %q is not a host name or IP address (write shop.example.com, not a URL)", h)
 		}
 	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		return errors.New("--metrics-token must be at least 16 characters")
+	}
 	if c.ShelfRefresh <= 0 {
 		return errors.New("--shelf-refresh must be positive")
 	}
@@ -137,12 +144,16 @@ func (c Config) String() string {
 	if c.Secret != "" {
 		secret = "set (masked)"
 	}
+	metrics := "off"
+	if c.MetricsToken != "" {
+		metrics = "token (masked)"
+	}
 	hosts := "any"
 	if allowed := c.allowedHosts(); allowed != nil {
 		hosts = strings.Join(allowed, ",")
 	}
-	return fmt.Sprintf("addr=%s data=%s mongodb=%q demo=%t base_url=%q hosts=%s secret=%s secure_cookies=%t trust_proxy=%t body_limit=%d wechat=%s",
-		c.Addr, c.DataDir, mongo, c.Demo, c.BaseURL, hosts, secret, c.SecureCookies, c.TrustProxy, c.BodyLimit, c.WeChat)
+	return fmt.Sprintf("addr=%s data=%s mongodb=%q demo=%t base_url=%q hosts=%s secret=%s secure_cookies=%t trust_proxy=%t body_limit=%d wechat=%s metrics=%s",
+		c.Addr, c.DataDir, mongo, c.Demo, c.BaseURL, hosts, secret, c.SecureCookies, c.TrustProxy, c.BodyLimit, c.WeChat, metrics)
 }
 
 // splitList is a comma-separated list, items trimmed, empty ones dropped.

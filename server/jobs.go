@@ -209,7 +209,9 @@ func (a *app) runJob(ctx context.Context, j job, tenantIDs []string) (jobRun, er
 	})
 	r.took = time.Since(start)
 	if err == nil && !ran {
-		err = errLeaseHeld
+		err = errLeaseHeld // not a run of this process: not counted
+	} else {
+		a.metrics.job(j.name, r.took, err != nil || r.failed() > 0)
 	}
 	if err != nil {
 		return r, fmt.Errorf("job %s: %w", j.name, err)
@@ -233,7 +235,10 @@ func (a *app) runShop(ctx context.Context, j job, tenantID string) (report any, 
 func (a *app) scheduled(ctx context.Context, j job) {
 	msg := j.name + " jobs"
 	if j.tick != nil {
-		if err := j.tick(a, ctx); err != nil {
+		start := time.Now()
+		err := j.tick(a, ctx)
+		a.metrics.job(j.name, time.Since(start), err != nil)
+		if err != nil {
 			a.log.Error(msg, "err", err)
 		}
 		return

@@ -26,12 +26,14 @@ func (s *Service) ConfirmPayment(ctx context.Context, tenantID string, n Notific
 			return err
 		}
 		if !s.SandboxAllowed(st) {
+			s.countPayment(n.Provider, PaymentRefused)
 			return s.sandboxOff(st)
 		}
 		test = &st.TestMode
 	}
 	if n.Amount != o.Payable {
 		s.log.Error("payment amount mismatch", "tenant", tenantID, "order", o.ID, "paid", n.Amount, "payable", o.Payable)
+		s.countPayment(n.Provider, PaymentRefused)
 		return fault.Conflict("paid amount %d does not match the order's %d", n.Amount, o.Payable)
 	}
 	now := s.clock()
@@ -53,6 +55,7 @@ func (s *Service) ConfirmPayment(ctx context.Context, tenantID string, n Notific
 			return err
 		}
 		if cur.TransactionID == n.TransactionID {
+			s.countPayment(n.Provider, PaymentRepeated)
 			return nil // a repeated notification of the payment that paid it
 		}
 		// Money arrived that cannot pay this order: it was cancelled
@@ -68,12 +71,16 @@ func (s *Service) ConfirmPayment(ctx context.Context, tenantID string, n Notific
 		if err != nil {
 			return err
 		}
+		outcome := PaymentRepeated // a repeated notification of a flagged payment
 		if flagged {
+			outcome = PaymentFlagged
 			s.log.Error("payment that cannot pay its order: refund it", "tenant", tenantID, "order", o.ID,
 				"transaction", n.TransactionID, "amount", n.Amount, "reason", reason)
 		}
+		s.countPayment(n.Provider, outcome)
 		return nil
 	}
+	s.countPayment(n.Provider, PaymentPaid)
 	return s.Dispatch(ctx, tenantID, o.ID)
 }
 

@@ -184,6 +184,7 @@ func (s *Service) Place(ctx context.Context, tenantID, fanID, orderID string, re
 		return Order{}, fault.Conflict("the order was interrupted; please place it again")
 	}
 	o.Status = PendingPayment
+	s.countPlaced()
 	if err := s.removeOrdered(ctx, tenantID, fanID, o.Lines); err != nil {
 		s.log.Warn("clear cart", "tenant", tenantID, "fan", fanID, "err", err)
 	}

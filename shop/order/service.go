@@ -30,6 +30,8 @@ type Service struct {
 	known   knownFans
 	// live: the server takes real payments (see SetLive).
 	live bool
+	// counter counts orders placed and payments (SetCounter; nil: none).
+	counter Counter
 }
 
 // knownFans remembers which fans already have a record, so placing an order

@@ -50,6 +50,10 @@ type Engine struct {
 	lru        *list.List
 	closed     bool // set by Close: no file is opened again
 
+	// writerHook is what every file's writer reports its batches to
+	// (SetWriterMetrics).
+	writerHook writerHook
+
 	// MongoDB
 	client   *mongo.Client
 	dbPrefix string
@@ -289,7 +293,7 @@ func (e *Engine) tenantSQL(tenantID string, create bool) (*tenantFile, error) {
 		return nil, err
 	}
 	stmts := newStmtCache(db)
-	tf := &tenantFile{id: tenantID, db: db, stmts: stmts, writer: newFileWriter(db, stmts)}
+	tf := &tenantFile{id: tenantID, db: db, stmts: stmts, writer: newFileWriter(db, stmts, &e.writerHook)}
 	e.files[tenantID] = e.lru.PushFront(tf)
 	for e.lru.Len() > maxOpenTenantFiles {
 		old := e.lru.Back()

@@ -32,6 +32,7 @@ const maxGroup = 128
 type fileWriter struct {
 	db    *sql.DB
 	stmts *stmtCache
+	hook  *writerHook // hears each batch's size and the queue behind it
 
 	mu     sync.Mutex
 	queue  []*writeJob
@@ -56,8 +57,8 @@ type writeJob struct {
 	wake  chan bool // true: lead the next batch; false: done, err is set
 }
 
-func newFileWriter(db *sql.DB, stmts *stmtCache) *fileWriter {
-	return &fileWriter{db: db, stmts: stmts}
+func newFileWriter(db *sql.DB, stmts *stmtCache, hook *writerHook) *fileWriter {
+	return &fileWriter{db: db, stmts: stmts, hook: hook}
 }
 
 // do runs fn in a write transaction of the file, possibly shared with other
@@ -87,8 +88,10 @@ func (w *fileWriter) do(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	n := min(len(w.queue), maxGroup)
 	batch := append([]*writeJob(nil), w.queue[:n]...)
 	w.queue = w.queue[n:]
+	queued := len(w.queue)
 	w.mu.Unlock()
 
+	w.hook.batch(n, queued)
 	w.run(batch)
 	for _, b := range batch {
 		if b != j {

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"microshop/shop/order"
+)
+
+// metrics is what the server counts for Prometheus, on a registry of its
+// own (never the global default one): requests, scheduled jobs, orders
+// and payments, the SQLite writers' commits, and the Go runtime and
+// process. newServices builds it; GET /metrics serves it to a
+// scraper that presents --metrics-token.
+type metrics struct {
+	registry *prometheus.Registry
+	// requests and latency are by route pattern (Echo's c.Path(), so ids
+	// in URLs do not multiply the series), method and status.
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	// jobRuns, jobFailures and jobDuration are by job name.
+	jobRuns     *prometheus.CounterVec
+	jobFailures *prometheus.CounterVec
+	jobDuration *prometheus.HistogramVec
+	// placed and paid count orders; payments are payment notifications
+	// by provider and outcome (order.Counter).
+	placed   prometheus.Counter
+	paid     prometheus.Counter
+	payments *prometheus.CounterVec
+	// batches and queued are the SQLite writers' commits: the write
+	// transactions each carries, and those queued behind it
+	// (engine.WriterMetrics).
+	batches prometheus.Histogram
+	queued  prometheus.Histogram
+}
+
+// newMetrics registers the server's collectors on a new registry.
+func newMetrics() *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "microshop_http_requests_total",
+			Help: "HTTP requests answered, by route pattern, method and status.",
+		}, []string{"route", "method", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "microshop_http_request_duration_seconds",
+			Help:    "Time to answer an HTTP request, by route pattern and method.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "method"}),
+		jobRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "microshop_job_runs_total",
+			Help: "Runs of a scheduled job (a run that found another replica holding its lease is not counted).",
+		}, []string{"job"}),
+		jobFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "microshop_job_failures_total",
+			Help: "Runs of a scheduled job that failed as a whole or in at least one shop.",
+		}, []string{"job"}),
+		jobDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "microshop_job_duration_seconds",
+			Help:    "Duration of a scheduled job's run over every shop.",
+			Buckets: []float64{.01, .05, .1, .5, 1, 5, 10, 30, 60, 120, 300},
+		}, []string{"job"}),
+		placed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "microshop_orders_placed_total",
+			Help: "Orders placed (awaiting payment).",
+		}),
+		paid: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "microshop_orders_paid_total",
+			Help: "Orders paid.",
+		}),
+		payments: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "microshop_payments_total",
+			Help: "Payment notifications applied, by provider and outcome (paid, repeated, flagged for a refund, refused).",
+		}, []string{"provider", "outcome"}),
+		batches: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "microshop_sqlite_commit_batch_size",
+			Help:    "Write transactions carried by one commit of a shop's SQLite file (group commit).",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128},
+		}),
+		queued: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "microshop_sqlite_write_queue_length",
+			Help:    "Write transactions still queued on a shop's SQLite file when a commit starts.",
+			Buckets: []float64{0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512},
+		}),
+	}
+	m.registry.MustRegister(m.requests, m.latency, m.jobRuns, m.jobFailures, m.jobDuration, m.placed, m.paid, m.payments,
+		m.batches, m.queued,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// request counts one answered request (a nil m counts nothing).
+func (m *metrics) request(route, method string, status int, took time.Duration) {
+	if m == nil {
+		return
+	}
+	if route == "" {
+		route = "unmatched" // no route, not even a group's: never the raw URL
+	}
+	method = knownMethod(method)
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(route, method).Observe(took.Seconds())
+}
+
+// job counts one run of the job name (a nil m counts nothing).
+func (m *metrics) job(name string, took time.Duration, failed bool) {
+	if m == nil {
+		return
+	}
+	m.jobRuns.WithLabelValues(name).Inc()
+	if failed {
+		m.jobFailures.WithLabelValues(name).Inc()
+	}
+	m.jobDuration.WithLabelValues(name).Observe(took.Seconds())
+}
+
+// OrderPlaced counts an order placed (order.Counter).
+func (m *metrics) OrderPlaced() { m.placed.Inc() }
+
+// PaymentApplied counts a payment notification by provider and outcome;
+// one that paid its order counts the order paid (order.Counter).
+func (m *metrics) PaymentApplied(provider, outcome string) {
+	m.payments.WithLabelValues(provider, outcome).Inc()
+	if outcome == order.PaymentPaid {
+		m.paid.Inc()
+	}
+}
+
+// WriteBatch observes one commit of a SQLite writer (engine.WriterMetrics).
+func (m *metrics) WriteBatch(size, queued int) {
+	m.batches.Observe(float64(size))
+	m.queued.Observe(float64(queued))
+}
+
+// knownMethod is method, or "other" for a method HTTP does not define (a
+// client's made-up method must not make a series).
+func knownMethod(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "other"
+}
+
+// handler is GET /metrics: the registry in Prometheus' format for a
+// request bearing token (Authorization: Bearer <token>), a 401 otherwise.
+func (m *metrics) handler(token string) echo.HandlerFunc {
+	h := promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+	want := []byte("Bearer " + token)
+	return func(c echo.Context) error {
+		got := []byte(strings.TrimSpace(c.Request().Header.Get(echo.HeaderAuthorization)))
+		if subtle.ConstantTimeCompare(got, want) != 1 {
+			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="metrics"`)
+			return echo.ErrUnauthorized
+		}
+		h.ServeHTTP(c.Response(), c.Request())
+		return nil
+	}
+}
