@@ -99,8 +99,9 @@ func validHost(h string) bool {
 }
 
 // hostGuard refuses, with a 421, a request whose Host header is not one of
-// allowed (nil: any host passes). The operations endpoints answer any host:
-// probes call them by the pod's address, and they make no link.
+// allowed (nil: any host passes). The operations endpoints (health,
+// readiness, metrics) answer any host: probes and scrapers call them by the
+// pod's address, and they make no link.
 func hostGuard(allowed []string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		if allowed == nil {
@@ -108,12 +109,12 @@ func hostGuard(allowed []string) echo.MiddlewareFunc {
 		}
 		return func(c echo.Context) error {
 			r := c.Request()
-			if slices.Contains(allowed, hostName(r.Host)) || r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+			switch {
+			case slices.Contains(allowed, hostName(r.Host)), r.URL.Path == "/healthz", r.URL.Path == "/readyz", r.URL.Path == "/metrics":
 				return next(c)
 			}
-			return &fault.Error{Status: http.StatusMisdirectedRequest, Code: "misdirected_request",
-				Message: "this server does not serve the host " + strconv.Quote(fault.Clip(r.Host, 80)) +
-					"; its operator can add it with --hosts or set --base-url"}
+			return fault.New(http.StatusMisdirectedRequest, "misdirected_request",
+				"this server does not serve the host %q; its operator can add it with --hosts or set --base-url", fault.Clip(r.Host, 80))
 		}
 	}
 }
