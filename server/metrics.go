@@ -40,6 +40,8 @@ type metrics struct {
 	// (engine.WriterMetrics).
 	batches prometheus.Histogram
 	queued  prometheus.Histogram
+	// calls are calls to outside services (WeChat Pay) by outcome.
+	calls *prometheus.CounterVec
 }
 
 // newMetrics registers the server's collectors on a new registry.
@@ -90,9 +92,13 @@ func newMetrics() *metrics {
 			Help:    "Write transactions still queued on a shop's SQLite file when a commit starts.",
 			Buckets: []float64{0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512},
 		}),
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "microshop_outbound_calls_total",
+			Help: "Calls to an outside service, by service and outcome (ok: a 2xx answer; refused: another status; failed: no answer).",
+		}, []string{"service", "outcome"}),
 	}
 	m.registry.MustRegister(m.requests, m.latency, m.jobRuns, m.jobFailures, m.jobDuration, m.placed, m.paid, m.payments,
-		m.batches, m.queued,
+		m.batches, m.queued, m.calls,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -165,4 +171,38 @@ func (m *metrics) handler(token string) echo.HandlerFunc {
 		h.ServeHTTP(c.Response(), c.Request())
 		return nil
 	}
+}
+
+// countCalls returns c with each call counted as service's in
+// microshop_outbound_calls_total by outcome (a nil m counts nothing).
+func (m *metrics) countCalls(service string, c *http.Client) *http.Client {
+	if m == nil {
+		return c
+	}
+	out := *c
+	base := c.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	out.Transport = countingTransport{base: base, count: func(outcome string) { m.calls.WithLabelValues(service, outcome).Inc() }}
+	return &out
+}
+
+// countingTransport counts each round trip by its outcome.
+type countingTransport struct {
+	base  http.RoundTripper
+	count func(outcome string)
+}
+
+func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(r)
+	switch {
+	case err != nil:
+		t.count("failed")
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		t.count("ok")
+	default:
+		t.count("refused")
+	}
+	return resp, err
 }

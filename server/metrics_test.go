@@ -231,6 +231,10 @@ func TestMetricsCountOrders(t *testing.T) {
 			t.Errorf("%s = %v, want %v", series, m[series], want)
 		}
 	}
+	// The sandbox's payments called the WeChat Pay simulator, as live ones call WeChat Pay.
+	if n := m[`microshop_outbound_calls_total{outcome="ok",service="wechat_pay"}`]; n < 2 {
+		t.Errorf("WeChat Pay calls counted: %v", n)
+	}
 	// Every write of those orders went through the shop's SQLite writer.
 	if n := m["microshop_sqlite_commit_batch_size_count"]; n < 3 {
 		t.Errorf("SQLite commits observed: %v", n)

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/silenceper/wechat/v2/util"
@@ -125,7 +126,7 @@ func (w *weChat) mount(e *echo.Echo, push, api, admin, storefront *echo.Group, i
 // generated credentials.
 func (a *app) setUpWeChatPay() error {
 	if a.cfg.WeChat == "live" {
-		a.orders.SetWeChatPay(order.NewWeChatPay(nil, nil))
+		a.orders.SetWeChatPay(order.NewWeChatPay(a.metrics.countCalls("wechat_pay", &http.Client{Timeout: 10 * time.Second}), nil))
 		return nil
 	}
 	sim, err := paysim.New(paysim.Options{Log: a.log})
@@ -133,6 +134,6 @@ func (a *app) setUpWeChatPay() error {
 		return fmt.Errorf("start the wechat pay sandbox: %w", err)
 	}
 	a.paysim = sim
-	a.orders.SetWeChatPay(order.NewWeChatPay(sim.Client(), sim))
+	a.orders.SetWeChatPay(order.NewWeChatPay(a.metrics.countCalls("wechat_pay", sim.Client()), sim))
 	return nil
 }
