@@ -143,7 +143,8 @@ type PayRequest struct {
 	// the test provider's in test mode, otherwise (sandbox mode) the buyer
 	// paying at the WeChat Pay simulator.
 	SandboxConfirm bool `json:"sandbox_confirm"`
-	// Method "wechat" pays with WeChat Pay (JSAPI); "" lets the shop's
+	// Method "wechat" pays with WeChat Pay (JSAPI), "wechat_h5" with
+	// WeChat Pay's H5 pay (a browser outside WeChat); "" lets the shop's
 	// settings choose.
 	Method string `json:"method"`
 	// Provider is accepted for older pages; the shop's settings choose.
@@ -153,27 +154,30 @@ type PayRequest struct {
 }
 
 // PayStart is how the buyer goes on: to the sandbox pay page (Provider
-// sandbox; the handler adds PayURL), into WeChat Pay with JSAPI, or, for a
-// confirmed payment, the order as it is now (Status, Order).
+// sandbox; the handler adds PayURL), into WeChat Pay with JSAPI or at
+// H5URL (H5 pay, outside WeChat), or, for a confirmed payment, the order
+// as it is now (Status, Order).
 // SandboxConfirm says the payment can be completed with sandbox_confirm
 // (the shop pays through the simulator).
 type PayStart struct {
 	Provider       string          `json:"provider,omitempty"`
 	PayURL         string          `json:"pay_url,omitempty"`
 	JSAPI          *WeChatPayStart `json:"jsapi,omitempty"`
+	H5URL          string          `json:"h5_url,omitempty"`
 	SandboxConfirm bool            `json:"sandbox_confirm,omitempty"`
 	Status         string          `json:"status,omitempty"`
 	Order          *Order          `json:"order,omitempty"`
 }
 
-// Pay starts paying the fan's own order: with WeChat Pay (JSAPI) when the
-// shop has it, or through the simulator with generated credentials in
-// sandbox mode; with the test provider in test mode. With
-// req.SandboxConfirm it completes a sandbox payment through the signed
-// notify path of whichever provider is behind it.
+// Pay starts paying the fan's own order: with WeChat Pay (JSAPI, or H5
+// pay with method wechat_h5) when the shop has it, or through the
+// simulator with generated credentials in sandbox mode; with the test
+// provider in test mode. With req.SandboxConfirm it completes a sandbox
+// payment through the signed notify path of whichever provider is behind
+// it.
 func (s *Service) Pay(ctx context.Context, sandbox *Sandbox, tenantID, fanID, id string, req PayRequest) (PayStart, error) {
-	if req.Method != "" && req.Method != "wechat" {
-		return PayStart{}, fault.Invalid("method", "must be wechat")
+	if req.Method != "" && req.Method != "wechat" && req.Method != MethodWeChatH5 {
+		return PayStart{}, fault.Invalid("method", "must be wechat or wechat_h5")
 	}
 	o, err := s.GetForFan(ctx, tenantID, fanID, id)
 	if err != nil {
@@ -199,16 +203,22 @@ func (s *Service) Pay(ctx context.Context, sandbox *Sandbox, tenantID, fanID, id
 		return PayStart{}, err
 	}
 	if !ok {
-		if req.Method == "wechat" {
+		if req.Method != "" {
 			return PayStart{}, fault.Conflict("this shop does not take WeChat Pay")
 		}
 		return PayStart{}, errNoPayments
 	}
-	openID := s.openID(ctx, tenantID, fanID)
-	if openID == "" && acct.Sandbox {
-		openID = sandboxOpenID(fanID)
+	var params WeChatPayStart
+	var h5URL string
+	if req.Method == MethodWeChatH5 {
+		h5URL, err = s.startH5Pay(ctx, tenantID, acct, o, req.ClientIP, req.NotifyURL)
+	} else {
+		openID := s.openID(ctx, tenantID, fanID)
+		if openID == "" && acct.Sandbox {
+			openID = sandboxOpenID(fanID)
+		}
+		params, err = s.startWeChatPay(ctx, tenantID, acct, o, openID, req.NotifyURL)
 	}
-	params, err := s.startWeChatPay(ctx, tenantID, acct, o, openID, req.NotifyURL)
 	if errors.Is(err, errAlreadyPaid) {
 		// Paid at WeChat Pay, its notification not here yet: ask.
 		if _, err := s.queryWeChatPay(ctx, tenantID, acct, o.ID); err != nil {
@@ -222,6 +232,9 @@ func (s *Service) Pay(ctx context.Context, sandbox *Sandbox, tenantID, fanID, id
 	}
 	if err != nil {
 		return PayStart{}, err
+	}
+	if h5URL != "" {
+		return PayStart{Provider: ProviderWeChat, H5URL: h5URL, SandboxConfirm: acct.Sandbox}, nil
 	}
 	return PayStart{Provider: ProviderWeChat, JSAPI: &params, SandboxConfirm: acct.Sandbox}, nil
 }

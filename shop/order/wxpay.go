@@ -17,6 +17,7 @@ import (
 	"github.com/wechatpay-apiv3/wechatpay-go/core/notify"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/option"
 	"github.com/wechatpay-apiv3/wechatpay-go/services/payments"
+	"github.com/wechatpay-apiv3/wechatpay-go/services/payments/h5"
 	"github.com/wechatpay-apiv3/wechatpay-go/services/payments/jsapi"
 	"github.com/wechatpay-apiv3/wechatpay-go/services/refunddomestic"
 	"github.com/wechatpay-apiv3/wechatpay-go/services/transferbatch"
@@ -26,7 +27,7 @@ import (
 	"microshop/tenants/wechat/paysim"
 )
 
-// WeChat Pay API v3 (JSAPI) through the official SDK,
+// WeChat Pay API v3 (JSAPI; H5 in wxpay_h5.go) through the official SDK,
 // github.com/wechatpay-apiv3/wechatpay-go: prepay and the WeixinJSBridge
 // parameters, the payment notification (signature verified with WeChat
 // Pay's public key, resource decrypted with the API v3 key), the query of a
@@ -92,10 +93,12 @@ func (s *Service) wechatPay() *WeChatPay {
 	return livePay
 }
 
-// payClient is one shop's SDK client, notify handler and JSAPI service.
+// payClient is one shop's SDK client, notify handler and JSAPI and H5
+// services.
 type payClient struct {
 	acct      WeChatPaySettings
 	jsapi     jsapi.JsapiApiService
+	h5        h5.H5ApiService
 	refunds   refunddomestic.RefundsApiService
 	transfers transferbatch.TransferBatchApiService
 	notify    *notify.Handler
@@ -145,7 +148,7 @@ func (w *WeChatPay) client(ctx context.Context, tenantID string, acct WeChatPayS
 	if err != nil {
 		return nil, fault.Conflict("the WeChat Pay API v3 key must be 32 characters; check the order settings")
 	}
-	c = &payClient{acct: acct, jsapi: jsapi.JsapiApiService{Client: cc}, refunds: refunddomestic.RefundsApiService{Client: cc},
+	c = &payClient{acct: acct, jsapi: jsapi.JsapiApiService{Client: cc}, h5: h5.H5ApiService{Client: cc}, refunds: refunddomestic.RefundsApiService{Client: cc},
 		transfers: transferbatch.TransferBatchApiService{Client: cc}, notify: nh}
 	w.mu.Lock()
 	if len(w.clients) >= maxPayClients {

@@ -307,7 +307,9 @@
 
   // Pay page: inside WeChat (MicroMessenger), WeChat Pay's JSAPI opens
   // WeChat's payment sheet; outside it, a sandbox shop confirms at once
-  // (the test provider, or the buyer paying at the WeChat Pay simulator).
+  // (the test provider, or the buyer paying at the WeChat Pay simulator),
+  // and a shop with a WeChat Pay account sends the browser to WeChat Pay's
+  // H5 page (h5_url), which comes back to the order page.
   var pay = document.querySelector("[data-pay]");
   if (pay) pay.addEventListener("click", function () {
     var id = pay.getAttribute("data-pay");
@@ -327,9 +329,13 @@
       confirmWith({});
       return;
     }
-    call("POST", "/orders/" + id + "/pay", { method: "wechat" }).then(function (r) {
+    call("POST", "/orders/" + id + "/pay", { method: inWeChat ? "wechat" : "wechat_h5" }).then(function (r) {
       if (r && r.status === "paid") {
         done();
+      } else if (r && r.sandbox_confirm && !inWeChat) {
+        confirmWith({ method: "wechat" });
+      } else if (r && r.h5_url && !inWeChat) {
+        location.assign(r.h5_url);
       } else if (r && r.jsapi && inWeChat && window.WeixinJSBridge) {
         window.WeixinJSBridge.invoke("getBrandWCPayRequest", r.jsapi, function (res) {
           if (res && res.err_msg === "get_brand_wcpay_request:ok") done();

@@ -19,7 +19,7 @@ import (
 )
 
 // The v3 API the SDK calls: every request's signature checked, every
-// answer signed; prepay, close and query.
+// answer signed; prepay (JSAPI and H5, h5.go), close and query.
 
 // sign sets the Wechatpay-* headers of a message with body.
 func (s *Simulator) sign(h http.Header, body []byte) {
@@ -36,6 +36,10 @@ func (s *Simulator) sign(h http.Header, body []byte) {
 
 // ServeHTTP is WeChat Pay's merchant API.
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == CashierPath {
+		s.cashier(w, r) // the buyer's browser, not a merchant
+		return
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
 		s.answer(w, http.StatusBadRequest, apiError("PARAM_ERROR", "unreadable body"))
@@ -51,6 +55,8 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodPost && path == prefix+"jsapi":
 		s.prepay(w, m, body)
+	case r.Method == http.MethodPost && path == prefix+"h5":
+		s.prepayH5(w, m, body)
 	case r.Method == http.MethodPost && strings.HasPrefix(path, prefix+"out-trade-no/") && strings.HasSuffix(path, "/close"):
 		s.close(w, m, strings.TrimSuffix(strings.TrimPrefix(path, prefix+"out-trade-no/"), "/close"), body)
 	case r.Method == http.MethodGet && strings.HasPrefix(path, prefix+"out-trade-no/"):
@@ -140,24 +146,40 @@ func (s *Simulator) prepay(w http.ResponseWriter, m *merchant, body []byte) {
 		s.answer(w, http.StatusBadRequest, apiError("PARAM_ERROR", "body is not JSON"))
 		return
 	}
+	if in.Payer.OpenID == "" {
+		s.answer(w, http.StatusBadRequest, apiError("PARAM_ERROR", "payer.openid is required"))
+		return
+	}
+	if id, ok := s.open(w, m, in, "JSAPI"); ok {
+		s.answer(w, http.StatusOK, map[string]string{"prepay_id": id})
+	}
+}
+
+// open checks a prepay (JSAPI or H5: tradeType) and opens its order in the
+// merchant's ledger, or finds the one opened before for the same
+// out_trade_no, returning its prepay id; ok is false when it answered a
+// fault instead.
+func (s *Simulator) open(w http.ResponseWriter, m *merchant, in prepayRequest, tradeType string) (prepayID string, ok bool) {
 	u, err := url.Parse(in.NotifyURL)
 	switch {
 	case in.MchID != m.MchID:
 		s.answer(w, http.StatusBadRequest, apiError("MCH_NOT_EXISTS", "mchid differs from the signer's"))
-		return
-	case in.AppID == "" || in.Description == "" || in.OutTradeNo == "" || len(in.OutTradeNo) > 32 || in.Payer.OpenID == "":
-		s.answer(w, http.StatusBadRequest, apiError("PARAM_ERROR", "appid, description, out_trade_no (6-32) and payer.openid are required"))
-		return
+		return "", false
+	case in.AppID == "" || in.Description == "" || in.OutTradeNo == "" || len(in.OutTradeNo) > 32:
+		s.answer(w, http.StatusBadRequest, apiError("PARAM_ERROR", "appid, description and out_trade_no (6-32) are required"))
+		return "", false
 	case in.Amount.Total <= 0:
 		s.answer(w, http.StatusBadRequest, apiError("PARAM_ERROR", "amount.total must be positive"))
-		return
+		return "", false
 	case err != nil || u.Scheme == "" || u.Host == "" || u.RawQuery != "":
 		s.answer(w, http.StatusBadRequest, apiError("PARAM_ERROR", "notify_url must be an absolute URL without a query"))
-		return
+		return "", false
 	}
 	s.mu.Lock()
-	t, ok := m.orders[in.OutTradeNo]
-	if ok {
+	t, found := m.orders[in.OutTradeNo]
+	if found {
+		// The order keeps the trade type it was opened with: a buyer who
+		// began in one place may go on paying in another.
 		state, total, id := t.TradeState, t.Amount.Total, t.PrepayID
 		s.mu.Unlock()
 		switch {
@@ -168,18 +190,18 @@ func (s *Simulator) prepay(w http.ResponseWriter, m *merchant, body []byte) {
 		case total != in.Amount.Total:
 			s.answer(w, http.StatusBadRequest, apiError("INVALID_REQUEST", "201 商户订单号重复"))
 		default:
-			s.answer(w, http.StatusOK, map[string]string{"prepay_id": id})
+			return id, true
 		}
-		return
+		return "", false
 	}
-	t = &Transaction{AppID: in.AppID, MchID: m.MchID, OutTradeNo: in.OutTradeNo, TradeType: "JSAPI", TradeState: NotPay,
+	t = &Transaction{AppID: in.AppID, MchID: m.MchID, OutTradeNo: in.OutTradeNo, TradeType: tradeType, TradeState: NotPay,
 		StateDesc: "订单未支付", Attach: in.Attach, Payer: in.Payer, Amount: amount{Total: in.Amount.Total, Currency: "CNY"},
 		PrepayID: "wx" + time.Now().Format("02150405") + randomHex(12), NotifyURL: in.NotifyURL, Description: in.Description,
 		CreatedAt: time.Now()}
 	m.orders[in.OutTradeNo] = t
 	id := t.PrepayID
 	s.mu.Unlock()
-	s.answer(w, http.StatusOK, map[string]string{"prepay_id": id})
+	return id, true
 }
 
 func (s *Simulator) close(w http.ResponseWriter, m *merchant, outTradeNo string, body []byte) {
