@@ -12,7 +12,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-	"unicode"
 
 	"github.com/PuerkitoBio/goquery"
 
@@ -291,41 +290,12 @@ func checkPageLanguage(t *testing.T, name string, doc *goquery.Document, lang st
 	if got := doc.Find("html").AttrOr("lang", ""); got != lang {
 		t.Errorf("%s: <html lang=%q>, want %q", name, got, lang)
 	}
-	words := visibleText(doc)
-	if m := leftID(words); m != "" {
-		t.Errorf("%s: message id %q left in the page", name, m)
-	}
-	if strings.Contains(words, "{{") || strings.Contains(words, "<no value>") {
-		t.Errorf("%s: a placeholder left in the page: %q", name, words)
-	}
 	// The scripts' words are the page's language too.
 	var js map[string]any
 	if err := json.Unmarshal([]byte(doc.Find("script#shop-i18n").Text()), &js); err != nil || js["added"] != i18n.T(withLang(lang), "js.added") {
 		t.Errorf("%s: the scripts' words: %v (added = %v)", name, err, js["added"])
 	}
-	// Leave out what people typed, longest first (a name may hold another).
-	sort.Slice(data, func(i, j int) bool { return len(data[i]) > len(data[j]) })
-	for _, v := range data {
-		if v != "" {
-			words = strings.ReplaceAll(words, v, " ")
-		}
-	}
-	switch lang {
-	case i18n.ZhCN:
-		var english []string
-		for _, w := range englishWord.FindAllString(words, -1) {
-			if !sameInEveryLanguage[w] {
-				english = append(english, w)
-			}
-		}
-		if len(english) > 0 {
-			t.Errorf("%s: English in the Chinese page: %q\n%s", name, english, words)
-		}
-	case i18n.En:
-		if i := strings.IndexFunc(strings.ReplaceAll(words, "中文", ""), func(r rune) bool { return unicode.Is(unicode.Han, r) }); i >= 0 {
-			t.Errorf("%s: Chinese in the English page: %q", name, words)
-		}
-	}
+	checkWords(t, name, visibleText(doc), lang, data, storefrontWords)
 }
 
 // visibleText is what a page shows and says: its text but scripts, styles
