@@ -136,10 +136,7 @@ func (h *AccountHandlers) render(c echo.Context, status int, p accountPage) erro
 	if err != nil {
 		return err
 	}
-	p.Email, p.Keys, p.zone = u.Email, keys, time.UTC
-	if z, err := time.LoadLocation(t.TimeZone); err == nil {
-		p.zone = z
-	}
+	p.Email, p.Keys, p.zone = u.Email, keys, t.Location()
 	return c.Render(status, "admin_account.html", p)
 }
 

@@ -4,6 +4,7 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -43,11 +44,28 @@ func (t Tenant) Location() *time.Location {
 		if name == "" {
 			continue
 		}
-		if loc, err := time.LoadLocation(name); err == nil {
+		if loc, ok := loadZone(name); ok {
 			return loc
 		}
 	}
 	return time.UTC
+}
+
+// zones remembers loaded zones: time.LoadLocation parses the zone data on
+// every call, and Location is on the paths of orders, check-ins and pages.
+// Shops name a few zones between them, and only valid ones are kept.
+var zones sync.Map // name → *time.Location
+
+func loadZone(name string) (*time.Location, bool) {
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location), true
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, false
+	}
+	zones.Store(name, loc)
+	return loc, true
 }
 
 // User is a merchant user who signs in to the console of one tenant.

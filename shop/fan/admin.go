@@ -84,7 +84,7 @@ func (h *Handlers) adminList(c echo.Context) error {
 		return err
 	}
 	return c.Render(http.StatusOK, "admin_fans.html", AdminPage{Shop: t, Fans: fans, Total: total, Filter: f,
-		Subscribed: c.QueryParam("subscribed"), HasMore: int64(f.Offset+len(fans)) < total, loc: location(t)})
+		Subscribed: c.QueryParam("subscribed"), HasMore: int64(f.Offset+len(fans)) < total, loc: t.Location()})
 }
 
 func (h *Handlers) adminFan(c echo.Context) error {
@@ -92,7 +92,7 @@ func (h *Handlers) adminFan(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := AdminPage{Shop: t, Detail: d, loc: location(t)}
+	p := AdminPage{Shop: t, Detail: d, loc: t.Location()}
 	if c.QueryParam("done") == "sent" {
 		p.Notice = i18n.T(c.Request().Context(), "console.fans.sent")
 	}
@@ -110,7 +110,7 @@ func (h *Handlers) adminReply(c echo.Context) error {
 			return derr
 		}
 		return c.Render(fe.Status, "admin_fans_view.html", AdminPage{Shop: t, Detail: d, Reply: text,
-			Error: fault.Message(c.Request().Context(), fe), loc: location(t)})
+			Error: fault.Message(c.Request().Context(), fe), loc: t.Location()})
 	}
 	if err != nil {
 		return err

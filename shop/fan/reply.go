@@ -41,7 +41,7 @@ func (s *Service) Detail(ctx context.Context, t tenants.Tenant, id string) (Deta
 	if msgs == nil {
 		msgs = []Message{}
 	}
-	return Detail{Fan: f, ReplyWindow: replyWindowIn(i18n.FromContext(ctx), f, s.now(), location(t)), Messages: msgs}, nil
+	return Detail{Fan: f, ReplyWindow: replyWindowIn(i18n.FromContext(ctx), f, s.now(), t.Location()), Messages: msgs}, nil
 }
 
 // replyWindowIn is f.ReplyWindow with its reason in lang (the merchant
@@ -108,7 +108,7 @@ func (s *Service) Reply(ctx context.Context, t tenants.Tenant, fanID, text strin
 	now := s.now().UTC()
 	lang := i18n.FromContext(ctx)
 	if f.OpenID == "" {
-		return Message{}, closedWindow(lang, f, now, location(t))
+		return Message{}, closedWindow(lang, f, now, t.Location())
 	}
 	acct, err := s.accounts.Account(ctx, t.ID)
 	if errors.Is(err, fault.ErrNotFound) {
@@ -126,7 +126,7 @@ func (s *Service) Reply(ctx context.Context, t tenants.Tenant, fanID, text strin
 		if err != nil {
 			return Message{}, err
 		}
-		e := closedWindow(lang, f, now, location(t))
+		e := closedWindow(lang, f, now, t.Location())
 		if e == nil {
 			e = fault.Conflict("another reply took the last message WeChat allows; wait for the fan to write again")
 		}
@@ -145,15 +145,4 @@ func (s *Service) Reply(ctx context.Context, t tenants.Tenant, fanID, text strin
 		s.log.Error("record sent reply", "tenant", t.ID, "fan", f.ID, "err", err)
 	}
 	return m, nil
-}
-
-func location(t tenants.Tenant) *time.Location {
-	loc, err := time.LoadLocation(t.TimeZone)
-	if err != nil || t.TimeZone == "" {
-		loc, _ = time.LoadLocation(tenants.DefaultTimeZone)
-	}
-	if loc == nil {
-		return time.UTC
-	}
-	return loc
 }
