@@ -12,7 +12,7 @@
 package apidoc
 
 import (
-	_ "embed"
+	"embed"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -22,18 +22,29 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// source is the document as written (YAML).
+// source is the document as written (YAML): openapi.yaml holds the
+// document's frame and the older routes; each area added since has a file
+// of its own under areas/ (its paths, its components and its tags), merged
+// into the frame when the document loads, so that people working on two
+// areas never edit one file.
 //
 //go:embed openapi.yaml
 var source []byte
+
+//go:embed areas
+var areas embed.FS
 
 // PagePath is where the page for people is served.
 const PagePath = "/docs/api"
 
 // Load parses the embedded document. Each call returns a new copy.
 func Load() (*openapi3.T, error) {
+	merged, err := merge()
+	if err != nil {
+		return nil, err
+	}
 	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromData(source)
+	doc, err := loader.LoadFromData(merged)
 	if err != nil {
 		return nil, fmt.Errorf("load the openapi document: %w", err)
 	}

@@ -22,18 +22,33 @@ import (
 // A format the catalog does not know is shown in English. English needs no
 // file: the code is its catalog.
 
-// loadErrors reads errors/<lang>.toml, if there is one.
+// loadErrors reads errors/<lang>.toml and the areas' errors/<area>.<lang>.toml,
+// if there are any. A format may stand in one file of a language only.
 func loadErrors(fsys fs.FS, lang string) (map[string]string, error) {
 	out := map[string]string{}
-	buf, err := fs.ReadFile(fsys, "errors/"+lang+".toml")
-	if errors.Is(err, fs.ErrNotExist) {
-		return out, nil
-	}
+	names, err := fs.Glob(fsys, "errors/*."+lang+".toml")
 	if err != nil {
-		return nil, fmt.Errorf("error catalog %s: %w", lang, err)
+		return nil, err
 	}
-	if err := toml.Unmarshal(buf, &out); err != nil {
-		return nil, fmt.Errorf("error catalog errors/%s.toml: %w", lang, err)
+	names = append([]string{"errors/" + lang + ".toml"}, names...)
+	for _, name := range names {
+		buf, err := fs.ReadFile(fsys, name)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("error catalog %s: %w", lang, err)
+		}
+		part := map[string]string{}
+		if err := toml.Unmarshal(buf, &part); err != nil {
+			return nil, fmt.Errorf("error catalog %s: %w", name, err)
+		}
+		for k, v := range part {
+			if _, dup := out[k]; dup {
+				return nil, fmt.Errorf("error catalog %s: %q is already translated in another file", name, k)
+			}
+			out[k] = v
+		}
 	}
 	return out, nil
 }
