@@ -237,6 +237,10 @@ func (a *app) mountRoutes() error {
 	storefront := e.Group("/s/:slug", svc.ShopBySlug(), shopLang, fans.Middleware())
 	storefront.Use(dist.Touches())
 	notify := e.Group("/pay/notify/:slug", svc.ShopBySlug())
+	// The platform operator's console and API: never a merchant's session or key.
+	opsPages := e.Group("/ops", csrf, svc.OperatorSessionAuth(codec))
+	opsAPI := e.Group("/api/ops/v1", svc.OperatorKeyAuth())
+	_, _ = opsPages, opsAPI // domains mount OpsRoutes and OpsAPIRoutes on them
 	push := e.Group("/wx/:slug", svc.ShopBySlug())
 
 	account := tenants.NewAccountHandlers(svc, cfg.SecureCookies) // API keys, password, sessions
