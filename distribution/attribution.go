@@ -43,6 +43,11 @@ func (s *Service) Attribute(ctx context.Context, tenantID, fanID string) (order.
 			a.GuideID, a.StoreID, a.Channel = g.ID, g.StoreID, orDirect(b.Guide.Channel)
 		}
 	}
+	if a.GuideID == "" && tagged(b.Channel) {
+		// A tagged link (?ch=market, ?ch=pc_store) with nobody to credit:
+		// the order still counts under the channel it came through.
+		a.Channel = b.Channel
+	}
 	if !st.Enabled {
 		return a, nil
 	}
@@ -78,6 +83,17 @@ func (s *Service) Attribute(ctx context.Context, tenantID, fanID string) (order.
 		a.Path = nil
 	}
 	return a, nil
+}
+
+// tagged reports whether a binding's latest channel came from a link's
+// ?ch= tag rather than from a guide's or distributor's code (whose
+// channels the slots carry, and only while they bind).
+func tagged(ch string) bool {
+	switch ch {
+	case "", ChannelDirect, ChannelGuideQR, ChannelShareLink, ChannelWeChatQR:
+		return false
+	}
+	return true
 }
 
 func orDirect(ch string) string {

@@ -16,6 +16,7 @@ import (
 
 	"microshop/apidoc"
 	"microshop/distribution"
+	"microshop/market"
 	"microshop/shop/catalog"
 	"microshop/shop/demo"
 	"microshop/shop/fan"
@@ -59,6 +60,7 @@ type app struct {
 	msgs    *message.Service
 	points  *points.Service
 	pcstore *pcstore.Syncer
+	market  *market.Service
 	// metrics is what /metrics serves, on the app's own registry.
 	metrics *metrics
 	echo    *echo.Echo
@@ -177,6 +179,14 @@ func newServices(ctx context.Context, cfg Config, log *slog.Logger, engine *engi
 	a.orders.Subscribe(a.msgs)
 
 	a.pcstore = pcstore.NewSyncer(pcstore.NewStore(engine), a.catalog, a.leaser, platform, source.NewClient(), log)
+
+	// The market follows listed shops' catalogs (on the replica that changes them).
+	marketStore, err := market.NewStore(ctx, engine)
+	if err != nil {
+		return nil, fmt.Errorf("market: %w", err)
+	}
+	a.market = market.New(market.Options{Store: marketStore, Shelf: a.shelf, Log: log})
+	a.shelf.Watch(a.market.Changed)
 	return a, nil
 }
 
@@ -285,6 +295,15 @@ func (a *app) mountRoutes() error {
 	msgs.AdminRoutes(admin)
 	msgs.StorefrontRoutes(storefront)
 	msgs.StorefrontAPIRoutes(storefront)
+
+	mkt := market.NewHandlers(a.market, a.catalog, cfg.SecureCookies)
+	mkt.APIRoutes(api)
+	mkt.AdminRoutes(admin)
+	e.GET("/m", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/m/") })
+	mkt.MarketRoutes(e.Group("/m", csrf))
+	mkt.MarketAPIRoutes(e.Group("/m/api"))
+	mkt.OpsRoutes(opsPages)
+	mkt.OpsAPIRoutes(opsAPI)
 	return nil
 }
 
@@ -373,6 +392,9 @@ func (a *app) prepare(ctx context.Context) error {
 		return fmt.Errorf("ensure schemas: %w", err)
 	}
 	a.log.Info("schemas ensured", "shops", n, "took", time.Since(start).Round(time.Millisecond))
+	if err := a.market.Sync(ctx); err != nil { // this replica's copy of the market's index
+		return fmt.Errorf("market index: %w", err)
+	}
 	if !a.cfg.Demo || n > 0 {
 		return nil
 	}

@@ -53,9 +53,20 @@ var jobs = []job{
 		about: "refresh the audience hourly, start scheduled campaigns, send what is due, retry, resolve deliveries a dead replica left (each shop's dispatch also holds the shop's lease)"},
 	{name: "pcstore", every: "@every 1m", shop: (*app).pcstorePass, tick: (*app).pcstoreDue,
 		about: "start the PC-store syncs that are due and resume interrupted ones, in the background; run once, it syncs each linked shop in the foreground"},
+	{name: "market", every: "@every 6h", shop: (*app).marketPass, tick: (*app).marketRebuild,
+		about: "feed every listed shop's on-sale products to the market again and rebuild this replica's search index from the market's table; run once for one shop, it feeds that shop"},
 }
 
 // The passes over one shop, each over its domain's service.
+
+func (a *app) marketPass(ctx context.Context, tenantID string) (any, error) {
+	return a.market.Feed(ctx, tenantID)
+}
+
+func (a *app) marketRebuild(ctx context.Context) error {
+	_, err := a.market.Rebuild(ctx)
+	return err
+}
 
 func (a *app) orderPass(ctx context.Context, tenantID string) (any, error) {
 	return a.orders.RunJobs(ctx, tenantID)

@@ -84,6 +84,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		log.Info("cron stopped")
 	}()
 
+	go a.market.Run(ctx) // the market's feed and this replica's copy of its index
+
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -23,6 +23,9 @@ type Shelf struct {
 
 	mu    sync.Mutex
 	shops map[string]*shelfEntry
+
+	// watchers hear of every change Invalidate is told of (see Watch).
+	watchers []func(tenantID string)
 }
 
 type shelfEntry struct {
@@ -177,7 +180,11 @@ func (s *Shelf) refresh(ctx context.Context, tenantID string, e *shelfEntry, now
 func (s *Shelf) Invalidate(tenantID string) {
 	s.mu.Lock()
 	e := s.shops[tenantID]
+	watchers := s.watchers
 	s.mu.Unlock()
+	for _, fn := range watchers {
+		fn(tenantID)
+	}
 	if e == nil {
 		return
 	}

@@ -106,6 +106,7 @@ func openMongo(t testing.TB, schemas []engine.Schema) (*engine.Engine, *checker)
 	if !server.external {
 		ferretEngines.Store(e, struct{}{})
 	}
+	chk.engine = e
 	checkers.Store(e, chk)
 	t.Cleanup(func() {
 		chk.stop()

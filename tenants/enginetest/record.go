@@ -36,6 +36,9 @@ type query struct {
 type checker struct {
 	prefix  string
 	schemas []engine.Schema
+	// engine is the engine checked, whose platform schema domains may
+	// extend after it opened (nil until set).
+	engine *engine.Engine
 
 	mu       sync.Mutex
 	stopped  bool

@@ -18,7 +18,11 @@ import (
 func (c *checker) indexes(q query) []index {
 	var out []index
 	if q.platform {
-		for _, mc := range tenants.Platform.Mongo {
+		platform := tenants.Platform.Mongo
+		if c.engine != nil { // with what domains added (engine.ExtendPlatform)
+			platform = c.engine.PlatformSchema().Mongo
+		}
+		for _, mc := range platform {
 			if mc.Name == q.collection {
 				for _, ix := range mc.Indexes {
 					out = append(out, index{keys: ix.Keys, unique: ix.Unique})

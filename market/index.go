@@ -1,0 +1,229 @@
+package market
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"unicode"
+
+	"golang.org/x/text/width"
+)
+
+// Index is one replica's in-memory copy of the market's items, searchable
+// by any substring of a title, category or shop name: every character and
+// every pair of adjacent characters is a key (Chinese has no spaces to
+// split words at, so "绿茶" must find "西湖龙井绿茶" by its pairs). A query
+// takes the items holding all of its pairs, then keeps those that hold the
+// query's text itself.
+//
+// An item that changes takes a new slot; the old one is marked dead and
+// the index is rebuilt without the dead once they are many.
+type Index struct {
+	mu    sync.RWMutex
+	docs  []doc
+	byID  map[string]int32
+	grams map[string][]int32 // key → slots, ascending
+	dead  int
+	// shops are the shop names items are also found by, by shop id.
+	shops map[string]string
+}
+
+type doc struct {
+	item  Item
+	title string // normalized title
+	text  string // normalized title, category and shop name, "\x00" between
+	alive bool
+}
+
+// NewIndex returns an empty index.
+func NewIndex() *Index {
+	return &Index{byID: map[string]int32{}, grams: map[string][]int32{}, shops: map[string]string{}}
+}
+
+// normalize folds full-width letters and digits to ASCII and case to
+// lower, so "ＬＥＤ" and "led" are one word.
+func normalize(s string) string {
+	return strings.ToLower(width.Fold.String(s))
+}
+
+// keys lists the distinct characters and adjacent pairs of s's words.
+func keys(s string) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(k string) {
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	for _, word := range strings.FieldsFunc(s, separator) {
+		r := []rune(word)
+		for i := range r {
+			add(string(r[i]))
+			if i+1 < len(r) {
+				add(string(r[i : i+2]))
+			}
+		}
+	}
+	return out
+}
+
+func separator(r rune) bool { return unicode.IsSpace(r) || r == 0 || unicode.IsPunct(r) }
+
+// Put adds or replaces items; a deleted or delisted one leaves the index.
+func (ix *Index) Put(items ...Item) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for _, it := range items {
+		ix.remove(it.ID)
+		if it.Deleted || it.Delisted != "" {
+			continue
+		}
+		ix.add(it)
+	}
+	if ix.dead > 1024 && ix.dead > len(ix.docs)/3 {
+		ix.compact()
+	}
+}
+
+// SetShopName changes the shop name every item of tenantID is found by.
+func (ix *Index) SetShopName(tenantID, name string) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if old, ok := ix.shops[tenantID]; ok && old == name {
+		return
+	}
+	ix.shops[tenantID] = name
+	var items []Item
+	for _, slot := range ix.byID {
+		if ix.docs[slot].item.TenantID == tenantID {
+			items = append(items, ix.docs[slot].item)
+		}
+	}
+	for _, it := range items {
+		ix.remove(it.ID)
+		ix.add(it)
+	}
+}
+
+func (ix *Index) add(it Item) {
+	slot := int32(len(ix.docs))
+	title := normalize(it.Title)
+	d := doc{item: it, title: title, text: title + "\x00" + normalize(it.Category) + "\x00" + normalize(ix.shops[it.TenantID]), alive: true}
+	ix.docs = append(ix.docs, d)
+	ix.byID[it.ID] = slot
+	for _, k := range keys(d.text) {
+		ix.grams[k] = append(ix.grams[k], slot)
+	}
+}
+
+func (ix *Index) remove(id string) {
+	if slot, ok := ix.byID[id]; ok {
+		ix.docs[slot].alive = false
+		ix.dead++
+		delete(ix.byID, id)
+	}
+}
+
+// compact rebuilds the slots without the dead ones.
+func (ix *Index) compact() {
+	old := ix.docs
+	ix.docs, ix.byID, ix.grams, ix.dead = nil, map[string]int32{}, map[string][]int32{}, 0
+	for _, d := range old {
+		if d.alive {
+			slot := int32(len(ix.docs))
+			ix.docs = append(ix.docs, d)
+			ix.byID[d.item.ID] = slot
+			for _, k := range keys(d.text) {
+				ix.grams[k] = append(ix.grams[k], slot)
+			}
+		}
+	}
+}
+
+// Len is how many items the index holds.
+func (ix *Index) Len() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return len(ix.byID)
+}
+
+// Hit is an item a query found, with how well its text matched: 1 when
+// every word of the query is in the title, less when some are only in the
+// category or the shop's name, a little more when the title starts with
+// the query.
+type Hit struct {
+	Item      Item
+	Relevance float64
+}
+
+// Find returns the items holding every word of q, each with its relevance,
+// those keep refuses left out. An empty q finds every item keep accepts.
+func (ix *Index) Find(q string, keep func(*Item) bool) []Hit {
+	words := strings.FieldsFunc(normalize(q), separator)
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	var out []Hit
+	if len(words) == 0 {
+		for _, slot := range ix.byID {
+			d := &ix.docs[slot]
+			if keep(&d.item) {
+				out = append(out, Hit{Item: d.item, Relevance: 0})
+			}
+		}
+		return out
+	}
+	var lists [][]int32
+	for _, k := range keys(strings.Join(words, " ")) {
+		l, ok := ix.grams[k]
+		if !ok {
+			return nil
+		}
+		lists = append(lists, l)
+	}
+	slices.SortFunc(lists, func(a, b []int32) int { return len(a) - len(b) })
+	for _, slot := range lists[0] {
+		if !inAll(slot, lists[1:]) {
+			continue
+		}
+		d := &ix.docs[slot]
+		if !d.alive {
+			continue
+		}
+		rel, ok := relevance(d, words)
+		if ok && keep(&d.item) {
+			out = append(out, Hit{Item: d.item, Relevance: rel})
+		}
+	}
+	return out
+}
+
+// inAll reports whether slot is in every sorted list.
+func inAll(slot int32, lists [][]int32) bool {
+	for _, l := range lists {
+		if _, ok := slices.BinarySearch(l, slot); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// relevance scores a candidate; false if a word is not in its text.
+func relevance(d *doc, words []string) (float64, bool) {
+	score := 0.0
+	for _, w := range words {
+		switch {
+		case strings.Contains(d.title, w):
+			score += 1
+		case strings.Contains(d.text, w):
+			score += 0.5
+		default:
+			return 0, false
+		}
+	}
+	score /= float64(len(words))
+	if strings.HasPrefix(d.title, words[0]) {
+		score += 0.1
+	}
+	return min(score, 1), true
+}

@@ -1,0 +1,175 @@
+package market
+
+import (
+	"context"
+	"slices"
+
+	"microshop/tenants"
+	"microshop/tenants/engine"
+	"microshop/tenants/fault"
+)
+
+// Report kinds and outcomes.
+var (
+	ReportKinds    = []string{"counterfeit", "prohibited"}
+	reportOutcomes = []string{"uphold", "dismiss"}
+)
+
+// Hider takes a product off its own shop's shelves (catalog: off sale),
+// for a prohibited product an operator upheld a report on.
+type Hider interface {
+	HideProduct(ctx context.Context, tenantID, productID string) error
+}
+
+// ReportInput is a shopper's report.
+type ReportInput struct {
+	Shop      string `json:"shop"`
+	ProductID string `json:"product_id"`
+	Kind      string `json:"kind"`
+	Text      string `json:"text"`
+}
+
+// Report records a shopper's report of a listed product. Only products on
+// the market can be reported through it.
+func (s *Service) Report(ctx context.Context, reporter string, in ReportInput) (Report, error) {
+	if !slices.Contains(ReportKinds, in.Kind) {
+		return Report{}, fault.Invalid("kind", "must be one of %v", ReportKinds)
+	}
+	text, err := fault.Text("text", in.Text, 1000)
+	if err != nil {
+		return Report{}, err
+	}
+	in.Text = text
+	it, sh, ok := s.itemBySlug(in.Shop, in.ProductID)
+	if !ok {
+		return Report{}, fault.NotFound("product")
+	}
+	r := Report{ID: engine.NewID(), TenantID: it.TenantID, Shop: sh.Slug, ProductID: it.ProductID, Title: it.Title,
+		Kind: in.Kind, Text: in.Text, Reporter: reporter, Status: "open", Created: s.clock()}
+	if err := s.store.AddReport(ctx, r); err != nil {
+		return Report{}, err
+	}
+	return r, nil
+}
+
+// itemBySlug finds a product on the market by its shop's slug.
+func (s *Service) itemBySlug(slug, productID string) (Item, Shop, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for id, sh := range s.listed {
+		if sh.Slug == slug && sh.Listed {
+			s.index.mu.RLock()
+			defer s.index.mu.RUnlock()
+			if slot, ok := s.index.byID[itemID(id, productID)]; ok {
+				return s.index.docs[slot].item, sh, true
+			}
+			return Item{}, Shop{}, false
+		}
+	}
+	return Item{}, Shop{}, false
+}
+
+// Reports lists reports by status, oldest first.
+func (s *Service) Reports(ctx context.Context, status string) ([]Report, error) {
+	if status == "" {
+		status = "open"
+	}
+	if !slices.Contains([]string{"open", "upheld", "dismissed"}, status) {
+		return nil, fault.Invalid("status", "must be open, upheld or dismissed")
+	}
+	return s.store.Reports(ctx, status, 200)
+}
+
+// Decision is an operator's decision on a report.
+type Decision struct {
+	Outcome string `json:"outcome"`
+	Note    string `json:"note"`
+}
+
+// Decide settles an open report, once. Upheld: the product leaves the
+// market at once (and, if prohibited, its shop's shelves through hider).
+func (s *Service) Decide(ctx context.Context, op tenants.Operator, id string, d Decision, hider Hider) (Report, error) {
+	if !slices.Contains(reportOutcomes, d.Outcome) {
+		return Report{}, fault.Invalid("outcome", "must be one of %v", reportOutcomes)
+	}
+	note, err := fault.Text("note", d.Note, 500)
+	if err != nil {
+		return Report{}, err
+	}
+	d.Note = note
+	r, err := s.store.Report(ctx, id)
+	if err != nil {
+		return Report{}, err
+	}
+	status := map[string]string{"uphold": "upheld", "dismiss": "dismissed"}[d.Outcome]
+	now := s.clock()
+	ok, err := s.store.DecideReport(ctx, id, status, d.Note, op.Email, now)
+	if err != nil {
+		return Report{}, err
+	}
+	if !ok {
+		return Report{}, fault.Conflict("the report was already decided")
+	}
+	if status == "upheld" {
+		if err := s.Delist(ctx, r.TenantID, r.ProductID, r.Kind); err != nil {
+			return Report{}, err
+		}
+		if r.Kind == "prohibited" && hider != nil {
+			if err := hider.HideProduct(ctx, r.TenantID, r.ProductID); err != nil {
+				return Report{}, err
+			}
+		}
+	}
+	return s.store.Report(ctx, id)
+}
+
+// Delist takes a product off the market for reason, at once on this
+// replica (within seconds on the others); the feed never puts it back.
+func (s *Service) Delist(ctx context.Context, tenantID, productID, reason string) error {
+	at := s.clock()
+	if _, err := s.store.Delist(ctx, itemID(tenantID, productID), reason, at); err != nil {
+		return err
+	}
+	return s.Sync(ctx)
+}
+
+// Explain is why a product ranks where it does for a query: its factors
+// and score, and its place.
+type Explain struct {
+	Query    string  `json:"query"`
+	Position int     `json:"position"` // 1-based; 0: not found
+	Score    float64 `json:"score"`
+	Factors  Factors `json:"factors"`
+	Weights  Formula `json:"weights"`
+}
+
+// ExplainRank ranks q and reports where shop's product stands.
+func (s *Service) ExplainRank(ctx context.Context, q, slug, productID string) (Explain, error) {
+	res, err := s.ranked(Query{Text: q})
+	if err != nil {
+		return Explain{}, err
+	}
+	out := Explain{Query: q, Weights: PublishedFormula()}
+	for i, r := range res {
+		if r.Shop.Slug == slug && r.ProductID == productID {
+			out.Position, out.Score, out.Factors = i+1, r.Score, r.Factors
+			return out, nil
+		}
+	}
+	return out, nil
+}
+
+// Formula is the published ranking formula.
+type Formula struct {
+	Relevance float64  `json:"relevance"`
+	Quality   float64  `json:"quality"`
+	Terms     []Weight `json:"quality_terms"`
+	Healthy   float64  `json:"healthy_interaction"`
+	FreshDays int      `json:"fresh_days"`
+}
+
+// PublishedFormula is the formula as GET /m/api/ranking-formula shows it.
+func PublishedFormula() Formula {
+	return Formula{Relevance: relevanceWeight, Quality: qualityWeight, Terms: QualityWeights,
+		Healthy: healthyInteraction, FreshDays: freshDays}
+}

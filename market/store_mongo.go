@@ -1,0 +1,142 @@
+package market
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"microshop/tenants/fault"
+)
+
+type mongoStore struct{ db *mongo.Database }
+
+func (s *mongoStore) SaveShop(ctx context.Context, sh Shop) error {
+	_, err := s.db.Collection("market_shops").ReplaceOne(ctx, bson.D{{Key: "_id", Value: sh.TenantID}}, sh,
+		options.Replace().SetUpsert(true))
+	if err != nil {
+		return fmt.Errorf("save market listing: %w", err)
+	}
+	return nil
+}
+
+func (s *mongoStore) Shop(ctx context.Context, tenantID string) (Shop, bool, error) {
+	var sh Shop
+	err := s.db.Collection("market_shops").FindOne(ctx, bson.D{{Key: "_id", Value: tenantID}}).Decode(&sh)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return Shop{}, false, nil
+	}
+	if err != nil {
+		return Shop{}, false, fmt.Errorf("read market listing: %w", err)
+	}
+	return sh, true, nil
+}
+
+func (s *mongoStore) ShopsSince(ctx context.Context, since time.Time) ([]Shop, error) {
+	cur, err := s.db.Collection("market_shops").Find(ctx, bson.D{{Key: "updated_at", Value: bson.D{{Key: "$gte", Value: since}}}})
+	if err != nil {
+		return nil, fmt.Errorf("read market listings: %w", err)
+	}
+	var out []Shop
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, fmt.Errorf("read market listings: %w", err)
+	}
+	return out, nil
+}
+
+func (s *mongoStore) find(ctx context.Context, filter bson.D) ([]Item, error) {
+	cur, err := s.db.Collection("market_items").Find(ctx, filter)
+	if err != nil {
+		return nil, fmt.Errorf("read market items: %w", err)
+	}
+	var out []Item
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, fmt.Errorf("read market items: %w", err)
+	}
+	return out, nil
+}
+
+func (s *mongoStore) Items(ctx context.Context, tenantID string) ([]Item, error) {
+	return s.find(ctx, bson.D{{Key: "tenant_id", Value: tenantID}})
+}
+
+func (s *mongoStore) ItemsSince(ctx context.Context, since time.Time) ([]Item, error) {
+	return s.find(ctx, bson.D{{Key: "updated_at", Value: bson.D{{Key: "$gte", Value: since}}}})
+}
+
+func (s *mongoStore) PutItems(ctx context.Context, items []Item) error {
+	if len(items) == 0 {
+		return nil
+	}
+	models := make([]mongo.WriteModel, 0, len(items))
+	for _, it := range items {
+		set := bson.D{{Key: "tenant_id", Value: it.TenantID}, {Key: "product_id", Value: it.ProductID},
+			{Key: "title", Value: it.Title}, {Key: "category", Value: it.Category}, {Key: "price", Value: it.Price},
+			{Key: "image", Value: it.Image}, {Key: "rating", Value: it.Rating}, {Key: "reviews", Value: it.Reviews},
+			{Key: "created_at", Value: it.CreatedAt}, {Key: "hash", Value: it.Hash}, {Key: "deleted", Value: it.Deleted},
+			{Key: "updated_at", Value: it.Updated}}
+		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.D{{Key: "_id", Value: it.ID}}).
+			SetUpdate(bson.D{{Key: "$set", Value: set}, {Key: "$setOnInsert", Value: bson.D{{Key: "delisted", Value: ""}}}}).
+			SetUpsert(true))
+	}
+	if _, err := s.db.Collection("market_items").BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
+		return fmt.Errorf("save market items: %w", err)
+	}
+	return nil
+}
+
+func (s *mongoStore) Delist(ctx context.Context, id, reason string, at time.Time) (bool, error) {
+	res, err := s.db.Collection("market_items").UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "delisted", Value: reason}, {Key: "updated_at", Value: at}}}})
+	if err != nil {
+		return false, fmt.Errorf("delist market item: %w", err)
+	}
+	return res.MatchedCount == 1, nil
+}
+
+func (s *mongoStore) AddReport(ctx context.Context, r Report) error {
+	if _, err := s.db.Collection("market_reports").InsertOne(ctx, r); err != nil {
+		return fmt.Errorf("save market report: %w", err)
+	}
+	return nil
+}
+
+func (s *mongoStore) Reports(ctx context.Context, status string, limit int) ([]Report, error) {
+	cur, err := s.db.Collection("market_reports").Find(ctx, bson.D{{Key: "status", Value: status}},
+		options.Find().SetSort(bson.D{{Key: "status", Value: 1}, {Key: "created_at", Value: 1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, fmt.Errorf("read market reports: %w", err)
+	}
+	var out []Report
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, fmt.Errorf("read market reports: %w", err)
+	}
+	return out, nil
+}
+
+func (s *mongoStore) Report(ctx context.Context, id string) (Report, error) {
+	var r Report
+	err := s.db.Collection("market_reports").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&r)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return Report{}, fault.NotFound("report")
+	}
+	if err != nil {
+		return Report{}, fmt.Errorf("read market report: %w", err)
+	}
+	return r, nil
+}
+
+func (s *mongoStore) DecideReport(ctx context.Context, id, status, note, operator string, at time.Time) (bool, error) {
+	res, err := s.db.Collection("market_reports").UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: id}, {Key: "status", Value: "open"}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: status}, {Key: "note", Value: note},
+			{Key: "operator", Value: operator}, {Key: "decided_at", Value: at}}}})
+	if err != nil {
+		return false, fmt.Errorf("decide market report: %w", err)
+	}
+	return res.ModifiedCount == 1, nil
+}
