@@ -1,7 +1,6 @@
 package market
 
 import (
-	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -24,20 +23,27 @@ type Index struct {
 	byID  map[string]int32
 	grams map[string][]int32 // key → slots, ascending
 	dead  int
-	// shops are the shop names items are also found by, by shop id.
+	// quality scores an item's quality (nil: 0); Requality applies a new one.
+	quality func(*Item) float64
+	// shops are the shop names items are also found by, by shop id, and
+	// held how many items each shop has in the index.
 	shops map[string]string
+	held  map[string]int
 }
 
 type doc struct {
-	item  Item
-	title string // normalized title
-	text  string // normalized title, category and shop name, "\x00" between
-	alive bool
+	item Item
+	// quality is the item's quality by the formula (see Index.quality),
+	// kept with it so a search computes only relevance.
+	quality float64
+	title   string // normalized title
+	text    string // normalized title, category and shop name, "\x00" between
+	alive   bool
 }
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
-	return &Index{byID: map[string]int32{}, grams: map[string][]int32{}, shops: map[string]string{}}
+	return &Index{byID: map[string]int32{}, grams: map[string][]int32{}, shops: map[string]string{}, held: map[string]int{}}
 }
 
 // normalize folds full-width letters and digits to ASCII and case to
@@ -94,6 +100,9 @@ func (ix *Index) SetShopName(tenantID, name string) {
 		return
 	}
 	ix.shops[tenantID] = name
+	if ix.held[tenantID] == 0 {
+		return
+	}
 	var items []Item
 	for _, slot := range ix.byID {
 		if ix.docs[slot].item.TenantID == tenantID {
@@ -109,11 +118,30 @@ func (ix *Index) SetShopName(tenantID, name string) {
 func (ix *Index) add(it Item) {
 	slot := int32(len(ix.docs))
 	title := normalize(it.Title)
-	d := doc{item: it, title: title, text: title + "\x00" + normalize(it.Category) + "\x00" + normalize(ix.shops[it.TenantID]), alive: true}
+	d := doc{item: it, quality: ix.qualityOf(&it), title: title, text: title + "\x00" + normalize(it.Category) + "\x00" + normalize(ix.shops[it.TenantID]), alive: true}
 	ix.docs = append(ix.docs, d)
 	ix.byID[it.ID] = slot
+	ix.held[it.TenantID]++
 	for _, k := range keys(d.text) {
 		ix.grams[k] = append(ix.grams[k], slot)
+	}
+}
+
+func (ix *Index) qualityOf(it *Item) float64 {
+	if ix.quality == nil {
+		return 0
+	}
+	return ix.quality(it)
+}
+
+// Requality scores every item's quality again with quality (the shops'
+// factors changed, a day passed).
+func (ix *Index) Requality(quality func(*Item) float64) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.quality = quality
+	for _, slot := range ix.byID {
+		ix.docs[slot].quality = quality(&ix.docs[slot].item)
 	}
 }
 
@@ -122,6 +150,7 @@ func (ix *Index) remove(id string) {
 		ix.docs[slot].alive = false
 		ix.dead++
 		delete(ix.byID, id)
+		ix.held[ix.docs[slot].item.TenantID]--
 	}
 }
 
@@ -153,8 +182,12 @@ func (ix *Index) Len() int {
 // category or the shop's name, a little more when the title starts with
 // the query.
 type Hit struct {
-	Item      Item
+	// Item points into the index: items are never changed in place (a
+	// change takes a new slot), so it stays valid and must not be written.
+	Item      *Item
 	Relevance float64
+	// Quality is the item's quality as last scored (Index.Requality).
+	Quality float64
 }
 
 // Find returns the items holding every word of q, each with its relevance,
@@ -168,44 +201,35 @@ func (ix *Index) Find(q string, keep func(*Item) bool) []Hit {
 		for _, slot := range ix.byID {
 			d := &ix.docs[slot]
 			if keep(&d.item) {
-				out = append(out, Hit{Item: d.item, Relevance: 0})
+				out = append(out, Hit{Item: &d.item, Quality: d.quality})
 			}
 		}
 		return out
 	}
-	var lists [][]int32
-	for _, k := range keys(strings.Join(words, " ")) {
+	// The candidates are the items holding the query's rarest key; each is
+	// then checked for the words themselves, which is exact and cheaper
+	// than intersecting the other keys' lists.
+	var rarest []int32
+	for i, k := range keys(strings.Join(words, " ")) {
 		l, ok := ix.grams[k]
 		if !ok {
 			return nil
 		}
-		lists = append(lists, l)
-	}
-	slices.SortFunc(lists, func(a, b []int32) int { return len(a) - len(b) })
-	for _, slot := range lists[0] {
-		if !inAll(slot, lists[1:]) {
-			continue
+		if i == 0 || len(l) < len(rarest) {
+			rarest = l
 		}
+	}
+	for _, slot := range rarest {
 		d := &ix.docs[slot]
 		if !d.alive {
 			continue
 		}
 		rel, ok := relevance(d, words)
 		if ok && keep(&d.item) {
-			out = append(out, Hit{Item: d.item, Relevance: rel})
+			out = append(out, Hit{Item: &d.item, Relevance: rel, Quality: d.quality})
 		}
 	}
 	return out
-}
-
-// inAll reports whether slot is in every sorted list.
-func inAll(slot int32, lists [][]int32) bool {
-	for _, l := range lists {
-		if _, ok := slices.BinarySearch(l, slot); !ok {
-			return false
-		}
-	}
-	return true
 }
 
 // relevance scores a candidate; false if a word is not in its text.

@@ -98,9 +98,13 @@ func (f Factors) Quality() float64 {
 		0.10*f.RepeatBuyers + 0.10*f.Interaction + 0.05*f.Freshness
 }
 
-// Score is the whole formula, rounded to 1e-6 so that ties are ties.
-func (f Factors) Score() float64 {
-	return math.Round((relevanceWeight*f.Relevance+qualityWeight*f.Quality())*1e6) / 1e6
+// Score is the whole formula.
+func (f Factors) Score() float64 { return score(f.Relevance, f.Quality()) }
+
+// score is the formula from relevance and quality, rounded to 1e-6 so that
+// ties are ties.
+func score(relevance, quality float64) float64 {
+	return math.Round((relevanceWeight*relevance+qualityWeight*quality)*1e6) / 1e6
 }
 
 func clamp(v float64) float64 { return math.Max(0, math.Min(1, v)) }

@@ -145,17 +145,28 @@ type Explain struct {
 
 // ExplainRank ranks q and reports where shop's product stands.
 func (s *Service) ExplainRank(ctx context.Context, q, slug, productID string) (Explain, error) {
-	res, err := s.ranked(Query{Text: q})
-	if err != nil {
-		return Explain{}, err
-	}
+	s.mu.RLock()
+	listed, factors := s.listed, s.factors
+	s.mu.RUnlock()
+	hits := s.ranked(Query{Text: q}, listed, factors)
 	out := Explain{Query: q, Weights: PublishedFormula()}
-	for i, r := range res {
-		if r.Shop.Slug == slug && r.ProductID == productID {
-			out.Position, out.Score, out.Factors = i+1, r.Score, r.Factors
-			return out, nil
+	var mine *scoredHit
+	for i := range hits {
+		if h := &hits[i]; h.Item.ProductID == productID && listed[h.Item.TenantID].Slug == slug {
+			mine = h
 		}
 	}
+	if mine == nil {
+		return out, nil
+	}
+	out.Position = 1
+	for i := range hits {
+		if better(&hits[i], mine) {
+			out.Position++
+		}
+	}
+	r := s.result(*mine, listed, factors, s.clock())
+	out.Score, out.Factors = r.Score, r.Factors
 	return out, nil
 }
 

@@ -79,61 +79,127 @@ func (s *Service) Search(ctx context.Context, q Query) (Results, error) {
 		q.Limit = defaultLimit
 	}
 	q.Limit = min(q.Limit, maxLimit)
-	results, err := s.ranked(q)
-	if err != nil {
-		return Results{}, err
-	}
-	out := Results{Total: len(results), Items: []Result{}}
-	if offset < len(results) {
-		end := min(offset+q.Limit, len(results))
-		out.Items = results[offset:end]
-		if end < len(results) && end <= maxOffset {
+	s.mu.RLock()
+	listed, factors := s.listed, s.factors
+	s.mu.RUnlock()
+	hits := s.ranked(q, listed, factors)
+	now := s.clock()
+	out := Results{Total: len(hits), Items: []Result{}}
+	end := min(offset+q.Limit, len(hits))
+	top := topK(hits, end)
+	if offset < len(top) {
+		for _, h := range top[offset:] {
+			out.Items = append(out.Items, s.result(h, listed, factors, now))
+		}
+		if end < len(hits) && end <= maxOffset {
 			out.NextCursor = strconv.Itoa(end)
 		}
 	}
 	return out, nil
 }
 
-// ranked is every result of q, best first.
-func (s *Service) ranked(q Query) ([]Result, error) {
-	s.mu.RLock()
-	listed, factors := s.listed, s.factors
-	s.mu.RUnlock()
-	keep := func(it *Item) bool {
-		sh, ok := listed[it.TenantID]
-		if !ok || !sh.Listed || (q.Category != "" && sh.Category != q.Category) {
-			return false
-		}
-		f, ok := factors[it.TenantID]
-		return !ok || !f.OffMarket
-	}
-	s.mu.RLock()
-	hits := s.index.Find(q.Text, keep)
-	s.mu.RUnlock()
-	now := s.clock()
-	results := make([]Result, len(hits))
-	for i := range hits {
-		results[i] = s.result(hits[i], listed, factors, now)
-	}
-	slices.SortFunc(results, func(a, b Result) int {
-		if a.Score != b.Score {
-			if a.Score > b.Score {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(a.Shop.Slug+"/"+a.ProductID, b.Shop.Slug+"/"+b.ProductID)
-	})
-	return results, nil
+// scoredHit is a hit with its score by the formula.
+type scoredHit struct {
+	Hit
+	score float64
 }
 
-func (s *Service) result(h Hit, listed map[string]Shop, shopFactors map[string]ShopFactors, now time.Time) Result {
+// better orders hits best first: by score, then by id (a stable order for
+// ties, so pages don't overlap).
+func better(a, b *scoredHit) bool {
+	if a.score != b.score {
+		return a.score > b.score
+	}
+	return a.Item.ID < b.Item.ID
+}
+
+// ranked is every hit of q with its score, unordered: only shops listed
+// and not off the market, in q's category if it names one.
+func (s *Service) ranked(q Query, listed map[string]Shop, factors map[string]ShopFactors) []scoredHit {
+	// Hits come grouped by shop more often than not: decide each shop once
+	// in a row.
+	var last string
+	var lastOK bool
+	keep := func(it *Item) bool {
+		if it.TenantID == last {
+			return lastOK
+		}
+		last = it.TenantID
+		sh, ok := listed[it.TenantID]
+		lastOK = ok && sh.Listed && (q.Category == "" || sh.Category == q.Category)
+		if f, ok := factors[it.TenantID]; ok && f.OffMarket {
+			lastOK = false
+		}
+		return lastOK
+	}
+	hits := s.idx().Find(q.Text, keep)
+	out := make([]scoredHit, len(hits))
+	for i, h := range hits {
+		out[i] = scoredHit{Hit: h, score: score(h.Relevance, h.Quality)}
+	}
+	return out
+}
+
+// topK returns the best k hits, best first, choosing them with a heap of
+// k (a search finds thousands; a page shows twenty).
+func topK(hits []scoredHit, k int) []scoredHit {
+	if k <= 0 {
+		return nil
+	}
+	// h is a min-heap by better: its root is the worst of the best so far.
+	h := make([]scoredHit, 0, min(k, len(hits)))
+	down := func(i int) {
+		for {
+			l, r, m := 2*i+1, 2*i+2, i
+			if l < len(h) && better(&h[m], &h[l]) {
+				m = l
+			}
+			if r < len(h) && better(&h[m], &h[r]) {
+				m = r
+			}
+			if m == i {
+				return
+			}
+			h[i], h[m] = h[m], h[i]
+			i = m
+		}
+	}
+	for i := range hits {
+		switch {
+		case len(h) < k:
+			h = append(h, hits[i])
+			for j := len(h) - 1; j > 0; {
+				p := (j - 1) / 2
+				if !better(&h[p], &h[j]) {
+					break
+				}
+				h[p], h[j] = h[j], h[p]
+				j = p
+			}
+		case better(&hits[i], &h[0]):
+			h[0] = hits[i]
+			down(0)
+		}
+	}
+	slices.SortFunc(h, func(a, b scoredHit) int {
+		if better(&a, &b) {
+			return -1
+		}
+		if better(&b, &a) {
+			return 1
+		}
+		return 0
+	})
+	return h
+}
+
+func (s *Service) result(h scoredHit, listed map[string]Shop, shopFactors map[string]ShopFactors, now time.Time) Result {
 	sh := listed[h.Item.TenantID]
 	sf, ok := shopFactors[h.Item.TenantID]
 	if !ok {
 		sf = NeutralFactors
 	}
-	f := itemFactors(h.Relevance, &h.Item, sf, now)
+	f := itemFactors(h.Relevance, h.Item, sf, now)
 	r := Result{Shop: ResultShop{Slug: sh.Slug, Name: sh.Name, CreditLevel: sf.Level}, ProductID: h.Item.ProductID,
 		Title: h.Item.Title, Price: h.Item.Price, Image: h.Item.Image, Reviews: h.Item.Reviews,
 		Score: f.Score(), Factors: f, URL: "/s/" + sh.Slug + "/p/" + h.Item.ProductID + "?ch=market"}

@@ -62,9 +62,11 @@ type Service struct {
 
 // New returns the market service; Load fills its index.
 func New(o Options) *Service {
-	return &Service{store: o.Store, shelf: o.Shelf, quality: o.Quality, ratings: o.Ratings, log: o.Log,
+	s := &Service{store: o.Store, shelf: o.Shelf, quality: o.Quality, ratings: o.Ratings, log: o.Log,
 		now: time.Now, index: NewIndex(), listed: map[string]Shop{}, factors: map[string]ShopFactors{},
 		pending: map[string]bool{}, kick: make(chan struct{}, 1)}
+	s.requality()
+	return s
 }
 
 // SetClock replaces the clock (tests).
@@ -288,6 +290,7 @@ func (s *Service) Sync(ctx context.Context) error {
 // RefreshQuality reads every listed shop's factors again.
 func (s *Service) RefreshQuality(ctx context.Context) error {
 	if s.quality == nil {
+		s.requality() // freshness still fades
 		return nil
 	}
 	s.mu.RLock()
@@ -305,7 +308,24 @@ func (s *Service) RefreshQuality(ctx context.Context) error {
 	s.mu.Lock()
 	s.factors = f
 	s.mu.Unlock()
+	s.requality()
 	return nil
+}
+
+// requality scores every indexed item's quality with the shops' current
+// factors and today's freshness.
+func (s *Service) requality() {
+	s.mu.RLock()
+	factors := s.factors
+	s.mu.RUnlock()
+	now := s.clock()
+	s.idx().Requality(func(it *Item) float64 {
+		sf, ok := factors[it.TenantID]
+		if !ok {
+			sf = NeutralFactors
+		}
+		return itemFactors(0, it, sf, now).Quality()
+	})
 }
 
 // Run feeds changed shops and follows the tables until ctx ends: what
@@ -368,6 +388,7 @@ func (s *Service) Rebuild(ctx context.Context) (RebuildReport, error) {
 		}
 	}
 	fresh := NewIndex()
+	fresh.quality = s.idx().quality
 	items, err := s.store.ItemsSince(ctx, time.Time{})
 	if err != nil {
 		return rep, err
