@@ -61,6 +61,7 @@ func (h *Handlers) MarketRoutes(g *echo.Group) {
 	g.GET("/ranking", h.rankingPage)
 	g.GET("/report", h.reportForm)
 	g.POST("/report", h.reportPost)
+	h.peopleRoutes(g)
 }
 
 // MarketAPIRoutes mounts the market's JSON on g (/m/api; public, no key).

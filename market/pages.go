@@ -15,14 +15,22 @@ type HomePage struct {
 	Q, Category string // empty: the search box and categories start blank
 	Categories  []string
 	Top         []Result // the best products across the market right now
+	ForYou      ForYou   // what this visitor might like, and why
 }
 
 func (h *Handlers) home(c echo.Context) error {
-	res, err := h.svc.Search(c.Request().Context(), Query{Limit: 12})
+	ctx := c.Request().Context()
+	res, err := h.svc.Search(ctx, Query{Limit: 12})
 	if err != nil {
 		return err
 	}
-	return c.Render(http.StatusOK, "market_home.html", HomePage{Categories: Categories, Top: res.Items})
+	p := HomePage{Categories: Categories, Top: res.Items}
+	if ck, err := c.Cookie(visitorCookie); err == nil && len(ck.Value) == visitorLen { // nobody to recommend to on a first visit
+		if p.ForYou, err = h.svc.Recommend(ctx, ck.Value); err != nil {
+			return err
+		}
+	}
+	return c.Render(http.StatusOK, "market_home.html", p)
 }
 
 // SearchPage is what market_search.html receives.

@@ -42,6 +42,7 @@ type Options struct {
 // Service is the market: listings, the feed from catalogs, search.
 type Service struct {
 	store   Store
+	people  PeopleStore
 	shelf   *catalog.Shelf
 	quality QualitySource
 	ratings RatingSource
@@ -62,7 +63,7 @@ type Service struct {
 
 // New returns the market service; Load fills its index.
 func New(o Options) *Service {
-	s := &Service{store: o.Store, shelf: o.Shelf, quality: o.Quality, ratings: o.Ratings, log: o.Log,
+	s := &Service{store: o.Store, people: o.Store, shelf: o.Shelf, quality: o.Quality, ratings: o.Ratings, log: o.Log,
 		now: time.Now, index: NewIndex(), listed: map[string]Shop{}, factors: map[string]ShopFactors{},
 		pending: map[string]bool{}, kick: make(chan struct{}, 1)}
 	s.requality()

@@ -82,6 +82,8 @@ type Store interface {
 	Report(ctx context.Context, id string) (Report, error)
 	// DecideReport moves an open report to status; false if it was not open.
 	DecideReport(ctx context.Context, id, status, note, operator string, at time.Time) (bool, error)
+
+	PeopleStore
 }
 
 // NewStore returns the store of e's kind, its records added to the
@@ -138,10 +140,20 @@ var platform = engine.Platform{
 			created_at TEXT NOT NULL,
 			decided_at TEXT NOT NULL)`,
 		`CREATE INDEX IF NOT EXISTS market_reports_status ON market_reports (status, created_at)`,
+		`CREATE TABLE IF NOT EXISTS market_people (
+			id TEXT PRIMARY KEY,
+			doc TEXT NOT NULL,
+			rev INTEGER NOT NULL)`,
+		`CREATE TABLE IF NOT EXISTS market_invites (
+			hash TEXT PRIMARY KEY,
+			from_id TEXT NOT NULL,
+			created_at TEXT NOT NULL)`,
 	},
 	Mongo: []engine.MongoCollection{
 		engine.Coll("market_shops", engine.Index("updated_at")),
 		engine.Coll("market_items", engine.Index("tenant_id"), engine.Index("updated_at")),
 		engine.Coll("market_reports", engine.Index("status", "created_at")),
+		engine.Coll("market_people"),
+		engine.Coll("market_invites"),
 	},
 }

@@ -140,3 +140,71 @@ func (s *mongoStore) DecideReport(ctx context.Context, id, status, note, operato
 	}
 	return res.ModifiedCount == 1, nil
 }
+
+// personBSON is a person as stored.
+type personBSON struct {
+	ID       string   `bson:"_id"`
+	Share    bool     `bson:"share"`
+	Nickname string   `bson:"nickname"`
+	Views    []Seen   `bson:"views"`
+	Favs     []Seen   `bson:"favs"`
+	Friends  []string `bson:"friends"`
+	Rev      int64    `bson:"rev"`
+}
+
+func (s *mongoStore) Person(ctx context.Context, id string) (Person, error) {
+	var d personBSON
+	err := s.db.Collection("market_people").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return Person{ID: id}, nil
+	}
+	if err != nil {
+		return Person{}, fmt.Errorf("read market person: %w", err)
+	}
+	return Person{ID: d.ID, Share: d.Share, Nickname: d.Nickname, Views: d.Views, Favs: d.Favs, Friends: d.Friends, Rev: d.Rev}, nil
+}
+
+func (s *mongoStore) PutPerson(ctx context.Context, p Person) (bool, error) {
+	d := personBSON{ID: p.ID, Share: p.Share, Nickname: p.Nickname, Views: p.Views, Favs: p.Favs, Friends: p.Friends, Rev: p.Rev + 1}
+	coll := s.db.Collection("market_people")
+	if p.Rev == 0 {
+		_, err := coll.InsertOne(ctx, d)
+		if mongo.IsDuplicateKeyError(err) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("save market person: %w", err)
+		}
+		return true, nil
+	}
+	res, err := coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: p.ID}, {Key: "rev", Value: p.Rev}}, d)
+	if err != nil {
+		return false, fmt.Errorf("save market person: %w", err)
+	}
+	return res.MatchedCount == 1, nil
+}
+
+type inviteBSON struct {
+	Hash string    `bson:"_id"`
+	From string    `bson:"from"`
+	At   time.Time `bson:"created_at"`
+}
+
+func (s *mongoStore) AddInvite(ctx context.Context, hash, from string, at time.Time) error {
+	if _, err := s.db.Collection("market_invites").InsertOne(ctx, inviteBSON{Hash: hash, From: from, At: at}); err != nil {
+		return fmt.Errorf("save market invitation: %w", err)
+	}
+	return nil
+}
+
+func (s *mongoStore) TakeInvite(ctx context.Context, hash string) (string, time.Time, error) {
+	var d inviteBSON
+	err := s.db.Collection("market_invites").FindOneAndDelete(ctx, bson.D{{Key: "_id", Value: hash}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return "", time.Time{}, fault.NotFound("invitation")
+	}
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("take market invitation: %w", err)
+	}
+	return d.From, d.At, nil
+}

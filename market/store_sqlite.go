@@ -3,6 +3,7 @@ package market
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -186,4 +187,68 @@ func (s *sqliteStore) DecideReport(ctx context.Context, id, status, note, operat
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil
+}
+
+func (s *sqliteStore) Person(ctx context.Context, id string) (Person, error) {
+	var doc string
+	var rev int64
+	err := s.db.QueryRowContext(ctx, `SELECT doc, rev FROM market_people WHERE id = ?`, id).Scan(&doc, &rev)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Person{ID: id}, nil
+	}
+	if err != nil {
+		return Person{}, fmt.Errorf("read market person: %w", err)
+	}
+	var d personDoc
+	if err := json.Unmarshal([]byte(doc), &d); err != nil {
+		return Person{}, fmt.Errorf("read market person: %w", err)
+	}
+	p := d.Person
+	p.ID, p.Rev, p.Friends = id, rev, d.Friends
+	return p, nil
+}
+
+// personDoc is a person as stored: their friends too (Person hides them
+// from JSON answers).
+type personDoc struct {
+	Person
+	Friends []string `json:"friends"`
+}
+
+func (s *sqliteStore) PutPerson(ctx context.Context, p Person) (bool, error) {
+	doc, err := json.Marshal(personDoc{Person: p, Friends: p.Friends})
+	if err != nil {
+		return false, err
+	}
+	var res sql.Result
+	if p.Rev == 0 {
+		res, err = s.db.ExecContext(ctx, `INSERT INTO market_people (id, doc, rev) VALUES (?, ?, 1) ON CONFLICT (id) DO NOTHING`, p.ID, string(doc))
+	} else {
+		res, err = s.db.ExecContext(ctx, `UPDATE market_people SET doc = ?, rev = rev + 1 WHERE id = ? AND rev = ?`, string(doc), p.ID, p.Rev)
+	}
+	if err != nil {
+		return false, fmt.Errorf("save market person: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+func (s *sqliteStore) AddInvite(ctx context.Context, hash, from string, at time.Time) error {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO market_invites (hash, from_id, created_at) VALUES (?, ?, ?)`,
+		hash, from, engine.TimeText(at)); err != nil {
+		return fmt.Errorf("save market invitation: %w", err)
+	}
+	return nil
+}
+
+func (s *sqliteStore) TakeInvite(ctx context.Context, hash string) (string, time.Time, error) {
+	var from, at string
+	err := s.db.QueryRowContext(ctx, `DELETE FROM market_invites WHERE hash = ? RETURNING from_id, created_at`, hash).Scan(&from, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", time.Time{}, fault.NotFound("invitation")
+	}
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("take market invitation: %w", err)
+	}
+	return from, engine.ParseTimeText(at), nil
 }

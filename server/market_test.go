@@ -29,7 +29,7 @@ type marketResults struct {
 // order counts under the market channel; the pages speak both languages;
 // unlisting takes it off at once.
 func TestMarketEndToEnd(t *testing.T) {
-	_, srv := startApp(t, sqliteEngine(t))
+	a, srv := startApp(t, sqliteEngine(t))
 	s := signUp(t, srv.URL, "mkt-tea")
 	other := signUp(t, srv.URL, "mkt-quiet")
 	api := s.apiClient(t, srv.URL)
@@ -76,7 +76,7 @@ func TestMarketEndToEnd(t *testing.T) {
 	for _, lang := range i18n.Langs {
 		c := newClientIn(t, srv.URL, lang)
 		paths := map[string]*client{}
-		for _, path := range []string{"/m/", "/m/search?q=" + url.QueryEscape("绿茶"), "/m/search?q=nothing-here", "/m/ranking",
+		for _, path := range []string{"/m/", "/m/me", "/m/friends/accept/some-token", "/m/search?q=" + url.QueryEscape("绿茶"), "/m/search?q=nothing-here", "/m/ranking",
 			"/m/report?shop=" + s.Slug + "&product_id=" + tea.ID} {
 			paths[path] = c
 		}
@@ -101,6 +101,44 @@ func TestMarketEndToEnd(t *testing.T) {
 	if st, b := c.form("/m/report", url.Values{"shop": {s.Slug}, "product_id": {tea.ID}, "kind": {"counterfeit"}, "text": {"疑似假货"}}); st != http.StatusOK ||
 		!strings.Contains(string(b), "review") {
 		t.Errorf("report: %d %.300s", st, b)
+	}
+
+	// A market visitor's views and favourites stay with the platform: the
+	// other shop's merchant sees them through no route.
+	shopperOnMarket := newClient(t, srv.URL)
+	shopperOnMarket.fetchCSRF("/m/me")
+	if st, _ := shopperOnMarket.do(http.MethodGet, "/m/go/"+s.Slug+"/"+tea.ID, nil, ""); st != http.StatusSeeOther ||
+		!strings.HasSuffix(shopperOnMarket.location, "/s/"+s.Slug+"/p/"+tea.ID+"?ch=market") {
+		t.Errorf("/m/go: %d to %q", st, shopperOnMarket.location)
+	}
+	if st, b := shopperOnMarket.form("/m/fav", url.Values{"shop": {s.Slug}, "product_id": {tea.ID}}); st != http.StatusSeeOther {
+		t.Errorf("save a favourite: %d %.200s", st, b)
+	}
+	if st, b := shopperOnMarket.do(http.MethodGet, "/m/me", nil, ""); st != http.StatusOK || !strings.Contains(string(b), "西湖龙井绿茶") {
+		t.Errorf("/m/me: %d, the favourite shown: %v", st, strings.Contains(string(b), "西湖龙井绿茶"))
+	}
+	otherAPI, otherConsole := other.apiClient(t, srv.URL), other.consoleClient(t, srv.URL)
+	walked := 0
+	for _, r := range a.echo.Routes() {
+		if r.Method != http.MethodGet || strings.Contains(r.Path, ":") || strings.Contains(r.Path, "*") {
+			continue
+		}
+		var c *client
+		switch {
+		case strings.HasPrefix(r.Path, "/api/v1/"):
+			c = otherAPI
+		case strings.HasPrefix(r.Path, "/admin"):
+			c = otherConsole
+		default:
+			continue
+		}
+		walked++
+		if _, b := c.do(http.MethodGet, r.Path, nil, ""); strings.Contains(string(b), tea.ID) || strings.Contains(string(b), "西湖龙井") {
+			t.Errorf("%s shows shop %s's product to shop %s", r.Path, s.Slug, other.Slug)
+		}
+	}
+	if walked < 20 {
+		t.Errorf("walked %d merchant routes", walked)
 	}
 
 	// Unlisted: gone at once.
