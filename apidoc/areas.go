@@ -36,6 +36,7 @@ func merge() ([]byte, error) {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}
+	addForbidden(doc)
 	return json.Marshal(doc)
 }
 
@@ -93,4 +94,30 @@ func mergeMap(parent map[string]any, key string, v any) error {
 		into[name] = entry
 	}
 	return nil
+}
+
+// addForbidden gives every operation that takes the API key the 403 a key
+// scoped to a role (or a staff member's role) may answer for any route
+// (server/roles.go): written once here rather than on every operation.
+func addForbidden(doc map[string]any) {
+	paths, _ := doc["paths"].(map[string]any)
+	for _, item := range paths {
+		ops, _ := item.(map[string]any)
+		for method, op := range ops {
+			o, ok := op.(map[string]any)
+			if !ok || method == "parameters" {
+				continue
+			}
+			if sec, ok := o["security"].([]any); ok && len(sec) == 0 {
+				continue // public: no key, no role
+			}
+			responses, _ := o["responses"].(map[string]any)
+			if responses == nil {
+				continue
+			}
+			if _, ok := responses["403"]; !ok {
+				responses["403"] = map[string]any{"$ref": "#/components/responses/Forbidden"}
+			}
+		}
+	}
 }

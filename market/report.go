@@ -21,6 +21,23 @@ type Hider interface {
 	HideProduct(ctx context.Context, tenantID, productID string) error
 }
 
+// Penalizer gives a shop the published penalty for an upheld report (the
+// credit rules): ReportPenalties says which. key makes it once per report.
+type Penalizer interface {
+	PenalizeReport(ctx context.Context, tenantID, kind, reason, key string) error
+}
+
+// ReportPenalties are the published penalties for an upheld report, by
+// its kind: a counterfeit costs a warning for 30 days, a prohibited
+// product 30 days off the market.
+var ReportPenalties = map[string]struct {
+	Penalty string
+	Days    int
+}{"counterfeit": {"warning", 30}, "prohibited": {"off_market", 30}}
+
+// SetPenalizer plugs the credit rules in.
+func (s *Service) SetPenalizer(p Penalizer) { s.penalizer = p }
+
 // ReportInput is a shopper's report.
 type ReportInput struct {
 	Shop      string `json:"shop"`
@@ -116,6 +133,12 @@ func (s *Service) Decide(ctx context.Context, op tenants.Operator, id string, d 
 		}
 		if r.Kind == "prohibited" && hider != nil {
 			if err := hider.HideProduct(ctx, r.TenantID, r.ProductID); err != nil {
+				return Report{}, err
+			}
+		}
+		if s.penalizer != nil {
+			reason := r.Kind + ": " + r.Title
+			if err := s.penalizer.PenalizeReport(ctx, r.TenantID, r.Kind, reason, "report-"+r.ID); err != nil {
 				return Report{}, err
 			}
 		}

@@ -26,8 +26,8 @@ type QualitySource interface {
 // RatingSource gives the review ratings of a shop's products.
 type RatingSource interface {
 	// ProductRatings maps product ids to their average rating × 100 and
-	// number of reviews.
-	ProductRatings(ctx context.Context, tenantID string) (map[string][2]int64, error)
+	// number of reviews (those without reviews may be left out).
+	ProductRatings(ctx context.Context, tenantID string, productIDs []string) (map[string][2]int64, error)
 }
 
 // Options are the service's dependencies.
@@ -46,9 +46,11 @@ type Service struct {
 	shelf   *catalog.Shelf
 	quality QualitySource
 	ratings RatingSource
-	log     *slog.Logger
-	now     func() time.Time
-	index   *Index
+	// penalizer gives upheld reports their penalty (nil: none).
+	penalizer Penalizer
+	log       *slog.Logger
+	now       func() time.Time
+	index     *Index
 
 	mu      sync.RWMutex
 	listed  map[string]Shop        // every shop with a listing, by tenant id (replaced, never changed)
@@ -128,7 +130,7 @@ func (s *Service) SetListing(ctx context.Context, t tenants.Tenant, in ListingIn
 		return Shop{}, err
 	}
 	s.setShop(sh)
-	if _, err := s.feed(ctx, t.ID); err != nil {
+	if _, err := s.feed(ctx, t.ID, true); err != nil {
 		return Shop{}, err
 	}
 	return sh, s.Sync(ctx)
@@ -183,7 +185,7 @@ func (s *Service) Feed(ctx context.Context, tenantID string) (FeedReport, error)
 	if err := s.Sync(ctx); err != nil {
 		return FeedReport{}, err
 	}
-	n, err := s.feed(ctx, tenantID)
+	n, err := s.feed(ctx, tenantID, true)
 	if err != nil {
 		return FeedReport{}, err
 	}
@@ -192,7 +194,11 @@ func (s *Service) Feed(ctx context.Context, tenantID string) (FeedReport, error)
 
 // feed writes a shop's on-sale products to the items table: changed ones
 // replaced, gone ones (or all, for an unlisted shop) left as tombstones.
-func (s *Service) feed(ctx context.Context, tenantID string) (int, error) {
+//
+// Ratings are read again only when full (listing, the job): a catalog
+// change (a sale's stock, an edit) carries the item's last ones forward,
+// so a busy shop's feed reads its shelf and the market's table only.
+func (s *Service) feed(ctx context.Context, tenantID string, full bool) (int, error) {
 	s.mu.RLock()
 	sh := s.listed[tenantID]
 	s.mu.RUnlock()
@@ -212,8 +218,12 @@ func (s *Service) feed(ctx context.Context, tenantID string) (int, error) {
 			return 0, err
 		}
 		var ratings map[string][2]int64
-		if s.ratings != nil {
-			if ratings, err = s.ratings.ProductRatings(ctx, tenantID); err != nil {
+		if s.ratings != nil && full {
+			ids := make([]string, len(d.Products))
+			for i, p := range d.Products {
+				ids[i] = p.ID
+			}
+			if ratings, err = s.ratings.ProductRatings(ctx, tenantID, ids); err != nil {
 				return 0, err
 			}
 		}
@@ -223,14 +233,16 @@ func (s *Service) feed(ctx context.Context, tenantID string) (int, error) {
 			if len(p.Images) > 0 {
 				it.Image = p.Images[0]
 			}
-			if r, ok := ratings[p.ID]; ok {
+			prev, ok := old[it.ID]
+			if r, found := ratings[p.ID]; found {
 				it.Rating, it.Reviews = r[0], r[1]
+			} else if ok && !full {
+				it.Rating, it.Reviews = prev.Rating, prev.Reviews
 			}
 			it.Hash = hashItem(it, p.Stock > 0)
 			if p.Stock <= 0 {
 				it.Deleted = true // sold out: not offered on the market
 			}
-			prev, ok := old[it.ID]
 			delete(old, it.ID)
 			if ok && prev.Hash == it.Hash && prev.Deleted == it.Deleted {
 				continue
@@ -349,7 +361,7 @@ func (s *Service) Run(ctx context.Context) {
 		s.pending = map[string]bool{}
 		s.feedMu.Unlock()
 		for id := range pending {
-			if _, err := s.feed(ctx, id); err != nil && ctx.Err() == nil {
+			if _, err := s.feed(ctx, id, false); err != nil && ctx.Err() == nil {
 				s.log.Warn("market feed", "tenant", id, "err", err)
 			}
 		}
@@ -381,7 +393,7 @@ func (s *Service) Rebuild(ctx context.Context) (RebuildReport, error) {
 	var rep RebuildReport
 	for _, sh := range shops {
 		s.setShop(sh)
-		if _, err := s.feed(ctx, sh.TenantID); err != nil {
+		if _, err := s.feed(ctx, sh.TenantID, true); err != nil {
 			return rep, fmt.Errorf("feed %s: %w", sh.Slug, err)
 		}
 		if sh.Listed {

@@ -427,6 +427,8 @@ var openAPITypes = map[string]any{
 	"Withdrawal": distribution.Withdrawal{}, "Customer": distribution.Customer{},
 	"ShopSettings": tenants.ShopSettings{}, "SignUp": tenants.SignUp{}, "PasswordChange": tenants.PasswordChange{},
 	"WeChatView": wechat.View{}, "WeChatInput": wechat.Input{}, "QRView": wechat.QRView{},
+	"StaffMember": tenants.StaffJSON{}, "StaffInput": tenants.StaffInput{}, "RoleChange": tenants.RoleChange{},
+	"StaffInvitation": tenants.StaffInvitationJSON{}, "AuditEntry": tenants.AuditEntry{}, "AuditPage": tenants.AuditPage{},
 }
 
 // TestOpenAPISchemasMatchGoTypes: each named schema has exactly the JSON

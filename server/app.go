@@ -17,14 +17,19 @@ import (
 	"microshop/apidoc"
 	"microshop/distribution"
 	"microshop/market"
+	"microshop/shop/aftersale"
 	"microshop/shop/catalog"
+	"microshop/shop/credit"
+	"microshop/shop/dashboard"
 	"microshop/shop/demo"
 	"microshop/shop/fan"
+	"microshop/shop/image"
 	"microshop/shop/message"
 	"microshop/shop/order"
 	"microshop/shop/pcstore"
 	"microshop/shop/pcstore/source"
 	"microshop/shop/points"
+	"microshop/shop/review"
 	"microshop/static"
 	"microshop/templates"
 	"microshop/tenants"
@@ -37,7 +42,8 @@ import (
 
 // schemas lists what every tenant database holds, one entry per domain.
 var schemas = []engine.Schema{catalog.Schema, fan.Schema, order.Schema, pcstore.Schema, wechat.Schema, distribution.Schema,
-	points.Schema, message.Schema}
+	points.Schema, message.Schema, image.Schema, review.Schema, tenants.AuditSchema, dashboard.Schema,
+	aftersale.Schema}
 
 // app is the wired platform: engine, services and the HTTP router.
 type app struct {
@@ -61,9 +67,21 @@ type app struct {
 	points  *points.Service
 	pcstore *pcstore.Syncer
 	market  *market.Service
+	// reviews and credit: server/credit.go.
+	reviews *review.Service
+	credit  *credit.Service
+	images  *image.Service
+	// dash keeps the dashboard's daily counters (server/dashboard.go).
+	dash *dashboard.Service
+	// audit records every change through /api/v1 and /admin (server/staff.go).
+	audit *tenants.Auditor
 	// metrics is what /metrics serves, on the app's own registry.
 	metrics *metrics
-	echo    *echo.Echo
+	// aftersale runs after-sale requests and disputes (server/aftersale.go).
+	aftersale *aftersale.Service
+	// due is the due index scheduled jobs take their shops from (due.go).
+	due  *dueWork
+	echo *echo.Echo
 }
 
 // openEngine opens the engine the configuration names.
@@ -79,6 +97,7 @@ func openEngine(ctx context.Context, cfg Config) (*engine.Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite in %s: %w", cfg.DataDir, err)
 	}
+	e.SetOpenShops(cfg.OpenShops) // 0: the default
 	return e, nil
 }
 
@@ -187,6 +206,37 @@ func newServices(ctx context.Context, cfg Config, log *slog.Logger, engine *engi
 	}
 	a.market = market.New(market.Options{Store: marketStore, Shelf: a.shelf, Log: log})
 	a.shelf.Watch(a.market.Changed)
+	a.images = image.NewService(image.NewStore(engine)) // uploads: product photos, after-sale and review photos
+
+	// Staff and roles: guide staff act as a guide record; every change is audited.
+	a.tenants.SetStaffGuides(staffGuides{a.dist.Guides()})
+	a.audit = tenants.NewAuditor(tenants.NewAuditStore(engine), log, moneyRoutes...)
+
+	// Reviews and merchant credit, with the penalties orders and withdrawals obey (server/credit.go).
+	if err := a.setUpCredit(ctx); err != nil {
+		return nil, err
+	}
+	// The market ranks by credit and ratings, and hides shops a penalty put off it (server/market.go).
+	a.market.SetQuality(marketQuality{a.credit})
+	a.market.SetRatings(marketRatings{a.reviews})
+	a.market.SetPenalizer(marketPenalties{a.credit})
+
+	// The due index: scheduled jobs pass over the shops with work due (server/due.go).
+	if a.due, err = a.newDueWork(ctx); err != nil {
+		return nil, err
+	}
+
+	// The dashboard's counters, fed by orders, fans and check-ins (server/dashboard.go).
+	a.setUpDashboard()
+
+	// After-sale requests, their deadlines, the dispute queue (server/aftersale.go).
+	if err := a.setUpAfterSale(ctx); err != nil {
+		return nil, err
+	}
+	a.dash.SetAfterSales(dashAfterSales{a.aftersale}) // open requests on the dashboard
+
+	// The PC store's images (syncs, Taobao packages) are copied into the image store (server/taobao.go).
+	a.pcstore.SetImageStore(pcstoreImages{images: a.images, tenants: a.tenants})
 	return a, nil
 }
 
@@ -234,8 +284,9 @@ func (a *app) mountRoutes() error {
 	// The groups: merchant API (API key), console (session), the PC
 	// store's widget (no fan cookie), storefront (fan identity, links'
 	// ?g= ?d= ?ch= touches on any page), payment notifications, WeChat pushes.
-	api := e.Group("/api/v1", svc.APIKeyAuth())
-	admin := e.Group("/admin", csrf, svc.SessionAuth(codec))
+	// Each role's limit (server/roles.go), then the audit log, on every route.
+	api := e.Group("/api/v1", svc.APIKeyAuth(), enforceRoles("/api/v1"), a.audit.Record())
+	admin := e.Group("/admin", csrf, svc.SessionAuth(codec), enforceRoles("/admin"), a.audit.Record())
 	// A shopper who chose no language sees the shop in its own (i18n.ShopDefault).
 	shopLang := i18n.ShopDefault(func(c echo.Context) string { return tenants.FromContext(c).Lang })
 	widget := e.Group("/s/:slug", svc.ShopBySlug(), shopLang)
@@ -251,6 +302,8 @@ func (a *app) mountRoutes() error {
 	opsPages := e.Group("/ops", csrf, svc.OperatorSessionAuth(codec))
 	opsAPI := e.Group("/api/ops/v1", svc.OperatorKeyAuth())
 	_, _ = opsPages, opsAPI // domains mount OpsRoutes and OpsAPIRoutes on them
+	// The operator's own: sign-in, shops, the operator API, invitations (server/operator.go).
+	a.mountOps(e, csrf, codec, opsPages, opsAPI)
 	push := e.Group("/wx/:slug", svc.ShopBySlug())
 
 	account := tenants.NewAccountHandlers(svc, cfg.SecureCookies) // API keys, password, sessions
@@ -304,6 +357,21 @@ func (a *app) mountRoutes() error {
 	mkt.MarketAPIRoutes(e.Group("/m/api"))
 	mkt.OpsRoutes(opsPages)
 	mkt.OpsAPIRoutes(opsAPI)
+
+	imgs := image.NewHandlers(a.images)
+	imgs.APIRoutes(api)
+	imgs.AdminRoutes(admin)
+	imgs.StorefrontAPIRoutes(storefront)
+	imgs.StorefrontRoutes(widget) // no fan cookie on what caches keep
+	products.SetImages(a.images)  // the product form's uploads, image ids in the API
+
+	a.mountStaff(e.Group("", csrf), api, admin, codec) // staff, the audit log, the guide's own page (server/staff.go)
+
+	a.mountCredit(api, admin, storefront, opsPages, opsAPI, products) // reviews, credit, penalties (server/credit.go)
+
+	a.mountDashboard(e, api, admin) // the console home, GET /api/v1/dashboard, page views (server/dashboard.go)
+
+	a.mountAfterSale(api, admin, storefront, opsPages, opsAPI) // after-sale requests and disputes (server/aftersale.go)
 	return nil
 }
 
@@ -333,7 +401,7 @@ func (a *app) newEcho(renderer echo.Renderer) *echo.Echo {
 	// Inside the access log, which writes a handler's error at once: the
 	// body limit must see the error first to make it a 413.
 	e.Use(hostGuard(cfg.allowedHosts()), fault.RequireJSONWithConfig(fault.RequireJSONConfig{Skipper: notJSONCall}),
-		bodyLimit(cfg.BodyLimit))
+		uploadBodyLimit(cfg.BodyLimit))
 	// The request's language: the ms_lang cookie (?lang= switches), else
 	// Accept-Language, else zh-CN (tenants/i18n).
 	e.Use(i18n.MiddlewareWithConfig(i18n.Config{Secure: cfg.SecureCookies, Skipper: staticFile}))
@@ -353,6 +421,10 @@ func staticFile(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.
 // rawBodyRoutes are JSON calls' routes whose body is a file, not JSON.
 var rawBodyRoutes = map[string]bool{
 	http.MethodPost + " /api/v1/pcstore/feed": true,
+	http.MethodPost + " /api/v1/images":       true, // multipart/form-data (shop/image)
+	http.MethodPost + " /s/:slug/api/images":  true,
+
+	http.MethodPost + " /api/v1/pcstore/taobao": true, // multipart/form-data: a Taobao package (shop/pcstore)
 }
 
 // notJSONCall: the content-type rule (fault.RequireJSON) holds for the
@@ -426,6 +498,11 @@ func (a *app) close() {
 
 // finish waits for the background work (see close).
 func (a *app) finish(ctx context.Context) {
+	defer a.closeDue(ctx) // after the work that writes
+	// The last seconds' page views.
+	if err := a.dash.FlushVisits(ctx, ""); err != nil {
+		a.log.Warn("flush page views", "err", err)
+	}
 	a.wechat.fans.Wait()
 	a.msgs.Wait()
 	if err := a.pcstore.Shutdown(ctx); err != nil {

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"microshop/tenants/engine"
 )
 
 // Config is every setting of the server, from flags and the environment
@@ -33,6 +35,9 @@ type Config struct {
 	// MetricsToken is the bearer token GET /metrics asks for; empty: no
 	// /metrics.
 	MetricsToken string
+	// OpenShops bounds the shops' SQLite files open at once (0: the
+	// engine's default).
+	OpenShops int
 }
 
 // parseConfig reads flags from args and defaults from getenv.
@@ -41,7 +46,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	fs.SetOutput(out)
 	fs.Usage = func() {
 		fmt.Fprint(out, "usage:\n  microshop [flags]                  serve\n"+
-			"  microshop jobs [run NAME] [flags]  list the scheduled jobs, or run one once (see microshop jobs --help)\n\nflags:\n")
+			"  microshop jobs [run NAME] [flags]  list the scheduled jobs, or run one once (see microshop jobs --help)\n"+
+			"  microshop operator create EMAIL [--reset] [flags]  create a platform operator (prints a one-time password and an operator API key)\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	config := bindConfig(fs, getenv)
@@ -85,6 +91,7 @@ func bindConfig(fs *flag.FlagSet, getenv func(string) string) func() (Config, er
 	fs.StringVar(&c.DevTemplates, "dev-templates", env("MICROSHOP_DEV_TEMPLATES", ""), "reload templates from this directory on every request (development)")
 	fs.StringVar(&c.WeChat, "wechat", env("MICROSHOP_WECHAT", "sandbox"), "WeChat official accounts: sandbox (an in-process WeChat simulator) or live (api.weixin.qq.com) (env MICROSHOP_WECHAT)")
 	fs.StringVar(&c.MetricsToken, "metrics-token", env("MICROSHOP_METRICS_TOKEN", ""), "serve Prometheus metrics at /metrics on the main address to a scraper sending Authorization: Bearer <token>, at least 16 characters (env MICROSHOP_METRICS_TOKEN; default: no /metrics)")
+	fs.IntVar(&c.OpenShops, "open-shops", envInt(getenv("MICROSHOP_OPEN_SHOPS"), engine.DefaultOpenShops), "SQLite: how many shops' files stay open at once; the least recently used idle one is closed beyond it (env MICROSHOP_OPEN_SHOPS)")
 	fs.DurationVar(&c.ShelfRefresh, "shelf-refresh", envDuration(getenv("MICROSHOP_SHELF_REFRESH"), 2*time.Second), "how often a replica checks for catalog changes made elsewhere (env MICROSHOP_SHELF_REFRESH)")
 	return func() (Config, error) {
 		n, err := parseSize(*limit)
@@ -126,6 +133,9 @@ func (c Config) validate() error {
 	}
 	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
 		return errors.New("--metrics-token must be at least 16 characters")
+	}
+	if c.OpenShops < 0 {
+		return errors.New("--open-shops must be positive")
 	}
 	if c.ShelfRefresh <= 0 {
 		return errors.New("--shelf-refresh must be positive")
@@ -170,6 +180,13 @@ func splitList(s string) []string {
 func envBool(v string, def bool) bool {
 	if b, err := strconv.ParseBool(v); err == nil {
 		return b
+	}
+	return def
+}
+
+func envInt(v string, def int) int {
+	if n, err := strconv.Atoi(v); err == nil {
+		return n
 	}
 	return def
 }

@@ -70,7 +70,12 @@ func TestConsoleInBothLanguages(t *testing.T) {
 				t.Fatalf("objects: fan %q segment %+v campaign %+v store %+v guide %+v", buyerID, segment, campaign, store, guide)
 			}
 
-			params := map[string]string{"products": tea.ID, "orders": paid, "distributors": dist.ID, "guides": guide.ID,
+			var request struct{ ID string }
+			if st := buyer.json(http.MethodPost, base+"/api/orders/"+paid+"/after-sales", map[string]any{"type": "refund_only",
+				"reason": words[0], "amount": 100, "lines": []map[string]any{{"line": 0, "quantity": 1}}}, &request); st != http.StatusCreated {
+				t.Fatalf("after-sale request: %d", st)
+			}
+			params := map[string]string{"products": tea.ID, "orders": paid, "after-sales": request.ID, "distributors": dist.ID, "guides": guide.ID,
 				"fans": buyerID, "audience": buyerID, "segments": segment.ID, "campaigns": campaign.ID, "messages": campaign.ID}
 			data := append([]string{s.Name, s.Slug, s.Email, srv.URL + "/wx/" + s.Slug, "/wx/" + s.Slug, srv.URL, dist.Code, guide.Code, "vip"}, words...)
 			for _, v := range params {

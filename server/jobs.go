@@ -53,8 +53,12 @@ var jobs = []job{
 		about: "refresh the audience hourly, start scheduled campaigns, send what is due, retry, resolve deliveries a dead replica left (each shop's dispatch also holds the shop's lease)"},
 	{name: "pcstore", every: "@every 1m", shop: (*app).pcstorePass, tick: (*app).pcstoreDue,
 		about: "start the PC-store syncs that are due and resume interrupted ones, in the background; run once, it syncs each linked shop in the foreground"},
+	{name: "credit", every: "CRON_TZ=Asia/Shanghai 30 2 * * *", shop: (*app).creditPass,
+		about: "once a day (02:30 China time): compute each shop's credit over the last 90 days by the published formula and give the penalties the published rules call for (each rule once per 30 days); recount product ratings a crash left short (server/credit.go)"},
 	{name: "market", every: "@every 6h", shop: (*app).marketPass, tick: (*app).marketRebuild,
 		about: "feed every listed shop's on-sale products to the market again and rebuild this replica's search index from the market's table; run once for one shop, it feeds that shop"},
+	{name: "aftersale", every: "@every 1m", shop: (*app).afterSalePass,
+		about: "act on after-sale deadlines that passed, each once (unanswered requests approved, unshipped refund-only requests refunded, returns never shipped closed, returns never confirmed refunded), resend refunds a dead process left sending, queue escalations for the platform (server/aftersale.go)"},
 }
 
 // The passes over one shop, each over its domain's service.
@@ -202,18 +206,16 @@ func (a *app) runJob(ctx context.Context, j job, tenantIDs []string) (jobRun, er
 	start := time.Now()
 	var r jobRun
 	ran, err := a.leaser.Run(ctx, "cron:"+j.name, cronLease, func(ctx context.Context) error {
-		ids := tenantIDs
-		if ids == nil {
-			var err error
-			if ids, err = a.tenants.TenantIDs(ctx); err != nil {
-				return fmt.Errorf("list shops: %w", err)
-			}
+		ids, upTo, err := a.jobShops(ctx, j, tenantIDs) // on the schedule, a converted job's due shops (due.go)
+		if err != nil {
+			return err
 		}
 		for _, id := range ids {
 			if err := ctx.Err(); err != nil {
 				return err // stopping, or the lease was lost
 			}
 			report, err := a.runShop(ctx, j, id)
+			a.dueFinished(ctx, j, id, upTo, report, err)
 			r.shops = append(r.shops, shopRun{tenantID: id, counts: countsOf(report), err: err})
 		}
 		return nil
@@ -254,7 +256,7 @@ func (a *app) scheduled(ctx context.Context, j job) {
 		}
 		return
 	}
-	r, err := a.runJob(ctx, j, nil)
+	r, err := a.runJob(withScheduled(ctx), j, nil)
 	for _, s := range r.shops {
 		switch {
 		case s.err != nil:

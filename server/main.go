@@ -1,7 +1,8 @@
 // Command server runs the microshop platform: merchant console and API,
 // storefronts and operations endpoints, on SQLite files (default) or
 // MongoDB. It only wires the domain packages together; `microshop jobs`
-// lists the scheduled jobs and runs one once for operators.
+// lists the scheduled jobs and runs one once for operators, and
+// `microshop operator create EMAIL` creates a platform operator.
 package main
 
 import (
@@ -41,6 +42,9 @@ func main() {
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "jobs" {
 		return runJobsCommand(ctx, args[1:], getenv, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "operator" {
+		return runOperatorCommand(ctx, args[1:], getenv, stdout, stderr)
 	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {

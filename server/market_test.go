@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
+	"microshop/market"
+	"microshop/tenants"
 	"microshop/tenants/i18n"
 )
 
@@ -152,5 +155,49 @@ func TestMarketEndToEnd(t *testing.T) {
 	// A merchant's key reaches no operator route.
 	if st, _ := api.do(http.MethodGet, "/api/ops/v1/market/reports", nil, ""); st != http.StatusUnauthorized && st != http.StatusForbidden {
 		t.Errorf("a merchant key on the operators' market API: %d", st)
+	}
+}
+
+// TestMarketPenaltyHidesShop: an operator upholds a report of a prohibited
+// product; the product leaves the market and its shop's shelves, and the
+// published penalty (30 days off the market) takes the shop's other
+// products off too.
+func TestMarketPenaltyHidesShop(t *testing.T) {
+	a, srv := startApp(t, sqliteEngine(t))
+	s := signUp(t, srv.URL, "mkt-banned")
+	api := s.apiClient(t, srv.URL)
+	knife := api.createProduct(map[string]any{"title": "管制刀具", "price": 3900, "stock": 10})
+	api.createProduct(map[string]any{"title": "菜刀", "price": 2900, "stock": 10})
+	if st := api.json(http.MethodPut, "/api/v1/market", map[string]any{"listed": true}, nil); st != http.StatusOK {
+		t.Fatalf("list: %d", st)
+	}
+	visitor := newClient(t, srv.URL)
+	var res marketResults
+	visitor.json(http.MethodGet, "/m/api/search?q="+url.QueryEscape("刀"), nil, &res)
+	if len(res.Items) != 2 {
+		t.Fatalf("before: %+v", res.Items)
+	}
+	var rep struct{ ID string }
+	if st := visitor.json(http.MethodPost, "/m/api/reports", map[string]string{"shop": s.Slug, "product_id": knife.ID, "kind": "prohibited", "text": "违禁品"}, &rep); st != http.StatusCreated {
+		t.Fatalf("report: %d", st)
+	}
+	ctx := context.Background()
+	if _, err := a.market.Decide(ctx, tenants.Operator{Email: "ops@example.com"}, rep.ID, market.Decision{Outcome: "uphold"}, a.catalog); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.market.RefreshQuality(ctx); err != nil {
+		t.Fatal(err)
+	}
+	visitor.json(http.MethodGet, "/m/api/search?q="+url.QueryEscape("刀"), nil, &res)
+	if len(res.Items) != 0 {
+		t.Errorf("a shop off the market by penalty still shows %+v", res.Items)
+	}
+	st, err := a.credit.Standing(ctx, s.ID)
+	if err != nil || !st.OffMarket {
+		t.Errorf("standing after an upheld report: %+v %v", st, err)
+	}
+	var p productJSON
+	if api.json(http.MethodGet, "/api/v1/products/"+knife.ID, nil, &p); p.Status != "off_sale" {
+		t.Errorf("the prohibited product is %q in its shop, want off_sale", p.Status)
 	}
 }

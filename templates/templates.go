@@ -4,7 +4,8 @@
 // template fails the boot instead of a request.
 //
 // Files: layout_*.html frame the pages (layout_admin for admin_*, layout_shop
-// for shop_*, layout_platform for the rest); partial_*.html hold the parts
+// for shop_*, layout_ops for the platform operators' ops_*, layout_platform
+// for the rest); partial_*.html hold the parts
 // pages share (notice and error blocks, the CSRF field, the pager); every
 // other file is a page defining "content" and optionally "title". Each page
 // receives a View (view.go).
@@ -85,6 +86,8 @@ func layoutFor(page string) string {
 		return "layout_admin.html"
 	case strings.HasPrefix(page, "shop_"):
 		return "layout_shop.html"
+	case strings.HasPrefix(page, "ops_"):
+		return "layout_ops.html"
 	}
 	return "layout_platform.html"
 }

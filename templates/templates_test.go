@@ -54,6 +54,7 @@ func TestViewShop(t *testing.T) {
 	type home struct { // admin_home.html's fields, without Shop
 		StorefrontURL string
 		Total, OnSale int
+		Dashboard     any // nil: the page leaves the dashboard out
 	}
 	t.Run("given WithShop, a page struct without Shop still shows the shop", func(t *testing.T) {
 		r := newRenderer(t, WithShop(func(echo.Context) any { return testShop{Name: "Tea House", Slug: "tea"} }))
@@ -116,6 +117,7 @@ func TestConsoleNav(t *testing.T) {
 		"admin_home.html", "/admin/products/new", struct {
 			StorefrontURL string
 			Total, OnSale int
+			Dashboard     any
 		}{})
 	if n := doc.Find(".topbar a").Not(".lang-switch a").Length(); n != len(consoleNav)+2 { // + brand and storefront
 		t.Errorf("%d links in the top bar, want %d", n, len(consoleNav)+2)

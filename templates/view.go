@@ -41,7 +41,15 @@ type View struct {
 	// sets none, or without a shop): pages show times in it
 	// ({{datetime .At $.Zone}}).
 	Zone *time.Location
+	// navAllow says which console navigation items the person signed in
+	// may open (NavAllowKey); nil shows them all.
+	navAllow func(href string) bool
 }
+
+// NavAllowKey is the echo.Context key of the console navigation's filter,
+// a func(href string) bool: the role middleware (server/roles.go) sets it,
+// and ConsoleNav leaves out the items it refuses.
+const NavAllowKey = "microshop.nav_allow"
 
 // view builds the View of one rendering.
 func (r *Renderer) view(data any, c echo.Context) View {
@@ -53,6 +61,7 @@ func (r *Renderer) view(data any, c echo.Context) View {
 		v.CSRF, _ = c.Get("csrf").(string) // set by Echo's CSRF middleware under its default key
 		v.Path = c.Request().URL.Path
 		v.Query = c.QueryParams()
+		v.navAllow, _ = c.Get(NavAllowKey).(func(string) bool)
 		if r.shopOf != nil {
 			v.Shop = r.shopOf(c)
 		}
@@ -166,6 +175,7 @@ var consoleNav = []navItem{
 	{id: "console.nav.products", href: "/admin/products"},
 	{id: "console.nav.new_product", href: "/admin/products/new"},
 	{id: "console.nav.orders", href: "/admin/orders", also: []string{"/admin/order-settings"}},
+	{id: "aftersale.nav", href: "/admin/after-sales"},
 	{id: "console.nav.pcstore", href: "/admin/pcstore"},
 	{id: "console.nav.guides", href: "/admin/guides", also: []string{"/admin/stores"}},
 	{id: "console.nav.distribution", href: "/admin/distribution"},
@@ -173,7 +183,12 @@ var consoleNav = []navItem{
 	{id: "console.nav.points", href: "/admin/points"},
 	{id: "console.nav.messages", href: "/admin/messages", also: []string{"/admin/message-settings", "/admin/segments", "/admin/audience"}},
 	{id: "console.nav.wechat", href: "/admin/wechat"},
+	{id: "review.nav", href: "/admin/reviews"},
+	{id: "credit.nav", href: "/admin/credit"},
 	{id: "console.nav.shop", href: "/admin/shop"},
+	{id: "staff.nav.guide_me", href: "/admin/guide/me"},
+	{id: "staff.nav.staff", href: "/admin/staff"},
+	{id: "staff.nav.audit", href: "/admin/audit"},
 	{id: "console.nav.account", href: "/admin/account"},
 }
 
@@ -196,6 +211,15 @@ func (v View) ConsoleNav() []NavLink {
 	}
 	if best >= 0 {
 		links[best].Current = true
+	}
+	if v.navAllow != nil { // the role's items only (NavAllowKey)
+		shown := links[:0]
+		for _, l := range links {
+			if v.navAllow(l.Href) {
+				shown = append(shown, l)
+			}
+		}
+		links = shown
 	}
 	return links
 }

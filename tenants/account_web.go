@@ -48,12 +48,14 @@ func (h *AccountHandlers) AdminRoutes(g *echo.Group) {
 type apiKeyJSON struct {
 	ID         string     `json:"id"`
 	Prefix     string     `json:"prefix"`
+	Name       string     `json:"name"`
+	Role       Role       `json:"role"` // "": the owner's full access
 	CreatedAt  time.Time  `json:"created_at"`
 	LastUsedAt *time.Time `json:"last_used_at"` // null: never used
 }
 
 func keyJSON(k APIKey) apiKeyJSON {
-	j := apiKeyJSON{ID: k.ID, Prefix: k.Prefix, CreatedAt: k.CreatedAt.UTC()}
+	j := apiKeyJSON{ID: k.ID, Prefix: k.Prefix, Name: k.Name, Role: k.Role, CreatedAt: k.CreatedAt.UTC()}
 	if !k.LastUsedAt.IsZero() {
 		at := k.LastUsedAt.UTC()
 		j.LastUsedAt = &at
@@ -74,9 +76,14 @@ func (h *AccountHandlers) listKeys(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"items": items})
 }
 
-// createKey is POST /api/v1/api-keys: the key is in the answer, once.
+// createKey is POST /api/v1/api-keys {"name","role"} (no body: an unnamed
+// key with the owner's full access): the key is in the answer, once.
 func (h *AccountHandlers) createKey(c echo.Context) error {
-	rec, key, err := h.svc.CreateAPIKey(c.Request().Context(), FromContext(c).ID)
+	in, err := decodeKeyInput(c) // role.go
+	if err != nil {
+		return err
+	}
+	rec, key, err := h.svc.CreateScopedAPIKey(c.Request().Context(), FromContext(c).ID, in)
 	if err != nil {
 		return err
 	}
@@ -137,6 +144,11 @@ func (h *AccountHandlers) render(c echo.Context, status int, p accountPage) erro
 		return err
 	}
 	p.Email, p.Keys, p.zone = u.Email, keys, t.Location()
+	if as, ok := PrincipalFromContext(c); ok && as.Role != RoleOwner {
+		// Staff change their own password and sessions; keys are the owner's.
+		p.Keys = nil
+		return c.Render(status, "admin_staff_account.html", p)
+	}
 	return c.Render(status, "admin_account.html", p)
 }
 

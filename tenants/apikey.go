@@ -27,9 +27,18 @@ func (s *Service) APIKeys(ctx context.Context, tenantID string) ([]APIKey, error
 	return s.store.APIKeysOf(ctx, tenantID)
 }
 
-// CreateAPIKey gives the shop a new key: its record and the key itself,
-// which is shown once and never stored.
+// CreateAPIKey gives the shop a new key with the owner's full access: its
+// record and the key itself, which is shown once and never stored.
 func (s *Service) CreateAPIKey(ctx context.Context, tenantID string) (APIKey, string, error) {
+	return s.CreateScopedAPIKey(ctx, tenantID, KeyInput{})
+}
+
+// CreateScopedAPIKey is CreateAPIKey for a key named in.Name whose calls
+// act in in.Role (none: the owner's full access; see role.go).
+func (s *Service) CreateScopedAPIKey(ctx context.Context, tenantID string, in KeyInput) (APIKey, string, error) {
+	if err := in.check(); err != nil {
+		return APIKey{}, "", err
+	}
 	keys, err := s.store.APIKeysOf(ctx, tenantID)
 	if err != nil {
 		return APIKey{}, "", err
@@ -38,6 +47,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, tenantID string) (APIKey, st
 		return APIKey{}, "", fault.Conflict("a shop can hold at most %d API keys; revoke one you no longer use first", maxAPIKeys)
 	}
 	key, rec := NewAPIKey(tenantID, s.now().UTC().Truncate(time.Millisecond))
+	rec.Name, rec.Role = in.Name, in.Role
 	if err := s.store.CreateAPIKey(ctx, rec); err != nil {
 		return APIKey{}, "", err
 	}

@@ -47,7 +47,7 @@ func (s *Service) APIKeyAuth() echo.MiddlewareFunc {
 				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="microshop"`)
 				return fault.Unauthorized("send your API key as: Authorization: Bearer <key>")
 			}
-			t, err := s.TenantByAPIKey(c.Request().Context(), strings.TrimSpace(key))
+			t, k, err := s.resolveAPIKey(c.Request().Context(), strings.TrimSpace(key))
 			if errors.Is(err, ErrNotFound) {
 				return fault.Unauthorized("unknown API key")
 			}
@@ -55,6 +55,7 @@ func (s *Service) APIKeyAuth() echo.MiddlewareFunc {
 				return err
 			}
 			WithTenant(c, t)
+			SetPrincipal(c, keyPrincipal(k)) // role.go
 			return next(c)
 		}
 	}
@@ -78,6 +79,7 @@ func (s *Service) SessionAuth(codec *SessionCodec) echo.MiddlewareFunc {
 			c.Set(ctxUser, sess.user)
 			c.Set(ctxSession, sess.id)
 			WithTenant(c, sess.tenant)
+			SetPrincipal(c, sess.as) // role.go
 			return next(c)
 		}
 	}
@@ -87,6 +89,7 @@ type signedIn struct {
 	id     string // the session's
 	user   User
 	tenant Tenant
+	as     Principal // the owner, or staff in their role (staff.go)
 }
 
 // session reads the request's session cookie and checks it against its
@@ -114,7 +117,11 @@ func (s *Service) session(c echo.Context, codec *SessionCodec) (signedIn, error)
 	if err != nil {
 		return signedIn{}, badSession(err)
 	}
-	return signedIn{id: sess.ID, user: u, tenant: t}, nil
+	as, err := s.principalOf(ctx, u)
+	if err != nil {
+		return signedIn{}, err
+	}
+	return signedIn{id: sess.ID, user: u, tenant: t, as: as}, nil
 }
 
 // badSession is errBadSession for a record that is gone (or nil err: one

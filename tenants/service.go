@@ -31,11 +31,14 @@ type Service struct {
 	revoked uint64
 	// keyUsed is when this process last recorded each key's use.
 	keyUsed map[string]time.Time
+	// guides are the shops' guides, for guide staff (staff.go).
+	guides StaffGuides
 }
 
 type cached struct {
 	t       Tenant
 	keyID   string // the API key's id, when resolved by key
+	key     APIKey // the API key, when resolved by key (its role)
 	err     error
 	expires time.Time
 }
@@ -125,6 +128,12 @@ func (s *Service) TenantByID(ctx context.Context, id string) (Tenant, error) {
 // recently resolved (resolveTTL): a key revoked on this replica is refused
 // at once, one revoked on another replica within resolveTTL.
 func (s *Service) TenantByAPIKey(ctx context.Context, key string) (Tenant, error) {
+	t, _, err := s.resolveAPIKey(ctx, key)
+	return t, err
+}
+
+// resolveAPIKey is TenantByAPIKey with the key's record (its name and role).
+func (s *Service) resolveAPIKey(ctx context.Context, key string) (Tenant, APIKey, error) {
 	hash := HashAPIKey(key)
 	c, err := s.resolve(s.byKey, hash, func() (cached, error) {
 		k, err := s.store.APIKeyByHash(ctx, hash)
@@ -132,12 +141,12 @@ func (s *Service) TenantByAPIKey(ctx context.Context, key string) (Tenant, error
 			return cached{}, err
 		}
 		t, err := s.store.TenantByID(ctx, k.TenantID)
-		return cached{t: t, keyID: k.ID}, err
+		return cached{t: t, keyID: k.ID, key: k}, err
 	})
 	if err == nil {
 		s.keyUsedNow(ctx, c.keyID)
 	}
-	return c.t, err
+	return c.t, c.key, err
 }
 
 func (s *Service) resolve(m map[string]cached, key string, load func() (cached, error)) (cached, error) {
@@ -174,17 +183,30 @@ func (s *Service) TenantIDs(ctx context.Context) ([]string, error) {
 	return s.store.TenantIDs(ctx)
 }
 
-// EnsureSchemas applies every schema to every tenant, for start-up after an
-// upgrade added tables or indexes.
+// EnsureSchemas brings every shop's schema up to date after an upgrade
+// added tables or indexes, without walking every shop's database at
+// start-up: on MongoDB only the shops whose recorded schema version
+// differs get their indexes ensured (engine.Upgrade); on SQLite a file is
+// migrated when it is opened, and a background pass opens the outdated
+// ones (two at a time) so they need not wait for their first visitor. It
+// returns how many shops there are.
 func (s *Service) EnsureSchemas(ctx context.Context) (int, error) {
 	ids, err := s.store.TenantIDs(ctx)
 	if err != nil {
 		return 0, err
 	}
-	for _, id := range ids {
-		if err := s.engine.Provision(ctx, id); err != nil {
-			return 0, fmt.Errorf("apply schemas to shop %s: %w", id, err)
-		}
+	if s.engine.Kind() == engine.SQLite {
+		s.engine.UpgradeInBackground(ids, 2, func(n int, err error) {
+			if err != nil {
+				s.log.Error("upgrade shops' schemas", "err", err)
+			} else if n > 0 {
+				s.log.Info("shops' schemas upgraded", "shops", n)
+			}
+		})
+		return len(ids), nil
+	}
+	if _, err := s.engine.Upgrade(ctx, ids, 4); err != nil {
+		return 0, fmt.Errorf("apply schemas: %w", err)
 	}
 	return len(ids), nil
 }

@@ -59,6 +59,8 @@ type Store interface {
 	cacheStore
 	appIDStore
 	sessionStore
+	operatorStore // operator_store.go
+	staffStore    // staff_store.go
 }
 
 // NewStore returns the platform store of the engine.
@@ -85,7 +87,8 @@ func OpenMongo(ctx context.Context, uri, dbPrefix string, opts *options.ClientOp
 // sessions, secrets, leases, the shared cache and the AppID registry.
 // Platform records are not tenant-scoped, so the Mongo keys carry no
 // tenant_id prefix.
-var Platform = engine.Platform{SQLite: platformSQLite, Mongo: platformMongo}
+var Platform = engine.Platform{SQLite: append(append(platformSQLite, operatorSQLite...), staffSQLite...), // operator_store.go, staff_store.go
+	Mongo: append(append(platformMongo, operatorMongo...), staffMongo...)}
 
 var platformSQLite = []string{
 	`CREATE TABLE IF NOT EXISTS tenants (

@@ -162,15 +162,15 @@ func (s *sqliteStore) SetPasswordHash(ctx context.Context, userID, hash string) 
 
 func (s *sqliteStore) CreateAPIKey(ctx context.Context, k APIKey) error {
 	return s.insert(ctx, "api key", nil,
-		`INSERT INTO api_keys (id, tenant_id, hash, prefix, created_at) VALUES (?, ?, ?, ?, ?)`,
-		k.ID, k.TenantID, k.Hash, k.Prefix, engine.TimeText(k.CreatedAt))
+		`INSERT INTO api_keys (id, tenant_id, hash, prefix, created_at, name, role) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		k.ID, k.TenantID, k.Hash, k.Prefix, engine.TimeText(k.CreatedAt), k.Name, k.Role)
 }
 
 func (s *sqliteStore) APIKeyByHash(ctx context.Context, hash string) (APIKey, error) {
 	var k APIKey
 	err := s.row(ctx, "api key", &k.CreatedAt,
-		`SELECT id, tenant_id, hash, prefix, created_at FROM api_keys WHERE hash = ?`, hash,
-		&k.ID, &k.TenantID, &k.Hash, &k.Prefix)
+		`SELECT id, tenant_id, hash, prefix, name, role, created_at FROM api_keys WHERE hash = ?`, hash,
+		&k.ID, &k.TenantID, &k.Hash, &k.Prefix, &k.Name, &k.Role)
 	return k, err
 }
 
@@ -178,10 +178,10 @@ func (s *sqliteStore) APIKeysOf(ctx context.Context, tenantID string) ([]APIKey,
 	return all(ctx, s.db, "list api keys", func(scan func(...any) error) (APIKey, error) {
 		var k APIKey
 		var created, used string
-		err := scan(&k.ID, &k.TenantID, &k.Hash, &k.Prefix, &created, &used)
+		err := scan(&k.ID, &k.TenantID, &k.Hash, &k.Prefix, &k.Name, &k.Role, &created, &used)
 		k.CreatedAt, k.LastUsedAt = engine.ParseTimeText(created), engine.ParseOptTimeText(used)
 		return k, err
-	}, `SELECT k.id, k.tenant_id, k.hash, k.prefix, k.created_at, coalesce(u.last_used_at, '')
+	}, `SELECT k.id, k.tenant_id, k.hash, k.prefix, k.name, k.role, k.created_at, coalesce(u.last_used_at, '')
 		FROM api_keys k LEFT JOIN api_key_uses u ON u.key_id = k.id
 		WHERE k.tenant_id = ? ORDER BY k.created_at, k.id`, tenantID)
 }

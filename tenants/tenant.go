@@ -84,6 +84,10 @@ type APIKey struct {
 	Hash      string    `bson:"hash"`
 	Prefix    string    `bson:"prefix"` // first characters, to tell keys apart in the console
 	CreatedAt time.Time `bson:"created_at"`
+	// Name says what the key is for; Role limits it ("": the owner's
+	// full access). Both are set when the key is created (role.go).
+	Name string `bson:"name,omitempty"`
+	Role Role   `bson:"role,omitempty"`
 	// LastUsedAt is when the key last authenticated a call (zero: never),
 	// recorded at most once a minute per key and replica.
 	LastUsedAt time.Time `bson:"last_used_at,omitempty"`

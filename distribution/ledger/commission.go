@@ -172,7 +172,8 @@ func (l *Ledger) reversals(ctx context.Context, tenantID string, earn Entry) ([]
 	return out, err
 }
 
-// SettleDue settles up to limit earnings whose available date has passed.
+// SettleDue settles up to limit earnings whose available date has passed,
+// but for those of orders with an open after-sale request (AfterSale).
 func (l *Ledger) SettleDue(ctx context.Context, tenantID string, limit int) (int, error) {
 	due, err := l.store.Due(ctx, tenantID, l.clock(), limit)
 	if err != nil {
@@ -180,6 +181,11 @@ func (l *Ledger) SettleDue(ctx context.Context, tenantID string, limit int) (int
 	}
 	n := 0
 	for _, e := range due {
+		if open, err := l.openAfterSale(ctx, tenantID, e.OrderID); err != nil {
+			return n, err
+		} else if open {
+			continue // settles on a later pass, once the request ends
+		}
 		if _, ok, err := l.Settle(ctx, tenantID, e); err != nil {
 			return n, err
 		} else if ok {

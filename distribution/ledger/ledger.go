@@ -182,6 +182,11 @@ func (f Filter) Check() error {
 type Ledger struct {
 	store Store
 	now   func() time.Time
+	// hold may stop withdrawals (SetHold, hold.go; nil: never).
+	hold Hold
+	// afterSale keeps commission of orders with an open after-sale
+	// request from settling (SetAfterSale, aftersale.go; nil: never).
+	afterSale AfterSale
 }
 
 // New returns the ledger over store.

@@ -34,6 +34,9 @@ func (l *Ledger) Withdraw(ctx context.Context, tenantID, beneficiary string, amo
 	if amount < rules.Min {
 		return Entry{}, fault.Invalid("amount", "the minimum withdrawal is %d fen", rules.Min)
 	}
+	if err := l.held(ctx, tenantID); err != nil {
+		return Entry{}, err
+	}
 	id := engine.NewID()
 	e, _, err := l.append(ctx, tenantID, beneficiary, WithdrawalID(id), func(tail Entry) (Entry, error) {
 		if tail.Available < 0 {

@@ -47,7 +47,8 @@ type options struct {
 	pprofDir  string
 	keepTemp  bool
 	serverPkg string
-	shops     int // -scenario market
+	shops     int           // -scenario tenants
+	idle      time.Duration // -scenario tenants
 }
 
 func main() {
@@ -63,10 +64,11 @@ func main() {
 	fs.BoolVar(&o.keepTemp, "keep", false, "keep the temporary directory (server binary, data, logs)")
 	fs.StringVar(&o.serverPkg, "server", "./server", "package of the server to build")
 	fs.IntVar(&o.shops, "shops", 10_000, "-scenario tenants: how many shops to open (-scenario market: listed shops, default 1,000)")
+	fs.DurationVar(&o.idle, "idle", 2*time.Minute, "-scenario tenants: idle time with cron running before memory and open files are read")
 	baseline := fs.String("serve-baseline", "", "")
 	importRound := fs.Int("import-round", 0, "") // internal: one round of -scenario import
 	importDir := fs.String("import-dir", "", "") // internal: its data directory
-	scenario := fs.String("scenario", "default", "what to measure: default (storefront pages against a plain Echo server), orders (place and pay against raw SQLite inserts; Mongo commands per order), distribution (orders at depth 1 and 1,000 of a 100,000-distributor tree; root team size; Mongo commands per order), push (signed WeChat subscribe pushes, new fans, end to end; Mongo commands per push), import (a 20,000-product feed imported against raw SQLite inserts, with peak memory; Mongo commands per product), checkin (20,000 new fans checking in against raw SQLite inserts; Mongo commands per check-in), campaign (a broadcast campaign to 10,000 and 100,000 fans through the sandbox WeChat: messages/s, time to the last message, peak memory), market (-shops listed shops, 1,000 by default, × 100 products: searches/s and p99 beside Echo's hello, time until a product change is searchable)")
+	scenario := fs.String("scenario", "default", "what to measure: default (storefront pages against a plain Echo server), orders (place and pay against raw SQLite inserts; Mongo commands per order), distribution (orders at depth 1 and 1,000 of a 100,000-distributor tree; root team size; Mongo commands per order), push (signed WeChat subscribe pushes, new fans, end to end; Mongo commands per push), import (a 20,000-product feed imported against raw SQLite inserts, with peak memory; Mongo commands per product), checkin (20,000 new fans checking in against raw SQLite inserts; Mongo commands per check-in), campaign (a broadcast campaign to 10,000 and 100,000 fans through the sandbox WeChat: messages/s, time to the last message, peak memory), tenants (-shops idle shops: creation rate, time to ready after a restart, memory and open files after -idle with cron running, storefront p99 on 100 of them, each beside 100 shops only), dashboard (a shop with 100,000 orders over 90 days: the 30-day dashboard, API and console page, p99 beside Echo's hello), market (-shops listed shops, 1,000 by default, × 100 products: searches/s and p99 beside Echo's hello, time until a product change is searchable)")
 	fs.Usage = func() {
 		out := fs.Output()
 		fmt.Fprintf(out, "usage: go run ./scripts/bench [flags]\n\n")
@@ -139,6 +141,10 @@ func main() {
 		runScenario = checkinScenario
 	case "campaign":
 		runScenario = campaignScenario
+	case "tenants":
+		runScenario = tenantsScenario
+	case "dashboard":
+		runScenario = dashboardScenario
 	case "market":
 		runScenario = marketScenario
 	case "import":

@@ -6,6 +6,7 @@
 //	go run ./scripts/import --shop tea-house --type shopify --feed https://tea.myshopify.com
 //	go run ./scripts/import --shop tea-house --type woocommerce --feed https://shop.example --key ck_… --secret cs_…
 //	go run ./scripts/import --shop tea-house            # sync the shop's saved link again
+//	go run ./scripts/import --shop tea-house --type taobao --feed ./宝贝导出.zip   # a Taobao Assistant package
 //
 // It opens the same data as the server (--data, or --mongodb-uri) and can
 // run beside it: the shop's sync lease keeps the two from syncing the shop
@@ -25,11 +26,13 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
 	"microshop/shop/catalog"
+	"microshop/shop/image"
 	"microshop/shop/pcstore"
 	"microshop/shop/pcstore/source"
 	"microshop/tenants"
@@ -68,7 +71,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.shop, "shop", "", "the shop's address name (slug), as in /s/<slug>/ (required)")
 	fs.StringVar(&o.feed, "feed", "", "the PC store's or feed's address, or a feed file (XML or TSV, may be .gz); empty: the shop's saved link")
-	fs.StringVar(&o.kind, "type", "", "shopify, woocommerce or feed (default: feed)")
+	fs.StringVar(&o.kind, "type", "", "shopify, woocommerce, feed or taobao (a Taobao Assistant data package, a .zip file) (default: feed)")
 	fs.StringVar(&o.key, "key", "", "WooCommerce REST API consumer key")
 	fs.StringVar(&o.secret, "secret", env("PCSTORE_SECRET", ""), "WooCommerce REST API consumer secret (env PCSTORE_SECRET)")
 	fs.StringVar(&o.currency, "currency", "", "the store's currency when its prices do not say (default: the store's own, else CNY)")
@@ -88,7 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	schemas := []engine.Schema{catalog.Schema, pcstore.Schema}
+	schemas := []engine.Schema{catalog.Schema, pcstore.Schema, image.Schema}
 	var engine *engine.Engine
 	var err error
 	if o.mongoURI != "" {
@@ -121,7 +124,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer cancel()
 		_ = syncer.Shutdown(sctx)
 	}()
+	// Images go into the shop's image store, as the server's syncs do.
+	syncer.SetImageStore(shopImages{svc: image.NewService(image.NewStore(engine)), slug: shop.Slug})
 
+	if o.kind == source.Taobao {
+		return importTaobao(ctx, syncer, shop, o, stdout)
+	}
 	if o.feed != "" {
 		prev, err := link(ctx, syncer, shop, o)
 		if err != nil {
@@ -268,4 +276,46 @@ func report(ctx context.Context, s *pcstore.Syncer, tenantID string, r pcstore.R
 		return fmt.Errorf("run %s %s", r.ID, r.Status)
 	}
 	return nil
+}
+
+// shopImages puts images into the shop's image store (pcstore.ImageStore),
+// addressed as the storefront serves them.
+type shopImages struct {
+	svc  *image.Service
+	slug string
+}
+
+func (s shopImages) PutImage(ctx context.Context, tenantID string, data []byte) (string, error) {
+	img, err := s.svc.Put(ctx, tenantID, data)
+	if err != nil {
+		return "", err
+	}
+	return image.URL(s.slug, img.ID), nil
+}
+
+// importTaobao previews and imports a Taobao Assistant data package.
+func importTaobao(ctx context.Context, s *pcstore.Syncer, shop tenants.Tenant, o options, stdout io.Writer) error {
+	f, err := os.Open(o.feed)
+	if err != nil {
+		return fmt.Errorf("--feed: the Taobao package file: %w", err)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, pcstore.MaxTaobaoPackage+1))
+	f.Close()
+	if err != nil {
+		return err
+	}
+	p, err := s.PreviewTaobao(ctx, shop.ID, data)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "preview: %d items, %d importable (%d new, %d to update), %d with problems, %d pictures\n",
+		p.Count, p.Importable, p.New, p.Existing, p.ProblemCount, p.Pictures)
+	r, err := s.ImportTaobao(ctx, shop.ID, filepath.Base(o.feed), data)
+	if err != nil {
+		return err
+	}
+	if r, err = follow(ctx, s, shop.ID, r.ID, stdout, o.quiet); err != nil {
+		return err
+	}
+	return report(ctx, s, shop.ID, r, stdout)
 }

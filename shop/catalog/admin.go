@@ -16,7 +16,6 @@ import (
 // AdminRoutes mounts the console's catalog pages on g (/admin, signed in,
 // CSRF-protected).
 func (h *Handlers) AdminRoutes(g *echo.Group) {
-	g.GET("", h.adminHome)
 	g.GET("/products", h.adminList)
 	g.GET("/products/new", h.adminNew)
 	g.POST("/products", h.adminCreate)
@@ -63,20 +62,6 @@ func otherLang(t tenants.Tenant) string {
 	return i18n.En
 }
 
-func (h *Handlers) adminHome(c echo.Context) error {
-	t := tenants.FromContext(c)
-	ctx := c.Request().Context()
-	_, total, err := h.catalog.List(ctx, t.ID, Filter{Limit: 1})
-	if err != nil {
-		return err
-	}
-	_, onSale, err := h.catalog.List(ctx, t.ID, Filter{Limit: 1, Status: OnSale})
-	if err != nil {
-		return err
-	}
-	return c.Render(http.StatusOK, "admin_home.html", AdminPage{Shop: t, StorefrontURL: h.storefrontURL(c, t.Slug), Total: total, OnSale: onSale})
-}
-
 func (h *Handlers) adminList(c echo.Context) error {
 	t := tenants.FromContext(c)
 	f, err := filterFromQuery(c)
@@ -110,7 +95,13 @@ func (h *Handlers) adminNew(c echo.Context) error {
 func (h *Handlers) adminCreate(c echo.Context) error {
 	t := tenants.FromContext(c)
 	form := formFromRequest(c)
+	if answered, err := h.formImages(c, t, &form, false); answered { // uploads, image moves (images.go)
+		return err
+	}
 	in, err := form.input(nil)
+	if err == nil {
+		err = h.resolveImages(c.Request().Context(), t, &in)
+	}
 	if err == nil {
 		_, err = h.catalog.Create(c.Request().Context(), t.ID, in)
 	}
@@ -138,7 +129,13 @@ func (h *Handlers) adminUpdate(c echo.Context) error {
 	}
 	form := formFromRequest(c)
 	form.ID = p.ID
+	if answered, err := h.formImages(c, t, &form, true); answered { // uploads, image moves (images.go)
+		return err
+	}
 	in, err := form.input(p.SKUs)
+	if err == nil {
+		err = h.resolveImages(ctx, t, &in)
+	}
 	if err == nil {
 		_, err = h.catalog.Patch(ctx, t.ID, p.ID, in)
 	}

@@ -15,6 +15,10 @@ type Handlers struct {
 	catalog *Catalog
 	shelf   *Shelf
 	baseURL string
+	// extras adds ratings and badges to the storefront (SetExtras, extras.go).
+	extras Extras
+	// images is the image store products' pictures go to (SetImages, images.go).
+	images Images
 }
 
 // NewHandlers returns the catalog's handlers. baseURL is the public address
@@ -35,6 +39,9 @@ func (h *Handlers) APIRoutes(g *echo.Group) {
 func (h *Handlers) apiCreate(c echo.Context) error {
 	var in Input
 	if err := fault.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	if err := h.resolveImages(c.Request().Context(), tenants.FromContext(c), &in); err != nil {
 		return err
 	}
 	p, err := h.catalog.Create(c.Request().Context(), tenants.FromContext(c).ID, in)
@@ -60,6 +67,9 @@ func (h *Handlers) apiPatch(c echo.Context) error {
 	}
 	var in Input
 	if err := fault.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	if err := h.resolveImages(c.Request().Context(), tenants.FromContext(c), &in); err != nil {
 		return err
 	}
 	p, err := h.catalog.Patch(c.Request().Context(), tenants.FromContext(c).ID, c.Param("id"), in)

@@ -32,6 +32,9 @@ type ShopPage struct {
 	Page       int
 	HasMore    bool
 	Product    Product
+	// Extra is what other domains show on the page (Extras): a
+	// product's rating and reviews, the shop's credit badge; nil for none.
+	Extra any
 	// categoryNames are the categories' names in the page's language,
 	// where products translate them.
 	categoryNames map[string]string
@@ -79,9 +82,14 @@ func (h *Handlers) shopHome(c echo.Context) error {
 	page = max(1, min(page, 10_000))
 	p := ShopPage{Shop: t, Query: fault.Clip(q.Get("q"), 100), Category: fault.Clip(q.Get("c"), MaxCategory),
 		Categories: d.Categories, Page: page}
-	key := "home|" + p.Category + "|" + p.Query + "|" + strconv.Itoa(page)
+	version, extra, err := h.shopExtras(c.Request().Context(), t.ID)
+	if err != nil {
+		return err
+	}
+	key := "home|" + p.Category + "|" + p.Query + "|" + strconv.Itoa(page) + "|" + version
 	lang := i18n.FromContext(c.Request().Context())
 	return h.cachedPage(c, d, key, "shop_home.html", func() ShopPage {
+		p.Extra = extra()
 		p.Products, p.HasMore = d.Select(p.Category, p.Query, (page-1)*storefrontPageSize, storefrontPageSize)
 		for i := range p.Products {
 			p.Products[i] = p.Products[i].In(lang)
@@ -101,9 +109,13 @@ func (h *Handlers) shopProduct(c echo.Context) error {
 	if !ok {
 		return fault.NotFound("product")
 	}
+	version, extra, err := h.productExtras(c.Request().Context(), t.ID, prod.ID)
+	if err != nil {
+		return err
+	}
 	lang := i18n.FromContext(c.Request().Context())
-	return h.cachedPage(c, d, "p|"+prod.ID, "shop_product.html", func() ShopPage {
-		return ShopPage{Shop: t, Product: prod.In(lang), Categories: d.Categories, categoryNames: d.CategoryNames(lang)}
+	return h.cachedPage(c, d, "p|"+prod.ID+"|"+version, "shop_product.html", func() ShopPage {
+		return ShopPage{Shop: t, Product: prod.In(lang), Categories: d.Categories, categoryNames: d.CategoryNames(lang), Extra: extra()}
 	})
 }
 

@@ -163,7 +163,7 @@ func (s *Service) apply(ctx context.Context, tenantID, fanID, openID string, msg
 		default:
 			return "", "", nil // recorded in the push log only
 		}
-		if _, err := s.store.Apply(ctx, tenantID, ev); err != nil {
+		if err := s.applyEvent(ctx, tenantID, ev); err != nil {
 			return "", "", err
 		}
 		channel := map[EventKind]string{Subscribed: "subscribe", Scanned: "scan"}[ev.Kind]
@@ -174,7 +174,7 @@ func (s *Service) apply(ctx context.Context, tenantID, fanID, openID string, msg
 		return "", "", nil // not a message from the fan (a notification WeChat pushes)
 	}
 	ev.Kind, ev.Source = Wrote, SourceWeChatMessage
-	if _, err := s.store.Apply(ctx, tenantID, ev); err != nil {
+	if err := s.applyEvent(ctx, tenantID, ev); err != nil {
 		return "", "", err
 	}
 	id := "in:" + fanID + ":"
@@ -186,6 +186,23 @@ func (s *Service) apply(ctx context.Context, tenantID, fanID, openID string, msg
 	_, err := s.store.AddMessage(ctx, tenantID, Message{ID: id, FanID: fanID, Direction: "in", Kind: string(msg.MsgType),
 		Content: content, CreatedAt: at})
 	return "", "", err
+}
+
+// applyEvent records ev on the fan and, when it changed something, tells
+// the observers after WeChat has its answer.
+func (s *Service) applyEvent(ctx context.Context, tenantID string, ev Event) error {
+	applied, err := s.store.Apply(ctx, tenantID, ev)
+	if err != nil || !applied || len(s.observers) == 0 {
+		return err
+	}
+	s.after.do(ev.FanID, func(ctx context.Context) {
+		for _, o := range s.observers {
+			if err := o.FanEvent(ctx, tenantID, ev); err != nil {
+				s.log.Error("observe fan event", "tenant", tenantID, "fan", ev.FanID, "kind", ev.Kind, "err", err)
+			}
+		}
+	})
+	return nil
 }
 
 // scene is a pushed scene if it is one the shop could have issued.

@@ -36,6 +36,15 @@ type Merger interface {
 	MergeFan(ctx context.Context, tenantID, fromID, intoID string) error
 }
 
+// Observer is told of each WeChat event applied to a fan (a follow, an
+// unfollow, a scan, a click, a message), after WeChat has its answer: the
+// dashboard counts follows and interacting fans. It may be told of one
+// event twice (a crash, a late retry): it must be idempotent by the event
+// (fan, kind, time).
+type Observer interface {
+	FanEvent(ctx context.Context, tenantID string, ev Event) error
+}
+
 // Service is the fans' domain: pushes, conversations and replies, WeChat
 // sign-in merges, listing.
 type Service struct {
@@ -44,6 +53,7 @@ type Service struct {
 	attributor Attributor
 	mergers    []Merger
 	responders []Responder
+	observers  []Observer
 	log        *slog.Logger
 	now        func() time.Time
 	after      *afterWork
@@ -73,6 +83,13 @@ func NewService(store Store, accounts *wechat.Accounts, attributor Attributor, l
 // (distribution's bindings, a cart: each part that keys data by fan).
 func (s *Service) WithMerger(m Merger) *Service {
 	s.mergers = append(s.mergers, m)
+	return s
+}
+
+// WithObserver returns the service also telling o about applied WeChat
+// events (set by server, before serving).
+func (s *Service) WithObserver(o Observer) *Service {
+	s.observers = append(s.observers, o)
 	return s
 }
 

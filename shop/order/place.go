@@ -88,6 +88,9 @@ func (s *Service) Place(ctx context.Context, tenantID, fanID, orderID string, re
 	if err := req.validate(); err != nil {
 		return Order{}, err
 	}
+	if err := s.open(ctx, tenantID); err != nil {
+		return Order{}, err
+	}
 	settings, err := s.Settings(ctx, tenantID)
 	if err != nil {
 		return Order{}, err

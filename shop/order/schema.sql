@@ -45,6 +45,9 @@ CREATE INDEX IF NOT EXISTS orders_status ON orders (tenant_id, status, created_a
 
 CREATE INDEX IF NOT EXISTS orders_fan ON orders (tenant_id, fan_id, created_at);
 
+-- Orders by payment time: a shop's shipping record over a period (shipping.go, shop/credit).
+CREATE INDEX IF NOT EXISTS orders_paid ON orders (tenant_id, paid_at);
+
 -- The cron passes' indexes hold only the orders they look for:
 -- every index an order's transition changes is one more page its
 -- commit writes (the queries name the same literal conditions).

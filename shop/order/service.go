@@ -32,6 +32,8 @@ type Service struct {
 	live bool
 	// counter counts orders placed and payments (SetCounter; nil: none).
 	counter Counter
+	// gate may close the shop to new orders (SetGate, gate.go; nil: open).
+	gate Gate
 }
 
 // knownFans remembers which fans already have a record, so placing an order

@@ -31,6 +31,7 @@ func (h *Handlers) StorefrontAPIRoutes(g *echo.Group) {
 	api.GET("/orders/:id", h.myOrder)
 	api.POST("/orders/:id/pay", h.pay)
 	api.POST("/orders/:id/cancel", h.cancelMine)
+	api.POST("/orders/:id/confirm-receipt", h.confirmReceipt)
 }
 
 // NotifyRoutes mounts the payment providers' notify endpoints on e.

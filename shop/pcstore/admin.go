@@ -25,6 +25,8 @@ func (h *Handlers) AdminRoutes(g *echo.Group) {
 	g.POST("/pcstore/unlink", h.adminUnlink)
 	g.GET("/pcstore/runs/:id", h.adminRun)
 	g.GET("/pcstore/runs/:id/progress", h.adminProgress)
+	g.POST("/pcstore/taobao", h.adminTaobao)
+	g.POST("/pcstore/taobao/import", h.adminTaobaoImport)
 }
 
 // AdminPage is what the console's PC store templates receive.
@@ -38,8 +40,10 @@ type AdminPage struct {
 	Run     *RunView
 	Errors  []RunError
 	Widget  Widget
-	Error   string
-	Notice  string
+	// Taobao is a Taobao package uploaded and previewed, to import.
+	Taobao *TaobaoStaged
+	Error  string
+	Notice string
 }
 
 // NextRun is when the linked store syncs next (zero when it is not on a

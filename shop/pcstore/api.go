@@ -39,6 +39,7 @@ func (h *Handlers) APIRoutes(g *echo.Group) {
 	g.GET("/pcstore/runs", h.apiRuns)
 	g.GET("/pcstore/runs/:id", h.apiRun)
 	g.GET("/pcstore/widget", h.apiWidget)
+	g.POST("/pcstore/taobao", h.apiTaobao)
 }
 
 // LinkAnswer is the answer to linking: the saved link and the preview.

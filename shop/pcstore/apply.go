@@ -144,6 +144,9 @@ func (x *runner) flush(ctx context.Context) error {
 			continue // applied before this run was interrupted
 		}
 		x.noteDropped(it)
+		if err := x.copyImages(ctx, &it); err != nil {
+			return err
+		}
 		outcome, err := x.apply(ctx, it, m)
 		if err != nil {
 			var fe *fault.Error
@@ -185,18 +188,24 @@ const maxDroppedNotes = 50
 // imported (the product is, with its other options).
 func (x *runner) noteDropped(it source.Item) {
 	for _, d := range it.Dropped {
-		n := 0
-		for _, note := range x.run.Notes {
-			if strings.HasPrefix(note, droppedPrefix) {
-				n++
-			}
+		x.note(droppedPrefix, fmt.Sprintf("%s [%s] %s: %s", it.Ref, it.ExternalID, problemTitle(it), d))
+	}
+}
+
+// note adds a note starting with prefix to the run, up to
+// maxDroppedNotes of them per prefix.
+func (x *runner) note(prefix, text string) {
+	n := 0
+	for _, note := range x.run.Notes {
+		if strings.HasPrefix(note, prefix) {
+			n++
 		}
-		switch {
-		case n < maxDroppedNotes:
-			x.run.Notes = append(x.run.Notes, fault.Clip(fmt.Sprintf("%s%s [%s] %s: %s", droppedPrefix, it.Ref, it.ExternalID, problemTitle(it), d), 500))
-		case n == maxDroppedNotes:
-			x.run.Notes = append(x.run.Notes, droppedPrefix+"… and more")
-		}
+	}
+	switch {
+	case n < maxDroppedNotes:
+		x.run.Notes = append(x.run.Notes, fault.Clip(prefix+text, 500))
+	case n == maxDroppedNotes:
+		x.run.Notes = append(x.run.Notes, prefix+"… and more")
 	}
 }
 

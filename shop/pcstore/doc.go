@@ -17,7 +17,10 @@
 //     counts, its duration, a cursor to resume from, and an error per failed
 //     product (RunError, unique per run and place in the source).
 //   - Uploads: feed files kept in 1 MB chunks in the tenant database, so any
-//     replica reads them and an interrupted import of one resumes anywhere.
+//     replica reads them and an interrupted import of one resumes anywhere
+//     (and a Taobao package between its preview and its import).
+//   - Image copies: the PC store's image address → its validators, hash
+//     and the copy in the shop's image store.
 //
 // # What is never guessed
 //
@@ -83,8 +86,14 @@
 //     to products through their mappings; schedule.go the cron job.
 //   - admin.go, api.go, widget.go: the handlers (console pages, merchant
 //     API, the widget PC stores embed); they call the Syncer only.
-//   - source/ reads the PC stores; feedgen/ writes feeds for tests and
-//     benchmarks.
+//   - taobao.go imports Taobao Assistant (淘宝助理) data packages (a run of
+//     its own beside the link, source "taobao", by Taobao item id;
+//     taobao_http.go its routes); images.go copies the PC store's images
+//     into the shop's image store (ImageStore) once, and again only when
+//     they changed.
+//   - source/ reads the PC stores (source/taobao.go the Taobao package,
+//     with its format); feedgen/ writes feeds and Taobao packages for
+//     tests and benchmarks.
 //
 // # Known limits
 //

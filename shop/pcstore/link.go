@@ -136,6 +136,7 @@ func (s *Syncer) SaveUpload(ctx context.Context, tenantID, name string, r io.Rea
 			name = "feed"
 		}
 		up := Upload{ID: engine.NewID(), Name: name, CreatedAt: s.stamp()}
+		defer s.holdUpload(tenantID, up.ID)() // not tidied away by a run ending meanwhile
 		size, err := s.store.PutUpload(ctx, tenantID, up, r, MaxUploadBytes)
 		if err != nil {
 			var mbe *http.MaxBytesError
@@ -146,13 +147,13 @@ func (s *Syncer) SaveUpload(ctx context.Context, tenantID, name string, r io.Rea
 			return Link{}, Preview{}, err
 		}
 		if size == 0 {
-			_ = s.store.DeleteUploads(ctx, tenantID, old.UploadID)
+			_ = s.deleteUploads(ctx, tenantID, up.ID, old.UploadID)
 			return Link{}, Preview{}, fault.Invalid("feed", "the file is empty")
 		}
 		l.UploadID, l.UploadName, l.IntervalMinutes = up.ID, up.Name, 0
 		link, p, err := s.previewAndSave(ctx, tenantID, old, l)
 		if err != nil {
-			_ = s.store.DeleteUploads(ctx, tenantID, old.UploadID)
+			_ = s.deleteUploads(ctx, tenantID, up.ID, old.UploadID)
 		}
 		return link, p, err
 	})
@@ -208,7 +209,7 @@ func (s *Syncer) previewAndSave(ctx context.Context, tenantID string, old, l Lin
 		return Link{}, Preview{}, err
 	}
 	if saved.CurrentRun == "" { // an upload a running sync still reads is kept until it ends
-		_ = s.store.DeleteUploads(ctx, tenantID, saved.UploadID)
+		_ = s.deleteUploads(ctx, tenantID, "", saved.UploadID)
 	}
 	s.forget(tenantID) // re-read at the next RunDue
 	return saved, p, nil
@@ -362,6 +363,8 @@ func (l Link) host() string {
 // describe says in words what a spec reads.
 func (s Spec) describe() string {
 	switch {
+	case s.Type == source.Taobao:
+		return "Taobao package " + s.UploadName
 	case s.UploadID != "":
 		return fmt.Sprintf("uploaded feed %s", s.UploadName)
 	case s.Type == source.Shopify:

@@ -91,3 +91,17 @@ CREATE TABLE IF NOT EXISTS pcstore_upload_chunks (
     seq INTEGER NOT NULL,
     data BLOB NOT NULL,
     PRIMARY KEY (tenant_id, upload_id, seq));
+
+-- Copies of the PC store's images in the shop's image store, by the hash
+-- of the image's address there (key): what the store sent with it (ETag,
+-- Last-Modified) and the hash of its bytes decide whether it changed.
+CREATE TABLE IF NOT EXISTS pcstore_images (
+    tenant_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    url TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    last_modified TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    stored TEXT NOT NULL,
+    checked_at TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, key));

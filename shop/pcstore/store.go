@@ -2,7 +2,9 @@ package pcstore
 
 import (
 	"context"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"io"
 	"time"
 
@@ -98,7 +100,7 @@ func (c *Counts) add(outcome string, n int64) {
 type Run struct {
 	ID      string `json:"id" bson:"_id"`
 	Status  string `json:"status" bson:"status"`
-	Trigger string `json:"trigger" bson:"trigger"` // schedule, manual, api, script
+	Trigger string `json:"trigger" bson:"trigger"` // schedule, manual, api, script, taobao (a Taobao package's import)
 	Spec    Spec   `json:"source" bson:"spec"`
 	Counts  Counts `json:"counts" bson:"counts"`
 	// Total is how many products the source is expected to hold (from the
@@ -233,6 +235,31 @@ type Store interface {
 	OpenUpload(ctx context.Context, tenantID, id string) (io.ReadCloser, int64, error)
 	// DeleteUploads removes every upload but keep.
 	DeleteUploads(ctx context.Context, tenantID string, keep ...string) error
+
+	// ImageCopies returns the copies of the images at urls, by URL.
+	ImageCopies(ctx context.Context, tenantID string, urls []string) (map[string]ImageCopy, error)
+	// SaveImageCopy records (or replaces) the copy of the image at c.URL.
+	SaveImageCopy(ctx context.Context, tenantID string, c ImageCopy) error
+}
+
+// ImageCopy is the copy in the shop's image store of an image a PC store
+// serves at URL; it is copied again only when the image there changed.
+type ImageCopy struct {
+	URL string
+	// ETag and LastModified are what the store sent with the image, for a
+	// conditional request (304: unchanged).
+	ETag         string
+	LastModified string
+	SHA256       string    // of the bytes downloaded: the same bytes again are not copied again
+	Stored       string    // the copy's address, as products reference it
+	CheckedAt    time.Time // when the store was last asked
+}
+
+// imageKey is the key of an image copy: the hash of its address (which may
+// be long).
+func imageKey(url string) string {
+	h := sha256.Sum256([]byte(url))
+	return hex.EncodeToString(h[:])
 }
 
 // NewStore returns the store on the engine's kind.
@@ -281,6 +308,7 @@ var Schema = engine.NewSchema("pcstore", schemaSQL,
 	engine.Coll("pcstore_run_errors", engine.Unique("run_id", "ref"), engine.Index("run_id", "seq")),
 	engine.Coll("pcstore_uploads", engine.Index("created_at")),
 	engine.Coll("pcstore_upload_chunks", engine.Unique("upload_id", "seq")),
+	engine.Coll("pcstore_images", engine.Unique("key")),
 )
 
 // schemaSQL is the package's SQLite schema.

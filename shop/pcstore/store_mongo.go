@@ -347,3 +347,49 @@ func (s *mongoStore) DeleteUploads(ctx context.Context, tenantID string, keep ..
 	}
 	return nil
 }
+
+type imageCopyDoc struct {
+	Key          string    `bson:"key"`
+	URL          string    `bson:"url"`
+	ETag         string    `bson:"etag"`
+	LastModified string    `bson:"last_modified"`
+	SHA256       string    `bson:"sha256"`
+	Stored       string    `bson:"stored"`
+	CheckedAt    time.Time `bson:"checked_at"`
+}
+
+func (d imageCopyDoc) copy() ImageCopy {
+	return ImageCopy{URL: d.URL, ETag: d.ETag, LastModified: d.LastModified, SHA256: d.SHA256, Stored: d.Stored, CheckedAt: d.CheckedAt.UTC()}
+}
+
+func (s *mongoStore) ImageCopies(ctx context.Context, tenantID string, urls []string) (map[string]ImageCopy, error) {
+	out := map[string]ImageCopy{}
+	if len(urls) == 0 {
+		return out, nil
+	}
+	keys := make([]string, len(urls))
+	for i, u := range urls {
+		keys[i] = imageKey(u)
+	}
+	cs, err := engine.FindAll(ctx, s.e.Mongo(tenantID).C("pcstore_images"),
+		bson.D{{Key: "key", Value: bson.D{{Key: "$in", Value: keys}}}}, imageCopyDoc.copy)
+	if err != nil {
+		return nil, fmt.Errorf("image copies: %w", err)
+	}
+	for _, c := range cs {
+		out[c.URL] = c
+	}
+	return out, nil
+}
+
+func (s *mongoStore) SaveImageCopy(ctx context.Context, tenantID string, c ImageCopy) error {
+	_, err := s.e.Mongo(tenantID).C("pcstore_images").UpdateOne(ctx, bson.D{{Key: "key", Value: imageKey(c.URL)}},
+		bson.D{{Key: "$set", Value: bson.D{
+			{Key: "url", Value: c.URL}, {Key: "etag", Value: c.ETag}, {Key: "last_modified", Value: c.LastModified},
+			{Key: "sha256", Value: c.SHA256}, {Key: "stored", Value: c.Stored}, {Key: "checked_at", Value: c.CheckedAt},
+		}}}, options.UpdateOne().SetUpsert(true))
+	if engine.IsUniqueViolation(err) { // two upserts raced: the other's copy is as good
+		return nil
+	}
+	return fault.Wrap(err, "save image copy")
+}

@@ -312,3 +312,38 @@ func (s *sqliteStore) DeleteUploads(ctx context.Context, tenantID string, keep .
 	}
 	return nil
 }
+
+func (s *sqliteStore) ImageCopies(ctx context.Context, tenantID string, urls []string) (map[string]ImageCopy, error) {
+	out := map[string]ImageCopy{}
+	if len(urls) == 0 {
+		return out, nil
+	}
+	keys := make([]string, len(urls))
+	for i, u := range urls {
+		keys[i] = imageKey(u)
+	}
+	cs, err := engine.SQLAll(ctx, s.e, tenantID, func(scan func(...any) error) (ImageCopy, error) {
+		var c ImageCopy
+		var checked string
+		err := scan(&c.URL, &c.ETag, &c.LastModified, &c.SHA256, &c.Stored, &checked)
+		c.CheckedAt = engine.ParseTimeText(checked)
+		return c, err
+	}, `SELECT url, etag, last_modified, sha256, stored, checked_at FROM pcstore_images
+		WHERE tenant_id = ? AND key IN (`+engine.Placeholders(len(keys))+`)`, engine.Strings(keys)...)
+	if err != nil {
+		return nil, fmt.Errorf("image copies: %w", err)
+	}
+	for _, c := range cs {
+		out[c.URL] = c
+	}
+	return out, nil
+}
+
+func (s *sqliteStore) SaveImageCopy(ctx context.Context, tenantID string, c ImageCopy) error {
+	_, err := s.e.SQLExec(ctx, tenantID, `INSERT INTO pcstore_images (tenant_id, key, url, etag, last_modified, sha256, stored, checked_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (tenant_id, key) DO UPDATE SET url = excluded.url, etag = excluded.etag, last_modified = excluded.last_modified,
+			sha256 = excluded.sha256, stored = excluded.stored, checked_at = excluded.checked_at`,
+		imageKey(c.URL), c.URL, c.ETag, c.LastModified, c.SHA256, c.Stored, engine.TimeText(c.CheckedAt))
+	return fault.Wrap(err, "save image copy")
+}

@@ -45,6 +45,9 @@ type runner struct {
 	start    time.Time // when this pass started
 	activeMS int64     // run.ActiveMS before this pass
 	lastSave time.Time
+	// standalone is set for a run outside the shop's link (a Taobao
+	// package's import): it never touches the link.
+	standalone bool
 }
 
 // errInfra marks a failure of the platform (database), not of an item:
@@ -211,6 +214,13 @@ func (x *runner) finish(ctx context.Context, status, msg string) {
 		x.s.log.Error("pcstore save run", "tenant", x.tenantID, "run", x.run.ID, "err", err)
 		return
 	}
+	c := x.run.Counts
+	defer x.s.log.Info("pcstore sync finished", "tenant", x.tenantID, "run", x.run.ID, "status", status, "error", msg,
+		"created", c.Created, "updated", c.Updated, "unchanged", c.Unchanged, "off_sale", c.OffSale, "failed", c.Failed,
+		"took", time.Duration(x.run.ActiveMS)*time.Millisecond)
+	if x.standalone {
+		return
+	}
 	lastCount := x.link.LastCount
 	if status == Succeeded {
 		lastCount = x.run.Counts.Done()
@@ -219,12 +229,8 @@ func (x *runner) finish(ctx context.Context, status, msg string) {
 		x.s.log.Error("pcstore finish link run", "tenant", x.tenantID, "run", x.run.ID, "err", err)
 	}
 	if l, err := x.s.store.GetLink(ctx, x.tenantID); err == nil && l.CurrentRun == "" {
-		_ = x.s.store.DeleteUploads(ctx, x.tenantID, l.UploadID)
+		_ = x.s.deleteUploads(ctx, x.tenantID, "", l.UploadID)
 	}
-	c := x.run.Counts
-	x.s.log.Info("pcstore sync finished", "tenant", x.tenantID, "run", x.run.ID, "status", status, "error", msg,
-		"created", c.Created, "updated", c.Updated, "unchanged", c.Unchanged, "off_sale", c.OffSale, "failed", c.Failed,
-		"took", time.Duration(x.run.ActiveMS)*time.Millisecond)
 }
 
 // sweep takes off sale the products the source no longer lists.

@@ -64,10 +64,14 @@ type Syncer struct {
 	leaser  *tenants.Leaser
 	shops   ShopLister
 	client  *source.Client
+	images  ImageStore // nil: images are not copied (images.go)
 	log     *slog.Logger
 	now     func() time.Time
 	// BatchSize is how many products are applied between checkpoints.
 	BatchSize int
+	// ImageRecheck is how long a copied image is used without asking the
+	// PC store whether it changed.
+	ImageRecheck time.Duration
 	// previewItems and previewBytes bound a preview's memory (tests set
 	// them lower).
 	previewItems int
@@ -79,9 +83,10 @@ type Syncer struct {
 	slots  chan struct{}
 
 	mu       sync.Mutex
-	active   map[string]*activeRun // by tenant: runs on this replica
-	schedule map[string]time.Time  // by tenant: when its link is next due
-	previews map[string]int        // by tenant: previews running on this replica
+	active   map[string]*activeRun      // by tenant: runs on this replica
+	schedule map[string]time.Time       // by tenant: when its link is next due
+	previews map[string]int             // by tenant: previews running on this replica
+	held     map[string]map[string]bool // by tenant: uploads being stored or previewed here (upload.go)
 	scanned  time.Time
 }
 
@@ -94,9 +99,10 @@ type activeRun struct {
 func NewSyncer(store Store, cat *catalog.Catalog, leaser *tenants.Leaser, shops ShopLister, client *source.Client, log *slog.Logger) *Syncer {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Syncer{store: store, catalog: cat, leaser: leaser, shops: shops, client: client, log: log, now: time.Now,
-		BatchSize: 100, previewItems: previewMaxItems, previewBytes: previewMaxBytes,
+		BatchSize: 100, ImageRecheck: DefaultImageRecheck, previewItems: previewMaxItems, previewBytes: previewMaxBytes,
 		ctx: ctx, cancel: cancel, slots: make(chan struct{}, scheduledSlots),
-		active: map[string]*activeRun{}, schedule: map[string]time.Time{}, previews: map[string]int{}}
+		active: map[string]*activeRun{}, schedule: map[string]time.Time{}, previews: map[string]int{},
+		held: map[string]map[string]bool{}}
 }
 
 // Client is the HTTP client the syncer fetches with.
@@ -220,6 +226,20 @@ func busy(runID string, here bool) *Busy {
 // start takes the shop's lease and runs the sync in the background. slot,
 // when given, is released when the run ends (scheduled runs).
 func (s *Syncer) start(tenantID string, link Link, trigger string, slot chan struct{}) (Run, error) {
+	return s.launch(tenantID, link.CurrentRun, slot, func(ctx context.Context) (Run, error) {
+		return s.prepare(ctx, tenantID, link, trigger)
+	}, func(ctx context.Context, run Run) {
+		s.execute(ctx, tenantID, run)
+	})
+}
+
+// launch runs one run of the shop in the background, holding its lease
+// (one run per shop at a time, here and on every replica): begin creates
+// (or picks up) the run, body carries it out. It returns the run once
+// begun, or the conflict with the shop's running one (known, when on
+// another replica, as other). slot, when given, is released at the end.
+func (s *Syncer) launch(tenantID, other string, slot chan struct{}, begin func(context.Context) (Run, error),
+	body func(context.Context, Run)) (Run, error) {
 	release := func() {
 		if slot != nil {
 			<-slot
@@ -228,10 +248,11 @@ func (s *Syncer) start(tenantID string, link Link, trigger string, slot chan str
 	a := &activeRun{done: make(chan struct{})}
 	s.mu.Lock()
 	if cur := s.active[tenantID]; cur != nil {
+		runID := cur.runID // set under s.mu by the running one
 		s.mu.Unlock()
 		release()
-		r, _ := s.store.GetRun(s.ctx, tenantID, cur.runID)
-		return r, busy(cur.runID, true)
+		r, _ := s.store.GetRun(s.ctx, tenantID, runID)
+		return r, busy(runID, true)
 	}
 	s.active[tenantID] = a
 	s.mu.Unlock()
@@ -252,7 +273,7 @@ func (s *Syncer) start(tenantID string, link Link, trigger string, slot chan str
 			close(a.done)
 		}()
 		ran, err := s.leaser.Run(s.ctx, leaseName(tenantID), leaseTTL, func(ctx context.Context) error {
-			run, err := s.prepare(ctx, tenantID, link, trigger)
+			run, err := begin(ctx)
 			if err == nil {
 				s.mu.Lock()
 				a.runID = run.ID
@@ -262,12 +283,12 @@ func (s *Syncer) start(tenantID string, link Link, trigger string, slot chan str
 			if err != nil {
 				return err
 			}
-			s.execute(ctx, tenantID, run)
+			body(ctx, run)
 			return nil
 		})
 		if !ran {
 			if err == nil {
-				err = busy(link.CurrentRun, false)
+				err = busy(other, false)
 			}
 			ready <- started{err: err}
 		} else if err != nil && !errors.Is(err, context.Canceled) {

@@ -2,6 +2,7 @@ package pcstore
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 
@@ -61,3 +62,37 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 }
 
 func (c *chunkReader) Close() error { return nil }
+
+// holdUpload marks upload id of the shop as being stored or previewed on
+// this replica until release is called: tidying the shop's uploads (when a
+// run ends, when a link is saved) keeps it meanwhile, though no link names
+// it yet.
+func (s *Syncer) holdUpload(tenantID, id string) (release func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held[tenantID] == nil {
+		s.held[tenantID] = map[string]bool{}
+	}
+	s.held[tenantID][id] = true
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		delete(s.held[tenantID], id)
+		if len(s.held[tenantID]) == 0 {
+			delete(s.held, tenantID)
+		}
+	}
+}
+
+// deleteUploads removes the shop's uploads but keep and those held on
+// this replica (but drop, when given: an upload given up).
+func (s *Syncer) deleteUploads(ctx context.Context, tenantID, drop string, keep ...string) error {
+	s.mu.Lock()
+	for id := range s.held[tenantID] {
+		if id != drop {
+			keep = append(keep, id)
+		}
+	}
+	s.mu.Unlock()
+	return s.store.DeleteUploads(ctx, tenantID, keep...)
+}

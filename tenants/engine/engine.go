@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -30,11 +30,6 @@ const (
 
 var errEngineClosed = errors.New("storage engine is closed")
 
-// maxOpenTenantFiles bounds how many tenant SQLite files stay open at once;
-// the least recently used is closed beyond it (a platform holds many more
-// tenants than a process should keep file handles for).
-const maxOpenTenantFiles = 512
-
 // Engine is an opened storage engine: the platform database plus one
 // database per tenant, with every registered Schema applied to each.
 type Engine struct {
@@ -45,31 +40,29 @@ type Engine struct {
 	// SQLite
 	dir        string
 	platformDB *sql.DB
-	mu         sync.Mutex
-	files      map[string]*list.Element // tenant id -> element holding *tenantFile
-	lru        *list.List
-	closed     bool // set by Close: no file is opened again
+	// schemaVersion fingerprints the tenant schemas' SQLite statements; a
+	// tenant file whose user_version holds it is up to date (files.go).
+	schemaVersion int32
+	mu            sync.Mutex
+	files         map[string]*tenantFile   // open, opening or closing, by tenant id
+	lru           *list.List               // the open files, most recently used first
+	closing       map[string]chan struct{} // files being closed now, until done
+	closeWG       sync.WaitGroup           // the closes running
+	maxOpen       int                      // SetOpenShops
+	closed        bool                     // set by Close: no file is opened again
+	stopJanitor   chan struct{}            // closed by Close (both kinds: see Closed)
+	templateMu    sync.Mutex
+	template      []byte // an empty tenant file at this schema version (createFromTemplate)
 
 	// writerHook is what every file's writer reports its batches to
 	// (SetWriterMetrics).
 	writerHook writerHook
+	// onWrite hears every shop written (OnWrite).
+	onWrite onWriteHook
 
 	// MongoDB
 	client   *mongo.Client
 	dbPrefix string
-}
-
-type tenantFile struct {
-	id     string
-	db     *sql.DB
-	stmts  *stmtCache
-	writer *fileWriter
-}
-
-// close lets the writing connection go, then closes the file.
-func (tf *tenantFile) close() error {
-	tf.writer.close()
-	return tf.db.Close()
 }
 
 // OpenSQLite opens (creating if needed) the SQLite engine in dir: the
@@ -84,21 +77,30 @@ func OpenSQLite(dir string, platform Platform, schemas ...Schema) (*Engine, erro
 		return nil, err
 	}
 	e := &Engine{kind: SQLite, schemas: schemas, platform: platform, dir: dir, platformDB: db,
-		files: map[string]*list.Element{}, lru: list.New()}
+		schemaVersion: schemaVersion(schemas), files: map[string]*tenantFile{}, lru: list.New(),
+		closing: map[string]chan struct{}{}, maxOpen: DefaultOpenShops, stopJanitor: make(chan struct{})}
 	for _, stmt := range platform.SQLite {
 		if err := execSchema(context.Background(), db, stmt); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("platform schema: %w", err)
 		}
 	}
+	go e.janitor(e.stopJanitor)
 	return e, nil
+}
+
+// fileURI is path as a SQLite file: URI. A "#" or "?" in a directory name
+// (Go test directories are named after subtests, "sqlite#01") would end the
+// path there and open another file, so they are escaped, with "%".
+func fileURI(path string) string {
+	return "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 }
 
 func openSQLiteFile(path string) (*sql.DB, error) {
 	// WAL lets readers run beside the single writer; busy_timeout makes a
 	// writer wait for the lock instead of failing; _txlock=immediate takes
 	// the write lock at BEGIN so transactions never deadlock on upgrade.
-	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+	dsn := fileURI(path) + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -132,13 +134,19 @@ func OpenMongo(ctx context.Context, uri, dbPrefix string, opts *options.ClientOp
 		_ = client.Disconnect(context.Background())
 		return nil, fmt.Errorf("ping mongodb: %w", err)
 	}
-	e := &Engine{kind: Mongo, schemas: schemas, platform: platform, client: client, dbPrefix: dbPrefix}
+	platform.Mongo = append(slices.Clip(platform.Mongo), tenantSchemas)
+	e := &Engine{kind: Mongo, schemas: schemas, platform: platform, client: client, dbPrefix: dbPrefix,
+		stopJanitor: make(chan struct{})}
 	if err := e.ensurePlatformMongo(ctx); err != nil {
 		_ = client.Disconnect(context.Background())
 		return nil, err
 	}
 	return e, nil
 }
+
+// Closed is closed when the engine closes: what runs beside the engine
+// (a flush loop) stops with it.
+func (e *Engine) Closed() <-chan struct{} { return e.stopJanitor }
 
 // Kind says which engine this is.
 func (e *Engine) Kind() Kind { return e.kind }
@@ -184,40 +192,58 @@ func (e *Engine) Ping(ctx context.Context) error {
 // Close closes every open database.
 func (e *Engine) Close() error {
 	if e.kind == Mongo {
+		e.mu.Lock()
+		if !e.closed {
+			e.closed = true
+			close(e.stopJanitor)
+		}
+		e.mu.Unlock()
 		return e.client.Disconnect(context.Background())
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.closed = true
-	var errs []error
-	for el := e.lru.Front(); el != nil; el = el.Next() {
-		errs = append(errs, el.Value.(*tenantFile).close())
+	if e.closed {
+		e.mu.Unlock()
+		return nil
 	}
-	e.files = map[string]*list.Element{}
+	e.closed = true
+	close(e.stopJanitor)
+	var open []*tenantFile
+	for _, tf := range e.files {
+		tf.state = fileClosed
+		open = append(open, tf)
+	}
+	e.files = map[string]*tenantFile{}
 	e.lru.Init()
+	e.mu.Unlock()
+	e.closeWG.Wait() // the closes the pool started
+	var errs []error
+	for _, tf := range open {
+		<-tf.ready
+		if tf.openErr == nil {
+			errs = append(errs, tf.close())
+		}
+	}
 	errs = append(errs, e.platformDB.Close())
 	return errors.Join(errs...)
 }
 
 // Provision creates the tenant's database and applies every schema. It is
-// idempotent: start-up calls it again for every tenant.
+// idempotent. On SQLite the file is created and migrated as every open does
+// (a file already at this schema version runs no statement); on MongoDB the
+// indexes are ensured and the shop's schema version recorded (Upgrade).
 func (e *Engine) Provision(ctx context.Context, tenantID string) error {
 	if !ValidID(tenantID) {
 		return fmt.Errorf("provision: malformed tenant id %q", tenantID)
 	}
 	if e.kind == SQLite {
-		tf, err := e.tenantSQL(tenantID, true)
+		if created, err := e.createFromTemplate(tenantID); created || err != nil {
+			return err
+		}
+		tf, err := e.acquire(tenantID, true)
 		if err != nil {
 			return err
 		}
-		db := tf.db
-		for _, s := range e.schemas {
-			for _, stmt := range s.SQLite {
-				if err := execSchema(ctx, db, stmt); err != nil {
-					return fmt.Errorf("schema %s for tenant %s: %w", s.Name, tenantID, err)
-				}
-			}
-		}
+		e.release(tf)
 		return nil
 	}
 	db := e.client.Database(e.tenantDBName(tenantID))
@@ -228,12 +254,14 @@ func (e *Engine) Provision(ctx context.Context, tenantID string) error {
 			}
 		}
 	}
-	return nil
+	return e.recordMongoSchema(ctx, tenantID)
 }
 
 // execSchema runs one schema statement; an ADD COLUMN whose column is
 // there already (the migration ran before) is done.
-func execSchema(ctx context.Context, db *sql.DB, stmt string) error {
+func execSchema(ctx context.Context, db interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, stmt string) error {
 	_, err := db.ExecContext(ctx, stmt)
 	if err != nil && isAddColumn(stmt) && strings.Contains(err.Error(), "duplicate column name") {
 		return nil
@@ -267,47 +295,6 @@ func ensureMongoIndexes(ctx context.Context, coll *mongo.Collection, idx []Mongo
 
 func (e *Engine) tenantDBName(tenantID string) string { return e.dbPrefix + "_t_" + tenantID }
 
-// tenantSQL returns the tenant's open SQLite database, opening the file if
-// needed. Without create, a missing file is ErrNotFound: a request must not
-// create a database for a tenant that was never provisioned.
-func (e *Engine) tenantSQL(tenantID string, create bool) (*tenantFile, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		// Work still running at shutdown (a queued notice, a push's
-		// follow-up) must not reopen, and so recreate, a tenant's file.
-		return nil, errEngineClosed
-	}
-	if el, ok := e.files[tenantID]; ok {
-		e.lru.MoveToFront(el)
-		return el.Value.(*tenantFile), nil
-	}
-	path := filepath.Join(e.dir, "t_"+tenantID+".db")
-	if !create {
-		if _, err := os.Stat(path); err != nil {
-			return nil, fmt.Errorf("tenant %s database: %w", tenantID, fault.ErrNotFound)
-		}
-	}
-	db, err := openSQLiteFile(path)
-	if err != nil {
-		return nil, err
-	}
-	stmts := newStmtCache(db)
-	tf := &tenantFile{id: tenantID, db: db, stmts: stmts, writer: newFileWriter(db, stmts, &e.writerHook)}
-	e.files[tenantID] = e.lru.PushFront(tf)
-	for e.lru.Len() > maxOpenTenantFiles {
-		old := e.lru.Back()
-		tf := old.Value.(*tenantFile)
-		e.lru.Remove(old)
-		delete(e.files, tf.id)
-		// A request may have just been handed this handle: close it only once
-		// any request could have finished with it (the server's write timeout
-		// is 60 s).
-		time.AfterFunc(2*time.Minute, func() { tf.close() })
-	}
-	return tf, nil
-}
-
 // SQL returns the tenant-scoped accessor to a tenant's SQLite database.
 func (e *Engine) SQL(tenantID string) (*SQLScope, error) {
 	if e.kind != SQLite {
@@ -316,16 +303,19 @@ func (e *Engine) SQL(tenantID string) (*SQLScope, error) {
 	if !ValidID(tenantID) {
 		return nil, fmt.Errorf("tenant %q: %w", tenantID, fault.ErrNotFound)
 	}
-	tf, err := e.tenantSQL(tenantID, false)
+	// The file is opened (or found missing) now; each call on the scope
+	// holds it for its own duration, so the pool may close it between calls.
+	tf, err := e.acquire(tenantID, false)
 	if err != nil {
 		return nil, err
 	}
-	return &SQLScope{db: tf.db, stmts: tf.stmts, writer: tf.writer, tenantID: tenantID}, nil
+	e.release(tf)
+	return &SQLScope{e: e, tenantID: tenantID}, nil
 }
 
 // Mongo returns the tenant-scoped accessor to a tenant's MongoDB database.
 func (e *Engine) Mongo(tenantID string) *MongoScope {
-	return &MongoScope{db: e.client.Database(e.tenantDBName(tenantID)), tenantID: tenantID}
+	return &MongoScope{db: e.client.Database(e.tenantDBName(tenantID)), tenantID: tenantID, e: e}
 }
 
 // ByKind picks the store written for e's kind: every domain package's

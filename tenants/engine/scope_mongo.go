@@ -15,6 +15,7 @@ import (
 type MongoScope struct {
 	db       *mongo.Database
 	tenantID string
+	e        *Engine // hears the writes (OnWrite)
 }
 
 // TenantID is the tenant this scope reads and writes.
@@ -22,13 +23,22 @@ func (m *MongoScope) TenantID() string { return m.tenantID }
 
 // C returns the named collection, tenant-scoped.
 func (m *MongoScope) C(name string) *Collection {
-	return &Collection{c: m.db.Collection(name), tenantID: m.tenantID}
+	return &Collection{c: m.db.Collection(name), tenantID: m.tenantID, e: m.e}
 }
 
 // Collection is a tenant-scoped MongoDB collection.
 type Collection struct {
 	c        *mongo.Collection
 	tenantID string
+	e        *Engine
+}
+
+// wrote tells the engine's write hook (OnWrite) the shop was written,
+// when err says the write went through.
+func (c *Collection) wrote(err error) {
+	if err == nil && c.e != nil {
+		c.e.wrote(c.tenantID)
+	}
 }
 
 func (c *Collection) filter(f bson.D) bson.D {
@@ -77,6 +87,7 @@ func (c *Collection) InsertOne(ctx context.Context, v any) error {
 		return err
 	}
 	_, err = c.c.InsertOne(ctx, d)
+	c.wrote(err)
 	return err
 }
 
@@ -91,32 +102,43 @@ func (c *Collection) InsertMany(ctx context.Context, vs []any) error {
 		docs[i] = d
 	}
 	_, err := c.c.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	c.wrote(err)
 	return err
 }
 
 // UpdateOne updates the first document matching f within the tenant.
 func (c *Collection) UpdateOne(ctx context.Context, f bson.D, update any, opts ...options.Lister[options.UpdateOneOptions]) (*mongo.UpdateResult, error) {
-	return c.c.UpdateOne(ctx, c.filter(f), update, opts...)
+	res, err := c.c.UpdateOne(ctx, c.filter(f), update, opts...)
+	c.wrote(err)
+	return res, err
 }
 
 // UpdateMany updates every document matching f within the tenant.
 func (c *Collection) UpdateMany(ctx context.Context, f bson.D, update any) (*mongo.UpdateResult, error) {
-	return c.c.UpdateMany(ctx, c.filter(f), update)
+	res, err := c.c.UpdateMany(ctx, c.filter(f), update)
+	c.wrote(err)
+	return res, err
 }
 
 // DeleteOne deletes the first document matching f within the tenant.
 func (c *Collection) DeleteOne(ctx context.Context, f bson.D) (*mongo.DeleteResult, error) {
-	return c.c.DeleteOne(ctx, c.filter(f))
+	res, err := c.c.DeleteOne(ctx, c.filter(f))
+	c.wrote(err)
+	return res, err
 }
 
 // DeleteMany deletes every document matching f within the tenant.
 func (c *Collection) DeleteMany(ctx context.Context, f bson.D) (*mongo.DeleteResult, error) {
-	return c.c.DeleteMany(ctx, c.filter(f))
+	res, err := c.c.DeleteMany(ctx, c.filter(f))
+	c.wrote(err)
+	return res, err
 }
 
 // FindOneAndUpdate atomically updates and returns one document within the tenant.
 func (c *Collection) FindOneAndUpdate(ctx context.Context, f bson.D, update any, opts ...options.Lister[options.FindOneAndUpdateOptions]) *mongo.SingleResult {
-	return c.c.FindOneAndUpdate(ctx, c.filter(f), update, opts...)
+	res := c.c.FindOneAndUpdate(ctx, c.filter(f), update, opts...)
+	c.wrote(res.Err())
+	return res
 }
 
 // Aggregate runs pipeline after a leading $match on the tenant.

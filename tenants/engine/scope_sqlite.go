@@ -23,10 +23,12 @@ import (
 //
 // Question marks inside SQL string literals would confuse the count: write
 // literals as arguments instead.
+//
+// The scope names its tenant, not an open file: each call takes the file
+// from the engine's pool for its own duration (opening it if the pool had
+// closed it), so a scope stays valid however long it is kept.
 type SQLScope struct {
-	db       *sql.DB
-	stmts    *stmtCache
-	writer   *fileWriter
+	e        *Engine
 	tenantID string
 }
 
@@ -99,28 +101,41 @@ func (s *SQLScope) Exec(ctx context.Context, query string, args ...any) (sql.Res
 	return res, err
 }
 
-// Query runs a query with the tenant id as its first argument.
+// Query runs a query with the tenant id as its first argument. The rows
+// keep their connection until closed: the pool closes the file only after
+// (see finishClose).
 func (s *SQLScope) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	a, err := s.args(query, args)
 	if err != nil {
 		return nil, err
 	}
-	if st := s.stmts.get(ctx, query); st != nil {
+	tf, err := s.e.acquire(s.tenantID, false)
+	if err != nil {
+		return nil, err
+	}
+	defer s.e.release(tf)
+	if st := tf.stmts.get(ctx, query); st != nil {
 		return st.QueryContext(ctx, a...)
 	}
-	return s.db.QueryContext(ctx, query, a...)
+	return tf.db.QueryContext(ctx, query, a...)
 }
 
-// QueryRow runs a single-row query with the tenant id as its first argument.
+// QueryRow runs a single-row query with the tenant id as its first
+// argument (its connection is held until Scan, as Query's rows are).
 func (s *SQLScope) QueryRow(ctx context.Context, query string, args ...any) *Row {
 	a, err := s.args(query, args)
 	if err != nil {
 		return &Row{err: err}
 	}
-	if st := s.stmts.get(ctx, query); st != nil {
+	tf, err := s.e.acquire(s.tenantID, false)
+	if err != nil {
+		return &Row{err: err}
+	}
+	defer s.e.release(tf)
+	if st := tf.stmts.get(ctx, query); st != nil {
 		return &Row{row: st.QueryRowContext(ctx, a...)}
 	}
-	return &Row{row: s.db.QueryRowContext(ctx, query, a...)}
+	return &Row{row: tf.db.QueryRowContext(ctx, query, a...)}
 }
 
 // Row is a single-row result; Scan returns sql.ErrNoRows when there is none.
@@ -144,16 +159,29 @@ func (r *Row) Scan(dest ...any) error {
 // share its SQLite transaction with other callers' (group commit, see
 // fileWriter), so it must touch the database only through tx: a call on
 // the scope from inside fn would wait for itself.
+//
+// The file is held until the commit carrying fn's work is done, so the
+// pool never closes it with a write queued: nothing is lost to an eviction.
 func (s *SQLScope) Tx(ctx context.Context, fn func(tx *SQLTx) error) error {
-	return s.writer.do(ctx, func(tx *sql.Tx) error {
-		return fn(&SQLTx{tx: tx, scope: s})
+	tf, err := s.e.acquire(s.tenantID, false)
+	if err != nil {
+		return err
+	}
+	defer s.e.release(tf)
+	err = tf.writer.do(ctx, func(tx *sql.Tx) error {
+		return fn(&SQLTx{tx: tx, scope: s, stmts: tf.stmts})
 	})
+	if err == nil {
+		s.e.wrote(s.tenantID)
+	}
+	return err
 }
 
 // SQLTx is a transaction with the same tenant binding as SQLScope.
 type SQLTx struct {
 	tx    *sql.Tx
 	scope *SQLScope
+	stmts *stmtCache // the file's, which the transaction holds
 }
 
 // Exec runs a statement in the transaction (tenant bound as in SQLScope).
@@ -166,7 +194,7 @@ func (t *SQLTx) Exec(ctx context.Context, query string, args ...any) (sql.Result
 		return nil, err
 	}
 	ctx = context.WithoutCancel(ctx)
-	if st := t.scope.stmts.get(ctx, query); st != nil {
+	if st := t.stmts.get(ctx, query); st != nil {
 		return t.tx.StmtContext(ctx, st).ExecContext(ctx, a...)
 	}
 	return t.tx.ExecContext(ctx, query, a...)
@@ -179,7 +207,7 @@ func (t *SQLTx) QueryRow(ctx context.Context, query string, args ...any) *Row {
 		return &Row{err: err}
 	}
 	ctx = context.WithoutCancel(ctx)
-	if st := t.scope.stmts.get(ctx, query); st != nil {
+	if st := t.stmts.get(ctx, query); st != nil {
 		return &Row{row: t.tx.StmtContext(ctx, st).QueryRowContext(ctx, a...)}
 	}
 	return &Row{row: t.tx.QueryRowContext(ctx, query, a...)}

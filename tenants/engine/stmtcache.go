@@ -49,3 +49,13 @@ func (c *stmtCache) get(ctx context.Context, query string) *sql.Stmt {
 	c.m[query] = st
 	return st
 }
+
+// close finalizes every cached statement (the file is closing).
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for q, st := range c.m {
+		st.Close()
+		delete(c.m, q)
+	}
+}

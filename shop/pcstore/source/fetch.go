@@ -175,6 +175,7 @@ type request struct {
 	timeout time.Duration
 	auth    func(*http.Request)
 	accept  string
+	tries   int // 0: maxTries
 }
 
 // body is a response body bounded in size and time: reading past the limit
@@ -208,7 +209,11 @@ func (c *Client) get(ctx context.Context, r request) (*body, http.Header, error)
 		return &FetchError{Host: host, Status: status, cause: cause}
 	}
 	var last error
-	for try := 1; try <= maxTries; try++ {
+	tries := r.tries
+	if tries <= 0 {
+		tries = maxTries
+	}
+	for try := 1; try <= tries; try++ {
 		rctx, cancel := context.WithTimeout(ctx, r.timeout)
 		req, err := http.NewRequestWithContext(rctx, http.MethodGet, r.url, nil)
 		if err != nil {
@@ -232,7 +237,7 @@ func (c *Client) get(ctx context.Context, r request) (*body, http.Header, error)
 				return nil, nil, fail(0, err)
 			}
 			last = fail(0, err)
-			if try < maxTries {
+			if try < tries {
 				if err := c.sleep(ctx, backoff(try, nil)); err != nil {
 					return nil, nil, err
 				}
@@ -245,7 +250,7 @@ func (c *Client) get(ctx context.Context, r request) (*body, http.Header, error)
 			resp.Body.Close()
 			cancel()
 			last = fail(resp.StatusCode, fmt.Errorf("GET %s: answered %d", where, resp.StatusCode))
-			if try < maxTries {
+			if try < tries {
 				if err := c.sleep(ctx, backoff(try, resp.Header)); err != nil {
 					return nil, nil, err
 				}

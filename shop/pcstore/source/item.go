@@ -36,8 +36,12 @@ type Item struct {
 	Description string // plain text
 	URL         string // the product's page on the PC store
 	Images      []string
-	Category    string
-	Price       int64 // fen; with variants, the lowest price of those in stock (of all when none is)
+	// Pictures are images the source carries itself (a Taobao package's
+	// files), after Images in the product's order; only a store that keeps
+	// copies of images (pcstore's ImageStore) can import them.
+	Pictures []Picture
+	Category string
+	Price    int64 // fen; with variants, the lowest price of those in stock (of all when none is)
 	// OriginalPrice is the crossed-out price (划线价: Shopify's
 	// compare_at_price, WooCommerce's regular price beside a sale price, a
 	// feed's price beside its sale price), in fen; 0 when none is above
