@@ -3,6 +3,7 @@ package market
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode"
 
 	"golang.org/x/text/width"
@@ -29,7 +30,14 @@ type Index struct {
 	// held how many items each shop has in the index.
 	shops map[string]string
 	held  map[string]int
+
+	// version changes with every change of what a search could find, so
+	// answers kept for a query know when they are stale.
+	version atomic.Uint64
 }
+
+// Version is the index's version (see Service's answer cache).
+func (ix *Index) Version() uint64 { return ix.version.Load() }
 
 type doc struct {
 	item Item
@@ -78,8 +86,12 @@ func separator(r rune) bool { return unicode.IsSpace(r) || r == 0 || unicode.IsP
 
 // Put adds or replaces items; a deleted or delisted one leaves the index.
 func (ix *Index) Put(items ...Item) {
+	if len(items) == 0 {
+		return
+	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	defer ix.version.Add(1)
 	for _, it := range items {
 		ix.remove(it.ID)
 		if it.Deleted || it.Delisted != "" {
@@ -100,6 +112,7 @@ func (ix *Index) SetShopName(tenantID, name string) {
 		return
 	}
 	ix.shops[tenantID] = name
+	ix.version.Add(1)
 	if ix.held[tenantID] == 0 {
 		return
 	}
@@ -139,6 +152,7 @@ func (ix *Index) qualityOf(it *Item) float64 {
 func (ix *Index) Requality(quality func(*Item) float64) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	defer ix.version.Add(1)
 	ix.quality = quality
 	for _, slot := range ix.byID {
 		ix.docs[slot].quality = quality(&ix.docs[slot].item)

@@ -79,6 +79,12 @@ func (s *Service) Search(ctx context.Context, q Query) (Results, error) {
 		q.Limit = defaultLimit
 	}
 	q.Limit = min(q.Limit, maxLimit)
+	ix := s.idx()
+	key := answerKey{text: q.Text, category: q.Category, offset: offset, limit: q.Limit}
+	stamp := answerStamp{index: ix, version: ix.Version(), gen: s.gen.Load()}
+	if res, ok := s.answers.get(key, stamp, time.Now()); ok {
+		return res, nil
+	}
 	s.mu.RLock()
 	listed, factors := s.listed, s.factors
 	s.mu.RUnlock()
@@ -95,6 +101,7 @@ func (s *Service) Search(ctx context.Context, q Query) (Results, error) {
 			out.NextCursor = strconv.Itoa(end)
 		}
 	}
+	s.answers.put(key, stamp, out, time.Now())
 	return out, nil
 }
 

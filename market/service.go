@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"microshop/shop/catalog"
@@ -57,6 +58,11 @@ type Service struct {
 	factors map[string]ShopFactors // replaced, never changed
 	// since is where following the items table resumes (see Sync).
 	since time.Time
+
+	// gen changes with the listings, the shops' factors or the index
+	// itself (Rebuild): with the index's version it dates kept answers.
+	gen     atomic.Uint64
+	answers answerCache
 
 	feedMu  sync.Mutex
 	pending map[string]bool
@@ -147,6 +153,7 @@ func (s *Service) setShop(sh Shop) {
 		}
 		listed[sh.TenantID] = sh
 		s.listed = listed
+		s.gen.Add(1)
 	}
 	s.mu.Unlock()
 	s.idx().SetShopName(sh.TenantID, sh.Name)
@@ -321,6 +328,7 @@ func (s *Service) RefreshQuality(ctx context.Context) error {
 	s.mu.Lock()
 	s.factors = f
 	s.mu.Unlock()
+	s.gen.Add(1)
 	s.requality()
 	return nil
 }
@@ -413,6 +421,7 @@ func (s *Service) Rebuild(ctx context.Context) (RebuildReport, error) {
 	s.mu.Lock()
 	s.index = fresh
 	s.mu.Unlock()
+	s.gen.Add(1)
 	rep.Items = fresh.Len()
 	return rep, s.RefreshQuality(ctx)
 }
