@@ -168,3 +168,37 @@ func TestReviewOnePerLineOverHTTP(t *testing.T) {
 		t.Fatalf("%d reviews", list.Total)
 	}
 }
+
+// TestReviewFormOnOrderPage: a received order's page offers a review form
+// per line (the fields the storefront's script posts), in both languages;
+// an order not yet received offers none.
+func TestReviewFormOnOrderPage(t *testing.T) {
+	_, srv := startApp(t, sqliteEngine(t))
+	s := signUp(t, srv.URL, "review-form")
+	api := s.apiClient(t, srv.URL)
+	tea := api.createProduct(map[string]any{"title": "龙井", "price": 3900, "stock": 50})
+	buyer := newShopper(t, srv.URL, s.Slug, "")
+	paid := buyer.buy(t, tea.ID, 1)
+	received := receivedOrder(t, api, buyer, tea.ID)
+	for _, lang := range []string{"zh-CN", "en"} {
+		buyer.header = http.Header{"Accept-Language": {lang}}
+		st, b := buyer.do(http.MethodGet, "/s/"+s.Slug+"/orders/"+received, nil, "")
+		page := string(b)
+		if st != http.StatusOK || !strings.Contains(page, `data-review="`+received+`"`) ||
+			!strings.Contains(page, `name="product_id" value="`+tea.ID+`"`) || !strings.Contains(page, `name="rating"`) {
+			t.Fatalf("%s: the received order's page has no review form: %d", lang, st)
+		}
+		want := map[string]string{"zh-CN": "发表评价", "en": "Post review"}[lang]
+		if !strings.Contains(page, want) {
+			t.Errorf("%s: the form's button is not %q", lang, want)
+		}
+		if _, b := buyer.do(http.MethodGet, "/s/"+s.Slug+"/orders/"+paid, nil, ""); strings.Contains(string(b), "data-review=") {
+			t.Errorf("%s: an order not yet received offers a review form", lang)
+		}
+	}
+	// What the script posts is accepted.
+	if st := buyer.json(http.MethodPost, "/s/"+s.Slug+"/api/orders/"+received+"/reviews",
+		map[string]any{"product_id": tea.ID, "sku_id": "", "rating": 4, "text": "不错"}, nil); st != http.StatusCreated {
+		t.Errorf("the form's review: %d", st)
+	}
+}

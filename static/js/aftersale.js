@@ -29,8 +29,9 @@
   var base = head.getAttribute("data-shop");
   var words = {};
   try { words = JSON.parse(document.getElementById("shop-i18n").textContent) || {}; } catch (ignored) { /* ids below */ }
+  // The page carries the "js." messages keyed without that prefix.
   function tr(id) {
-    var m = words[id];
+    var m = words[id.replace(/^js\./, "")];
     return typeof m === "string" ? m : id;
   }
 
@@ -80,6 +81,25 @@
     }, function (err) {
       b.disabled = false;
       say(b.closest(".box") || document, err.message);
+    });
+  });
+
+  // Reviews (order page, a completed order): <form data-review="ORDER_ID">
+  // with product_id, sku_id, rating and text; done, the form says thanks.
+  document.addEventListener("submit", function (e) {
+    var form = e.target.closest("form[data-review]");
+    if (!form) return;
+    e.preventDefault();
+    var el = form.elements;
+    var submit = form.querySelector("[type=submit]");
+    if (submit) submit.disabled = true;
+    call("POST", "/orders/" + form.getAttribute("data-review") + "/reviews", {
+      product_id: el.product_id.value, sku_id: el.sku_id.value, rating: parseInt(el.rating.value, 10), text: el.text.value
+    }).then(function () {
+      form.textContent = tr("js.review.thanks");
+    }, function (err) {
+      if (submit) submit.disabled = false;
+      say(form, err.message);
     });
   });
 
