@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"microshop/shop/image/imagetest"
 	"net/http"
 	"net/url"
 	"strings"
@@ -421,5 +422,45 @@ func TestAfterSalePagesInBothLanguages(t *testing.T) {
 				t.Errorf("after the console's decision: %+v", got)
 			}
 		})
+	}
+}
+
+// TestAfterSalePhotos: the request form offers photos; what its script
+// does (upload each to the shop's image store, then name them in the
+// request) attaches them; another shop's picture is refused.
+func TestAfterSalePhotos(t *testing.T) {
+	_, srv := startApp(t, sqliteEngine(t))
+	s := signUp(t, srv.URL, "as-photos")
+	other := signUp(t, srv.URL, "as-photos-b")
+	api := s.apiClient(t, srv.URL)
+	tea := api.createProduct(map[string]any{"title": "Tea", "price": 10000, "stock": 50})
+	buyer, orderID := shippedOrder(t, srv.URL, s, api, tea.ID)
+	if st, b := buyer.do(http.MethodGet, "/s/"+s.Slug+"/orders/"+orderID+"/after-sale", nil, ""); st != http.StatusOK ||
+		!strings.Contains(string(b), `type="file" name="photos"`) {
+		t.Fatalf("the request form has no photo field: %d", st)
+	}
+	buyer.header = http.Header{"Origin": {srv.URL}}
+	st, photo := buyer.uploadImage("/s/"+s.Slug+"/api/images", imagetest.JPEG(120, 80, 3))
+	if st != http.StatusCreated {
+		t.Fatalf("upload a photo: %d", st)
+	}
+	_, foreign := other.apiClient(t, srv.URL).uploadImage("/api/v1/images", imagetest.PNG(20, 20, 4))
+	base := "/s/" + s.Slug + "/api/orders/" + orderID + "/after-sales"
+	body := func(images ...string) map[string]any {
+		return map[string]any{"type": "refund_only", "reason": "破损", "amount": 1000,
+			"lines": []map[string]any{{"line": 0, "quantity": 1}}, "images": images}
+	}
+	if st := buyer.json(http.MethodPost, base, body(foreign.ID), nil); st != http.StatusBadRequest {
+		t.Errorf("another shop's picture: %d, want 400", st)
+	}
+	var r struct {
+		ID     string   `json:"id"`
+		Images []string `json:"images"`
+	}
+	if st := buyer.json(http.MethodPost, base, body(photo.ID), &r); st != http.StatusCreated || len(r.Images) != 1 {
+		t.Fatalf("a request with a photo: %d %+v", st, r)
+	}
+	if _, b := buyer.do(http.MethodGet, "/s/"+s.Slug+"/after-sales/"+r.ID, nil, ""); !strings.Contains(string(b), photo.ID) {
+		t.Errorf("the request page does not show its photo")
 	}
 }

@@ -84,6 +84,19 @@
     });
   });
 
+  function upload(file) {
+    var data = new FormData();
+    data.append("file", file);
+    return fetch(base + "/api/images", { method: "POST", credentials: "same-origin", headers: { Accept: "application/json" }, body: data })
+      .then(function (r) {
+        return r.json().catch(function () { return null; }).then(function (img) {
+          if (r.ok && img && img.id) return img.id;
+          var e = img && img.error;
+          throw new Error(e && e.message && r.status < 500 ? e.message : tr("js.aftersale.failed"));
+        });
+      }, function () { throw new Error(tr("js.aftersale.offline")); });
+  }
+
   // Reviews (order page, a completed order): <form data-review="ORDER_ID">
   // with product_id, sku_id, rating and text; done, the form says thanks.
   document.addEventListener("submit", function (e) {
@@ -126,7 +139,13 @@
     }
     var submit = form.querySelector("[type=submit]");
     if (submit) submit.disabled = true;
-    call("POST", form.getAttribute("data-aftersale-form"), body).then(function (r) {
+    // Photos go to the shop's image store first (one upload each, as
+    // multipart); the request names them by the ids the store answers.
+    var files = el.photos && el.photos.files ? Array.prototype.slice.call(el.photos.files, 0, 6) : [];
+    Promise.all(files.map(upload)).then(function (ids) {
+      if (ids.length) body.images = ids;
+      return call("POST", form.getAttribute("data-aftersale-form"), body);
+    }).then(function (r) {
       if (kind === "create" && r && r.id) location.assign(base + "/after-sales/" + r.id);
       else location.reload();
     }, function (err) {
