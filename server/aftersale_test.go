@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
-	"microshop/shop/image/imagetest"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"microshop/shop/image/imagetest"
 	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 )

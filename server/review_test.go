@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"microshop/shop/image/imagetest"
 )
 
 type reviewJSON struct {
@@ -196,9 +198,21 @@ func TestReviewFormOnOrderPage(t *testing.T) {
 			t.Errorf("%s: an order not yet received offers a review form", lang)
 		}
 	}
-	// What the script posts is accepted.
+	if !strings.Contains(string(func() []byte { _, b := buyer.do(http.MethodGet, "/s/"+s.Slug+"/orders/"+received, nil, ""); return b }()),
+		`type="file" name="photos"`) {
+		t.Errorf("the review form has no photo field")
+	}
+	// What the script does: upload the photo to the shop's image store,
+	// then post the review naming it.
+	buyer.header = http.Header{"Origin": {srv.URL}}
+	st, photo := buyer.uploadImage("/s/"+s.Slug+"/api/images", imagetest.JPEG(100, 100, 7))
+	if st != http.StatusCreated {
+		t.Fatalf("upload a photo: %d", st)
+	}
+	var r reviewJSON
 	if st := buyer.json(http.MethodPost, "/s/"+s.Slug+"/api/orders/"+received+"/reviews",
-		map[string]any{"product_id": tea.ID, "sku_id": "", "rating": 4, "text": "不错"}, nil); st != http.StatusCreated {
-		t.Errorf("the form's review: %d", st)
+		map[string]any{"product_id": tea.ID, "sku_id": "", "rating": 4, "text": "不错", "images": []string{photo.ID}}, &r); st != http.StatusCreated ||
+		len(r.Images) != 1 {
+		t.Errorf("the form's review with a photo: %d %+v", st, r)
 	}
 }

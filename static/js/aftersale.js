@@ -106,8 +106,11 @@
     var el = form.elements;
     var submit = form.querySelector("[type=submit]");
     if (submit) submit.disabled = true;
-    call("POST", "/orders/" + form.getAttribute("data-review") + "/reviews", {
-      product_id: el.product_id.value, sku_id: el.sku_id.value, rating: parseInt(el.rating.value, 10), text: el.text.value
+    var files = el.photos && el.photos.files ? Array.prototype.slice.call(el.photos.files, 0, 6) : [];
+    Promise.all(files.map(upload)).then(function (ids) {
+      return call("POST", "/orders/" + form.getAttribute("data-review") + "/reviews", {
+        product_id: el.product_id.value, sku_id: el.sku_id.value, rating: parseInt(el.rating.value, 10), text: el.text.value, images: ids
+      });
     }).then(function () {
       form.textContent = tr("js.review.thanks");
     }, function (err) {
