@@ -72,18 +72,13 @@ func (s *Service) Report(ctx context.Context, reporter string, in ReportInput) (
 // itemBySlug finds a product on the market by its shop's slug.
 func (s *Service) itemBySlug(slug, productID string) (Item, Shop, bool) {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
-	for id, sh := range s.listed {
-		if sh.Slug == slug && sh.Listed {
-			s.index.mu.RLock()
-			defer s.index.mu.RUnlock()
-			if slot, ok := s.index.byID[itemID(id, productID)]; ok {
-				return s.index.docs[slot].item, sh, true
-			}
-			return Item{}, Shop{}, false
-		}
+	sh, ok := s.listed[s.bySlug[slug]]
+	s.mu.RUnlock()
+	if !ok || !sh.Listed {
+		return Item{}, Shop{}, false
 	}
-	return Item{}, Shop{}, false
+	it, ok := s.item(itemID(sh.TenantID, productID))
+	return it, sh, ok
 }
 
 // Reports lists reports by status, oldest first.

@@ -56,6 +56,7 @@ type Service struct {
 	mu      sync.RWMutex
 	listed  map[string]Shop        // every shop with a listing, by tenant id (replaced, never changed)
 	factors map[string]ShopFactors // replaced, never changed
+	bySlug  map[string]string      // listed's tenant ids by slug, replaced with it
 	// since is where following the items table resumes (see Sync).
 	since time.Time
 
@@ -148,11 +149,14 @@ func (s *Service) setShop(sh Shop) {
 	s.mu.Lock()
 	if old, ok := s.listed[sh.TenantID]; !ok || old != sh {
 		listed := make(map[string]Shop, len(s.listed)+1)
+		bySlug := make(map[string]string, len(s.listed)+1)
 		for id, v := range s.listed {
 			listed[id] = v
+			bySlug[v.Slug] = id
 		}
 		listed[sh.TenantID] = sh
-		s.listed = listed
+		bySlug[sh.Slug] = sh.TenantID
+		s.listed, s.bySlug = listed, bySlug
 		s.gen.Add(1)
 	}
 	s.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -43,4 +44,26 @@ func serveBaseline(ctx context.Context, addr string) error {
 		return err
 	}
 	return nil
+}
+
+// startBaseline starts the baseline (this binary again, -serve-baseline) on
+// a free 127.0.0.1 port and waits until it answers; the caller stops it.
+func startBaseline(ctx context.Context, tmp string) (*proc, string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, "", err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, "", err
+	}
+	base, err := startProcess(ctx, "baseline", exe, tmp, nil, "-serve-baseline", addr)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := waitReady(ctx, base, "http://"+addr+"/"); err != nil {
+		_ = base.stop()
+		return nil, "", err
+	}
+	return base, addr, nil
 }

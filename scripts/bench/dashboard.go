@@ -146,15 +146,7 @@ func dashboardScenario(ctx context.Context, o options) (err error) {
 	}
 
 	// 4. The baseline, in its own process.
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	baseAddr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	base, err := startProcess(ctx, "baseline", exe, tmp, nil, "-serve-baseline", baseAddr)
+	base, baseAddr, err := startBaseline(ctx, tmp)
 	if err != nil {
 		return err
 	}
@@ -163,9 +155,6 @@ func dashboardScenario(ctx context.Context, o options) (err error) {
 			err = serr
 		}
 	}()
-	if err := waitReady(ctx, base, "http://"+baseAddr+"/"); err != nil {
-		return err
-	}
 
 	// 5. Load.
 	parse := func(raw string) []*url.URL { u, _ := url.Parse(raw); return []*url.URL{u} }

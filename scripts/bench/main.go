@@ -223,15 +223,7 @@ func run(ctx context.Context, o options) (err error) {
 		shop.slug, len(shop.productIDs), shop.withSKUs, time.Since(step).Round(time.Millisecond), seedWorkers)
 
 	// 3. The baseline, in its own process.
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	baseAddr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	base, err := startProcess(ctx, "baseline", exe, tmp, nil, "-serve-baseline", baseAddr)
+	base, baseAddr, err := startBaseline(ctx, tmp)
 	if err != nil {
 		return err
 	}
@@ -240,9 +232,6 @@ func run(ctx context.Context, o options) (err error) {
 			err = serr
 		}
 	}()
-	if err := waitReady(ctx, base, "http://"+baseAddr+"/"); err != nil {
-		return err
-	}
 	fmt.Printf("baseline ready on %s (pid %d)\n", baseAddr, base.pid())
 
 	// 4. Load.

@@ -110,15 +110,7 @@ func marketScenario(ctx context.Context, o options) (err error) {
 	}
 	fmt.Printf("server ready in %s (its market index loaded from the platform database)\n", time.Since(step).Round(time.Millisecond))
 
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	baseAddr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	base, err := startProcess(ctx, "baseline", exe, tmp, nil, "-serve-baseline", baseAddr)
+	base, baseAddr, err := startBaseline(ctx, tmp)
 	if err != nil {
 		return err
 	}
@@ -127,9 +119,6 @@ func marketScenario(ctx context.Context, o options) (err error) {
 			err = serr
 		}
 	}()
-	if err := waitReady(ctx, base, "http://"+baseAddr+"/"); err != nil {
-		return err
-	}
 
 	targets := []target{{key: "a", name: `baseline "ok"`, proc: base}, {key: "b", name: "market search", proc: srv}}
 	if targets[0].urls, err = parseURLs("http://" + baseAddr + "/"); err != nil {

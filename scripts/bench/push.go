@@ -132,15 +132,7 @@ func pushSQLite(ctx context.Context, o options, root, tmp string) (err error) {
 			s.settings.Mode, s.slug)
 	}
 
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	baseAddr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	base, err := startProcess(ctx, "baseline", exe, tmp, nil, "-serve-baseline", baseAddr)
+	base, baseAddr, err := startBaseline(ctx, tmp)
 	if err != nil {
 		return err
 	}
@@ -149,9 +141,6 @@ func pushSQLite(ctx context.Context, o options, root, tmp string) (err error) {
 			err = serr
 		}
 	}()
-	if err := waitReady(ctx, base, "http://"+baseAddr+"/"); err != nil {
-		return err
-	}
 	baseTargets, err := makeTargets(shop{}, srvURL, "http://"+baseAddr, srv, base)
 	if err != nil {
 		return err
