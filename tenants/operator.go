@@ -193,27 +193,9 @@ func (s *Service) AuthenticateOperator(ctx context.Context, email, password, ip 
 // in.Current is the password now (the one-time password too), and ends
 // every other session of the operator.
 func (s *Service) ChangeOperatorPassword(ctx context.Context, rec OperatorRecord, in PasswordChange, ip, keepSession string) error {
-	gate := s.passwordGate("operator:"+rec.Email, ip)
-	if err := gate.check(); err != nil {
-		return err
-	}
-	if in.Current == "" {
-		return fault.Invalid("current", "is required")
-	}
-	if !CheckPassword(rec.PasswordHash, in.Current) {
-		gate.fail()
-		return fault.Invalid("current", "is not your current password")
-	}
-	gate.pass()
-	if err := validatePassword("new", in.New); err != nil {
-		return err
-	}
-	if in.New == in.Current {
-		return fault.Invalid("new", "must differ from the current password")
-	}
-	hash, err := HashPassword(in.New)
+	hash, err := s.newPasswordHash("operator:"+rec.Email, ip, rec.PasswordHash, in)
 	if err != nil {
-		return fmt.Errorf("hash password: %w", err)
+		return err
 	}
 	if err := s.store.SetOperatorPassword(ctx, rec.ID, hash, false); err != nil {
 		return err
