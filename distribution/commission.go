@@ -2,6 +2,7 @@ package distribution
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"microshop/distribution/guide"
 	"microshop/distribution/ledger"
 	"microshop/shop/order"
+	"microshop/tenants/fault"
 )
 
 // Commission: how much each level earns on an order (Settings.Commission),
@@ -131,8 +133,20 @@ func (s *Service) paid(ctx context.Context, tenantID string, o order.Order, ev o
 		return err
 	}
 	if first {
+		// The fan's paid orders before this one, read before counting it:
+		// none means this may be the fan's first ever (the guide's
+		// first-order step; racing first orders are settled by its marker).
+		before, err := s.store.Binding(ctx, tenantID, o.FanID)
+		if err != nil && !errors.Is(err, fault.ErrNotFound) {
+			return err
+		}
 		if err := s.store.CountPaid(ctx, tenantID, o.FanID); err != nil {
 			return err
+		}
+		if before.PaidOrders == 0 {
+			if _, err := s.guides.CountFirstOrder(ctx, tenantID, a.GuideID, a.StoreID, o.FanID, ev.At, s.zone(ctx, tenantID)); err != nil {
+				return err
+			}
 		}
 		if a.GuideID != "" {
 			if err := s.guides.CountOrdering(ctx, tenantID, a.GuideID, a.StoreID, o.FanID, ev.At, s.zone(ctx, tenantID),

@@ -127,7 +127,7 @@ func (h *Handlers) reportCSV(c echo.Context) error {
 		fmt.Sprintf(`attachment; filename="guide-report-%s-%s-%s.csv"`, r.Group, r.From, r.To))
 	c.Response().WriteHeader(http.StatusOK)
 	w := csv.NewWriter(c.Response())
-	_ = w.Write([]string{r.Group + "_id", "name", "period", "visits", "follows", "new_fans", "ordering_fans", "orders",
+	_ = w.Write([]string{r.Group + "_id", "name", "period", "visits", "follows", "new_fans", "ordering_fans", "first_orders", "orders",
 		"paid_gmv_yuan", "refunds", "refund_amount_yuan", "conversion_pct"})
 	for _, row := range r.Rows {
 		period := row.Period
@@ -135,7 +135,7 @@ func (h *Handlers) reportCSV(c echo.Context) error {
 			period = r.From + ".." + r.To
 		}
 		_ = w.Write([]string{row.Key, csvSafe(row.Name), period, itoa(row.Visits), itoa(row.Follows), itoa(row.NewFans),
-			itoa(row.OrderingFans), itoa(row.Orders), Yuan(row.PaidGMV), itoa(row.Refunds), Yuan(row.RefundAmount),
+			itoa(row.OrderingFans), itoa(row.FirstOrders), itoa(row.Orders), Yuan(row.PaidGMV), itoa(row.Refunds), Yuan(row.RefundAmount),
 			strconv.FormatFloat(row.Conversion, 'f', 1, 64)})
 	}
 	w.Flush()

@@ -518,7 +518,7 @@ func TestGuideFunnelAndHandover(t *testing.T) {
 		if err != nil || len(days) != 1 {
 			t.Fatalf("days %+v %v", days, err)
 		}
-		want := guide.Counts{Visits: 3, Follows: 1, NewFans: 2, OrderingFans: 1, Orders: 2, PaidGMV: 6000, Refunds: 1, RefundAmount: 1000}
+		want := guide.Counts{Visits: 3, Follows: 1, NewFans: 2, OrderingFans: 1, FirstOrders: 1, Orders: 2, PaidGMV: 6000, Refunds: 1, RefundAmount: 1000}
 		if days[0].Counts != want {
 			t.Errorf("funnel %+v, want %+v", days[0].Counts, want)
 		}

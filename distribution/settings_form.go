@@ -60,6 +60,9 @@ func (f SettingsForm) apply(st *Settings) error {
 	}{{"binding_days", f.BindingDays, &st.BindingDays}, {"protection_days", f.ProtectionDays, &st.ProtectionDays},
 		{"after_sale_days", f.AfterSaleDays, &st.AfterSaleDays}}
 	for _, x := range ints {
+		if x.field == "after_sale_days" && strings.TrimSpace(x.v) == "" {
+			continue // the console sets the window on the after-sale page now
+		}
 		n, err := strconv.Atoi(strings.TrimSpace(x.v))
 		if err != nil {
 			return fault.Invalid(x.field, "must be a whole number of days")

@@ -9,4 +9,6 @@
 // catalog's changes on the replica that made them (catalog.Shelf.Watch).
 // Every replica keeps its own in-memory index, following the items table
 // by update time; the table is the truth, the index a copy rebuilt from it.
+// The formula's sales are counted from the shops' order events (sales.go),
+// brushing left out, once a minute, never per search.
 package market

@@ -1,10 +1,13 @@
 package market
 
 import (
+	"encoding/binary"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/width"
 )
@@ -19,11 +22,44 @@ import (
 // An item that changes takes a new slot; the old one is marked dead and
 // the index is rebuilt without the dead once they are many.
 type Index struct {
-	mu    sync.RWMutex
-	docs  []doc
-	byID  map[string]int32
-	grams map[string][]int32 // key → slots, ascending
-	dead  int
+	mu   sync.RWMutex
+	docs []doc
+	byID map[string]int32
+	// grams are each key's postings, ascending: a slot shifted left by
+	// one, the low bit set when the key is also one of the title's (so a
+	// one- or two-character word's relevance needs no look at the text).
+	grams map[string][]uint32
+	// pgrams are the keys of the titles' pinyin initials (pinyin.go).
+	pgrams map[string][]uint32
+	dead   int
+	// What a search reads of every candidate, one compact array each by
+	// slot (a candidate costs a few loads, not a walk through its doc):
+	// the item's shop by number (-1: the slot is dead), its quality, and
+	// whether its text is valid UTF-8 (else a search checks it by text).
+	shopOf []int32
+	qual   []float64
+	exact  []bool
+	// texts holds every slot's normalized text (title first) one after
+	// another, in slot order, from texts[at[slot]], the title titleLen[slot]
+	// bytes long: candidates come in slot order, so checking their texts
+	// reads forward through memory.
+	texts    []byte
+	at       []uint32
+	titleLen []uint32
+	textLen  []uint32
+	shopNo   map[string]int32 // tenant id → shop number (never reused)
+	shopIDs  []string         // shop number → tenant id
+	// Ties in score are broken by item id; comparing id strings of random
+	// slots is most of a search when many items tie, so ids compare by
+	// numbers where that is exact: an item whose id is its shop's id, "/"
+	// and its product's (idKeyed) compares with another shop's by the
+	// shops' order (shopRank, by tenant id + "/", exact while no tenant id
+	// holds a "/": slashFree) and with its own shop's by the first eight
+	// bytes of the product ids (prodKey); the strings decide the rest.
+	shopRank  []uint32 // by shop number
+	slashFree bool
+	idKeyed   []bool
+	prodKey   []uint64
 	// quality scores an item's quality (nil: 0); Requality applies a new one.
 	quality func(*Item) float64
 	// shops are the shop names items are also found by, by shop id, and
@@ -46,12 +82,15 @@ type doc struct {
 	quality float64
 	title   string // normalized title
 	text    string // normalized title, category and shop name, "\x00" between
-	alive   bool
+	// initials are the title's pinyin initials (pinyin.go).
+	initials string
+	alive    bool
 }
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
-	return &Index{byID: map[string]int32{}, grams: map[string][]int32{}, shops: map[string]string{}, held: map[string]int{}}
+	return &Index{byID: map[string]int32{}, grams: map[string][]uint32{}, pgrams: map[string][]uint32{}, shops: map[string]string{},
+		held: map[string]int{}, shopNo: map[string]int32{}, slashFree: true}
 }
 
 // normalize folds full-width letters and digits to ASCII and case to
@@ -60,7 +99,8 @@ func normalize(s string) string {
 	return strings.ToLower(width.Fold.String(s))
 }
 
-// keys lists the distinct characters and adjacent pairs of s's words.
+// keys lists the distinct characters, adjacent pairs and triples of s's
+// words (a word of up to three characters is then a key itself: see Top).
 func keys(s string) []string {
 	seen := map[string]bool{}
 	var out []string
@@ -76,6 +116,9 @@ func keys(s string) []string {
 			add(string(r[i]))
 			if i+1 < len(r) {
 				add(string(r[i : i+2]))
+			}
+			if i+2 < len(r) {
+				add(string(r[i : i+3]))
 			}
 		}
 	}
@@ -129,14 +172,49 @@ func (ix *Index) SetShopName(tenantID, name string) {
 }
 
 func (ix *Index) add(it Item) {
-	slot := int32(len(ix.docs))
 	title := normalize(it.Title)
-	d := doc{item: it, quality: ix.qualityOf(&it), title: title, text: title + "\x00" + normalize(it.Category) + "\x00" + normalize(ix.shops[it.TenantID]), alive: true}
-	ix.docs = append(ix.docs, d)
-	ix.byID[it.ID] = slot
+	d := doc{item: it, quality: ix.qualityOf(&it), title: title, text: title + "\x00" + normalize(it.Category) + "\x00" + normalize(ix.shops[it.TenantID]),
+		initials: initials(title), alive: true}
 	ix.held[it.TenantID]++
+	ix.place(d)
+}
+
+// place appends d as the next slot, with its postings and compact fields.
+func (ix *Index) place(d doc) {
+	slot := uint32(len(ix.docs))
+	ix.docs = append(ix.docs, d)
+	ix.byID[d.item.ID] = int32(slot)
+	sn, ok := ix.shopNo[d.item.TenantID]
+	if !ok {
+		sn = int32(len(ix.shopIDs))
+		ix.shopNo[d.item.TenantID] = sn
+		ix.shopIDs = append(ix.shopIDs, d.item.TenantID)
+		ix.rankShops()
+	}
+	ix.shopOf = append(ix.shopOf, sn)
+	ix.idKeyed = append(ix.idKeyed, d.item.ID == d.item.TenantID+"/"+d.item.ProductID)
+	var key [8]byte
+	copy(key[:], d.item.ProductID)
+	ix.prodKey = append(ix.prodKey, binary.BigEndian.Uint64(key[:]))
+	ix.qual = append(ix.qual, d.quality)
+	ix.exact = append(ix.exact, utf8.ValidString(d.text))
+	ix.at = append(ix.at, uint32(len(ix.texts)))
+	ix.titleLen = append(ix.titleLen, uint32(len(d.title)))
+	ix.textLen = append(ix.textLen, uint32(len(d.text)))
+	ix.texts = append(ix.texts, d.text...)
+	inTitle := map[string]bool{}
+	for _, k := range keys(d.title) {
+		inTitle[k] = true
+	}
 	for _, k := range keys(d.text) {
-		ix.grams[k] = append(ix.grams[k], slot)
+		p := slot << 1
+		if inTitle[k] {
+			p |= 1
+		}
+		ix.grams[k] = append(ix.grams[k], p)
+	}
+	for _, k := range keys(d.initials) {
+		ix.pgrams[k] = append(ix.pgrams[k], slot<<1)
 	}
 }
 
@@ -155,31 +233,61 @@ func (ix *Index) Requality(quality func(*Item) float64) {
 	defer ix.version.Add(1)
 	ix.quality = quality
 	for _, slot := range ix.byID {
-		ix.docs[slot].quality = quality(&ix.docs[slot].item)
+		q := quality(&ix.docs[slot].item)
+		ix.docs[slot].quality, ix.qual[slot] = q, q
 	}
 }
 
 func (ix *Index) remove(id string) {
 	if slot, ok := ix.byID[id]; ok {
 		ix.docs[slot].alive = false
+		ix.shopOf[slot] = -1
 		ix.dead++
 		delete(ix.byID, id)
 		ix.held[ix.docs[slot].item.TenantID]--
 	}
 }
 
+// rankShops orders the shops by tenant id + "/" (a new shop was numbered).
+func (ix *Index) rankShops() {
+	order := make([]int32, len(ix.shopIDs))
+	for i := range order {
+		order[i] = int32(i)
+		if strings.Contains(ix.shopIDs[i], "/") {
+			ix.slashFree = false
+		}
+	}
+	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(ix.shopIDs[a]+"/", ix.shopIDs[b]+"/") })
+	ix.shopRank = make([]uint32, len(order))
+	for r, sn := range order {
+		ix.shopRank[sn] = uint32(r)
+	}
+}
+
+// idAfter reports whether slot a's item id sorts after slot b's (both
+// alive), by numbers where they decide (see shopRank).
+func (ix *Index) idAfter(a, b uint32) bool {
+	if ix.idKeyed[a] && ix.idKeyed[b] {
+		sa, sb := ix.shopOf[a], ix.shopOf[b]
+		switch {
+		case sa != sb && ix.slashFree:
+			return ix.shopRank[sa] > ix.shopRank[sb]
+		case sa == sb && ix.prodKey[a] != ix.prodKey[b]:
+			return ix.prodKey[a] > ix.prodKey[b]
+		}
+	}
+	return ix.docs[a].item.ID > ix.docs[b].item.ID
+}
+
 // compact rebuilds the slots without the dead ones.
 func (ix *Index) compact() {
 	old := ix.docs
-	ix.docs, ix.byID, ix.grams, ix.dead = nil, map[string]int32{}, map[string][]int32{}, 0
+	ix.docs, ix.byID, ix.grams, ix.pgrams, ix.dead = nil, map[string]int32{}, map[string][]uint32{}, map[string][]uint32{}, 0
+	ix.shopOf, ix.qual, ix.exact, ix.idKeyed, ix.prodKey = nil, nil, nil, nil, nil
+	ix.texts, ix.at, ix.titleLen, ix.textLen = nil, nil, nil, nil
 	for _, d := range old {
 		if d.alive {
-			slot := int32(len(ix.docs))
-			ix.docs = append(ix.docs, d)
-			ix.byID[d.item.ID] = slot
-			for _, k := range keys(d.text) {
-				ix.grams[k] = append(ix.grams[k], slot)
-			}
+			ix.place(d)
 		}
 	}
 }
@@ -223,7 +331,7 @@ func (ix *Index) Find(q string, keep func(*Item) bool) []Hit {
 	// The candidates are the items holding the query's rarest key; each is
 	// then checked for the words themselves, which is exact and cheaper
 	// than intersecting the other keys' lists.
-	var rarest []int32
+	var rarest []uint32
 	for i, k := range keys(strings.Join(words, " ")) {
 		l, ok := ix.grams[k]
 		if !ok {
@@ -233,8 +341,8 @@ func (ix *Index) Find(q string, keep func(*Item) bool) []Hit {
 			rarest = l
 		}
 	}
-	for _, slot := range rarest {
-		d := &ix.docs[slot]
+	for _, p := range rarest {
+		d := &ix.docs[p>>1]
 		if !d.alive {
 			continue
 		}

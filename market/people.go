@@ -257,7 +257,8 @@ func (s *Service) Recommend(ctx context.Context, visitor string) (ForYou, error)
 		if !ok || it.Category == "" {
 			continue
 		}
-		for _, h := range topK(s.ranked(Query{Text: it.Category}, listed, factors), 8) {
+		top, _ := s.top(Query{Text: it.Category}, listed, factors, 8)
+		for _, h := range top {
 			if seen[h.Item.ID] {
 				continue
 			}

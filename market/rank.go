@@ -9,11 +9,13 @@ import (
 // Nothing a merchant can buy is an input: there is no paid placement.
 //
 //	score   = 0.40 × relevance + 0.60 × quality
-//	quality = 0.25 × credit + 0.20 × rating + 0.15 × (1 − after-sale rate)
-//	        + 0.15 × on-time shipping + 0.10 × repeat buyers
+//	quality = 0.20 × credit + 0.20 × rating + 0.15 × (1 − after-sale rate)
+//	        + 0.10 × on-time shipping + 0.10 × sales + 0.10 × repeat buyers
 //	        + 0.10 × fan interaction + 0.05 × freshness
 //
-// Every factor is between 0 and 1 (see Factors).
+// Every factor is between 0 and 1 (see Factors). Sales are the product's
+// distinct buyers of the last 30 days with brushing left out (sales.go),
+// on a log scale: 1,000 buyers count full, every tenfold a third.
 const (
 	relevanceWeight = 0.40
 	qualityWeight   = 0.60
@@ -27,8 +29,8 @@ type Weight struct {
 
 // QualityWeights are the quality terms, in the published order.
 var QualityWeights = []Weight{
-	{"credit", 0.25}, {"rating", 0.20}, {"after_sale", 0.15}, {"on_time", 0.15},
-	{"repeat_buyers", 0.10}, {"interaction", 0.10}, {"freshness", 0.05},
+	{"credit", 0.20}, {"rating", 0.20}, {"after_sale", 0.15}, {"on_time", 0.10},
+	{"sales", 0.10}, {"repeat_buyers", 0.10}, {"interaction", 0.10}, {"freshness", 0.05},
 }
 
 // ShopFactors are what the market knows of a shop's service, from the
@@ -41,8 +43,14 @@ type ShopFactors struct {
 	AfterSaleRate float64 `json:"after_sale_rate"`
 	// OnTime is the share of orders shipped within the promised time.
 	OnTime float64 `json:"on_time"`
-	// RepeatBuyers is the share of buyers who bought again.
+	// RepeatBuyers is the share of buyers who bought again (the market's
+	// own count of sales, unless the source gives one).
 	RepeatBuyers float64 `json:"repeat_buyers"`
+	// Buyers are the shop's distinct buyers of the last 30 days, and
+	// ProductBuyers each product's, brushing left out (the market's own
+	// count of sales, sales.go).
+	Buyers        int            `json:"buyers"`
+	ProductBuyers map[string]int `json:"-"`
 	// Interaction is the share of fans who interact (10% is healthy).
 	Interaction float64 `json:"interaction"`
 	// OffMarket is set by a penalty: the shop is not shown at all.
@@ -67,6 +75,7 @@ type Factors struct {
 	Rating       float64 `json:"rating"`
 	AfterSale    float64 `json:"after_sale"`
 	OnTime       float64 `json:"on_time"`
+	Sales        float64 `json:"sales"`
 	RepeatBuyers float64 `json:"repeat_buyers"`
 	Interaction  float64 `json:"interaction"`
 	Freshness    float64 `json:"freshness"`
@@ -86,6 +95,7 @@ func itemFactors(rel float64, it *Item, sf ShopFactors, now time.Time) Factors {
 		Rating:       rating,
 		AfterSale:    clamp(1 - sf.AfterSaleRate),
 		OnTime:       clamp(sf.OnTime),
+		Sales:        salesFactor(sf.ProductBuyers[it.ProductID]),
 		RepeatBuyers: clamp(sf.RepeatBuyers),
 		Interaction:  clamp(sf.Interaction / healthyInteraction),
 		Freshness:    clamp(1 - age/freshDays),
@@ -94,8 +104,8 @@ func itemFactors(rel float64, it *Item, sf ShopFactors, now time.Time) Factors {
 
 // Quality is the quality part of the formula.
 func (f Factors) Quality() float64 {
-	return 0.25*f.Credit + 0.20*f.Rating + 0.15*f.AfterSale + 0.15*f.OnTime +
-		0.10*f.RepeatBuyers + 0.10*f.Interaction + 0.05*f.Freshness
+	return 0.20*f.Credit + 0.20*f.Rating + 0.15*f.AfterSale + 0.10*f.OnTime +
+		0.10*f.Sales + 0.10*f.RepeatBuyers + 0.10*f.Interaction + 0.05*f.Freshness
 }
 
 // Score is the whole formula.

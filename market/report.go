@@ -195,10 +195,14 @@ type Formula struct {
 	Terms     []Weight `json:"quality_terms"`
 	Healthy   float64  `json:"healthy_interaction"`
 	FreshDays int      `json:"fresh_days"`
+	// SalesDays is the sales term's window and FullSales the distinct
+	// buyers in it at which the term is full.
+	SalesDays int `json:"sales_days"`
+	FullSales int `json:"full_sales"`
 }
 
 // PublishedFormula is the formula as GET /m/api/ranking-formula shows it.
 func PublishedFormula() Formula {
 	return Formula{Relevance: relevanceWeight, Quality: qualityWeight, Terms: QualityWeights,
-		Healthy: healthyInteraction, FreshDays: freshDays}
+		Healthy: healthyInteraction, FreshDays: freshDays, SalesDays: salesDays, FullSales: fullSales}
 }

@@ -2,6 +2,7 @@ package market
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -88,16 +89,15 @@ func (s *Service) Search(ctx context.Context, q Query) (Results, error) {
 	s.mu.RLock()
 	listed, factors := s.listed, s.factors
 	s.mu.RUnlock()
-	hits := s.ranked(q, listed, factors)
+	top, total := s.top(q, listed, factors, offset+q.Limit)
 	now := s.clock()
-	out := Results{Total: len(hits), Items: []Result{}}
-	end := min(offset+q.Limit, len(hits))
-	top := topK(hits, end)
+	out := Results{Total: total, Items: []Result{}}
+	end := min(offset+q.Limit, total)
 	if offset < len(top) {
 		for _, h := range top[offset:] {
 			out.Items = append(out.Items, s.result(h, listed, factors, now))
 		}
-		if end < len(hits) && end <= maxOffset {
+		if end < total && end <= maxOffset {
 			out.NextCursor = strconv.Itoa(end)
 		}
 	}
@@ -120,11 +120,62 @@ func better(a, b *scoredHit) bool {
 	return a.Item.ID < b.Item.ID
 }
 
+// shown says whether a shop's products may be shown for a search in
+// category ("" any): listed, not off the market, in the category.
+func shown(category string, listed map[string]Shop, factors map[string]ShopFactors) func(tenantID string) bool {
+	return func(tenantID string) bool {
+		sh, ok := listed[tenantID]
+		if !ok || !sh.Listed || (category != "" && sh.Category != category) {
+			return false
+		}
+		f, ok := factors[tenantID]
+		return !ok || !f.OffMarket
+	}
+}
+
+// top is the best k hits of q, best first, and how many there are in all
+// (Index.Top): only shops listed and not off the market, in q's category
+// if it names one.
+func (s *Service) top(q Query, listed map[string]Shop, factors map[string]ShopFactors, k int) ([]scoredHit, int) {
+	ix, keep := s.idx(), shown(q.Category, listed, factors)
+	return ix.Top(q.Text, k, s.filter(ix, q.Category, listed, factors, keep), keep)
+}
+
+// shopFilter is which of an index's shops a search in category may show,
+// by the index's shop number (Index.ShopFilter): asked once per index,
+// listings, factors and category, not per search. The listings and
+// factors maps are replaced whole on every change, never changed, so
+// their identity says which ones a filter was made from (the filter holds
+// them, so their addresses are not reused meanwhile).
+type shopFilter struct {
+	index    *Index
+	listed   map[string]Shop
+	factors  map[string]ShopFactors
+	category string
+	shown    []bool
+}
+
+func same[M any](a, b M) bool { return reflect.ValueOf(a).Pointer() == reflect.ValueOf(b).Pointer() }
+
+func (s *Service) filter(ix *Index, category string, listed map[string]Shop, factors map[string]ShopFactors, keep func(string) bool) []bool {
+	if v, ok := s.filters.Load(category); ok {
+		if f := v.(*shopFilter); f.index == ix && same(f.listed, listed) && same(f.factors, factors) {
+			return f.shown
+		}
+	}
+	f := &shopFilter{index: ix, listed: listed, factors: factors, category: category, shown: ix.ShopFilter(keep)}
+	s.filters.Store(category, f)
+	return f.shown
+}
+
 // ranked is every hit of q with its score, unordered: only shops listed
-// and not off the market, in q's category if it names one.
+// and not off the market, in q's category if it names one. (Search and
+// the recommendations take only the best few, through top; the operator's
+// explanation places one product among all.)
 func (s *Service) ranked(q Query, listed map[string]Shop, factors map[string]ShopFactors) []scoredHit {
 	// Hits come grouped by shop more often than not: decide each shop once
 	// in a row.
+	show := shown(q.Category, listed, factors)
 	var last string
 	var lastOK bool
 	keep := func(it *Item) bool {
@@ -132,11 +183,7 @@ func (s *Service) ranked(q Query, listed map[string]Shop, factors map[string]Sho
 			return lastOK
 		}
 		last = it.TenantID
-		sh, ok := listed[it.TenantID]
-		lastOK = ok && sh.Listed && (q.Category == "" || sh.Category == q.Category)
-		if f, ok := factors[it.TenantID]; ok && f.OffMarket {
-			lastOK = false
-		}
+		lastOK = show(it.TenantID)
 		return lastOK
 	}
 	hits := s.idx().Find(q.Text, keep)
@@ -145,59 +192,6 @@ func (s *Service) ranked(q Query, listed map[string]Shop, factors map[string]Sho
 		out[i] = scoredHit{Hit: h, score: score(h.Relevance, h.Quality)}
 	}
 	return out
-}
-
-// topK returns the best k hits, best first, choosing them with a heap of
-// k (a search finds thousands; a page shows twenty).
-func topK(hits []scoredHit, k int) []scoredHit {
-	if k <= 0 {
-		return nil
-	}
-	// h is a min-heap by better: its root is the worst of the best so far.
-	h := make([]scoredHit, 0, min(k, len(hits)))
-	down := func(i int) {
-		for {
-			l, r, m := 2*i+1, 2*i+2, i
-			if l < len(h) && better(&h[m], &h[l]) {
-				m = l
-			}
-			if r < len(h) && better(&h[m], &h[r]) {
-				m = r
-			}
-			if m == i {
-				return
-			}
-			h[i], h[m] = h[m], h[i]
-			i = m
-		}
-	}
-	for i := range hits {
-		switch {
-		case len(h) < k:
-			h = append(h, hits[i])
-			for j := len(h) - 1; j > 0; {
-				p := (j - 1) / 2
-				if !better(&h[p], &h[j]) {
-					break
-				}
-				h[p], h[j] = h[j], h[p]
-				j = p
-			}
-		case better(&hits[i], &h[0]):
-			h[0] = hits[i]
-			down(0)
-		}
-	}
-	slices.SortFunc(h, func(a, b scoredHit) int {
-		if better(&a, &b) {
-			return -1
-		}
-		if better(&b, &a) {
-			return 1
-		}
-		return 0
-	})
-	return h
 }
 
 func (s *Service) result(h scoredHit, listed map[string]Shop, shopFactors map[string]ShopFactors, now time.Time) Result {

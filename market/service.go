@@ -49,9 +49,11 @@ type Service struct {
 	ratings RatingSource
 	// penalizer gives upheld reports their penalty (nil: none).
 	penalizer Penalizer
-	log       *slog.Logger
-	now       func() time.Time
-	index     *Index
+	// staff says which orders are the shop's staff's (nil: none).
+	staff StaffCheck
+	log   *slog.Logger
+	now   func() time.Time
+	index *Index
 
 	mu      sync.RWMutex
 	listed  map[string]Shop        // every shop with a listing, by tenant id (replaced, never changed)
@@ -64,6 +66,7 @@ type Service struct {
 	// itself (Rebuild): with the index's version it dates kept answers.
 	gen     atomic.Uint64
 	answers answerCache
+	filters sync.Map // category → *shopFilter (see Service.filter)
 
 	feedMu  sync.Mutex
 	pending map[string]bool
@@ -312,23 +315,29 @@ func (s *Service) Sync(ctx context.Context) error {
 }
 
 // RefreshQuality reads every listed shop's factors again.
+//
+// Sales (the sales term and repeat buyers) are the market's own count of
+// the last days' paid orders (sales.go), added to the source's factors.
 func (s *Service) RefreshQuality(ctx context.Context) error {
-	if s.quality == nil {
-		s.requality() // freshness still fades
-		return nil
-	}
-	s.mu.RLock()
-	ids := make([]string, 0, len(s.listed))
-	for id, sh := range s.listed {
-		if sh.Listed {
-			ids = append(ids, id)
-		}
-	}
-	s.mu.RUnlock()
-	f, err := s.quality.ShopFactors(ctx, ids)
+	sales, err := s.countRecentSales(ctx)
 	if err != nil {
 		return err
 	}
+	f := map[string]ShopFactors{}
+	if s.quality != nil {
+		s.mu.RLock()
+		ids := make([]string, 0, len(s.listed))
+		for id, sh := range s.listed {
+			if sh.Listed {
+				ids = append(ids, id)
+			}
+		}
+		s.mu.RUnlock()
+		if f, err = s.quality.ShopFactors(ctx, ids); err != nil {
+			return err
+		}
+	}
+	f = withSales(f, sales)
 	s.mu.Lock()
 	s.factors = f
 	s.mu.Unlock()
@@ -398,6 +407,14 @@ type RebuildReport struct {
 // Rebuild feeds every listed shop again from its catalog and rebuilds this
 // replica's index from the items table (the nightly job, and a repair).
 func (s *Service) Rebuild(ctx context.Context) (RebuildReport, error) {
+	return s.RebuildFeeding(ctx, nil)
+}
+
+// RebuildFeeding is Rebuild feeding again only the listed shops refeed
+// accepts (nil: all): the scheduled job's, over the shops written lately
+// (an idle shop's catalog and ratings are what the table holds). Unlisted
+// shops' items are tombstoned without opening the shop, as always.
+func (s *Service) RebuildFeeding(ctx context.Context, refeed func(tenantID string) bool) (RebuildReport, error) {
 	shops, err := s.store.ShopsSince(ctx, time.Time{})
 	if err != nil {
 		return RebuildReport{}, err
@@ -405,6 +422,10 @@ func (s *Service) Rebuild(ctx context.Context) (RebuildReport, error) {
 	var rep RebuildReport
 	for _, sh := range shops {
 		s.setShop(sh)
+		if sh.Listed && refeed != nil && !refeed(sh.TenantID) {
+			rep.Shops++
+			continue
+		}
 		if _, err := s.feed(ctx, sh.TenantID, true); err != nil {
 			return rep, fmt.Errorf("feed %s: %w", sh.Slug, err)
 		}
@@ -427,5 +448,8 @@ func (s *Service) Rebuild(ctx context.Context) (RebuildReport, error) {
 	s.mu.Unlock()
 	s.gen.Add(1)
 	rep.Items = fresh.Len()
+	if _, err := s.PruneSales(ctx); err != nil {
+		return rep, err
+	}
 	return rep, s.RefreshQuality(ctx)
 }

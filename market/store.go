@@ -84,6 +84,7 @@ type Store interface {
 	DecideReport(ctx context.Context, id, status, note, operator string, at time.Time) (bool, error)
 
 	PeopleStore
+	SalesStore
 }
 
 // NewStore returns the store of e's kind, its records added to the
@@ -148,6 +149,17 @@ var platform = engine.Platform{
 			hash TEXT PRIMARY KEY,
 			from_id TEXT NOT NULL,
 			created_at TEXT NOT NULL)`,
+		`CREATE TABLE IF NOT EXISTS market_sales (
+			id TEXT PRIMARY KEY,
+			tenant_id TEXT NOT NULL,
+			buyer TEXT NOT NULL,
+			address TEXT NOT NULL,
+			phone TEXT NOT NULL,
+			products TEXT NOT NULL,
+			paid_at TEXT NOT NULL,
+			refunded INTEGER NOT NULL,
+			staff INTEGER NOT NULL)`,
+		`CREATE INDEX IF NOT EXISTS market_sales_paid ON market_sales (paid_at)`,
 	},
 	Mongo: []engine.MongoCollection{
 		engine.Coll("market_shops", engine.Index("updated_at")),
@@ -155,5 +167,6 @@ var platform = engine.Platform{
 		engine.Coll("market_reports", engine.Index("status", "created_at")),
 		engine.Coll("market_people"),
 		engine.Coll("market_invites"),
+		engine.Coll("market_sales", engine.Index("paid_at")),
 	},
 }

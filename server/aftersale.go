@@ -27,6 +27,14 @@ func (a *app) setUpAfterSale(ctx context.Context) error {
 	if a.images != nil {
 		a.aftersale.SetImages(a.images) // photos must be the shop's own uploads
 	}
+	a.aftersale.SetRestocker(a.catalog) // a return's units go back on sale once
+	// One after-sale window: commission settles when the shop's closes
+	// (the ledger asks WindowEnd); a shop that never saved after-sale
+	// settings adopts the old distribution after_sale_days as its window.
+	a.aftersale.SetLegacyWindow(func(ctx context.Context, tenantID string) (int, bool, error) {
+		st, err := a.dist.Settings(ctx, tenantID)
+		return st.AfterSaleDays, err == nil, err
+	})
 	a.dist.Ledger().SetAfterSale(a.aftersale) // commission waits while a request is open
 	if a.credit != nil {
 		a.credit.SetAfterSales(creditAfterSales{a.aftersale}) // credit's after-sale factors

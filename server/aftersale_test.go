@@ -161,6 +161,18 @@ func TestAfterSaleFlow(t *testing.T) {
 		if st := api.json(http.MethodGet, "/api/v1/orders/"+orderID, nil, &o); st != http.StatusOK || o.Status != "refunded" {
 			t.Errorf("order after the refund: %+v", o)
 		}
+		// The returned unit is back on the product, once (50 - 1 bought + 1).
+		if _, err := a.aftersale.RunJobs(context.Background(), s.ID); err != nil {
+			t.Fatal(err)
+		}
+		var p productJSON
+		if st := api.json(http.MethodGet, "/api/v1/products/"+tea.ID, nil, &p); st != http.StatusOK || p.Stock != 50 {
+			t.Errorf("stock after the return: %d %d, want 50", st, p.Stock)
+		}
+		if st, b := s.consoleClient(t, srv.URL).do(http.MethodGet, "/admin/after-sales/"+r.ID, nil, ""); st != http.StatusOK ||
+			!strings.Contains(string(b), "data-restocked") {
+			t.Errorf("the merchant's page of the return does not say the units are back in stock: %d", st)
+		}
 
 		// Another shop reaches none of it.
 		s2 := signUp(t, srv.URL, "as-other")
@@ -353,6 +365,65 @@ func TestAfterSaleCommissionWaits(t *testing.T) {
 		}
 		if rep, err := a.dist.RunJobs(ctx, s.ID); err != nil || rep.Settled != 1 {
 			t.Fatalf("settle after the request closed: %+v %v", rep, err)
+		}
+	})
+}
+
+// TestCommissionSettlesAfterShopWindow: the shop's after-sale window is
+// the one number settlement follows. A shop that never saved after-sale
+// settings starts from its old distribution after_sale_days (10); once
+// the merchant sets the window to 3 days, commission settles 3 days after
+// the order completed, and the distribution setting changes nothing.
+func TestCommissionSettlesAfterShopWindow(t *testing.T) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
+		a, srv := startApp(t, e)
+		ctx := context.Background()
+		s := signUp(t, srv.URL, "as-window")
+		api := s.apiClient(t, srv.URL)
+		tea := api.createProduct(map[string]any{"title": "Tea", "price": 10000, "stock": 50})
+		if st := api.json(http.MethodPut, "/api/v1/distribution/settings", map[string]any{"enabled": true, "levels": []int{1000},
+			"after_sale_days": 10, "min_withdrawal": 500}, nil); st != http.StatusOK {
+			t.Fatalf("distribution settings: %d", st)
+		}
+		var w struct {
+			WindowDays int `json:"window_days"`
+		}
+		if st := api.json(http.MethodGet, "/api/v1/after-sale-settings", nil, &w); st != http.StatusOK || w.WindowDays != 10 {
+			t.Fatalf("after-sale window before the merchant set it: %d %+v, want the old 10 days", st, w)
+		}
+		if st := api.json(http.MethodPut, "/api/v1/after-sale-settings", map[string]any{"window_days": 3}, &w); st != http.StatusOK || w.WindowDays != 3 {
+			t.Fatalf("set the window: %d %+v", st, w)
+		}
+		if st := api.json(http.MethodPut, "/api/v1/distribution/settings", map[string]any{"enabled": true, "levels": []int{1000},
+			"after_sale_days": 20, "min_withdrawal": 500}, nil); st != http.StatusOK {
+			t.Fatalf("distribution settings: %d", st)
+		}
+		alice := newShopper(t, srv.URL, s.Slug, "")
+		var da distributorJSON
+		if st := alice.json(http.MethodPost, "/s/"+s.Slug+"/api/distributor", nil, &da); st != http.StatusCreated {
+			t.Fatalf("join: %d", st)
+		}
+		carol := newShopper(t, srv.URL, s.Slug, "?d="+da.Code)
+		orderID := carol.buy(t, tea.ID, 1)
+		if st := api.json(http.MethodPost, "/api/v1/orders/"+orderID+"/ship", map[string]string{"carrier": "SF", "tracking_no": "SF1"}, nil); st != http.StatusOK {
+			t.Fatalf("ship: %d", st)
+		}
+		if st := carol.json(http.MethodPost, "/s/"+s.Slug+"/api/orders/"+orderID+"/confirm-receipt", nil, nil); st != http.StatusOK {
+			t.Fatalf("confirm receipt: %d", st)
+		}
+		defer a.dist.SetClock(time.Now)
+		a.dist.SetClock(func() time.Time { return time.Now().Add(2 * 24 * time.Hour) })
+		if rep, err := a.dist.RunJobs(ctx, s.ID); err != nil || rep.Settled != 0 {
+			t.Fatalf("settled inside the 3-day window: %+v %v", rep, err)
+		}
+		a.dist.SetClock(func() time.Time { return time.Now().Add(3*24*time.Hour + time.Hour) })
+		if rep, err := a.dist.RunJobs(ctx, s.ID); err != nil || rep.Settled != 1 {
+			t.Fatalf("after the 3-day window: %+v %v", rep, err)
+		}
+		var d distributorJSON
+		api.json(http.MethodGet, "/api/v1/distributors/"+da.ID, nil, &d)
+		if d.Balance.Pending != 0 || d.Balance.Available != 1000 {
+			t.Fatalf("after the window: %+v", d.Balance)
 		}
 	})
 }

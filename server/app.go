@@ -30,6 +30,7 @@ import (
 	"microshop/shop/pcstore/source"
 	"microshop/shop/points"
 	"microshop/shop/review"
+	"microshop/shop/vote"
 	"microshop/static"
 	"microshop/templates"
 	"microshop/tenants"
@@ -43,7 +44,7 @@ import (
 // schemas lists what every tenant database holds, one entry per domain.
 var schemas = []engine.Schema{catalog.Schema, fan.Schema, order.Schema, pcstore.Schema, wechat.Schema, distribution.Schema,
 	points.Schema, message.Schema, image.Schema, review.Schema, tenants.AuditSchema, dashboard.Schema,
-	aftersale.Schema}
+	aftersale.Schema, vote.Schema}
 
 // app is the wired platform: engine, services and the HTTP router.
 type app struct {
@@ -79,9 +80,13 @@ type app struct {
 	metrics *metrics
 	// aftersale runs after-sale requests and disputes (server/aftersale.go).
 	aftersale *aftersale.Service
+	// vote runs the "I want a group deal" votes (server/vote.go).
+	vote *vote.Service
 	// due is the due index scheduled jobs take their shops from (due.go).
-	due  *dueWork
-	echo *echo.Echo
+	due *dueWork
+	// wxcomp is the WeChat third-party platform (server/wxcomponent.go).
+	wxcomp *wxComponent
+	echo   *echo.Echo
 }
 
 // openEngine opens the engine the configuration names.
@@ -91,6 +96,7 @@ func openEngine(ctx context.Context, cfg Config) (*engine.Engine, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open mongodb: %w", err)
 		}
+		e.SetPlacement(cfg.Placement)
 		return e, nil
 	}
 	e, err := tenants.OpenSQLite(cfg.DataDir, schemas...)
@@ -220,6 +226,7 @@ func newServices(ctx context.Context, cfg Config, log *slog.Logger, engine *engi
 	a.market.SetQuality(marketQuality{a.credit})
 	a.market.SetRatings(marketRatings{a.reviews})
 	a.market.SetPenalizer(marketPenalties{a.credit})
+	a.setUpMarketSales() // the sales term: paid orders counted, brushing left out
 
 	// The due index: scheduled jobs pass over the shops with work due (server/due.go).
 	if a.due, err = a.newDueWork(ctx); err != nil {
@@ -237,6 +244,22 @@ func newServices(ctx context.Context, cfg Config, log *slog.Logger, engine *engi
 
 	// The PC store's images (syncs, Taobao packages) are copied into the image store (server/taobao.go).
 	a.pcstore.SetImageStore(pcstoreImages{images: a.images, tenants: a.tenants})
+
+	// "I want a group deal": vote rounds, ballots from spending (server/vote.go).
+	if err := a.setUpVote(ctx); err != nil {
+		return nil, err
+	}
+
+	// The WeChat third-party platform: shops authorise their accounts by scanning (server/wxcomponent.go).
+	if err := a.setUpWXComponent(ctx); err != nil {
+		return nil, err
+	}
+
+	// WeChat Pay through a simulator in another process, if one is named (server/wechatpay.go).
+	if err := a.useRemotePaySim(ctx); err != nil {
+		return nil, err
+	}
+	a.metrics.watchWeChatSDK() // the WeChat SDK's calls by API and outcome, in /metrics (server/metrics.go)
 	return a, nil
 }
 
@@ -372,6 +395,12 @@ func (a *app) mountRoutes() error {
 	a.mountDashboard(e, api, admin) // the console home, GET /api/v1/dashboard, page views (server/dashboard.go)
 
 	a.mountAfterSale(api, admin, storefront, opsPages, opsAPI) // after-sale requests and disputes (server/aftersale.go)
+
+	a.mountVote(api, admin, storefront, opsAPI) // "I want a group deal" votes (server/vote.go)
+
+	a.mountWXComponent(e, api, admin, storefront, opsPages) // WeChat authorisation by scanning, authorised accounts' pushes (server/wxcomponent.go)
+
+	a.mountPlacement(opsAPI) // where a shop's data is, moving a pooled shop to its own database (server/placement.go)
 	return nil
 }
 
@@ -409,11 +438,12 @@ func (a *app) newEcho(renderer echo.Renderer) *echo.Echo {
 }
 
 // contentSecurityPolicy: pages load only the server's own scripts and
-// styles, cannot be framed, cannot move their base URL elsewhere and post
+// styles (and WeChat's JS-SDK, which share cards need inside WeChat:
+// static/js/share.js), cannot be framed, cannot move their base URL elsewhere and post
 // forms only to the server (WeChat OAuth and pay start with redirects and
 // JavaScript, never a form posted elsewhere).
 const contentSecurityPolicy = "default-src 'self'; img-src 'self' https: http: data:; style-src 'self' 'unsafe-inline'; " +
-	"script-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+	"script-src 'self' 'unsafe-inline' https://res.wx.qq.com; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
 // staticFile: static files speak no language.
 func staticFile(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/static/") }

@@ -28,6 +28,7 @@ type Config struct {
 	TrustProxy    bool
 	BodyLimit     int64
 	AccessLog     bool
+	Placement     engine.Placement // MongoDB: where new shops go
 	LogFormat     string
 	DevTemplates  string
 	ShelfRefresh  time.Duration
@@ -93,7 +94,13 @@ func bindConfig(fs *flag.FlagSet, getenv func(string) string) func() (Config, er
 	fs.StringVar(&c.MetricsToken, "metrics-token", env("MICROSHOP_METRICS_TOKEN", ""), "serve Prometheus metrics at /metrics on the main address to a scraper sending Authorization: Bearer <token>, at least 16 characters (env MICROSHOP_METRICS_TOKEN; default: no /metrics)")
 	fs.IntVar(&c.OpenShops, "open-shops", envInt(getenv("MICROSHOP_OPEN_SHOPS"), engine.DefaultOpenShops), "SQLite: how many shops' files stay open at once; the least recently used idle one is closed beyond it (env MICROSHOP_OPEN_SHOPS)")
 	fs.DurationVar(&c.ShelfRefresh, "shelf-refresh", envDuration(getenv("MICROSHOP_SHELF_REFRESH"), 2*time.Second), "how often a replica checks for catalog changes made elsewhere (env MICROSHOP_SHELF_REFRESH)")
+	placement := bindPlacement(fs, getenv)
 	return func() (Config, error) {
+		p, err := placement()
+		if err != nil {
+			return *c, err
+		}
+		c.Placement = p
 		n, err := parseSize(*limit)
 		if err != nil {
 			return *c, fmt.Errorf("--body-limit: %w", err)

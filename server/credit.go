@@ -12,6 +12,7 @@ import (
 	"microshop/shop/catalog"
 	"microshop/shop/credit"
 	"microshop/shop/review"
+	"microshop/shop/vote"
 )
 
 // Reviews and merchant credit (shop/review, shop/credit): building the
@@ -50,7 +51,7 @@ func (a *app) mountCredit(api, admin, storefront, opsPages, opsAPI *echo.Group, 
 	cr.AdminRoutes(admin)
 	cr.OpsRoutes(opsPages)
 	cr.OpsAPIRoutes(opsAPI)
-	products.SetExtras(storefrontExtras{reviews: a.reviews, credit: a.credit, log: a.log})
+	products.SetExtras(storefrontExtras{reviews: a.reviews, credit: a.credit, deals: a.vote, log: a.log})
 }
 
 // creditPass computes the shop's credit and gives the penalties its rules
@@ -77,6 +78,7 @@ func (a *app) creditPass(ctx context.Context, tenantID string) (any, error) {
 type storefrontExtras struct {
 	reviews *review.Service
 	credit  *credit.Service
+	deals   *vote.Service // the product's group deal, if any
 	log     *slog.Logger
 }
 
@@ -86,6 +88,15 @@ type StorefrontExtra struct {
 	Level string
 	// Rating is the product's rating and latest reviews (nil on the home page).
 	Rating *review.Block
+	// Deal is the product's live or coming group deal (nil: none).
+	Deal *ProductDeal
+}
+
+// ProductDeal is a group deal as the product page shows it: the deal and
+// its state when the page was made (the page's version changes with it).
+type ProductDeal struct {
+	vote.Deal
+	State string
 }
 
 func (x storefrontExtras) ShopExtras(ctx context.Context, tenantID string) (string, func() any, error) {
@@ -105,13 +116,24 @@ func (x storefrontExtras) ProductExtras(ctx context.Context, tenantID, productID
 	if err != nil {
 		return "", nil, err
 	}
+	var deal *ProductDeal
+	if x.deals != nil {
+		dv, d, err := x.deals.ProductDeal(ctx, tenantID, productID)
+		if err != nil {
+			return "", nil, err
+		}
+		if d != nil {
+			v += "|" + dv
+			deal = &ProductDeal{Deal: *d, State: x.deals.DealState(*d)}
+		}
+	}
 	return st.Level + "|" + v, func() any {
 		b, err := block()
 		if err != nil { // the page shows no reviews rather than failing
 			x.log.Error("read a product's latest reviews", "tenant", tenantID, "product", productID, "err", err)
-			return StorefrontExtra{Level: st.Level}
+			return StorefrontExtra{Level: st.Level, Deal: deal}
 		}
-		return StorefrontExtra{Level: st.Level, Rating: &b}
+		return StorefrontExtra{Level: st.Level, Rating: &b, Deal: deal}
 	}, nil
 }
 

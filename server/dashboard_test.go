@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/csv"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -249,4 +252,66 @@ func TestFollowCountsAtOnce(t *testing.T) {
 			t.Errorf("%d followers in the segment after the unfollow, want 0", n)
 		}
 	})
+}
+
+// BenchmarkConsolePage times one console request through the app's
+// handler in process, without the network: what the console's shared
+// middleware and layout cost beside a page's own work. Profile with
+//
+//	go test ./server/ -run '^$' -bench ConsolePage -benchtime 2s -cpuprofile /tmp/console.pprof
+func BenchmarkConsolePage(b *testing.B) {
+	a, srv := startApp(b, sqliteEngine(b))
+	s := signUp(b, srv.URL, "bench-console")
+	api := s.apiClient(b, srv.URL)
+	for i := range 20 {
+		api.createProduct(map[string]any{"title": "Tea " + strings.Repeat("x", i), "price": 1000 + i, "stock": 100, "status": "on_sale"})
+	}
+	owner := s.consoleClient(b, srv.URL)
+	u, _ := url.Parse(srv.URL)
+	var cookies []string
+	for _, ck := range owner.http.Jar.Cookies(u) {
+		cookies = append(cookies, ck.Name+"="+ck.Value)
+	}
+	cookie := strings.Join(cookies, "; ")
+	for _, path := range []string{"/admin?range=30d", "/admin/products", "/api/v1/dashboard?range=30d"} {
+		get := func() *httptest.ResponseRecorder {
+			req := httptest.NewRequest(http.MethodGet, path, nil)
+			req.Host = u.Host
+			req.Header.Set("Cookie", cookie)
+			req.Header.Set("Accept-Language", "zh-CN,zh;q=0.9")
+			if strings.HasPrefix(path, "/api/") {
+				req.Header.Set("Authorization", "Bearer "+s.Key)
+			}
+			rec := httptest.NewRecorder()
+			a.echo.ServeHTTP(rec, req)
+			return rec
+		}
+		if rec := get(); rec.Code != http.StatusOK {
+			b.Fatalf("GET %s: %d %.300s", path, rec.Code, rec.Body.String())
+		}
+		b.Run(strings.NewReplacer("/", "_", "?", "_").Replace(path), func(b *testing.B) {
+			b.ReportAllocs()
+			cpu0 := processCPU()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if rec := get(); rec.Code != http.StatusOK {
+						b.Errorf("GET %s: %d", path, rec.Code)
+						return
+					}
+				}
+			})
+			// CPU time per request (the process's, GC included): a figure the
+			// other processes on a shared machine disturb less than ns/op.
+			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N)/1e3, "cpu-µs/op")
+		})
+	}
+}
+
+// processCPU is the CPU time (user and system) this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"microshop/shop/credit"
 	"microshop/shop/order"
 	"microshop/tenants"
 )
@@ -36,12 +37,23 @@ import (
 // no entries yet has a rule with written set: each tick passes over the
 // shops ever written, never over a shop nothing was ever saved in.
 //
-// Jobs without a rule walk every shop on every tick, as before; an
+// Jobs without a rule walk every shop on every tick, as before (none
+// should: TestCronPassCommandsOnMongo counts a pass's commands over N and
+// 10×N idle shops); the PC-store and market jobs take their shops
+// themselves (pcstore.Syncer.RunDue over the due index, marketRebuild). An
 // operator's run (`microshop jobs run`) walks every shop.
 type dueRule struct {
 	written bool // every tick over the shops ever written (no entries)
-	window  time.Duration
-	sweep   time.Duration
+	// within, with written, bounds it to the shops written within that
+	// long: work measured over a period, which ends a while after the last
+	// write (credit, over the last 90 days).
+	within time.Duration
+	// shops, when set, lists the shops with work of the job from its
+	// domain's own platform records (one query, e.g. the shops holding a
+	// WeChat authorisation), instead of the due index.
+	shops  func(a *app, ctx context.Context) ([]string, error)
+	window time.Duration
+	sweep  time.Duration
 	// next lists when the job must next look at the shop (zero or more
 	// times), read after a successful pass that started at now.
 	next func(a *app, ctx context.Context, tenantID string, now time.Time) ([]time.Time, error)
@@ -67,6 +79,17 @@ var dueRules = map[string]dueRule{
 	"reconcile":    {written: true},
 	// After-sale requests are a fan's writes; their deadlines act on them.
 	"aftersale": {written: true},
+	// Authorised accounts' tokens: the shops holding an authorisation.
+	"wechat": {shops: func(a *app, ctx context.Context) ([]string, error) { return a.wxcomp.comp.AuthorizedShops(ctx) }},
+	// A group deal opens after its round, which a merchant's write created;
+	// its voters are told from the vote job.
+	"vote": {written: true, within: 8 * 24 * time.Hour},
+	// Credit is measured over the last 90 days (penalties over 30): every
+	// input is a write to the shop (orders, shipping, after-sale, reviews,
+	// answers), so a shop written in none of the last 90 days (and the two
+	// before: its last pass sees its inputs leave the window) scores what
+	// it scored, and a shop never written keeps the new shop's credit.
+	"credit": {written: true, within: (credit.WindowDays + 2) * 24 * time.Hour},
 }
 
 // dueWork is the app's due index and when each converted job last swept
@@ -75,6 +98,9 @@ type dueWork struct {
 	*tenants.Due
 	mu    sync.Mutex
 	swept map[string]time.Time
+	// leave takes this process out of the replicas' register (set when it
+	// joined: replica.go), before the engine closes.
+	leave func(ctx context.Context)
 }
 
 // newDueWork opens the due index over the app's engine and lets it hear
@@ -85,6 +111,7 @@ func (a *app) newDueWork(ctx context.Context) (*dueWork, error) {
 		return nil, err
 	}
 	a.orders.Subscribe(dueSubscriber{a})
+	a.pcstore.SetDue(idx) // PC-store links keep entries: a pass reads only the links due
 	return &dueWork{Due: idx, swept: map[string]time.Time{}}, nil
 }
 
@@ -149,6 +176,14 @@ func (a *app) jobShops(ctx context.Context, j job, tenantIDs []string) ([]string
 	if err := a.due.Flush(ctx); err != nil {
 		return nil, now, err
 	}
+	if rule.shops != nil {
+		ids, err := rule.shops(a, ctx)
+		return ids, now, err
+	}
+	if rule.written && rule.within > 0 {
+		ids, err := a.due.Active(ctx, now.Add(-rule.within))
+		return ids, now, err
+	}
 	if rule.written {
 		ids, err := a.due.Written(ctx)
 		return ids, now, err
@@ -208,6 +243,9 @@ func (a *app) dueFinished(ctx context.Context, j job, tenantID string, upTo time
 func (a *app) closeDue(ctx context.Context) {
 	if a.due == nil {
 		return
+	}
+	if a.due.leave != nil {
+		a.due.leave(ctx)
 	}
 	if err := a.due.Close(ctx); err != nil {
 		a.log.Warn("close the due index", "err", err)

@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
 	"slices"
+	"sync"
 	"testing"
 	"time"
+
+	"go.mongodb.org/mongo-driver/v2/event"
 
 	"microshop/shop/order"
 	"microshop/tenants"
@@ -204,5 +208,136 @@ func TestWrittenJobsSkipShopsNeverWritten(t *testing.T) {
 	}
 	if r, err := a.runJob(ctx, points, nil); err != nil || len(r.shops) != 2 {
 		t.Errorf("operator run visited %d shops, %v; want both", len(r.shops), err)
+	}
+}
+
+// commandCounter counts the database commands a Mongo client sends while
+// on (the driver's command monitor), by name.
+type commandCounter struct {
+	mu    sync.Mutex
+	on    bool
+	names map[string]int
+}
+
+func (c *commandCounter) monitor() *event.CommandMonitor {
+	return &event.CommandMonitor{Started: func(_ context.Context, ev *event.CommandStartedEvent) {
+		c.mu.Lock()
+		if c.on {
+			c.names[ev.CommandName+" "+collectionOf(ev)]++
+		}
+		c.mu.Unlock()
+	}}
+}
+
+// collectionOf names the collection a command is on (its first value).
+func collectionOf(ev *event.CommandStartedEvent) string {
+	if el, err := ev.Command.IndexErr(0); err == nil {
+		if s, ok := el.Value().StringValueOK(); ok {
+			return s
+		}
+	}
+	return ""
+}
+
+// count runs fn and returns the commands sent meanwhile.
+func (c *commandCounter) count(fn func()) (int, map[string]int) {
+	c.mu.Lock()
+	c.on, c.names = true, map[string]int{}
+	c.mu.Unlock()
+	fn()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.on = false
+	n := 0
+	for _, k := range c.names {
+		n += k
+	}
+	return n, c.names
+}
+
+// TestCronPassCommandsOnMongo: on MongoDB the database commands of a cron
+// pass (every job's scheduled run, as one tick of each would) depend on
+// the work due, not on the number of shops: a pass over N idle shops and
+// one over 10×N send the same commands.
+func TestCronPassCommandsOnMongo(t *testing.T) {
+	counter := &commandCounter{}
+	e := mongoReplicas(t, 1, counter.monitor())[0]
+	a, srv := startApp(t, e)
+	ctx := context.Background()
+	defer a.closeDue(ctx)
+	const n = 2
+	open := func(from, to int) { // as operators open shops in bulk
+		for i := from; i < to; i++ {
+			slug := fmt.Sprintf("idle-%02d", i)
+			if _, err := a.tenants.OpenInvitedShop(ctx, tenants.NewShop{Name: "Idle " + slug, Slug: slug, Email: slug + "@example.com"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// A shop with work: an unpaid order (its deadline is due work).
+	busy := signUp(t, srv.URL, "busy-shop")
+	p := busy.apiClient(t, srv.URL).createProduct(map[string]any{"title": "Tea", "price": 1000, "stock": 5})
+	placeOrder(t, srv.URL, busy.Slug, p.ID, "", 1)
+	open(0, n)
+
+	// Each pass is a due time of its own for every job (a week apart, so
+	// the daily, six-hourly and hourly jobs are due as well).
+	at := time.Now().Add(time.Hour)
+	pass := func() (int, map[string]int) {
+		at = at.Add(7 * 24 * time.Hour)
+		a.due.SetClock(func() time.Time { return at })
+		return counter.count(func() {
+			for _, j := range jobs {
+				if j.after == "" {
+					a.scheduled(ctx, j)
+					for _, next := range jobs {
+						if next.after == j.name {
+							a.scheduled(ctx, next)
+						}
+					}
+				}
+			}
+		})
+	}
+	pass() // the first: one-time work (the PC-store links' scheduling)
+	few, fewBy := pass()
+	open(n, 10*n)
+	pass()
+	many, manyBy := pass()
+	t.Logf("commands per cron pass: %d with %d idle shops, %d with %d", few, n, many, 10*n)
+	if many > few+n { // a command per shop would be 9×n more; a little slack for the background (activity flushes)
+		t.Errorf("a cron pass sent %d commands with %d idle shops, %d with %d: idle shops cost commands\nwith %d: %v\nwith %d: %v",
+			many, 10*n, few, n, n, fewBy, 10*n, manyBy)
+	}
+}
+
+// TestCreditPassesOverShopsWrittenLately: the daily credit pass measures
+// the shops written within its window (90 days, and two more), not a shop
+// never written (its credit is the new shop's) nor one idle since.
+func TestCreditPassesOverShopsWrittenLately(t *testing.T) {
+	a, srv := startApp(t, sqliteEngine(t))
+	ctx := context.Background()
+	defer a.closeDue(ctx)
+	used := signUp(t, srv.URL, "credit-used")
+	empty := signUp(t, srv.URL, "credit-empty")
+	used.apiClient(t, srv.URL).createProduct(map[string]any{"title": "Tea", "price": 1000, "stock": 5})
+	if err := a.due.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	j := mustJob(t, "credit")
+	ids, _, err := a.jobShops(withScheduled(ctx), j, nil)
+	if err != nil || !slices.Equal(ids, []string{used.ID}) {
+		t.Fatalf("credit pass shops = %v, %v; want only %s (not %s, never written)", ids, err, used.ID, empty.ID)
+	}
+	a.due.SetClock(func() time.Time { return time.Now().AddDate(0, 0, 91) })
+	if ids, _, err := a.jobShops(withScheduled(ctx), j, nil); err != nil || !slices.Equal(ids, []string{used.ID}) {
+		t.Errorf("91 days on: %v, %v; the pass that sees its inputs leave the window still comes", ids, err)
+	}
+	a.due.SetClock(func() time.Time { return time.Now().AddDate(0, 0, 93) })
+	if ids, _, err := a.jobShops(withScheduled(ctx), j, nil); err != nil || len(ids) != 0 {
+		t.Errorf("93 days on: %v, %v; want none", ids, err)
+	}
+	if all, _, err := a.jobShops(ctx, j, nil); err != nil || len(all) != 2 {
+		t.Errorf("an operator's run: %v, %v; want every shop", all, err)
 	}
 }

@@ -33,6 +33,10 @@ type job struct {
 	// shops under the job's lease (the job then coordinates its shops
 	// itself); shop remains what an operator's run does.
 	tick func(a *app, ctx context.Context) error
+	// everyReplica runs tick on every replica at every tick (work on the
+	// replica's own memory); otherwise one replica runs it per due time,
+	// as the passes over shops (replica.go).
+	everyReplica bool
 }
 
 // jobs lists every scheduled job, in the order the schedule runs them.
@@ -55,10 +59,16 @@ var jobs = []job{
 		about: "start the PC-store syncs that are due and resume interrupted ones, in the background; run once, it syncs each linked shop in the foreground"},
 	{name: "credit", every: "CRON_TZ=Asia/Shanghai 30 2 * * *", shop: (*app).creditPass,
 		about: "once a day (02:30 China time): compute each shop's credit over the last 90 days by the published formula and give the penalties the published rules call for (each rule once per 30 days); recount product ratings a crash left short (server/credit.go)"},
-	{name: "market", every: "@every 6h", shop: (*app).marketPass, tick: (*app).marketRebuild,
+	{name: "market", every: "@every 6h", shop: (*app).marketPass, tick: (*app).marketRebuild, everyReplica: true,
 		about: "feed every listed shop's on-sale products to the market again and rebuild this replica's search index from the market's table; run once for one shop, it feeds that shop"},
 	{name: "aftersale", every: "@every 1m", shop: (*app).afterSalePass,
 		about: "act on after-sale deadlines that passed, each once (unanswered requests approved, unshipped refund-only requests refunded, returns never shipped closed, returns never confirmed refunded), resend refunds a dead process left sending, queue escalations for the platform (server/aftersale.go)"},
+	{name: "vote", every: "@every 1m", shop: (*app).votePass,
+		about: "tell the voters of group deals that opened, each voter once, before the deal opens to everyone (server/vote.go)"},
+	{name: "placement", every: "@every 1m", shop: (*app).placementPass, tick: (*app).placementTick,
+		about: "MongoDB: move the pooled shops an operator asked to move (POST /api/ops/v1/tenants/{id}/placement/move) to a database of their own, and finish moves that stopped half way; other shops stay where they are (server/placement.go)"},
+	{name: "wechat", every: "@every 30m", shop: (*app).wechatAuthorizationPass,
+		about: "refresh the access token of each official account a shop authorised by scanning when it is due (one replica, under the token's lease); a refresh token WeChat no longer takes ends the authorisation, and the shop's messages go to its inbox (server/wxcomponent.go)"},
 }
 
 // The passes over one shop, each over its domain's service.
@@ -67,10 +77,31 @@ func (a *app) marketPass(ctx context.Context, tenantID string) (any, error) {
 	return a.market.Feed(ctx, tenantID)
 }
 
+// marketRebuild rebuilds this replica's market index, feeding again the
+// listed shops written within marketRefeed (with the due index; every
+// listed shop without it): a shop idle that long has in the market's table
+// what its catalog and ratings say, and is not opened.
 func (a *app) marketRebuild(ctx context.Context) error {
-	_, err := a.market.Rebuild(ctx)
+	var refeed func(string) bool
+	if a.due != nil {
+		ids, err := a.due.Active(ctx, a.due.Now().Add(-marketRefeed))
+		if err != nil {
+			return err
+		}
+		written := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			written[id] = true
+		}
+		refeed = func(id string) bool { return written[id] }
+	}
+	_, err := a.market.RebuildFeeding(ctx, refeed)
 	return err
 }
+
+// marketRefeed is how far back the market job looks for written shops:
+// two of its intervals (a feed a crash or an error missed is retried once
+// more) and a margin.
+const marketRefeed = 12*time.Hour + 10*time.Minute
 
 func (a *app) orderPass(ctx context.Context, tenantID string) (any, error) {
 	return a.orders.RunJobs(ctx, tenantID)
@@ -148,6 +179,10 @@ const messageBudget = 10 * time.Second
 // running it.
 var errLeaseHeld = errors.New("another process holds the job's lease (its pass is running): try again in a minute")
 
+// errSlotDone is a scheduled run that did not run: a replica already ran
+// the job for this due time (replica.go).
+var errSlotDone = errors.New("the job already ran for this due time")
+
 // findJob returns the job named name.
 func findJob(name string) (job, error) {
 	var names []string
@@ -206,24 +241,26 @@ func (a *app) runJob(ctx context.Context, j job, tenantIDs []string) (jobRun, er
 	start := time.Now()
 	var r jobRun
 	ran, err := a.leaser.Run(ctx, "cron:"+j.name, cronLease, func(ctx context.Context) error {
-		ids, upTo, err := a.jobShops(ctx, j, tenantIDs) // on the schedule, a converted job's due shops (due.go)
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			if err := ctx.Err(); err != nil {
-				return err // stopping, or the lease was lost
+		return a.onceADueTime(ctx, j, func(ctx context.Context) error {
+			ids, upTo, err := a.jobShops(ctx, j, tenantIDs) // on the schedule, a converted job's due shops (due.go)
+			if err != nil {
+				return err
 			}
-			report, err := a.runShop(ctx, j, id)
-			a.dueFinished(ctx, j, id, upTo, report, err)
-			r.shops = append(r.shops, shopRun{tenantID: id, counts: countsOf(report), err: err})
-		}
-		return nil
+			for _, id := range ids {
+				if err := ctx.Err(); err != nil {
+					return err // stopping, or the lease was lost
+				}
+				report, err := a.runShop(ctx, j, id)
+				a.dueFinished(ctx, j, id, upTo, report, err)
+				r.shops = append(r.shops, shopRun{tenantID: id, counts: countsOf(report), err: err})
+			}
+			return nil
+		})
 	})
 	r.took = time.Since(start)
 	if err == nil && !ran {
 		err = errLeaseHeld // not a run of this process: not counted
-	} else {
+	} else if !errors.Is(err, errSlotDone) {
 		a.metrics.job(j.name, r.took, err != nil || r.failed() > 0)
 	}
 	if err != nil {
@@ -249,11 +286,15 @@ func (a *app) scheduled(ctx context.Context, j job) {
 	msg := j.name + " jobs"
 	if j.tick != nil {
 		start := time.Now()
-		err := j.tick(a, ctx)
-		a.metrics.job(j.name, time.Since(start), err != nil)
-		if err != nil {
+		err := a.runTick(ctx, j)
+		switch {
+		case errors.Is(err, errLeaseHeld), errors.Is(err, errSlotDone):
+			a.log.Debug(msg+": another replica runs it", "reason", err)
+			return
+		case err != nil:
 			a.log.Error(msg, "err", err)
 		}
+		a.metrics.job(j.name, time.Since(start), err != nil)
 		return
 	}
 	r, err := a.runJob(withScheduled(ctx), j, nil)
@@ -268,31 +309,40 @@ func (a *app) scheduled(ctx context.Context, j job) {
 	switch {
 	case errors.Is(err, errLeaseHeld):
 		a.log.Debug(msg + ": another replica holds the lease")
+	case errors.Is(err, errSlotDone):
+		a.log.Debug(msg + ": another replica ran it for this due time")
 	case err != nil:
 		a.log.Error(msg, "err", err)
 	}
 }
 
-// startCron schedules every job; each cron entry skips a tick while its
-// previous run is still going and recovers from panics. Stopping the
-// returned cron (Stop) waits for running jobs.
+// startCron joins the replicas' register (refusing the WeChat sandbox
+// beside another replica: replica.go) and schedules every job, "@every"
+// aligned to the clock so that replicas tick together; each cron entry
+// skips a tick while its previous run is still going and recovers from
+// panics. Stopping the returned cron (Stop) waits for running jobs.
 func (a *app) startCron(ctx context.Context) (*cron.Cron, error) {
+	if err := a.joinReplicas(ctx); err != nil {
+		return nil, err
+	}
 	logger := cron.PrintfLogger(slog.NewLogLogger(a.log.Handler(), slog.LevelError))
 	c := cron.New(cron.WithChain(cron.Recover(logger), cron.SkipIfStillRunning(logger)))
 	for _, j := range jobs {
 		if j.after != "" {
 			continue
 		}
-		if _, err := c.AddFunc(j.every, func() {
+		sched, err := jobSchedule(j.every)
+		if err != nil {
+			return nil, fmt.Errorf("schedule job %s (%q): %w", j.name, j.every, err)
+		}
+		c.Schedule(sched, cron.FuncJob(func() {
 			a.scheduled(ctx, j)
 			for _, next := range jobs {
 				if next.after == j.name {
 					a.scheduled(ctx, next)
 				}
 			}
-		}); err != nil {
-			return nil, fmt.Errorf("schedule job %s (%q): %w", j.name, j.every, err)
-		}
+		}))
 	}
 	c.Start()
 	return c, nil

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 
+	"microshop/distribution/guide"
 	"microshop/market"
 	"microshop/shop/credit"
 	"microshop/shop/review"
@@ -10,9 +11,12 @@ import (
 
 // marketQuality gives the market each shop's service from the credit
 // rules: score and level, the after-sale rate and on-time shipping of the
-// last 90 days, and whether a penalty keeps it off the market. Repeat
-// buyers and fan interaction have no source yet: every shop gets 0, so
-// they move no shop above another.
+// last 90 days, and whether a penalty keeps it off the market. Sales (the
+// formula's distinct buyers, brushing left out) and repeat buyers are the
+// market's own count of paid orders, kept as order events happen
+// (market/sales.go, fed by setUpMarketSales) and added to these. Fan
+// interaction has no source yet: every shop gets 0, so it moves no shop
+// above another.
 type marketQuality struct{ credit *credit.Service }
 
 func (q marketQuality) ShopFactors(ctx context.Context, tenantIDs []string) (map[string]market.ShopFactors, error) {
@@ -66,4 +70,35 @@ func (p marketPenalties) PenalizeReport(ctx context.Context, tenantID, kind, rea
 	}
 	_, err := p.credit.Penalize(ctx, tenantID, rule.Penalty, "market_"+kind, reason, key, rule.Days)
 	return err
+}
+
+// setUpMarketSales has the market count every shop's paid and refunded
+// orders (the ranking's sales term; one record per order in the platform
+// database, never a scan per search), with the shop's staff's orders left
+// out: those delivered to a phone of one of its shopping guides.
+func (a *app) setUpMarketSales() {
+	a.market.SetStaff(marketStaff{a.dist.Guides()})
+	a.orders.Subscribe(a.market)
+}
+
+// marketStaff tells the market whether a phone is one of the shop's
+// guides' (present or past).
+type marketStaff struct{ guides *guide.Guides }
+
+func (s marketStaff) StaffPhone(ctx context.Context, tenantID, phone string) (bool, error) {
+	const page = 500
+	for offset := 0; ; offset += page {
+		gs, err := s.guides.List(ctx, tenantID, "", page, offset)
+		if err != nil {
+			return false, err
+		}
+		for _, g := range gs {
+			if market.NormalizePhone(g.Phone) == phone {
+				return true, nil
+			}
+		}
+		if len(gs) < page {
+			return false, nil
+		}
+	}
 }

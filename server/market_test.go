@@ -94,7 +94,7 @@ func TestMarketEndToEnd(t *testing.T) {
 			Weight float64
 		} `json:"quality_terms"`
 	}
-	if st := visitor.json(http.MethodGet, "/m/api/ranking-formula", nil, &formula); st != http.StatusOK || formula.Relevance != 0.4 || len(formula.Terms) != 7 {
+	if st := visitor.json(http.MethodGet, "/m/api/ranking-formula", nil, &formula); st != http.StatusOK || formula.Relevance != 0.4 || len(formula.Terms) != 8 {
 		t.Errorf("formula: %d %+v", st, formula)
 	}
 

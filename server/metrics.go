@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"crypto/subtle"
+	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -42,6 +46,9 @@ type metrics struct {
 	queued  prometheus.Histogram
 	// calls are calls to outside services (WeChat Pay) by outcome.
 	calls *prometheus.CounterVec
+	// wechatCalls are the WeChat SDK's calls to the WeChat API, by API
+	// and outcome (watchWeChatSDK).
+	wechatCalls *prometheus.CounterVec
 }
 
 // newMetrics registers the server's collectors on a new registry.
@@ -96,9 +103,14 @@ func newMetrics() *metrics {
 			Name: "microshop_outbound_calls_total",
 			Help: "Calls to an outside service, by service and outcome (ok: a 2xx answer; refused: another status; failed: no answer).",
 		}, []string{"service", "outcome"}),
+		wechatCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "microshop_wechat_api_calls_total",
+			Help: "Calls to the WeChat API (official accounts: tokens, messages, QR codes, OAuth …), by API path and outcome " +
+				"(ok; error: an answer with a non-zero errcode; refused: a non-2xx status; failed: no answer).",
+		}, []string{"api", "outcome"}),
 	}
 	m.registry.MustRegister(m.requests, m.latency, m.jobRuns, m.jobFailures, m.jobDuration, m.placed, m.paid, m.payments,
-		m.batches, m.queued, m.calls,
+		m.batches, m.queued, m.calls, m.wechatCalls,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -205,4 +217,107 @@ func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		t.count("refused")
 	}
 	return resp, err
+}
+
+// The WeChat SDK (github.com/silenceper/wechat/v2) sends its calls with
+// http.DefaultClient, so that client's transport counts them, once per
+// process, into every app's metrics that asked (a process runs one app;
+// tests run many, each counting every call).
+var wechatSDK struct {
+	once     sync.Once
+	mu       sync.Mutex
+	watchers []*metrics
+}
+
+// watchWeChatSDK counts the WeChat SDK's calls in
+// microshop_wechat_api_calls_total (a nil m counts nothing).
+func (m *metrics) watchWeChatSDK() {
+	if m == nil {
+		return
+	}
+	wechatSDK.mu.Lock()
+	wechatSDK.watchers = append(wechatSDK.watchers, m)
+	wechatSDK.mu.Unlock()
+	wechatSDK.once.Do(func() {
+		base := http.DefaultClient.Transport
+		if base == nil {
+			base = http.DefaultTransport
+		}
+		http.DefaultClient.Transport = weChatTransport{base: base}
+	})
+}
+
+// weChatTransport counts the calls to WeChat API paths (weChatAPI) by
+// outcome and passes every other request through.
+type weChatTransport struct{ base http.RoundTripper }
+
+func (t weChatTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	api, ok := weChatAPI(r.URL.Path)
+	if !ok {
+		return t.base.RoundTrip(r)
+	}
+	resp, err := t.base.RoundTrip(r)
+	outcome := "ok"
+	switch {
+	case err != nil:
+		outcome = "failed"
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		outcome = "refused"
+	case weChatError(resp):
+		outcome = "error"
+	}
+	wechatSDK.mu.Lock()
+	watchers := wechatSDK.watchers
+	wechatSDK.mu.Unlock()
+	for _, m := range watchers {
+		m.wechatCalls.WithLabelValues(api, outcome).Inc()
+	}
+	return resp, err
+}
+
+// weChatAPI is the API a request path names (/cgi-bin/message/custom/send),
+// if it is a WeChat API path: under /cgi-bin/, /sns/, /customservice/,
+// /datacube/ or /wxa/, of lower-case letters, digits, _, - and /, at most 64
+// characters (so no path makes a series of its own).
+func weChatAPI(path string) (string, bool) {
+	known := false
+	for _, p := range []string{"/cgi-bin/", "/sns/", "/customservice/", "/datacube/", "/wxa/"} {
+		known = known || strings.HasPrefix(path, p)
+	}
+	if !known || len(path) > 64 {
+		return "", false
+	}
+	for _, c := range path {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '/') {
+			return "", false
+		}
+	}
+	return path, true
+}
+
+// weChatError reports whether a WeChat API answer is an error: JSON with
+// a non-zero errcode (WeChat answers errors with status 200). The body is
+// read (up to 64 KiB; a longer or non-JSON one, a picture, is left as it
+// is) and put back for the SDK.
+func weChatError(resp *http.Response) bool {
+	ct := resp.Header.Get("Content-Type")
+	if resp.Body == nil || !strings.Contains(ct, "json") && !strings.HasPrefix(ct, "text/plain") {
+		return false
+	}
+	const limit = 64 << 10
+	head, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	resp.Body = readCloser{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
+	if err != nil || len(head) > limit {
+		return false
+	}
+	var answer struct {
+		ErrCode int64 `json:"errcode"`
+	}
+	return json.Unmarshal(head, &answer) == nil && answer.ErrCode != 0
+}
+
+// readCloser reads from one reader and closes another.
+type readCloser struct {
+	io.Reader
+	io.Closer
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -241,5 +242,90 @@ func TestMetricsCountOrders(t *testing.T) {
 	}
 	if m["microshop_sqlite_commit_batch_size_sum"] < m["microshop_sqlite_commit_batch_size_count"] {
 		t.Errorf("a commit carried no write: sum %v over %v commits", m["microshop_sqlite_commit_batch_size_sum"], m["microshop_sqlite_commit_batch_size_count"])
+	}
+}
+
+// TestMetricsCountWeChatCalls: calls to WeChat API paths through
+// http.DefaultClient (the WeChat SDK's client) count by API and outcome,
+// errcode answers as errors, with the answer still whole for the caller;
+// other requests pass uncounted.
+func TestMetricsCountWeChatCalls(t *testing.T) {
+	m := newMetrics()
+	m.watchWeChatSDK()
+	wx := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/cgi-bin/token":
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			io.WriteString(w, `{"access_token":"tok","expires_in":7200}`)
+		case "/cgi-bin/message/custom/send":
+			w.Header().Set("Content-Type", "text/plain")
+			io.WriteString(w, `{"errcode":45015,"errmsg":"response out of time limit"}`)
+		case "/cgi-bin/showqrcode":
+			w.Header().Set("Content-Type", "image/jpeg")
+			io.WriteString(w, "\xff\xd8 not json")
+		default:
+			http.Error(w, "no", http.StatusBadGateway)
+		}
+	}))
+	defer wx.Close()
+	get := func(path string) string {
+		t.Helper()
+		res, err := http.DefaultClient.Get(wx.URL + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return string(b)
+	}
+	if b := get("/cgi-bin/token?grant_type=client_credential"); b != `{"access_token":"tok","expires_in":7200}` {
+		t.Errorf("token answer reached the caller as %q", b)
+	}
+	get("/cgi-bin/token")
+	if b := get("/cgi-bin/message/custom/send"); !strings.Contains(b, "45015") {
+		t.Errorf("error answer reached the caller as %q", b)
+	}
+	get("/cgi-bin/showqrcode")
+	get("/cgi-bin/menu/create")
+	get("/somewhere/else")
+	get("/cgi-bin/Weird%20Path")
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	if _, err := http.DefaultClient.Get(closed.URL + "/sns/oauth2/access_token"); err == nil {
+		t.Fatal("a closed server answered")
+	}
+	families, err := m.registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := map[string]float64{} // "api outcome" → count
+	for _, f := range families {
+		if f.GetName() != "microshop_wechat_api_calls_total" {
+			continue
+		}
+		for _, s := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range s.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			calls[labels["api"]+" "+labels["outcome"]] = s.GetCounter().GetValue()
+		}
+	}
+	for _, tc := range []struct {
+		api, outcome string
+		want         float64
+	}{
+		{"/cgi-bin/token", "ok", 2},
+		{"/cgi-bin/message/custom/send", "error", 1},
+		{"/cgi-bin/showqrcode", "ok", 1},
+		{"/cgi-bin/menu/create", "refused", 1},
+		{"/sns/oauth2/access_token", "failed", 1},
+	} {
+		if got := calls[tc.api+" "+tc.outcome]; got != tc.want {
+			t.Errorf("%s %s: %v, want %v", tc.api, tc.outcome, got, tc.want)
+		}
+	}
+	if len(calls) != 5 {
+		t.Errorf("series %v, want the 5 above (other paths uncounted)", calls)
 	}
 }

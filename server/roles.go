@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -93,9 +94,30 @@ var moneyRoutes = []string{
 	"POST /api/v1/after-sales/:id/approve", "POST /admin/after-sales/:id/approve", // may refund
 }
 
+// requiredKnown keeps required's answers: every request asks it (and a
+// console page once more per navigation item), and its questions are the
+// registered routes' patterns.
+var requiredKnown sync.Map // routeKey → tenants.Perm
+
+type routeKey struct{ method, pattern string }
+
 // required is the permission a request of method to the route pattern
 // requires.
 func required(method, pattern string) tenants.Perm {
+	k := routeKey{method, pattern}
+	if p, ok := requiredKnown.Load(k); ok {
+		return p.(tenants.Perm)
+	}
+	p := lookUpPolicy(method, pattern)
+	switch method { // the methods routes are registered for: a made-up one is not kept
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		requiredKnown.Store(k, p)
+	}
+	return p
+}
+
+// lookUpPolicy reads the policy top down for the rule that decides.
+func lookUpPolicy(method, pattern string) tenants.Perm {
 	for _, r := range policy {
 		if r.method != "" && r.method != method {
 			continue

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -258,4 +259,52 @@ func TestWeChatPayE2E(t *testing.T) {
 			t.Errorf("WeChat Pay's order after cancelling: %s", tx.TradeState)
 		}
 	})
+}
+
+// TestWeChatPayRemoteSimulator: a sandbox server given
+// MICROSHOP_WECHAT_PAY_SIM pays through the simulator in another process
+// (here an HTTP server of its own): credentials generated there, the
+// prepay signed and checked there, its notification back over HTTP, and
+// {"sandbox_confirm":true} answers "paid".
+func TestWeChatPayRemoteSimulator(t *testing.T) {
+	ctx := context.Background()
+	sim, err := paysim.New(paysim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	simSrv := httptest.NewServer(sim)
+	t.Cleanup(simSrv.Close)
+	t.Setenv(paySimEnv, simSrv.URL)
+	a, srv := startApp(t, sqliteEngine(t))
+	if a.paysim != nil {
+		t.Fatal("the server started its own simulator too")
+	}
+	s := signUp(t, srv.URL, "remote-pay")
+	api := s.apiClient(t, srv.URL)
+	tea := api.createProduct(map[string]any{"title": "Tea", "price": 3900, "stock": 5})
+	buyer := newShopper(t, srv.URL, s.Slug, "")
+	var o orderJSON
+	if st := buyer.json(http.MethodPost, "/s/"+s.Slug+"/api/orders", map[string]any{
+		"items": []map[string]any{{"product_id": tea.ID, "qty": 1}}, "address": testAddress}, &o); st != http.StatusCreated {
+		t.Fatalf("place: %d", st)
+	}
+	var done jsapiJSON
+	if st := buyer.json(http.MethodPost, "/s/"+s.Slug+"/api/orders/"+o.ID+"/pay", map[string]bool{"sandbox_confirm": true}, &done); st != http.StatusOK || done.Status != "paid" {
+		t.Fatalf("sandbox confirm: %d %+v", st, done)
+	}
+	st, err := a.orders.Settings(ctx, s.ID)
+	if err != nil || !st.WeChatPay.Sandbox || !sim.Enrolled(st.WeChatPay.MchID) || st.WeChatPay.PublicKeyID != sim.PublicKeyID() {
+		t.Fatalf("settings %+v %v", st.WeChatPay, err)
+	}
+	tx, ok := sim.Transaction(st.WeChatPay.MchID, o.ID)
+	if !ok || tx.TradeState != paysim.Success || tx.NotifyURL != srv.URL+"/pay/notify/"+s.Slug+"/wechat" {
+		t.Errorf("simulator's order %+v", tx)
+	}
+	if n := sim.Sent(st.WeChatPay.MchID); n != 1 {
+		t.Errorf("%d notifications acknowledged over HTTP", n)
+	}
+	ps, err := a.orders.OrderPayments(ctx, s.ID, o.ID)
+	if err != nil || len(ps) != 1 || ps[0].TransactionID != tx.TransactionID {
+		t.Errorf("payments %+v %v", ps, err)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"microshop/tenants/i18n"
@@ -36,8 +37,24 @@ var builtinFuncs = template.FuncMap{
 // time is "".
 func langFuncs(c *i18n.Catalog, lang string) template.FuncMap {
 	js := c.JS(lang, "js.") // read only, shared by every rendering
+	// A message without placeholders is the same every time: kept after its
+	// first lookup (a catalog never changes once loaded), so a page's dozens
+	// of labels cost a map read each rather than a localization.
+	var plain sync.Map // message id → text
 	return template.FuncMap{
-		"t": func(id string, pairs ...any) string { return c.T(lang, id, pairs...) },
+		"t": func(id string, pairs ...any) string {
+			if len(pairs) > 0 {
+				return c.T(lang, id, pairs...)
+			}
+			if s, ok := plain.Load(id); ok {
+				return s.(string)
+			}
+			s := c.T(lang, id)
+			if c.Has(lang, id) { // only the catalog's ids: a made-up id is not kept
+				plain.Store(id, s)
+			}
+			return s
+		},
 		"known": func(prefix, text string) string {
 			id := prefix + "." + strings.ReplaceAll(strings.ToLower(strings.TrimSpace(text)), " ", "_")
 			if c.Has(lang, id) {

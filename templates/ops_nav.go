@@ -16,6 +16,7 @@ var opsNav = []navItem{
 	{id: "ops.nav.disputes", href: "/ops/disputes"},
 	{id: "credit.nav", href: "/ops/credit"},
 	{id: "ops.nav.market", href: "/ops/market"},
+	{id: "wxconnect.ops.title", href: "/ops/wechat"},
 }
 
 // OpsNav is the ops console's navigation in the page's language, the

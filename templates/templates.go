@@ -25,6 +25,7 @@ import (
 	"maps"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -142,10 +143,25 @@ func (r *Renderer) Render(w io.Writer, name string, data any, c echo.Context) er
 		return fmt.Errorf("no template %q", name)
 	}
 	// Render into a buffer so a failing template never sends half a page.
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, layoutFor(name), v); err != nil {
+	buf := renderBuffers.Get().(*bytes.Buffer)
+	defer putRenderBuffer(buf)
+	if err := t.ExecuteTemplate(buf, layoutFor(name), v); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
 	}
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// renderBuffers are the buffers pages render into, reused: a page written
+// into a fresh buffer grows it from nothing, allocating and copying about
+// twice its size (a console page is 20–50 KB).
+var renderBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putRenderBuffer returns buf to the pool, unless it grew unusually large.
+func putRenderBuffer(buf *bytes.Buffer) {
+	if buf.Cap() > 1<<20 {
+		return
+	}
+	buf.Reset()
+	renderBuffers.Put(buf)
 }

@@ -61,12 +61,16 @@ var dueSQLite = []string{
 		tenant_id TEXT PRIMARY KEY,
 		written_at TEXT NOT NULL) WITHOUT ROWID`,
 	`CREATE INDEX IF NOT EXISTS shop_activity_at ON shop_activity (written_at)`,
+	`CREATE TABLE IF NOT EXISTS due_marks (
+		name TEXT PRIMARY KEY,
+		marked_at TEXT NOT NULL) WITHOUT ROWID`,
 }
 
 // dueMongo is its Mongo platform schema.
 var dueMongo = []engine.MongoCollection{
 	engine.Coll("due_work", engine.Index("job", "due_at"), engine.Index("job", "tenant_id", "due_at")),
 	engine.Coll("shop_activity", engine.Index("written_at")),
+	engine.Coll("due_marks"), // read by _id only
 }
 
 // NewDue opens the due index on e (creating its tables and indexes) and
@@ -232,6 +236,40 @@ func (d *Due) Done(ctx context.Context, tenantID, job string, upTo time.Time) er
 	}
 	if err != nil {
 		return fmt.Errorf("finish %s for shop %s: %w", job, tenantID, err)
+	}
+	return nil
+}
+
+// Marked says whether name was marked (Mark): a one-time piece of work
+// of the whole platform, such as a job's first scheduling of the shops
+// that had work before it kept entries, is done.
+func (d *Due) Marked(ctx context.Context, name string) (bool, error) {
+	var n int64
+	var err error
+	if db := d.e.PlatformSQL(); db != nil {
+		err = db.QueryRowContext(ctx, `SELECT count(*) FROM due_marks WHERE name = ?`, name).Scan(&n)
+	} else {
+		n, err = d.e.PlatformMongo().Collection("due_marks").CountDocuments(ctx, bson.D{{Key: "_id", Value: name}})
+	}
+	if err != nil {
+		return false, fmt.Errorf("read the due mark %s: %w", name, err)
+	}
+	return n > 0, nil
+}
+
+// Mark records that name's one-time work is done (see Marked); marking
+// again is a no-op.
+func (d *Due) Mark(ctx context.Context, name string) error {
+	now := d.now().UTC().Truncate(time.Millisecond)
+	var err error
+	if db := d.e.PlatformSQL(); db != nil {
+		_, err = db.ExecContext(ctx, `INSERT OR IGNORE INTO due_marks (name, marked_at) VALUES (?, ?)`, name, engine.TimeText(now))
+	} else {
+		_, err = d.e.PlatformMongo().Collection("due_marks").UpdateOne(ctx, bson.D{{Key: "_id", Value: name}},
+			bson.D{{Key: "$setOnInsert", Value: bson.D{{Key: "marked_at", Value: now}}}}, options.UpdateOne().SetUpsert(true))
+	}
+	if err != nil {
+		return fmt.Errorf("record the due mark %s: %w", name, err)
 	}
 	return nil
 }

@@ -170,3 +170,35 @@ func TestDueBackfillsExistingShops(t *testing.T) {
 		}
 	})
 }
+
+// TestDueMarks: a one-time piece of work is marked done once, for every
+// process on the platform database.
+func TestDueMarks(t *testing.T) {
+	enginetest.Kinds(t, nil, func(t *testing.T, e *engine.Engine) {
+		ctx := context.Background()
+		d, err := tenants.NewDue(ctx, e, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close(ctx)
+		if done, err := d.Marked(ctx, "pcstore:links-scheduled"); err != nil || done {
+			t.Fatalf("marked before marking: %t, %v", done, err)
+		}
+		for range 2 {
+			if err := d.Mark(ctx, "pcstore:links-scheduled"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		other, err := tenants.NewDue(ctx, e, nil) // another process
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close(ctx)
+		if done, err := other.Marked(ctx, "pcstore:links-scheduled"); err != nil || !done {
+			t.Errorf("marked after marking: %t, %v", done, err)
+		}
+		if done, err := other.Marked(ctx, "another"); err != nil || done {
+			t.Errorf("another mark: %t, %v", done, err)
+		}
+	})
+}

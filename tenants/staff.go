@@ -8,6 +8,8 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"microshop/tenants/engine"
@@ -317,6 +319,11 @@ func (s *Service) RemoveStaff(ctx context.Context, tenantID, id string) error {
 // role, or the shop's owner. A user who is neither (a member removed
 // while joining) is errBadSession.
 func (s *Service) principalOf(ctx context.Context, u User) (Principal, error) {
+	if id, ok := ownerIDs.Load(ownerKey{s, u.TenantID}); ok && id.(string) == u.ID {
+		// The owner, known already: a shop's owner is never its staff
+		// (members join as users of their own).
+		return Principal{Role: RoleOwner, Actor: u.Email, UserID: u.ID}, nil
+	}
 	r, err := s.store.StaffByID(ctx, u.ID)
 	if err == nil {
 		if r.TenantID != u.TenantID || !r.Role.Valid() {
@@ -327,12 +334,47 @@ func (s *Service) principalOf(ctx context.Context, u User) (Principal, error) {
 	if !errors.Is(err, ErrNotFound) {
 		return Principal{}, err
 	}
-	owner, err := s.Owner(ctx, u.TenantID)
+	ownerID, err := s.ownerID(ctx, u.TenantID)
 	if err != nil {
 		return Principal{}, err
 	}
-	if owner.ID != u.ID {
+	if ownerID != u.ID {
 		return Principal{}, errBadSession
 	}
 	return Principal{Role: RoleOwner, Actor: u.Email, UserID: u.ID}, nil
+}
+
+// ownerIDs keeps each shop's owner's user id once read: the owner is the
+// shop's first user and never changes, and every console request of the
+// owner asks (principalOf), which would otherwise list the shop's users.
+var ownerIDs struct {
+	sync.Map // ownerKey → user id
+	n        atomic.Int64
+}
+
+type ownerKey struct {
+	s        *Service
+	tenantID string
+}
+
+// maxOwnerIDs bounds ownerIDs (about 100 bytes an entry); past it the
+// cache starts again.
+const maxOwnerIDs = 100_000
+
+// ownerID is the id of the shop's owner (Owner's).
+func (s *Service) ownerID(ctx context.Context, tenantID string) (string, error) {
+	k := ownerKey{s, tenantID}
+	if id, ok := ownerIDs.Load(k); ok {
+		return id.(string), nil
+	}
+	owner, err := s.Owner(ctx, tenantID)
+	if err != nil {
+		return "", err
+	}
+	if ownerIDs.n.Add(1) > maxOwnerIDs {
+		ownerIDs.Clear()
+		ownerIDs.n.Store(1)
+	}
+	ownerIDs.Store(k, owner.ID)
+	return owner.ID, nil
 }

@@ -11,6 +11,7 @@ type Counts struct {
 	Follows      int64 `json:"follows"`       // WeChat follows through the code's scene
 	NewFans      int64 `json:"new_fans"`      // fans whose first touch was the code
 	OrderingFans int64 `json:"ordering_fans"` // distinct fans with a paid order that day
+	FirstOrders  int64 `json:"first_orders"`  // fans whose first ever paid order came through the guide
 	Orders       int64 `json:"orders"`        // paid orders
 	PaidGMV      int64 `json:"paid_gmv"`      // paid goods amount, fen
 	Refunds      int64 `json:"refunds"`       // refunds
@@ -22,6 +23,7 @@ func (c *Counts) add(o Counts) {
 	c.Follows += o.Follows
 	c.NewFans += o.NewFans
 	c.OrderingFans += o.OrderingFans
+	c.FirstOrders += o.FirstOrders
 	c.Orders += o.Orders
 	c.PaidGMV += o.PaidGMV
 	c.Refunds += o.Refunds
@@ -67,6 +69,23 @@ func (g *Guides) CountOrdering(ctx context.Context, tenantID, guideID, storeID, 
 		c.OrderingFans++
 	}
 	return g.store.Count(ctx, tenantID, guideID, storeID, day, c)
+}
+
+// CountFirstOrder is told of a fan's first paid order (the caller read no
+// paid order of the fan before this one): it marks the fan once per shop
+// (the key first:<fan>, so of racing first orders exactly one is the
+// first) and, when that order came through a guide, counts one first
+// order on the guide's day of at. It reports whether this order was the
+// fan's first.
+func (g *Guides) CountFirstOrder(ctx context.Context, tenantID, guideID, storeID, fanID string, at time.Time, loc *time.Location) (bool, error) {
+	if fanID == "" {
+		return false, nil
+	}
+	first, err := g.store.Mark(ctx, tenantID, "first:"+fanID)
+	if err != nil || !first || guideID == "" {
+		return first, err
+	}
+	return true, g.store.Count(ctx, tenantID, guideID, storeID, DayOf(at, loc), Counts{FirstOrders: 1})
 }
 
 // DayOf is the date of t in loc, as the funnel keys days.

@@ -3,6 +3,8 @@ package guide_test
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,6 +108,55 @@ func TestGuidesContract(t *testing.T) {
 		all, _ := g.Store().Days(ctx, tenant, guide.DayFilter{From: "2026-01-01", To: "2026-12-31"})
 		if len(byStore) != 1 || len(all) != 2 {
 			t.Errorf("by store %d, all %d", len(byStore), len(all))
+		}
+	})
+}
+
+// TestFirstOrderOnce: racing first orders of one fan (and the same one
+// delivered many times) count one first order; a fan whose first order
+// had no guide counts none for a guide later.
+func TestFirstOrderOnce(t *testing.T) {
+	enginetest.Kinds(t, []engine.Schema{guide.Schema}, func(t *testing.T, e *engine.Engine) {
+		ctx := context.Background()
+		g := guide.New(guide.NewStore(e))
+		tenant := enginetest.Tenant(t, e)
+		shanghai := time.FixedZone("CST", 8*3600)
+		west, _ := g.CreateLocation(ctx, tenant, guide.LocationInput{Name: ptr("West")})
+		li, err := g.CreateGuide(ctx, tenant, guide.GuideInput{Name: ptr("Li"), StoreID: &west.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := time.Date(2026, 11, 23, 17, 0, 0, 0, time.UTC) // 2026-11-24 in Shanghai
+		var wg sync.WaitGroup
+		var firsts atomic.Int64
+		for range 24 {
+			wg.Go(func() {
+				first, err := g.CountFirstOrder(ctx, tenant, li.ID, li.StoreID, "fan1", at, shanghai)
+				if err != nil {
+					t.Error(err)
+				}
+				if first {
+					firsts.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if firsts.Load() != 1 {
+			t.Errorf("%d first orders of one fan", firsts.Load())
+		}
+		// fan2's first order had no guide: marked, counted for nobody.
+		if first, err := g.CountFirstOrder(ctx, tenant, "", "", "fan2", at, shanghai); err != nil || !first {
+			t.Fatalf("fan2's first order: %t %v", first, err)
+		}
+		if first, _ := g.CountFirstOrder(ctx, tenant, li.ID, li.StoreID, "fan2", at, shanghai); first {
+			t.Errorf("fan2's second order counted as a first")
+		}
+		days, err := g.Store().Days(ctx, tenant, guide.DayFilter{GuideID: li.ID, From: "2026-11-24", To: "2026-11-24"})
+		if err != nil || len(days) != 1 || days[0].FirstOrders != 1 {
+			t.Fatalf("days %+v %v", days, err)
+		}
+		if r := guide.Total(days); r.FirstOrders != 1 {
+			t.Errorf("total %+v", r)
 		}
 	})
 }

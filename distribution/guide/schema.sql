@@ -49,6 +49,8 @@ CREATE TABLE IF NOT EXISTS guide_days (
     refund_amount INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (tenant_id, guide_id, store_id, day));
 
+ALTER TABLE guide_days ADD COLUMN first_orders INTEGER NOT NULL DEFAULT 0;
+
 CREATE INDEX IF NOT EXISTS guide_days_guide ON guide_days (tenant_id, guide_id, day);
 
 CREATE INDEX IF NOT EXISTS guide_days_store ON guide_days (tenant_id, store_id, day);

@@ -61,6 +61,7 @@ type dayDoc struct {
 	Follows      int64  `bson:"follows"`
 	NewFans      int64  `bson:"new_fans"`
 	OrderingFans int64  `bson:"ordering_fans"`
+	FirstOrders  int64  `bson:"first_orders"`
 	Orders       int64  `bson:"orders"`
 	PaidGMV      int64  `bson:"paid_gmv"`
 	Refunds      int64  `bson:"refunds"`
@@ -69,7 +70,7 @@ type dayDoc struct {
 
 func (d dayDoc) day() Day {
 	return Day{GuideID: d.GuideID, StoreID: d.StoreID, Day: d.Day, Counts: Counts{Visits: d.Visits, Follows: d.Follows,
-		NewFans: d.NewFans, OrderingFans: d.OrderingFans, Orders: d.Orders, PaidGMV: d.PaidGMV, Refunds: d.Refunds,
+		NewFans: d.NewFans, OrderingFans: d.OrderingFans, FirstOrders: d.FirstOrders, Orders: d.Orders, PaidGMV: d.PaidGMV, Refunds: d.Refunds,
 		RefundAmount: d.RefundAmount}}
 }
 
@@ -154,6 +155,7 @@ func (s *mongoStore) Count(ctx context.Context, tenantID, guideID, storeID, day 
 		k string
 		v int64
 	}{{"visits", c.Visits}, {"follows", c.Follows}, {"new_fans", c.NewFans}, {"ordering_fans", c.OrderingFans},
+		{"first_orders", c.FirstOrders},
 		{"orders", c.Orders}, {"paid_gmv", c.PaidGMV}, {"refunds", c.Refunds}, {"refund_amount", c.RefundAmount}} {
 		if f.v != 0 {
 			inc = append(inc, bson.E{Key: f.k, Value: f.v})

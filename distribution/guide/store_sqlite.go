@@ -100,13 +100,13 @@ func (s *sqliteStore) UpdateGuide(ctx context.Context, tenantID string, g Guide)
 
 func (s *sqliteStore) Count(ctx context.Context, tenantID, guideID, storeID, day string, c Counts) error {
 	_, err := s.e.SQLExec(ctx, tenantID, `INSERT INTO guide_days (tenant_id, guide_id, store_id, day, visits, follows, new_fans,
-		ordering_fans, orders, paid_gmv, refunds, refund_amount) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ordering_fans, first_orders, orders, paid_gmv, refunds, refund_amount) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (tenant_id, guide_id, store_id, day) DO UPDATE SET visits = visits + excluded.visits,
 		follows = follows + excluded.follows, new_fans = new_fans + excluded.new_fans,
-		ordering_fans = ordering_fans + excluded.ordering_fans, orders = orders + excluded.orders,
+		ordering_fans = ordering_fans + excluded.ordering_fans, first_orders = first_orders + excluded.first_orders, orders = orders + excluded.orders,
 		paid_gmv = paid_gmv + excluded.paid_gmv, refunds = refunds + excluded.refunds,
 		refund_amount = refund_amount + excluded.refund_amount`,
-		guideID, storeID, day, c.Visits, c.Follows, c.NewFans, c.OrderingFans, c.Orders, c.PaidGMV, c.Refunds, c.RefundAmount)
+		guideID, storeID, day, c.Visits, c.Follows, c.NewFans, c.OrderingFans, c.FirstOrders, c.Orders, c.PaidGMV, c.Refunds, c.RefundAmount)
 	return fault.Wrap(err, "count guide %s on %s", guideID, day)
 }
 
@@ -117,7 +117,7 @@ func (s *sqliteStore) Mark(ctx context.Context, tenantID, key string) (bool, err
 
 func scanDay(scan func(...any) error) (Day, error) {
 	var d Day
-	err := scan(&d.GuideID, &d.StoreID, &d.Day, &d.Visits, &d.Follows, &d.NewFans, &d.OrderingFans, &d.Orders,
+	err := scan(&d.GuideID, &d.StoreID, &d.Day, &d.Visits, &d.Follows, &d.NewFans, &d.OrderingFans, &d.FirstOrders, &d.Orders,
 		&d.PaidGMV, &d.Refunds, &d.RefundAmount)
 	return d, err
 }
@@ -131,7 +131,7 @@ func (s *sqliteStore) Days(ctx context.Context, tenantID string, f DayFilter) ([
 		where, args = ` AND store_id = ?`, []any{f.StoreID}
 	}
 	ds, err := engine.SQLAll(ctx, s.e, tenantID, scanDay, `SELECT guide_id, store_id, day, visits, follows, new_fans, ordering_fans,
-		orders, paid_gmv, refunds, refund_amount FROM guide_days WHERE tenant_id = ?`+where+` AND day >= ? AND day <= ? ORDER BY day`,
+		first_orders, orders, paid_gmv, refunds, refund_amount FROM guide_days WHERE tenant_id = ?`+where+` AND day >= ? AND day <= ? ORDER BY day`,
 		append(args, f.From, f.To)...)
 	return ds, fault.Wrap(err, "read funnel days")
 }

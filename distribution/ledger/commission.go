@@ -196,15 +196,23 @@ func (l *Ledger) SettleDue(ctx context.Context, tenantID string, limit int) (int
 }
 
 // ScheduleOrder sets the date an order's pending earnings become available
-// (its completion plus the after-sale window). Replays are no-ops; test
-// earnings never become available.
+// (its completion plus the after-sale window: the shop's, when the
+// plugged AfterSale knows it, see settleAt; else at). Replays are no-ops;
+// test earnings never become available.
 func (l *Ledger) ScheduleOrder(ctx context.Context, tenantID, orderID string, at time.Time) error {
 	all, err := l.store.ByOrder(ctx, tenantID, orderID)
 	if err != nil {
 		return err
 	}
+	asked := false
 	for _, e := range all {
 		if e.Type == TypeEarn && !e.Test && e.AvailableAt.IsZero() {
+			if !asked {
+				if at, err = l.settleAt(ctx, tenantID, orderID, at); err != nil {
+					return err
+				}
+				asked = true
+			}
 			if err := l.store.SetAvailableAt(ctx, tenantID, e.ID, at); err != nil {
 				return err
 			}

@@ -4,6 +4,7 @@ package main
 //
 //	go run ./scripts/bench -scenario dashboard          # 100,000 orders over 90 days; 3 rounds of 10 s
 //	go run ./scripts/bench -scenario dashboard -short   # 20,000 orders; 1 round of 2 s
+//	go run ./scripts/bench -scenario dashboard -pprof DIR  # then CPU and allocation profiles of the server under (b)-(d)
 //
 // SQLite, timed. It builds ./server, starts it on a fresh data directory,
 // opens a shop with 50 products through the API, and stops it. It then
@@ -77,7 +78,7 @@ func dashboardScenario(ctx context.Context, o options) (err error) {
 	fmt.Printf("load: a shop with %d orders over 90 days; %d keep-alive connections, %s measured (+%s warm-up) per target, %d round(s)\n\n",
 		n, o.conns, o.duration, o.warmup, o.rounds)
 
-	bin, err := buildServer(ctx, root, tmp, o.serverPkg, false)
+	bin, err := buildServer(ctx, root, tmp, o.serverPkg, o.pprofDir != "")
 	if err != nil {
 		return err
 	}
@@ -125,8 +126,17 @@ func dashboardScenario(ctx context.Context, o options) (err error) {
 	fmt.Printf("fed %d paid orders (%d buyers), their refunds, %d follows, %d unfollows and %d page views through the handlers, each event twice, in %s\n",
 		seeded.orders, len(seeded.buyers), seeded.follows, seeded.unfollows, seeded.visits, time.Since(step).Round(time.Millisecond))
 
-	// 3. The server again; the figures checked; the console signed in.
-	if srv, err = startProcess(ctx, "server", bin, tmp, nil, args...); err != nil {
+	// 3. The server again (serving net/http/pprof with -pprof); the
+	// figures checked; the console signed in.
+	var pprofAddr string
+	var env []string
+	if o.pprofDir != "" {
+		if pprofAddr, err = freeAddr(); err != nil {
+			return err
+		}
+		env = append(env, pprofEnv+"="+pprofAddr)
+	}
+	if srv, err = startProcess(ctx, "server", bin, tmp, env, args...); err != nil {
 		return err
 	}
 	defer func() {
@@ -191,6 +201,9 @@ func dashboardScenario(ctx context.Context, o options) (err error) {
 		return ctx.Err()
 	}
 	printDashSummary(os.Stdout, targets, rounds, o)
+	if o.pprofDir != "" {
+		return profileTargets(ctx, targets[1:], pprofAddr, o)
+	}
 	return nil
 }
 

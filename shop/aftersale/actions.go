@@ -55,7 +55,7 @@ func (s *Service) Approve(ctx context.Context, tenantID, id string) (Request, er
 	if err := checkID(id); err != nil {
 		return Request{}, err
 	}
-	st, err := s.store.Settings(ctx, tenantID)
+	st, err := s.settings(ctx, tenantID)
 	if err != nil {
 		return Request{}, err
 	}
@@ -85,7 +85,7 @@ func (s *Service) Reject(ctx context.Context, tenantID, id, reason string) (Requ
 	if reason == "" {
 		return Request{}, fault.Invalid("reason", "is required, at most 200 characters")
 	}
-	st, err := s.store.Settings(ctx, tenantID)
+	st, err := s.settings(ctx, tenantID)
 	if err != nil {
 		return Request{}, err
 	}
@@ -125,7 +125,7 @@ func (s *Service) ShipBack(ctx context.Context, tenantID, fanID, id string, in R
 	if tracking == "" {
 		return Request{}, fault.Invalid("tracking_no", "is required, at most 64 characters")
 	}
-	st, err := s.store.Settings(ctx, tenantID)
+	st, err := s.settings(ctx, tenantID)
 	if err != nil {
 		return Request{}, err
 	}

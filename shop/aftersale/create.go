@@ -136,7 +136,7 @@ func (s *Service) Create(ctx context.Context, tenantID, fanID, orderID string, i
 	if o.FanID != fanID || o.Status == order.Placing || o.Status == order.Rejected {
 		return Request{}, fault.NotFound("order")
 	}
-	st, err := s.store.Settings(ctx, tenantID)
+	st, err := s.settings(ctx, tenantID)
 	if err != nil {
 		return Request{}, err
 	}

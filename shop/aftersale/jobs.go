@@ -94,7 +94,7 @@ func (s *Service) pass(ctx context.Context, tenantID string) (JobReport, error) 
 
 // fire acts on r's deadline if it is still the one that passed.
 func (s *Service) fire(ctx context.Context, tenantID string, r Request, rep *JobReport) error {
-	st, err := s.store.Settings(ctx, tenantID)
+	st, err := s.settings(ctx, tenantID)
 	if err != nil {
 		return err
 	}

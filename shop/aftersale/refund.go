@@ -28,6 +28,16 @@ const stuckAfter = 5 * time.Minute
 // sendRefund asks the order for r's refund, unless the order has it
 // already, and records how it went.
 func (s *Service) sendRefund(ctx context.Context, tenantID string, r Request) Request {
+	if err := s.restockReturn(ctx, tenantID, r); err != nil {
+		if fe := (*fault.Error)(nil); errors.As(err, &fe) && fe.Status < 500 {
+			// The catalog refuses (a product it cannot take units back
+			// on): the money still goes back.
+			s.log.Warn("after-sale restock refused; refunding without it", "tenant", tenantID, "request", r.ID, "err", err)
+		} else {
+			s.log.Warn("after-sale restock not done; the pass retries", "tenant", tenantID, "request", r.ID, "err", err)
+			return r // still sending: the pass takes it over (resend) and restocks again, once per key
+		}
+	}
 	mark := RefundMark(r.ID)
 	if o, err := s.orders.Get(ctx, tenantID, r.OrderID); err == nil {
 		for _, rf := range o.Refunds {

@@ -27,6 +27,12 @@ type ImageChecker interface {
 	Exists(ctx context.Context, tenantID string, ids ...string) error
 }
 
+// Restocker puts units of a product back on sale once per key
+// (*catalog.Catalog from shop/catalog is one).
+type Restocker interface {
+	Restock(ctx context.Context, tenantID, key, productID, skuID string, qty int64) error
+}
+
 // TenantLookup finds a shop by id (tenants.Service is one).
 type TenantLookup interface {
 	TenantByID(ctx context.Context, id string) (tenants.Tenant, error)
@@ -61,6 +67,8 @@ type Service struct {
 	store    Store
 	orders   Orders
 	images   ImageChecker
+	restock  Restocker
+	legacy   LegacyWindow
 	disputes *Disputes
 	shops    TenantLookup
 	leaser   Leaser
@@ -84,6 +92,10 @@ func (s *Service) SetClock(now func() time.Time) { s.now = now }
 
 // SetImages plugs in the image store photos are checked against.
 func (s *Service) SetImages(c ImageChecker) { s.images = c }
+
+// SetRestocker plugs in the catalog that takes returned units back (see
+// restock.go); without one a return puts nothing back on sale.
+func (s *Service) SetRestocker(r Restocker) { s.restock = r }
 
 // Disputes is the platform's dispute queue (nil when none was given).
 func (s *Service) Disputes() *Disputes { return s.disputes }
@@ -215,7 +227,7 @@ func (s *Service) OpenAfterSale(ctx context.Context, tenantID, orderID string) (
 
 // Settings returns the shop's window and deadlines.
 func (s *Service) Settings(ctx context.Context, tenantID string) (Settings, error) {
-	return s.store.Settings(ctx, tenantID)
+	return s.settings(ctx, tenantID)
 }
 
 // SaveSettings saves the shop's window and deadlines: each deadline at

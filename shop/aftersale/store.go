@@ -44,6 +44,11 @@ type Store interface {
 
 	Settings(ctx context.Context, tenantID string) (Settings, error)
 	SaveSettings(ctx context.Context, tenantID string, s Settings) error
+	// StoredSettings is Settings and whether the shop ever saved them.
+	StoredSettings(ctx context.Context, tenantID string) (Settings, bool, error)
+	// AdoptSettings saves s unless the shop saved settings already (then
+	// it changes nothing): a migration never overwrites the merchant's.
+	AdoptSettings(ctx context.Context, tenantID string, s Settings) error
 }
 
 // NewStore returns the after-sale store on the engine's kind.
@@ -64,6 +69,15 @@ func (d docStore) Settings(ctx context.Context, tenantID string) (Settings, erro
 		return Settings{}, err
 	}
 	return s, nil
+}
+
+func (d docStore) StoredSettings(ctx context.Context, tenantID string) (Settings, bool, error) {
+	s := DefaultSettings()
+	found, err := d.e.LoadDoc(ctx, tenantID, d.doc, &s)
+	if err != nil {
+		return Settings{}, false, err
+	}
+	return s, found, nil
 }
 
 func (d docStore) SaveSettings(ctx context.Context, tenantID string, s Settings) error {

@@ -283,3 +283,14 @@ func (s *mongoStore) Messages(ctx context.Context, tenantID, requestID string, l
 	}
 	return list, nil
 }
+
+func (s *mongoStore) AdoptSettings(ctx context.Context, tenantID string, st Settings) error {
+	// The settings document as engine.SaveDoc keeps it ({_id: "settings",
+	// doc}), written only when the upsert inserts it.
+	_, err := s.coll(tenantID, "aftersale_settings").UpdateOne(ctx, bson.D{{Key: "_id", Value: "settings"}},
+		bson.D{{Key: "$setOnInsert", Value: bson.D{{Key: "doc", Value: st}}}}, options.UpdateOne().SetUpsert(true))
+	if engine.IsUniqueViolation(err) {
+		return nil // inserted meanwhile by another
+	}
+	return err
+}

@@ -183,3 +183,9 @@ func (s *sqliteStore) Messages(ctx context.Context, tenantID, requestID string, 
 	}
 	return list, nil
 }
+
+func (s *sqliteStore) AdoptSettings(ctx context.Context, tenantID string, st Settings) error {
+	_, err := s.e.SQLExec(ctx, tenantID, `INSERT INTO aftersale_settings (tenant_id, doc) VALUES (?, ?)
+		ON CONFLICT (tenant_id) DO NOTHING`, engine.JSONText(st))
+	return err
+}

@@ -124,7 +124,10 @@ func (h *Handlers) shopProduct(c echo.Context) error {
 // rendering serves every visitor.
 func (h *Handlers) cachedPage(c echo.Context, d *Display, key, tmpl string, data func() ShopPage) error {
 	c.Response().Header().Set("Cache-Control", "no-cache")
-	key = i18n.FromContext(c.Request().Context()) + "|" + key
+	// The page shows the shop's name and dates in its zone, and its own
+	// language is the default: a renamed shop must not be served as before.
+	t := tenants.FromContext(c)
+	key = i18n.FromContext(c.Request().Context()) + "|" + t.Name + "|" + t.Lang + "|" + t.TimeZone + "|" + key
 	if b, ok := d.Page(key); ok {
 		return c.HTMLBlob(http.StatusOK, b)
 	}

@@ -19,12 +19,17 @@ type readCache struct {
 	gens     map[string]uint64 // tenant → generation
 	entries  map[[2]string]cacheEntry
 	inflight map[[2]string]chan struct{}
+	reads    uint64 // the reads made: each entry's serial
 }
 
 type cacheEntry struct {
 	d   Dashboard
 	gen uint64
 	at  time.Time
+	// serial names the read the entry holds: what was drawn from a
+	// dashboard (the console home's charts and figures) is still right
+	// while the serial is the same.
+	serial uint64
 }
 
 func newReadCache() *readCache {
@@ -47,16 +52,17 @@ func (c *readCache) gen(tenantID string) uint64 {
 
 // get returns the cached dashboard of (tenantID, rangeName) if it is fresh,
 // else reads it with read (which returns the generation it read at), one
-// read at a time per key: readers arriving meanwhile wait for it.
+// read at a time per key: readers arriving meanwhile wait for it. It also
+// returns the read's serial (cacheEntry).
 func (c *readCache) get(ctx context.Context, tenantID, rangeName string, now func() time.Time,
-	read func() (Dashboard, uint64, error)) (Dashboard, error) {
+	read func() (Dashboard, uint64, error)) (Dashboard, uint64, error) {
 	k := [2]string{tenantID, rangeName}
 	for {
 		c.mu.Lock()
 		e, ok := c.entries[k]
 		if ok && e.gen == c.gens[tenantID] && now().Sub(e.at) < cacheFor {
 			c.mu.Unlock()
-			return e.d, nil
+			return e.d, e.serial, nil
 		}
 		if wait, busy := c.inflight[k]; busy {
 			c.mu.Unlock()
@@ -64,7 +70,7 @@ func (c *readCache) get(ctx context.Context, tenantID, rangeName string, now fun
 			case <-wait:
 				continue
 			case <-ctx.Done():
-				return Dashboard{}, ctx.Err()
+				return Dashboard{}, 0, ctx.Err()
 			}
 		}
 		done := make(chan struct{})
@@ -75,15 +81,17 @@ func (c *readCache) get(ctx context.Context, tenantID, rangeName string, now fun
 		d, gen, err := read()
 		c.mu.Lock()
 		delete(c.inflight, k)
+		c.reads++
+		serial := c.reads
 		if err == nil {
 			if len(c.entries) >= maxCached {
 				c.sweep(at)
 			}
-			c.entries[k] = cacheEntry{d: d, gen: gen, at: at}
+			c.entries[k] = cacheEntry{d: d, gen: gen, at: at, serial: serial}
 		}
 		c.mu.Unlock()
 		close(done)
-		return d, err
+		return d, serial, err
 	}
 }
 

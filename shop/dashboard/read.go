@@ -140,9 +140,16 @@ const topN = 10
 // since: figures counted on another replica, and the owners'
 // point-in-time figures, show within cacheFor.
 func (s *Service) Read(ctx context.Context, t tenants.Tenant, rangeName string) (Dashboard, error) {
+	d, _, err := s.read(ctx, t, rangeName)
+	return d, err
+}
+
+// read is Read, with the serial of the read it answers from (readCache):
+// the same serial, the same dashboard.
+func (s *Service) read(ctx context.Context, t tenants.Tenant, rangeName string) (Dashboard, uint64, error) {
 	n, err := rangeDays(rangeName)
 	if err != nil {
-		return Dashboard{}, err
+		return Dashboard{}, 0, err
 	}
 	if rangeName == "" {
 		rangeName = DefaultRange

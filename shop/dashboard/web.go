@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"html/template"
 	"net/http"
 	"strconv"
 	"sync"
@@ -34,13 +35,16 @@ type Handlers struct {
 	pages map[[3]string]homeParts // (tenant, range, language) → what the home drew lately
 }
 
-// homeParts are the home's drawn charts and catalog counts, kept as long
-// as the dashboard they were drawn from (see Service.Read).
+// homeParts are the home's drawn charts, catalog counts and content (the
+// page inside the console's layout), kept as long as the dashboard they
+// were drawn from (the read's serial, see Service.read) and the shop's
+// name, address and zone the content shows.
 type homeParts struct {
-	gen           uint64
-	at            time.Time
+	serial        uint64
+	shop          string // the shop's name, slug and zone, and the storefront's address
 	charts        []Chart
 	total, onSale int64
+	content       template.HTML
 }
 
 // NewHandlers returns the dashboard's handlers; baseURL, when set, is the
@@ -77,7 +81,21 @@ type HomePage struct {
 	Dashboard     *Dashboard
 	Charts        []Chart
 	Ranges        []RangeLink
+
+	// The page's content is drawn once per dashboard read and served
+	// inside the layout meanwhile (templates.View.Content): contentOnly
+	// asks the renderer for the content alone, content is what it drew.
+	contentOnly bool
+	content     template.HTML
 }
+
+// ContentOnly asks for the page's content without the layout
+// (templates.View.ContentOnly).
+func (p HomePage) ContentOnly() bool { return p.contentOnly }
+
+// Content is the page's content drawn already, "" if it is not
+// (templates.View.Content).
+func (p HomePage) Content() template.HTML { return p.content }
 
 // RangeLink is one entry of the range switch.
 type RangeLink struct {
@@ -92,8 +110,7 @@ func (h *Handlers) home(c echo.Context) error {
 	t := tenants.FromContext(c)
 	ctx := c.Request().Context()
 	page := HomePage{Shop: t, StorefrontURL: h.storefrontURL(c, t.Slug)}
-	gen := h.svc.cache.gen(t.ID)
-	d, err := h.svc.Read(ctx, t, c.QueryParam("range"))
+	d, serial, err := h.svc.read(ctx, t, c.QueryParam("range"))
 	if err != nil {
 		return err
 	}
@@ -105,18 +122,23 @@ func (h *Handlers) home(c echo.Context) error {
 	for _, r := range Ranges {
 		page.Ranges = append(page.Ranges, RangeLink{Name: r.Name, Label: i18n.T(ctx, "dashboard.range."+r.Name), Current: r.Name == d.Range})
 	}
-	// The charts and the catalog counts are drawn and read again when the
-	// dashboard is (new counts, or cacheFor later).
-	k, now := [3]string{t.ID, d.Range, lang}, h.svc.now()
+	// The charts, the catalog counts and the page's content are drawn
+	// again when the dashboard is read again (new counts, or cacheFor
+	// later), or the shop's name, address or zone changed.
+	k, shop := [3]string{t.ID, d.Range, lang}, t.Name+"\x00"+t.Slug+"\x00"+t.TimeZone+"\x00"+page.StorefrontURL
 	h.mu.Lock()
 	parts, ok := h.pages[k]
 	h.mu.Unlock()
-	if !ok || parts.gen != gen || gen != h.svc.cache.gen(t.ID) || now.Sub(parts.at) >= cacheFor {
-		parts = homeParts{gen: gen, at: now, charts: charts(ctx, lang, d)}
+	if !ok || parts.serial != serial || parts.shop != shop {
+		parts = homeParts{serial: serial, shop: shop, charts: charts(ctx, lang, d)}
 		if h.products != nil {
 			if parts.total, parts.onSale, err = h.products.Counts(ctx, t.ID); err != nil {
 				return err
 			}
+		}
+		page.Charts, page.Total, page.OnSale = parts.charts, parts.total, parts.onSale
+		if parts.content, err = h.drawContent(c, page); err != nil {
+			return err
 		}
 		h.mu.Lock()
 		if len(h.pages) >= maxCached {
@@ -125,8 +147,45 @@ func (h *Handlers) home(c echo.Context) error {
 		h.pages[k] = parts
 		h.mu.Unlock()
 	}
-	page.Charts, page.Total, page.OnSale = parts.charts, parts.total, parts.onSale
-	return c.Render(http.StatusOK, "admin_home.html", page)
+	page.Charts, page.Total, page.OnSale, page.content = parts.charts, parts.total, parts.onSale, parts.content
+	return render(c, http.StatusOK, "admin_home.html", page)
+}
+
+// pageBuffers are the buffers the home renders into, reused: the page is
+// some 50 KB, which c.Render would allocate afresh every time.
+var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// render is c.Render into a reused buffer.
+func render(c echo.Context, status int, name string, data any) error {
+	r := c.Echo().Renderer
+	if r == nil {
+		return echo.ErrRendererNotRegistered
+	}
+	buf := pageBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 1<<20 {
+			buf.Reset()
+			pageBuffers.Put(buf)
+		}
+	}()
+	if err := r.Render(buf, name, data, c); err != nil {
+		return err
+	}
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// drawContent renders the home's content alone (no layout) for page.
+func (h *Handlers) drawContent(c echo.Context, page HomePage) (template.HTML, error) {
+	r := c.Echo().Renderer
+	if r == nil {
+		return "", echo.ErrRendererNotRegistered
+	}
+	page.contentOnly = true
+	var buf bytes.Buffer
+	if err := r.Render(&buf, "admin_home.html", page, c); err != nil {
+		return "", err
+	}
+	return template.HTML(buf.String()), nil
 }
 
 func (h *Handlers) storefrontURL(c echo.Context, slug string) string {

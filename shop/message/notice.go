@@ -24,18 +24,19 @@ const (
 	NoticeCommissionReversed = "commission_reversed"
 	NoticePointsExpiring     = "points_expiring"
 	NoticeCheckinReminder    = "checkin_reminder"
+	NoticeGroupDeal          = "group_deal" // a group deal the fan voted for opened (shop/vote)
 )
 
 // NoticeKinds lists the notice kinds in the order the console shows them.
 var NoticeKinds = []string{NoticeOrderPaid, NoticeOrderShipped, NoticeCommissionCredited, NoticeCommissionReversed,
-	NoticePointsExpiring, NoticeCheckinReminder}
+	NoticePointsExpiring, NoticeCheckinReminder, NoticeGroupDeal}
 
 // noticeText names notice kinds in plain words (English; a page in
 // another language shows the catalog's notice.kind.<kind>).
 var noticeText = map[string]string{
 	NoticeOrderPaid: "Order paid", NoticeOrderShipped: "Order shipped", NoticeCommissionCredited: "Commission credited",
 	NoticeCommissionReversed: "Commission reversed", NoticePointsExpiring: "Points about to expire",
-	NoticeCheckinReminder: "Daily check-in reminder",
+	NoticeCheckinReminder: "Daily check-in reminder", NoticeGroupDeal: "Group deal open",
 }
 
 // NoticeText names a notice kind.

@@ -22,9 +22,19 @@ type Subscriber interface {
 // it again to all of them.
 func (s *Service) Dispatch(ctx context.Context, tenantID, id string) error {
 	o, err := s.store.Get(ctx, tenantID, id)
-	if err != nil || len(o.Events) == 0 {
+	if err != nil {
 		return err
 	}
+	return s.dispatchOrder(ctx, tenantID, o)
+}
+
+// dispatchOrder delivers the events of o, the order as just read or
+// written, as Dispatch does.
+func (s *Service) dispatchOrder(ctx context.Context, tenantID string, o Order) error {
+	if len(o.Events) == 0 {
+		return nil
+	}
+	id := o.ID
 	var done []Event
 	var derr error
 	for _, ev := range o.Events {

@@ -152,12 +152,16 @@ type QueryReport struct {
 	RefundsQueried, Refunds int
 }
 
-// QueryPayments asks WeChat Pay about the shop's unpaid orders whose
+// QueryPayments asks WeChat Pay about the shop's orders being paid whose
 // notification may have been lost (GET
-// /v3/pay/transactions/out-trade-no/{id}), each with back-off (see
-// dueForQuery), and confirms those it says were paid: the same
-// ConfirmPayment as a notification, so one that arrives as well changes
-// nothing. Refunds still processing are asked about the same way (see
+// /v3/pay/transactions/out-trade-no/{id}) and confirms those it says were
+// paid: the same ConfirmPayment as a notification, so one that arrives as
+// well changes nothing. Each order keeps its payment's state, when to ask
+// next (Order.NextQueryAt, set when the buyer starts paying at WeChat
+// Pay): an order never prepaid is never asked about, and one not paid is
+// asked again with back-off (see nextQuery) until its expiry, where the
+// expiry pass (RunJobs) asks a last time before cancelling it, which closes
+// it at WeChat Pay. Refunds still processing are asked about too (see
 // queryRefunds). A shop without WeChat Pay has nothing to ask.
 func (s *Service) QueryPayments(ctx context.Context, tenantID string) (QueryReport, error) {
 	var r QueryReport
@@ -173,26 +177,62 @@ func (s *Service) QueryPayments(ctx context.Context, tenantID string) (QueryRepo
 		return r, err
 	}
 	now := s.clock()
-	unpaid, err := s.store.Due(ctx, tenantID, PendingPayment, "expires_at", now.Add(maxUnpaid+time.Minute), jobBatch)
+	due, err := s.store.DueQueries(ctx, tenantID, now, jobBatch)
 	if err != nil {
 		return r, err
 	}
-	for _, o := range unpaid {
-		if !dueForQuery(now.Sub(o.CreatedAt), QueryInterval) {
-			continue
-		}
+	for _, o := range due {
 		r.Queried++
-		settled, err := s.queryWeChatPay(ctx, tenantID, acct, o.ID)
-		if err != nil {
+		known, settled, err := s.askWeChatPay(ctx, tenantID, acct, o.ID)
+		switch {
+		case err != nil:
 			s.log.Warn("query wechat pay", "tenant", tenantID, "order", o.ID, "err", err)
 			r.Failed++
+		case settled:
+			r.Settled++
 			continue
 		}
-		if settled {
-			r.Settled++
+		next := nextQuery(o, now)
+		if err == nil && !known {
+			next = nil // WeChat Pay has no such payment: nothing to ask
+		}
+		if err := s.store.SetNextQuery(ctx, tenantID, o.ID, next); err != nil {
+			return r, err
 		}
 	}
 	return r, nil
+}
+
+// nextQuery is when to ask WeChat Pay about the payment of order o after
+// now: the first of its query ages (firstQuery after it was placed, then
+// each twice the one before: 30 s, 1, 2, 4, 8 … min) past now; nil once
+// that is at or after the order's expiry, where the expiry pass asks a
+// last time and cancels it (the back-off ends).
+func nextQuery(o Order, now time.Time) *time.Time {
+	for age := firstQuery; ; age *= 2 {
+		if at := o.CreatedAt.Add(age); at.After(now) {
+			if !at.Before(o.ExpiresAt) {
+				return nil
+			}
+			return &at
+		}
+	}
+}
+
+// paymentStarted records that the buyer started paying o at WeChat Pay
+// (a prepay): from then on the query job asks about it. A failure to
+// record it is logged: the expiry pass still asks before cancelling.
+func (s *Service) paymentStarted(ctx context.Context, tenantID string, o Order) {
+	if o.NextQueryAt != nil {
+		return
+	}
+	next := nextQuery(o, s.clock())
+	if next == nil {
+		return
+	}
+	if err := s.store.SetNextQuery(ctx, tenantID, o.ID, next); err != nil {
+		s.log.Warn("schedule the payment query", "tenant", tenantID, "order", o.ID, "err", err)
+	}
 }
 
 // dueForQuery reports whether an unpaid order of this age is queried by a

@@ -87,6 +87,10 @@ type Order struct {
 	ShippedAt   *time.Time  `json:"shipped_at,omitempty" bson:"shipped_at,omitempty"`
 	CompletedAt *time.Time  `json:"completed_at,omitempty" bson:"completed_at,omitempty"`
 	CancelledAt *time.Time  `json:"cancelled_at,omitempty" bson:"cancelled_at,omitempty"`
+	// NextQueryAt is the payment's state at WeChat Pay as the query job
+	// keeps it: when to ask about it next (nil: nothing to ask, the buyer
+	// never started paying or the back-off ended; see jobs.go).
+	NextQueryAt *time.Time `json:"-" bson:"next_query_at,omitempty"`
 	// Events not yet delivered to every subscriber (the outbox).
 	Events []Event `json:"-"`
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -14,9 +15,17 @@ import (
 // notifies. The amount must be what the order asks. A sandbox payment is
 // refused by a shop that takes none (SandboxAllowed), and marks the order
 // test when the shop is in test mode.
+//
+// The order is not read first: one conditional write (awaiting payment,
+// asking this amount) pays it and returns it, the payment is recorded
+// with it (Store.MarkPaid), and its events are delivered from the order
+// as written. Only a
+// notification that did not pay the order reads it, to say why. The
+// payment is recorded after the order is marked: a crash in between is
+// made good by the provider's next notification of the same transaction
+// (it retries until answered), which records it then.
 func (s *Service) ConfirmPayment(ctx context.Context, tenantID string, n Notification) error {
-	o, err := s.Get(ctx, tenantID, n.OrderID)
-	if err != nil {
+	if err := engine.CheckID("id", "order", n.OrderID); err != nil {
 		return err
 	}
 	var test *bool
@@ -31,57 +40,57 @@ func (s *Service) ConfirmPayment(ctx context.Context, tenantID string, n Notific
 		}
 		test = &st.TestMode
 	}
-	if n.Amount != o.Payable {
-		s.log.Error("payment amount mismatch", "tenant", tenantID, "order", o.ID, "paid", n.Amount, "payable", o.Payable)
-		s.countPayment(n.Provider, PaymentRefused)
-		return fault.Conflict("paid amount %d does not match the order's %d", n.Amount, o.Payable)
-	}
 	now := s.clock()
-	if _, err := s.store.InsertPayment(ctx, tenantID, Payment{Provider: n.Provider, TransactionID: n.TransactionID,
-		OrderID: o.ID, Amount: n.Amount, At: now}); err != nil {
-		return err
-	}
-	// Even a repeated notification tries the transition: the first one may
-	// have crashed between recording the payment and marking the order.
-	ok, err := s.store.Transition(ctx, tenantID, o.ID, []string{PendingPayment}, Paid, Change{
+	payment := Payment{Provider: n.Provider, TransactionID: n.TransactionID, OrderID: n.OrderID, Amount: n.Amount, At: now}
+	o, ok, err := s.store.MarkPaid(ctx, tenantID, n.OrderID, n.Amount, Change{
 		PaidAt: &now, Paid: &n.Amount, Provider: &n.Provider, TransactionID: &n.TransactionID, Test: test,
-	}, &Event{ID: EventPaid, Type: EventPaid, Amount: n.Amount, At: now})
+	}, &Event{ID: EventPaid, Type: EventPaid, Amount: n.Amount, At: now}, payment)
 	if err != nil {
 		return err
 	}
-	if !ok {
-		cur, err := s.store.Get(ctx, tenantID, o.ID)
-		if err != nil {
-			return err
-		}
-		if cur.TransactionID == n.TransactionID {
-			s.countPayment(n.Provider, PaymentRepeated)
-			return nil // a repeated notification of the payment that paid it
-		}
-		// Money arrived that cannot pay this order: it was cancelled
-		// meanwhile (the merchant cancelled while the shopper paid), or
-		// another transaction paid it first (the shopper paid twice). The
-		// payment is kept, flagged for a refund, and listed to the
-		// merchant until marked refunded: never silently kept.
-		reason := fmt.Sprintf("the order was already paid by transaction %s", cur.TransactionID)
-		if cur.TransactionID == "" {
-			reason = fmt.Sprintf("the order was %s when this payment arrived", words(cur.Status))
-		}
-		flagged, err := s.store.FlagPayment(ctx, tenantID, n.Provider, n.TransactionID, reason)
-		if err != nil {
-			return err
-		}
-		outcome := PaymentRepeated // a repeated notification of a flagged payment
-		if flagged {
-			outcome = PaymentFlagged
-			s.log.Error("payment that cannot pay its order: refund it", "tenant", tenantID, "order", o.ID,
-				"transaction", n.TransactionID, "amount", n.Amount, "reason", reason)
-		}
-		s.countPayment(n.Provider, outcome)
-		return nil
+	if ok {
+		s.countPayment(n.Provider, PaymentPaid)
+		return s.dispatchOrder(ctx, tenantID, o)
 	}
-	s.countPayment(n.Provider, PaymentPaid)
-	return s.Dispatch(ctx, tenantID, o.ID)
+	cur, err := s.store.Get(ctx, tenantID, n.OrderID)
+	if err != nil {
+		return err
+	}
+	if n.Amount != cur.Payable {
+		s.log.Error("payment amount mismatch", "tenant", tenantID, "order", cur.ID, "paid", n.Amount, "payable", cur.Payable)
+		s.countPayment(n.Provider, PaymentRefused)
+		return fault.Conflict("paid amount %d does not match the order's %d", n.Amount, cur.Payable)
+	}
+	// Recorded once per transaction: a repeat of the notification that
+	// paid the order records what a crash may have left unrecorded.
+	if _, err := s.store.InsertPayment(ctx, tenantID, payment); err != nil {
+		return err
+	}
+	if cur.TransactionID == n.TransactionID {
+		s.countPayment(n.Provider, PaymentRepeated)
+		return nil // a repeated notification of the payment that paid it
+	}
+	// Money arrived that cannot pay this order: it was cancelled
+	// meanwhile (the merchant cancelled while the shopper paid), or
+	// another transaction paid it first (the shopper paid twice). The
+	// payment is kept, flagged for a refund, and listed to the merchant
+	// until marked refunded: never silently kept.
+	reason := fmt.Sprintf("the order was already paid by transaction %s", cur.TransactionID)
+	if cur.TransactionID == "" {
+		reason = fmt.Sprintf("the order was %s when this payment arrived", words(cur.Status))
+	}
+	flagged, err := s.store.FlagPayment(ctx, tenantID, n.Provider, n.TransactionID, reason)
+	if err != nil {
+		return err
+	}
+	outcome := PaymentRepeated // a repeated notification of a flagged payment
+	if flagged {
+		outcome = PaymentFlagged
+		s.log.Error("payment that cannot pay its order: refund it", "tenant", tenantID, "order", cur.ID,
+			"transaction", n.TransactionID, "amount", n.Amount, "reason", reason)
+	}
+	s.countPayment(n.Provider, outcome)
+	return nil
 }
 
 // PaymentsToRefund lists payments in a refund state (PaymentToRefund or
@@ -233,6 +242,7 @@ func (s *Service) Pay(ctx context.Context, sandbox *Sandbox, tenantID, fanID, id
 	if err != nil {
 		return PayStart{}, err
 	}
+	s.paymentStarted(ctx, tenantID, o)
 	if h5URL != "" {
 		return PayStart{Provider: ProviderWeChat, H5URL: h5URL, SandboxConfirm: acct.Sandbox}, nil
 	}
@@ -275,6 +285,9 @@ func (s *Service) confirm(ctx context.Context, sandbox *Sandbox, tenantID, fanID
 // openID is the fan's WeChat openid for the shop's account ("" for a fan
 // met outside WeChat).
 func (s *Service) openID(ctx context.Context, tenantID, fanID string) string {
+	if id, ok := s.known.openID(tenantID, fanID, s.now()); ok {
+		return id
+	}
 	f, err := s.fans.Get(ctx, tenantID, fanID)
 	if err != nil {
 		if !errors.Is(err, fault.ErrNotFound) {
@@ -282,5 +295,6 @@ func (s *Service) openID(ctx context.Context, tenantID, fanID string) string {
 		}
 		return ""
 	}
+	s.known.remember(tenantID, fanID, f.OpenID, s.now())
 	return f.OpenID
 }

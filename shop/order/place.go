@@ -101,6 +101,7 @@ func (s *Service) Place(ctx context.Context, tenantID, fanID, orderID string, re
 	if o.ID == "" {
 		o.ID = engine.NewID()
 	}
+	deals := newDealClaims() // what the order takes of group deals (deal.go)
 	for i, it := range req.Items {
 		p, err := s.catalog.Get(ctx, tenantID, it.ProductID)
 		if errors.Is(err, fault.ErrNotFound) {
@@ -115,6 +116,9 @@ func (s *Service) Place(ctx context.Context, tenantID, fanID, orderID string, re
 		}
 		if problem == "off_sale" {
 			return Order{}, fault.Conflict("%q is no longer on sale", p.Title)
+		}
+		if err := s.dealPrice(ctx, tenantID, fanID, &l, now, deals); err != nil { // a group deal's price (deal.go)
+			return Order{}, err
 		}
 		o.Lines = append(o.Lines, l)
 		o.GoodsTotal += l.Amount
@@ -176,6 +180,12 @@ func (s *Service) Place(ctx context.Context, tenantID, fanID, orderID string, re
 		}
 		if errors.Is(err, catalog.ErrOutOfStock) {
 			return Order{}, s.outOfStock(ctx, tenantID, l)
+		}
+		return Order{}, err
+	}
+	if err := s.claimDeals(ctx, tenantID, o.ID, deals); err != nil { // the group deals' quantities (deal.go)
+		if _, rerr := s.reject(ctx, tenantID, o.ID, "group deal sold out"); rerr != nil {
+			s.log.Error("reject order", "tenant", tenantID, "order", o.ID, "err", rerr)
 		}
 		return Order{}, err
 	}

@@ -146,3 +146,11 @@ DROP INDEX IF EXISTS orders_fully_refunded;
 
 CREATE INDEX IF NOT EXISTS orders_fully_refunded_settled ON orders (tenant_id)
     WHERE refundable = 0 AND refunded > 0 AND refunding = 0 AND status IN ('paid', 'shipped', 'completed');
+
+-- The payment's state at WeChat Pay (jobs.go): when the query job asks
+-- next about an order being paid; '' for none (never prepaid, or the
+-- back-off ended: the expiry pass asks a last time and closes it).
+ALTER TABLE orders ADD COLUMN next_query_at TEXT NOT NULL DEFAULT '';
+
+CREATE INDEX IF NOT EXISTS orders_payment_query ON orders (tenant_id, next_query_at)
+    WHERE status = 'pending_payment' AND next_query_at != '';

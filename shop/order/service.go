@@ -34,17 +34,33 @@ type Service struct {
 	counter Counter
 	// gate may close the shop to new orders (SetGate, gate.go; nil: open).
 	gate Gate
+	// deals prices lines at group deals' prices (SetDealPricer, deal.go; nil: none).
+	deals DealPricer
+	// settings are the shops' order settings read lately (Settings).
+	settings settingsCache
 }
 
 // knownFans remembers which fans already have a record, so placing an order
 // does not take SQLite's write lock (or send a Mongo insert) only to find
-// the fan there. Bounded: past maxKnownFans it starts over.
+// the fan there, and each fan's WeChat openid, so paying does not read the
+// fan again. Bounded: past maxKnownFans it starts over.
 type knownFans struct {
 	mu sync.Mutex
-	m  map[string]struct{}
+	m  map[string]knownFan
 }
 
-const maxKnownFans = 100_000
+// knownFan is what is remembered of a fan: its openid, and when it was
+// read. A fan's openid never changes once it has one; a fan without one
+// (met outside WeChat) is read again after noOpenIDTTL.
+type knownFan struct {
+	openID string
+	at     time.Time
+}
+
+const (
+	maxKnownFans = 100_000
+	noOpenIDTTL  = time.Minute
+)
 
 // ensure makes sure the fan's record exists (fan.Store.Ensure, idempotent),
 // once per fan per process.
@@ -56,16 +72,33 @@ func (k *knownFans) ensure(ctx context.Context, fans fan.Store, tenantID, fanID 
 	if ok {
 		return nil
 	}
-	if _, err := fans.Ensure(ctx, tenantID, fanID, "direct", now); err != nil {
+	f, err := fans.Ensure(ctx, tenantID, fanID, "direct", now)
+	if err != nil {
 		return fmt.Errorf("record fan %s: %w", fanID, err)
 	}
+	k.remember(tenantID, fanID, f.OpenID, now)
+	return nil
+}
+
+// remember records that the fan exists, with its openid, as read at now.
+func (k *knownFans) remember(tenantID, fanID, openID string, now time.Time) {
 	k.mu.Lock()
 	if k.m == nil || len(k.m) >= maxKnownFans {
-		k.m = map[string]struct{}{}
+		k.m = map[string]knownFan{}
 	}
-	k.m[key] = struct{}{}
+	k.m[tenantID+"/"+fanID] = knownFan{openID: openID, at: now}
 	k.mu.Unlock()
-	return nil
+}
+
+// openID is the fan's openid as remembered at now (ok false: read it).
+func (k *knownFans) openID(tenantID, fanID string, now time.Time) (string, bool) {
+	k.mu.Lock()
+	f, ok := k.m[tenantID+"/"+fanID]
+	k.mu.Unlock()
+	if !ok || (f.openID == "" && (now.Sub(f.at) > noOpenIDTTL || now.Before(f.at))) {
+		return "", false
+	}
+	return f.openID, true
 }
 
 // NewService returns the order service. Stock holds are released and

@@ -7,6 +7,8 @@ import (
 	"encoding/pem"
 	"regexp"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/wechatpay-apiv3/wechatpay-go/utils"
 
@@ -182,8 +184,60 @@ func (s Settings) shippingFor(goods int64) int64 {
 
 // Settings returns the shop's order settings (the defaults until it saves
 // its own). The WeChat Pay secrets are in full: show them Masked.
+// They are kept settingsTTL per shop (every order placed and paid reads
+// them): a change saved on this replica applies at once, one saved on
+// another within settingsTTL.
 func (s *Service) Settings(ctx context.Context, tenantID string) (Settings, error) {
-	return s.store.Settings(ctx, tenantID)
+	now := s.now()
+	if st, ok := s.settings.get(tenantID, now); ok {
+		return st, nil
+	}
+	st, err := s.store.Settings(ctx, tenantID)
+	if err == nil {
+		s.settings.put(tenantID, st, now)
+	}
+	return st, err
+}
+
+// settingsTTL is how long a shop's order settings are kept in memory.
+const settingsTTL = 3 * time.Second
+
+// settingsCache keeps shops' order settings for settingsTTL (bounded:
+// past maxKnownFans shops it starts over).
+type settingsCache struct {
+	mu sync.Mutex
+	m  map[string]cachedSettings
+}
+
+type cachedSettings struct {
+	st Settings
+	at time.Time
+}
+
+func (c *settingsCache) get(tenantID string, now time.Time) (Settings, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[tenantID]
+	if !ok || now.Sub(e.at) > settingsTTL || now.Before(e.at) {
+		return Settings{}, false
+	}
+	return e.st, true
+}
+
+func (c *settingsCache) put(tenantID string, st Settings, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxKnownFans {
+		c.m = map[string]cachedSettings{}
+	}
+	c.m[tenantID] = cachedSettings{st: st, at: now}
+}
+
+// forget drops the shop's settings (saved on this replica).
+func (c *settingsCache) forget(tenantID string) {
+	c.mu.Lock()
+	delete(c.m, tenantID)
+	c.mu.Unlock()
 }
 
 // SaveSettings validates st and makes it the shop's order settings. A
@@ -213,6 +267,7 @@ func (s *Service) SaveSettings(ctx context.Context, tenantID string, st Settings
 	if err := st.Validate(); err != nil {
 		return err
 	}
+	defer s.settings.forget(tenantID)
 	return s.store.SaveSettings(ctx, tenantID, st)
 }
 

@@ -19,6 +19,14 @@ type Store interface {
 	// appending ev (if any) to its outbox, in one conditional update. It
 	// reports false, changing nothing, when the order is not in from.
 	Transition(ctx context.Context, tenantID, id string, from []string, to string, ch Change, ev *Event) (bool, error)
+	// MarkPaid moves the order from pending_payment to paid if it asks
+	// exactly amount (payable), applying ch and appending ev to its outbox,
+	// in one conditional update, then records p (InsertPayment), and
+	// returns the order as written; false, changing nothing, otherwise.
+	// On SQLite both writes are one transaction; on MongoDB the payment
+	// follows the order (a crash between them is made good by the
+	// provider's next notification, see ConfirmPayment).
+	MarkPaid(ctx context.Context, tenantID, id string, amount int64, ch Change, ev *Event, p Payment) (Order, bool, error)
 	// AddRefund records r (processing) if at least r.Amount is still
 	// refundable and the order is in one of from, in one conditional
 	// update that reserves the amount (refundable -= amount) and counts
@@ -37,6 +45,12 @@ type Store interface {
 	// Due lists up to limit orders in status whose time field (expires_at,
 	// shipped_at or created_at) is before t, oldest first.
 	Due(ctx context.Context, tenantID, status, field string, t time.Time, limit int) ([]Order, error)
+	// SetNextQuery sets when the query job asks WeChat Pay about the
+	// order's payment next (nil: never), while it awaits payment.
+	SetNextQuery(ctx context.Context, tenantID, id string, at *time.Time) error
+	// DueQueries lists up to limit orders awaiting payment whose next
+	// query is due by t, soonest first.
+	DueQueries(ctx context.Context, tenantID string, t time.Time, limit int) ([]Order, error)
 	// WithEvents lists up to limit orders with undelivered events.
 	WithEvents(ctx context.Context, tenantID string, limit int) ([]Order, error)
 	// AckEvents removes delivered events from the order's outbox.
@@ -240,7 +254,7 @@ var Schema = engine.NewSchema("order", schemaSQL,
 		engine.Index("-created_at", "-_id"), engine.Index("status", "-created_at", "-_id"),
 		engine.Index("fan_id", "-created_at", "-_id"), engine.Index("status", "expires_at"),
 		engine.Index("status", "shipped_at"), engine.Index("status", "refundable"), engine.Index("outbox"),
-		engine.Index("refunding"), engine.Index("paid_at")),
+		engine.Index("refunding"), engine.Index("paid_at"), engine.Index("status", "next_query_at")),
 	engine.Coll("payments",
 		engine.Unique("provider", "transaction_id"), engine.Index("order_id"),
 		engine.Index("refund", "-at"), engine.Index("provider", "at")),

@@ -35,7 +35,7 @@ func (d orderDoc) order() Order {
 		o.Lines = []Line{}
 	}
 	o.CreatedAt, o.ExpiresAt = o.CreatedAt.UTC(), o.ExpiresAt.UTC()
-	for _, t := range []**time.Time{&o.PaidAt, &o.ShippedAt, &o.CompletedAt, &o.CancelledAt} {
+	for _, t := range []**time.Time{&o.PaidAt, &o.ShippedAt, &o.CompletedAt, &o.CancelledAt, &o.NextQueryAt} {
 		if *t != nil {
 			*t = engine.OptTime(**t)
 		}
@@ -161,6 +161,35 @@ func (s *mongoStore) Transition(ctx context.Context, tenantID, id string, from [
 	return ok, fault.Wrap(err, "order %s to %s", id, to)
 }
 
+func (s *mongoStore) MarkPaid(ctx context.Context, tenantID, id string, amount int64, ch Change, ev *Event, p Payment) (Order, bool, error) {
+	fields := bson.D{}
+	for _, c := range append(ch.sets(), set{"status", Paid}) {
+		fields = append(fields, bson.E{Key: c.field, Value: c.value})
+	}
+	update := bson.D{}
+	if ev != nil {
+		fields = append(fields, bson.E{Key: "outbox", Value: true})
+		update = append(update, bson.E{Key: "$push", Value: bson.D{{Key: "events", Value: *ev}}})
+	}
+	update = append(bson.D{{Key: "$set", Value: fields}}, update...)
+	// One findAndModify: the order as paid comes back with the write, so
+	// its events are delivered without reading it again.
+	var d orderDoc
+	err := s.e.Mongo(tenantID).C("orders").FindOneAndUpdate(ctx,
+		bson.D{{Key: "_id", Value: id}, {Key: "status", Value: PendingPayment}, {Key: "payable", Value: amount}}, update,
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
+	if engine.IsNoDocuments(err) {
+		return Order{}, false, nil
+	}
+	if err != nil {
+		return Order{}, false, fmt.Errorf("order %s to paid: %w", id, err)
+	}
+	if _, err := s.InsertPayment(ctx, tenantID, p); err != nil {
+		return Order{}, false, err
+	}
+	return d.order(), true, nil
+}
+
 func (s *mongoStore) AddRefund(ctx context.Context, tenantID, id string, from []string, r Refund) (bool, error) {
 	// One conditional update, as on SQLite: refundable >= amount reserves
 	// the amount against every other refund, processing or not.
@@ -231,8 +260,32 @@ func (s *mongoStore) WithEvents(ctx context.Context, tenantID string, limit int)
 	return list, fault.Wrap(err, "orders with events")
 }
 
+func (s *mongoStore) SetNextQuery(ctx context.Context, tenantID, id string, at *time.Time) error {
+	update := bson.D{{Key: "$unset", Value: bson.D{{Key: "next_query_at", Value: ""}}}}
+	if at != nil {
+		update = bson.D{{Key: "$set", Value: bson.D{{Key: "next_query_at", Value: *at}}}}
+	}
+	_, err := s.e.Mongo(tenantID).C("orders").UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: id}, {Key: "status", Value: PendingPayment}}, update)
+	return fault.Wrap(err, "schedule the payment query of order %s", id)
+}
+
+func (s *mongoStore) DueQueries(ctx context.Context, tenantID string, t time.Time, limit int) ([]Order, error) {
+	list, err := s.find(ctx, tenantID, bson.D{{Key: "status", Value: PendingPayment}, {Key: "next_query_at", Value: bson.D{{Key: "$lte", Value: t}}}},
+		options.Find().SetSort(bson.D{{Key: "next_query_at", Value: 1}}).SetLimit(int64(limit)))
+	return list, fault.Wrap(err, "orders whose payment query is due")
+}
+
 func (s *mongoStore) AckEvents(ctx context.Context, tenantID, id string, events []Event) error {
 	c := s.e.Mongo(tenantID).C("orders")
+	// The usual case, every event of the outbox delivered: one update,
+	// conditional on the outbox holding exactly those (one appended
+	// meanwhile makes it miss, and the events go one by one).
+	emptied, err := updatedOne(c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "events", Value: events}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "events", Value: bson.A{}}, {Key: "outbox", Value: false}}}}))
+	if err != nil || emptied {
+		return fault.Wrap(err, "ack events of order %s", id)
+	}
 	for _, ev := range events {
 		// Whole-element $pull (FerretDB matches whole elements only).
 		if _, err := c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
@@ -240,7 +293,7 @@ func (s *mongoStore) AckEvents(ctx context.Context, tenantID, id string, events 
 			return fmt.Errorf("ack events of order %s: %w", id, err)
 		}
 	}
-	_, err := c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "events", Value: bson.A{}}},
+	_, err = c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "events", Value: bson.A{}}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "outbox", Value: false}}}})
 	return fault.Wrap(err, "ack events of order %s", id)
 }

@@ -18,14 +18,14 @@ type sqliteStore struct{ engineStore }
 
 const orderColumns = `id, fan_id, status, lines, address, goods_total, shipping_fee, discount, payable, paid, refunded,
 	refundable, refunds, events, provider, transaction_id, carrier, tracking_no, cancel_reason, attribution,
-	created_at, expires_at, paid_at, shipped_at, completed_at, cancelled_at, test, refunding, refund_seq`
+	created_at, expires_at, paid_at, shipped_at, completed_at, cancelled_at, test, refunding, refund_seq, next_query_at`
 
 func scanOrder(scan func(...any) error) (Order, error) {
 	var o Order
-	var lines, addr, refunds, events, attribution, created, expires, paid, shipped, completed, cancelled string
+	var lines, addr, refunds, events, attribution, created, expires, paid, shipped, completed, cancelled, nextQuery string
 	err := scan(&o.ID, &o.FanID, &o.Status, &lines, &addr, &o.GoodsTotal, &o.ShippingFee, &o.Discount, &o.Payable,
 		&o.Paid, &o.Refunded, &o.Refundable, &refunds, &events, &o.Provider, &o.TransactionID, &o.Carrier,
-		&o.TrackingNo, &o.CancelReason, &attribution, &created, &expires, &paid, &shipped, &completed, &cancelled, &o.Test, &o.Refunding, &o.RefundSeq)
+		&o.TrackingNo, &o.CancelReason, &attribution, &created, &expires, &paid, &shipped, &completed, &cancelled, &o.Test, &o.Refunding, &o.RefundSeq, &nextQuery)
 	if err != nil {
 		return o, err
 	}
@@ -40,6 +40,7 @@ func scanOrder(scan func(...any) error) (Order, error) {
 	o.CreatedAt, o.ExpiresAt = engine.ParseTimeText(created), engine.ParseTimeText(expires)
 	o.PaidAt, o.ShippedAt = engine.ParseOptTime(paid), engine.ParseOptTime(shipped)
 	o.CompletedAt, o.CancelledAt = engine.ParseOptTime(completed), engine.ParseOptTime(cancelled)
+	o.NextQueryAt = engine.ParseOptTime(nextQuery)
 	return o, nil
 }
 
@@ -122,6 +123,43 @@ func (s *sqliteStore) Transition(ctx context.Context, tenantID, id string, from 
 	return ok, fault.Wrap(err, "order %s to %s", id, to)
 }
 
+func (s *sqliteStore) MarkPaid(ctx context.Context, tenantID, id string, amount int64, ch Change, ev *Event, p Payment) (Order, bool, error) {
+	var assign []string
+	var args []any
+	for _, c := range append(ch.sets(), set{"status", Paid}) {
+		if t, ok := c.value.(time.Time); ok {
+			c.value = engine.TimeText(t)
+		}
+		assign, args = append(assign, c.field+" = ?"), append(args, c.value)
+	}
+	if ev != nil {
+		assign = append(assign, "events = json_insert(events, '$[#]', json(?))", "outbox = 1")
+		args = append(args, engine.JSONText(ev))
+	}
+	args = append(args, id, PendingPayment, amount)
+	// The order as written comes back with the write (RETURNING): its
+	// events are delivered without reading it again.
+	var o Order
+	err := s.e.SQLTx(ctx, tenantID, func(tx *engine.SQLTx) error {
+		var err error
+		o, err = scanOrder(tx.QueryRow(ctx, `UPDATE orders SET `+strings.Join(assign, ", ")+
+			` WHERE tenant_id = ? AND id = ? AND status = ? AND payable = ? RETURNING `+orderColumns, args...).Scan)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT OR IGNORE INTO payments (tenant_id, provider, transaction_id, order_id, amount, at)
+			VALUES (?, ?, ?, ?, ?, ?)`, p.Provider, p.TransactionID, p.OrderID, p.Amount, engine.TimeText(p.At))
+		return err
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return Order{}, false, nil
+	}
+	if err != nil {
+		return Order{}, false, fmt.Errorf("order %s to paid: %w", id, err)
+	}
+	return o, true, nil
+}
+
 func (s *sqliteStore) AddRefund(ctx context.Context, tenantID, id string, from []string, r Refund) (bool, error) {
 	args := []any{r.Amount, engine.JSONText(r), id, r.Amount}
 	for _, f := range from {
@@ -191,6 +229,23 @@ func checkDue(status, field string) error {
 func (s *sqliteStore) WithEvents(ctx context.Context, tenantID string, limit int) ([]Order, error) {
 	list, err := s.query(ctx, tenantID, `SELECT `+orderColumns+` FROM orders WHERE tenant_id = ? AND outbox = 1 LIMIT ?`, limit)
 	return list, fault.Wrap(err, "orders with events")
+}
+
+func (s *sqliteStore) SetNextQuery(ctx context.Context, tenantID, id string, at *time.Time) error {
+	next := ""
+	if at != nil {
+		next = engine.TimeText(*at)
+	}
+	_, err := s.e.SQLExec(ctx, tenantID, `UPDATE orders SET next_query_at = ? WHERE tenant_id = ? AND id = ? AND status = ?`,
+		next, id, PendingPayment)
+	return fault.Wrap(err, "schedule the payment query of order %s", id)
+}
+
+func (s *sqliteStore) DueQueries(ctx context.Context, tenantID string, t time.Time, limit int) ([]Order, error) {
+	// The partial index's conditions, by name.
+	list, err := s.query(ctx, tenantID, `SELECT `+orderColumns+` FROM orders WHERE tenant_id = ? AND status = 'pending_payment'
+		AND next_query_at != '' AND next_query_at <= ? ORDER BY next_query_at LIMIT ?`, engine.TimeText(t), limit)
+	return list, fault.Wrap(err, "orders whose payment query is due")
 }
 
 func (s *sqliteStore) AckEvents(ctx context.Context, tenantID, id string, events []Event) error {

@@ -55,7 +55,7 @@ type WeChatPayStart struct {
 // Pay. server plugs it in with Service.SetWeChatPay.
 type WeChatPay struct {
 	http *http.Client
-	sim  *paysim.Simulator
+	sim  PaySimulator
 	svc  *Service
 
 	mu      sync.Mutex
@@ -63,20 +63,65 @@ type WeChatPay struct {
 	gen     sync.Mutex            // one generation of sandbox credentials at a time
 }
 
+// PaySimulator is the WeChat Pay simulator as the sandbox uses it: in
+// process (*paysim.Simulator) or in another one (*paysim.Remote).
+type PaySimulator interface {
+	PublicKeyID() string
+	PublicKeyPEM() string
+	NewMerchant() (paysim.Credentials, error)
+	Enroll(paysim.Merchant) error
+	// Pay is the buyer paying in WeChat; the notification sent at once
+	// has been answered when it returns.
+	Pay(ctx context.Context, mchID, outTradeNo string) (paysim.Transaction, error)
+}
+
 // NewWeChatPay returns WeChat Pay reached with client (nil: a client with
 // a 10 s timeout); with sim, shops without their own account pay through
 // the simulator with generated credentials.
-func NewWeChatPay(client *http.Client, sim *paysim.Simulator) *WeChatPay {
+func NewWeChatPay(client *http.Client, sim PaySimulator) *WeChatPay {
 	if client == nil {
 		client = &http.Client{Timeout: 10 * time.Second}
 	}
-	return &WeChatPay{http: client, sim: sim, clients: map[string]*payClient{}}
+	w := &WeChatPay{http: client, clients: map[string]*payClient{}}
+	if sim != nil && !isNilSim(sim) {
+		w.sim = sim
+	}
+	return w
+}
+
+// isNilSim: a nil *paysim.Simulator or *paysim.Remote passed as sim.
+func isNilSim(sim PaySimulator) bool {
+	switch v := sim.(type) {
+	case *paysim.Simulator:
+		return v == nil
+	case *paysim.Remote:
+		return v == nil
+	}
+	return false
 }
 
 // SetWeChatPay plugs in WeChat Pay (wired by server).
 func (s *Service) SetWeChatPay(w *WeChatPay) {
 	w.svc = s
 	s.Subscribe(w)
+}
+
+// Reach makes w reach WeChat Pay with client and, in sandbox mode, sim
+// (a simulator in another process: server/wechatpay.go). Call it before
+// the service serves.
+func (w *WeChatPay) Reach(client *http.Client, sim PaySimulator) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.http, w.sim, w.clients = client, sim, map[string]*payClient{}
+}
+
+// WeChatPay is the WeChat Pay the service was given (SetWeChatPay), nil
+// if none.
+func (s *Service) WeChatPay() *WeChatPay {
+	if w := s.wechatPay(); w != livePay {
+		return w
+	}
+	return nil
 }
 
 // livePay is WeChat Pay for a service that was given none.
@@ -205,7 +250,9 @@ func (s *Service) generatePayAccount(ctx context.Context, tenantID string) (WeCh
 	}
 	st.WeChatPay = WeChatPaySettings{AppID: "wx" + randomHex(8), MchID: c.MchID, APIv3Key: c.APIv3Key, CertSerial: c.CertSerial,
 		PrivateKey: strings.TrimSpace(c.PrivateKeyPEM), PublicKeyID: c.PublicKeyID, PublicKey: strings.TrimSpace(c.PublicKeyPEM), Sandbox: true}
-	if err := s.store.SaveSettings(ctx, tenantID, st); err != nil {
+	err = s.store.SaveSettings(ctx, tenantID, st)
+	s.settings.forget(tenantID)
+	if err != nil {
 		return WeChatPaySettings{}, err
 	}
 	s.log.Info("generated sandbox WeChat Pay credentials", "tenant", tenantID, "mchid", c.MchID)
@@ -309,25 +356,32 @@ var errAlreadyPaid = errors.New("wechat pay: order already paid")
 // /v3/pay/transactions/out-trade-no/{id}) and confirms its payment if it
 // succeeded; settled reports that.
 func (s *Service) queryWeChatPay(ctx context.Context, tenantID string, acct WeChatPaySettings, orderID string) (settled bool, err error) {
+	_, settled, err = s.askWeChatPay(ctx, tenantID, acct, orderID)
+	return settled, err
+}
+
+// askWeChatPay is queryWeChatPay that also says whether WeChat Pay knows
+// the order at all (known false: the buyer never started paying).
+func (s *Service) askWeChatPay(ctx context.Context, tenantID string, acct WeChatPaySettings, orderID string) (known, settled bool, err error) {
 	pc, err := s.wechatPay().client(ctx, tenantID, acct)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	tx, _, err := pc.jsapi.QueryOrderByOutTradeNo(ctx, jsapi.QueryOrderByOutTradeNoRequest{
 		OutTradeNo: core.String(orderID), Mchid: core.String(acct.MchID)})
 	if apiCode(err) == "ORDER_NOT_EXIST" {
-		return false, nil // the buyer never started paying
+		return false, false, nil // the buyer never started paying
 	}
 	if err != nil {
-		return false, fmt.Errorf("query wechat pay order %s: %w", orderID, err)
+		return false, false, fmt.Errorf("query wechat pay order %s: %w", orderID, err)
 	}
 	if str(tx.TradeState) != "SUCCESS" {
-		return false, nil
+		return true, false, nil
 	}
 	if err := s.confirmWeChat(ctx, tenantID, acct, *tx); err != nil {
-		return false, err
+		return true, false, err
 	}
-	return true, nil
+	return true, true, nil
 }
 
 // closeWeChatPay closes the order's payment at WeChat Pay, so the buyer
@@ -389,33 +443,39 @@ func sandboxOpenID(fanID string) string { return "sandbox-" + fanID }
 // is prepaid at the simulator, paid there, and its notification sent to
 // the shop's notify URL; when none came (the simulator may be told to drop
 // it), the payment is settled by a query, as the query job would.
+//
+// o is the order as just read: one paid already is answered as it is, and
+// the order is read once more after paying (twice when it had to ask).
 func (s *Service) wechatPayConfirm(ctx context.Context, tenantID string, acct WeChatPaySettings, o Order, openID, notifyURL string) (Order, error) {
-	if o.Status == PendingPayment {
-		if s.clock().After(o.ExpiresAt) {
-			return Order{}, fault.Conflict("the payment deadline for this order has passed")
+	if o.Status != PendingPayment {
+		if o.TransactionID == "" { // cancelled before it was paid
+			return Order{}, fault.Conflict("cannot pay an order that is %s", words(o.Status))
 		}
-		if openID == "" {
-			openID = sandboxOpenID(o.FanID)
-		}
-		if err := s.prepay(ctx, tenantID, acct, o, openID, notifyURL); err != nil && !errors.Is(err, errAlreadyPaid) {
-			return Order{}, err
-		}
-		if _, err := s.wechatPay().sim.Pay(ctx, acct.MchID, o.ID); err != nil {
-			return Order{}, fmt.Errorf("sandbox wechat pay of order %s: %w", o.ID, err)
-		}
-		cur, err := s.store.Get(ctx, tenantID, o.ID)
-		if err != nil {
-			return Order{}, err
-		}
-		if cur.Status == PendingPayment {
-			if _, err := s.queryWeChatPay(ctx, tenantID, acct, o.ID); err != nil {
-				return Order{}, err
-			}
-		}
-	} else if o.TransactionID == "" { // cancelled before it was paid
-		return Order{}, fault.Conflict("cannot pay an order that is %s", words(o.Status))
+		return o, nil
 	}
-	return s.store.Get(ctx, tenantID, o.ID)
+	if s.clock().After(o.ExpiresAt) {
+		return Order{}, fault.Conflict("the payment deadline for this order has passed")
+	}
+	if openID == "" {
+		openID = sandboxOpenID(o.FanID)
+	}
+	if err := s.prepay(ctx, tenantID, acct, o, openID, notifyURL); err != nil && !errors.Is(err, errAlreadyPaid) {
+		return Order{}, err
+	}
+	if _, err := s.wechatPay().sim.Pay(ctx, acct.MchID, o.ID); err != nil {
+		return Order{}, fmt.Errorf("sandbox wechat pay of order %s: %w", o.ID, err)
+	}
+	cur, err := s.store.Get(ctx, tenantID, o.ID)
+	if err != nil || cur.Status != PendingPayment {
+		return cur, err
+	}
+	if _, err := s.queryWeChatPay(ctx, tenantID, acct, o.ID); err != nil {
+		return Order{}, err
+	}
+	if cur, err = s.store.Get(ctx, tenantID, o.ID); err == nil && cur.Status == PendingPayment {
+		s.paymentStarted(ctx, tenantID, cur) // not paid after all: the query job asks on
+	}
+	return cur, err
 }
 
 func randomHex(n int) string {

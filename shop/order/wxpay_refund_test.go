@@ -282,3 +282,73 @@ func TestTestModeRefundAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestWeChatRefundNotificationBeforePayment: WeChat Pay's notifications
+// arrive out of order — the refund's before the payment's. The payment's
+// notification is held at WeChat Pay, the query job learns of the payment,
+// the merchant refunds it all, and then the refund's notification comes
+// first and the payment's after it, each twice at once. The end state is
+// the right one: the order refunded once (money, event, restock), the
+// payment recorded once and not flagged for a refund (it paid this order;
+// its late notice is a repeat), the order never back to paid.
+func TestWeChatRefundNotificationBeforePayment(t *testing.T) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
+		ctx := context.Background()
+		r := newPayRig(t, e, false)
+		ks := &keyedStock{keys: map[string]int64{}}
+		r.svc.SetRestocker(ks)
+		o, _ := r.prepay(5000)
+		r.sim.SetRule(r.acct.MchID, paysim.Rule{Hold: true, Repeat: 2})
+		tx, err := r.sim.Pay(ctx, r.acct.MchID, o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.get(o.ID); got.Status != PendingPayment {
+			t.Fatalf("paid before any notification or query: %s", got.Status)
+		}
+		// No notification: the query job asks (the prepay scheduled it).
+		r.clock = r.clock.Add(40 * time.Second)
+		if rep, err := r.svc.QueryPayments(ctx, r.tenant); err != nil || rep.Settled != 1 {
+			t.Fatalf("query pass: %+v %v", rep, err)
+		}
+		res, err := r.refund(o, 5000, true)
+		if err != nil || res.Refund.Status != RefundProcessing {
+			t.Fatalf("refund: %+v %v", res.Refund, err)
+		}
+		// Both notifications were held: the refund's goes first.
+		if got := r.get(o.ID); got.Status != Paid || got.Refunds[0].State() != RefundProcessing {
+			t.Fatalf("before the notifications: %s, refund %s", got.Status, got.Refunds[0].State())
+		}
+		r.sim.Release(ctx, true)
+
+		got := r.get(o.ID)
+		if got.Status != Refunded || got.Paid != 5000 || got.Refunded != 5000 || got.Refundable != 0 || got.Refunding != 0 ||
+			got.TransactionID != tx.TransactionID || len(got.Refunds) != 1 || got.Refunds[0].State() != RefundSucceeded {
+			t.Fatalf("end state: %s paid %d refunded %d refundable %d refunding %d refunds %+v",
+				got.Status, got.Paid, got.Refunded, got.Refundable, got.Refunding, got.Refunds)
+		}
+		if ps := r.payments(o.ID); len(ps) != 1 || ps[0].TransactionID != tx.TransactionID || ps[0].Refund != "" {
+			t.Errorf("payments %+v", ps)
+		}
+		if list, err := r.svc.PaymentsToRefund(ctx, r.tenant, "", 0); err != nil || len(list) != 0 {
+			t.Errorf("flagged for a refund: %+v %v", list, err)
+		}
+		if n := r.rec.count(o.ID + "/" + EventPaid); n != 1 {
+			t.Errorf("paid delivered %d times", n)
+		}
+		if n := r.rec.count(o.ID + "/refund:" + res.Refund.ID); n != 1 {
+			t.Errorf("refund event delivered %d times", n)
+		}
+		if ks.units() != 1 || len(ks.keys) != 1 {
+			t.Errorf("restocked %v", ks.keys)
+		}
+		// WeChat Pay knew of both; nothing is left to ask about.
+		if tx, _ := r.sim.Transaction(r.acct.MchID, o.ID); tx.TradeState != paysim.Success {
+			t.Errorf("simulator's order %s", tx.TradeState)
+		}
+		r.clock = r.clock.Add(10 * time.Minute)
+		if rep, err := r.svc.QueryPayments(ctx, r.tenant); err != nil || rep.Queried != 0 || rep.RefundsQueried != 0 {
+			t.Errorf("a later query pass: %+v %v", rep, err)
+		}
+	})
+}

@@ -642,3 +642,67 @@ func TestDueForQuery(t *testing.T) {
 		}
 	}
 }
+
+// TestWeChatPayQueryBackOffEnds: the query job asks only about orders
+// whose buyer started paying at WeChat Pay (a prepay), at 30 s, 1, 2, 4, 8
+// and 16 minutes of age, and then no more (the next would be past the
+// 30-minute expiry): the expiry pass asks a last time, cancels the order
+// and closes it at WeChat Pay. An order abandoned before paying is never
+// asked about.
+func TestWeChatPayQueryBackOffEnds(t *testing.T) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
+		ctx := context.Background()
+		r := newPayRig(t, e, false)
+		r.sim.SetRule(r.acct.MchID, paysim.Rule{Drop: true})
+		p := r.product("Tea", 800, 10)
+		abandoned := r.mustPlace(r.buyer, CartItemRequest{ProductID: p.ID, Qty: 1})
+		if got := r.get(abandoned.ID); got.NextQueryAt != nil {
+			t.Fatalf("an order never prepaid is to be asked about at %s", got.NextQueryAt)
+		}
+		unpaid, _ := r.prepay(1000)
+		if got := r.get(unpaid.ID); got.NextQueryAt == nil || !got.NextQueryAt.Equal(unpaid.CreatedAt.Add(30*time.Second)) {
+			t.Fatalf("after the prepay: next query at %v", got.NextQueryAt)
+		}
+		start := r.clock
+		var askedAt []time.Duration
+		for pass := 1; pass < 30; pass++ { // a pass a minute, up to the expiry
+			r.clock = start.Add(time.Duration(pass)*time.Minute - 20*time.Second)
+			rep, err := r.svc.QueryPayments(ctx, r.tenant)
+			if err != nil || rep.Failed != 0 || rep.Settled != 0 {
+				t.Fatalf("pass %d: %+v %v", pass, rep, err)
+			}
+			for range rep.Queried {
+				askedAt = append(askedAt, r.clock.Sub(unpaid.CreatedAt))
+			}
+		}
+		want := []time.Duration{40 * time.Second, 100 * time.Second, 160 * time.Second, 280 * time.Second, 520 * time.Second, 1000 * time.Second}
+		if len(askedAt) != len(want) {
+			t.Fatalf("asked at ages %v, want %v", askedAt, want)
+		}
+		for i := range want {
+			if askedAt[i] != want[i] {
+				t.Fatalf("asked at ages %v, want %v", askedAt, want)
+			}
+		}
+		if got := r.get(unpaid.ID); got.NextQueryAt != nil || got.Status != PendingPayment {
+			t.Errorf("after the back-off: %s, next query at %v", got.Status, got.NextQueryAt)
+		}
+		// The expiry pass asks a last time, cancels, and closes it at WeChat Pay.
+		r.clock = start.Add(31 * time.Minute)
+		jr, err := r.svc.RunJobs(ctx, r.tenant)
+		if err != nil || jr.Expired != 2 {
+			t.Fatalf("expiry pass: %+v %v", jr, err)
+		}
+		for _, id := range []string{abandoned.ID, unpaid.ID} {
+			if got := r.get(id); got.Status != Cancelled {
+				t.Errorf("order %s: %s", id, got.Status)
+			}
+		}
+		if tx, _ := r.sim.Transaction(r.acct.MchID, unpaid.ID); tx.TradeState != paysim.Closed {
+			t.Errorf("WeChat Pay's order is %s after the expiry", tx.TradeState)
+		}
+		if rep, err := r.svc.QueryPayments(ctx, r.tenant); err != nil || rep.Queried != 0 {
+			t.Errorf("after the expiry: %+v %v", rep, err)
+		}
+	})
+}

@@ -65,6 +65,7 @@ type Syncer struct {
 	shops   ShopLister
 	client  *source.Client
 	images  ImageStore // nil: images are not copied (images.go)
+	due     DueIndex   // nil: the schedule is kept in memory (schedule.go)
 	log     *slog.Logger
 	now     func() time.Time
 	// BatchSize is how many products are applied between checkpoints.
@@ -256,6 +257,7 @@ func (s *Syncer) launch(tenantID, other string, slot chan struct{}, begin func(c
 	}
 	s.active[tenantID] = a
 	s.mu.Unlock()
+	s.lookAt(tenantID, s.now().Add(leaseTTL)) // a run dies with its process: the scheduler resumes it
 
 	type started struct {
 		run Run

@@ -63,6 +63,10 @@ type Engine struct {
 	// MongoDB
 	client   *mongo.Client
 	dbPrefix string
+	// place is where shops are (placement.go); moves, the writes running
+	// per shop and the shops a move froze.
+	place placements
+	moves moves
 }
 
 // OpenSQLite opens (creating if needed) the SQLite engine in dir: the
@@ -134,7 +138,7 @@ func OpenMongo(ctx context.Context, uri, dbPrefix string, opts *options.ClientOp
 		_ = client.Disconnect(context.Background())
 		return nil, fmt.Errorf("ping mongodb: %w", err)
 	}
-	platform.Mongo = append(slices.Clip(platform.Mongo), tenantSchemas)
+	platform.Mongo = append(slices.Clip(platform.Mongo), tenantSchemas, placementsColl, poolsColl)
 	e := &Engine{kind: Mongo, schemas: schemas, platform: platform, client: client, dbPrefix: dbPrefix,
 		stopJanitor: make(chan struct{})}
 	if err := e.ensurePlatformMongo(ctx); err != nil {
@@ -159,6 +163,9 @@ func (e *Engine) Describe() string {
 			abs = e.dir
 		}
 		return "sqlite files in " + abs
+	}
+	if p := e.PlacementConfig(); p.Pooled {
+		return "mongodb databases " + e.dbPrefix + ", pooled " + e.poolDBName(p.Pool, 1) + "… (new shops) and " + e.dbPrefix + "_t_<tenant>"
 	}
 	return "mongodb databases " + e.dbPrefix + " and " + e.dbPrefix + "_t_<tenant>"
 }
@@ -229,8 +236,10 @@ func (e *Engine) Close() error {
 
 // Provision creates the tenant's database and applies every schema. It is
 // idempotent. On SQLite the file is created and migrated as every open does
-// (a file already at this schema version runs no statement); on MongoDB the
-// indexes are ensured and the shop's schema version recorded (Upgrade).
+// (a file already at this schema version runs no statement); on MongoDB a
+// new shop is placed (placement.go: in a pooled database when SetPlacement
+// says so, whose schema is applied once, or a database of its own, whose
+// indexes are ensured and the shop's schema version recorded: Upgrade).
 func (e *Engine) Provision(ctx context.Context, tenantID string) error {
 	if !ValidID(tenantID) {
 		return fmt.Errorf("provision: malformed tenant id %q", tenantID)
@@ -246,15 +255,19 @@ func (e *Engine) Provision(ctx context.Context, tenantID string) error {
 		e.release(tf)
 		return nil
 	}
-	db := e.client.Database(e.tenantDBName(tenantID))
-	for _, s := range e.schemas {
-		for _, c := range s.Mongo {
-			if err := ensureMongoIndexes(ctx, db.Collection(c.Name), c.Indexes); err != nil {
-				return fmt.Errorf("schema %s for tenant %s: %w", s.Name, tenantID, err)
-			}
-		}
+	if e.PlacementConfig().Pooled {
+		return e.provisionPooled(ctx, tenantID)
 	}
-	return e.recordMongoSchema(ctx, tenantID)
+	d, found, err := e.readPlacement(ctx, tenantID)
+	switch {
+	case err != nil:
+		return err
+	case found && d.Pooled:
+		return e.ensurePool(ctx, d.DB)
+	case found:
+		return e.provisionOwn(ctx, tenantID, d.DB)
+	}
+	return e.provisionOwn(ctx, tenantID, e.tenantDBName(tenantID))
 }
 
 // execSchema runs one schema statement; an ADD COLUMN whose column is
@@ -313,9 +326,10 @@ func (e *Engine) SQL(tenantID string) (*SQLScope, error) {
 	return &SQLScope{e: e, tenantID: tenantID}, nil
 }
 
-// Mongo returns the tenant-scoped accessor to a tenant's MongoDB database.
+// Mongo returns the tenant-scoped accessor to a tenant's MongoDB data, in
+// its own database or a pooled one (see placement.go).
 func (e *Engine) Mongo(tenantID string) *MongoScope {
-	return &MongoScope{db: e.client.Database(e.tenantDBName(tenantID)), tenantID: tenantID, e: e}
+	return &MongoScope{tenantID: tenantID, e: e}
 }
 
 // ByKind picks the store written for e's kind: every domain package's

@@ -7,9 +7,10 @@
 // violations.
 //
 // Every tenant record carries tenant_id and every tenant query filters on it,
-// even though each tenant already has its own database: the accessors add the
-// filter so no handler can forget it, and it lets the Mongo engine pool many
-// small tenants into one database later without touching the domain code.
+// even where a tenant has a database of its own: the accessors add the
+// filter so no handler can forget it, and it is what lets the Mongo engine
+// pool many small tenants into one database (placement.go) without touching
+// the domain code.
 //
 // Writes to a SQLite file go through one writer per file with group commit
 // (writer.go): a SQLScope.Tx function must touch the database only through

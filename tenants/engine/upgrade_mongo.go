@@ -60,11 +60,64 @@ func (e *Engine) upgradeMongo(ctx context.Context, tenantIDs []string, workers i
 	for _, c := range current {
 		done[c.ID] = true
 	}
+	// Pooled shops: their database's schema is the pool's, applied once.
+	pooled, pools, err := e.pooledShops(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range pooled {
+		done[id] = true
+	}
+	for _, db := range pools {
+		if err := e.ensurePool(ctx, db); err != nil {
+			return 0, err
+		}
+	}
 	var todo []string
 	for _, id := range tenantIDs {
 		if ValidID(id) && !done[id] {
 			todo = append(todo, id)
 		}
 	}
-	return len(todo), forEach(ctx, todo, workers, func(id string) error { return e.Provision(ctx, id) })
+	// An existing shop stays where it is: pooled ones are done above, the
+	// others have a database of their own (Provision would pool a shop it
+	// takes for new).
+	return len(todo), forEach(ctx, todo, workers, func(id string) error {
+		d, found, err := e.readPlacement(ctx, id)
+		switch {
+		case err != nil:
+			return err
+		case found && d.Pooled:
+			return e.ensurePool(ctx, d.DB)
+		case found:
+			return e.provisionOwn(ctx, id, d.DB)
+		}
+		return e.provisionOwn(ctx, id, e.tenantDBName(id))
+	})
+}
+
+// pooledShops lists the shops placed in a pooled database and those
+// databases.
+func (e *Engine) pooledShops(ctx context.Context) (shops, dbs []string, err error) {
+	cur, err := e.PlatformMongo().Collection(placementsColl.Name).Find(ctx, bson.D{{Key: "pooled", Value: true}},
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: "db", Value: 1}}))
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the tenant directory: %w", err)
+	}
+	var docs []struct {
+		ID string `bson:"_id"`
+		DB string `bson:"db"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, nil, fmt.Errorf("read the tenant directory: %w", err)
+	}
+	seen := map[string]bool{}
+	for _, d := range docs {
+		shops = append(shops, d.ID)
+		if !seen[d.DB] {
+			seen[d.DB] = true
+			dbs = append(dbs, d.DB)
+		}
+	}
+	return shops, dbs, nil
 }

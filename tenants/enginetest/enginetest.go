@@ -23,8 +23,10 @@ package enginetest
 
 import (
 	"context"
+	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -49,15 +51,20 @@ var (
 	checkers sync.Map // *engine.Engine -> *checker
 )
 
-// Kinds runs fn once per engine, as subtests named "sqlite" and "mongo".
-// Each run gets a fresh engine with schemas applied to every tenant it
-// provisions: SQLite files in a t.TempDir(), or MongoDB databases under a
-// prefix of their own (so tests never share data), on the in-process
-// FerretDB or on the MongoDB at MICROSHOP_TEST_MONGODB_URI. The engine is
-// closed when the subtest ends; on Mongo its queries are checked against the
-// declared indexes then, and its databases dropped.
+// Kinds runs fn once per engine, as subtests named "sqlite" and "mongo",
+// and "pooled" (MongoDB with every shop in a pooled database) unless
+// PooledKind is off. Each run gets a fresh engine with schemas applied to
+// every tenant it provisions: SQLite files in a t.TempDir(), or MongoDB
+// databases under a prefix of their own (so tests never share data), on
+// the in-process FerretDB or on the MongoDB at MICROSHOP_TEST_MONGODB_URI.
+// The engine is closed when the subtest ends; on Mongo its queries are
+// checked against the declared indexes then, and its databases dropped.
 func Kinds(t *testing.T, schemas []engine.Schema, fn func(t *testing.T, e *engine.Engine)) {
 	t.Helper()
+	if onlyPooled.Load() {
+		Pooled(t, schemas, fn)
+		return
+	}
 	t.Run(string(engine.SQLite), func(t *testing.T) {
 		e, err := tenants.OpenSQLite(t.TempDir(), schemas...)
 		if err != nil {
@@ -72,6 +79,48 @@ func Kinds(t *testing.T, schemas []engine.Schema, fn func(t *testing.T, e *engin
 	})
 	t.Run(string(engine.Mongo), func(t *testing.T) {
 		e, chk := openMongo(t, schemas)
+		t.Cleanup(func() {
+			t.Helper()
+			chk.report(t)
+		})
+		fn(t, e)
+	})
+	if PooledKind {
+		Pooled(t, schemas, fn)
+	}
+}
+
+// PooledKind makes Kinds run a third case, "pooled": the Mongo engine
+// with every shop it provisions placed in one pooled database, so each
+// store's contract holds when shops share a database (the scope's
+// tenant_id and qualified _ids, the schema applied once per database). A
+// test binary whose Kinds cases are slow and whose isolation is covered
+// otherwise (the server's: server/pooled_test.go) turns it off in an init;
+// MICROSHOP_TEST_POOLED=0 turns it off for a run.
+var PooledKind = os.Getenv("MICROSHOP_TEST_POOLED") != "0"
+
+// onlyPooled makes Kinds run the pooled case alone (OnlyPooled).
+var onlyPooled atomic.Bool
+
+// OnlyPooled runs test with every Kinds inside it running the "pooled"
+// case alone: an existing test written for Kinds, run again on pooled
+// placement without copying it (the server's isolation walk). Not for
+// parallel tests: the switch is the test binary's.
+func OnlyPooled(t *testing.T, test func(t *testing.T)) {
+	t.Helper()
+	onlyPooled.Store(true)
+	defer onlyPooled.Store(false)
+	test(t)
+}
+
+// Pooled runs fn as the subtest "pooled": a fresh Mongo engine placing
+// every shop in a pooled database (engine.SetPlacement), queries checked
+// against the declared indexes as pooled databases have them.
+func Pooled(t *testing.T, schemas []engine.Schema, fn func(t *testing.T, e *engine.Engine)) {
+	t.Helper()
+	t.Run("pooled", func(t *testing.T) {
+		e, chk := openMongo(t, schemas)
+		e.SetPlacement(engine.Placement{Pooled: true})
 		t.Cleanup(func() {
 			t.Helper()
 			chk.report(t)

@@ -391,7 +391,7 @@ func TestKinds(t *testing.T) {
 			}
 		}
 	})
-	if fmt.Sprint(kinds) != "[sqlite mongo]" {
+	if fmt.Sprint(kinds) != "[sqlite mongo mongo]" { // the third: pooled (PooledKind)
 		t.Errorf("ran on %v", kinds)
 	}
 	if uri := MongoURI(t); !regexp.MustCompile(`^mongodb(\+srv)?://`).MatchString(uri) {
@@ -406,6 +406,8 @@ func TestKindsDropsDatabases(t *testing.T) {
 	t.Run("engine", func(t *testing.T) {
 		e, chk := openMongo(t, []engine.Schema{widgets})
 		prefix = chk.prefix
+		Tenant(t, e)
+		e.SetPlacement(engine.Placement{Pooled: true}) // and a pooled database
 		Tenant(t, e)
 		if err := e.Mongo(Tenant(t, e)).C("widgets").InsertOne(context.Background(), bson.D{{Key: "sku", Value: "x"}}); err != nil {
 			t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 // query is one filter (and sort) a command sent to the server.
 type query struct {
 	platform   bool // the platform database; else a tenant database
+	pooled     bool // a pooled database (many shops); else one shop's own
 	db         string
 	collection string
 	command    string
@@ -71,11 +72,13 @@ func (c *checker) allowFullScan(collection, reason string) {
 // started records the queries in one command. The driver calls it on the
 // goroutine that sends the command, so the caller's frames are on the stack.
 func (c *checker) started(_ context.Context, ev *event.CommandStartedEvent) {
-	var platform bool
+	var platform, pooled bool
 	switch {
 	case ev.DatabaseName == c.prefix:
 		platform = true
 	case strings.HasPrefix(ev.DatabaseName, c.prefix+"_t_"):
+	case strings.HasPrefix(ev.DatabaseName, c.prefix+"_p_"):
+		pooled = true
 	default:
 		return // admin, config, local, or another prefix's
 	}
@@ -90,7 +93,7 @@ func (c *checker) started(_ context.Context, ev *event.CommandStartedEvent) {
 		return
 	}
 	for _, q := range qs {
-		q.platform, q.db, q.command, q.caller = platform, ev.DatabaseName, ev.CommandName, caller
+		q.platform, q.pooled, q.db, q.command, q.caller = platform, pooled, ev.DatabaseName, ev.CommandName, caller
 		c.queries = append(c.queries, q)
 	}
 }

@@ -57,6 +57,8 @@ func (v verdict) String() string {
 //     keys in order, right after a prefix of equality-constrained keys, all
 //     in the index's direction or all reversed: the index yields the order,
 //     no in-memory sort;
+//     A limited query with no condition on a platform collection, sorted
+//     in an index's order, is served too (a page walked from one end);
 //  4. in a tenant database the used prefix holds more than tenant_id: one
 //     database per shop means tenant_id alone selects every document of the
 //     collection. A query bounded by tenant_id alone is a shopScan, unless
@@ -123,6 +125,12 @@ func indexVerdict(idx index, cm map[string]cond, q query) verdict {
 		used++
 	}
 	if used == 0 {
+		// A page of a whole platform collection in an index's order (the
+		// operator's list of shops): the index is walked from one end and
+		// the walk stops at the limit.
+		if q.platform && q.limited && len(cm) == 0 && len(q.sort) > 0 && sortFromIndex(ix, cm, q.sort) {
+			return served
+		}
 		return unserved
 	}
 	inPrefix := map[string]bool{}

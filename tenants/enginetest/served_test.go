@@ -104,6 +104,10 @@ func TestJudge(t *testing.T) {
 		{"update of one by a residual condition", d{e("tenant_id", "t"), e("locked", d{e("$exists", false)})}, nil, orders, shopScan, true, false},
 		{"one settings document by _id", d{e("tenant_id", "t"), e("_id", "settings")}, nil, byShop, served, false, false},
 		{"platform: tenant_id is a real bound there", d{e("tenant_id", "t")}, d{e("created_at", -1)}, byShop, served, false, true},
+		{"platform: a page of the whole collection in reverse index order", d{}, d{e("tenant_id", -1), e("created_at", 1)}, byShop, served, true, true},
+		{"platform: the whole collection, no limit", d{}, d{e("tenant_id", -1), e("created_at", -1)}, byShop, unserved, false, true},
+		{"platform: a page sorted in memory", d{}, d{e("created_at", -1)}, byShop, unserved, true, true},
+		{"tenant database: a page of the whole collection", d{}, d{e("tenant_id", -1), e("created_at", -1)}, byShop, unserved, true, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -141,7 +141,7 @@ func dropDatabases(prefix string) error {
 		return err
 	}
 	for _, n := range names {
-		if n == prefix || strings.HasPrefix(n, prefix+"_t_") {
+		if n == prefix || strings.HasPrefix(n, prefix+"_t_") || strings.HasPrefix(n, prefix+"_p_") {
 			if err := server.admin.Database(n).Drop(ctx); err != nil {
 				return fmt.Errorf("drop %s: %w", n, err)
 			}

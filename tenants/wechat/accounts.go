@@ -59,6 +59,9 @@ type Accounts struct {
 	log      *slog.Logger
 	now      func() time.Time
 	keyedLocks
+	// component is the platform's WeChat third-party platform, through
+	// which shops authorise their accounts (component.go); nil: none.
+	component *Component
 
 	mu    sync.Mutex
 	cache map[string]cachedAccount
@@ -209,7 +212,7 @@ func (a *Accounts) Account(ctx context.Context, tenantID string) (*Account, erro
 	if ok && now.Before(c.expires) {
 		return c.acct, c.err
 	}
-	s, err := a.Settings(ctx, tenantID)
+	s, auth, err := a.accountSettings(ctx, tenantID) // an authorised account first (component.go)
 	if err != nil && !errors.Is(err, fault.ErrNotFound) && !errors.Is(err, fault.ErrConflict) {
 		return nil, err // do not cache outages
 	}
@@ -217,8 +220,10 @@ func (a *Accounts) Account(ctx context.Context, tenantID string) (*Account, erro
 	// without settings (the console says why).
 	var acct *Account
 	if err == nil {
-		if ok && c.acct != nil && c.acct.Settings.Rev == s.Rev && c.acct.Settings.AppID == s.AppID {
+		if ok && c.acct != nil && c.acct.Settings.Rev == s.Rev && c.acct.Settings.AppID == s.AppID && (c.acct.platform == nil) == (auth == nil) {
 			acct = c.acct // unchanged: keep the client
+		} else if auth != nil {
+			acct = a.authorizedAccount(tenantID, s, *auth)
 		} else {
 			acct = a.newAccount(tenantID, s)
 		}
@@ -251,6 +256,10 @@ type Account struct {
 	oa       *officialaccount.OfficialAccount
 	tokens   *tokenSource
 	accounts *Accounts
+	// platform is set when the shop authorised the account to the
+	// platform's third-party platform (component.go): no AppSecret, pushes
+	// signed with the platform's token and key.
+	platform *authorizedAccount
 }
 
 // AccessToken returns a valid access token.
@@ -311,6 +320,9 @@ func (a *Account) SendTemplate(ctx context.Context, msg *message.TemplateMessage
 // AuthorizeURL is the web-OAuth link (snsapi_base: silent, gives the
 // openid) that returns the browser to redirectURI with a code and state.
 func (a *Account) AuthorizeURL(redirectURI, state string) string {
+	if a.platform != nil {
+		return a.platformAuthorizeURL(redirectURI, state)
+	}
 	u, _ := a.oa.GetOauth().GetRedirectURL(redirectURI, "snsapi_base", state)
 	if base := a.accounts.opts.AuthorizeURL; base != "" {
 		u = strings.Replace(u, "https://open.weixin.qq.com/connect/oauth2/authorize", base, 1)
@@ -321,6 +333,9 @@ func (a *Account) AuthorizeURL(redirectURI, state string) string {
 // OpenID exchanges an OAuth code (single use, five minutes) for the fan's
 // openid.
 func (a *Account) OpenID(ctx context.Context, code string) (string, error) {
+	if a.platform != nil {
+		return a.platformOpenID(ctx, code)
+	}
 	ctx, cancel := context.WithTimeout(ctx, a.accounts.opts.Timeout)
 	defer cancel()
 	res, err := a.oa.GetOauth().GetUserAccessTokenContext(ctx, code)

@@ -87,7 +87,7 @@ func sameString(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a),
 
 // VerifyEcho answers WeChat's server verification (a GET with echostr).
 func (a *Account) VerifyEcho(q url.Values) (string, error) {
-	if err := checkSignature(a.Settings.Token, q, a.accounts.now()); err != nil {
+	if err := checkSignature(a.pushSettings().Token, q, a.accounts.now()); err != nil {
 		return "", err
 	}
 	echo := q.Get("echostr")
@@ -101,7 +101,7 @@ func (a *Account) VerifyEcho(q url.Values) (string, error) {
 // and returns the answer for WeChat. Errors are *fault.Error: 403 for a
 // forged push, 400 for a body WeChat would never send; or the handler's.
 func (a *Account) ServePush(r *http.Request, body []byte, handle PushHandler) (Reply, error) {
-	return servePush(a.accounts.now(), a.Settings, a.tokens, r, body, handle)
+	return servePush(a.accounts.now(), a.pushSettings(), a.tokens, r, body, handle)
 }
 
 // ServePush is Account.ServePush for given settings, checking the push's

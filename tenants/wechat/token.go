@@ -57,6 +57,9 @@ type tokenSource struct {
 	appID    string
 	secret   string
 	fetchURL string
+	// fetch, if set, gets a new token instead of fetchURL (the component
+	// token, authorisers' tokens, JS-API tickets: component.go, jssdk.go).
+	fetch func(ctx context.Context) (credential.ResAccessToken, error)
 }
 
 func newTokenSource(a *Accounts, tenantID string, s Settings) *tokenSource {
@@ -130,7 +133,7 @@ func (t *tokenSource) GetAccessTokenContext(ctx context.Context) (string, error)
 	if c2, ok2, err := t.read(ctx, t.a.now()); err == nil && ok2 && t.a.now().Before(c2.due) {
 		return c2.token, nil
 	}
-	res, err := credential.GetTokenFromServerContext(ctx, t.fetchURL)
+	res, err := t.fetchToken(ctx)
 	if err != nil {
 		if ok && t.a.now().Before(c.expires) {
 			t.a.log.Warn("wechat access token refresh failed; using the current one", "app_id", t.appID, "err", err)

@@ -40,6 +40,10 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.cashier(w, r) // the buyer's browser, not a merchant
 		return
 	}
+	if strings.HasPrefix(r.URL.Path, ControlPrefix) {
+		s.control(w, r) // the sandbox in another process (remote.go)
+		return
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
 		s.answer(w, http.StatusBadRequest, apiError("PARAM_ERROR", "unreadable body"))

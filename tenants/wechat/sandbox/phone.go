@@ -69,6 +69,9 @@ type OutboxPage struct {
 // app's.
 func (p *Phone) settings(c echo.Context) (tenants.Tenant, wechat.Settings, error) {
 	t := tenants.FromContext(c)
+	if s, ok := p.authorized(c.Request().Context(), t.ID); ok {
+		return t, s, nil // an account the shop authorised to the platform (component_page.go)
+	}
 	s, err := p.accounts.Settings(c.Request().Context(), t.ID)
 	if err != nil {
 		return t, wechat.Settings{}, err
@@ -189,7 +192,7 @@ func (p *Phone) outbox(c echo.Context) error {
 // deliver sends msg to the shop's push endpoint the way WeChat does and
 // hands a passive reply to the fan. It returns the endpoint's status.
 func (p *Phone) deliver(orig *http.Request, t tenants.Tenant, s wechat.Settings, openID string, msg []byte) (int, error) {
-	status, body, err := Deliver(orig.Context(), p.push, orig.Host, t.Slug, s, msg, p.sim.now().Unix())
+	status, body, push, err := p.deliverAny(orig, t, s, msg) // to /wx/{slug}, or an authorised account's callback
 	if err != nil {
 		return 0, err
 	}
@@ -197,7 +200,7 @@ func (p *Phone) deliver(orig *http.Request, t tenants.Tenant, s wechat.Settings,
 		p.log.Warn("sandbox push refused", "tenant", t.ID, "status", status, "body", string(body))
 		return status, nil
 	}
-	raw, err := wechat.OpenReply(s, body)
+	raw, err := wechat.OpenReply(push, body)
 	if err != nil {
 		p.log.Warn("sandbox push reply unreadable", "tenant", t.ID, "err", err)
 		return status, nil

@@ -32,6 +32,9 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/sns/oauth2/access_token":
 		s.oauthToken(w, r)
 	default:
+		if s.componentAPI(w, r) { // the third-party platform (component.go)
+			return
+		}
 		writeJSON(w, apiErr(48001, "api unauthorized (the sandbox does not simulate "+r.URL.Path+")"))
 	}
 }

@@ -50,6 +50,7 @@ type Simulator struct {
 	tickets map[string]*ticket
 	codes   map[string]*oauthCode
 	msgID   int64
+	comp    componentState // the third-party platform (component.go)
 
 	ln   net.Listener
 	srv  *http.Server
@@ -73,6 +74,7 @@ type app struct {
 	massRequests     []time.Time
 	massClientIDs    map[string]int64
 	lastCreate       map[string]int64
+	ext              appExtra // menu, industry, templates added from the library (menu.go)
 }
 
 // New returns a simulator; Start serves its API.

@@ -51,7 +51,7 @@ func templateByID(id string) (Template, bool) {
 	return Template{}, false
 }
 
-func (s *Simulator) templateList(_ *app, _ *http.Request, _ []byte) any {
+func (s *Simulator) templateList(a *app, _ *http.Request, _ []byte) any {
 	type item struct {
 		TemplateID      string `json:"template_id"`
 		Title           string `json:"title"`
@@ -63,6 +63,9 @@ func (s *Simulator) templateList(_ *app, _ *http.Request, _ []byte) any {
 	list := make([]item, len(Templates))
 	for i, t := range Templates {
 		list[i] = item{TemplateID: t.ID, Title: t.Title, PrimaryIndustry: "IT科技", DeputyIndustry: "互联网|电子商务", Content: t.Content}
+	}
+	for _, t := range a.ext.templates { // added from the library (menu.go)
+		list = append(list, item{TemplateID: t.ID, Title: t.Title, PrimaryIndustry: "IT科技", DeputyIndustry: "互联网|电子商务", Content: t.Content})
 	}
 	return map[string]any{"errcode": 0, "errmsg": "ok", "template_list": list}
 }
@@ -100,7 +103,7 @@ func (s *Simulator) templateSend(a *app, _ *http.Request, body []byte) any {
 }
 
 func (s *Simulator) checkTemplate(a *app, to, id string, data map[string]string, now time.Time) errBody {
-	t, known := templateByID(id)
+	t, known := a.template(id) // the account's own, or a shared sandbox one (menu.go)
 	if !known {
 		return apiErr(40037, "invalid template_id")
 	}
