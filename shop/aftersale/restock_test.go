@@ -187,3 +187,62 @@ func TestRestockAfterFailure(t *testing.T) {
 		f.oneRefund(r2.ID, 3000)
 	})
 }
+
+// TestReturnThenRefundRestock: a line's returns and a refund that
+// restocks the whole order name the same units, so a unit comes back once
+// whichever path puts it back first: a return of 1 of line 0's 2 units,
+// then the merchant's refund with restock of the whole order, then a
+// return of the other unit leave line 0's product where it was before the
+// order (100), not above it; two returns of one unit each of a line bring
+// both back.
+func TestReturnThenRefundRestock(t *testing.T) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
+		ctx := context.Background()
+		f := newFixture(t, e)
+		f.svc.SetRestocker(f.cat)
+		f.orders.SetRestocker(f.cat)
+		fanID := engine.NewID()
+		o := f.order(fanID, order.Completed)
+		giveBack := func(o order.Order, amount int64) {
+			t.Helper()
+			r := f.create(fanID, o.ID, CreateRequest{Type: ReturnRefund, Reason: "does not fit", Amount: amount,
+				Lines: []LineRequest{{Line: line(0), Quantity: 1}}})
+			if _, err := f.svc.Approve(ctx, f.shop, r.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.svc.ShipBack(ctx, f.shop, fanID, r.ID, ReturnRequest{Carrier: "SF", TrackingNo: "SF9"}); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := f.svc.ConfirmReturn(ctx, f.shop, r.ID); err != nil || got.Status != Refunded {
+				t.Fatalf("confirm the return: %+v %v", got, err)
+			}
+		}
+		line0, line1 := o.Lines[0].ProductID, o.Lines[1].ProductID
+		giveBack(o, 1000)
+		if got := f.stock(line0); got != 99 {
+			t.Fatalf("after the first return: stock %d, want 99", got)
+		}
+		if _, err := f.orders.Refund(ctx, f.shop, o.ID, order.RefundRequest{Amount: 1000, Reason: "goodwill", Restock: true}); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.stock(line0); got != 100 {
+			t.Errorf("after the refund with restock: line 0 stock %d, want 100 (its other unit only)", got)
+		}
+		if got := f.stock(line1); got != 100 {
+			t.Errorf("after the refund with restock: line 1 stock %d, want 100", got)
+		}
+		giveBack(o, 1000)
+		if got := f.stock(line0); got != 100 {
+			t.Errorf("after the second return: stock %d, want 100 (its unit was back already)", got)
+		}
+
+		// Two returns of one unit each of the same line: the second takes
+		// the line's next unit, so both come back.
+		o2 := f.order(fanID, order.Completed)
+		giveBack(o2, 1000)
+		giveBack(o2, 1000)
+		if got := f.stock(o2.Lines[0].ProductID); got != 100 {
+			t.Errorf("after two returns of one unit each: stock %d, want 100", got)
+		}
+	})
+}

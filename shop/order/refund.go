@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"microshop/tenants/engine"
 	"microshop/tenants/fault"
@@ -29,7 +30,7 @@ type RefundRequest struct {
 	Amount int64  `json:"amount"`
 	Reason string `json:"reason"`
 	// Restock puts the order's units back on their products when the
-	// refund succeeds (once per order line).
+	// refund succeeds (each unit once, whatever came back by a return).
 	Restock bool `json:"restock"`
 	// NotifyURL is where WeChat Pay sends the refund's notification (set
 	// by the handler from the server's public address).
@@ -56,9 +57,15 @@ func (s *Service) SetRestocker(r Restocker) {
 	s.Subscribe(restocker{s})
 }
 
-// restockKey names the restocking of line i of order id: once per line,
-// however many refunds of the order ask for it.
-func restockKey(orderID string, i int) string { return "restock:" + holdKey(orderID, i) }
+// RestockKey names unit u (0-based) of line i of order id coming back on
+// sale: every path that puts units back (a refund with restock here, a
+// returned parcel in shop/aftersale) names the units it puts back this
+// way, so each unit comes back once however the paths race or follow each
+// other (a return of 2 of a line's 3 units, then a refund restocking the
+// whole line, puts back 3, not 5).
+func RestockKey(orderID string, i int, u int64) string {
+	return "restock:" + holdKey(orderID, i) + ":" + strconv.FormatInt(u, 10)
+}
 
 // restocker puts an order's units back when a refund that asked for it
 // succeeded (its event is delivered).
@@ -73,8 +80,10 @@ func (r restocker) OrderEvent(ctx context.Context, tenantID string, o Order, ev 
 		return nil
 	}
 	for n, l := range o.Lines {
-		if err := r.s.restock.Restock(ctx, tenantID, restockKey(o.ID, n), l.ProductID, l.SKUID, l.Qty); err != nil {
-			return fmt.Errorf("restock order %s line %d: %w", o.ID, n, err)
+		for u := range l.Qty {
+			if err := r.s.restock.Restock(ctx, tenantID, RestockKey(o.ID, n, u), l.ProductID, l.SKUID, 1); err != nil {
+				return fmt.Errorf("restock order %s line %d: %w", o.ID, n, err)
+			}
 		}
 	}
 	return nil
