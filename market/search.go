@@ -83,7 +83,11 @@ func (s *Service) Search(ctx context.Context, q Query) (Results, error) {
 	ix := s.idx()
 	key := answerKey{text: q.Text, category: q.Category, offset: offset, limit: q.Limit}
 	stamp := answerStamp{index: ix, version: ix.Version(), gen: s.gen.Load()}
-	if res, ok := s.answers.get(key, stamp, time.Now()); ok {
+	res, hit := s.answers.get(key, stamp, time.Now())
+	if s.lookups != nil {
+		s.lookups(hit)
+	}
+	if hit {
 		return res, nil
 	}
 	s.mu.RLock()

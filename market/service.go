@@ -42,6 +42,8 @@ type Options struct {
 
 // Service is the market: listings, the feed from catalogs, search.
 type Service struct {
+	// lookups hears each answer-cache lookup, hit or miss (SetCacheLookups).
+	lookups func(hit bool)
 	store   Store
 	people  PeopleStore
 	shelf   *catalog.Shelf
@@ -453,3 +455,7 @@ func (s *Service) RebuildFeeding(ctx context.Context, refeed func(tenantID strin
 	}
 	return rep, s.RefreshQuality(ctx)
 }
+
+// SetCacheLookups plugs in what hears each lookup of the search answer
+// cache, hit or miss (the server's metrics).
+func (s *Service) SetCacheLookups(fn func(hit bool)) { s.lookups = fn }

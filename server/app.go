@@ -211,6 +211,7 @@ func newServices(ctx context.Context, cfg Config, log *slog.Logger, engine *engi
 		return nil, fmt.Errorf("market: %w", err)
 	}
 	a.market = market.New(market.Options{Store: marketStore, Shelf: a.shelf, Log: log})
+	a.market.SetCacheLookups(a.metrics.cacheLookups("market_answers")) // hits and misses, in /metrics
 	a.shelf.Watch(a.market.Changed)
 	a.images = image.NewService(image.NewStore(engine)) // uploads: product photos, after-sale and review photos
 
@@ -337,6 +338,7 @@ func (a *app) mountRoutes() error {
 	shopSettings.AdminRoutes(admin)
 
 	products := catalog.NewHandlers(a.catalog, a.shelf, cfg.BaseURL)
+	products.SetPageLookups(a.metrics.cacheLookups("storefront_pages")) // hits and misses, in /metrics
 	products.APIRoutes(api)
 	products.AdminRoutes(admin)
 	products.StorefrontRoutes(storefront)

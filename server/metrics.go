@@ -49,6 +49,9 @@ type metrics struct {
 	// wechatCalls are the WeChat SDK's calls to the WeChat API, by API
 	// and outcome (watchWeChatSDK).
 	wechatCalls *prometheus.CounterVec
+	// cache counts lookups of the caches a request reads first (the
+	// storefront's rendered pages, the market's search answers).
+	cache *prometheus.CounterVec
 }
 
 // newMetrics registers the server's collectors on a new registry.
@@ -108,9 +111,13 @@ func newMetrics() *metrics {
 			Help: "Calls to the WeChat API (official accounts: tokens, messages, QR codes, OAuth …), by API path and outcome " +
 				"(ok; error: an answer with a non-zero errcode; refused: a non-2xx status; failed: no answer).",
 		}, []string{"api", "outcome"}),
+		cache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "microshop_cache_lookups_total",
+			Help: "Lookups of a cache, by cache (storefront_pages, market_answers) and outcome (hit, miss).",
+		}, []string{"cache", "outcome"}),
 	}
 	m.registry.MustRegister(m.requests, m.latency, m.jobRuns, m.jobFailures, m.jobDuration, m.placed, m.paid, m.payments,
-		m.batches, m.queued, m.calls, m.wechatCalls,
+		m.batches, m.queued, m.calls, m.wechatCalls, m.cache,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -320,4 +327,20 @@ func weChatError(resp *http.Response) bool {
 type readCloser struct {
 	io.Reader
 	io.Closer
+}
+
+// cacheLookups returns what counts the lookups of the named cache (nil
+// with no metrics).
+func (m *metrics) cacheLookups(name string) func(hit bool) {
+	if m == nil {
+		return nil
+	}
+	hit, miss := m.cache.WithLabelValues(name, "hit"), m.cache.WithLabelValues(name, "miss")
+	return func(ok bool) {
+		if ok {
+			hit.Inc()
+		} else {
+			miss.Inc()
+		}
+	}
 }

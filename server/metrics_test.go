@@ -329,3 +329,27 @@ func TestMetricsCountWeChatCalls(t *testing.T) {
 		t.Errorf("series %v, want the 5 above (other paths uncounted)", calls)
 	}
 }
+
+// TestMetricsCountCacheLookups: the storefront's page cache counts a miss
+// when a page is first rendered and a hit when it is served again.
+func TestMetricsCountCacheLookups(t *testing.T) {
+	cfg := testConfig()
+	cfg.MetricsToken = testMetricsToken
+	_, srv := startAppWith(t, sqliteEngine(t), cfg)
+	s := signUp(t, srv.URL, "cache-metrics")
+	p := s.apiClient(t, srv.URL).createProduct(map[string]any{"title": "Longjing", "price": 3900, "stock": 5})
+	hit := `microshop_cache_lookups_total{cache="storefront_pages",outcome="hit"}`
+	miss := `microshop_cache_lookups_total{cache="storefront_pages",outcome="miss"}`
+	before := scrape(t, srv.URL)
+	shopper := newClient(t, srv.URL)
+	for range 3 {
+		shopper.page("/s/"+s.Slug+"/p/"+p.ID, http.StatusOK)
+	}
+	after := scrape(t, srv.URL)
+	if got := after[miss] - before[miss]; got != 1 {
+		t.Errorf("%s grew by %v, want 1 (the first rendering)", miss, got)
+	}
+	if got := after[hit] - before[hit]; got != 2 {
+		t.Errorf("%s grew by %v, want 2 (the page served again twice)", hit, got)
+	}
+}

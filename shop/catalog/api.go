@@ -19,7 +19,13 @@ type Handlers struct {
 	extras Extras
 	// images is the image store products' pictures go to (SetImages, images.go).
 	images Images
+	// lookups hears each storefront page cache lookup (SetPageLookups).
+	lookups func(hit bool)
 }
+
+// SetPageLookups plugs in what hears each lookup of the storefront's page
+// cache, hit or miss (the server's metrics).
+func (h *Handlers) SetPageLookups(fn func(hit bool)) { h.lookups = fn }
 
 // NewHandlers returns the catalog's handlers. baseURL is the public address
 // printed in QR codes; empty means the address the request came to.

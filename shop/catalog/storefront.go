@@ -128,14 +128,18 @@ func (h *Handlers) cachedPage(c echo.Context, d *Display, key, tmpl string, data
 	// language is the default: a renamed shop must not be served as before.
 	t := tenants.FromContext(c)
 	key = i18n.FromContext(c.Request().Context()) + "|" + t.Name + "|" + t.Lang + "|" + t.TimeZone + "|" + key
-	if b, ok := d.Page(key); ok {
+	b, ok := d.Page(key)
+	if h.lookups != nil {
+		h.lookups(ok)
+	}
+	if ok {
 		return c.HTMLBlob(http.StatusOK, b)
 	}
 	var buf bytes.Buffer
 	if err := c.Echo().Renderer.Render(&buf, tmpl, data(), c); err != nil {
 		return err
 	}
-	b := buf.Bytes()
+	b = buf.Bytes()
 	d.KeepPage(key, b)
 	return c.HTMLBlob(http.StatusOK, b)
 }
