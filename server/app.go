@@ -224,7 +224,7 @@ func newServices(ctx context.Context, cfg Config, log *slog.Logger, engine *engi
 		return nil, err
 	}
 	// The market ranks by credit and ratings, and hides shops a penalty put off it (server/market.go).
-	a.market.SetQuality(marketQuality{a.credit})
+	a.market.SetQuality(marketQuality{credit: a.credit, interaction: a.msgs})
 	a.market.SetRatings(marketRatings{a.reviews})
 	a.market.SetPenalizer(marketPenalties{a.credit})
 	a.setUpMarketSales() // the sales term: paid orders counted, brushing left out

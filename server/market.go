@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"time"
 
 	"microshop/distribution/guide"
 	"microshop/market"
 	"microshop/shop/credit"
+	"microshop/shop/dashboard"
 	"microshop/shop/review"
 )
 
@@ -15,9 +17,12 @@ import (
 // formula's distinct buyers, brushing left out) and repeat buyers are the
 // market's own count of paid orders, kept as order events happen
 // (market/sales.go, fed by setUpMarketSales) and added to these. Fan
-// interaction has no source yet: every shop gets 0, so it moves no shop
-// above another.
-type marketQuality struct{ credit *credit.Service }
+// interaction is the dashboard's: the share of the shop's fans active in
+// the last 7 days (its "healthy" line is 10%).
+type marketQuality struct {
+	credit      *credit.Service
+	interaction dashboard.Interaction
+}
 
 func (q marketQuality) ShopFactors(ctx context.Context, tenantIDs []string) (map[string]market.ShopFactors, error) {
 	out := make(map[string]market.ShopFactors, len(tenantIDs))
@@ -36,6 +41,15 @@ func (q marketQuality) ShopFactors(ctx context.Context, tenantIDs []string) (map
 		}
 		if paid := c.Inputs.Shipping.Paid; paid > 0 {
 			f.AfterSaleRate = float64(c.Inputs.AfterSale.Requests) / float64(paid)
+		}
+		if q.interaction != nil {
+			active7, _, fans, err := q.interaction.Interaction(ctx, id, time.Now())
+			if err != nil {
+				return nil, err
+			}
+			if fans > 0 {
+				f.Interaction = float64(active7) / float64(fans)
+			}
 		}
 		out[id] = f
 	}
