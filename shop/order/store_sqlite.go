@@ -101,10 +101,13 @@ func (s *sqliteStore) List(ctx context.Context, tenantID string, f Filter) ([]Or
 	return list, total, fault.Wrap(err, "list orders")
 }
 
-func (s *sqliteStore) Transition(ctx context.Context, tenantID, id string, from []string, to string, ch Change, ev *Event) (bool, error) {
+// changeAssignments is the SET clause of an order's change to status,
+// with its arguments: the change's fields, the status, and the event
+// appended to the order's events (the outbox then has work).
+func changeAssignments(ch Change, status string, ev *Event) ([]string, []any) {
 	var assign []string
 	var args []any
-	for _, c := range append(ch.sets(), set{"status", to}) {
+	for _, c := range append(ch.sets(), set{"status", status}) {
 		if t, ok := c.value.(time.Time); ok {
 			c.value = engine.TimeText(t)
 		}
@@ -114,6 +117,11 @@ func (s *sqliteStore) Transition(ctx context.Context, tenantID, id string, from 
 		assign = append(assign, "events = json_insert(events, '$[#]', json(?))", "outbox = 1")
 		args = append(args, engine.JSONText(ev))
 	}
+	return assign, args
+}
+
+func (s *sqliteStore) Transition(ctx context.Context, tenantID, id string, from []string, to string, ch Change, ev *Event) (bool, error) {
+	assign, args := changeAssignments(ch, to, ev)
 	args = append(args, id)
 	for _, f := range from {
 		args = append(args, f)
@@ -124,18 +132,7 @@ func (s *sqliteStore) Transition(ctx context.Context, tenantID, id string, from 
 }
 
 func (s *sqliteStore) MarkPaid(ctx context.Context, tenantID, id string, amount int64, ch Change, ev *Event, p Payment) (Order, bool, error) {
-	var assign []string
-	var args []any
-	for _, c := range append(ch.sets(), set{"status", Paid}) {
-		if t, ok := c.value.(time.Time); ok {
-			c.value = engine.TimeText(t)
-		}
-		assign, args = append(assign, c.field+" = ?"), append(args, c.value)
-	}
-	if ev != nil {
-		assign = append(assign, "events = json_insert(events, '$[#]', json(?))", "outbox = 1")
-		args = append(args, engine.JSONText(ev))
-	}
+	assign, args := changeAssignments(ch, Paid, ev)
 	args = append(args, id, PendingPayment, amount)
 	// The order as written comes back with the write (RETURNING): its
 	// events are delivered without reading it again.

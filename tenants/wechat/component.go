@@ -371,6 +371,21 @@ func postJSON(ctx context.Context, uri string, body, out any) error {
 	if err != nil {
 		return err
 	}
+	return decodeAnswer(raw, out)
+}
+
+// getJSON GETs uri and decodes WeChat's answer into out, as postJSON.
+func getJSON(ctx context.Context, uri string, out any) error {
+	raw, err := util.HTTPGetContext(ctx, uri)
+	if err != nil {
+		return err
+	}
+	return decodeAnswer(raw, out)
+}
+
+// decodeAnswer decodes WeChat's answer raw into out; a non-zero errcode is
+// the error.
+func decodeAnswer(raw []byte, out any) error {
 	if err := json.Unmarshal(raw, out); err != nil {
 		return fmt.Errorf("decode WeChat's answer: %w", err)
 	}

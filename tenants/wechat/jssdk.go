@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -47,18 +46,7 @@ func (a *Account) jsapiTickets() *tokenSource {
 			if err != nil {
 				return err
 			}
-			raw, err := util.HTTPGetContext(ctx, jsapiTicketURL+url.QueryEscape(tok))
-			if err != nil {
-				return err
-			}
-			if err := json.Unmarshal(raw, &res); err != nil {
-				return err
-			}
-			if res.ErrCode != 0 {
-				e := res.CommonError
-				return &e
-			}
-			return nil
+			return getJSON(ctx, jsapiTicketURL+url.QueryEscape(tok), &res)
 		})
 		return credential.ResAccessToken{AccessToken: res.Ticket, ExpiresIn: res.ExpiresIn}, err
 	}

@@ -2,7 +2,6 @@ package wechat
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/url"
 	"strings"
@@ -125,23 +124,13 @@ func (a *Account) Menu(ctx context.Context) (Menu, error) {
 		if err != nil {
 			return err
 		}
-		raw, err := util.HTTPGetContext(ctx, menuGetURL+url.QueryEscape(tok))
-		if err != nil {
-			return err
-		}
 		var res struct {
 			util.CommonError
 			Menu Menu `json:"menu"`
 		}
-		if err := json.Unmarshal(raw, &res); err != nil {
-			return err
-		}
-		if res.ErrCode != 0 {
-			e := res.CommonError
-			return &e
-		}
+		err = getJSON(ctx, menuGetURL+url.QueryEscape(tok), &res)
 		m = res.Menu
-		return nil
+		return err
 	})
 	if ErrCode(err) == CodeMenuNone {
 		return Menu{Buttons: []MenuButton{}}, nil
@@ -178,19 +167,8 @@ func (a *Account) DeleteMenu(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		raw, err := util.HTTPGetContext(ctx, menuDeleteURL+url.QueryEscape(tok))
-		if err != nil {
-			return err
-		}
 		var res struct{ util.CommonError }
-		if err := json.Unmarshal(raw, &res); err != nil {
-			return err
-		}
-		if res.ErrCode != 0 {
-			e := res.CommonError
-			return &e
-		}
-		return nil
+		return getJSON(ctx, menuDeleteURL+url.QueryEscape(tok), &res)
 	})
 }
 
@@ -258,23 +236,13 @@ func (a *Account) Templates(ctx context.Context) ([]PrivateTemplate, error) {
 		if err != nil {
 			return err
 		}
-		raw, err := util.HTTPGetContext(ctx, listTemplateURL+url.QueryEscape(tok))
-		if err != nil {
-			return err
-		}
 		var res struct {
 			util.CommonError
 			List []PrivateTemplate `json:"template_list"`
 		}
-		if err := json.Unmarshal(raw, &res); err != nil {
-			return err
-		}
-		if res.ErrCode != 0 {
-			e := res.CommonError
-			return &e
-		}
+		err = getJSON(ctx, listTemplateURL+url.QueryEscape(tok), &res)
 		list = res.List
-		return nil
+		return err
 	})
 	return list, err
 }
