@@ -183,19 +183,9 @@ func dashboardScenario(ctx context.Context, o options) (err error) {
 		return err
 	}
 	fmt.Println()
-	rounds := make([][]result, o.rounds)
-	for r := range o.rounds {
-		res := make([]result, len(targets))
-		for k := range targets {
-			i := (k + r) % len(targets)
-			if res[i], err = measure(ctx, targets[i], o.conns, o.warmup, o.duration); err != nil {
-				return err
-			}
-			pause(ctx, 300*time.Millisecond)
-		}
-		rounds[r] = res
-		printRound(os.Stdout, r, targets, res)
-		fmt.Println()
+	rounds, err := measureRounds(ctx, targets, o)
+	if err != nil {
+		return err
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()

@@ -7,8 +7,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -285,4 +287,32 @@ func collect(stats []workerStats, measureFrom time.Time, dur time.Duration) resu
 	}
 	r.reqPerSec = float64(r.ok) / r.elapsed.Seconds()
 	return r
+}
+
+// measureRounds measures every target o.rounds times, a round after
+// another, each round in a rotated order (no target always goes first),
+// and prints each round's results.
+func measureRounds(ctx context.Context, targets []target, o options) ([][]result, error) {
+	rounds := make([][]result, o.rounds)
+	for r := range o.rounds {
+		order := make([]int, len(targets))
+		names := make([]string, len(targets))
+		for k := range order {
+			order[k] = (k + r) % len(targets)
+			names[k] = targets[order[k]].key
+		}
+		fmt.Printf("round %d/%d (order %s) ...\n", r+1, o.rounds, strings.Join(names, ", "))
+		res := make([]result, len(targets))
+		for _, i := range order {
+			var err error
+			if res[i], err = measure(ctx, targets[i], o.conns, o.warmup, o.duration); err != nil {
+				return nil, err
+			}
+			pause(ctx, 300*time.Millisecond)
+		}
+		rounds[r] = res
+		printRound(os.Stdout, r, targets, res)
+		fmt.Println()
+	}
+	return rounds, nil
 }

@@ -243,28 +243,9 @@ func run(ctx context.Context, o options) (err error) {
 		return err
 	}
 	fmt.Println()
-	rounds := make([][]result, o.rounds)
-	for r := range o.rounds {
-		order := make([]int, len(targets))
-		for i := range order {
-			order[i] = (i + r) % len(targets) // rotate so no target always goes first
-		}
-		res := make([]result, len(targets))
-		names := make([]string, len(order))
-		for k, i := range order {
-			names[k] = targets[i].key
-		}
-		fmt.Printf("round %d/%d (order %s) ...\n", r+1, o.rounds, strings.Join(names, ", "))
-		for _, i := range order {
-			res[i], err = measure(ctx, targets[i], o.conns, o.warmup, o.duration)
-			if err != nil {
-				return err
-			}
-			pause(ctx, 300*time.Millisecond)
-		}
-		rounds[r] = res
-		printRound(os.Stdout, r, targets, res)
-		fmt.Println()
+	rounds, err := measureRounds(ctx, targets, o)
+	if err != nil {
+		return err
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()

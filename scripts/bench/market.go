@@ -34,7 +34,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -147,19 +146,9 @@ func marketScenario(ctx context.Context, o options) (err error) {
 		return fmt.Errorf("a search for 绿茶 finds %d products (%v): the market is empty", n, err)
 	}
 	fmt.Println()
-	rounds := make([][]result, o.rounds)
-	for r := range o.rounds {
-		res := make([]result, len(targets))
-		for k := range targets {
-			i := (k + r) % len(targets)
-			if res[i], err = measure(ctx, targets[i], o.conns, o.warmup, o.duration); err != nil {
-				return err
-			}
-			pause(ctx, 300*time.Millisecond)
-		}
-		rounds[r] = res
-		printRound(os.Stdout, r, targets, res)
-		fmt.Println()
+	rounds, err := measureRounds(ctx, targets, o)
+	if err != nil {
+		return err
 	}
 	for _, k := range []int{1, 2} {
 		var rate, p99, vs, cpu []float64

@@ -170,6 +170,7 @@ func (s *Service) CreateDeal(ctx context.Context, tenantID string, in DealInput)
 	if err := s.store.InsertDeal(ctx, tenantID, d); err != nil {
 		return Deal{}, err
 	}
+	s.deals.forget(tenantID, d.ProductID)
 	if !d.StartsAt.After(now) {
 		if _, err := s.NotifyDeals(ctx, tenantID); err != nil {
 			s.log.Warn("notify a group deal's voters", "tenant", tenantID, "deal", d.ID, "err", err)
@@ -216,7 +217,7 @@ func (s *Service) liveDeal(ctx context.Context, tenantID, productID string, now 
 // price, countdown and quantity once any of them changes).
 func (s *Service) ProductDeal(ctx context.Context, tenantID, productID string) (string, *Deal, error) {
 	now := s.clock()
-	list, err := s.store.ProductDeals(ctx, tenantID, productID, now)
+	list, err := s.deals.get(ctx, s.store, tenantID, productID, now)
 	if err != nil || len(list) == 0 {
 		return "", nil, err
 	}
@@ -258,6 +259,7 @@ func (s *Service) ClaimDeal(ctx context.Context, tenantID, dealID, orderID strin
 	if err != nil {
 		return err
 	}
+	defer s.deals.forget(tenantID, d.ProductID)
 	return s.store.Claim(ctx, tenantID, d, orderID, qty)
 }
 
@@ -268,6 +270,9 @@ func (s *Service) OrderEvent(ctx context.Context, tenantID string, o order.Order
 		return nil
 	}
 	_, err := s.store.Release(ctx, tenantID, o.ID)
+	for _, l := range o.Lines {
+		s.deals.forget(tenantID, l.ProductID)
+	}
 	return err
 }
 

@@ -48,6 +48,8 @@ type Service struct {
 	notifier Notifier
 	// bars are the platform's bars of shops from votes (SetBars; nil: none).
 	bars Bars
+	// deals keeps the product pages' deals a moment (deal_cache.go).
+	deals dealCache
 }
 
 // NewService returns the vote service over store, reading spending and the catalog.
