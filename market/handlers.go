@@ -23,9 +23,9 @@ type Handlers struct {
 }
 
 // NewHandlers returns the market's handlers; hider takes a prohibited
-// product off its shop's shelves.
-func NewHandlers(svc *Service, hider Hider, secureCookies bool) *Handlers {
-	return &Handlers{svc: svc, hider: hider, reports: tenants.NewWindowCounter(time.Hour), secure: secureCookies}
+// product off its shop's shelves; counters count reports.
+func NewHandlers(svc *Service, hider Hider, secureCookies bool, counters tenants.Counters) *Handlers {
+	return &Handlers{svc: svc, hider: hider, reports: counters.Window("reports", time.Hour), secure: secureCookies}
 }
 
 // APIRoutes mounts GET and PUT /market on g (/api/v1).

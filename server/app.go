@@ -86,7 +86,9 @@ type app struct {
 	due *dueWork
 	// wxcomp is the WeChat third-party platform (server/wxcomponent.go).
 	wxcomp *wxComponent
-	echo   *echo.Echo
+	// counters are the rate limits' windows, shared by every replica.
+	counters tenants.Counters
+	echo     *echo.Echo
 }
 
 // openEngine opens the engine the configuration names.
@@ -160,7 +162,8 @@ func newServices(ctx context.Context, cfg Config, log *slog.Logger, engine *engi
 		return nil, fmt.Errorf("static assets: %w", err)
 	}
 	a := &app{cfg: cfg, log: log, engine: engine, secret: secret, assets: assets,
-		tenants: tenants.NewService(engine, platform, log), leaser: tenants.NewLeaser(platform), metrics: newMetrics()}
+		tenants: tenants.NewService(engine, platform, log), leaser: tenants.NewLeaser(platform), metrics: newMetrics(),
+		counters: tenants.NewCounters(platform)}
 
 	catalogStore := catalog.NewStore(engine)
 	a.shelf = catalog.NewShelf(catalogStore, cfg.ShelfRefresh)
@@ -343,7 +346,7 @@ func (a *app) mountRoutes() error {
 	products.AdminRoutes(admin)
 	products.StorefrontRoutes(storefront)
 
-	orders := order.NewHandlers(a.orders, order.NewSandbox([]byte("sandbox-pay:"+a.secret)), cfg.BaseURL)
+	orders := order.NewHandlers(a.orders, order.NewSandbox([]byte("sandbox-pay:"+a.secret)), cfg.BaseURL, a.counters)
 	orders.APIRoutes(api)
 	orders.AdminRoutes(admin)
 	orders.StorefrontAPIRoutes(storefront)
@@ -374,7 +377,7 @@ func (a *app) mountRoutes() error {
 	msgs.StorefrontRoutes(storefront)
 	msgs.StorefrontAPIRoutes(storefront)
 
-	mkt := market.NewHandlers(a.market, a.catalog, cfg.SecureCookies)
+	mkt := market.NewHandlers(a.market, a.catalog, cfg.SecureCookies, a.counters)
 	mkt.APIRoutes(api)
 	mkt.AdminRoutes(admin)
 	e.GET("/m", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/m/") })
@@ -383,7 +386,7 @@ func (a *app) mountRoutes() error {
 	mkt.OpsRoutes(opsPages)
 	mkt.OpsAPIRoutes(opsAPI)
 
-	imgs := image.NewHandlers(a.images)
+	imgs := image.NewHandlers(a.images, a.counters)
 	imgs.APIRoutes(api)
 	imgs.AdminRoutes(admin)
 	imgs.StorefrontAPIRoutes(storefront)

@@ -33,18 +33,19 @@ const (
 	signUpWindow = time.Hour
 )
 
-// limits are the service's per-process limiters.
+// limits are the service's limiters: the windows by address are shared by
+// every replica, the per-account backoff is each process's (ratelimit.go).
 type limits struct {
 	login   *backoff       // by account and address
 	loginIP *WindowCounter // failures by address
 	signUp  *WindowCounter // shops opened by address
 }
 
-func newLimits() limits {
+func newLimits(counters Counters) limits {
 	return limits{
 		login:   newBackoff(loginFreeFails, loginBackoff, loginMaxWait, loginForget),
-		loginIP: NewWindowCounter(loginIPWindow),
-		signUp:  NewWindowCounter(signUpWindow),
+		loginIP: counters.Window("login-fails", loginIPWindow),
+		signUp:  counters.Window("signups", signUpWindow),
 	}
 }
 
@@ -132,7 +133,7 @@ var dummyHash = func() string {
 }()
 
 // SignUpFrom is SignUp for a visitor at address ip: at most signUpsPerIP
-// shops per address and hour (per process). A sign-up that fails does not
+// shops per address and hour (on every replica together). A sign-up that fails does not
 // count.
 func (s *Service) SignUpFrom(ctx context.Context, in SignUp, ip string) (Tenant, User, string, error) {
 	addr := "ip:" + ip

@@ -45,7 +45,7 @@ type cached struct {
 
 // NewService returns a tenant service over the engine and platform store.
 func NewService(engine *engine.Engine, store Store, log *slog.Logger) *Service {
-	return &Service{engine: engine, store: store, log: log, now: time.Now, limits: newLimits(),
+	return &Service{engine: engine, store: store, log: log, now: time.Now, limits: newLimits(NewCounters(store)),
 		bySlug: map[string]cached{}, byKey: map[string]cached{}, keyUsed: map[string]time.Time{}}
 }
 

@@ -2,6 +2,7 @@ package tenants
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"microshop/tenants/engine"
@@ -61,6 +62,7 @@ type Store interface {
 	sessionStore
 	operatorStore // operator_store.go
 	staffStore    // staff_store.go
+	windowStore   // window_store.go
 }
 
 // NewStore returns the platform store of the engine.
@@ -87,8 +89,9 @@ func OpenMongo(ctx context.Context, uri, dbPrefix string, opts *options.ClientOp
 // sessions, secrets, leases, the shared cache and the AppID registry.
 // Platform records are not tenant-scoped, so the Mongo keys carry no
 // tenant_id prefix.
-var Platform = engine.Platform{SQLite: append(append(platformSQLite, operatorSQLite...), staffSQLite...), // operator_store.go, staff_store.go
-	Mongo: append(append(platformMongo, operatorMongo...), staffMongo...)}
+var Platform = engine.Platform{ // operator_store.go, staff_store.go, window_store.go
+	SQLite: slices.Concat(platformSQLite, operatorSQLite, staffSQLite, windowSQLite),
+	Mongo:  slices.Concat(platformMongo, operatorMongo, staffMongo, windowMongo)}
 
 var platformSQLite = []string{
 	`CREATE TABLE IF NOT EXISTS tenants (

@@ -350,7 +350,7 @@ func newOrdersMongoShop(ctx context.Context, eng *engine.Engine, cmds *ordersCom
 		return nil, err
 	}
 	svc.SetWeChatPay(order.NewWeChatPay(sim.Client(), sim))
-	h := order.NewHandlers(svc, sandbox, "")
+	h := order.NewHandlers(svc, sandbox, "", tenants.Counters{})
 
 	e := echo.New()
 	e.HTTPErrorHandler = fault.Handler(log)

@@ -18,7 +18,7 @@ import (
 )
 
 // Shoppers' uploads are limited per fan and per address (a fan cookie is
-// free to throw away), per process as tenants.WindowCounter is.
+// free to throw away), on every replica together.
 const (
 	uploadWindow       = time.Hour
 	uploadsPerFan      = 30
@@ -33,9 +33,10 @@ type Handlers struct {
 	uploads *tenants.WindowCounter
 }
 
-// NewHandlers returns the image handlers over svc.
-func NewHandlers(svc *Service) *Handlers {
-	return &Handlers{svc: svc, uploads: tenants.NewWindowCounter(uploadWindow)}
+// NewHandlers returns the image handlers over svc, counting uploads with
+// counters.
+func NewHandlers(svc *Service, counters tenants.Counters) *Handlers {
+	return &Handlers{svc: svc, uploads: counters.Window("uploads", uploadWindow)}
 }
 
 // APIRoutes mounts the merchant API's image calls on g (/api/v1, keyed):

@@ -24,9 +24,10 @@ type Handlers struct {
 }
 
 // NewHandlers returns the order handlers. baseURL is the public address
-// given to WeChat Pay as the notify URL (empty: the request's host).
-func NewHandlers(svc *Service, sandbox *Sandbox, baseURL string) *Handlers {
-	return &Handlers{svc: svc, sandbox: sandbox, baseURL: baseURL, placing: tenants.NewWindowCounter(time.Minute)}
+// given to WeChat Pay as the notify URL (empty: the request's host);
+// counters count placements (PlaceLimit).
+func NewHandlers(svc *Service, sandbox *Sandbox, baseURL string, counters tenants.Counters) *Handlers {
+	return &Handlers{svc: svc, sandbox: sandbox, baseURL: baseURL, placing: counters.Window("placing", time.Minute)}
 }
 
 // APIRoutes mounts the merchant API on g (/api/v1, API-key protected).

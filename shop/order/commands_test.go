@@ -165,7 +165,7 @@ func newCommandShop(t *testing.T) *commandShop {
 			return next(c)
 		}
 	}
-	h := NewHandlers(svc, NewSandbox([]byte("commands")), "")
+	h := NewHandlers(svc, NewSandbox([]byte("commands")), "", tenants.Counters{})
 	h.StorefrontAPIRoutes(ec.Group("/s/:slug", shop))
 	h.NotifyRoutes(ec.Group("/pay/notify/:slug", shop))
 	sim.SetNotifier(paysim.Handler(ec))

@@ -154,7 +154,7 @@ func TestUnpaidLimitConcurrent(t *testing.T) {
 // an IPv6 host counts as its /64. The requests are refused before they
 // reach the database (their bodies are invalid), so no engine is needed.
 func TestPlaceRateLimit(t *testing.T) {
-	h := NewHandlers(NewService(nil, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil))), NewSandbox([]byte("k")), "")
+	h := NewHandlers(NewService(nil, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil))), NewSandbox([]byte("k")), "", tenants.Counters{})
 	e := echo.New()
 	e.HTTPErrorHandler = fault.Handler(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	e.IPExtractor = echo.ExtractIPDirect()

@@ -102,7 +102,7 @@ func TestTestModeSetting(t *testing.T) {
 	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
 		f := newFixture(t, e)
 		f.svc.SetLive(true)
-		h := NewHandlers(f.svc, f.sandbox, "")
+		h := NewHandlers(f.svc, f.sandbox, "", tenants.Counters{})
 		ec := echo.New()
 		ec.HTTPErrorHandler = fault.Handler(slog.New(slog.NewTextHandler(io.Discard, nil)))
 		shop := func(next echo.HandlerFunc) echo.HandlerFunc {

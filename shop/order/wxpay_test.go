@@ -81,7 +81,7 @@ func newPayRig(t *testing.T, e *engine.Engine, generated bool) *payRig {
 			return next(c)
 		}
 	}
-	NewHandlers(f.svc, f.sandbox, "").NotifyRoutes(ec.Group("/pay/notify/:slug", shop))
+	NewHandlers(f.svc, f.sandbox, "", tenants.Counters{}).NotifyRoutes(ec.Group("/pay/notify/:slug", shop))
 	sim.SetNotifier(paysim.Handler(ec))
 	r := &payRig{fixture: f, sim: sim, openID: "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", notifyURL: "https://shop.example/pay/notify/s/wechat"}
 	if generated {
@@ -159,7 +159,7 @@ func (r *payRig) notifyMux() http.Handler {
 			return next(c)
 		}
 	}
-	NewHandlers(r.svc, r.sandbox, "").NotifyRoutes(ec.Group("/pay/notify/:slug", shop))
+	NewHandlers(r.svc, r.sandbox, "", tenants.Counters{}).NotifyRoutes(ec.Group("/pay/notify/:slug", shop))
 	return ec
 }
 
