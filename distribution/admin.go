@@ -87,26 +87,16 @@ type AdminPage struct {
 func (p *AdminPage) start(c echo.Context) {
 	p.Shop = tenantOf(c)
 	if p.Notice == "" {
-		p.Notice = notice(c, c.QueryParam("done"))
+		p.Notice = i18n.Done(c, notices)
 	}
 }
 
-// notices are the ?done= values a form comes back with.
-var notices = map[string]bool{"store": true, "guide": true, "handover": true, "settings": true, "moved": true,
-	"approved": true, "rejected": true, "approve": true, "reject": true, "pay": true}
-
-// notice says what the last form did (?done=), in the request's language
+// notices say what the last form did, by the ?done= it comes back with
 // (distribution.done.* and guides.done.* in the growth catalogs).
-func notice(c echo.Context, done string) string {
-	if !notices[done] {
-		return ""
-	}
-	area := "distribution"
-	if done == "store" || done == "guide" || done == "handover" {
-		area = "guides"
-	}
-	return i18n.T(c.Request().Context(), area+".done."+done)
-}
+var notices = map[string]string{"store": "guides.done.store", "guide": "guides.done.guide", "handover": "guides.done.handover",
+	"settings": "distribution.done.settings", "moved": "distribution.done.moved", "approved": "distribution.done.approved",
+	"rejected": "distribution.done.rejected", "approve": "distribution.done.approve", "reject": "distribution.done.reject",
+	"pay": "distribution.done.pay"}
 
 // render draws a page with status.
 type render func(c echo.Context, status int, p *AdminPage) error

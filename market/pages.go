@@ -1,7 +1,6 @@
 package market
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -46,7 +45,7 @@ func (h *Handlers) searchPage(c echo.Context) error {
 	p := SearchPage{Q: q.Text, Category: q.Category, Categories: Categories}
 	res, err := h.svc.Search(c.Request().Context(), q)
 	if err != nil {
-		fe, ok := clientError(err)
+		fe, ok := fault.Client(err)
 		if !ok {
 			return err
 		}
@@ -85,7 +84,7 @@ func (h *Handlers) reportPost(c echo.Context) error {
 		Text: c.FormValue("text")}
 	p := ReportPage{Kinds: ReportKinds, Form: in}
 	if _, err := h.report(c, in); err != nil {
-		fe, ok := clientError(err)
+		fe, ok := fault.Client(err)
 		if !ok {
 			return err
 		}
@@ -123,7 +122,7 @@ func (h *Handlers) adminSave(c echo.Context) error {
 	listed, category := c.FormValue("listed") == "on", c.FormValue("category")
 	_, err := h.svc.SetListing(c.Request().Context(), tenants.FromContext(c), ListingInput{Listed: &listed, Category: &category})
 	if err != nil {
-		fe, ok := clientError(err)
+		fe, ok := fault.Client(err)
 		if !ok {
 			return err
 		}
@@ -159,7 +158,7 @@ func (h *Handlers) opsPage(c echo.Context) error {
 	if p.Q.Shop != "" {
 		ex, err := h.svc.ExplainRank(ctx, p.Q.Q, p.Q.Shop, p.Q.ProductID)
 		if err != nil {
-			if _, ok := clientError(err); !ok {
+			if _, ok := fault.Client(err); !ok {
 				return err
 			}
 			p.Error = fault.Message(ctx, err)
@@ -180,14 +179,4 @@ func (h *Handlers) opsDecidePost(c echo.Context) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/ops/market")
-}
-
-// clientError is err as the fault error a page shows, when it is one (a
-// 4xx); anything else goes to the error handler.
-func clientError(err error) (*fault.Error, bool) {
-	var fe *fault.Error
-	if errors.As(err, &fe) && fe.Status < 500 {
-		return fe, true
-	}
-	return nil, false
 }

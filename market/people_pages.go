@@ -75,7 +75,7 @@ func (h *Handlers) renderMe(c echo.Context, status int, p MePage) error {
 
 func (h *Handlers) share(c echo.Context) error {
 	_, err := h.svc.SetSharing(c.Request().Context(), h.visitor(c), c.FormValue("share") == "on", c.FormValue("nickname"))
-	if fe, ok := clientError(err); ok {
+	if fe, ok := fault.Client(err); ok {
 		return h.renderMe(c, fe.Status, MePage{Error: fault.Message(c.Request().Context(), err)})
 	}
 	if err != nil {
@@ -86,7 +86,7 @@ func (h *Handlers) share(c echo.Context) error {
 
 func (h *Handlers) invite(c echo.Context) error {
 	token, err := h.svc.Invite(c.Request().Context(), h.visitor(c))
-	if fe, ok := clientError(err); ok {
+	if fe, ok := fault.Client(err); ok {
 		return h.renderMe(c, fe.Status, MePage{Error: fault.Message(c.Request().Context(), err)})
 	}
 	if err != nil {
@@ -118,7 +118,7 @@ func (h *Handlers) acceptPage(c echo.Context) error {
 
 func (h *Handlers) accept(c echo.Context) error {
 	err := h.svc.Accept(c.Request().Context(), h.visitor(c), c.Param("token"), c.FormValue("nickname"))
-	if fe, ok := clientError(err); ok {
+	if fe, ok := fault.Client(err); ok {
 		return c.Render(fe.Status, "market_accept.html", AcceptPage{Token: c.Param("token"), Error: fault.Message(c.Request().Context(), err)})
 	}
 	if err != nil {

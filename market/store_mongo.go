@@ -2,7 +2,6 @@ package market
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -10,6 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -27,7 +27,7 @@ func (s *mongoStore) SaveShop(ctx context.Context, sh Shop) error {
 func (s *mongoStore) Shop(ctx context.Context, tenantID string) (Shop, bool, error) {
 	var sh Shop
 	err := s.db.Collection("market_shops").FindOne(ctx, bson.D{{Key: "_id", Value: tenantID}}).Decode(&sh)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	if engine.IsNoDocuments(err) {
 		return Shop{}, false, nil
 	}
 	if err != nil {
@@ -121,7 +121,7 @@ func (s *mongoStore) Reports(ctx context.Context, status string, limit int) ([]R
 func (s *mongoStore) Report(ctx context.Context, id string) (Report, error) {
 	var r Report
 	err := s.db.Collection("market_reports").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&r)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	if engine.IsNoDocuments(err) {
 		return Report{}, fault.NotFound("report")
 	}
 	if err != nil {
@@ -155,7 +155,7 @@ type personBSON struct {
 func (s *mongoStore) Person(ctx context.Context, id string) (Person, error) {
 	var d personBSON
 	err := s.db.Collection("market_people").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	if engine.IsNoDocuments(err) {
 		return Person{ID: id}, nil
 	}
 	if err != nil {
@@ -169,7 +169,7 @@ func (s *mongoStore) PutPerson(ctx context.Context, p Person) (bool, error) {
 	coll := s.db.Collection("market_people")
 	if p.Rev == 0 {
 		_, err := coll.InsertOne(ctx, d)
-		if mongo.IsDuplicateKeyError(err) {
+		if engine.IsUniqueViolation(err) {
 			return false, nil
 		}
 		if err != nil {
@@ -200,7 +200,7 @@ func (s *mongoStore) AddInvite(ctx context.Context, hash, from string, at time.T
 func (s *mongoStore) TakeInvite(ctx context.Context, hash string) (string, time.Time, error) {
 	var d inviteBSON
 	err := s.db.Collection("market_invites").FindOneAndDelete(ctx, bson.D{{Key: "_id", Value: hash}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	if engine.IsNoDocuments(err) {
 		return "", time.Time{}, fault.NotFound("invitation")
 	}
 	if err != nil {

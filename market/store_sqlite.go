@@ -216,15 +216,13 @@ type personDoc struct {
 }
 
 func (s *sqliteStore) PutPerson(ctx context.Context, p Person) (bool, error) {
-	doc, err := json.Marshal(personDoc{Person: p, Friends: p.Friends})
-	if err != nil {
-		return false, err
-	}
+	doc := engine.JSONText(personDoc{Person: p, Friends: p.Friends})
 	var res sql.Result
+	var err error
 	if p.Rev == 0 {
-		res, err = s.db.ExecContext(ctx, `INSERT INTO market_people (id, doc, rev) VALUES (?, ?, 1) ON CONFLICT (id) DO NOTHING`, p.ID, string(doc))
+		res, err = s.db.ExecContext(ctx, `INSERT INTO market_people (id, doc, rev) VALUES (?, ?, 1) ON CONFLICT (id) DO NOTHING`, p.ID, doc)
 	} else {
-		res, err = s.db.ExecContext(ctx, `UPDATE market_people SET doc = ?, rev = rev + 1 WHERE id = ? AND rev = ?`, string(doc), p.ID, p.Rev)
+		res, err = s.db.ExecContext(ctx, `UPDATE market_people SET doc = ?, rev = rev + 1 WHERE id = ? AND rev = ?`, doc, p.ID, p.Rev)
 	}
 	if err != nil {
 		return false, fmt.Errorf("save market person: %w", err)

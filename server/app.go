@@ -1,3 +1,7 @@
+// Long by design (over 500 lines): this is the one wiring file, where every
+// store and service is built (newServices) and every route mounted
+// (mountRoutes), so the whole app reads top to bottom in one place.
+
 package main
 
 import (
@@ -82,6 +86,8 @@ type app struct {
 	aftersale *aftersale.Service
 	// vote runs the "I want a group deal" votes (server/vote.go).
 	vote *vote.Service
+	// voteMarket runs the market's vote rounds (server/vote_market.go).
+	voteMarket *vote.Service
 	// due is the due index scheduled jobs take their shops from (due.go).
 	due *dueWork
 	// wxcomp is the WeChat third-party platform (server/wxcomponent.go).
@@ -402,6 +408,8 @@ func (a *app) mountRoutes() error {
 	a.mountAfterSale(api, admin, storefront, opsPages, opsAPI) // after-sale requests and disputes (server/aftersale.go)
 
 	a.mountVote(api, admin, storefront, opsAPI) // "I want a group deal" votes (server/vote.go)
+
+	a.mountVoteMarket(e, csrf, api, storefront, opsPages, opsAPI) // the market's vote rounds, /m/vote, /ops/vote (server/vote_market.go)
 
 	a.mountWXComponent(e, api, admin, storefront, opsPages) // WeChat authorisation by scanning, authorised accounts' pushes (server/wxcomponent.go)
 

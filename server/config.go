@@ -24,6 +24,7 @@ type Config struct {
 	BaseURL       string
 	Hosts         []string // host names answered for, any port (empty: see allowedHosts)
 	Secret        string
+	SecretKey     string // seals stored secrets (tenants/secret); empty: the key file
 	SecureCookies bool
 	TrustProxy    bool
 	BodyLimit     int64
@@ -84,6 +85,7 @@ func bindConfig(fs *flag.FlagSet, getenv func(string) string) func() (Config, er
 	fs.StringVar(&c.BaseURL, "base-url", env("MICROSHOP_BASE_URL", ""), "public address for links and QR codes, e.g. https://shop.example.com; required with --wechat=live (env MICROSHOP_BASE_URL; default: the request's host, if --hosts allows it)")
 	hosts := fs.String("hosts", env("MICROSHOP_HOSTS", ""), "comma-separated host names the server answers for, any port; other Host headers get a 421 (env MICROSHOP_HOSTS; default without --base-url: localhost, 127.0.0.1, [::1] and the --addr host; with --base-url: any)")
 	fs.StringVar(&c.Secret, "secret", env("MICROSHOP_SECRET", ""), "session signing secret, at least 32 characters (env MICROSHOP_SECRET; default: generated once and kept in the platform database)")
+	fs.StringVar(&c.SecretKey, "secret-key", env("MICROSHOP_SECRET_KEY", ""), "key sealing stored secrets (WeChat refresh tokens, AppSecrets, message keys): base64 of 32 random bytes (env MICROSHOP_SECRET_KEY; default: secret.key generated once beside platform.db; replicas must share it)")
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", envBool(getenv("MICROSHOP_SECURE_COOKIES"), false), "mark cookies Secure; set when served over HTTPS (env MICROSHOP_SECURE_COOKIES)")
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", envBool(getenv("MICROSHOP_TRUST_PROXY"), false), "take the client address from X-Forwarded-For and the scheme from X-Forwarded-Proto; only behind your own proxy (env MICROSHOP_TRUST_PROXY)")
 	limit := fs.String("body-limit", env("MICROSHOP_BODY_LIMIT", "1MB"), "largest request body accepted, e.g. 512KB, 1MB (env MICROSHOP_BODY_LIMIT)")

@@ -65,6 +65,8 @@ var jobs = []job{
 		about: "act on after-sale deadlines that passed, each once (unanswered requests approved, unshipped refund-only requests refunded, returns never shipped closed, returns never confirmed refunded), resend refunds a dead process left sending, queue escalations for the platform (server/aftersale.go)"},
 	{name: "vote", every: "@every 1m", shop: (*app).votePass,
 		about: "tell the voters of group deals that opened, each voter once, before the deal opens to everyone (server/vote.go)"},
+	{name: "vote-market", every: "@every 5m", shop: (*app).voteMarketPass, tick: (*app).voteMarketTick,
+		about: "run the brushing checks on the market's open and latest vote rounds, removing the products they flag (server/vote_market.go)"},
 	{name: "placement", every: "@every 1m", shop: (*app).placementPass, tick: (*app).placementTick,
 		about: "MongoDB: move the pooled shops an operator asked to move (POST /api/ops/v1/tenants/{id}/placement/move) to a database of their own, and finish moves that stopped half way; other shops stay where they are (server/placement.go)"},
 	{name: "wechat", every: "@every 30m", shop: (*app).wechatAuthorizationPass,

@@ -135,24 +135,12 @@ flags:
 
 // runJobsCommand is `microshop jobs ...`: list the jobs, or run one once.
 func runJobsCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("microshop jobs", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), jobsUsage)
-		fs.PrintDefaults()
-	}
+	fs := commandFlags("microshop jobs", jobsUsage, stderr)
 	config := bindConfig(fs, getenv)
 	shop := fs.String("shop", "", "jobs run: run for this shop only (its slug)")
-	// Flags may come before, between and after the words.
-	var words []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		words, args = append(words, fs.Arg(0)), fs.Args()[1:]
+	words, err := parseWords(fs, args)
+	if err != nil {
+		return err
 	}
 	switch {
 	case len(words) == 0:
@@ -176,6 +164,34 @@ func runJobsCommand(ctx context.Context, args []string, getenv func(string) stri
 	}
 	cfg.Demo = false // an operator's run opens no demo shop
 	return runJobOnce(ctx, cfg, j, *shop, stdout, stderr)
+}
+
+// commandFlags is the flag set of the subcommand name, whose --help
+// prints usage and then the flags.
+func commandFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseWords parses a subcommand's args with fs and returns its words (the
+// arguments that are not flags): flags may come before, between and after
+// them.
+func parseWords(fs *flag.FlagSet, args []string) ([]string, error) {
+	var words []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return words, nil
+		}
+		words, args = append(words, fs.Arg(0)), fs.Args()[1:]
+	}
 }
 
 // listJobs prints every job: name, schedule, what it does.

@@ -39,23 +39,12 @@ flags:
 
 // runOperatorCommand is `microshop operator ...`.
 func runOperatorCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("microshop operator", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), operatorUsage)
-		fs.PrintDefaults()
-	}
+	fs := commandFlags("microshop operator", operatorUsage, stderr)
 	config := bindConfig(fs, getenv)
 	reset := fs.Bool("reset", false, "create: give an existing operator a new one-time password and API key")
-	var words []string
-	for { // flags may come before, between and after the words
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		words, args = append(words, fs.Arg(0)), fs.Args()[1:]
+	words, err := parseWords(fs, args)
+	if err != nil {
+		return err
 	}
 	switch {
 	case len(words) == 2 && words[0] == "create":

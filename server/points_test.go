@@ -135,6 +135,21 @@ func TestPointsAndMessages(t *testing.T) {
 			kinds["refund_clawback"] != 1 || kinds["redemption_return"] != 1 {
 			t.Fatalf("ledger kinds %v", kinds)
 		}
+		// The shopper hears of the refund once it succeeded (WeChat's
+		// "退款通知" when the shop has it, else the inbox).
+		a.msgs.Wait()
+		if st := shopper.json(http.MethodGet, base+"/api/inbox", nil, &inbox); st != http.StatusOK || len(inbox.Items) != 2 {
+			t.Fatalf("inbox after the refund: %d %+v", st, inbox)
+		}
+		refunded := 0
+		for _, it := range inbox.Items {
+			if it.Kind == "order_refunded" && strings.Contains(it.Body, "¥50.00") && strings.Contains(it.Body, o.ID) {
+				refunded++
+			}
+		}
+		if refunded != 1 {
+			t.Errorf("refund notices in the inbox: %d, want 1: %+v", refunded, inbox.Items)
+		}
 
 		// A campaign to everyone reaches the fan's inbox (not a WeChat
 		// follower); after opting out, the next is skipped.

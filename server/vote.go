@@ -33,13 +33,14 @@ func (a *app) setUpVote(ctx context.Context) error {
 		return fmt.Errorf("vote bars: %w", err)
 	}
 	a.vote.SetBars(bars)
-	return nil
+	return a.setUpVoteMarket(ctx, bars)
 }
 
 // mountVote mounts the vote's merchant API, console pages, storefront page,
 // the shoppers' vote call and the operator's bars.
 func (a *app) mountVote(api, admin, storefront, opsAPI *echo.Group) {
 	h := vote.NewHandlers(a.vote)
+	h.SetMarket(a.voteMarket) // the console's vote page registers products for the market's rounds
 	h.OpsAPIRoutes(opsAPI, a.tenants)
 	h.APIRoutes(api)
 	h.AdminRoutes(admin)
@@ -47,11 +48,16 @@ func (a *app) mountVote(api, admin, storefront, opsAPI *echo.Group) {
 	h.StorefrontAPIRoutes(storefront)
 }
 
-// votePass tells the voters of group deals that opened (the vote job).
+// votePass tells the voters of group deals that opened and removes the
+// products the brushing checks flag from the shop's rounds (the vote job).
 func (a *app) votePass(ctx context.Context, tenantID string) (any, error) {
-	var r struct{ VotersTold int }
+	var r struct{ VotersTold, Flags int }
 	n, err := a.vote.NotifyDeals(ctx, tenantID)
 	r.VotersTold = n
+	if err != nil {
+		return r, err
+	}
+	r.Flags, err = a.vote.CheckRounds(ctx, tenantID)
 	return r, err
 }
 

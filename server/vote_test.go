@@ -286,11 +286,12 @@ func TestVotePagesInBothLanguages(t *testing.T) {
 			if st := buyer.json(http.MethodPost, base+"/api/votes", map[string]string{"product_id": tea.ID}, nil); st != http.StatusCreated {
 				t.Fatalf("vote: %d", st)
 			}
-			// Four more voters whose orders ship to the same address: the product is flagged.
-			for range 4 {
+			// Five more voters whose orders ship to one address vote for the
+			// cup: it is flagged, and leaves the round.
+			for range 5 {
 				other := newShopper(t, srv.URL, s.Slug, "")
 				other.buy(t, tea.ID, 1)
-				if st := other.json(http.MethodPost, base+"/api/votes", map[string]string{"product_id": tea.ID}, nil); st != http.StatusCreated {
+				if st := other.json(http.MethodPost, base+"/api/votes", map[string]string{"product_id": cup.ID}, nil); st != http.StatusCreated {
 					t.Fatalf("vote: %d", st)
 				}
 			}
@@ -320,6 +321,9 @@ func TestVotePagesInBothLanguages(t *testing.T) {
 			doc := console.page("/admin/vote/"+round, http.StatusOK)
 			if doc.Find("[data-flag='shared_address']").Length() != 1 {
 				t.Errorf("the round page shows no flag")
+			}
+			if doc.Find("[data-out='"+cup.ID+"'][data-state='removed']").Length() != 1 {
+				t.Errorf("the round page does not show the flagged product removed")
 			}
 			if doc.Find("[data-deal-form='"+tea.ID+"']").Length() != 1 || doc.Find("[data-deal-form]").Length() != 1 {
 				t.Fatalf("the deal form: want one, for the voted product")
@@ -355,10 +359,12 @@ func TestVotePagesInBothLanguages(t *testing.T) {
 }
 
 type groupDealJSON struct {
-	ID    string `json:"id"`
-	State string `json:"state"`
-	Sold  int64  `json:"sold"`
-	Left  int64  `json:"left"`
+	ID      string `json:"id"`
+	RoundID string `json:"round_id"`
+	State   string `json:"state"`
+	Price   int64  `json:"price"`
+	Sold    int64  `json:"sold"`
+	Left    int64  `json:"left"`
 }
 
 type pricedOrderJSON struct {
@@ -440,6 +446,32 @@ func TestGroupDeal(t *testing.T) {
 		if box := voter.page(base+"/p/"+tea.ID, http.StatusOK).Find(".group-deal[data-deal='" + d.ID + "']"); box.Length() != 1 ||
 			!strings.Contains(box.Text(), "199.00") || box.Find("[data-countdown]").Length() != 1 {
 			t.Fatalf("the product page does not show the deal: %q", box.Text())
+		}
+		// Its share card: the group price and what is left.
+		if card := voter.page(base+"/p/"+tea.ID, http.StatusOK).Find(`meta[name="ms-share"]`); card.Length() != 1 ||
+			!strings.Contains(card.AttrOr("data-title", ""), "¥199.00") || !strings.Contains(card.AttrOr("data-desc", ""), "19") {
+			t.Fatalf("the product page's share card: %d %q %q", card.Length(), card.AttrOr("data-title", ""), card.AttrOr("data-desc", ""))
+		}
+		if card := voter.page(base+"/vote", http.StatusOK).Find(`meta[name="ms-share"]`); card.Length() != 1 || !strings.Contains(card.AttrOr("data-title", ""), s.Name) {
+			t.Fatalf("the vote page's share card: %d %q", card.Length(), card.AttrOr("data-title", ""))
+		}
+		// The checkout and the cart show the voter the group price, the regular one beside it; another sees the regular.
+		co := voter.page(base+"/checkout?product="+tea.ID+"&qty=2", http.StatusOK)
+		if co.Find("[data-group-price]").Length() != 1 || !strings.Contains(co.Find(".buyrow .price").Text(), "199.00") ||
+			!strings.Contains(co.Find("[data-regular-price]").Text(), "399.00") || !strings.Contains(co.Find("[data-goods-total]").Text(), "398.00") {
+			t.Fatalf("the voter's checkout: %q", co.Find(".box").Text())
+		}
+		other := newShopper(t, srv.URL, s.Slug, "")
+		if co := other.page(base+"/checkout?product="+tea.ID+"&qty=1", http.StatusOK); co.Find("[data-group-price]").Length() != 0 ||
+			!strings.Contains(co.Find("[data-goods-total]").Text(), "399.00") {
+			t.Fatalf("another's checkout in the head start: %q", co.Find(".box").Text())
+		}
+		if st := voter.json(http.MethodPost, base+"/api/cart/items", map[string]any{"product_id": tea.ID, "qty": 1}, nil); st != http.StatusOK {
+			t.Fatalf("add to the cart: %d", st)
+		}
+		if cart := voter.page(base+"/cart", http.StatusOK); cart.Find("[data-group-price]").Length() != 1 ||
+			!strings.Contains(cart.Find("[data-goods-total]").Text(), "199.00") {
+			t.Fatalf("the voter's cart: %q", cart.Find("#cart").Text())
 		}
 
 		// After the head start: 50 buyers at once, 19 units left.

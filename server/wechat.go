@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"microshop/shop/order"
 	"microshop/tenants"
 	"microshop/tenants/engine"
+	"microshop/tenants/secret"
 	"microshop/tenants/wechat"
 	"microshop/tenants/wechat/paysim"
 	"microshop/tenants/wechat/sandbox"
@@ -75,6 +77,8 @@ type weChat struct {
 	login    *fan.WeChatLogin
 	sim      *sandbox.Simulator // nil when live
 	log      *slog.Logger
+	// box seals the WeChat secrets kept at rest (tenants/secret).
+	box *secret.Box
 }
 
 // newWeChat builds the WeChat part over the platform store and the shared
@@ -93,9 +97,42 @@ func newWeChat(cfg Config, log *slog.Logger, engine *engine.Engine, store tenant
 		opts.AuthorizeURL = sandboxAuthorizePath
 		opts.Released = sim.Forget // an AppID a shop gives up starts afresh for its next owner
 	}
-	accounts := wechat.New(wechat.NewStore(engine), store, opts)
+	box, err := secretBox(cfg, engine, log)
+	if err != nil {
+		return nil, err
+	}
+	accounts := wechat.New(wechat.SealStore(wechat.NewStore(engine), box), store, opts)
 	fans := fan.NewService(fanStore, accounts, nil, log) // attribution: set by newServices
-	return &weChat{accounts: accounts, fans: fans, login: fan.NewWeChatLogin(fans, accounts, cfg.BaseURL, log), sim: sim, log: log}, nil
+	return &weChat{accounts: accounts, fans: fans, login: fan.NewWeChatLogin(fans, accounts, cfg.BaseURL, log), sim: sim, log: log, box: box}, nil
+}
+
+// secretBox is the platform's key for secrets at rest: --secret-key
+// (MICROSHOP_SECRET_KEY), else the key file beside the platform database
+// (SQLite: platform.db's directory; MongoDB: the data directory), made
+// once. A MongoDB platform without a data directory (tests) gets a key for
+// the process's life.
+func secretBox(cfg Config, e *engine.Engine, log *slog.Logger) (*secret.Box, error) {
+	dir := cfg.DataDir
+	if e.Kind() == engine.SQLite {
+		var seq int
+		var name, file string
+		if err := e.PlatformSQL().QueryRow(`PRAGMA database_list`).Scan(&seq, &name, &file); err == nil && file != "" {
+			dir = filepath.Dir(file)
+		}
+	}
+	box, src, path, err := secret.Load(cfg.SecretKey, dir)
+	if err != nil {
+		return nil, err
+	}
+	switch src {
+	case secret.FromNewFile:
+		log.Warn("generated the key sealing stored secrets: back it up, it cannot be recovered", "file", path, "key_id", box.ID())
+	case secret.FromEphemeral:
+		log.Warn("secrets at rest are sealed with a key that lasts as long as the process (no data directory, no MICROSHOP_SECRET_KEY)")
+	default:
+		log.Info("secrets at rest sealed", "key", string(src), "file", path, "key_id", box.ID())
+	}
+	return box, nil
 }
 
 // identity adds WeChat sign-in to the storefront's fan identity.

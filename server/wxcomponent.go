@@ -13,6 +13,7 @@ import (
 	"microshop/shop/message"
 	"microshop/tenants"
 	"microshop/tenants/fault"
+	"microshop/tenants/secret"
 	"microshop/tenants/wechat"
 	"microshop/tenants/wechat/sandbox"
 )
@@ -36,7 +37,7 @@ type wxComponent struct {
 // setUpWXComponent builds the component over the platform database and
 // plugs it into the accounts.
 func (a *app) setUpWXComponent(ctx context.Context) error {
-	opts := wechat.ComponentOptions{}
+	opts := wechat.ComponentOptions{Box: a.wechat.box}
 	if a.wechat.sim != nil {
 		opts.LoginPageURL = sandbox.ComponentPagePath
 	}
@@ -45,6 +46,13 @@ func (a *app) setUpWXComponent(ctx context.Context) error {
 		return err
 	}
 	a.wxcomp = &wxComponent{comp: comp}
+	comp.SetLibraryDefaults(a.noticeLibrary())
+	// A key that is not the one the secrets were sealed with is said at
+	// start, not at the first WeChat call.
+	if _, err := comp.Config(ctx); errors.Is(err, secret.ErrWrongKey) {
+		a.log.Error("the WeChat third-party platform's secrets do not open with this process's secret key: "+
+			"set MICROSHOP_SECRET_KEY (or the key file) to the key they were sealed with, or enter them again at /ops/wechat", "key_id", a.wechat.box.ID())
+	}
 	return nil
 }
 
@@ -114,23 +122,46 @@ func (a *app) authoriserShop(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// noticeLibrary picks, for each notice the shop sends as a template
-// message, its template in WeChat's template library (by short id). The
-// sandbox's library holds these; on live WeChat the platform's own short
-// ids go here, and until then a live account gets its menu only.
-func (a *app) noticeLibrary() map[string]string {
-	if a.wechat.sim == nil {
-		return nil
+// noticeLibrary is the template library the platform starts with (the
+// operator changes it at /ops/wechat): for each notice the shop sends as
+// a template message, the template's title in WeChat's library, its short
+// id and the keywords the shop fills, in the order of its keyword1,
+// keyword2, … (shop/message, server/vote.go).
+//
+// The short ids are the ones public code uses for WeChat's industry
+// library (IT科技 / 互联网|电子商务): order paid OPENTM201752540, shipped
+// OPENTM200565259, commission OPENTM207112032. For the points, check-in
+// and group-deal notices no public id was found: a live platform reuses an
+// account template with the title, else reports "no library id" until the
+// operator fills one in; the sandbox's library has its own ids for them.
+// The keyword names follow the shop's fields and are the operator's to
+// check against the library.
+func (a *app) noticeLibrary() []wechat.NoticeTemplate {
+	sbx := func(id string) string {
+		if a.wechat.sim == nil {
+			return ""
+		}
+		return id
 	}
-	return map[string]string{
-		message.NoticeOrderPaid:          "OPENTM_SBX_ORDER_PAID",
-		message.NoticeOrderShipped:       "OPENTM_SBX_ORDER_SHIPPED",
-		message.NoticeCommissionCredited: "OPENTM_SBX_COMMISSION",
-		message.NoticeCommissionReversed: "OPENTM_SBX_COMMISSION",
-		message.NoticePointsExpiring:     "OPENTM_SBX_POINTS",
-		message.NoticeCheckinReminder:    "OPENTM_SBX_CHECKIN",
-		message.NoticeGroupDeal:          "OPENTM_SBX_GROUP_DEAL",
+	commission := wechat.NoticeTemplate{Title: "佣金提醒", ShortID: "OPENTM207112032", Keywords: []string{"佣金金额", "订单编号"}}
+	byKind := map[string]wechat.NoticeTemplate{
+		message.NoticeOrderPaid:          {Title: "订单支付成功通知", ShortID: "OPENTM201752540", Keywords: []string{"订单编号", "支付金额", "支付时间"}},
+		message.NoticeOrderShipped:       {Title: "订单发货提醒", ShortID: "OPENTM200565259", Keywords: []string{"订单编号", "物流公司", "物流单号"}},
+		message.NoticeOrderRefunded:      {Title: "退款通知", ShortID: "TM00004", Keywords: []string{"退款原因", "退款金额"}},
+		message.NoticeCommissionCredited: commission,
+		message.NoticeCommissionReversed: commission,
+		message.NoticePointsExpiring:     {Title: "积分到期提醒", ShortID: sbx("OPENTM_SBX_POINTS"), Keywords: []string{"积分变动", "到期积分"}},
+		message.NoticeCheckinReminder:    {Title: "签到提醒", ShortID: sbx("OPENTM_SBX_CHECKIN"), Keywords: []string{"签到内容", "日期"}},
+		message.NoticeGroupDeal:          {Title: "团购开团提醒", ShortID: sbx("OPENTM_SBX_GROUP_DEAL"), Keywords: []string{"商品名称", "团购价", "截止时间"}},
 	}
+	var out []wechat.NoticeTemplate
+	for _, kind := range message.NoticeKinds { // the kinds the shop sends
+		if t, ok := byKind[kind]; ok {
+			t.Kind = kind
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // setUpAuthorizedAccount sets a newly authorised account up for its shop:
@@ -138,27 +169,37 @@ func (a *app) noticeLibrary() map[string]string {
 // check-in is on, the shopper's orders), the industry, and a template from
 // the library for every notice the shop sends, recorded in the shop's
 // message settings.
-func (a *app) setUpAuthorizedAccount(ctx context.Context, t tenants.Tenant, acct *wechat.Account, base string) error {
+func (a *app) setUpAuthorizedAccount(ctx context.Context, t tenants.Tenant, acct *wechat.Account, base string) (wechat.SetUpResult, error) {
 	key := ""
 	if rules, err := a.points.Rules(ctx, t.ID); err == nil && rules.Enabled {
 		key = rules.MenuKey
 	}
 	st, err := a.msgs.Settings(ctx, t.ID)
 	if err != nil {
-		return err
+		return wechat.SetUpResult{}, err
+	}
+	lib, err := a.wxcomp.comp.Library(ctx)
+	if err != nil {
+		return wechat.SetUpResult{}, err
 	}
 	res, err := acct.SetUp(ctx, wechat.SetUp{Menu: wechat.DefaultMenu(ctx, t, base, key), Industry: [2]string{"1", "2"},
-		Templates: a.noticeLibrary(), Have: st.Templates})
-	if len(res.Templates) > 0 {
+		Templates: lib, Have: st.Templates})
+	changed := false
+	for kind, id := range res.Templates {
+		if st.Templates[kind] != id {
+			changed = true
+		}
+	}
+	if changed {
 		if st.Templates == nil {
 			st.Templates = map[string]string{}
 		}
 		maps.Copy(st.Templates, res.Templates)
 		if _, serr := a.msgs.SaveSettings(ctx, t.ID, st); serr != nil {
-			return fmt.Errorf("keep the templates: %w", serr)
+			return res, fmt.Errorf("keep the templates: %w", serr)
 		}
 	}
-	return err
+	return res, err
 }
 
 // sharer is the shopper's own link parameter and code for a shared link:

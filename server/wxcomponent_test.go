@@ -14,9 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"microshop/shop/message"
 	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
+	"microshop/tenants/secret"
 	"microshop/tenants/wechat"
 	"microshop/tenants/wechat/sandbox"
 )
@@ -189,6 +192,10 @@ func TestWeChatComponentFlow(t *testing.T) {
 			auth.AppID != appID || auth.RefreshToken == "" || !strings.HasPrefix(auth.RefreshToken, "••••") || len(auth.Funcs) == 0 {
 			t.Fatalf("authorisation: %d %+v", st, auth)
 		}
+		// The refresh token is sealed at rest under the platform's key.
+		if raw := rawRefreshToken(t, a, s.ID); !secret.Sealed(raw) {
+			t.Errorf("refresh token stored as %q, want sealed", raw)
+		}
 		acct, err := a.wechat.accounts.Account(ctx, s.ID)
 		if err != nil || !acct.Authorized() || acct.Settings.AppID != appID {
 			t.Fatalf("the shop's account after authorising: %v %+v", err, acct)
@@ -292,6 +299,27 @@ func TestWeChatComponentFlow(t *testing.T) {
 	})
 }
 
+// rawRefreshToken is the shop's refresh token as the platform database
+// holds it.
+func rawRefreshToken(t *testing.T, a *app, tenantID string) string {
+	t.Helper()
+	ctx := context.Background()
+	if a.engine.Kind() == engine.Mongo {
+		var doc struct {
+			RefreshToken string `bson:"refresh_token"`
+		}
+		if err := a.engine.PlatformMongo().Collection("wx_authorizations").FindOne(ctx, bson.D{{Key: "_id", Value: tenantID}}).Decode(&doc); err != nil {
+			t.Fatal(err)
+		}
+		return doc.RefreshToken
+	}
+	var v string
+	if err := a.engine.PlatformSQL().QueryRowContext(ctx, `SELECT refresh_token FROM wx_authorizations WHERE tenant_id = ?`, tenantID).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 // connectByScanningAgain connects the account appID the browser's
 // administrator already holds.
 func connectByScanningAgain(t *testing.T, console *client, appID string) string {
@@ -390,89 +418,6 @@ func TestWeChatAuthorizerTokenOnce(t *testing.T) {
 	}
 	if _, err := a.wechat.accounts.Save(ctx, other.ID, wechat.Input{AppID: appID, AppSecret: strings.Repeat("a", 32), Token: "token123"}); err == nil {
 		t.Error("another shop saved the authorised AppID")
-	}
-}
-
-// checkSetUp checks what the authorisation set up, then publishes a
-// two-level menu through the API and the console.
-func checkSetUp(t *testing.T, a *app, base string, s shop, acct *wechat.Account) {
-	t.Helper()
-	ctx := context.Background()
-	api := s.apiClient(t, base)
-	var menu wechat.Menu
-	if st := api.json(http.MethodGet, "/api/v1/wechat/menu", nil, &menu); st != http.StatusOK || len(menu.Buttons) != 3 {
-		t.Fatalf("menu after authorising: %d %+v", st, menu)
-	}
-	shopURL := base + "/s/" + s.Slug + "/"
-	if b := menu.Buttons; b[0].Type != "view" || b[0].URL != shopURL || b[1].Type != "click" || b[1].Key != "CHECKIN" ||
-		b[2].Type != "view" || b[2].URL != shopURL+"orders" {
-		t.Errorf("default menu: %+v", b)
-	}
-	var settings struct {
-		Templates map[string]string `json:"templates"`
-	}
-	if st := api.json(http.MethodGet, "/api/v1/message-settings", nil, &settings); st != http.StatusOK {
-		t.Fatalf("message settings: %d", st)
-	}
-	held, err := acct.Templates(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := map[string]bool{}
-	for _, tm := range held {
-		ids[tm.ID] = true
-	}
-	for _, kind := range message.NoticeKinds {
-		if id := settings.Templates[kind]; id == "" || !ids[id] {
-			t.Errorf("notice %s: template %q, not in the account's library (%d held)", kind, id, len(held))
-		}
-	}
-
-	// A two-level menu through the API: what is published is read back.
-	want := wechat.Menu{Buttons: []wechat.MenuButton{
-		{Type: "view", Name: "逛逛", URL: shopURL},
-		{Name: "会员", SubButtons: []wechat.MenuButton{{Type: "click", Name: "签到", Key: "CHECKIN"},
-			{Type: "view", Name: "我的订单", URL: shopURL + "orders"}}},
-	}}
-	var got wechat.Menu
-	if st := api.json(http.MethodPut, "/api/v1/wechat/menu", want, &got); st != http.StatusOK || fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("PUT menu: %d %+v, want %+v", st, got, want)
-	}
-	got = wechat.Menu{}
-	if st := api.json(http.MethodGet, "/api/v1/wechat/menu", nil, &got); st != http.StatusOK || fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("GET menu after PUT: %d %+v", st, got)
-	}
-	for name, bad := range map[string]string{
-		"no buttons":      `{"button":[]}`,
-		"click, no key":   `{"button":[{"type":"click","name":"x"}]}`,
-		"ftp address":     `{"button":[{"type":"view","name":"x","url":"ftp://a/b"}]}`,
-		"name too long":   `{"button":[{"type":"click","name":"一二三四五六","key":"k"}]}`,
-		"six sub buttons": `{"button":[{"name":"x","sub_button":[` + strings.Repeat(`{"type":"click","name":"a","key":"k"},`, 5) + `{"type":"click","name":"a","key":"k"}]}]}`,
-		"unknown field":   `{"button":[{"type":"click","name":"x","key":"k","color":"red"}]}`,
-	} {
-		if st := api.json(http.MethodPut, "/api/v1/wechat/menu", bad, nil); st != http.StatusBadRequest {
-			t.Errorf("PUT menu with %s: %d, want 400", name, st)
-		}
-	}
-
-	// The console's editor publishes the same way.
-	console := s.consoleClient(t, base)
-	console.fetchCSRF("/admin/wechat/menu")
-	st, b := console.form("/admin/wechat/menu", url.Values{"b0.name": {"商城"}, "b0.type": {"view"}, "b0.value": {shopURL},
-		"b1.name": {"更多"}, "b1.type": {"sub"}, "b1.s0.name": {"签到"}, "b1.s0.type": {"click"}, "b1.s0.value": {"CHECKIN"}})
-	if st != http.StatusSeeOther || console.location != "/admin/wechat/menu?done=saved" {
-		t.Fatalf("console menu: %d %q %.500s", st, console.location, b)
-	}
-	got, err = acct.Menu(ctx)
-	if err != nil || len(got.Buttons) != 2 || got.Buttons[1].Name != "更多" || len(got.Buttons[1].SubButtons) != 1 ||
-		got.Buttons[1].SubButtons[0].Key != "CHECKIN" {
-		t.Errorf("menu from the console: %+v %v", got, err)
-	}
-	if st, b := console.do(http.MethodGet, "/admin/wechat/menu", nil, ""); st != http.StatusOK || !bytes.Contains(b, []byte(`value="更多"`)) {
-		t.Errorf("the editor shows the published menu: %d", st)
-	}
-	if st, _ := console.form("/admin/wechat/menu", url.Values{"b0.name": {"x"}, "b0.type": {"view"}, "b0.value": {"nope"}}); st != http.StatusBadRequest {
-		t.Errorf("console menu with a bad address: %d, want 400", st)
 	}
 }
 

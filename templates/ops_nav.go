@@ -16,6 +16,7 @@ var opsNav = []navItem{
 	{id: "ops.nav.disputes", href: "/ops/disputes"},
 	{id: "credit.nav", href: "/ops/credit"},
 	{id: "ops.nav.market", href: "/ops/market"},
+	{id: "vote.ops.nav", href: "/ops/vote"},
 	{id: "wxconnect.ops.title", href: "/ops/wechat"},
 }
 

@@ -154,11 +154,7 @@ func (h *AccountHandlers) render(c echo.Context, status int, p accountPage) erro
 
 // page is GET /admin/account.
 func (h *AccountHandlers) page(c echo.Context) error {
-	p := accountPage{}
-	if id, ok := accountNotices[c.QueryParam("done")]; ok {
-		p.Notice = i18n.T(c.Request().Context(), id)
-	}
-	return h.render(c, http.StatusOK, p)
+	return h.render(c, http.StatusOK, accountPage{Notice: i18n.Done(c, accountNotices)})
 }
 
 // formError renders the page with err's message when it is one a client

@@ -114,21 +114,12 @@ func (d *Due) backfill(ctx context.Context) error {
 	if n, err := coll.CountDocuments(ctx, bson.D{{Key: "_id", Value: backfilledMarker}}); err != nil || n > 0 {
 		return err
 	}
-	cur, err := d.e.PlatformMongo().Collection("tenants").Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: ""}}}},
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	shops, err := engine.MongoIDs(ctx, d.e.PlatformMongo().Collection("tenants"), bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: ""}}}}, nil)
 	if err != nil {
 		return fmt.Errorf("record existing shops as written: %w", err)
 	}
-	var shops []struct {
-		ID string `bson:"_id"`
-	}
-	if err := cur.All(ctx, &shops); err != nil {
-		return fmt.Errorf("record existing shops as written: %w", err)
-	}
-	for _, s := range append(shops, struct {
-		ID string `bson:"_id"`
-	}{backfilledMarker}) {
-		if _, err := coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: s.ID}},
+	for _, id := range append(shops, backfilledMarker) {
+		if _, err := coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
 			bson.D{{Key: "$setOnInsert", Value: bson.D{{Key: "written_at", Value: now}}}}, options.UpdateOne().SetUpsert(true)); err != nil {
 			return fmt.Errorf("record existing shops as written: %w", err)
 		}
@@ -295,20 +286,14 @@ func (d *Due) Active(ctx context.Context, since time.Time) ([]string, error) {
 		}
 		return ids, rows.Err()
 	}
-	cur, err := d.e.PlatformMongo().Collection("shop_activity").Find(ctx,
-		bson.D{{Key: "written_at", Value: bson.D{{Key: "$gte", Value: since}}}})
+	found, err := engine.MongoIDs(ctx, d.e.PlatformMongo().Collection("shop_activity"),
+		bson.D{{Key: "written_at", Value: bson.D{{Key: "$gte", Value: since}}}}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("active shops: %w", err)
 	}
-	var docs []struct {
-		ID string `bson:"_id"`
-	}
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("active shops: %w", err)
-	}
-	for _, doc := range docs {
-		if engine.ValidID(doc.ID) {
-			ids = append(ids, doc.ID)
+	for _, id := range found {
+		if engine.ValidID(id) {
+			ids = append(ids, id)
 		}
 	}
 	return ids, nil

@@ -66,10 +66,9 @@ func (s *Service) CreateOperator(ctx context.Context, email string) (NewOperator
 	if err != nil {
 		return NewOperator{}, err
 	}
-	password := engine.NewSecret(oneTimePasswordLen)
-	hash, err := HashPassword(password)
+	password, hash, err := oneTimePassword()
 	if err != nil {
-		return NewOperator{}, fmt.Errorf("hash password: %w", err)
+		return NewOperator{}, err
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	rec := OperatorRecord{ID: engine.NewID(), Email: email, PasswordHash: hash, MustChange: true, CreatedAt: now}
@@ -99,10 +98,9 @@ func (s *Service) ResetOperator(ctx context.Context, email string) (NewOperator,
 	if err != nil {
 		return NewOperator{}, err
 	}
-	password := engine.NewSecret(oneTimePasswordLen)
-	hash, err := HashPassword(password)
+	password, hash, err := oneTimePassword()
 	if err != nil {
-		return NewOperator{}, fmt.Errorf("hash password: %w", err)
+		return NewOperator{}, err
 	}
 	if err := s.store.DeleteOperatorKeys(ctx, rec.ID); err != nil {
 		return NewOperator{}, err
@@ -119,6 +117,15 @@ func (s *Service) ResetOperator(ctx context.Context, email string) (NewOperator,
 	}
 	s.log.Info("operator reset", "operator", rec.ID, "email", email)
 	return NewOperator{Operator: rec.Operator(), Password: password, APIKey: key}, nil
+}
+
+// oneTimePassword is a new operator password, shown once, and its hash.
+func oneTimePassword() (password, hash string, err error) {
+	password = engine.NewSecret(oneTimePasswordLen)
+	if hash, err = HashPassword(password); err != nil {
+		return "", "", fmt.Errorf("hash password: %w", err)
+	}
+	return password, hash, nil
 }
 
 // newOperatorKey stores a fresh key of the operator and returns it (the

@@ -3,7 +3,6 @@ package tenants
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -81,42 +80,18 @@ func (s *Service) OpenInvitedShop(ctx context.Context, in NewShop) (InvitedShop,
 	if err := in.validate(); err != nil {
 		return InvitedShop{}, err
 	}
-	if _, err := s.store.UserByEmail(ctx, in.Email); err == nil {
-		return InvitedShop{}, errEmailTaken(in.Email)
-	} else if !errors.Is(err, ErrNotFound) {
+	if err := s.emailFree(ctx, in.Email); err != nil {
 		return InvitedShop{}, err
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	t := Tenant{ID: engine.NewID(), Slug: in.Slug, Name: in.Name, TimeZone: DefaultTimeZone, CreatedAt: now}
-	// As in SignUp: the slug's unique index decides, later failures undo.
-	if err := s.store.CreateTenant(ctx, t); err != nil {
-		return InvitedShop{}, err
-	}
 	u := User{ID: engine.NewID(), TenantID: t.ID, Email: in.Email, CreatedAt: now} // no password until the owner sets one
-	err := s.engine.Provision(ctx, t.ID)
-	if err != nil {
-		err = fmt.Errorf("provision shop %s: %w", t.ID, err)
-	}
-	userCreated := false
-	if err == nil {
-		err = s.store.CreateUser(ctx, u)
-		userCreated = err == nil
-	}
 	var token string
 	var expires time.Time
-	if err == nil {
+	if err := s.openShop(ctx, t, u, "invited shop", func() (err error) {
 		token, expires, err = s.invite(ctx, u, now)
-	}
-	if err != nil {
-		undo := context.WithoutCancel(ctx)
-		if userCreated {
-			if derr := s.store.DeleteUser(undo, u.ID); derr != nil {
-				s.log.Error("undo invited shop: user", "tenant", t.ID, "err", derr)
-			}
-		}
-		if derr := s.store.DeleteTenant(undo, t.ID); derr != nil {
-			s.log.Error("undo invited shop: tenant", "tenant", t.ID, "err", derr)
-		}
+		return err
+	}); err != nil {
 		return InvitedShop{}, err
 	}
 	s.log.Info("shop opened by an operator", "tenant", t.ID, "slug", t.Slug)

@@ -220,9 +220,7 @@ func (w *OpsWeb) home(c echo.Context) error {
 	if len(shops) > 0 {
 		p.From, p.To = offset+1, offset+len(shops)
 	}
-	if c.QueryParam("done") == "password" {
-		p.Notice = i18n.T(c.Request().Context(), "ops.password.done")
-	}
+	p.Notice = i18n.Done(c, map[string]string{"password": "ops.password.done"})
 	return c.Render(http.StatusOK, "ops_home.html", p)
 }
 

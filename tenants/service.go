@@ -62,9 +62,7 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) (Tenant, User, string, 
 	if err := in.Validate(); err != nil {
 		return Tenant{}, User{}, "", err
 	}
-	if _, err := s.store.UserByEmail(ctx, in.Email); err == nil {
-		return Tenant{}, User{}, "", errEmailTaken(in.Email)
-	} else if !errors.Is(err, ErrNotFound) {
+	if err := s.emailFree(ctx, in.Email); err != nil {
 		return Tenant{}, User{}, "", err
 	}
 	hash, err := HashPassword(in.Password)
@@ -73,14 +71,36 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) (Tenant, User, string, 
 	}
 	now := s.now().UTC().Truncate(time.Millisecond) // what MongoDB keeps
 	t := Tenant{ID: engine.NewID(), Slug: in.Slug, Name: in.Name, TimeZone: DefaultTimeZone, CreatedAt: now}
-	// No multi-record transactions: the slug's unique index decides who gets
-	// it, and a later failure removes the tenant record again.
-	if err := s.store.CreateTenant(ctx, t); err != nil {
-		return Tenant{}, User{}, "", err
-	}
 	u := User{ID: engine.NewID(), TenantID: t.ID, Email: in.Email, PasswordHash: hash, CreatedAt: now}
 	key, rec := NewAPIKey(t.ID, now)
-	err = s.engine.Provision(ctx, t.ID)
+	if err := s.openShop(ctx, t, u, "sign-up", func() error { return s.store.CreateAPIKey(ctx, rec) }); err != nil {
+		return Tenant{}, User{}, "", err
+	}
+	s.log.Info("shop opened", "tenant", t.ID, "slug", t.Slug)
+	return t, u, key, nil
+}
+
+// emailFree is a conflict when an account has the email already.
+func (s *Service) emailFree(ctx context.Context, email string) error {
+	if _, err := s.store.UserByEmail(ctx, email); err == nil {
+		return errEmailTaken(email)
+	} else if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+// openShop records the shop t, provisions its database, creates its owner
+// u, then runs last (the first API key, an invitation). There are no
+// multi-record transactions: the slug's unique index decides who gets it,
+// and a later failure undoes what was made, in reverse order, logging the
+// undo as what's; an empty tenant database left behind is harmless (it is
+// provisioned again if the id ever came back).
+func (s *Service) openShop(ctx context.Context, t Tenant, u User, what string, last func() error) error {
+	if err := s.store.CreateTenant(ctx, t); err != nil {
+		return err
+	}
+	err := s.engine.Provision(ctx, t.ID)
 	if err != nil {
 		err = fmt.Errorf("provision shop %s: %w", t.ID, err)
 	}
@@ -90,24 +110,20 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) (Tenant, User, string, 
 		userCreated = err == nil
 	}
 	if err == nil {
-		err = s.store.CreateAPIKey(ctx, rec)
+		err = last()
 	}
 	if err != nil {
-		// Undo in reverse order; an empty tenant database left behind is
-		// harmless (it is provisioned again if the id ever came back).
 		undo := context.WithoutCancel(ctx)
 		if userCreated {
 			if derr := s.store.DeleteUser(undo, u.ID); derr != nil {
-				s.log.Error("undo sign-up: user", "tenant", t.ID, "err", derr)
+				s.log.Error("undo "+what+": user", "tenant", t.ID, "err", derr)
 			}
 		}
 		if derr := s.store.DeleteTenant(undo, t.ID); derr != nil {
-			s.log.Error("undo sign-up: tenant", "tenant", t.ID, "err", derr)
+			s.log.Error("undo "+what+": tenant", "tenant", t.ID, "err", derr)
 		}
-		return Tenant{}, User{}, "", err
 	}
-	s.log.Info("shop opened", "tenant", t.ID, "slug", t.Slug)
-	return t, u, key, nil
+	return err
 }
 
 // TenantBySlug resolves a shop slug, from memory when recently resolved.

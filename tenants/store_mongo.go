@@ -102,22 +102,8 @@ func (s *mongoStore) TenantBySlug(ctx context.Context, slug string) (Tenant, err
 }
 
 func (s *mongoStore) TenantIDs(ctx context.Context) ([]string, error) {
-	cur, err := s.db.Collection("tenants").Find(ctx, bson.D{},
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}).SetSort(bson.D{{Key: "_id", Value: 1}}))
-	if err != nil {
-		return nil, fmt.Errorf("list shops: %w", err)
-	}
-	var docs []struct {
-		ID string `bson:"_id"`
-	}
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("list shops: %w", err)
-	}
-	ids := make([]string, len(docs))
-	for i, d := range docs {
-		ids[i] = d.ID
-	}
-	return ids, nil
+	ids, err := engine.MongoIDs(ctx, s.db.Collection("tenants"), bson.D{}, bson.D{{Key: "_id", Value: 1}})
+	return ids, fault.Wrap(err, "list shops")
 }
 
 func (s *mongoStore) CountTenants(ctx context.Context) (int64, error) {

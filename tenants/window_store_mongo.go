@@ -2,13 +2,13 @@ package tenants
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"microshop/tenants/engine"
 )
 
 func (s *mongoStore) WindowAdd(ctx context.Context, key string, delta int, window time.Duration, now time.Time) (int, time.Time, error) {
@@ -30,7 +30,7 @@ func (s *mongoStore) WindowAdd(ctx context.Context, key string, delta int, windo
 		if err == nil {
 			return d.N, d.Start.UTC(), nil
 		}
-		if !errors.Is(err, mongo.ErrNoDocuments) {
+		if !engine.IsNoDocuments(err) {
 			return 0, time.Time{}, fmt.Errorf("rate window add %s: %w", key, err)
 		}
 		err = coll.FindOneAndUpdate(ctx,
@@ -40,7 +40,7 @@ func (s *mongoStore) WindowAdd(ctx context.Context, key string, delta int, windo
 		if err == nil {
 			return d.N, d.Start.UTC(), nil
 		}
-		if !mongo.IsDuplicateKeyError(err) {
+		if !engine.IsUniqueViolation(err) {
 			return 0, time.Time{}, fmt.Errorf("rate window start %s: %w", key, err)
 		}
 	}
@@ -56,10 +56,10 @@ func (s *mongoStore) windowTakeBack(ctx context.Context, key string, n int, wind
 	var d windowDoc
 	err := coll.FindOneAndUpdate(ctx, append(open, bson.E{Key: "n", Value: bson.D{{Key: "$gte", Value: n}}}),
 		bson.D{{Key: "$inc", Value: bson.D{{Key: "n", Value: -n}}}}, after).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	if engine.IsNoDocuments(err) {
 		err = coll.FindOneAndUpdate(ctx, open, bson.D{{Key: "$set", Value: bson.D{{Key: "n", Value: 0}}}}, after).Decode(&d)
 	}
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	if engine.IsNoDocuments(err) {
 		return 0, time.Time{}, nil
 	}
 	if err != nil {
@@ -72,7 +72,7 @@ func (s *mongoStore) WindowGet(ctx context.Context, key string, window time.Dura
 	var d windowDoc
 	err := s.db.Collection("rate_windows").FindOne(ctx,
 		bson.D{{Key: "_id", Value: key}, {Key: "start_at", Value: bson.D{{Key: "$gt", Value: now.Add(-window)}}}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	if engine.IsNoDocuments(err) {
 		return 0, time.Time{}, nil
 	}
 	if err != nil {

@@ -30,7 +30,10 @@ package main
 //	    as one order.
 //
 // It prints orders/s, the pair's p50/p99, the server's CPU per order (its
-// own side only: the simulator's CPU is printed apart), the raw insert rate
+// own side only: the simulator's CPU is printed apart), the same without
+// the RSA signatures the server made with the merchant key (counted in its
+// /metrics, each costed by timing one in this process in the same round:
+// orders_sign.go), the raw insert rate
 // and the ratio orders/s ÷ inserts/s for reference, against issue 14's
 // targets (server CPU per order at most 0.75 ms, p99 under 100 ms, no
 // errors), then checks through the merchant API that every order the buyers
@@ -117,6 +120,10 @@ type ordersShop struct {
 	// the last measurement.
 	sim    *proc
 	simCPU time.Duration
+	// sigs is how many RSA signatures the server made during the last
+	// measurement (sigsKnown: read from its /metrics).
+	sigs      int64
+	sigsKnown bool
 }
 
 func ordersSQLite(ctx context.Context, o options, root, tmp string) (err error) {
@@ -158,7 +165,9 @@ func ordersSQLite(ctx context.Context, o options, root, tmp string) (err error) 
 		// Every order comes from a shopper address of its own (X-Forwarded-For,
 		// see placeAndPay), as a shop's orders do: the per-address placing
 		// limit is for scripts, not for a crowd of shoppers.
-		"--trust-proxy")
+		"--trust-proxy",
+		// The signatures it makes are read from /metrics (orders_sign.go).
+		"--metrics-token", ordersMetricsToken)
 	if err != nil {
 		return err
 	}
@@ -200,6 +209,11 @@ func ordersSQLite(ctx context.Context, o options, root, tmp string) (err error) 
 	// report helpers take the baseline first).
 	rounds := make([][]result, o.rounds)
 	var simCPU []string // the simulator's CPU per order, per round
+	var signs []ordersSigning
+	sg, err := newSigner()
+	if err != nil {
+		return err
+	}
 	for r := range o.rounds {
 		res := make([]result, 2)
 		first := r % 2 // alternate so neither always goes first
@@ -210,6 +224,10 @@ func ordersSQLite(ctx context.Context, o options, root, tmp string) (err error) 
 			} else {
 				res[1], err = s.measure(ctx, srv, fmt.Sprintf("r%d", r), o.conns, o.warmup, o.duration)
 				simCPU = append(simCPU, perReq(s.simCPU, res[1], res[1].cpuKnown))
+				if err == nil {
+					cost, ok := sg.cost()
+					signs = append(signs, signing(res[1], s.sigs, s.sigsKnown, cost, ok))
+				}
 			}
 			if err != nil {
 				return err
@@ -219,12 +237,14 @@ func ordersSQLite(ctx context.Context, o options, root, tmp string) (err error) 
 		rounds[r] = res
 		printOrdersRound(os.Stdout, r, res, first)
 		fmt.Printf("  the WeChat Pay simulator's own process: %s CPU per order (not the server's)\n", simCPU[len(simCPU)-1])
+		fmt.Printf("  %s\n", signs[len(signs)-1])
 		fmt.Println()
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	printOrdersSummary(os.Stdout, rounds, o)
+	printOrdersSigning(os.Stdout, signs)
 	if rss := srv.peakRSS(); rss != "" {
 		fmt.Printf("server peak RSS %s\n", rss)
 	}
@@ -383,6 +403,7 @@ func (s *ordersShop) measure(ctx context.Context, srv *proc, tag string, buyers 
 	}
 
 	pause(ctx, time.Until(measureFrom))
+	sigs0, sok0 := s.signatures(ctx)
 	srv0, ok1 := srv.cpu()
 	gen0, ok2 := cpuTime("self")
 	sim0, _ := s.sim.cpu()
@@ -390,7 +411,9 @@ func (s *ordersShop) measure(ctx context.Context, srv *proc, tag string, buyers 
 	srv1, ok3 := srv.cpu()
 	gen1, ok4 := cpuTime("self")
 	sim1, _ := s.sim.cpu()
+	sigs1, sok1 := s.signatures(ctx)
 	s.simCPU = sim1 - sim0
+	s.sigs, s.sigsKnown = sigs1-sigs0, sok0 && sok1
 	if err := ctx.Err(); err != nil {
 		return result{}, err
 	}

@@ -1,6 +1,7 @@
 package aftersale
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -114,22 +115,16 @@ func (h *Handlers) shipBack(c echo.Context) error {
 	return c.JSON(http.StatusOK, r)
 }
 
-func (h *Handlers) escalate(c echo.Context) error {
-	if err := decodeEmpty(c); err != nil {
-		return err
-	}
-	r, err := h.svc.Escalate(c.Request().Context(), tenants.FromContext(c).ID, fan.FromContext(c), c.Param("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, r)
-}
+func (h *Handlers) escalate(c echo.Context) error { return h.shopperAct(c, h.svc.Escalate) }
 
-func (h *Handlers) withdraw(c echo.Context) error {
+func (h *Handlers) withdraw(c echo.Context) error { return h.shopperAct(c, h.svc.Withdraw) }
+
+// shopperAct runs act, a step without a body, on the fan's :id request.
+func (h *Handlers) shopperAct(c echo.Context, act func(ctx context.Context, tenantID, fanID, id string) (Request, error)) error {
 	if err := decodeEmpty(c); err != nil {
 		return err
 	}
-	r, err := h.svc.Withdraw(c.Request().Context(), tenants.FromContext(c).ID, fan.FromContext(c), c.Param("id"))
+	r, err := act(c.Request().Context(), tenants.FromContext(c).ID, fan.FromContext(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -173,14 +168,18 @@ func (h *Handlers) apiGet(c echo.Context) error {
 	return c.JSON(http.StatusOK, d)
 }
 
-func (h *Handlers) apiApprove(c echo.Context) error {
+func (h *Handlers) apiApprove(c echo.Context) error { return h.merchantAct(c, h.svc.Approve) }
+
+// merchantAct runs act, a step without a body, on the shop's :id request
+// (another shop's is a 404 whatever the body).
+func (h *Handlers) merchantAct(c echo.Context, act func(ctx context.Context, tenantID, id string) (Request, error)) error {
 	if err := h.exists(c); err != nil {
 		return err
 	}
 	if err := decodeEmpty(c); err != nil {
 		return err
 	}
-	r, err := h.svc.Approve(c.Request().Context(), tenants.FromContext(c).ID, c.Param("id"))
+	r, err := act(c.Request().Context(), tenants.FromContext(c).ID, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -208,17 +207,7 @@ func (h *Handlers) apiReject(c echo.Context) error {
 }
 
 func (h *Handlers) apiConfirmReturn(c echo.Context) error {
-	if err := h.exists(c); err != nil {
-		return err
-	}
-	if err := decodeEmpty(c); err != nil {
-		return err
-	}
-	r, err := h.svc.ConfirmReturn(c.Request().Context(), tenants.FromContext(c).ID, c.Param("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, r)
+	return h.merchantAct(c, h.svc.ConfirmReturn)
 }
 
 func (h *Handlers) apiMessage(c echo.Context) error {

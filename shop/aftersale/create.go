@@ -3,6 +3,7 @@ package aftersale
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -50,8 +51,7 @@ func (s *Service) checkImages(ctx context.Context, tenantID string, ids []string
 		return nil, fault.Invalid("images", "photos are not available in this shop")
 	}
 	if err := s.images.Exists(ctx, tenantID, ids...); err != nil {
-		var fe *fault.Error
-		if errorsAs(err, &fe) && fe.Status < 500 {
+		if _, ok := fault.Client(err); ok {
 			return nil, fault.Invalid("images", "a photo was not found: upload it first")
 		}
 		return nil, err
@@ -151,7 +151,7 @@ func (s *Service) Create(ctx context.Context, tenantID, fanID, orderID string, i
 		return Request{}, fault.Conflict("an after-sale request needs a paid, shipped or completed order; this one is %s",
 			fault.Word(words(o.Status)))
 	}
-	if !contains(types, in.Type) {
+	if !slices.Contains(types, in.Type) {
 		return Request{}, fault.Invalid("type", "must be one of refund_only, return_refund, exchange")
 	}
 	if in.Type != RefundOnly && o.Status == order.Paid {

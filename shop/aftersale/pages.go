@@ -2,8 +2,8 @@ package aftersale
 
 import (
 	"context"
-	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -183,7 +183,7 @@ func (h *Handlers) adminList(c echo.Context) error {
 func (h *Handlers) renderList(c echo.Context, code int, notice, errText string) error {
 	ctx, t := c.Request().Context(), tenants.FromContext(c)
 	status := c.QueryParam("status")
-	if status != "" && !contains(Statuses, status) {
+	if status != "" && !slices.Contains(Statuses, status) {
 		status = ""
 	}
 	offset, _ := strconv.Atoi(c.QueryParam("offset"))
@@ -215,8 +215,7 @@ func (h *Handlers) adminSettings(c echo.Context) error {
 		*f.v = n
 	}
 	if _, err := h.svc.SaveSettings(ctx, t.ID, st); err != nil {
-		var fe *fault.Error
-		if errors.As(err, &fe) && fe.Status < 500 {
+		if fe, ok := fault.Client(err); ok {
 			return h.renderList(c, fe.Status, "", fault.Message(ctx, err))
 		}
 		return err
@@ -255,8 +254,7 @@ func (h *Handlers) adminAct(done string, act func(ctx context.Context, tenantID,
 			return fault.NotFound("after-sale request")
 		}
 		err := act(ctx, t.ID, id, c)
-		var fe *fault.Error
-		if errors.As(err, &fe) && fe.Status < 500 && fe.Status != http.StatusNotFound {
+		if fe, ok := fault.Client(err); ok && fe.Status != http.StatusNotFound {
 			return h.renderRequest(c, fe.Status, fault.Message(ctx, err))
 		}
 		if err != nil {
@@ -322,8 +320,7 @@ func (h *Handlers) opsDecideForm(c echo.Context) error {
 		}
 	}
 	_, err = h.svc.DecideDispute(ctx, id, op.ID, in)
-	var fe *fault.Error
-	if errors.As(err, &fe) && fe.Status < 500 && fe.Status != http.StatusNotFound {
+	if fe, ok := fault.Client(err); ok && fe.Status != http.StatusNotFound {
 		return h.renderDispute(c, fe.Status, fault.Message(ctx, err))
 	}
 	if err != nil {

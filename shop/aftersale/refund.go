@@ -29,7 +29,7 @@ const stuckAfter = 5 * time.Minute
 // already, and records how it went.
 func (s *Service) sendRefund(ctx context.Context, tenantID string, r Request) Request {
 	if err := s.restockReturn(ctx, tenantID, r); err != nil {
-		if fe := (*fault.Error)(nil); errors.As(err, &fe) && fe.Status < 500 {
+		if _, ok := fault.Client(err); ok {
 			// The catalog refuses (a product it cannot take units back
 			// on): the money still goes back.
 			s.log.Warn("after-sale restock refused; refunding without it", "tenant", tenantID, "request", r.ID, "err", err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"microshop/shop/order"
@@ -192,7 +193,7 @@ func (s *Service) Detail(ctx context.Context, tenantID string, r Request) (Detai
 
 // List pages through the shop's requests in status ("" any).
 func (s *Service) List(ctx context.Context, tenantID, status string, limit, offset int) ([]Request, int64, error) {
-	if status != "" && !contains(Statuses, status) {
+	if status != "" && !slices.Contains(Statuses, status) {
 		return nil, 0, fault.Invalid("status", "must be one of pending, awaiting_return, returned, rejected, escalated, refunded, exchanged, decided, closed")
 	}
 	if err := engine.CheckPage(&limit, offset); err != nil {
@@ -245,16 +246,3 @@ func (s *Service) SaveSettings(ctx context.Context, tenantID string, st Settings
 	}
 	return st, s.store.SaveSettings(ctx, tenantID, st)
 }
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-// errorsAs is errors.As (named so the files that need it only for this
-// need no import of their own).
-func errorsAs(err error, target any) bool { return errors.As(err, target) }

@@ -74,18 +74,12 @@ func (h *Handlers) adminList(c echo.Context) error {
 		return err
 	}
 	return c.Render(http.StatusOK, "admin_products.html", AdminPage{Shop: t, Products: products, Total: total,
-		Filter: f, HasMore: hasMore(f.Offset, len(products), f.Limit, total), Notice: noticeFor(c, c.QueryParam("done"))})
+		Filter: f, HasMore: hasMore(f.Offset, len(products), f.Limit, total), Notice: i18n.Done(c, productNotices)})
 }
 
-// noticeFor is the list's notice after a form (?done=), in the request's
-// language.
-func noticeFor(c echo.Context, done string) string {
-	switch done {
-	case "created", "saved", "deleted":
-		return i18n.T(c.Request().Context(), "console.products.done_"+done)
-	}
-	return ""
-}
+// productNotices are the product list's notices after a form, by ?done=.
+var productNotices = map[string]string{"created": "console.products.done_created",
+	"saved": "console.products.done_saved", "deleted": "console.products.done_deleted"}
 
 func (h *Handlers) adminNew(c echo.Context) error {
 	t := tenants.FromContext(c)

@@ -53,7 +53,9 @@ func (c *Catalog) Restock(ctx context.Context, tenantID, key, productID, skuID s
 	return fault.Wrap(err, "restock %d of product %s for %s", qty, productID, key)
 }
 
-// Commit forgets the hold for key and keeps the units taken.
-func (c *Catalog) Commit(ctx context.Context, tenantID, key, productID, skuID string) error {
-	return fault.Wrap(c.store.Commit(ctx, tenantID, key, productID, skuID), "commit stock held for %s", key)
+// Commit forgets the hold for key and keeps the units taken; qty is the
+// units held (what Hold took for key), which lets MongoDB do it in one
+// update.
+func (c *Catalog) Commit(ctx context.Context, tenantID, key, productID, skuID string, qty int64) error {
+	return fault.Wrap(c.store.Commit(ctx, tenantID, key, productID, skuID, qty), "commit stock held for %s", key)
 }

@@ -83,7 +83,7 @@ func TestHoldReleaseCommit(t *testing.T) {
 				if err := cat.Hold(ctx, tenant, "o3:"+tc.name, tc.product, tc.sk, 1); err != nil {
 					t.Fatal(err)
 				}
-				if err := cat.Commit(ctx, tenant, "o3:"+tc.name, tc.product, tc.sk); err != nil {
+				if err := cat.Commit(ctx, tenant, "o3:"+tc.name, tc.product, tc.sk, 1); err != nil {
 					t.Fatal(err)
 				}
 				if released, _ := cat.Release(ctx, tenant, "o3:"+tc.name, tc.product, tc.sk); released {

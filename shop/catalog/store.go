@@ -48,7 +48,7 @@ type Store interface {
 	// and the release was logged in the stock log.
 	Release(ctx context.Context, tenantID, key, productID, skuID string) (released, shown bool, err error)
 	// Commit forgets key's hold, keeping the units taken.
-	Commit(ctx context.Context, tenantID, key, productID, skuID string) error
+	Commit(ctx context.Context, tenantID, key, productID, skuID string, qty int64) error
 	// Restock puts qty units back on the product (or SKU) once for key
 	// (a refunded order line); shown says the stock the storefront shows
 	// changed.

@@ -22,11 +22,14 @@ type skuDoc struct {
 	Position  int    `bson:"position"`
 }
 
-// productDoc is a product as its Mongo document: the product, and its SKUs'
-// codes for the console's search.
+// productDoc is a product as its Mongo document: the product, its SKUs'
+// codes for the console's search, and how many SKUs it has (so that reading
+// a product without SKUs takes one query; absent on products written before
+// it was kept: their SKUs are looked for).
 type productDoc struct {
 	Product  `bson:",inline"`
 	SKUCodes []string `bson:"sku_codes"`
+	SKUCount *int     `bson:"sku_count,omitempty"`
 }
 
 // skuCodes are the SKUs' codes, without blanks.
@@ -46,7 +49,8 @@ func (s *mongoStore) Create(ctx context.Context, tenantID string, p *Product) er
 	if err := s.writeSKUs(ctx, db, p.ID, nil, p.SKUs); err != nil {
 		return err
 	}
-	doc := productDoc{Product: *p, SKUCodes: skuCodes(p.SKUs)}
+	n := len(p.SKUs)
+	doc := productDoc{Product: *p, SKUCodes: skuCodes(p.SKUs), SKUCount: &n}
 	doc.Stock = p.stockToStore()
 	if err := db.C("products").InsertOne(ctx, doc); err != nil {
 		return fmt.Errorf("insert product: %w", err)
@@ -56,15 +60,19 @@ func (s *mongoStore) Create(ctx context.Context, tenantID string, p *Product) er
 
 func (s *mongoStore) Get(ctx context.Context, tenantID, id string) (Product, error) {
 	db := s.e.Mongo(tenantID)
-	var p Product
-	err := db.C("products").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&p)
+	var d productDoc
+	err := db.C("products").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
 	if engine.IsNoDocuments(err) {
 		return Product{}, fault.NotFound("product")
 	}
 	if err != nil {
 		return Product{}, fmt.Errorf("get product %s: %w", id, err)
 	}
+	p := d.Product
 	p.stored()
+	if d.SKUCount != nil && *d.SKUCount == 0 {
+		return p, nil // no SKUs: no second query
+	}
 	skus, err := s.skus(ctx, db, bson.D{{Key: "product_id", Value: id}})
 	if err != nil {
 		return Product{}, err
@@ -86,6 +94,8 @@ func (s *mongoStore) Update(ctx context.Context, tenantID string, p *Product, ol
 			{Key: "price", Value: p.Price}, {Key: "original_price", Value: p.OriginalPrice}, {Key: "code", Value: p.Code}, {Key: "images", Value: p.Images},
 			{Key: "category", Value: p.Category}, {Key: "status", Value: p.Status},
 			{Key: "translations", Value: p.Translations}, {Key: "sku_codes", Value: skuCodes(p.SKUs)},
+			// Not 0 while old SKUs may still be stored (they go below).
+			{Key: "sku_count", Value: max(len(p.SKUs), len(old.SKUs))},
 			{Key: "rev", Value: p.Rev + 1}, {Key: "updated_at", Value: p.UpdatedAt},
 		}}, {Key: "$inc", Value: bson.D{{Key: "stock", Value: delta}}}})
 	if err != nil {
@@ -105,6 +115,12 @@ func (s *mongoStore) Update(ctx context.Context, tenantID string, p *Product, ol
 	p.rowStock = p.stockToStore()
 	if err := s.writeSKUs(ctx, db, p.ID, old.SKUs, p.SKUs); err != nil {
 		return err
+	}
+	if len(p.SKUs) == 0 && len(old.SKUs) > 0 { // its SKUs are gone now
+		if _, err := db.C("products").UpdateOne(ctx, bson.D{{Key: "_id", Value: p.ID}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "sku_count", Value: 0}}}}); err != nil {
+			return fmt.Errorf("update product: %w", err)
+		}
 	}
 	return s.touch(ctx, db)
 }
@@ -460,10 +476,16 @@ func (s *mongoStore) Restock(ctx context.Context, tenantID, key, productID, skuI
 	return true, s.logStock(ctx, s.e.Mongo(tenantID), productID)
 }
 
-func (s *mongoStore) Commit(ctx context.Context, tenantID, key, productID, skuID string) error {
+func (s *mongoStore) Commit(ctx context.Context, tenantID, key, productID, skuID string, qty int64) error {
 	coll, target := holdTarget(productID, skuID)
 	c := s.e.Mongo(tenantID).C(coll)
 	withKey := append(target[:len(target):len(target)], bson.E{Key: "holds.k", Value: key})
+	// One update when the hold is of qty units, as the caller says it is.
+	res, err := c.UpdateOne(ctx, withKey, pullHold(key, qty))
+	if err != nil || res.MatchedCount == 0 || res.ModifiedCount > 0 {
+		return err // committed, or nothing held for key
+	}
+	// Held for another quantity: pull what is held.
 	qty, found, err := heldQty(ctx, c, withKey, key)
 	if err != nil || !found {
 		return err

@@ -414,7 +414,7 @@ func (s *sqliteStore) Restock(ctx context.Context, tenantID, key, productID, sku
 	return shown, err
 }
 
-func (s *sqliteStore) Commit(ctx context.Context, tenantID, key, productID, skuID string) error {
+func (s *sqliteStore) Commit(ctx context.Context, tenantID, key, productID, skuID string, _ int64) error {
 	_, err := s.e.SQLExec(ctx, tenantID, `DELETE FROM stock_holds WHERE tenant_id = ? AND key = ?`, key)
 	return err
 }

@@ -38,13 +38,7 @@ func (p AdminPage) Factor(name string) Factor { return p.Credit.Factors[name] }
 func (p AdminPage) InForce(pen Penalty) bool { return pen.InForce(time.Now()) }
 
 func (h *Handlers) adminCredit(c echo.Context) error {
-	p := AdminPage{}
-	switch c.QueryParam("done") {
-	case "promise":
-		p.Notice = i18n.T(c.Request().Context(), "credit.admin.promise_saved")
-	case "appeal":
-		p.Notice = i18n.T(c.Request().Context(), "credit.admin.appealed")
-	}
+	p := AdminPage{Notice: i18n.Done(c, map[string]string{"promise": "credit.admin.promise_saved", "appeal": "credit.admin.appealed"})}
 	return h.render(c, http.StatusOK, p)
 }
 

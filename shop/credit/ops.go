@@ -96,11 +96,7 @@ type OpsPage struct {
 }
 
 func (h *Handlers) opsPage(c echo.Context) error {
-	p := OpsPage{}
-	if c.QueryParam("done") == "decided" {
-		p.Notice = i18n.T(c.Request().Context(), "credit.ops.decided")
-	}
-	return h.renderOps(c, http.StatusOK, p)
+	return h.renderOps(c, http.StatusOK, OpsPage{Notice: i18n.Done(c, map[string]string{"decided": "credit.ops.decided"})})
 }
 
 func (h *Handlers) renderOps(c echo.Context, status int, p OpsPage) error {

@@ -189,21 +189,17 @@ func (s *Service) compute(ctx context.Context, t tenants.Tenant, rangeName strin
 		}
 	}
 	tot := &d.Totals
+	var sum Counts
 	for day := from; day <= today; day = addDays(day, 1) {
 		c := byDay[day]
 		d.Days = append(d.Days, Day{Day: day, GMV: c.GMV(), Paid: c.Paid, Refunded: c.Refunded, Orders: c.Orders, Buyers: c.Buyers,
 			Visits: c.Visits, NewFans: c.Follows, Unfollows: c.Unfollows, Active: c.Active, Checkins: checkins[day]})
-		tot.Paid += c.Paid
-		tot.Refunded += c.Refunded
-		tot.Orders += c.Orders
-		tot.Refunds += c.Refunds
-		tot.Visits += c.Visits
-		tot.NewFans += c.Follows
-		tot.Unfollows += c.Unfollows
-		tot.ActiveFanDays += c.Active
+		sum.add(c)
 		tot.Checkins += checkins[day]
 	}
-	tot.GMV = tot.Paid - tot.Refunded
+	tot.Paid, tot.Refunded, tot.Orders, tot.Refunds = sum.Paid, sum.Refunded, sum.Orders, sum.Refunds
+	tot.Visits, tot.NewFans, tot.Unfollows, tot.ActiveFanDays = sum.Visits, sum.Follows, sum.Unfollows, sum.Active
+	tot.GMV = sum.GMV()
 	if tot.Orders > 0 {
 		tot.AverageOrder = tot.Paid / tot.Orders
 	}

@@ -60,14 +60,33 @@ func inserted(what string, err error) (bool, error) {
 func (s *mongoStore) fans(tenantID string) *engine.Collection { return s.e.Mongo(tenantID).C("fans") }
 
 func (s *mongoStore) Ensure(ctx context.Context, tenantID, fanID, source string, now time.Time) (Fan, error) {
-	err := s.fans(tenantID).InsertOne(ctx, newFanDoc(fanID, "", source, now))
-	if err != nil && !engine.IsUniqueViolation(err) {
+	// One upsert that inserts the new fan's fields only and answers the
+	// fan as it was before: none when this call made it.
+	doc := newFanDoc(fanID, "", source, now.UTC().Truncate(time.Millisecond)) // as stored
+	raw, err := bson.Marshal(doc)
+	if err != nil {
 		return Fan{}, fmt.Errorf("ensure fan %s: %w", fanID, err)
 	}
-	if err == nil {
-		s.counted(ctx, tenantID, 1)
+	var fields bson.D
+	if err := bson.Unmarshal(raw, &fields); err != nil {
+		return Fan{}, fmt.Errorf("ensure fan %s: %w", fanID, err)
 	}
-	return s.Get(ctx, tenantID, fanID)
+	fields = slices.DeleteFunc(fields, func(e bson.E) bool { return e.Key == "_id" })
+	fields = append(fields, bson.E{Key: "tenant_id", Value: s.e.Mongo(tenantID).TenantID()})
+	var before fanDoc
+	err = s.fans(tenantID).FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: fanID}},
+		bson.D{{Key: "$setOnInsert", Value: fields}},
+		options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.Before)).Decode(&before)
+	switch {
+	case err == nil:
+		return before.fan(), nil
+	case engine.IsNoDocuments(err):
+		s.counted(ctx, tenantID, 1)
+		return doc.fan(), nil
+	case engine.IsUniqueViolation(err): // a racing Ensure inserted it
+		return s.Get(ctx, tenantID, fanID)
+	}
+	return Fan{}, fmt.Errorf("ensure fan %s: %w", fanID, err)
 }
 
 // countID is the _id of the fan count's document in fan_counts.

@@ -104,15 +104,6 @@ var reasons = map[string]string{
 	"outside WeChat's 48-hour reply window, and a broadcast must go to at least two fans at once": "broadcast_min",
 }
 
-// consoleNotice is the console's notice for ?done= after a redirect: the
-// message id notices holds for it, translated.
-func consoleNotice(c echo.Context, notices map[string]string) string {
-	if id := doneNotice(c, notices); id != "" {
-		return i18n.T(c.Request().Context(), id)
-	}
-	return ""
-}
-
 func (p AdminPage) context() context.Context {
 	if p.ctx == nil {
 		return context.Background()
@@ -182,7 +173,7 @@ func (h *Handlers) renderCampaigns(c echo.Context, status int, p AdminPage) erro
 }
 
 func (h *Handlers) adminCampaigns(c echo.Context) error {
-	p := AdminPage{Notice: consoleNotice(c, map[string]string{"cancelled": "messages.done.cancelled"})}
+	p := AdminPage{Notice: i18n.Done(c, map[string]string{"cancelled": "messages.done.cancelled"})}
 	return h.renderCampaigns(c, http.StatusOK, p)
 }
 
@@ -194,7 +185,7 @@ func (h *Handlers) adminCreateCampaign(c echo.Context) error {
 	if err == nil {
 		cp, err = h.svc.CreateCampaign(c.Request().Context(), t, req, who(c))
 	}
-	if fe := formError(err); fe != nil {
+	if fe, ok := fault.Client(err); ok {
 		if form.Kind == "" {
 			form.Kind = KindText
 		}
@@ -257,7 +248,7 @@ func (h *Handlers) renderSegments(c echo.Context, status int, p AdminPage) error
 }
 
 func (h *Handlers) adminSegments(c echo.Context) error {
-	p := AdminPage{Notice: consoleNotice(c, map[string]string{"saved": "segments.done.saved", "deleted": "segments.done.deleted"})}
+	p := AdminPage{Notice: i18n.Done(c, map[string]string{"saved": "segments.done.saved", "deleted": "segments.done.deleted"})}
 	return h.renderSegments(c, http.StatusOK, p)
 }
 
@@ -277,7 +268,7 @@ func (h *Handlers) adminSaveSegment(c echo.Context) error {
 	if err == nil {
 		_, err = h.svc.CreateSegment(ctx, t, SegmentRequest{Name: form.Name, Rule: r})
 	}
-	if fe := formError(err); fe != nil {
+	if fe, ok := fault.Client(err); ok {
 		return h.renderSegments(c, fe.Status, AdminPage{RuleForm: form, Error: fault.Message(ctx, err)})
 	}
 	if err != nil {
@@ -299,7 +290,7 @@ func (h *Handlers) adminSettings(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := AdminPage{Shop: t, Settings: st, Kinds: NoticeKinds, Notice: consoleNotice(c, map[string]string{"saved": "messages.done.settings_saved"}),
+	p := AdminPage{Shop: t, Settings: st, Kinds: NoticeKinds, Notice: i18n.Done(c, map[string]string{"saved": "messages.done.settings_saved"}),
 		ctx: c.Request().Context()}
 	return c.Render(http.StatusOK, "admin_message_settings.html", p)
 }
@@ -316,7 +307,7 @@ func (h *Handlers) adminSaveSettings(c echo.Context) error {
 		st.Templates[k] = c.FormValue("template_" + k)
 	}
 	_, err = h.svc.SaveSettings(c.Request().Context(), t.ID, st)
-	if fe := formError(err); fe != nil {
+	if fe, ok := fault.Client(err); ok {
 		return c.Render(fe.Status, "admin_message_settings.html", AdminPage{Shop: t, Settings: st, Kinds: NoticeKinds,
 			Error: fault.Message(c.Request().Context(), err), ctx: c.Request().Context()})
 	}
@@ -350,7 +341,7 @@ func (h *Handlers) adminFan(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.renderFan(c, http.StatusOK, f, AdminPage{Notice: consoleNotice(c, map[string]string{"tags": "messages.done.tags_saved"})})
+	return h.renderFan(c, http.StatusOK, f, AdminPage{Notice: i18n.Done(c, map[string]string{"tags": "messages.done.tags_saved"})})
 }
 
 func (h *Handlers) adminSetTags(c echo.Context) error {
@@ -360,7 +351,7 @@ func (h *Handlers) adminSetTags(c echo.Context) error {
 	}
 	text := c.FormValue("tags")
 	_, err = h.svc.SetTags(c.Request().Context(), tenants.FromContext(c).ID, f.ID, list(text))
-	if fe := formError(err); fe != nil {
+	if fe, ok := fault.Client(err); ok {
 		return h.renderFan(c, fe.Status, f, AdminPage{TagsText: text, Error: fault.Message(c.Request().Context(), err)})
 	}
 	if err != nil {

@@ -1,7 +1,6 @@
 package message
 
 import (
-	"errors"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
@@ -23,21 +22,6 @@ func respond(c echo.Context, status int, v any, err error) error {
 		return err
 	}
 	return c.JSON(status, v)
-}
-
-// formError is err when it is the user's to fix (a client fault), to show
-// on the form again; nil otherwise.
-func formError(err error) *fault.Error {
-	var fe *fault.Error
-	if errors.As(err, &fe) && fe.Status < 500 {
-		return fe
-	}
-	return nil
-}
-
-// doneNotice is the console's notice for ?done= after a redirect.
-func doneNotice(c echo.Context, notices map[string]string) string {
-	return notices[c.QueryParam("done")]
 }
 
 func queryInt(c echo.Context, name string, def int) (int, error) {

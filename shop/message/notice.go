@@ -20,6 +20,7 @@ import (
 const (
 	NoticeOrderPaid          = "order_paid"
 	NoticeOrderShipped       = "order_shipped"
+	NoticeOrderRefunded      = "order_refunded" // a refund WeChat Pay (or the sandbox) said succeeded
 	NoticeCommissionCredited = "commission_credited"
 	NoticeCommissionReversed = "commission_reversed"
 	NoticePointsExpiring     = "points_expiring"
@@ -28,13 +29,14 @@ const (
 )
 
 // NoticeKinds lists the notice kinds in the order the console shows them.
-var NoticeKinds = []string{NoticeOrderPaid, NoticeOrderShipped, NoticeCommissionCredited, NoticeCommissionReversed,
+var NoticeKinds = []string{NoticeOrderPaid, NoticeOrderShipped, NoticeOrderRefunded, NoticeCommissionCredited, NoticeCommissionReversed,
 	NoticePointsExpiring, NoticeCheckinReminder, NoticeGroupDeal}
 
 // noticeText names notice kinds in plain words (English; a page in
 // another language shows the catalog's notice.kind.<kind>).
 var noticeText = map[string]string{
-	NoticeOrderPaid: "Order paid", NoticeOrderShipped: "Order shipped", NoticeCommissionCredited: "Commission credited",
+	NoticeOrderPaid: "Order paid", NoticeOrderShipped: "Order shipped", NoticeOrderRefunded: "Order refunded",
+	NoticeCommissionCredited: "Commission credited",
 	NoticeCommissionReversed: "Commission reversed", NoticePointsExpiring: "Points about to expire",
 	NoticeCheckinReminder: "Daily check-in reminder", NoticeGroupDeal: "Group deal open",
 }
@@ -185,7 +187,8 @@ func (s *Service) CheckinReminder(ctx context.Context, tenantID, fanID, day stri
 
 // OrderEvent implements order.Subscriber: a paid order counts as a purchase
 // (once per order) and records the fan's attribution, and paid and shipped
-// orders send their notices (once per order: the notice key). Every event
+// orders send their notices (once per order: the notice key), and each
+// succeeded refund its own (once per refund: the event's id). Every event
 // counts as activity.
 func (s *Service) OrderEvent(ctx context.Context, tenantID string, o order.Order, ev order.Event) error {
 	if o.FanID == "" {
@@ -210,6 +213,13 @@ func (s *Service) OrderEvent(ctx context.Context, tenantID string, o order.Order
 			return Notice{Key: "order-shipped:" + o.ID, FanID: o.FanID, Kind: NoticeOrderShipped, Title: sh.t("notice.order_shipped.title"),
 				Body: sh.t("notice.order_shipped.body", "Order", o.ID, "Carrier", carrier, "TrackingNo", tracking),
 				URL:  orderLink(sh.slug, o.ID), Fields: map[string]string{"keyword1": o.ID, "keyword2": carrier, "keyword3": tracking}}
+		})
+	case order.EventRefunded:
+		return s.notifyShop(ctx, tenantID, func(sh shopNotice) Notice {
+			return Notice{Key: "order-refunded:" + o.ID + ":" + ev.ID, FanID: o.FanID, Kind: NoticeOrderRefunded,
+				Title: sh.t("notice.order_refunded.title"), Body: sh.t("notice.order_refunded.body", "Order", o.ID, "Amount", yuan(ev.Amount)),
+				URL: orderLink(sh.slug, o.ID), Fields: map[string]string{"keyword1": sh.t("notice.order_refunded.reason", "Order", o.ID),
+					"keyword2": yuan(ev.Amount)}}
 		})
 	}
 	return s.Touch(ctx, tenantID, o.FanID, at)

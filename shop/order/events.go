@@ -48,6 +48,11 @@ func (s *Service) dispatchOrder(ctx context.Context, tenantID string, o Order) e
 			return err
 		}
 	}
+	for _, ev := range done {
+		if ev.Type == EventPaid || ev.Type == EventCancelled {
+			s.slots.left(tenantID, o.FanID, id) // its unpaid slot is free (limits.go)
+		}
+	}
 	return derr
 }
 
@@ -81,7 +86,7 @@ func (k stockKeeper) OrderEvent(ctx context.Context, tenantID string, o Order, e
 		var err error
 		switch ev.Type {
 		case EventPaid:
-			err = k.cat.Commit(ctx, tenantID, holdKey(o.ID, i), l.ProductID, l.SKUID)
+			err = k.cat.Commit(ctx, tenantID, holdKey(o.ID, i), l.ProductID, l.SKUID, l.Qty)
 		case EventCancelled:
 			_, err = k.cat.Release(ctx, tenantID, holdKey(o.ID, i), l.ProductID, l.SKUID)
 		}

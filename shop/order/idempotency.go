@@ -61,12 +61,15 @@ func (s *Service) PlaceIdempotent(ctx context.Context, tenantID, fanID, key stri
 		a.Replayed = true
 		return a, err
 	}
-	o, err := s.Place(ctx, tenantID, fanID, rec.OrderID, req)
+	o, finished, err := s.place(ctx, tenantID, fanID, rec.OrderID, req, &rec)
 	var a PlaceAnswer
 	var fe *fault.Error
 	switch {
 	case err == nil:
 		a = placeAnswer(http.StatusCreated, o)
+		if finished { // stored with the order (Store.Placed)
+			return a, nil
+		}
 	case errors.As(err, &fe) && fe.Status < 500:
 		a = placeAnswer(fe.Status, map[string]*fault.Error{"error": fe})
 	default:

@@ -21,21 +21,48 @@ const MaxUnpaid = 3
 var errTooManyUnpaid = fault.Conflict("you have %d unpaid orders: pay for or cancel one before placing another", MaxUnpaid).
 	WithCode("too_many_unpaid")
 
-// takeSlot gives order orderID one of the fan's MaxUnpaid slots, or
-// refuses it with errTooManyUnpaid. A slot is taken by one conditional
-// write (a unique insert, or a swap from the order it held), so however
-// many placements of one fan race, each slot goes to one of them. A slot
-// is free again when its order is paid, cancelled or rejected; nothing
-// has to free it, so a crash anywhere frees it too.
-func (s *Service) takeSlot(ctx context.Context, tenantID, fanID, orderID string, now time.Time) error {
+// insertWithSlot writes the new order o with one of its fan's MaxUnpaid
+// slots, or refuses it with errTooManyUnpaid. A slot is taken by one
+// conditional write (a unique insert, or a swap from the order it held),
+// so however many placements of one fan race, each slot goes to one of
+// them; on SQLite the order is written in the same transaction
+// (Store.InsertTaking). A slot is free again when its order is paid,
+// cancelled or rejected; nothing has to free it, so a crash anywhere
+// frees it too.
+//
+// This process's hints (slotHints) first: a slot whose order it saw leave
+// payment is taken with that one conditional write, reading nothing; when
+// the write misses (the slot moved meanwhile) or there is no such hint,
+// the slots and their orders are read.
+func (s *Service) insertWithSlot(ctx context.Context, tenantID string, o *Order, now time.Time) error {
+	fanID := o.FanID
+	try := func(n int, prev string) (bool, error) {
+		took, err := s.store.InsertTaking(ctx, tenantID, o, Slot{FanID: fanID, N: n, OrderID: o.ID, At: now}, prev)
+		switch {
+		case err != nil:
+			s.slots.forget(tenantID, fanID, n)
+		case took:
+			s.slots.seen(tenantID, fanID, n, o.ID, false)
+		default:
+			s.slots.forget(tenantID, fanID, n)
+		}
+		return took, err
+	}
+	if n, prev, ok, mine := s.slots.free(tenantID, fanID, o.ID); mine {
+		return s.store.Insert(ctx, tenantID, o) // this order's retry: it has its slot
+	} else if ok {
+		if took, err := try(n, prev); err != nil || took {
+			return err
+		}
+	}
 	slots, err := s.store.Slots(ctx, tenantID, fanID)
 	if err != nil {
 		return err
 	}
 	held := map[int]Slot{}
 	for _, sl := range slots {
-		if sl.OrderID == orderID {
-			return nil // this order's retry: it has its slot
+		if sl.OrderID == o.ID {
+			return s.store.Insert(ctx, tenantID, o) // this order's retry: it has its slot
 		}
 		held[sl.N] = sl
 	}
@@ -46,16 +73,13 @@ func (s *Service) takeSlot(ctx context.Context, tenantID, fanID, orderID string,
 			if err != nil {
 				return err
 			}
+			s.slots.seen(tenantID, fanID, n, prev.OrderID, free)
 			if !free {
 				continue
 			}
 		}
-		ok, err := s.store.TakeSlot(ctx, tenantID, Slot{FanID: fanID, N: n, OrderID: orderID, At: now}, prev.OrderID)
-		if err != nil {
+		if took, err := try(n, prev.OrderID); err != nil || took {
 			return err
-		}
-		if ok {
-			return nil
 		}
 	}
 	return errTooManyUnpaid

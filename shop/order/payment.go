@@ -20,10 +20,9 @@ import (
 // asking this amount) pays it and returns it, the payment is recorded
 // with it (Store.MarkPaid), and its events are delivered from the order
 // as written. Only a
-// notification that did not pay the order reads it, to say why. The
-// payment is recorded after the order is marked: a crash in between is
-// made good by the provider's next notification of the same transaction
-// (it retries until answered), which records it then.
+// notification that did not pay the order reads it, to say why (and
+// records the payment in the payments collection, where a repeated one
+// is found once).
 func (s *Service) ConfirmPayment(ctx context.Context, tenantID string, n Notification) error {
 	if err := engine.CheckID("id", "order", n.OrderID); err != nil {
 		return err
@@ -50,7 +49,12 @@ func (s *Service) ConfirmPayment(ctx context.Context, tenantID string, n Notific
 	}
 	if ok {
 		s.countPayment(n.Provider, PaymentPaid)
-		return s.dispatchOrder(ctx, tenantID, o)
+		if err := s.dispatchOrder(ctx, tenantID, o); err != nil {
+			return err
+		}
+		o.Events = nil
+		s.paidWaits.paid(tenantID, o) // a sandbox payment waiting for it (wechatPayConfirm)
+		return nil
 	}
 	cur, err := s.store.Get(ctx, tenantID, n.OrderID)
 	if err != nil {

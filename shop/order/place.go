@@ -85,15 +85,23 @@ func (r *PlaceRequest) validate() error {
 // a 409 too_many_unpaid. orderID, if not empty, is the id to use (an
 // idempotent request reserved it).
 func (s *Service) Place(ctx context.Context, tenantID, fanID, orderID string, req PlaceRequest) (Order, error) {
+	o, _, err := s.place(ctx, tenantID, fanID, orderID, req, nil)
+	return o, err
+}
+
+// place is Place; with key (the request's Idempotency-Key, claimed), the
+// answer is stored under the key with the order's move to awaiting
+// payment where the store can (finished true: Store.Placed).
+func (s *Service) place(ctx context.Context, tenantID, fanID, orderID string, req PlaceRequest, key *IdemKey) (Order, bool, error) {
 	if err := req.validate(); err != nil {
-		return Order{}, err
+		return Order{}, false, err
 	}
 	if err := s.open(ctx, tenantID); err != nil {
-		return Order{}, err
+		return Order{}, false, err
 	}
 	settings, err := s.Settings(ctx, tenantID)
 	if err != nil {
-		return Order{}, err
+		return Order{}, false, err
 	}
 	now := s.clock()
 	o := Order{ID: orderID, FanID: fanID, Status: Placing, Address: req.Address, CreatedAt: now,
@@ -105,20 +113,20 @@ func (s *Service) Place(ctx context.Context, tenantID, fanID, orderID string, re
 	for i, it := range req.Items {
 		p, err := s.catalog.Get(ctx, tenantID, it.ProductID)
 		if errors.Is(err, fault.ErrNotFound) {
-			return Order{}, fault.Invalid(fmt.Sprintf("items[%d].product_id", i), "no product %s in this shop", it.ProductID)
+			return Order{}, false, fault.Invalid(fmt.Sprintf("items[%d].product_id", i), "no product %s in this shop", it.ProductID)
 		}
 		if err != nil {
-			return Order{}, err
+			return Order{}, false, err
 		}
 		l, _, problem, err := lineOf(p, it.SKUID, it.Qty)
 		if err != nil {
-			return Order{}, err
+			return Order{}, false, err
 		}
 		if problem == "off_sale" {
-			return Order{}, fault.Conflict("%q is no longer on sale", p.Title)
+			return Order{}, false, fault.Conflict("%q is no longer on sale", p.Title)
 		}
 		if err := s.dealPrice(ctx, tenantID, fanID, &l, now, deals); err != nil { // a group deal's price (deal.go)
-			return Order{}, err
+			return Order{}, false, err
 		}
 		o.Lines = append(o.Lines, l)
 		o.GoodsTotal += l.Amount
@@ -127,22 +135,22 @@ func (s *Service) Place(ctx context.Context, tenantID, fanID, orderID string, re
 	var disc Discount
 	if req.Points > 0 {
 		if s.disc == nil {
-			return Order{}, fault.Invalid("points", "this shop does not take points at checkout")
+			return Order{}, false, fault.Invalid("points", "this shop does not take points at checkout")
 		}
 		if disc, err = s.disc.Quote(ctx, tenantID, fanID, o.GoodsTotal, req.Points); err != nil {
-			return Order{}, fmt.Errorf("quote points discount: %w", err)
+			return Order{}, false, fmt.Errorf("quote points discount: %w", err)
 		}
 		o.Discount = disc.Amount
 	}
 	o.Payable = o.GoodsTotal + o.ShippingFee - o.Discount
 	if err := s.known.ensure(ctx, s.fans, tenantID, fanID, now); err != nil {
-		return Order{}, err
+		return Order{}, false, err
 	}
 	o.Attribution = Attribution{Channel: "direct"}
 	if s.attr != nil {
 		a, err := s.attr.Attribute(ctx, tenantID, fanID)
 		if err != nil {
-			return Order{}, fmt.Errorf("attribute order: %w", err)
+			return Order{}, false, fmt.Errorf("attribute order: %w", err)
 		}
 		if a.Channel == "" {
 			a.Channel = "direct"
@@ -150,24 +158,21 @@ func (s *Service) Place(ctx context.Context, tenantID, fanID, orderID string, re
 		o.Attribution = a
 	}
 
-	if err := s.takeSlot(ctx, tenantID, fanID, o.ID, now); err != nil {
-		return Order{}, err
-	}
-	// The order is written before any stock is held, so a crash from here
-	// on leaves a "placing" order that the recovery job rejects, releasing
-	// whatever it held.
-	if err := s.store.Insert(ctx, tenantID, &o); err != nil {
+	// The order is written (with its unpaid slot, limits.go) before any
+	// stock is held, so a crash from here on leaves a "placing" order that
+	// the recovery job rejects, releasing whatever it held.
+	if err := s.insertWithSlot(ctx, tenantID, &o, now); err != nil {
 		if engine.IsUniqueViolation(err) {
-			return Order{}, fault.Conflict("order %s exists", o.ID)
+			return Order{}, false, fault.Conflict("order %s exists", o.ID)
 		}
-		return Order{}, err
+		return Order{}, false, err
 	}
 	if disc.Points > 0 {
 		if err := s.disc.Reserve(ctx, tenantID, fanID, o.ID, disc); err != nil {
 			if _, rerr := s.reject(ctx, tenantID, o.ID, "points could not be used"); rerr != nil {
 				s.log.Error("reject order", "tenant", tenantID, "order", o.ID, "err", rerr)
 			}
-			return Order{}, fmt.Errorf("reserve points for order %s: %w", o.ID, err)
+			return Order{}, false, fmt.Errorf("reserve points for order %s: %w", o.ID, err)
 		}
 	}
 	for i, l := range o.Lines {
@@ -179,29 +184,35 @@ func (s *Service) Place(ctx context.Context, tenantID, fanID, orderID string, re
 			s.log.Error("reject order", "tenant", tenantID, "order", o.ID, "err", rerr)
 		}
 		if errors.Is(err, catalog.ErrOutOfStock) {
-			return Order{}, s.outOfStock(ctx, tenantID, l)
+			return Order{}, false, s.outOfStock(ctx, tenantID, l)
 		}
-		return Order{}, err
+		return Order{}, false, err
 	}
 	if err := s.claimDeals(ctx, tenantID, o.ID, deals); err != nil { // the group deals' quantities (deal.go)
 		if _, rerr := s.reject(ctx, tenantID, o.ID, "group deal sold out"); rerr != nil {
 			s.log.Error("reject order", "tenant", tenantID, "order", o.ID, "err", rerr)
 		}
-		return Order{}, err
+		return Order{}, false, err
 	}
-	ok, err := s.store.Transition(ctx, tenantID, o.ID, []string{Placing}, PendingPayment, Change{}, nil)
+	placed := o
+	placed.Status = PendingPayment
+	if key != nil {
+		a := placeAnswer(http.StatusCreated, placed)
+		key.Status, key.Body = a.Status, a.Body
+	}
+	ok, finished, err := s.store.Placed(ctx, tenantID, o.ID, key)
 	if err != nil {
-		return Order{}, err
+		return Order{}, false, err
 	}
 	if !ok {
-		return Order{}, fault.Conflict("the order was interrupted; please place it again")
+		return Order{}, false, fault.Conflict("the order was interrupted; please place it again")
 	}
-	o.Status = PendingPayment
+	o = placed
 	s.countPlaced()
 	if err := s.removeOrdered(ctx, tenantID, fanID, o.Lines); err != nil {
 		s.log.Warn("clear cart", "tenant", tenantID, "fan", fanID, "err", err)
 	}
-	return o, nil
+	return o, finished, nil
 }
 
 // outOfStock is the 409 that names the product and what is left.

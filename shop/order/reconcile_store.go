@@ -2,6 +2,7 @@ package order
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -37,7 +38,16 @@ func (s *sqliteStore) RefundedSince(ctx context.Context, tenantID string, create
 func (s *mongoStore) PaymentsBetween(ctx context.Context, tenantID, provider string, from, to time.Time) ([]Payment, error) {
 	out, err := findAll[Payment](ctx, s.e.Mongo(tenantID).C("payments"), bson.D{{Key: "provider", Value: provider},
 		{Key: "at", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}}}, options.Find().SetSort(bson.D{{Key: "at", Value: 1}}))
-	return out, fault.Wrap(err, "list payments between")
+	if err != nil {
+		return nil, fault.Wrap(err, "list payments between")
+	}
+	// The payments that paid their orders are the orders' own (MarkPaid).
+	paid, err := s.find(ctx, tenantID, bson.D{{Key: "paid_at", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}}}, options.Find())
+	if err != nil {
+		return nil, fault.Wrap(err, "list payments between")
+	}
+	paid = slices.DeleteFunc(paid, func(o Order) bool { return o.Provider != provider })
+	return withOrderPayments(out, paid), nil
 }
 
 func (s *mongoStore) RefundedSince(ctx context.Context, tenantID string, createdFrom time.Time) ([]Order, error) {

@@ -38,6 +38,9 @@ type Service struct {
 	deals DealPricer
 	// settings are the shops' order settings read lately (Settings).
 	settings settingsCache
+	// slots and paidWaits spare the order path reads (hints.go).
+	slots     slotHints
+	paidWaits paidWaits
 }
 
 // knownFans remembers which fans already have a record, so placing an order

@@ -19,13 +19,19 @@ type Store interface {
 	// appending ev (if any) to its outbox, in one conditional update. It
 	// reports false, changing nothing, when the order is not in from.
 	Transition(ctx context.Context, tenantID, id string, from []string, to string, ch Change, ev *Event) (bool, error)
+	// Placed moves the order from placing to pending_payment (placed
+	// false, changing nothing, when it is not placing). With k, SQLite
+	// stores the answer to k's request in the same transaction, as
+	// FinishKey does (finished true); on MongoDB the caller does that
+	// (FinishKey) after.
+	Placed(ctx context.Context, tenantID, id string, k *IdemKey) (placed, finished bool, err error)
 	// MarkPaid moves the order from pending_payment to paid if it asks
 	// exactly amount (payable), applying ch and appending ev to its outbox,
-	// in one conditional update, then records p (InsertPayment), and
-	// returns the order as written; false, changing nothing, otherwise.
-	// On SQLite both writes are one transaction; on MongoDB the payment
-	// follows the order (a crash between them is made good by the
-	// provider's next notification, see ConfirmPayment).
+	// in one conditional update, records p, and returns the order as
+	// written; false, changing nothing, otherwise. On SQLite p is a
+	// payments row written in the same transaction; on MongoDB p is the
+	// order's own fields (provider, transaction_id, paid, paid_at), written
+	// by the same update, and Payments/PaymentsBetween list it from there.
 	MarkPaid(ctx context.Context, tenantID, id string, amount int64, ch Change, ev *Event, p Payment) (Order, bool, error)
 	// AddRefund records r (processing) if at least r.Amount is still
 	// refundable and the order is in one of from, in one conditional
@@ -92,6 +98,12 @@ type Store interface {
 	// DeleteKeysBefore forgets up to limit keys recorded before t.
 	DeleteKeysBefore(ctx context.Context, tenantID string, t time.Time, limit int) (int, error)
 
+	// InsertTaking takes slot sl as TakeSlot does and inserts o (Insert),
+	// both or neither: one SQLite transaction; on MongoDB the slot, then
+	// the order (a slot whose order never came is free once placing would
+	// have been given up: Service.slotFree). False, inserting nothing,
+	// when another placement took the slot first.
+	InsertTaking(ctx context.Context, tenantID string, o *Order, sl Slot, prev string) (bool, error)
 	// Slots returns the fan's unpaid-order slots that were ever taken.
 	Slots(ctx context.Context, tenantID, fanID string) ([]Slot, error)
 	// TakeSlot gives slot sl.N of sl.FanID to sl.OrderID: with prev "",
@@ -178,7 +190,7 @@ type IdemKey struct {
 
 // Slot is one of a fan's MaxUnpaid places for an unpaid order: the order
 // that last took it, and when. It is free again once that order is paid,
-// cancelled or rejected (see Service.takeSlot).
+// cancelled or rejected (see Service.insertWithSlot).
 type Slot struct {
 	FanID   string    `bson:"fan_id"`
 	N       int       `bson:"n"`

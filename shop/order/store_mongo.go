@@ -2,6 +2,7 @@ package order
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -59,6 +60,15 @@ func (s *mongoStore) Insert(ctx context.Context, tenantID string, o *Order) erro
 	d := orderDoc{Order: *o}
 	d.Events = []Event{}
 	return fault.Wrap(s.e.Mongo(tenantID).C("orders").InsertOne(ctx, d), "insert order %s", o.ID)
+}
+
+func (s *mongoStore) InsertTaking(ctx context.Context, tenantID string, o *Order, sl Slot, prev string) (bool, error) {
+	// Two documents: the slot first, so no order is written without one.
+	ok, err := s.TakeSlot(ctx, tenantID, sl, prev)
+	if err != nil || !ok {
+		return false, err
+	}
+	return true, s.Insert(ctx, tenantID, o)
 }
 
 func (s *mongoStore) Get(ctx context.Context, tenantID, id string) (Order, error) {
@@ -161,6 +171,12 @@ func (s *mongoStore) Transition(ctx context.Context, tenantID, id string, from [
 	return ok, fault.Wrap(err, "order %s to %s", id, to)
 }
 
+func (s *mongoStore) Placed(ctx context.Context, tenantID, id string, _ *IdemKey) (bool, bool, error) {
+	// Two documents: the key is the caller's to finish (FinishKey).
+	ok, err := s.Transition(ctx, tenantID, id, []string{Placing}, PendingPayment, Change{}, nil)
+	return ok, false, err
+}
+
 func (s *mongoStore) MarkPaid(ctx context.Context, tenantID, id string, amount int64, ch Change, ev *Event, p Payment) (Order, bool, error) {
 	fields := bson.D{}
 	for _, c := range append(ch.sets(), set{"status", Paid}) {
@@ -184,10 +200,45 @@ func (s *mongoStore) MarkPaid(ctx context.Context, tenantID, id string, amount i
 	if err != nil {
 		return Order{}, false, fmt.Errorf("order %s to paid: %w", id, err)
 	}
-	if _, err := s.InsertPayment(ctx, tenantID, p); err != nil {
-		return Order{}, false, err
-	}
+	// The payment is the order's own fields (provider, transaction_id,
+	// paid, paid_at), written with it: Payments and PaymentsBetween list
+	// it with the payments collection (orderPayment).
 	return d.order(), true, nil
+}
+
+// orderPayment is the payment that paid o, as the order records it (false:
+// o was never paid).
+func orderPayment(o Order) (Payment, bool) {
+	if o.TransactionID == "" || o.Provider == "" || o.PaidAt == nil {
+		return Payment{}, false
+	}
+	return Payment{Provider: o.Provider, TransactionID: o.TransactionID, OrderID: o.ID, Amount: o.Paid, At: *o.PaidAt}, true
+}
+
+// withOrderPayments adds to list the payments of orders (orderPayment)
+// it does not hold yet: on MongoDB the payment that pays an order is
+// written into the order only; the payments collection holds the others
+// (flagged for a refund) and those of earlier releases.
+// The result is by time (At), an order's own payment before the others
+// of the same time (it came first: they could not pay the order).
+func withOrderPayments(list []Payment, orders []Order) []Payment {
+	seen := make(map[string]bool, len(list))
+	for _, p := range list {
+		seen[p.Provider+"/"+p.TransactionID] = true
+	}
+	var own []Payment
+	for _, o := range orders {
+		if p, ok := orderPayment(o); ok && !seen[p.Provider+"/"+p.TransactionID] {
+			seen[p.Provider+"/"+p.TransactionID] = true
+			own = append(own, p)
+		}
+	}
+	out := append(own, list...)
+	for i := range out {
+		out[i].At = out[i].At.UTC()
+	}
+	slices.SortStableFunc(out, func(a, b Payment) int { return a.At.Compare(b.At) })
+	return out
 }
 
 func (s *mongoStore) AddRefund(ctx context.Context, tenantID, id string, from []string, r Refund) (bool, error) {
@@ -331,7 +382,11 @@ func (s *mongoStore) Payments(ctx context.Context, tenantID, refund, orderID str
 		return nil, fmt.Errorf("list payments: %w", err)
 	}
 	if orderID != "" {
-		slices.SortFunc(out, func(a, b Payment) int { return a.At.Compare(b.At) })
+		o, err := s.Get(ctx, tenantID, orderID)
+		if err != nil && !errors.Is(err, fault.ErrNotFound) {
+			return nil, err
+		}
+		out = withOrderPayments(out, []Order{o})
 	}
 	return out, nil
 }

@@ -45,14 +45,35 @@ func scanOrder(scan func(...any) error) (Order, error) {
 }
 
 func (s *sqliteStore) Insert(ctx context.Context, tenantID string, o *Order) error {
+	return s.e.SQLTx(ctx, tenantID, func(tx *engine.SQLTx) error { return insertOrder(ctx, tx, o) })
+}
+
+// insertOrder writes the new order o in tx.
+func insertOrder(ctx context.Context, tx *engine.SQLTx, o *Order) error {
 	if o.Refunds == nil {
 		o.Refunds = []Refund{}
 	}
-	_, err := s.e.SQLExec(ctx, tenantID, `INSERT INTO orders (tenant_id, id, fan_id, status, lines, address, goods_total,
+	_, err := tx.Exec(ctx, `INSERT INTO orders (tenant_id, id, fan_id, status, lines, address, goods_total,
 		shipping_fee, discount, payable, attribution, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.ID, o.FanID, o.Status, engine.JSONText(o.Lines), engine.JSONText(o.Address), o.GoodsTotal, o.ShippingFee,
 		o.Discount, o.Payable, engine.JSONText(o.Attribution), engine.TimeText(o.CreatedAt), engine.TimeText(o.ExpiresAt))
 	return fault.Wrap(err, "insert order %s", o.ID)
+}
+
+func (s *sqliteStore) InsertTaking(ctx context.Context, tenantID string, o *Order, sl Slot, prev string) (bool, error) {
+	took := false
+	err := s.e.SQLTx(ctx, tenantID, func(tx *engine.SQLTx) error {
+		ok, err := takeSlot(ctx, tx, sl, prev)
+		if err != nil || !ok {
+			return err
+		}
+		if err := insertOrder(ctx, tx, o); err != nil {
+			return err
+		}
+		took = true
+		return nil
+	})
+	return took, err
 }
 
 func (s *sqliteStore) Get(ctx context.Context, tenantID, id string) (Order, error) {
@@ -129,6 +150,32 @@ func (s *sqliteStore) Transition(ctx context.Context, tenantID, id string, from 
 	ok, err := s.execOne(ctx, tenantID, `UPDATE orders SET `+strings.Join(assign, ", ")+
 		` WHERE tenant_id = ? AND id = ? AND status IN (`+engine.Placeholders(len(from))+`)`, args...)
 	return ok, fault.Wrap(err, "order %s to %s", id, to)
+}
+
+func (s *sqliteStore) Placed(ctx context.Context, tenantID, id string, k *IdemKey) (bool, bool, error) {
+	assign, args := changeAssignments(Change{}, PendingPayment, nil)
+	args = append(args, id, Placing)
+	ok := false
+	err := s.e.SQLTx(ctx, tenantID, func(tx *engine.SQLTx) error {
+		res, err := tx.Exec(ctx, `UPDATE orders SET `+strings.Join(assign, ", ")+` WHERE tenant_id = ? AND id = ? AND status = ?`, args...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return err
+		}
+		ok = true
+		if k == nil {
+			return nil
+		}
+		_, err = tx.Exec(ctx, `UPDATE idempotency_keys SET status = ?, body = ?
+			WHERE tenant_id = ? AND scope = ? AND key = ? AND hash = ?`, k.Status, k.Body, k.Scope, k.Key, k.Hash)
+		return err
+	})
+	if err != nil {
+		return false, false, fmt.Errorf("order %s to %s: %w", id, PendingPayment, err)
+	}
+	return ok, ok && k != nil, nil
 }
 
 func (s *sqliteStore) MarkPaid(ctx context.Context, tenantID, id string, amount int64, ch Change, ev *Event, p Payment) (Order, bool, error) {
@@ -364,13 +411,30 @@ func (s *sqliteStore) Slots(ctx context.Context, tenantID, fanID string) ([]Slot
 
 func (s *sqliteStore) TakeSlot(ctx context.Context, tenantID string, sl Slot, prev string) (bool, error) {
 	var ok bool
+	err := s.e.SQLTx(ctx, tenantID, func(tx *engine.SQLTx) error {
+		var err error
+		ok, err = takeSlot(ctx, tx, sl, prev)
+		return err
+	})
+	return ok, err
+}
+
+// takeSlot is TakeSlot in tx.
+func takeSlot(ctx context.Context, tx *engine.SQLTx, sl Slot, prev string) (bool, error) {
+	var res sql.Result
 	var err error
 	if prev == "" {
-		ok, err = s.execOne(ctx, tenantID, `INSERT OR IGNORE INTO unpaid_slots (tenant_id, fan_id, n, order_id, at)
+		res, err = tx.Exec(ctx, `INSERT OR IGNORE INTO unpaid_slots (tenant_id, fan_id, n, order_id, at)
 			VALUES (?, ?, ?, ?, ?)`, sl.FanID, sl.N, sl.OrderID, engine.TimeText(sl.At))
 	} else {
-		ok, err = s.execOne(ctx, tenantID, `UPDATE unpaid_slots SET order_id = ?, at = ?
+		res, err = tx.Exec(ctx, `UPDATE unpaid_slots SET order_id = ?, at = ?
 			WHERE tenant_id = ? AND fan_id = ? AND n = ? AND order_id = ?`, sl.OrderID, engine.TimeText(sl.At), sl.FanID, sl.N, prev)
+	}
+	ok := false
+	if err == nil {
+		var n int64
+		n, err = res.RowsAffected()
+		ok = n == 1
 	}
 	return ok, fault.Wrap(err, "take unpaid slot %d of fan %s", sl.N, sl.FanID)
 }

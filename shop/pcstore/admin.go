@@ -124,17 +124,14 @@ func (h *Handlers) adminPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	switch c.QueryParam("done") {
-	case "unlinked":
-		p.Notice = i18n.T(c.Request().Context(), "console.pcstore.unlinked")
-	}
+	p.Notice = i18n.Done(c, map[string]string{"unlinked": "console.pcstore.unlinked"})
 	return c.Render(http.StatusOK, "admin_pcstore.html", p)
 }
 
 // formError shows the page again with what was typed and what is wrong.
 func (h *Handlers) formError(c echo.Context, form *LinkForm, err error) error {
-	var fe *fault.Error
-	if !errors.As(err, &fe) || fe.Status >= 500 {
+	fe, ok := fault.Client(err)
+	if !ok {
 		return err
 	}
 	p, perr := h.page(c)
@@ -202,6 +199,12 @@ func (h *Handlers) showPreview(c echo.Context, prev Preview) error {
 
 func (h *Handlers) adminSync(c echo.Context) error {
 	r, err := h.syncer.Start(c.Request().Context(), tenants.FromContext(c).ID, "manual")
+	return h.toRun(c, r, err)
+}
+
+// toRun answers a form that started run r (or failed with err) with the
+// run's page: the page of the run already going when the shop was Busy.
+func (h *Handlers) toRun(c echo.Context, r Run, err error) error {
 	var b *Busy
 	if errors.As(err, &b) && b.RunID != "" {
 		return c.Redirect(http.StatusSeeOther, "/admin/pcstore/runs/"+b.RunID)

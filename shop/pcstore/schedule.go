@@ -48,15 +48,7 @@ func (s *Syncer) RunDue(ctx context.Context) error {
 		default:
 			return nil // every slot busy: the rest wait for the next minute
 		}
-		trigger := "schedule"
-		if link.CurrentRun != "" {
-			trigger = "resume"
-		}
-		if _, err := s.start(t, link, trigger, s.slots); err != nil {
-			var b *Busy
-			if !errors.As(err, &b) {
-				s.log.Warn("pcstore scheduled sync", "tenant", t, "err", err)
-			}
+		if !s.startDue(t, link) {
 			continue
 		}
 		s.plan(t, now.Add(time.Duration(max(link.IntervalMinutes, MinInterval))*time.Minute), true)
@@ -232,17 +224,24 @@ func (s *Syncer) visit(ctx context.Context, t string, now time.Time) (time.Time,
 	default:
 		return now.Add(time.Minute), true // every slot busy: the next minute
 	}
+	s.startDue(t, link)
+	return recheck, true
+}
+
+// startDue starts the due link's sync on the slot the caller took: its
+// interrupted run resumed, or a scheduled one. It reports whether a run
+// started; a failure other than Busy (another run has the shop) is logged.
+func (s *Syncer) startDue(t string, link Link) bool {
 	trigger := "schedule"
 	if link.CurrentRun != "" {
 		trigger = "resume"
 	}
-	if _, err := s.start(t, link, trigger, s.slots); err != nil {
-		var b *Busy
-		if !errors.As(err, &b) {
-			s.log.Warn("pcstore scheduled sync", "tenant", t, "err", err)
-		}
+	_, err := s.start(t, link, trigger, s.slots)
+	var b *Busy
+	if err != nil && !errors.As(err, &b) {
+		s.log.Warn("pcstore scheduled sync", "tenant", t, "err", err)
 	}
-	return recheck, true
+	return err == nil
 }
 
 // scheduleSaved gives every link saved before the scheduler kept entries

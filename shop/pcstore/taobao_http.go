@@ -126,12 +126,5 @@ func (h *Handlers) adminTaobao(c echo.Context) error {
 // adminTaobaoImport imports the package the preview kept.
 func (h *Handlers) adminTaobaoImport(c echo.Context) error {
 	r, err := h.syncer.ImportStaged(c.Request().Context(), tenants.FromContext(c).ID, c.FormValue("upload_id"), c.FormValue("name"))
-	var b *Busy
-	if errors.As(err, &b) && b.RunID != "" {
-		return c.Redirect(http.StatusSeeOther, "/admin/pcstore/runs/"+b.RunID)
-	}
-	if err != nil {
-		return h.formError(c, nil, err)
-	}
-	return c.Redirect(http.StatusSeeOther, "/admin/pcstore/runs/"+r.ID)
+	return h.toRun(c, r, err)
 }

@@ -176,10 +176,7 @@ func (h *Handlers) adminHome(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := AdminPage{Rules: r, Form: formOf(r)}
-	if c.QueryParam("done") == "rules" {
-		p.Notice = i18n.T(ctx, "console.points.rules_saved")
-	}
+	p := AdminPage{Rules: r, Form: formOf(r), Notice: i18n.Done(c, map[string]string{"rules": "console.points.rules_saved"})}
 	return h.renderHome(c, http.StatusOK, p)
 }
 
@@ -241,11 +238,8 @@ func (h *Handlers) adminFan(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := AdminPage{}
-	switch done := c.QueryParam("done"); done {
-	case "adjusted", "rebuilt", "sound":
-		p.Notice = i18n.T(c.Request().Context(), "console.points.done_"+done)
-	}
+	p := AdminPage{Notice: i18n.Done(c, map[string]string{"adjusted": "console.points.done_adjusted",
+		"rebuilt": "console.points.done_rebuilt", "sound": "console.points.done_sound"})}
 	return h.renderFan(c, http.StatusOK, f, p)
 }
 

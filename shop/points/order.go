@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"microshop/shop/order"
@@ -111,14 +112,57 @@ func (s *Service) orderPaid(ctx context.Context, tenantID string, o order.Order,
 	if pts <= 0 || o.FanID == "" {
 		return nil
 	}
-	t, err := s.shop(ctx, tenantID)
-	if err != nil {
-		return err
+	zone := time.UTC // points that never expire need no zone
+	if rules.Expiry != ExpiryNever {
+		if zone, err = s.orderZone(ctx, tenantID); err != nil {
+			return err
+		}
 	}
 	_, err = s.apply(ctx, tenantID, o.FanID, Batch{At: ev.At.UTC().Truncate(time.Millisecond), Ops: []Op{{Key: "order:" + o.ID,
-		Kind: KindOrder, Points: pts, ExpiresAt: rules.ExpiresAt(ev.At, Zone(t)), OrderID: o.ID,
+		Kind: KindOrder, Points: pts, ExpiresAt: rules.ExpiresAt(ev.At, zone), OrderID: o.ID,
 		Reason: fmt.Sprintf("%d points per yuan on ¥%d.%02d", rules.OrderPointsPerYuan, o.Paid/100, o.Paid%100)}}})
 	return err
+}
+
+// orderZones remembers the shops' time zones (what a paid order's points
+// expire by) for zoneTTL, so that paying an order does not read the shop's
+// record each time; a shop's new time zone applies within zoneTTL.
+var orderZones struct {
+	sync.Mutex
+	m map[string]shopZone
+}
+
+type shopZone struct {
+	loc *time.Location
+	at  time.Time
+}
+
+const (
+	zoneTTL       = time.Minute
+	maxOrderZones = 10_000
+)
+
+// orderZone is the shop's time zone, as read at most zoneTTL ago.
+func (s *Service) orderZone(ctx context.Context, tenantID string) (*time.Location, error) {
+	now := time.Now()
+	orderZones.Lock()
+	z, ok := orderZones.m[tenantID]
+	orderZones.Unlock()
+	if ok && now.Sub(z.at) < zoneTTL && !now.Before(z.at) {
+		return z.loc, nil
+	}
+	t, err := s.shop(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	loc := Zone(t)
+	orderZones.Lock()
+	if orderZones.m == nil || len(orderZones.m) >= maxOrderZones {
+		orderZones.m = map[string]shopZone{}
+	}
+	orderZones.m[tenantID] = shopZone{loc: loc, at: now}
+	orderZones.Unlock()
+	return loc, nil
 }
 
 // refundShare splits total points over an order's refunds in proportion to

@@ -59,11 +59,7 @@ func stars(n int) string {
 }
 
 func (h *Handlers) adminList(c echo.Context) error {
-	p := AdminPage{}
-	if c.QueryParam("done") == "reply" {
-		p.Notice = i18n.T(c.Request().Context(), "review.admin.replied")
-	}
-	return h.renderList(c, http.StatusOK, p)
+	return h.renderList(c, http.StatusOK, AdminPage{Notice: i18n.Done(c, map[string]string{"reply": "review.admin.replied"})})
 }
 
 func (h *Handlers) renderList(c echo.Context, status int, p AdminPage) error {

@@ -176,7 +176,14 @@ func (s *Service) List(ctx context.Context, tenantID, productID string, limit, o
 	if err := engine.CheckPage(&limit, offset); err != nil {
 		return nil, 0, err
 	}
-	return s.store.List(ctx, tenantID, productID, limit, offset)
+	list, err := s.store.List(ctx, tenantID, productID, limit, offset)
+	if err != nil {
+		return nil, 0, err
+	}
+	// The count is the product's rating record (allProducts, "", for the
+	// whole shop's), not a scan.
+	st, err := s.store.Stats(ctx, tenantID, productID)
+	return list, st.Count, fault.Wrap(err, "count reviews")
 }
 
 // OfOrder returns the reviews of the fan's own order.
@@ -214,7 +221,7 @@ func (s *Service) ProductBlock(ctx context.Context, tenantID, productID string) 
 		if st.Count == 0 {
 			return b, nil
 		}
-		list, _, err := s.store.List(ctx, tenantID, productID, Latest, 0)
+		list, err := s.store.List(ctx, tenantID, productID, Latest, 0)
 		b.Latest = list
 		return b, err
 	}, nil

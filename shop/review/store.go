@@ -25,8 +25,8 @@ type Store interface {
 	// changing nothing, if it has one.
 	Reply(ctx context.Context, tenantID, id, text string, at time.Time) (bool, error)
 	// List returns up to limit reviews from offset, newest first, of one
-	// product ("" for all), and how many there are.
-	List(ctx context.Context, tenantID, productID string, limit, offset int) ([]Review, int64, error)
+	// product ("" for all).
+	List(ctx context.Context, tenantID, productID string, limit, offset int) ([]Review, error)
 	// OfOrder returns the order's reviews.
 	OfOrder(ctx context.Context, tenantID, orderID string) ([]Review, error)
 	// Stats returns the product's rating (zero without reviews).

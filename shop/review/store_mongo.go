@@ -127,7 +127,7 @@ func (s *mongoStore) Reply(ctx context.Context, tenantID, id, text string, at ti
 	return true, fault.Wrap(s.bump(ctx, tenantID, d.ProductID, 0, 0), "version the reviews of product %s", d.ProductID)
 }
 
-func (s *mongoStore) List(ctx context.Context, tenantID, productID string, limit, offset int) ([]Review, int64, error) {
+func (s *mongoStore) List(ctx context.Context, tenantID, productID string, limit, offset int) ([]Review, error) {
 	f := bson.D{}
 	if productID != "" {
 		f = bson.D{{Key: "product_id", Value: productID}}
@@ -135,20 +135,7 @@ func (s *mongoStore) List(ctx context.Context, tenantID, productID string, limit
 	opts := options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}).
 		SetLimit(int64(limit)).SetSkip(int64(offset))
 	list, err := engine.FindAll(ctx, s.reviews(tenantID), f, reviewDoc.review, opts)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list reviews: %w", err)
-	}
-	var total int64
-	if productID != "" {
-		var st Stats
-		st, err = s.Stats(ctx, tenantID, productID)
-		total = st.Count
-	} else {
-		var st Stats
-		st, err = s.Stats(ctx, tenantID, allProducts)
-		total = st.Count
-	}
-	return list, total, fault.Wrap(err, "count reviews")
+	return list, fault.Wrap(err, "list reviews")
 }
 
 func (s *mongoStore) OfOrder(ctx context.Context, tenantID, orderID string) ([]Review, error) {

@@ -111,27 +111,14 @@ func (s *sqliteStore) Reply(ctx context.Context, tenantID, id, text string, at t
 	return ok, fault.Wrap(err, "reply to review %s", id)
 }
 
-func (s *sqliteStore) List(ctx context.Context, tenantID, productID string, limit, offset int) ([]Review, int64, error) {
+func (s *sqliteStore) List(ctx context.Context, tenantID, productID string, limit, offset int) ([]Review, error) {
 	where, args := ``, []any{}
 	if productID != "" {
 		where, args = ` AND product_id = ?`, []any{productID}
 	}
 	list, err := engine.SQLAll(ctx, s.e, tenantID, scanReview, `SELECT `+reviewColumns+` FROM reviews WHERE tenant_id = ?`+where+
 		` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list reviews: %w", err)
-	}
-	var total int64
-	if productID != "" {
-		var st Stats
-		st, err = s.Stats(ctx, tenantID, productID)
-		total = st.Count
-	} else {
-		var st Stats
-		st, err = s.Stats(ctx, tenantID, allProducts)
-		total = st.Count
-	}
-	return list, total, fault.Wrap(err, "count reviews")
+	return list, fault.Wrap(err, "list reviews")
 }
 
 func (s *sqliteStore) OfOrder(ctx context.Context, tenantID, orderID string) ([]Review, error) {

@@ -23,6 +23,32 @@ func (h *Handlers) AdminRoutes(g *echo.Group) {
 	g.GET("/vote/:id", h.adminRound)
 	g.POST("/vote/:id/products", h.adminAddItem)
 	g.POST("/vote/:id/deals", h.adminCreateDeal)
+	g.POST("/vote/market", h.adminMarket)
+}
+
+// adminMarket registers one of the shop's products for the market's next round.
+func (h *Handlers) adminMarket(c echo.Context) error {
+	if h.market == nil {
+		return fault.NotFound("market round")
+	}
+	ctx := c.Request().Context()
+	price, err := catalog.ParseYuan("expected_price", strings.TrimSpace(c.FormValue("expected_price")))
+	var target int64
+	if err == nil && c.FormValue("target_votes") != "" {
+		if target, err = strconv.ParseInt(c.FormValue("target_votes"), 10, 64); err != nil {
+			err = fault.Invalid("target_votes", "must be from 0 to 1000000")
+		}
+	}
+	if err == nil {
+		_, err = h.market.Register(ctx, tenants.FromContext(c).ID, ItemInput{ProductID: c.FormValue("product_id"), ExpectedPrice: price, TargetVotes: target})
+	}
+	if err != nil {
+		if fe, ok := err.(*fault.Error); ok && fe.Status < 500 {
+			return h.renderRounds(c, fe.Status, AdminRoundsPage{Error: fault.Message(ctx, err)})
+		}
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/vote?done=market")
 }
 
 // AdminRoundsPage is what admin_vote.html receives.
@@ -34,8 +60,14 @@ type AdminRoundsPage struct {
 	// Deals are the shop's latest group deals.
 	Deals []DealView
 	// Bar is the platform's bar of the shop from votes, if one is in force.
-	Bar           *Bar
-	Error, Notice string
+	Bar *Bar
+	// Market: the market's rounds are on (SetMarket); Registrations are
+	// the shop's products in its latest rounds, MarketProducts those it
+	// may register.
+	Market         bool
+	Registrations  []Item
+	MarketProducts []catalog.Product
+	Error, Notice  string
 }
 
 // AdminRoundPage is what admin_vote_round.html receives.
@@ -84,6 +116,11 @@ func (p AdminRoundPage) Hours(r Result) string {
 
 func (h *Handlers) adminRounds(c echo.Context) error {
 	p := AdminRoundsPage{}
+	ctx := c.Request().Context()
+	if c.QueryParam("done") == "market" {
+		p.Notice = i18n.T(ctx, "vote.admin.market_registered")
+	}
+
 	return h.renderRounds(c, http.StatusOK, p)
 }
 
@@ -108,6 +145,19 @@ func (h *Handlers) renderRounds(c echo.Context, status int, p AdminRoundsPage) e
 	}
 	for _, d := range deals {
 		p.Deals = append(p.Deals, h.dealView(d))
+	}
+	if h.market != nil {
+		p.Market = true
+		if p.Registrations, err = h.market.Registrations(c.Request().Context(), p.Shop.ID); err != nil {
+			return err
+		}
+		var in []Result
+		for _, it := range p.Registrations {
+			in = append(in, Result{Item: it})
+		}
+		if p.MarketProducts, err = h.svc.pickable(c.Request().Context(), p.Shop.ID, in); err != nil {
+			return err
+		}
 	}
 	return c.Render(status, "admin_vote.html", p)
 }
@@ -168,6 +218,11 @@ const pickable = 100
 func (h *Handlers) renderRound(c echo.Context, status int, p AdminRoundPage) error {
 	ctx := c.Request().Context()
 	p.Shop = tenants.FromContext(c)
+	// The checks first: a product they flag leaves the round (flag.go).
+	var err error
+	if p.Flags, err = h.svc.Flags(ctx, p.Shop.ID, c.Param("id")); err != nil {
+		return err
+	}
 	res, err := h.svc.Results(ctx, p.Shop.ID, c.Param("id"))
 	if err != nil {
 		return err
@@ -175,9 +230,6 @@ func (h *Handlers) renderRound(c echo.Context, status int, p AdminRoundPage) err
 	p.Results, p.Round = res, h.view(res.Round)
 	for _, r := range res.Items {
 		p.Total += r.Votes
-	}
-	if p.Flags, err = h.svc.Flags(ctx, p.Shop.ID, res.Round.ID); err != nil {
-		return err
 	}
 	now := h.svc.clock()
 	p.CanAdd = res.Round.takesProducts(now)

@@ -13,7 +13,14 @@ import (
 
 // Handlers serve the vote: the merchant API and console, the storefront's
 // page and JSON calls.
-type Handlers struct{ svc *Service }
+type Handlers struct {
+	svc *Service
+	// market is the market's rounds, registered from the console's vote page (nil: none).
+	market *Service
+}
+
+// SetMarket shows the market's rounds on the console's vote page.
+func (h *Handlers) SetMarket(m *Service) { h.market = m }
 
 // NewHandlers returns the vote handlers.
 func NewHandlers(svc *Service) *Handlers { return &Handlers{svc: svc} }

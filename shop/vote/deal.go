@@ -127,7 +127,20 @@ func (s *Service) CreateDeal(ctx context.Context, tenantID string, in DealInput)
 	if err != nil {
 		return Deal{}, err
 	}
+	d, err := s.newDeal(ctx, tenantID, r, it, in)
+	if err != nil {
+		return Deal{}, err
+	}
+	return d, s.insertDeal(ctx, tenantID, d)
+}
+
+// newDeal checks a deal on item it of round r (a round of this scope; the
+// product is the shop tenantID's) and makes it, not yet recorded.
+func (s *Service) newDeal(ctx context.Context, tenantID string, r Round, it Item, in DealInput) (Deal, error) {
 	now := s.clock()
+	if !it.Listed() {
+		return Deal{}, fault.New(http.StatusConflict, "product_not_listed", "the product's votes do not count in this round (%s)", it.State)
+	}
 	if r.State(now) != Ended {
 		return Deal{}, fault.New(http.StatusConflict, "round_not_ended", "a group deal opens after its round has ended")
 	}
@@ -167,16 +180,21 @@ func (s *Service) CreateDeal(ctx context.Context, tenantID string, in DealInput)
 	if !d.EndsAt.After(d.PublicAt) || d.EndsAt.Sub(d.StartsAt) > MaxDeal {
 		return Deal{}, fault.Invalid("ends_at", "must be after the head start and within 30 days of the start")
 	}
+	return d, nil
+}
+
+// insertDeal records deal d of the shop and, if it has started, tells its voters.
+func (s *Service) insertDeal(ctx context.Context, tenantID string, d Deal) error {
 	if err := s.store.InsertDeal(ctx, tenantID, d); err != nil {
-		return Deal{}, err
+		return err
 	}
 	s.deals.forget(tenantID, d.ProductID)
-	if !d.StartsAt.After(now) {
+	if !d.StartsAt.After(s.clock()) {
 		if _, err := s.NotifyDeals(ctx, tenantID); err != nil {
 			s.log.Warn("notify a group deal's voters", "tenant", tenantID, "deal", d.ID, "err", err)
 		}
 	}
-	return d, nil
+	return nil
 }
 
 // Deal returns one deal of the shop.

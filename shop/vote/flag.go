@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 )
@@ -20,8 +21,10 @@ import (
 //   - fresh_accounts: of a product's votes (FreshMinVotes or more), at
 //     least FreshSharePercent come from fresh accounts.
 //
-// A flag is for the merchant (shop rounds) or the operator to weigh; it
-// removes nothing by itself.
+// A product flagged is removed from its round at once (its state becomes
+// removed, the rule its reason): it stays in the round's results with the
+// evidence, its votes no longer count, it takes no new votes and opens no
+// deal. Whether to bar the shop is the operator's call.
 
 // The rules' thresholds.
 const (
@@ -83,7 +86,76 @@ func (s *Service) Flags(ctx context.Context, tenantID, roundID string) ([]Flag, 
 	if err != nil {
 		return nil, err
 	}
-	return checkVotes(items, votes), nil
+	flags := checkVotes(items, votes)
+	return flags, s.remove(ctx, tenantID, roundID, items, flags)
+}
+
+// remove takes the flagged products still listed out of the round.
+func (s *Service) remove(ctx context.Context, tenantID, roundID string, items []Item, flags []Flag) error {
+	state := map[string]bool{}
+	for _, it := range items {
+		state[it.ProductID] = it.Listed()
+	}
+	for _, f := range flags {
+		if !state[f.ProductID] {
+			continue
+		}
+		state[f.ProductID] = false
+		if _, err := s.store.SetItemState(ctx, tenantID, roundID, f.ProductID, ItemListed, ItemRemoved, f.Rule); err != nil {
+			return err
+		}
+		s.log.Info("vote: a brushed product left its round", "tenant", tenantID, "round", roundID, "product", f.ProductID, "rule", f.Rule)
+	}
+	return nil
+}
+
+// checkEvery is how often CheckRounds reads a scope's votes again (the
+// job runs every minute; a check reads every vote of the round).
+const checkEvery = 10 * time.Minute
+
+// checks is when CheckRounds last checked each scope.
+type checks struct {
+	mu sync.Mutex
+	at map[string]time.Time
+}
+
+// due says whether key is due a check at now, and marks it checked.
+func (c *checks) due(key string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if last, ok := c.at[key]; ok && now.Sub(last) < checkEvery && !now.Before(last) {
+		return false
+	}
+	if c.at == nil || len(c.at) >= maxProductDeals {
+		c.at = map[string]time.Time{}
+	}
+	c.at[key] = now
+	return true
+}
+
+// CheckRounds runs the brushing checks on the scope's open round and the
+// latest ended one (the vote job; at most every checkEvery per scope on a
+// replica), removing what they flag.
+func (s *Service) CheckRounds(ctx context.Context, tenantID string) (int, error) {
+	if !s.checked.due(tenantID, s.clock()) {
+		return 0, nil
+	}
+	list, err := s.store.Rounds(ctx, tenantID, 3)
+	if err != nil {
+		return 0, err
+	}
+	now, n := s.clock(), 0
+	for _, r := range list {
+		if r.State(now) == Scheduled || now.Sub(r.EndsAt) > 24*time.Hour {
+			continue
+		}
+		flags, err := s.Flags(ctx, tenantID, r.ID)
+		if err != nil {
+			return n, err
+		}
+		n += len(flags)
+	}
+	return n, nil
 }
 
 // checkVotes applies the rules to a round's votes.

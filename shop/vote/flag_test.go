@@ -3,6 +3,7 @@ package vote
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +69,31 @@ func TestBrushingFlags(t *testing.T) {
 		}
 		if len(flags) != 2 {
 			t.Errorf("flags %+v, want the two on the brushed product", flags)
+		}
+		// Flagged, the brushed product left the round: its votes no longer
+		// count, it takes no more, the page no longer shows it; the clean one stays.
+		res, err := f.svc.Results(ctx, f.shop, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Out) != 1 || res.Out[0].ProductID != brushed || res.Out[0].State != ItemRemoved || res.Out[0].Votes != 20 {
+			t.Errorf("results' products out %+v, want the brushed one removed with its 20 votes", res.Out)
+		}
+		for _, it := range res.Items {
+			if it.ProductID == brushed {
+				t.Errorf("the brushed product still counts: %+v", it)
+			}
+		}
+		late := engine.NewID()
+		f.spend.set(late, 100_00)
+		if _, err := f.svc.Vote(ctx, f.shop, late, brushed); status(err) != http.StatusConflict {
+			t.Errorf("a vote for the removed product: %v", err)
+		}
+		if _, err := f.svc.Vote(ctx, f.shop, late, clean); err != nil {
+			t.Errorf("a vote for the clean product: %v", err)
+		}
+		if page, err := f.svc.Page(ctx, f.shop, late); err != nil || len(page.Items) != 2 {
+			t.Errorf("page %d products %v, want the 2 left", len(page.Items), err)
 		}
 		for _, fan := range ring {
 			if fan == shared.Fans[0] {

@@ -12,6 +12,9 @@ CREATE TABLE IF NOT EXISTS vote_rounds (
     PRIMARY KEY (tenant_id, id));
 
 CREATE INDEX IF NOT EXISTS vote_rounds_start ON vote_rounds (tenant_id, starts_at);
+-- Two rounds never start at once: replicas making the market's next
+-- round (or a shop's default one) at the same moment make one.
+CREATE UNIQUE INDEX IF NOT EXISTS vote_rounds_start_once ON vote_rounds (tenant_id, starts_at);
 
 -- A round's products: one per product, with its vote count.
 CREATE TABLE IF NOT EXISTS vote_items (
@@ -26,6 +29,16 @@ CREATE TABLE IF NOT EXISTS vote_items (
     votes INTEGER NOT NULL DEFAULT 0,
     added_at TEXT NOT NULL,
     PRIMARY KEY (tenant_id, round_id, product_id));
+
+-- An item's state: listed (voted on), pending or rejected (a market
+-- registration the operator has not approved), removed (found brushed:
+-- its votes no longer count); shop_id is the product's shop (market
+-- rounds), note the reason of a rejection or removal.
+ALTER TABLE vote_items ADD COLUMN state TEXT NOT NULL DEFAULT 'listed';
+
+ALTER TABLE vote_items ADD COLUMN shop_id TEXT NOT NULL DEFAULT '';
+
+ALTER TABLE vote_items ADD COLUMN note TEXT NOT NULL DEFAULT '';
 
 -- A fan's ballots: used ever, and the day's count (the daily limit).
 CREATE TABLE IF NOT EXISTS vote_fans (

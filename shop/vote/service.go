@@ -50,6 +50,11 @@ type Service struct {
 	bars Bars
 	// deals keeps the product pages' deals a moment (deal_cache.go).
 	deals dealCache
+	// market is set on the market's service (market.go): its rounds are
+	// the platform's, its voters market shoppers.
+	market *marketScope
+	// checked is when the brushing checks last ran per scope (flag.go).
+	checked checks
 }
 
 // NewService returns the vote service over store, reading spending and the catalog.
@@ -67,6 +72,9 @@ func (s *Service) SetClock(now func() time.Time) { s.now = now }
 func (s *Service) SetShuffle(shuffle func(n int, swap func(i, j int))) { s.shuffle = shuffle }
 
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
+// Now is the service's clock (what a deal is live by).
+func (s *Service) Now() time.Time { return s.clock() }
 
 // RoundInput is a new round: its window (both empty: the next 08:00
 // window), or StartNow to open it at once (until the next 08:00 window
@@ -126,7 +134,14 @@ func (s *Service) CreateRound(ctx context.Context, tenantID string, in RoundInpu
 			return Round{}, fault.New(http.StatusConflict, "round_overlaps", "the round would overlap round %s", o.ID)
 		}
 	}
-	return r, s.store.InsertRound(ctx, tenantID, r)
+	if err := s.store.InsertRound(ctx, tenantID, r); engine.IsUniqueViolation(err) {
+		// Made meanwhile by another request or replica (the check above
+		// is not atomic; the unique start is).
+		return Round{}, fault.New(http.StatusConflict, "round_overlaps", "another round starts at the same time")
+	} else if err != nil {
+		return Round{}, err
+	}
+	return r, nil
 }
 
 // checkLength checks a round's window.
@@ -209,6 +224,20 @@ type ItemInput struct {
 	TargetVotes   int64  `json:"target_votes"`
 }
 
+// check checks a product put up for a vote.
+func (in ItemInput) check() error {
+	if err := engine.CheckID("product_id", "product", in.ProductID); err != nil {
+		return err
+	}
+	if in.ExpectedPrice < 1 || in.ExpectedPrice > 100_000_000 {
+		return fault.Invalid("expected_price", "must be from 1 fen to ¥1,000,000")
+	}
+	if in.TargetVotes < 0 || in.TargetVotes > 1_000_000 {
+		return fault.Invalid("target_votes", "must be from 0 to 1000000")
+	}
+	return nil
+}
+
 // AddItem puts one of the shop's products in a round before the round
 // starts (or within SetupGrace of a round started at once).
 func (s *Service) AddItem(ctx context.Context, tenantID, roundID string, in ItemInput) (Item, error) {
@@ -216,14 +245,8 @@ func (s *Service) AddItem(ctx context.Context, tenantID, roundID string, in Item
 	if err != nil {
 		return Item{}, err
 	}
-	if err := engine.CheckID("product_id", "product", in.ProductID); err != nil {
+	if err := in.check(); err != nil {
 		return Item{}, err
-	}
-	if in.ExpectedPrice < 1 || in.ExpectedPrice > 100_000_000 {
-		return Item{}, fault.Invalid("expected_price", "must be from 1 fen to ¥1,000,000")
-	}
-	if in.TargetVotes < 0 || in.TargetVotes > 1_000_000 {
-		return Item{}, fault.Invalid("target_votes", "must be from 0 to 1000000")
 	}
 	if !r.takesProducts(s.clock()) {
 		return Item{}, fault.New(http.StatusConflict, "round_started",
@@ -241,7 +264,7 @@ func (s *Service) AddItem(ctx context.Context, tenantID, roundID string, in Item
 		return Item{}, fault.New(http.StatusConflict, "round_full", "a round holds at most %d products", MaxItems)
 	}
 	it := Item{RoundID: r.ID, ProductID: p.ID, Title: p.Title, Image: p.Image(), Price: p.Price,
-		ExpectedPrice: in.ExpectedPrice, TargetVotes: in.TargetVotes, AddedAt: s.clock()}
+		ExpectedPrice: in.ExpectedPrice, TargetVotes: in.TargetVotes, AddedAt: s.clock(), State: ItemListed}
 	if err := s.store.AddItem(ctx, tenantID, it); err != nil {
 		return Item{}, err
 	}
@@ -296,7 +319,7 @@ type Cast struct {
 // second vote on it, 429 past DailyVotes a day, 403 without ballots.
 func (s *Service) Vote(ctx context.Context, tenantID, fanID, productID string) (Cast, error) {
 	if fanID == "" {
-		return Cast{}, errNoBallots
+		return Cast{}, s.noBallots()
 	}
 	if err := engine.CheckID("product_id", "product", productID); err != nil {
 		return Cast{}, err
@@ -305,8 +328,12 @@ func (s *Service) Vote(ctx context.Context, tenantID, fanID, productID string) (
 	if err != nil {
 		return Cast{}, err
 	}
-	if _, err := s.store.Item(ctx, tenantID, r.ID, productID); err != nil {
+	if it, err := s.store.Item(ctx, tenantID, r.ID, productID); err != nil {
 		return Cast{}, err
+	} else if it.State == ItemRemoved {
+		return Cast{}, errRemoved
+	} else if !it.Listed() {
+		return Cast{}, fault.NotFound("product")
 	}
 	sp, err := s.spent(ctx, tenantID, fanID)
 	if err != nil {
@@ -314,12 +341,15 @@ func (s *Service) Vote(ctx context.Context, tenantID, fanID, productID string) (
 	}
 	earned := max(0, sp.Paid) / BallotSpend
 	if earned == 0 {
-		return Cast{}, errNoBallots
+		return Cast{}, s.noBallots()
 	}
 	now := s.clock()
 	v := Vote{RoundID: r.ID, ProductID: productID, FanID: fanID, Day: ChinaDay(now), At: now,
 		Addr: addressHash(sp.Address), Fresh: sp.FirstPaidAt.IsZero() || now.Sub(sp.FirstPaidAt) < FreshAccount}
 	a, err := s.store.Cast(ctx, tenantID, v, earned)
+	if errors.Is(err, errNoBallots) {
+		return Cast{}, s.noBallots()
+	}
 	if err != nil {
 		return Cast{}, err
 	}
@@ -355,6 +385,7 @@ func (s *Service) Page(ctx context.Context, tenantID, fanID string) (Page, error
 		if p.Items, err = s.store.Items(ctx, tenantID, r.ID); err != nil {
 			return p, err
 		}
+		p.Items = listed(p.Items)
 		s.shuffle(len(p.Items), func(i, j int) { p.Items[i], p.Items[j] = p.Items[j], p.Items[i] })
 	} else if !errors.Is(err, errClosed) {
 		return p, err
@@ -379,11 +410,15 @@ type Result struct {
 	Series []Point `json:"series"`
 }
 
-// Results is a round's standing, the most votes first.
+// Results is a round's standing, the most votes first: the products voted
+// on (Items) and those whose votes do not count (Out: removed as brushed,
+// and in a market round those pending or rejected), with their state and
+// reason.
 type Results struct {
 	Round Round    `json:"round"`
 	State string   `json:"state"`
 	Items []Result `json:"items"`
+	Out   []Result `json:"out"`
 }
 
 // Results reads a round's votes per product, and per hour.
@@ -400,16 +435,39 @@ func (s *Service) Results(ctx context.Context, tenantID, roundID string) (Result
 	if err != nil {
 		return Results{}, err
 	}
-	out := Results{Round: r, State: r.State(s.clock()), Items: make([]Result, 0, len(items))}
+	out := Results{Round: r, State: r.State(s.clock()), Items: make([]Result, 0, len(items)), Out: []Result{}}
 	for _, it := range items {
 		series := hours[it.ProductID]
 		if series == nil {
 			series = []Point{}
 		}
-		out.Items = append(out.Items, Result{Item: it, Series: series})
+		if it.Listed() {
+			out.Items = append(out.Items, Result{Item: it, Series: series})
+		} else {
+			out.Out = append(out.Out, Result{Item: it, Series: series})
+		}
 	}
 	sortResults(out.Items)
 	return out, nil
+}
+
+// listed keeps the items voted on.
+func listed(items []Item) []Item {
+	out := items[:0]
+	for _, it := range items {
+		if it.Listed() {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// noBallots is the 403 of a voter without ballots, in the scope's words.
+func (s *Service) noBallots() error {
+	if s.market != nil {
+		return errNoMarketBallots
+	}
+	return errNoBallots
 }
 
 // sortResults orders results by votes, most first, then by when added.

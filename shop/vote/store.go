@@ -26,6 +26,9 @@ type Store interface {
 	Item(ctx context.Context, tenantID, roundID, productID string) (Item, error)
 	// Items returns the round's products in the order they were added.
 	Items(ctx context.Context, tenantID, roundID string) ([]Item, error)
+	// SetItemState moves a product of a round from state from to to, with
+	// the reason; false if it is not in from.
+	SetItemState(ctx context.Context, tenantID, roundID, productID, from, to, note string) (bool, error)
 
 	// Cast records vote v if the fan has not voted for the product in the
 	// round (errVoted), has used fewer than earned ballots (errNoBallots)
@@ -43,6 +46,9 @@ type Store interface {
 	Voters(ctx context.Context, tenantID, roundID, productID, after string, limit int) ([]string, error)
 	// RoundVotes returns up to limit of the round's votes (the brushing checks).
 	RoundVotes(ctx context.Context, tenantID, roundID string, limit int) ([]Vote, error)
+	// AddVoter records a voter of a product without a ballot (a market
+	// voter in the product's shop); a replay is a no-op.
+	AddVoter(ctx context.Context, tenantID string, v Vote) error
 	// Voted says whether the fan voted for the product in the round.
 	Voted(ctx context.Context, tenantID, roundID, productID, fanID string) (bool, error)
 
@@ -70,7 +76,8 @@ type Store interface {
 
 // NewStore returns the vote store for e's engine.
 func NewStore(e *engine.Engine) Store {
-	return engine.ByKind[Store](e, &sqliteStore{e: e}, &mongoStore{e: e})
+	return engine.ByKind[Store](e, &sqliteStore{db: tenantSQL{e}},
+		&mongoStore{coll: func(tenantID, name string) coll { return e.Mongo(tenantID).C(name) }})
 }
 
 //go:embed schema.sql
@@ -78,7 +85,7 @@ var schemaSQL string
 
 // Schema is the vote tables and indexes in each tenant database.
 var Schema = engine.NewSchema("vote", schemaSQL,
-	engine.Coll("vote_rounds", engine.Index("-starts_at", "-_id")),
+	engine.Coll("vote_rounds", engine.Index("-starts_at", "-_id"), engine.Unique("starts_at")),
 	engine.Coll("vote_items", engine.Index("round_id", "added_at")),
 	engine.Coll("vote_fans"),
 	engine.Coll("vote_votes", engine.Unique("round_id", "product_id", "fan_id"), engine.Index("fan_id", "round_id")),

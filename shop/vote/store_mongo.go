@@ -19,9 +19,11 @@ import (
 // the votes (_id round:product:fan) and the hourly counters (_id
 // round:product:hour). A vote is decided by one conditional update of the
 // fan's document; the vote record and the counters follow it.
-type mongoStore struct{ e *engine.Engine }
+type mongoStore struct {
+	coll func(tenantID, name string) coll
+}
 
-func (s *mongoStore) c(tenantID, name string) *engine.Collection { return s.e.Mongo(tenantID).C(name) }
+func (s *mongoStore) c(tenantID, name string) coll { return s.coll(tenantID, name) }
 
 type roundDoc struct {
 	ID        string    `bson:"_id"`
@@ -51,7 +53,7 @@ func (s *mongoStore) Round(ctx context.Context, tenantID, id string) (Round, err
 }
 
 func (s *mongoStore) Rounds(ctx context.Context, tenantID string, limit int) ([]Round, error) {
-	list, err := engine.FindAll(ctx, s.c(tenantID, "vote_rounds"), bson.D{}, roundDoc.round,
+	list, err := findAll(ctx, s.c(tenantID, "vote_rounds"), bson.D{}, roundDoc.round,
 		options.Find().SetSort(bson.D{{Key: "starts_at", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(limit)))
 	return list, fault.Wrap(err, "list vote rounds")
 }
@@ -76,17 +78,21 @@ type itemDoc struct {
 	TargetVotes   int64     `bson:"target_votes"`
 	Votes         int64     `bson:"votes"`
 	AddedAt       time.Time `bson:"added_at"`
+	State         string    `bson:"state"`
+	ShopID        string    `bson:"shop_id"`
+	Note          string    `bson:"note"`
 }
 
 func (d itemDoc) item() Item {
 	return Item{RoundID: d.RoundID, ProductID: d.ProductID, Title: d.Title, Image: d.Image, Price: d.Price,
-		ExpectedPrice: d.ExpectedPrice, TargetVotes: d.TargetVotes, Votes: d.Votes, AddedAt: d.AddedAt.UTC()}
+		ExpectedPrice: d.ExpectedPrice, TargetVotes: d.TargetVotes, Votes: d.Votes, AddedAt: d.AddedAt.UTC(),
+		State: Item{State: d.State}.state(), ShopID: d.ShopID, Note: d.Note}
 }
 
 func (s *mongoStore) AddItem(ctx context.Context, tenantID string, it Item) error {
 	err := s.c(tenantID, "vote_items").InsertOne(ctx, itemDoc{ID: it.RoundID + ":" + it.ProductID, RoundID: it.RoundID,
 		ProductID: it.ProductID, Title: it.Title, Image: it.Image, Price: it.Price, ExpectedPrice: it.ExpectedPrice,
-		TargetVotes: it.TargetVotes, AddedAt: it.AddedAt})
+		TargetVotes: it.TargetVotes, AddedAt: it.AddedAt, State: it.state(), ShopID: it.ShopID, Note: it.Note})
 	if engine.IsUniqueViolation(err) {
 		return errListed
 	}
@@ -103,9 +109,22 @@ func (s *mongoStore) Item(ctx context.Context, tenantID, roundID, productID stri
 }
 
 func (s *mongoStore) Items(ctx context.Context, tenantID, roundID string) ([]Item, error) {
-	list, err := engine.FindAll(ctx, s.c(tenantID, "vote_items"), bson.D{{Key: "round_id", Value: roundID}}, itemDoc.item,
+	list, err := findAll(ctx, s.c(tenantID, "vote_items"), bson.D{{Key: "round_id", Value: roundID}}, itemDoc.item,
 		options.Find().SetSort(bson.D{{Key: "added_at", Value: 1}}))
 	return list, fault.Wrap(err, "list products of vote round %s", roundID)
+}
+
+func (s *mongoStore) SetItemState(ctx context.Context, tenantID, roundID, productID, from, to, note string) (bool, error) {
+	state := bson.D{{Key: "state", Value: from}}
+	if from == ItemListed { // an item added before states were kept has none
+		state = bson.D{{Key: "state", Value: bson.D{{Key: "$in", Value: bson.A{ItemListed, nil}}}}}
+	}
+	res, err := s.c(tenantID, "vote_items").UpdateOne(ctx, append(bson.D{{Key: "_id", Value: roundID + ":" + productID}}, state...),
+		bson.D{{Key: "$set", Value: bson.D{{Key: "state", Value: to}, {Key: "note", Value: note}}}})
+	if err != nil {
+		return false, fmt.Errorf("set the state of product %s in vote round %s: %w", productID, roundID, err)
+	}
+	return res.MatchedCount == 1, nil
 }
 
 type fanDoc struct {
@@ -216,7 +235,7 @@ func (s *mongoStore) Hours(ctx context.Context, tenantID, roundID string) (map[s
 		Hour      time.Time `bson:"hour"`
 		Votes     int64     `bson:"votes"`
 	}
-	list, err := engine.FindAll(ctx, s.c(tenantID, "vote_hours"), bson.D{{Key: "round_id", Value: roundID}},
+	list, err := findAll(ctx, s.c(tenantID, "vote_hours"), bson.D{{Key: "round_id", Value: roundID}},
 		func(d hourDoc) hourDoc { return d })
 	if err != nil {
 		return nil, fmt.Errorf("votes per hour of vote round %s: %w", roundID, err)
@@ -235,7 +254,7 @@ func (s *mongoStore) Voters(ctx context.Context, tenantID, roundID, productID, a
 	type voteDoc struct {
 		FanID string `bson:"fan_id"`
 	}
-	list, err := engine.FindAll(ctx, s.c(tenantID, "vote_votes"), bson.D{{Key: "round_id", Value: roundID},
+	list, err := findAll(ctx, s.c(tenantID, "vote_votes"), bson.D{{Key: "round_id", Value: roundID},
 		{Key: "product_id", Value: productID}, {Key: "fan_id", Value: bson.D{{Key: "$gt", Value: after}}}},
 		func(d voteDoc) string { return d.FanID },
 		options.Find().SetSort(bson.D{{Key: "fan_id", Value: 1}}).SetLimit(int64(limit)))
@@ -252,7 +271,7 @@ func (s *mongoStore) RoundVotes(ctx context.Context, tenantID, roundID string, l
 		Addr      string    `bson:"addr"`
 		Fresh     bool      `bson:"fresh"`
 	}
-	list, err := engine.FindAll(ctx, s.c(tenantID, "vote_votes"), bson.D{{Key: "round_id", Value: roundID}},
+	list, err := findAll(ctx, s.c(tenantID, "vote_votes"), bson.D{{Key: "round_id", Value: roundID}},
 		func(d voteDoc) Vote {
 			return Vote{RoundID: d.RoundID, ProductID: d.ProductID, FanID: d.FanID, Day: d.Day, At: d.At.UTC(), Addr: d.Addr, Fresh: d.Fresh}
 		}, options.Find().SetLimit(int64(limit)))

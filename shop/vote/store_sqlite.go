@@ -12,7 +12,7 @@ import (
 
 // sqliteStore keeps the votes in the shop's SQLite file; a vote, the fan's
 // ballots and the product's counters are written in one transaction.
-type sqliteStore struct{ e *engine.Engine }
+type sqliteStore struct{ db sqlDB }
 
 // errListed is a product put in a round twice.
 var errListed = fault.New(409, "already_listed", "the product is in this round already")
@@ -28,13 +28,13 @@ func scanRound(scan func(...any) error) (Round, error) {
 }
 
 func (s *sqliteStore) InsertRound(ctx context.Context, tenantID string, r Round) error {
-	_, err := s.e.SQLExec(ctx, tenantID, `INSERT INTO vote_rounds (tenant_id, `+roundColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err := s.db.exec(ctx, tenantID, `INSERT INTO vote_rounds (tenant_id, `+roundColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
 		r.ID, engine.TimeText(r.StartsAt), engine.TimeText(r.EndsAt), r.AtOnce, engine.TimeText(r.CreatedAt))
 	return fault.Wrap(err, "insert vote round")
 }
 
 func (s *sqliteStore) Round(ctx context.Context, tenantID, id string) (Round, error) {
-	r, err := scanRound(s.e.SQLQueryRow(ctx, tenantID, `SELECT `+roundColumns+` FROM vote_rounds WHERE tenant_id = ? AND id = ?`, id).Scan)
+	r, err := scanRound(s.db.queryRow(ctx, tenantID, `SELECT `+roundColumns+` FROM vote_rounds WHERE tenant_id = ? AND id = ?`, id).Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fault.NotFound("vote round")
 	}
@@ -42,30 +42,33 @@ func (s *sqliteStore) Round(ctx context.Context, tenantID, id string) (Round, er
 }
 
 func (s *sqliteStore) Rounds(ctx context.Context, tenantID string, limit int) ([]Round, error) {
-	list, err := engine.SQLAll(ctx, s.e, tenantID, scanRound, `SELECT `+roundColumns+` FROM vote_rounds WHERE tenant_id = ?
+	list, err := sqlAll(ctx, s.db, tenantID, scanRound, `SELECT `+roundColumns+` FROM vote_rounds WHERE tenant_id = ?
 		ORDER BY starts_at DESC, id DESC LIMIT ?`, limit)
 	return list, fault.Wrap(err, "list vote rounds")
 }
 
 func (s *sqliteStore) ExtendRound(ctx context.Context, tenantID, id string, old, end time.Time) (bool, error) {
-	ok, err := engine.Changed(s.e.SQLExec(ctx, tenantID, `UPDATE vote_rounds SET ends_at = ? WHERE tenant_id = ? AND id = ? AND ends_at = ?`,
+	ok, err := engine.Changed(s.db.exec(ctx, tenantID, `UPDATE vote_rounds SET ends_at = ? WHERE tenant_id = ? AND id = ? AND ends_at = ?`,
 		engine.TimeText(end), id, engine.TimeText(old)))
 	return ok, fault.Wrap(err, "extend vote round %s", id)
 }
 
-const itemColumns = `round_id, product_id, title, image, price, expected_price, target_votes, votes, added_at`
+const itemColumns = `round_id, product_id, title, image, price, expected_price, target_votes, votes, added_at, state, shop_id, note`
 
 func scanItem(scan func(...any) error) (Item, error) {
 	var it Item
 	var added string
-	err := scan(&it.RoundID, &it.ProductID, &it.Title, &it.Image, &it.Price, &it.ExpectedPrice, &it.TargetVotes, &it.Votes, &added)
+	err := scan(&it.RoundID, &it.ProductID, &it.Title, &it.Image, &it.Price, &it.ExpectedPrice, &it.TargetVotes, &it.Votes, &added,
+		&it.State, &it.ShopID, &it.Note)
 	it.AddedAt = engine.ParseTimeText(added)
+	it.State = it.state()
 	return it, err
 }
 
 func (s *sqliteStore) AddItem(ctx context.Context, tenantID string, it Item) error {
-	_, err := s.e.SQLExec(ctx, tenantID, `INSERT INTO vote_items (tenant_id, `+itemColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		it.RoundID, it.ProductID, it.Title, it.Image, it.Price, it.ExpectedPrice, it.TargetVotes, 0, engine.TimeText(it.AddedAt))
+	_, err := s.db.exec(ctx, tenantID, `INSERT INTO vote_items (tenant_id, `+itemColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		it.RoundID, it.ProductID, it.Title, it.Image, it.Price, it.ExpectedPrice, it.TargetVotes, 0, engine.TimeText(it.AddedAt),
+		it.state(), it.ShopID, it.Note)
 	if engine.IsUniqueViolation(err) {
 		return errListed
 	}
@@ -73,7 +76,7 @@ func (s *sqliteStore) AddItem(ctx context.Context, tenantID string, it Item) err
 }
 
 func (s *sqliteStore) Item(ctx context.Context, tenantID, roundID, productID string) (Item, error) {
-	it, err := scanItem(s.e.SQLQueryRow(ctx, tenantID, `SELECT `+itemColumns+` FROM vote_items
+	it, err := scanItem(s.db.queryRow(ctx, tenantID, `SELECT `+itemColumns+` FROM vote_items
 		WHERE tenant_id = ? AND round_id = ? AND product_id = ?`, roundID, productID).Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return it, fault.NotFound("product")
@@ -82,14 +85,20 @@ func (s *sqliteStore) Item(ctx context.Context, tenantID, roundID, productID str
 }
 
 func (s *sqliteStore) Items(ctx context.Context, tenantID, roundID string) ([]Item, error) {
-	list, err := engine.SQLAll(ctx, s.e, tenantID, scanItem, `SELECT `+itemColumns+` FROM vote_items
+	list, err := sqlAll(ctx, s.db, tenantID, scanItem, `SELECT `+itemColumns+` FROM vote_items
 		WHERE tenant_id = ? AND round_id = ? ORDER BY added_at, product_id`, roundID)
 	return list, fault.Wrap(err, "list products of vote round %s", roundID)
 }
 
+func (s *sqliteStore) SetItemState(ctx context.Context, tenantID, roundID, productID, from, to, note string) (bool, error) {
+	ok, err := engine.Changed(s.db.exec(ctx, tenantID, `UPDATE vote_items SET state = ?, note = ?
+		WHERE tenant_id = ? AND round_id = ? AND product_id = ? AND state = ?`, to, note, roundID, productID, from))
+	return ok, fault.Wrap(err, "set the state of product %s in vote round %s", productID, roundID)
+}
+
 func (s *sqliteStore) Cast(ctx context.Context, tenantID string, v Vote, earned int64) (Account, error) {
 	var a Account
-	err := s.e.SQLTx(ctx, tenantID, func(tx *engine.SQLTx) error {
+	err := s.db.tx(ctx, tenantID, func(tx sqlTx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO vote_votes (tenant_id, round_id, product_id, fan_id, day, at, addr, fresh)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, v.RoundID, v.ProductID, v.FanID, v.Day, engine.TimeText(v.At), v.Addr, v.Fresh); err != nil {
 			if engine.IsUniqueViolation(err) {
@@ -139,7 +148,7 @@ func (s *sqliteStore) Cast(ctx context.Context, tenantID string, v Vote, earned 
 }
 
 func (s *sqliteStore) voted(ctx context.Context, tenantID, fanID, roundID string) ([]string, error) {
-	list, err := engine.SQLAll(ctx, s.e, tenantID, func(scan func(...any) error) (string, error) {
+	list, err := sqlAll(ctx, s.db, tenantID, func(scan func(...any) error) (string, error) {
 		var id string
 		return id, scan(&id)
 	}, `SELECT product_id FROM vote_votes WHERE tenant_id = ? AND fan_id = ? AND round_id = ?`, fanID, roundID)
@@ -148,7 +157,7 @@ func (s *sqliteStore) voted(ctx context.Context, tenantID, fanID, roundID string
 
 func (s *sqliteStore) Account(ctx context.Context, tenantID, fanID, roundID string) (Account, error) {
 	var a Account
-	err := s.e.SQLQueryRow(ctx, tenantID, `SELECT used, day, day_count FROM vote_fans WHERE tenant_id = ? AND fan_id = ?`, fanID).
+	err := s.db.queryRow(ctx, tenantID, `SELECT used, day, day_count FROM vote_fans WHERE tenant_id = ? AND fan_id = ?`, fanID).
 		Scan(&a.Used, &a.Day, &a.DayCount)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return a, fault.Wrap(err, "ballots of fan %s", fanID)
@@ -165,7 +174,7 @@ func (s *sqliteStore) Hours(ctx context.Context, tenantID, roundID string) (map[
 		product string
 		p       Point
 	}
-	rows, err := engine.SQLAll(ctx, s.e, tenantID, func(scan func(...any) error) (row, error) {
+	rows, err := sqlAll(ctx, s.db, tenantID, func(scan func(...any) error) (row, error) {
 		var r row
 		var hour string
 		err := scan(&r.product, &hour, &r.p.Votes)
@@ -183,7 +192,7 @@ func (s *sqliteStore) Hours(ctx context.Context, tenantID, roundID string) (map[
 }
 
 func (s *sqliteStore) Voters(ctx context.Context, tenantID, roundID, productID, after string, limit int) ([]string, error) {
-	list, err := engine.SQLAll(ctx, s.e, tenantID, func(scan func(...any) error) (string, error) {
+	list, err := sqlAll(ctx, s.db, tenantID, func(scan func(...any) error) (string, error) {
 		var id string
 		return id, scan(&id)
 	}, `SELECT fan_id FROM vote_votes WHERE tenant_id = ? AND round_id = ? AND product_id = ? AND fan_id > ?
@@ -192,7 +201,7 @@ func (s *sqliteStore) Voters(ctx context.Context, tenantID, roundID, productID, 
 }
 
 func (s *sqliteStore) RoundVotes(ctx context.Context, tenantID, roundID string, limit int) ([]Vote, error) {
-	list, err := engine.SQLAll(ctx, s.e, tenantID, func(scan func(...any) error) (Vote, error) {
+	list, err := sqlAll(ctx, s.db, tenantID, func(scan func(...any) error) (Vote, error) {
 		var v Vote
 		var at string
 		err := scan(&v.RoundID, &v.ProductID, &v.FanID, &v.Day, &at, &v.Addr, &v.Fresh)

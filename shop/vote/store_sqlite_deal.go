@@ -15,7 +15,7 @@ import (
 
 func (s *sqliteStore) Voted(ctx context.Context, tenantID, roundID, productID, fanID string) (bool, error) {
 	var one int
-	err := s.e.SQLQueryRow(ctx, tenantID, `SELECT 1 FROM vote_votes WHERE tenant_id = ? AND round_id = ? AND product_id = ? AND fan_id = ?`,
+	err := s.db.queryRow(ctx, tenantID, `SELECT 1 FROM vote_votes WHERE tenant_id = ? AND round_id = ? AND product_id = ? AND fan_id = ?`,
 		roundID, productID, fanID).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
@@ -37,7 +37,7 @@ func scanDeal(scan func(...any) error) (Deal, error) {
 }
 
 func (s *sqliteStore) InsertDeal(ctx context.Context, tenantID string, d Deal) error {
-	_, err := s.e.SQLExec(ctx, tenantID, `INSERT INTO vote_deals (tenant_id, `+dealColumns+`)
+	_, err := s.db.exec(ctx, tenantID, `INSERT INTO vote_deals (tenant_id, `+dealColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.ID, d.RoundID, d.ProductID, d.Title, d.Price, d.RegularPrice, d.Quantity, 0, d.Votes, engine.TimeText(d.StartsAt),
 		engine.TimeText(d.PublicAt), engine.TimeText(d.EndsAt), engine.TimeText(d.CreatedAt), false, "")
@@ -48,7 +48,7 @@ func (s *sqliteStore) InsertDeal(ctx context.Context, tenantID string, d Deal) e
 }
 
 func (s *sqliteStore) Deal(ctx context.Context, tenantID, id string) (Deal, error) {
-	d, err := scanDeal(s.e.SQLQueryRow(ctx, tenantID, `SELECT `+dealColumns+` FROM vote_deals WHERE tenant_id = ? AND id = ?`, id).Scan)
+	d, err := scanDeal(s.db.queryRow(ctx, tenantID, `SELECT `+dealColumns+` FROM vote_deals WHERE tenant_id = ? AND id = ?`, id).Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, fault.NotFound("group deal")
 	}
@@ -56,19 +56,19 @@ func (s *sqliteStore) Deal(ctx context.Context, tenantID, id string) (Deal, erro
 }
 
 func (s *sqliteStore) Deals(ctx context.Context, tenantID string, limit int) ([]Deal, error) {
-	list, err := engine.SQLAll(ctx, s.e, tenantID, scanDeal, `SELECT `+dealColumns+` FROM vote_deals WHERE tenant_id = ?
+	list, err := sqlAll(ctx, s.db, tenantID, scanDeal, `SELECT `+dealColumns+` FROM vote_deals WHERE tenant_id = ?
 		ORDER BY created_at DESC, id DESC LIMIT ?`, limit)
 	return list, fault.Wrap(err, "list group deals")
 }
 
 func (s *sqliteStore) ProductDeals(ctx context.Context, tenantID, productID string, now time.Time) ([]Deal, error) {
-	list, err := engine.SQLAll(ctx, s.e, tenantID, scanDeal, `SELECT `+dealColumns+` FROM vote_deals
+	list, err := sqlAll(ctx, s.db, tenantID, scanDeal, `SELECT `+dealColumns+` FROM vote_deals
 		WHERE tenant_id = ? AND product_id = ? AND ends_at > ? ORDER BY ends_at`, productID, engine.TimeText(now))
 	return list, fault.Wrap(err, "group deals of product %s", productID)
 }
 
 func (s *sqliteStore) Claim(ctx context.Context, tenantID string, d Deal, orderID string, qty int64) error {
-	err := s.e.SQLTx(ctx, tenantID, func(tx *engine.SQLTx) error {
+	err := s.db.tx(ctx, tenantID, func(tx sqlTx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO vote_claims (tenant_id, order_id, deal_id, qty) VALUES (?, ?, ?, ?)`,
 			orderID, d.ID, qty); err != nil {
 			if engine.IsUniqueViolation(err) {
@@ -100,7 +100,7 @@ func (s *sqliteStore) Release(ctx context.Context, tenantID, orderID string) (bo
 		deal string
 		qty  int64
 	}
-	claims, err := engine.SQLAll(ctx, s.e, tenantID, func(scan func(...any) error) (claim, error) {
+	claims, err := sqlAll(ctx, s.db, tenantID, func(scan func(...any) error) (claim, error) {
 		var c claim
 		return c, scan(&c.deal, &c.qty)
 	}, `SELECT deal_id, qty FROM vote_claims WHERE tenant_id = ? AND order_id = ? AND released = 0`, orderID)
@@ -109,7 +109,7 @@ func (s *sqliteStore) Release(ctx context.Context, tenantID, orderID string) (bo
 	}
 	released := false
 	for _, c := range claims {
-		err := s.e.SQLTx(ctx, tenantID, func(tx *engine.SQLTx) error {
+		err := s.db.tx(ctx, tenantID, func(tx sqlTx) error {
 			ok, err := engine.Changed(tx.Exec(ctx, `UPDATE vote_claims SET released = 1
 				WHERE tenant_id = ? AND order_id = ? AND deal_id = ? AND released = 0`, orderID, c.deal))
 			if err != nil || !ok { // !ok: released meanwhile
@@ -127,13 +127,13 @@ func (s *sqliteStore) Release(ctx context.Context, tenantID, orderID string) (bo
 }
 
 func (s *sqliteStore) ToNotify(ctx context.Context, tenantID string, now time.Time, limit int) ([]Deal, error) {
-	list, err := engine.SQLAll(ctx, s.e, tenantID, scanDeal, `SELECT `+dealColumns+` FROM vote_deals
+	list, err := sqlAll(ctx, s.db, tenantID, scanDeal, `SELECT `+dealColumns+` FROM vote_deals
 		WHERE tenant_id = ? AND notified = 0 AND starts_at <= ? ORDER BY starts_at LIMIT ?`, engine.TimeText(now), limit)
 	return list, fault.Wrap(err, "group deals to notify")
 }
 
 func (s *sqliteStore) AdvanceNotify(ctx context.Context, tenantID, id, from, to string, done bool) (bool, error) {
-	ok, err := engine.Changed(s.e.SQLExec(ctx, tenantID, `UPDATE vote_deals SET notified_after = ?, notified = ?
+	ok, err := engine.Changed(s.db.exec(ctx, tenantID, `UPDATE vote_deals SET notified_after = ?, notified = ?
 		WHERE tenant_id = ? AND id = ? AND notified = 0 AND notified_after = ?`, to, done, id, from))
 	return ok, fault.Wrap(err, "move the notices of group deal %s", id)
 }

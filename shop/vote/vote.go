@@ -66,6 +66,9 @@ var (
 	errDaily     = fault.New(http.StatusTooManyRequests, "daily_limit", "at most %d votes a day; come back tomorrow", DailyVotes)
 	errNoBallots = fault.New(http.StatusForbidden, "no_ballots", "no ballots left: every ¥100 spent in the shop earns one")
 	errClosed    = fault.New(http.StatusConflict, "round_closed", "there is no vote open now")
+	errRemoved   = fault.New(http.StatusConflict, "product_removed", "the product was removed from this round: its votes were found brushed")
+	// errNoMarketBallots is errNoBallots in the market's rounds.
+	errNoMarketBallots = fault.New(http.StatusForbidden, "no_ballots", "no ballots left: every ¥100 spent across the market earns one")
 )
 
 // Round is one vote of the shop: a time window and the products in it.
@@ -118,7 +121,33 @@ type Item struct {
 	TargetVotes   int64     `json:"target_votes"`
 	Votes         int64     `json:"votes"`
 	AddedAt       time.Time `json:"added_at"`
+	// State is listed (voted on), pending or rejected (a market
+	// registration before or after the operator's decision) or removed
+	// (found brushed: its votes no longer count); Note the reason.
+	State string `json:"state"`
+	Note  string `json:"note,omitempty"`
+	// ShopID is the product's shop (market rounds; "" in a shop's).
+	ShopID string `json:"shop_id,omitempty"`
 }
+
+// Item states.
+const (
+	ItemListed   = "listed"
+	ItemPending  = "pending"
+	ItemRejected = "rejected"
+	ItemRemoved  = "removed"
+)
+
+// state is the item's state ("" from before states were kept: listed).
+func (it Item) state() string {
+	if it.State == "" {
+		return ItemListed
+	}
+	return it.State
+}
+
+// Listed says whether the item is voted on (and its votes count).
+func (it Item) Listed() bool { return it.state() == ItemListed }
 
 // Vote is one fan's vote for one product of a round.
 type Vote struct {

@@ -258,16 +258,7 @@ func (e *Engine) Provision(ctx context.Context, tenantID string) error {
 	if e.PlacementConfig().Pooled {
 		return e.provisionPooled(ctx, tenantID)
 	}
-	d, found, err := e.readPlacement(ctx, tenantID)
-	switch {
-	case err != nil:
-		return err
-	case found && d.Pooled:
-		return e.ensurePool(ctx, d.DB)
-	case found:
-		return e.provisionOwn(ctx, tenantID, d.DB)
-	}
-	return e.provisionOwn(ctx, tenantID, e.tenantDBName(tenantID))
+	return e.provisionPlaced(ctx, tenantID)
 }
 
 // execSchema runs one schema statement; an ADD COLUMN whose column is

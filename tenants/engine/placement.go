@@ -386,6 +386,22 @@ func (e *Engine) ensureSchemas(ctx context.Context, db string, pooled bool) erro
 	return nil
 }
 
+// provisionPlaced applies the schema where the shop's placement record
+// says it lives (its pool, or a database of its own); a shop without a
+// record has the database named after it.
+func (e *Engine) provisionPlaced(ctx context.Context, tenantID string) error {
+	d, found, err := e.readPlacement(ctx, tenantID)
+	switch {
+	case err != nil:
+		return err
+	case found && d.Pooled:
+		return e.ensurePool(ctx, d.DB)
+	case found:
+		return e.provisionOwn(ctx, tenantID, d.DB)
+	}
+	return e.provisionOwn(ctx, tenantID, e.tenantDBName(tenantID))
+}
+
 // provisionOwn applies the schema to a shop's own database and records it.
 func (e *Engine) provisionOwn(ctx context.Context, tenantID, db string) error {
 	if err := e.ensureSchemas(ctx, db, false); err != nil {

@@ -79,19 +79,13 @@ func (e *Engine) PendingMoves(ctx context.Context) ([]string, error) {
 	var ids []string
 	for _, f := range []bson.D{{{Key: "requested", Value: true}},
 		{{Key: "state", Value: bson.D{{Key: "$in", Value: bson.A{stateCopying, stateFrozen, stateCleaning}}}}}} {
-		cur, err := e.placements().Find(ctx, f, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+		found, err := MongoIDs(ctx, e.placements(), f, nil)
 		if err != nil {
 			return nil, fmt.Errorf("list pending moves: %w", err)
 		}
-		var docs []struct {
-			ID string `bson:"_id"`
-		}
-		if err := cur.All(ctx, &docs); err != nil {
-			return nil, fmt.Errorf("list pending moves: %w", err)
-		}
-		for _, d := range docs {
-			if !slices.Contains(ids, d.ID) {
-				ids = append(ids, d.ID)
+		for _, id := range found {
+			if !slices.Contains(ids, id) {
+				ids = append(ids, id)
 			}
 		}
 	}

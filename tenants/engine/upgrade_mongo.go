@@ -45,20 +45,14 @@ func (e *Engine) recordMongoSchema(ctx context.Context, tenantID string) error {
 // upgradeMongo ensures the indexes of the shops whose recorded schema
 // version is not this one (see Upgrade).
 func (e *Engine) upgradeMongo(ctx context.Context, tenantIDs []string, workers int) (int, error) {
-	cur, err := e.PlatformMongo().Collection(tenantSchemas.Name).Find(ctx,
-		bson.D{{Key: "v", Value: mongoSchemaVersion(e.schemas)}}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	current, err := MongoIDs(ctx, e.PlatformMongo().Collection(tenantSchemas.Name),
+		bson.D{{Key: "v", Value: mongoSchemaVersion(e.schemas)}}, nil)
 	if err != nil {
 		return 0, fmt.Errorf("read schema versions: %w", err)
 	}
-	var current []struct {
-		ID string `bson:"_id"`
-	}
-	if err := cur.All(ctx, &current); err != nil {
-		return 0, fmt.Errorf("read schema versions: %w", err)
-	}
 	done := make(map[string]bool, len(current))
-	for _, c := range current {
-		done[c.ID] = true
+	for _, id := range current {
+		done[id] = true
 	}
 	// Pooled shops: their database's schema is the pool's, applied once.
 	pooled, pools, err := e.pooledShops(ctx)
@@ -82,18 +76,7 @@ func (e *Engine) upgradeMongo(ctx context.Context, tenantIDs []string, workers i
 	// An existing shop stays where it is: pooled ones are done above, the
 	// others have a database of their own (Provision would pool a shop it
 	// takes for new).
-	return len(todo), forEach(ctx, todo, workers, func(id string) error {
-		d, found, err := e.readPlacement(ctx, id)
-		switch {
-		case err != nil:
-			return err
-		case found && d.Pooled:
-			return e.ensurePool(ctx, d.DB)
-		case found:
-			return e.provisionOwn(ctx, id, d.DB)
-		}
-		return e.provisionOwn(ctx, id, e.tenantDBName(id))
-	})
+	return len(todo), forEach(ctx, todo, workers, func(id string) error { return e.provisionPlaced(ctx, id) })
 }
 
 // pooledShops lists the shops placed in a pooled database and those

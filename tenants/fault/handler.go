@@ -99,7 +99,7 @@ func codeFor(status int) string {
 // that asks for JSON.
 func wantsJSON(c echo.Context) bool {
 	p := c.Request().URL.Path
-	if strings.HasPrefix(p, "/api/") || (strings.HasPrefix(p, "/s/") && strings.Contains(p, "/api/")) {
+	if strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/m/api/") || (strings.HasPrefix(p, "/s/") && strings.Contains(p, "/api/")) {
 		return true
 	}
 	return strings.Contains(c.Request().Header.Get(echo.HeaderAccept), echo.MIMEApplicationJSON)

@@ -18,6 +18,7 @@ import (
 	"microshop/tenants"
 	"microshop/tenants/fault"
 	"microshop/tenants/i18n"
+	"microshop/tenants/secret"
 )
 
 // HTTPTimeout bounds every call to WeChat. Calls that take a context get it
@@ -65,6 +66,8 @@ type Accounts struct {
 
 	mu    sync.Mutex
 	cache map[string]cachedAccount
+	// fields keeps the accounts' templates' fields (template_fields.go).
+	fields templateFieldCache
 
 	fetches atomic.Int64 // access tokens fetched by this process
 }
@@ -161,6 +164,9 @@ func (a *Accounts) Unusable(ctx context.Context, tenantID string) bool {
 func (a *Accounts) Save(ctx context.Context, tenantID string, in Input) (Settings, error) {
 	for attempt := 0; ; attempt++ {
 		cur, err := a.store.Settings(ctx, tenantID)
+		if errors.Is(err, secret.ErrWrongKey) {
+			err = nil // secrets sealed under a lost key: stored empty, to be entered again
+		}
 		exists := err == nil
 		if err != nil && !errors.Is(err, fault.ErrNotFound) {
 			return Settings{}, err
@@ -306,8 +312,12 @@ func (a *Account) SendText(ctx context.Context, openID, text string) error {
 }
 
 // SendTemplate sends a template message (service notices only) and returns
-// WeChat's message id.
+// WeChat's message id; its data is fitted to the template's fields first
+// (template_fields.go).
 func (a *Account) SendTemplate(ctx context.Context, msg *message.TemplateMessage) (int64, error) {
+	if fields, ok := a.templateFields(ctx, msg.TemplateID); ok {
+		fitTemplateMessage(msg, fields)
+	}
 	var id int64
 	err := a.call(ctx, "send the template message", func() error {
 		var err error

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -33,6 +34,11 @@ type componentStore interface {
 	// AuthorizedShops lists the shops whose authorisation has status
 	// (the token job's shops: one query, not one read per shop).
 	AuthorizedShops(ctx context.Context, status string) ([]string, error)
+	// Library is the operator's template library entries (library.go);
+	// none is an empty list.
+	Library(ctx context.Context) ([]NoticeTemplate, error)
+	// SaveLibrary replaces them.
+	SaveLibrary(ctx context.Context, entries []NoticeTemplate, at time.Time) error
 }
 
 var componentPlatform = engine.Platform{
@@ -68,8 +74,10 @@ var componentPlatform = engine.Platform{
 const componentID = "component"
 
 func newComponentStore(ctx context.Context, e *engine.Engine) (componentStore, error) {
-	if err := e.ExtendPlatform(ctx, componentPlatform); err != nil {
-		return nil, fmt.Errorf("wechat component: %w", err)
+	for _, p := range []engine.Platform{componentPlatform, libraryPlatform} {
+		if err := e.ExtendPlatform(ctx, p); err != nil {
+			return nil, fmt.Errorf("wechat component: %w", err)
+		}
 	}
 	if e.Kind() == engine.Mongo {
 		return &componentMongo{db: e.PlatformMongo()}, nil

@@ -11,6 +11,7 @@ import (
 	"microshop/tenants"
 	"microshop/tenants/fault"
 	"microshop/tenants/i18n"
+	"microshop/tenants/secret"
 )
 
 // ComponentHandlers serve the third-party platform: the operator's page
@@ -87,6 +88,7 @@ func (h *ComponentHandlers) AdminRoutes(g *echo.Group) {
 	g.POST("/wechat/connect", h.connectStart)
 	g.GET("/wechat/connect/callback", h.connectCallback)
 	g.POST("/wechat/connect/disconnect", h.disconnect)
+	g.POST("/wechat/connect/setup", h.setUpAgain)
 }
 
 // ConnectPage is what admin_wechat_connect.html receives.
@@ -102,12 +104,14 @@ type ConnectPage struct {
 	// (a link and a script on the page: a form's redirect to another site
 	// is one the page's form-action policy forbids).
 	AuthorizeURL string
+	// Report is what the last set-up did (nil: none kept).
+	Report *SetUpResult
 }
 
 func (h *ComponentHandlers) connectPage(c echo.Context) error {
 	notice := ""
 	switch d := c.QueryParam("done"); d {
-	case "connected", "disconnected":
+	case "connected", "disconnected", "setup":
 		notice = i18n.T(c.Request().Context(), "wxconnect.done."+d)
 	}
 	return h.renderConnect(c, http.StatusOK, notice, "")
@@ -130,6 +134,11 @@ func (h *ComponentHandlers) renderConnectPage(c echo.Context, status int, p Conn
 	switch {
 	case err == nil:
 		p.Authorization, p.Connected = a.View(), a.Status == AuthAuthorized
+		if r, err := h.c.SetUpReport(ctx, t.ID); err == nil && p.Connected {
+			p.Report = &r
+		} else if err != nil && !errors.Is(err, fault.ErrNotFound) {
+			return err
+		}
 	case errors.Is(err, fault.ErrNotFound):
 		p.Authorization.Status = "none"
 	default:
@@ -170,6 +179,16 @@ func (h *ComponentHandlers) connectCallback(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/admin/wechat/connect?done=connected")
 }
 
+// setUpAgain sets the authorised account up again (menu, industry,
+// templates): the page shows what it did, kind by kind.
+func (h *ComponentHandlers) setUpAgain(c echo.Context) error {
+	res, err := h.c.SetUpAgain(c.Request().Context(), tenants.FromContext(c), h.base(c))
+	if err != nil && res.At.IsZero() {
+		return h.failed(c, err)
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/wechat/connect?done=setup")
+}
+
 func (h *ComponentHandlers) disconnect(c echo.Context) error {
 	if err := h.c.End(c.Request().Context(), tenants.FromContext(c).ID, "", ReasonDisconnected); err != nil {
 		return err
@@ -181,6 +200,7 @@ func (h *ComponentHandlers) disconnect(c echo.Context) error {
 func (h *ComponentHandlers) OpsRoutes(g *echo.Group) {
 	g.GET("/wechat", h.opsPage)
 	g.POST("/wechat", h.opsSave)
+	g.POST("/wechat/library", h.opsSaveLibrary)
 }
 
 // OpsPage is what ops_wechat.html receives.
@@ -191,27 +211,68 @@ type OpsPage struct {
 	MessageURL    string
 	Notice, Error string
 	Sandbox       bool
+	// Library is the template library set-up picks from (library.go).
+	Library []NoticeTemplate
 }
 
 func (h *ComponentHandlers) opsPage(c echo.Context) error {
 	notice := ""
-	if c.QueryParam("done") == "saved" {
-		notice = i18n.T(c.Request().Context(), "wxconnect.done.saved")
+	switch d := c.QueryParam("done"); d {
+	case "saved", "library":
+		notice = i18n.T(c.Request().Context(), "wxconnect.done."+d)
 	}
 	return h.renderOps(c, http.StatusOK, ComponentInput{}, notice, "")
 }
 
 func (h *ComponentHandlers) renderOps(c echo.Context, status int, form ComponentInput, notice, errMsg string) error {
 	v, err := h.c.View(c.Request().Context())
-	if err != nil {
+	if errors.Is(err, secret.ErrWrongKey) && errMsg == "" {
+		errMsg = fault.Message(c.Request().Context(), err) // enter the secrets again
+	} else if err != nil && !errors.Is(err, secret.ErrWrongKey) {
 		return err
 	}
 	if form == (ComponentInput{}) {
 		form.AppID = v.AppID
 	}
+	lib, err := h.c.Library(c.Request().Context())
+	if err != nil {
+		return err
+	}
 	base := h.base(c)
 	return c.Render(status, "ops_wechat.html", OpsPage{Component: v, Form: form, Notice: notice, Error: errMsg,
-		EventURL: base + ComponentEventsPath, MessageURL: base + "/wx/component/$APPID$/callback", Sandbox: h.c.accounts.Sandbox()})
+		EventURL: base + ComponentEventsPath, MessageURL: base + "/wx/component/$APPID$/callback", Sandbox: h.c.accounts.Sandbox(),
+		Library: lib})
+}
+
+// opsSaveLibrary saves the template library from the ops page's form: per
+// kind, <kind>.title, <kind>.short_id and <kind>.keywords (separated by
+// commas).
+func (h *ComponentHandlers) opsSaveLibrary(c echo.Context) error {
+	ctx := c.Request().Context()
+	cur, err := h.c.Library(ctx)
+	if err != nil {
+		return err
+	}
+	in := make([]NoticeTemplate, 0, len(cur))
+	for _, t := range cur {
+		in = append(in, NoticeTemplate{Kind: t.Kind, Title: c.FormValue(t.Kind + ".title"), ShortID: c.FormValue(t.Kind + ".short_id"),
+			Keywords: splitKeywords(c.FormValue(t.Kind + ".keywords"))})
+	}
+	_, err = h.c.SaveLibrary(ctx, in)
+	var fe *fault.Error
+	if errors.As(err, &fe) && fe.Status < 500 {
+		return h.renderOps(c, fe.Status, ComponentInput{}, "", fault.Message(ctx, err))
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/ops/wechat?done=library")
+}
+
+// splitKeywords splits a form's keyword list at commas (ASCII or
+// full-width) and 、.
+func splitKeywords(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '，' || r == '、' || r == '\n' })
 }
 
 func (h *ComponentHandlers) opsSave(c echo.Context) error {

@@ -177,6 +177,9 @@ const (
 	setIndustryURL  = "https://api.weixin.qq.com/cgi-bin/template/api_set_industry?access_token="
 	addTemplateURL  = "https://api.weixin.qq.com/cgi-bin/template/api_add_template?access_token="
 	listTemplateURL = "https://api.weixin.qq.com/cgi-bin/template/get_all_private_template?access_token="
+	getIndustryURL  = "https://api.weixin.qq.com/cgi-bin/template/get_industry?access_token="
+	// CodeIndustryNotSet: the account has no industry yet.
+	CodeIndustryNotSet = 46001
 	// CodeIndustryTooOften: the industry may change once a month.
 	CodeIndustryTooOften = 43100
 )
@@ -198,9 +201,36 @@ func (a *Account) SetIndustry(ctx context.Context, primary, secondary string) er
 	return err
 }
 
-// AddTemplate adds the library's template shortID to the account and
-// returns its template id.
-func (a *Account) AddTemplate(ctx context.Context, shortID string) (string, error) {
+// HasIndustry reports whether the account has its industries set
+// (get_industry).
+func (a *Account) HasIndustry(ctx context.Context) (bool, error) {
+	var set bool
+	err := a.call(ctx, "read the industry", func() error {
+		tok, err := a.token(ctx)
+		if err != nil {
+			return err
+		}
+		var res struct {
+			util.CommonError
+			Primary struct {
+				First string `json:"first_class"`
+			} `json:"primary_industry"`
+		}
+		err = getJSON(ctx, getIndustryURL+url.QueryEscape(tok), &res)
+		set = res.Primary.First != ""
+		return err
+	})
+	if ErrCode(err) == CodeIndustryNotSet {
+		return false, nil
+	}
+	return set, err
+}
+
+// AddTemplate adds the library's template shortID to the account with
+// keywords (keyword_name_list: the library template's keywords to use, in
+// order; WeChat asks for them for a category template) and returns its
+// template id.
+func (a *Account) AddTemplate(ctx context.Context, shortID string, keywords []string) (string, error) {
 	var id string
 	err := a.call(ctx, "add the template", func() error {
 		tok, err := a.token(ctx)
@@ -211,7 +241,10 @@ func (a *Account) AddTemplate(ctx context.Context, shortID string) (string, erro
 			util.CommonError
 			ID string `json:"template_id"`
 		}
-		err = postJSON(ctx, addTemplateURL+url.QueryEscape(tok), map[string]string{"template_id_short": shortID}, &res)
+		if keywords == nil {
+			keywords = []string{}
+		}
+		err = postJSON(ctx, addTemplateURL+url.QueryEscape(tok), map[string]any{"template_id_short": shortID, "keyword_name_list": keywords}, &res)
 		id = res.ID
 		return err
 	})

@@ -12,6 +12,7 @@ import (
 	"microshop/tenants"
 	"microshop/tenants/fault"
 	"microshop/tenants/i18n"
+	"microshop/tenants/secret"
 )
 
 // Handlers serves the WeChat settings and QR codes: merchant API and
@@ -61,7 +62,7 @@ func (h *Handlers) serverMode() string {
 // view is the shop's settings for the API: masked, with the push URL.
 func (h *Handlers) view(c echo.Context, t tenants.Tenant) (View, error) {
 	s, err := h.accounts.Settings(c.Request().Context(), t.ID)
-	if err != nil && !errors.Is(err, fault.ErrNotFound) {
+	if err != nil && !errors.Is(err, fault.ErrNotFound) && !errors.Is(err, secret.ErrWrongKey) { // a lost key: entered again
 		return View{}, err
 	}
 	v := s.View()

@@ -2,9 +2,11 @@ package sandbox
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -34,32 +36,70 @@ func (a *app) template(id string) (Template, bool) {
 }
 
 // LibraryTemplate is a template of WeChat's library, added to an account
-// by its short id.
+// by its short id with the keywords chosen from it.
 type LibraryTemplate struct {
 	ShortID string
 	Title   string
-	Content string
+	// Keywords are the template's keywords, in the library's order.
+	Keywords []string
+	// Types are a category template's keywords' types (thing,
+	// character_string, amount, time, phrase, …): its fields are named by
+	// type and the keyword's number, e.g. character_string1.
+	Types []string
+}
+
+// Category reports whether t is a category template (a numeric short id):
+// adding one takes keyword_name_list.
+func (t LibraryTemplate) Category() bool {
+	for _, r := range t.ShortID {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return t.ShortID != ""
+}
+
+// content is the template's content with keywords, in that order: an
+// industry template's fields are keyword1, keyword2, … between first and
+// remark; a category template's are named by type and the keyword's
+// number in the library, without first and remark.
+func (t LibraryTemplate) content(keywords []string) string {
+	var b strings.Builder
+	if t.Category() {
+		for _, k := range keywords {
+			j := slices.Index(t.Keywords, k)
+			fmt.Fprintf(&b, "%s{{%s%d.DATA}}\n", k, t.Types[j], j+1)
+		}
+		return strings.TrimSuffix(b.String(), "\n")
+	}
+	b.WriteString("{{first.DATA}}\n")
+	for i, k := range keywords {
+		fmt.Fprintf(&b, "%s：{{keyword%d.DATA}}\n", k, i+1)
+	}
+	b.WriteString("{{remark.DATA}}")
+	return b.String()
 }
 
 // Library is the sandbox's template library: the service notices a shop
-// sends (order paid, shipped, refund, commission, points, check-in, group deal), with
-// the fields the shop fills.
+// sends, under the short ids public code uses for WeChat's industry
+// library (IT科技 / 互联网|电子商务) where there is one, else sandbox ids
+// (OPENTM_SBX_*), and a category template (numeric id) for tests of
+// keyword_name_list.
 var Library = []LibraryTemplate{
-	{ShortID: "OPENTM_SBX_ORDER_PAID", Title: "订单支付成功",
-		Content: "{{first.DATA}}\n订单号：{{keyword1.DATA}}\n支付金额：{{keyword2.DATA}}\n支付时间：{{keyword3.DATA}}\n{{remark.DATA}}"},
-	{ShortID: "OPENTM_SBX_ORDER_SHIPPED", Title: "订单发货提醒",
-		Content: "{{first.DATA}}\n订单号：{{keyword1.DATA}}\n快递公司：{{keyword2.DATA}}\n快递单号：{{keyword3.DATA}}\n{{remark.DATA}}"},
-	{ShortID: "OPENTM_SBX_REFUND", Title: "退款通知",
-		Content: "{{first.DATA}}\n订单号：{{keyword1.DATA}}\n退款金额：{{keyword2.DATA}}\n{{remark.DATA}}"},
-	{ShortID: "OPENTM_SBX_COMMISSION", Title: "佣金变动提醒",
-		Content: "{{first.DATA}}\n佣金金额：{{keyword1.DATA}}\n订单号：{{keyword2.DATA}}\n{{remark.DATA}}"},
-	{ShortID: "OPENTM_SBX_POINTS", Title: "积分变动提醒",
-		Content: "{{first.DATA}}\n积分变动：{{keyword1.DATA}}\n积分余额：{{keyword2.DATA}}\n{{remark.DATA}}"},
-	{ShortID: "OPENTM_SBX_CHECKIN", Title: "签到提醒",
-		Content: "{{first.DATA}}\n签到内容：{{keyword1.DATA}}\n日期：{{keyword2.DATA}}\n{{remark.DATA}}"},
-	{ShortID: "OPENTM_SBX_GROUP_DEAL", Title: "团购开团提醒",
-		Content: "{{first.DATA}}\n商品：{{keyword1.DATA}}\n团购价：{{keyword2.DATA}}\n截止时间：{{keyword3.DATA}}\n{{remark.DATA}}"},
+	{ShortID: "OPENTM201752540", Title: "订单支付成功通知", Keywords: []string{"订单商品", "订单编号", "支付金额", "支付时间"}},
+	{ShortID: "OPENTM200565259", Title: "订单发货提醒", Keywords: []string{"订单编号", "物流公司", "物流单号", "收货信息"}},
+	{ShortID: "TM00004", Title: "退款通知", Keywords: []string{"退款原因", "退款金额"}},
+	{ShortID: "OPENTM207112032", Title: "佣金提醒", Keywords: []string{"佣金金额", "订单编号", "时间"}},
+	{ShortID: "OPENTM_SBX_POINTS", Title: "积分到期提醒", Keywords: []string{"积分变动", "到期积分", "到期时间"}},
+	{ShortID: "OPENTM_SBX_CHECKIN", Title: "签到提醒", Keywords: []string{"签到内容", "日期"}},
+	{ShortID: "OPENTM_SBX_GROUP_DEAL", Title: "团购开团提醒", Keywords: []string{"商品名称", "团购价", "截止时间"}},
+	{ShortID: "47123", Title: "订单状态通知", Keywords: []string{"订单编号", "订单状态", "时间", "金额"},
+		Types: []string{"character_string", "phrase", "time", "amount"}},
 }
+
+// CodeBadKeywords: keyword_name_list is empty for a category template, or
+// names a keyword the template does not have.
+const CodeBadKeywords = 40246
 
 // MaxPrivateTemplates is how many templates an account may hold.
 const MaxPrivateTemplates = 25
@@ -211,7 +251,8 @@ func (s *Simulator) setIndustry(a *app, _ *http.Request, body []byte) any {
 
 func (s *Simulator) addTemplate(a *app, _ *http.Request, body []byte) any {
 	var req struct {
-		ShortID string `json:"template_id_short"`
+		ShortID  string   `json:"template_id_short"`
+		Keywords []string `json:"keyword_name_list"`
 	}
 	if json.Unmarshal(body, &req) != nil {
 		return apiErr(47001, "data format error")
@@ -223,10 +264,35 @@ func (s *Simulator) addTemplate(a *app, _ *http.Request, body []byte) any {
 	if i < 0 {
 		return apiErr(40037, "invalid template_id_short")
 	}
+	lib := Library[i]
+	kw := req.Keywords
+	if len(kw) == 0 {
+		if lib.Category() {
+			return apiErr(CodeBadKeywords, "keyword_name_list is empty")
+		}
+		kw = lib.Keywords // an industry template: all its keywords
+	}
+	seen := map[string]bool{}
+	for _, k := range kw {
+		if !slices.Contains(lib.Keywords, k) || seen[k] {
+			return apiErr(CodeBadKeywords, "keyword_name_list: "+k+" is not a keyword of "+lib.ShortID)
+		}
+		seen[k] = true
+	}
 	if len(a.ext.templates) >= MaxPrivateTemplates {
 		return apiErr(45026, "template num exceeds limit")
 	}
-	t := Template{ID: randomToken()[:43], Title: Library[i].Title, Content: Library[i].Content}
+	t := Template{ID: randomToken()[:43], Title: lib.Title, Content: lib.content(kw)}
 	a.ext.templates = append(a.ext.templates, t)
 	return map[string]any{"errcode": 0, "errmsg": "ok", "template_id": t.ID}
+}
+
+// Industry is the account's industry ids as set (empty: none).
+func (s *Simulator) Industry(appID string) [2]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.apps[appID]; a != nil {
+		return a.ext.industry
+	}
+	return [2]string{}
 }

@@ -102,6 +102,9 @@ func (s *Simulator) templateSend(a *app, _ *http.Request, body []byte) any {
 	return map[string]any{"errcode": 0, "errmsg": "ok", "msgid": s.msgID}
 }
 
+// typedFieldLimits are a category template's typed fields' lengths.
+var typedFieldLimits = map[string]int{"thing": 20, "character_string": 32, "phrase": 5}
+
 func (s *Simulator) checkTemplate(a *app, to, id string, data map[string]string, now time.Time) errBody {
 	t, known := a.template(id) // the account's own, or a shared sandbox one (menu.go)
 	if !known {
@@ -127,6 +130,9 @@ func (s *Simulator) checkTemplate(a *app, to, id string, data map[string]string,
 		}
 		if utf8.RuneCountInString(v) > 200 {
 			return apiErr(47003, "argument invalid! data."+k+".value exceeds 200 characters")
+		}
+		if n, ok := typedFieldLimits[strings.TrimRight(k, "0123456789")]; ok && utf8.RuneCountInString(v) > n {
+			return apiErr(47003, "argument invalid! data."+k+".value is too long for its type")
 		}
 	}
 	day := now.Format("2006-01-02")
