@@ -287,29 +287,7 @@ func (h *Handlers) adminCreateDeal(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	in := DealInput{RoundID: r.ID, ProductID: c.FormValue("product_id")}
-	in.Price, err = catalog.ParseYuan("price", strings.TrimSpace(c.FormValue("price")))
-	if err == nil {
-		if in.Quantity, err = strconv.ParseInt(c.FormValue("quantity"), 10, 64); err != nil {
-			err = fault.Invalid("quantity", "must be from 1 to %d", MaxDealQuantity)
-		}
-	}
-	if err == nil {
-		var head int
-		if head, err = strconv.Atoi(c.FormValue("head_start_minutes")); err != nil {
-			err = fault.Invalid("head_start_minutes", "must be from 0 to %d", int(MaxHeadStart.Minutes()))
-		}
-		in.HeadStartMinutes = &head
-	}
-	if err == nil {
-		var end *time.Time
-		if end, err = formTime("ends_at", c.FormValue("ends_at")); err == nil && end == nil {
-			err = fault.Invalid("ends_at", "must be a date and time like 2026-12-08T08:00")
-		}
-		if err == nil {
-			in.EndsAt = *end
-		}
-	}
+	in, err := dealForm(c, r.ID)
 	if err == nil {
 		_, err = h.svc.CreateDeal(ctx, tenantID, in)
 	}
@@ -320,4 +298,31 @@ func (h *Handlers) adminCreateDeal(c echo.Context) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/admin/vote/"+r.ID+"?done=deal")
+}
+
+// dealForm reads the console's and the operator's deal form: the price in
+// yuan, the quantity, the voters' head start in minutes and the end.
+func dealForm(c echo.Context, roundID string) (DealInput, error) {
+	in := DealInput{RoundID: roundID, ProductID: c.FormValue("product_id")}
+	var err error
+	if in.Price, err = catalog.ParseYuan("price", strings.TrimSpace(c.FormValue("price"))); err != nil {
+		return in, err
+	}
+	if in.Quantity, err = strconv.ParseInt(c.FormValue("quantity"), 10, 64); err != nil {
+		return in, fault.Invalid("quantity", "must be from 1 to %d", MaxDealQuantity)
+	}
+	head, err := strconv.Atoi(c.FormValue("head_start_minutes"))
+	if err != nil {
+		return in, fault.Invalid("head_start_minutes", "must be from 0 to %d", int(MaxHeadStart.Minutes()))
+	}
+	in.HeadStartMinutes = &head
+	end, err := formTime("ends_at", c.FormValue("ends_at"))
+	if err != nil {
+		return in, err
+	}
+	if end == nil {
+		return in, fault.Invalid("ends_at", "must be a date and time like 2026-12-08T08:00")
+	}
+	in.EndsAt = *end
+	return in, nil
 }

@@ -220,20 +220,3 @@ func (p platformColl) UpdateOne(ctx context.Context, f bson.D, update any, opts 
 func (p platformColl) FindOneAndUpdate(ctx context.Context, f bson.D, update any, opts ...options.Lister[options.FindOneAndUpdateOptions]) *mongo.SingleResult {
 	return p.c.FindOneAndUpdate(ctx, f, update, opts...)
 }
-
-// findAll runs a find on c and converts each document with conv.
-func findAll[D, T any](ctx context.Context, c coll, filter bson.D, conv func(D) T, opts ...options.Lister[options.FindOptions]) ([]T, error) {
-	cur, err := c.Find(ctx, filter, opts...)
-	if err != nil {
-		return nil, err
-	}
-	var docs []D
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]T, len(docs))
-	for i, d := range docs {
-		out[i] = conv(d)
-	}
-	return out, nil
-}

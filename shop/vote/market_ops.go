@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
-	"microshop/shop/catalog"
 	"microshop/tenants"
 	"microshop/tenants/fault"
 	"microshop/tenants/i18n"
@@ -203,29 +200,7 @@ func (h *MarketHandlers) opsDeal(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	in := DealInput{RoundID: r.ID, ProductID: c.FormValue("product_id")}
-	in.Price, err = catalog.ParseYuan("price", strings.TrimSpace(c.FormValue("price")))
-	if err == nil {
-		if in.Quantity, err = strconv.ParseInt(c.FormValue("quantity"), 10, 64); err != nil {
-			err = fault.Invalid("quantity", "must be from 1 to %d", MaxDealQuantity)
-		}
-	}
-	if err == nil {
-		var head int
-		if head, err = strconv.Atoi(c.FormValue("head_start_minutes")); err != nil {
-			err = fault.Invalid("head_start_minutes", "must be from 0 to %d", int(MaxHeadStart.Minutes()))
-		}
-		in.HeadStartMinutes = &head
-	}
-	if err == nil {
-		var end *time.Time
-		if end, err = formTime("ends_at", c.FormValue("ends_at")); err == nil && end == nil {
-			err = fault.Invalid("ends_at", "must be a date and time like 2026-12-08T08:00")
-		}
-		if err == nil {
-			in.EndsAt = *end
-		}
-	}
+	in, err := dealForm(c, r.ID)
 	if err == nil {
 		_, err = h.m.OpenMarketDeal(ctx, h.shops, in)
 	}

@@ -53,7 +53,7 @@ func (s *mongoStore) Round(ctx context.Context, tenantID, id string) (Round, err
 }
 
 func (s *mongoStore) Rounds(ctx context.Context, tenantID string, limit int) ([]Round, error) {
-	list, err := findAll(ctx, s.c(tenantID, "vote_rounds"), bson.D{}, roundDoc.round,
+	list, err := engine.FindAll(ctx, s.c(tenantID, "vote_rounds"), bson.D{}, roundDoc.round,
 		options.Find().SetSort(bson.D{{Key: "starts_at", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(limit)))
 	return list, fault.Wrap(err, "list vote rounds")
 }
@@ -109,7 +109,7 @@ func (s *mongoStore) Item(ctx context.Context, tenantID, roundID, productID stri
 }
 
 func (s *mongoStore) Items(ctx context.Context, tenantID, roundID string) ([]Item, error) {
-	list, err := findAll(ctx, s.c(tenantID, "vote_items"), bson.D{{Key: "round_id", Value: roundID}}, itemDoc.item,
+	list, err := engine.FindAll(ctx, s.c(tenantID, "vote_items"), bson.D{{Key: "round_id", Value: roundID}}, itemDoc.item,
 		options.Find().SetSort(bson.D{{Key: "added_at", Value: 1}}))
 	return list, fault.Wrap(err, "list products of vote round %s", roundID)
 }
@@ -235,7 +235,7 @@ func (s *mongoStore) Hours(ctx context.Context, tenantID, roundID string) (map[s
 		Hour      time.Time `bson:"hour"`
 		Votes     int64     `bson:"votes"`
 	}
-	list, err := findAll(ctx, s.c(tenantID, "vote_hours"), bson.D{{Key: "round_id", Value: roundID}},
+	list, err := engine.FindAll(ctx, s.c(tenantID, "vote_hours"), bson.D{{Key: "round_id", Value: roundID}},
 		func(d hourDoc) hourDoc { return d })
 	if err != nil {
 		return nil, fmt.Errorf("votes per hour of vote round %s: %w", roundID, err)
@@ -254,7 +254,7 @@ func (s *mongoStore) Voters(ctx context.Context, tenantID, roundID, productID, a
 	type voteDoc struct {
 		FanID string `bson:"fan_id"`
 	}
-	list, err := findAll(ctx, s.c(tenantID, "vote_votes"), bson.D{{Key: "round_id", Value: roundID},
+	list, err := engine.FindAll(ctx, s.c(tenantID, "vote_votes"), bson.D{{Key: "round_id", Value: roundID},
 		{Key: "product_id", Value: productID}, {Key: "fan_id", Value: bson.D{{Key: "$gt", Value: after}}}},
 		func(d voteDoc) string { return d.FanID },
 		options.Find().SetSort(bson.D{{Key: "fan_id", Value: 1}}).SetLimit(int64(limit)))
@@ -271,7 +271,7 @@ func (s *mongoStore) RoundVotes(ctx context.Context, tenantID, roundID string, l
 		Addr      string    `bson:"addr"`
 		Fresh     bool      `bson:"fresh"`
 	}
-	list, err := findAll(ctx, s.c(tenantID, "vote_votes"), bson.D{{Key: "round_id", Value: roundID}},
+	list, err := engine.FindAll(ctx, s.c(tenantID, "vote_votes"), bson.D{{Key: "round_id", Value: roundID}},
 		func(d voteDoc) Vote {
 			return Vote{RoundID: d.RoundID, ProductID: d.ProductID, FanID: d.FanID, Day: d.Day, At: d.At.UTC(), Addr: d.Addr, Fresh: d.Fresh}
 		}, options.Find().SetLimit(int64(limit)))

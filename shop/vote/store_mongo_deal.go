@@ -73,13 +73,13 @@ func (s *mongoStore) Deal(ctx context.Context, tenantID, id string) (Deal, error
 }
 
 func (s *mongoStore) Deals(ctx context.Context, tenantID string, limit int) ([]Deal, error) {
-	list, err := findAll(ctx, s.c(tenantID, "vote_deals"), bson.D{}, dealDoc.deal, dealFields,
+	list, err := engine.FindAll(ctx, s.c(tenantID, "vote_deals"), bson.D{}, dealDoc.deal, dealFields,
 		options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(limit)))
 	return list, fault.Wrap(err, "list group deals")
 }
 
 func (s *mongoStore) ProductDeals(ctx context.Context, tenantID, productID string, now time.Time) ([]Deal, error) {
-	list, err := findAll(ctx, s.c(tenantID, "vote_deals"), bson.D{{Key: "product_id", Value: productID},
+	list, err := engine.FindAll(ctx, s.c(tenantID, "vote_deals"), bson.D{{Key: "product_id", Value: productID},
 		{Key: "ends_at", Value: bson.D{{Key: "$gt", Value: now}}}}, dealDoc.deal, dealFields,
 		options.Find().SetSort(bson.D{{Key: "ends_at", Value: 1}}))
 	return list, fault.Wrap(err, "group deals of product %s", productID)
@@ -116,7 +116,7 @@ func (s *mongoStore) Release(ctx context.Context, tenantID, orderID string) (boo
 		DealID string `bson:"deal_id"`
 		Qty    int64  `bson:"qty"`
 	}
-	claims, err := findAll(ctx, s.c(tenantID, "vote_claims"), bson.D{{Key: "order_id", Value: orderID}},
+	claims, err := engine.FindAll(ctx, s.c(tenantID, "vote_claims"), bson.D{{Key: "order_id", Value: orderID}},
 		func(d claimDoc) claimDoc { return d })
 	if err != nil {
 		return false, fmt.Errorf("group deals of order %s: %w", orderID, err)
@@ -134,7 +134,7 @@ func (s *mongoStore) Release(ctx context.Context, tenantID, orderID string) (boo
 }
 
 func (s *mongoStore) ToNotify(ctx context.Context, tenantID string, now time.Time, limit int) ([]Deal, error) {
-	list, err := findAll(ctx, s.c(tenantID, "vote_deals"), bson.D{{Key: "notified", Value: false},
+	list, err := engine.FindAll(ctx, s.c(tenantID, "vote_deals"), bson.D{{Key: "notified", Value: false},
 		{Key: "starts_at", Value: bson.D{{Key: "$lte", Value: now}}}}, dealDoc.deal, dealFields,
 		options.Find().SetSort(bson.D{{Key: "starts_at", Value: 1}}).SetLimit(int64(limit)))
 	return list, fault.Wrap(err, "group deals to notify")

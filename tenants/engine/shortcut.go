@@ -89,8 +89,10 @@ func Matched(res *mongo.UpdateResult, err error, missing error) error {
 
 // FindAll runs a find on c, decodes every document as a D and converts each
 // with conv: the Mongo twin of SQLAll, for stores whose documents are a
-// storage shape of the domain type.
-func FindAll[D, T any](ctx context.Context, c *Collection, filter bson.D, conv func(D) T, opts ...options.Lister[options.FindOptions]) ([]T, error) {
+// storage shape of the domain type. c is a shop's Collection, or any
+// collection that finds the same way (a platform one a store scopes
+// itself, as shop/vote's market rounds).
+func FindAll[D, T any](ctx context.Context, c Finder, filter bson.D, conv func(D) T, opts ...options.Lister[options.FindOptions]) ([]T, error) {
 	cur, err := c.Find(ctx, filter, opts...)
 	if err != nil {
 		return nil, err
@@ -104,6 +106,11 @@ func FindAll[D, T any](ctx context.Context, c *Collection, filter bson.D, conv f
 		out[i] = conv(d)
 	}
 	return out, nil
+}
+
+// Finder is what FindAll needs of a collection.
+type Finder interface {
+	Find(ctx context.Context, f bson.D, opts ...options.Lister[options.FindOptions]) (*mongo.Cursor, error)
 }
 
 // Strings is ss as SQL arguments, for an IN list (see Placeholders).
