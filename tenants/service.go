@@ -25,6 +25,7 @@ type Service struct {
 
 	mu     sync.Mutex
 	bySlug map[string]cached
+	byID   map[string]cached
 	byKey  map[string]cached // by the key's hash
 	// revoked counts revocations: a resolve that started before one does
 	// not cache what it read (it may be the revoked key).
@@ -46,7 +47,7 @@ type cached struct {
 // NewService returns a tenant service over the engine and platform store.
 func NewService(engine *engine.Engine, store Store, log *slog.Logger) *Service {
 	return &Service{engine: engine, store: store, log: log, now: time.Now, limits: newLimits(NewCounters(store)),
-		bySlug: map[string]cached{}, byKey: map[string]cached{}, keyUsed: map[string]time.Time{}}
+		bySlug: map[string]cached{}, byID: map[string]cached{}, byKey: map[string]cached{}, keyUsed: map[string]time.Time{}}
 }
 
 // SetClock replaces the service's clock (tests move time forward).
@@ -135,9 +136,15 @@ func (s *Service) TenantBySlug(ctx context.Context, slug string) (Tenant, error)
 	return c.t, err
 }
 
-// TenantByID resolves a tenant id (uncached: used off the hot path).
+// TenantByID resolves a tenant id, from memory when recently resolved:
+// order events' subscribers (points, messages, the dashboard,
+// distribution) ask for the shop's zone and language on every paid order.
 func (s *Service) TenantByID(ctx context.Context, id string) (Tenant, error) {
-	return s.store.TenantByID(ctx, id)
+	c, err := s.resolve(s.byID, id, func() (cached, error) {
+		t, err := s.store.TenantByID(ctx, id)
+		return cached{t: t}, err
+	})
+	return c.t, err
 }
 
 // TenantByAPIKey resolves an API key to its tenant, from memory when

@@ -82,6 +82,7 @@ func (s *Service) forgetTenant(t Tenant) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.bySlug, t.Slug)
+	delete(s.byID, t.ID)
 	for k, c := range s.byKey {
 		if c.t.ID == t.ID {
 			delete(s.byKey, k)
