@@ -41,8 +41,6 @@ func (a *app) mountVoteMarket(e *echo.Echo, csrf echo.MiddlewareFunc, api, store
 		}
 		return cr.Level, cr.Score
 	}
-	// The cart and the checkout show group deals' prices (vote_market_price.go).
-	e.Renderer = dealPages{next: e.Renderer, deals: a.vote, orders: a.orders}
 	h := vote.NewMarketHandlers(a.voteMarket, a.vote, a.tenants, visitor, credit)
 	h.APIRoutes(api)
 	h.StorefrontRoutes(storefront)

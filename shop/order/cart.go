@@ -50,6 +50,10 @@ type CartLine struct {
 	// price different from when it was added.
 	Problem      string `json:"problem,omitempty"`
 	PriceChanged bool   `json:"price_changed"`
+	// RegularPrice is the product's price when the line is priced at a
+	// group deal live for the shopper (Price is the deal's): what placing
+	// the order would charge now.
+	RegularPrice int64 `json:"regular_price,omitempty"`
 }
 
 // CartItemRequest adds or sets a cart item.
@@ -135,6 +139,7 @@ func (s *Service) Cart(ctx context.Context, tenantID, fanID string) (CartView, e
 		}
 		v.Items = append(v.Items, line)
 	}
+	s.priceDeals(ctx, tenantID, fanID, &v)
 	return v, nil
 }
 

@@ -47,6 +47,7 @@ func (s *Service) Checkout(ctx context.Context, tenantID, fanID string, v CartVi
 	if err != nil {
 		return Checkout{}, err
 	}
+	s.priceDeals(ctx, tenantID, fanID, &v)
 	items := make([]CartItemRequest, 0, len(v.Items))
 	for _, l := range v.Items {
 		items = append(items, CartItemRequest{ProductID: l.ProductID, SKUID: l.SKUID, Qty: l.Qty})

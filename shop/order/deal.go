@@ -61,3 +61,29 @@ func (s *Service) claimDeals(ctx context.Context, tenantID, orderID string, clai
 	}
 	return nil
 }
+
+// priceDeals prices v's lines at the group deals live for the fan now, as
+// placing the order would (the cart and the checkout show what will be
+// charged), keeping the regular price beside; lines priced already are
+// left. A deal that closes before the order is placed leaves the regular
+// price: placing decides. An error prices nothing (the pages still show).
+func (s *Service) priceDeals(ctx context.Context, tenantID, fanID string, v *CartView) {
+	if s.deals == nil || fanID == "" {
+		return
+	}
+	now, byProduct := s.clock(), map[string]int64{}
+	for i := range v.Items {
+		l := &v.Items[i]
+		if l.Problem != "" || l.Qty <= 0 || l.RegularPrice != 0 {
+			continue
+		}
+		id, price, err := s.deals.DealPrice(ctx, tenantID, fanID, l.ProductID, l.Qty+byProduct[l.ProductID], now)
+		if err != nil || id == "" || price >= l.Price {
+			continue
+		}
+		byProduct[l.ProductID] += l.Qty
+		v.GoodsTotal -= (l.Price - price) * l.Qty
+		l.RegularPrice, l.Price, l.Amount = l.Price, price, price*l.Qty
+		l.PriceChanged = false // the page shows the regular price beside the group price
+	}
+}
