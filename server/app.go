@@ -171,11 +171,17 @@ func newServices(ctx context.Context, cfg Config, log *slog.Logger, engine *engi
 		tenants: tenants.NewService(engine, platform, log), leaser: tenants.NewLeaser(platform), metrics: newMetrics(),
 		counters: tenants.NewCounters(platform)}
 
+	// box seals the secrets kept at rest: WeChat's and WeChat Pay's keys.
+	box, err := secretBox(cfg, engine, log)
+	if err != nil {
+		return nil, err
+	}
+
 	catalogStore := catalog.NewStore(engine)
 	a.shelf = catalog.NewShelf(catalogStore, cfg.ShelfRefresh)
 	a.catalog = catalog.New(catalogStore, a.shelf)
 	fans := fan.NewStore(engine) // the one fan store every domain reads
-	a.orders = order.NewService(order.NewStore(engine), a.catalog, fans, log)
+	a.orders = order.NewService(order.SealStore(order.NewStore(engine), box), a.catalog, fans, log)
 	a.orders.SetLive(cfg.WeChat == "live") // live: sandbox payments only in a shop's test mode
 	a.orders.SetRestocker(a.catalog)       // a refund with "restock" puts the units back once
 	a.orders.SetCounter(a.metrics)         // orders placed and paid, payments, in /metrics
@@ -192,7 +198,7 @@ func newServices(ctx context.Context, cfg Config, log *slog.Logger, engine *engi
 
 	// WeChat follows and scans through guides' and distributors' codes
 	// attribute like visits through their links.
-	if a.wechat, err = newWeChat(cfg, log, engine, platform, fans); err != nil {
+	if a.wechat, err = newWeChat(cfg, log, engine, platform, fans, box); err != nil {
 		return nil, err
 	}
 	a.wechat.fans.WithAttributor(a.dist).WithMerger(a.dist)

@@ -82,8 +82,8 @@ type weChat struct {
 }
 
 // newWeChat builds the WeChat part over the platform store and the shared
-// fan store; the server then connects the fans to distribution and points.
-func newWeChat(cfg Config, log *slog.Logger, engine *engine.Engine, store tenants.Store, fanStore fan.Store) (*weChat, error) {
+// fan store, sealing its secrets with box; the server then connects the fans to distribution and points.
+func newWeChat(cfg Config, log *slog.Logger, engine *engine.Engine, store tenants.Store, fanStore fan.Store, box *secret.Box) (*weChat, error) {
 	mode := cfg.WeChat
 	if mode == "" {
 		mode = "sandbox" // the default (a Config built in code, as the tests do)
@@ -96,10 +96,6 @@ func newWeChat(cfg Config, log *slog.Logger, engine *engine.Engine, store tenant
 	if sim != nil {
 		opts.AuthorizeURL = sandboxAuthorizePath
 		opts.Released = sim.Forget // an AppID a shop gives up starts afresh for its next owner
-	}
-	box, err := secretBox(cfg, engine, log)
-	if err != nil {
-		return nil, err
 	}
 	accounts := wechat.New(wechat.SealStore(wechat.NewStore(engine), box), store, opts)
 	fans := fan.NewService(fanStore, accounts, nil, log) // attribution: set by newServices

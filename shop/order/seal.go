@@ -1,0 +1,54 @@
+package order
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"microshop/tenants/secret"
+)
+
+// SealStore is store with the shop's WeChat Pay API v3 key and private key
+// sealed by box at rest (tenants/secret), as the WeChat secrets are; a nil
+// box is store itself. A row written before sealing began reads as it is
+// and is sealed on its next save. A secret that no longer opens (the
+// platform's key changed) reads as missing: the shop's WeChat Pay is then
+// not set up until the merchant enters the keys again, rather than every
+// order of the shop failing.
+func SealStore(store Store, box *secret.Box) Store {
+	if box == nil {
+		return store
+	}
+	return sealedStore{Store: store, box: box}
+}
+
+type sealedStore struct {
+	Store
+	box *secret.Box
+}
+
+func (s sealedStore) Settings(ctx context.Context, tenantID string) (Settings, error) {
+	st, err := s.Store.Settings(ctx, tenantID)
+	if err != nil {
+		return st, err
+	}
+	for _, v := range []*string{&st.WeChatPay.APIv3Key, &st.WeChatPay.PrivateKey} {
+		plain, err := s.box.Open(*v)
+		if err != nil && !errors.Is(err, secret.ErrWrongKey) {
+			return st, fmt.Errorf("open the wechat pay keys of shop %s: %w", tenantID, err)
+		}
+		*v = plain // "" for a key another platform key sealed
+	}
+	return st, nil
+}
+
+func (s sealedStore) SaveSettings(ctx context.Context, tenantID string, st Settings) error {
+	for _, v := range []*string{&st.WeChatPay.APIv3Key, &st.WeChatPay.PrivateKey} {
+		sealed, err := s.box.Seal(*v)
+		if err != nil {
+			return fmt.Errorf("seal the wechat pay keys of shop %s: %w", tenantID, err)
+		}
+		*v = sealed
+	}
+	return s.Store.SaveSettings(ctx, tenantID, st)
+}
