@@ -53,7 +53,8 @@ var replicasSQLite = []string{`CREATE TABLE IF NOT EXISTS replicas (
 	mode TEXT NOT NULL,
 	host TEXT NOT NULL,
 	started_at TEXT NOT NULL,
-	seen_at TEXT NOT NULL) WITHOUT ROWID`}
+	seen_at TEXT NOT NULL) WITHOUT ROWID`,
+	`ALTER TABLE replicas ADD COLUMN key_id TEXT NOT NULL DEFAULT ''`}
 
 var replicasMongo = []engine.MongoCollection{engine.Coll("replicas")} // small: read whole, by _id
 
@@ -64,6 +65,9 @@ type replicaRecord struct {
 	Host      string    `bson:"host"`
 	StartedAt time.Time `bson:"started_at"`
 	SeenAt    time.Time `bson:"seen_at"`
+	// KeyID names the key the process seals secrets with (secret.Box.ID):
+	// replicas must share it, or each opens only what it sealed itself.
+	KeyID string `bson:"key_id"`
 }
 
 // weChatMode is the configured WeChat mode ("sandbox" by default).
@@ -75,15 +79,42 @@ func (a *app) weChatMode() string {
 }
 
 // errSandboxReplicas is the refusal to run the sandbox beside another
-// replica.
-var errSandboxReplicas = errors.New("the WeChat sandbox keeps its simulators' state in one process")
+// replica; errKeyReplicas the refusal to run beside a replica sealing
+// secrets with another key.
+var (
+	errSandboxReplicas = errors.New("the WeChat sandbox keeps its simulators' state in one process")
+	errKeyReplicas     = errors.New("replicas must seal secrets with one key")
+)
+
+// keyID is the id of the key this process seals secrets with.
+func (a *app) keyID() string {
+	if a.wechat == nil || a.wechat.box == nil {
+		return ""
+	}
+	return a.wechat.box.ID()
+}
+
+// clash says why this process may not run beside the live replica r
+// (nil: it may).
+func (a *app) clash(r replicaRecord) error {
+	if a.weChatMode() == "sandbox" || r.Mode == "sandbox" {
+		return fmt.Errorf("%w: another replica (%s on %s, started %s, WeChat %s) is running on this database; run one replica with the sandbox, or every replica with --wechat=live",
+			errSandboxReplicas, r.ID, r.Host, r.StartedAt.Format(time.RFC3339), r.Mode)
+	}
+	if mine := a.keyID(); r.KeyID != "" && mine != "" && r.KeyID != mine {
+		return fmt.Errorf("%w: another replica (%s on %s) seals with key %s, this process with key %s; give every replica the same --secret-key (MICROSHOP_SECRET_KEY)",
+			errKeyReplicas, r.ID, r.Host, r.KeyID, mine)
+	}
+	return nil
+}
 
 // joinReplicas registers this process among the replicas of its database
 // and keeps its record fresh until ctx ends (then removes it). It refuses
 // (errSandboxReplicas) when this process or a live other one runs the
-// WeChat sandbox: a record seen within replicaStale is watched for one
-// heartbeat more, so a process that died a moment ago does not stop its
-// successor.
+// WeChat sandbox, and (errKeyReplicas) beside a live replica sealing
+// secrets with another key: a record seen within replicaStale is watched
+// for one heartbeat more, so a process that died a moment ago does not
+// stop its successor.
 func (a *app) joinReplicas(ctx context.Context) error {
 	if err := a.engine.ExtendPlatform(ctx, engine.Platform{SQLite: replicasSQLite, Mongo: replicasMongo}); err != nil {
 		return fmt.Errorf("replicas register: %w", err)
@@ -97,12 +128,15 @@ func (a *app) joinReplicas(ctx context.Context) error {
 		}
 		var waiting bool
 		for _, r := range others {
-			if r.ID == me || time.Since(r.SeenAt) > replicaStale || (a.weChatMode() != "sandbox" && r.Mode != "sandbox") {
+			if r.ID == me || time.Since(r.SeenAt) > replicaStale {
+				continue
+			}
+			clash := a.clash(r)
+			if clash == nil {
 				continue
 			}
 			if before, ok := seen[r.ID]; ok && r.SeenAt.After(before) {
-				return fmt.Errorf("%w: another replica (%s on %s, started %s, WeChat %s) is running on this database; run one replica with the sandbox, or every replica with --wechat=live",
-					errSandboxReplicas, r.ID, r.Host, r.StartedAt.Format(time.RFC3339), r.Mode)
+				return clash
 			}
 			seen[r.ID] = r.SeenAt
 			waiting = true
@@ -118,7 +152,7 @@ func (a *app) joinReplicas(ctx context.Context) error {
 		}
 	}
 	host, _ := os.Hostname()
-	rec := replicaRecord{ID: me, Mode: a.weChatMode(), Host: host, StartedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	rec := replicaRecord{ID: me, Mode: a.weChatMode(), Host: host, StartedAt: time.Now().UTC().Truncate(time.Millisecond), KeyID: a.keyID()}
 	if err := a.beat(ctx, rec); err != nil {
 		return err
 	}
@@ -163,13 +197,14 @@ func (a *app) beat(ctx context.Context, rec replicaRecord) error {
 	rec.SeenAt = time.Now().UTC().Truncate(time.Millisecond)
 	var err error
 	if db := a.engine.PlatformSQL(); db != nil {
-		_, err = db.ExecContext(ctx, `INSERT INTO replicas (id, mode, host, started_at, seen_at) VALUES (?, ?, ?, ?, ?)
+		_, err = db.ExecContext(ctx, `INSERT INTO replicas (id, mode, host, started_at, seen_at, key_id) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at`,
-			rec.ID, rec.Mode, rec.Host, engine.TimeText(rec.StartedAt), engine.TimeText(rec.SeenAt))
+			rec.ID, rec.Mode, rec.Host, engine.TimeText(rec.StartedAt), engine.TimeText(rec.SeenAt), rec.KeyID)
 	} else {
 		_, err = a.engine.PlatformMongo().Collection("replicas").UpdateOne(ctx, bson.D{{Key: "_id", Value: rec.ID}},
 			bson.D{{Key: "$set", Value: bson.D{{Key: "seen_at", Value: rec.SeenAt}}},
-				{Key: "$setOnInsert", Value: bson.D{{Key: "mode", Value: rec.Mode}, {Key: "host", Value: rec.Host}, {Key: "started_at", Value: rec.StartedAt}}}},
+				{Key: "$setOnInsert", Value: bson.D{{Key: "mode", Value: rec.Mode}, {Key: "host", Value: rec.Host}, {Key: "started_at", Value: rec.StartedAt},
+					{Key: "key_id", Value: rec.KeyID}}}},
 			options.UpdateOne().SetUpsert(true))
 	}
 	if err != nil {
@@ -183,7 +218,7 @@ func (a *app) beat(ctx context.Context, rec replicaRecord) error {
 func (a *app) replicas(ctx context.Context) ([]replicaRecord, error) {
 	var out []replicaRecord
 	if db := a.engine.PlatformSQL(); db != nil {
-		rows, err := db.QueryContext(ctx, `SELECT id, mode, host, started_at, seen_at FROM replicas`)
+		rows, err := db.QueryContext(ctx, `SELECT id, mode, host, started_at, seen_at, key_id FROM replicas`)
 		if err != nil {
 			return nil, fmt.Errorf("replicas register: %w", err)
 		}
@@ -191,7 +226,7 @@ func (a *app) replicas(ctx context.Context) ([]replicaRecord, error) {
 		for rows.Next() {
 			var r replicaRecord
 			var started, seen string
-			if err := rows.Scan(&r.ID, &r.Mode, &r.Host, &started, &seen); err != nil {
+			if err := rows.Scan(&r.ID, &r.Mode, &r.Host, &started, &seen, &r.KeyID); err != nil {
 				return nil, err
 			}
 			r.StartedAt, r.SeenAt = engine.ParseTimeText(started), engine.ParseTimeText(seen)

@@ -329,3 +329,51 @@ func TestSandboxRefusesASecondReplica(t *testing.T) {
 		t.Errorf("starting beside a dead record took %v", took)
 	}
 }
+
+// TestReplicasShareTheSealingKey: a replica refuses to start beside a live
+// one that seals secrets with another key (each would open only what it
+// sealed itself); the register keeps each replica's key id on both
+// engines, and a replica from before key ids (none recorded) stops no one.
+func TestReplicasShareTheSealingKey(t *testing.T) {
+	for _, kind := range []string{"sqlite", "mongo"} {
+		t.Run(kind, func(t *testing.T) {
+			var e *engine.Engine
+			if kind == "sqlite" {
+				e = sqliteEngine(t)
+			} else {
+				e = mongoReplicas(t, 1, nil)[0]
+			}
+			a, _ := startApp(t, e)
+			defer a.closeDue(context.Background())
+			ctx, stop := context.WithCancel(context.Background())
+			defer stop()
+			if err := a.engine.ExtendPlatform(ctx, engine.Platform{SQLite: replicasSQLite, Mongo: replicasMongo}); err != nil {
+				t.Fatal(err)
+			}
+			other := replicaRecord{ID: "other", Mode: "live", Host: "elsewhere", StartedAt: time.Now(), KeyID: "k-other"}
+			go func() { // the other replica's heartbeat
+				for ctx.Err() == nil {
+					_ = a.beat(ctx, other)
+					time.Sleep(replicaBeat / 4)
+				}
+			}()
+			time.Sleep(100 * time.Millisecond)
+			rs, err := a.replicas(ctx)
+			if err != nil || len(rs) != 1 || rs[0].KeyID != "k-other" {
+				t.Fatalf("the register: %+v %v, want the other replica with its key id", rs, err)
+			}
+			live := &app{cfg: a.cfg, log: a.log, engine: a.engine, leaser: a.leaser, wechat: a.wechat, due: nil}
+			live.cfg.WeChat = "live"
+			if err := live.clash(replicaRecord{Mode: "live", KeyID: live.keyID()}); err != nil {
+				t.Errorf("a replica with the same key: %v", err)
+			}
+			if err := live.clash(replicaRecord{Mode: "live"}); err != nil {
+				t.Errorf("a replica recording no key id: %v", err)
+			}
+			err = live.joinReplicas(ctx)
+			if !errors.Is(err, errKeyReplicas) || !strings.Contains(err.Error(), "MICROSHOP_SECRET_KEY") {
+				t.Fatalf("beside a live replica with another key: %v", err)
+			}
+		})
+	}
+}
