@@ -3,9 +3,6 @@ package vote
 import (
 	"context"
 	"database/sql"
-	"fmt"
-	"regexp"
-	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -76,30 +73,8 @@ func (t engineTx) QueryRow(ctx context.Context, q string, args ...any) scanner {
 // where a shop's id would be.
 type platformSQL struct{ db *sql.DB }
 
-var (
-	scopeParam  = regexp.MustCompile(`\btenant_id\s*=\s*\?`)
-	scopeInsert = regexp.MustCompile(`(?is)^\s*INSERT\s+(OR\s+\w+\s+)?INTO\s+\w+\s*\(\s*tenant_id\s*[,)]`)
-)
-
-// bind puts key among args where the statement's tenant_id takes it.
-func bind(q, key string, args []any) ([]any, error) {
-	at := 0
-	if loc := scopeParam.FindStringIndex(q); loc != nil {
-		at = strings.Count(q[:loc[1]-1], "?")
-	} else if !scopeInsert.MatchString(q) {
-		return nil, fmt.Errorf("vote statement is not scoped: %.60s", q)
-	}
-	if at > len(args) {
-		return nil, fmt.Errorf("vote statement has more placeholders than arguments: %.60s", q)
-	}
-	out := make([]any, 0, len(args)+1)
-	out = append(out, args[:at]...)
-	out = append(out, key)
-	return append(out, args[at:]...), nil
-}
-
 func (d platformSQL) exec(ctx context.Context, key, q string, args ...any) (sql.Result, error) {
-	a, err := bind(q, key, args)
+	a, err := engine.BindTenant(q, key, args)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +86,7 @@ type errRow struct{ err error }
 func (r errRow) Scan(...any) error { return r.err }
 
 func (d platformSQL) queryRow(ctx context.Context, key, q string, args ...any) scanner {
-	a, err := bind(q, key, args)
+	a, err := engine.BindTenant(q, key, args)
 	if err != nil {
 		return errRow{err}
 	}
@@ -119,7 +94,7 @@ func (d platformSQL) queryRow(ctx context.Context, key, q string, args ...any) s
 }
 
 func (d platformSQL) query(ctx context.Context, key, q string, args ...any) (*sql.Rows, error) {
-	a, err := bind(q, key, args)
+	a, err := engine.BindTenant(q, key, args)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +119,7 @@ type platformTx struct {
 }
 
 func (t platformTx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	a, err := bind(q, t.key, args)
+	a, err := engine.BindTenant(q, t.key, args)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +127,7 @@ func (t platformTx) Exec(ctx context.Context, q string, args ...any) (sql.Result
 }
 
 func (t platformTx) QueryRow(ctx context.Context, q string, args ...any) scanner {
-	a, err := bind(q, t.key, args)
+	a, err := engine.BindTenant(q, t.key, args)
 	if err != nil {
 		return errRow{err}
 	}

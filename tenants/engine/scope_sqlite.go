@@ -76,6 +76,14 @@ func tenantArgAt(query string) (int, error) {
 }
 
 func (s *SQLScope) args(query string, args []any) ([]any, error) {
+	return BindTenant(query, s.tenantID, args)
+}
+
+// BindTenant is args with tenantID put where query's tenant_id takes it
+// (see SQLScope): for a store that runs the same statements outside a
+// tenant's file, keyed by another scope (shop/vote's market rounds in the
+// platform database).
+func BindTenant(query, tenantID string, args []any) ([]any, error) {
 	n, err := tenantArgAt(query)
 	if err != nil {
 		return nil, err
@@ -85,7 +93,7 @@ func (s *SQLScope) args(query string, args []any) ([]any, error) {
 	}
 	out := make([]any, 0, len(args)+1)
 	out = append(out, args[:n]...)
-	out = append(out, s.tenantID)
+	out = append(out, tenantID)
 	return append(out, args[n:]...), nil
 }
 
