@@ -118,6 +118,8 @@ type Store interface {
 
 	Settings(ctx context.Context, tenantID string) (Settings, error)
 	SaveSettings(ctx context.Context, tenantID string, s Settings) error
+
+	paidReader // shipping.go: the shop's credit reads the orders paid in a window
 }
 
 // Filter selects orders for the merchant's list.

@@ -315,7 +315,10 @@ func TestWeChatRefundNotificationBeforePayment(t *testing.T) {
 		if err != nil || res.Refund.Status != RefundProcessing {
 			t.Fatalf("refund: %+v %v", res.Refund, err)
 		}
-		// Both notifications were held: the refund's goes first.
+		// Both notifications were held: the refund's goes first (the
+		// simulator settles a refund in the background: wait for it to
+		// hold the refund's notification).
+		r.sim.Wait()
 		if got := r.get(o.ID); got.Status != Paid || got.Refunds[0].State() != RefundProcessing {
 			t.Fatalf("before the notifications: %s, refund %s", got.Status, got.Refunds[0].State())
 		}
