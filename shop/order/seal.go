@@ -32,23 +32,16 @@ func (s sealedStore) Settings(ctx context.Context, tenantID string) (Settings, e
 	if err != nil {
 		return st, err
 	}
-	for _, v := range []*string{&st.WeChatPay.APIv3Key, &st.WeChatPay.PrivateKey} {
-		plain, err := s.box.Open(*v)
-		if err != nil && !errors.Is(err, secret.ErrWrongKey) {
-			return st, fmt.Errorf("open the wechat pay keys of shop %s: %w", tenantID, err)
-		}
-		*v = plain // "" for a key another platform key sealed
+	// A key another platform key sealed reads as "" (see above).
+	if err := s.box.OpenAll(&st.WeChatPay.APIv3Key, &st.WeChatPay.PrivateKey); err != nil && !errors.Is(err, secret.ErrWrongKey) {
+		return st, fmt.Errorf("open the wechat pay keys of shop %s: %w", tenantID, err)
 	}
 	return st, nil
 }
 
 func (s sealedStore) SaveSettings(ctx context.Context, tenantID string, st Settings) error {
-	for _, v := range []*string{&st.WeChatPay.APIv3Key, &st.WeChatPay.PrivateKey} {
-		sealed, err := s.box.Seal(*v)
-		if err != nil {
-			return fmt.Errorf("seal the wechat pay keys of shop %s: %w", tenantID, err)
-		}
-		*v = sealed
+	if err := s.box.SealAll(&st.WeChatPay.APIv3Key, &st.WeChatPay.PrivateKey); err != nil {
+		return fmt.Errorf("seal the wechat pay keys of shop %s: %w", tenantID, err)
 	}
 	return s.Store.SaveSettings(ctx, tenantID, st)
 }

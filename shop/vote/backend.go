@@ -137,19 +137,7 @@ func (t platformTx) QueryRow(ctx context.Context, q string, args ...any) scanner
 // sqlAll runs a query of the scope and scans every row.
 func sqlAll[T any](ctx context.Context, db sqlDB, tenantID string, scan func(func(...any) error) (T, error), q string, args ...any) ([]T, error) {
 	rows, err := db.query(ctx, tenantID, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []T{}
-	for rows.Next() {
-		v, err := scan(rows.Scan)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return engine.ScanAll(rows, err, scan)
 }
 
 // coll is a MongoDB collection of a scope: a shop's (engine.Collection,

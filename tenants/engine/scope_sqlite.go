@@ -246,6 +246,12 @@ func CountBy[K comparable](ctx context.Context, db *SQLScope, query string, args
 // write the rows loop again.
 func QueryAll[T any](ctx context.Context, db *SQLScope, scan func(func(...any) error) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := db.Query(ctx, query, args...)
+	return ScanAll(rows, err, scan)
+}
+
+// ScanAll scans every row of a query's answer (rows, err) with scan and
+// closes them: QueryAll's loop, for a store that queries another scope.
+func ScanAll[T any](rows *sql.Rows, err error, scan func(func(...any) error) (T, error)) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}

@@ -113,3 +113,35 @@ func (b *Box) Open(v string) (string, error) {
 	}
 	return string(plain), nil
 }
+
+// SealAll seals the values in place (Seal of each).
+func (b *Box) SealAll(vs ...*string) error {
+	for _, v := range vs {
+		sealed, err := b.Seal(*v)
+		if err != nil {
+			return err
+		}
+		*v = sealed
+	}
+	return nil
+}
+
+// OpenAll opens the values in place. One the key does not open is emptied
+// and, once the others are open, the result is ErrWrongKey: the caller
+// has the record with those secrets missing (what entering them again
+// needs); any other error stops at once.
+func (b *Box) OpenAll(vs ...*string) error {
+	var wrong error
+	for _, v := range vs {
+		plain, err := b.Open(*v)
+		if errors.Is(err, ErrWrongKey) {
+			*v, wrong = "", ErrWrongKey
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		*v = plain
+	}
+	return wrong
+}

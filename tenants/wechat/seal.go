@@ -90,35 +90,16 @@ func (s sealedComponentStore) SaveAuthorization(ctx context.Context, a Authoriza
 	return s.componentStore.SaveAuthorization(ctx, a)
 }
 
-func sealAll(box *secret.Box, vs ...*string) error {
-	for _, v := range vs {
-		sealed, err := box.Seal(*v)
-		if err != nil {
-			return err
-		}
-		*v = sealed
-	}
-	return nil
-}
+func sealAll(box *secret.Box, vs ...*string) error { return box.SealAll(vs...) }
 
-// openAll opens the values in place. One that does not open with the key
-// is emptied and the error is a wrongKeyError: the caller has the record
-// with those secrets missing (what saving them again needs, Save and
-// SaveConfig), others stop at the error.
+// openAll opens the values in place (secret.Box.OpenAll); one the key does
+// not open is emptied and the error is a wrongKeyError (a 503 saying why).
 func openAll(box *secret.Box, vs ...*string) error {
-	var wrong error
-	for _, v := range vs {
-		plain, err := box.Open(*v)
-		if errors.Is(err, secret.ErrWrongKey) {
-			*v, wrong = "", wrongKeyError{}
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		*v = plain
+	err := box.OpenAll(vs...)
+	if errors.Is(err, secret.ErrWrongKey) {
+		return wrongKeyError{}
 	}
-	return wrong
+	return err
 }
 
 // wrongKeyError is a stored secret the platform's key does not open: it is
