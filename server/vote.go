@@ -51,7 +51,11 @@ func (a *app) mountVote(api, admin, storefront, opsAPI *echo.Group) {
 // votePass tells the voters of group deals that opened and removes the
 // products the brushing checks flag from the shop's rounds (the vote job).
 func (a *app) votePass(ctx context.Context, tenantID string) (any, error) {
-	var r struct{ VotersTold, Flags int }
+	var r struct{ Repaired, VotersTold, Flags int }
+	var err error
+	if r.Repaired, err = a.vote.RepairVotes(ctx, tenantID); err != nil {
+		return r, err
+	}
 	n, err := a.vote.NotifyDeals(ctx, tenantID)
 	r.VotersTold = n
 	if err != nil {

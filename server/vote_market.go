@@ -54,15 +54,18 @@ func (a *app) mountVoteMarket(e *echo.Echo, csrf echo.MiddlewareFunc, api, store
 // vote-market job, one replica per due time): a flagged product leaves its
 // round without anyone opening a page.
 func (a *app) voteMarketTick(ctx context.Context) error {
-	_, err := a.voteMarket.CheckRounds(ctx, vote.MarketKey)
+	_, err := a.voteMarketPass(ctx, "")
 	return err
 }
 
 // voteMarketPass is the job run for one shop (an operator's run): the
 // market's rounds are no shop's, so it runs the market's checks.
 func (a *app) voteMarketPass(ctx context.Context, _ string) (any, error) {
-	var r struct{ Flags int }
-	n, err := a.voteMarket.CheckRounds(ctx, vote.MarketKey)
-	r.Flags = n
+	var r struct{ Repaired, Flags int }
+	var err error
+	if r.Repaired, err = a.voteMarket.RepairVotes(ctx, vote.MarketKey); err != nil {
+		return r, err
+	}
+	r.Flags, err = a.voteMarket.CheckRounds(ctx, vote.MarketKey)
 	return r, err
 }

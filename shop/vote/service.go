@@ -89,6 +89,21 @@ type RoundInput struct {
 // one and overlaps.
 const recentRounds = 50
 
+// Votes a crash left pending (MongoDB) are recorded once they are
+// repairAge old (their own request has surely finished), repairBatch fans
+// at a time.
+const (
+	repairAge   = time.Minute
+	repairBatch = 100
+)
+
+// RepairVotes records the votes of scope (a shop, or MarketKey) whose
+// ballot was taken but whose record a crash left unwritten (the vote
+// jobs run it), and says how many.
+func (s *Service) RepairVotes(ctx context.Context, scope string) (int, error) {
+	return s.store.RepairVotes(ctx, scope, s.clock().Add(-repairAge))
+}
+
 // CreateRound opens a round of the shop. Rounds of a shop never overlap.
 func (s *Service) CreateRound(ctx context.Context, tenantID string, in RoundInput) (Round, error) {
 	now := s.clock()

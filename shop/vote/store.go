@@ -36,6 +36,11 @@ type Store interface {
 	// it on the product and its hour; the fan's account after it. However
 	// many race, each of those holds.
 	Cast(ctx context.Context, tenantID string, v Vote, earned int64) (Account, error)
+	// RepairVotes records the votes whose ballot was taken before before
+	// and whose record a crash left unwritten (MongoDB; SQLite casts in
+	// one transaction and has none), up to repairBatch fans at a time, and
+	// says how many.
+	RepairVotes(ctx context.Context, tenantID string, before time.Time) (int, error)
 	// Account returns the fan's ballot record (zero for a fan who never
 	// voted), with the products the fan voted for in round roundID.
 	Account(ctx context.Context, tenantID, fanID, roundID string) (Account, error)
@@ -87,7 +92,7 @@ var schemaSQL string
 var Schema = engine.NewSchema("vote", schemaSQL,
 	engine.Coll("vote_rounds", engine.Index("-starts_at", "-_id"), engine.Unique("starts_at")),
 	engine.Coll("vote_items", engine.Index("round_id", "added_at")),
-	engine.Coll("vote_fans"),
+	engine.Coll("vote_fans", engine.Index("pending.at")),
 	engine.Coll("vote_votes", engine.Unique("round_id", "product_id", "fan_id"), engine.Index("fan_id", "round_id")),
 	engine.Coll("vote_hours", engine.Index("round_id")),
 	engine.Coll("vote_deals", engine.Unique("round_id", "product_id"), engine.Index("product_id", "ends_at"),

@@ -18,7 +18,10 @@ import (
 // documents (_id the fan, carrying the keys round:product of their votes),
 // the votes (_id round:product:fan) and the hourly counters (_id
 // round:product:hour). A vote is decided by one conditional update of the
-// fan's document; the vote record and the counters follow it.
+// fan's document, which also keeps the vote as pending; the vote record
+// and the counters follow it, and the pending entry is dropped. A crash in
+// between leaves the pending entry, which RepairVotes records (the vote
+// record's unique id makes the original and the repair count it once).
 type mongoStore struct {
 	coll func(tenantID, name string) coll
 }
@@ -133,6 +136,27 @@ type fanDoc struct {
 	Day      string   `bson:"day"`
 	DayCount int      `bson:"day_count"`
 	Voted    []string `bson:"voted"`
+	// Pending are the votes whose ballot was taken and whose record may
+	// not be written yet.
+	Pending []pendingDoc `bson:"pending,omitempty"`
+}
+
+// pendingDoc is a vote kept with its ballot until it is recorded.
+type pendingDoc struct {
+	RoundID   string    `bson:"round_id"`
+	ProductID string    `bson:"product_id"`
+	Day       string    `bson:"day"`
+	At        time.Time `bson:"at"`
+	Addr      string    `bson:"addr"`
+	Fresh     bool      `bson:"fresh"`
+}
+
+func pendingOf(v Vote) pendingDoc {
+	return pendingDoc{RoundID: v.RoundID, ProductID: v.ProductID, Day: v.Day, At: v.At, Addr: v.Addr, Fresh: v.Fresh}
+}
+
+func (p pendingDoc) vote(fanID string) Vote {
+	return Vote{RoundID: p.RoundID, ProductID: p.ProductID, FanID: fanID, Day: p.Day, At: p.At, Addr: p.Addr, Fresh: p.Fresh}
 }
 
 // account is the fan's record, with the products voted for in roundID.
@@ -147,11 +171,25 @@ func (d fanDoc) account(roundID string) Account {
 }
 
 func (s *mongoStore) Cast(ctx context.Context, tenantID string, v Vote, earned int64) (Account, error) {
+	d, err := s.takeBallot(ctx, tenantID, v, earned)
+	if err != nil {
+		return d.account(v.RoundID), err
+	}
+	if err := s.record(ctx, tenantID, v); err != nil {
+		return Account{}, err
+	}
+	s.recorded(ctx, tenantID, v)
+	return d.account(v.RoundID), nil
+}
+
+// takeBallot takes a ballot of the fan's for v in one conditional update
+// that also keeps v pending (see mongoStore); the fan's document after it.
+func (s *mongoStore) takeBallot(ctx context.Context, tenantID string, v Vote, earned int64) (fanDoc, error) {
 	fans := s.c(tenantID, "vote_fans")
 	id := bson.D{{Key: "_id", Value: v.FanID}}
 	if _, err := fans.UpdateOne(ctx, id, bson.D{{Key: "$setOnInsert", Value: bson.D{{Key: "used", Value: 0}, {Key: "day", Value: ""},
 		{Key: "day_count", Value: 0}, {Key: "voted", Value: bson.A{}}}}}, options.UpdateOne().SetUpsert(true)); err != nil {
-		return Account{}, fmt.Errorf("open ballots of fan %s: %w", v.FanID, err)
+		return fanDoc{}, fmt.Errorf("open ballots of fan %s: %w", v.FanID, err)
 	}
 	key := v.key()
 	after := options.FindOneAndUpdate().SetReturnDocument(options.After)
@@ -162,39 +200,40 @@ func (s *mongoStore) Cast(ctx context.Context, tenantID string, v Vote, earned i
 			bson.E{Key: "used", Value: bson.D{{Key: "$lt", Value: earned}}}, bson.E{Key: "day", Value: v.Day},
 			bson.E{Key: "day_count", Value: bson.D{{Key: "$lt", Value: DailyVotes}}}),
 			bson.D{{Key: "$inc", Value: bson.D{{Key: "used", Value: 1}, {Key: "day_count", Value: 1}}},
-				{Key: "$push", Value: bson.D{{Key: "voted", Value: key}}}}, after).Decode(&d)
+				{Key: "$push", Value: bson.D{{Key: "voted", Value: key}, {Key: "pending", Value: pendingOf(v)}}}}, after).Decode(&d)
 		if engine.IsNoDocuments(err) {
 			// The first vote of a new day: the count starts again.
 			err = fans.FindOneAndUpdate(ctx, append(id[:1:1], bson.E{Key: "voted", Value: bson.D{{Key: "$nin", Value: bson.A{key}}}},
 				bson.E{Key: "used", Value: bson.D{{Key: "$lt", Value: earned}}}, bson.E{Key: "day", Value: bson.D{{Key: "$ne", Value: v.Day}}}),
 				bson.D{{Key: "$inc", Value: bson.D{{Key: "used", Value: 1}}},
 					{Key: "$set", Value: bson.D{{Key: "day", Value: v.Day}, {Key: "day_count", Value: 1}}},
-					{Key: "$push", Value: bson.D{{Key: "voted", Value: key}}}}, after).Decode(&d)
+					{Key: "$push", Value: bson.D{{Key: "voted", Value: key}, {Key: "pending", Value: pendingOf(v)}}}}, after).Decode(&d)
 		}
 		if err == nil {
-			return d.account(v.RoundID), s.record(ctx, tenantID, v)
+			return d, nil
 		}
 		if !engine.IsNoDocuments(err) {
-			return Account{}, fmt.Errorf("cast vote of fan %s: %w", v.FanID, err)
+			return fanDoc{}, fmt.Errorf("cast vote of fan %s: %w", v.FanID, err)
 		}
 		if err := fans.FindOne(ctx, id).Decode(&d); err != nil {
-			return Account{}, fmt.Errorf("read ballots of fan %s: %w", v.FanID, err)
+			return fanDoc{}, fmt.Errorf("read ballots of fan %s: %w", v.FanID, err)
 		}
 		switch {
 		case slices.Contains(d.Voted, key):
-			return d.account(v.RoundID), errVoted
+			return d, errVoted
 		case d.Used >= earned:
-			return d.account(v.RoundID), errNoBallots
+			return d, errNoBallots
 		case d.Day == v.Day && d.DayCount >= DailyVotes:
-			return d.account(v.RoundID), errDaily
+			return d, errDaily
 		}
 	}
-	return Account{}, fault.Conflict("the vote is being counted elsewhere; try again")
+	return fanDoc{}, fault.Conflict("the vote is being counted elsewhere; try again")
 }
 
 // record writes what a vote the fan's document took is counted in: the
 // vote (its key makes a replay a no-op), the product's votes and the
-// hour's. A crash before it leaves a ballot spent and its vote uncounted.
+// hour's. A crash before it leaves the vote pending (RepairVotes); one
+// after the vote record and before its counters leaves them one short.
 func (s *mongoStore) record(ctx context.Context, tenantID string, v Vote) error {
 	err := s.c(tenantID, "vote_votes").InsertOne(ctx, bson.D{{Key: "_id", Value: v.key() + ":" + v.FanID},
 		{Key: "round_id", Value: v.RoundID}, {Key: "product_id", Value: v.ProductID}, {Key: "fan_id", Value: v.FanID},
@@ -215,6 +254,36 @@ func (s *mongoStore) record(ctx context.Context, tenantID string, v Vote) error 
 			{Key: "$setOnInsert", Value: bson.D{{Key: "round_id", Value: v.RoundID}, {Key: "product_id", Value: v.ProductID},
 				{Key: "hour", Value: h}}}}, options.UpdateOne().SetUpsert(true))
 	return fault.Wrap(err, "count vote for product %s per hour", v.ProductID)
+}
+
+// recorded drops v from the fan's pending votes. Best effort: a pending
+// vote already recorded is only recorded again as a no-op by the repair.
+func (s *mongoStore) recorded(ctx context.Context, tenantID string, v Vote) {
+	_, _ = s.c(tenantID, "vote_fans").UpdateOne(ctx, bson.D{{Key: "_id", Value: v.FanID}},
+		bson.D{{Key: "$pull", Value: bson.D{{Key: "pending", Value: pendingOf(v)}}}}) // the whole element: FerretDB pulls by equality only
+}
+
+func (s *mongoStore) RepairVotes(ctx context.Context, tenantID string, before time.Time) (int, error) {
+	fans, err := engine.FindAll(ctx, s.c(tenantID, "vote_fans"), bson.D{{Key: "pending.at", Value: bson.D{{Key: "$lt", Value: before}}}},
+		func(d fanDoc) fanDoc { return d }, options.Find().SetLimit(repairBatch))
+	if err != nil {
+		return 0, fmt.Errorf("pending votes: %w", err)
+	}
+	n := 0
+	for _, f := range fans {
+		for _, p := range f.Pending {
+			if !p.At.Before(before) {
+				continue // its own request may still be recording it
+			}
+			v := p.vote(f.ID)
+			if err := s.record(ctx, tenantID, v); err != nil {
+				return n, err
+			}
+			s.recorded(ctx, tenantID, v)
+			n++
+		}
+	}
+	return n, nil
 }
 
 func (s *mongoStore) Account(ctx context.Context, tenantID, fanID, roundID string) (Account, error) {

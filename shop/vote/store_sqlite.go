@@ -211,3 +211,7 @@ func (s *sqliteStore) RoundVotes(ctx context.Context, tenantID, roundID string, 
 		roundID, limit)
 	return list, fault.Wrap(err, "votes of vote round %s", roundID)
 }
+
+// RepairVotes has nothing to do on SQLite: a vote's ballot, record and
+// counters are written in one transaction.
+func (s *sqliteStore) RepairVotes(context.Context, string, time.Time) (int, error) { return 0, nil }

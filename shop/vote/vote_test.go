@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +13,8 @@ import (
 	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
 	"microshop/tenants/fault"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 var schemas = []engine.Schema{Schema}
@@ -399,6 +402,94 @@ func TestRandomOrder(t *testing.T) {
 		// 8! = 40320 orders: N loads repeat one at most a few times.
 		if len(perms) < loads*9/10 {
 			t.Errorf("%d loads showed %d different orders", loads, len(perms))
+		}
+	})
+}
+
+// TestCrashBetweenBallotAndVote: on MongoDB a vote is a conditional update
+// of the fan's ballots (keeping the vote pending) followed by its record;
+// a crash in between leaves the ballot spent and the vote pending, and the
+// repair records it once however often it runs (SQLite writes both in one
+// transaction and has nothing to repair).
+func TestCrashBetweenBallotAndVote(t *testing.T) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
+		f := newFixture(t, e)
+		ctx := context.Background()
+		r, ids := f.round(2)
+		fan := engine.NewID()
+		f.spend.set(fan, 30000)
+		ms, ok := f.svc.store.(*mongoStore)
+		if !ok { // SQLite
+			if n, err := f.svc.RepairVotes(ctx, f.shop); n != 0 || err != nil {
+				t.Fatalf("repair on SQLite: %d %v", n, err)
+			}
+			return
+		}
+		if _, err := f.svc.Vote(ctx, f.shop, fan, ids[1]); err != nil { // a vote that finished: nothing pending
+			t.Fatal(err)
+		}
+		v := Vote{RoundID: r.ID, ProductID: ids[0], FanID: fan, Day: f.now.In(China).Format(time.DateOnly), At: f.now}
+		if _, err := ms.takeBallot(ctx, f.shop, v, 3); err != nil { // …and the process dies here
+			t.Fatal(err)
+		}
+		// Another crashed vote, of another fan, for the concurrent repairs.
+		other := engine.NewID()
+		f.spend.set(other, 30000)
+		if _, err := ms.takeBallot(ctx, f.shop, Vote{RoundID: r.ID, ProductID: ids[0], FanID: other, Day: v.Day, At: f.now}, 3); err != nil {
+			t.Fatal(err)
+		}
+		votes := func() int64 {
+			t.Helper()
+			res, err := f.svc.Results(ctx, f.shop, r.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range res.Items {
+				if it.ProductID == ids[0] {
+					return it.Votes
+				}
+			}
+			return -1
+		}
+		if n, err := f.svc.RepairVotes(ctx, f.shop); n != 0 || err != nil || votes() != 0 {
+			t.Fatalf("repair before the vote is a minute old: %d %v, %d votes", n, err, votes())
+		}
+		f.advance(2 * repairAge)
+		if n, err := ms.RepairVotes(ctx, f.shop, f.now.Add(-repairAge)); n != 2 || err != nil {
+			t.Fatalf("first repair: %d %v, want the 2 crashed votes (not the finished one)", n, err)
+		}
+		// Crashed again, the same votes (a replay of the crash): repairs
+		// racing each other count each once.
+		for _, id := range []string{fan, other} {
+			if _, err := ms.c(f.shop, "vote_fans").UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
+				bson.D{{Key: "$push", Value: bson.D{{Key: "pending", Value: pendingOf(Vote{RoundID: r.ID, ProductID: ids[0], Day: v.Day, At: f.now.Add(-2 * repairAge)})}}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var wg sync.WaitGroup
+		var repaired atomic.Int64
+		for range 5 {
+			wg.Go(func() {
+				n, err := f.svc.RepairVotes(ctx, f.shop)
+				if err != nil {
+					t.Error(err)
+				}
+				repaired.Add(int64(n))
+			})
+		}
+		wg.Wait()
+		if got := votes(); got != 2 || repaired.Load() < 2 {
+			t.Errorf("after 5 concurrent repairs: %d votes (%d repairs), want the two votes counted once each", got, repaired.Load())
+		}
+		if n, err := f.svc.RepairVotes(ctx, f.shop); n != 0 || err != nil {
+			t.Errorf("a repair after the vote was recorded: %d %v", n, err)
+		}
+		b, err := f.svc.Ballots(ctx, f.shop, fan)
+		if err != nil || b.Used != 2 {
+			t.Errorf("ballots after the repair: %+v %v, want the two used (one each vote)", b, err)
+		}
+		if _, err := f.svc.Vote(ctx, f.shop, fan, ids[0]); status(err) != http.StatusConflict {
+			t.Errorf("voting again for the repaired vote's product: %v, want 409", err)
 		}
 	})
 }
