@@ -250,7 +250,11 @@ func (l *WindowCounter) Flush() {
 		l.mu.Lock()
 		if c := l.counts[key]; c != nil {
 			if err != nil {
-				l.changed(key, c, ev.n) // send again later
+				// Send again later, while the window lasts (a database
+				// down for longer, or gone, is not retried for ever).
+				if time.Since(ev.last) < l.window {
+					l.changed(key, c, ev.n)
+				}
 			} else {
 				l.merge(c, n, start, ev.last)
 			}

@@ -130,3 +130,30 @@ func TestSharedWindowCounter(t *testing.T) {
 		}
 	})
 }
+
+// TestSharedWindowCounterFailsOpen: with its database gone a shared
+// counter goes on counting in memory: the limit still holds on this
+// replica, and nothing panics or blocks.
+func TestSharedWindowCounterFailsOpen(t *testing.T) {
+	e, err := tenants.OpenSQLite(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := tenants.NewSharedWindowCounter(tenants.NewStore(e), "signups", time.Hour)
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for i := range 3 {
+		if ok, _ := l.Take("ip:1", 3, now); !ok {
+			t.Fatalf("take %d refused with the database gone", i+1)
+		}
+	}
+	if ok, _ := l.Take("ip:1", 3, now); ok {
+		t.Error("the limit does not hold in memory with the database gone")
+	}
+	l.Flush() // fails, keeps the counts to send while the window lasts
+	if ok, _ := l.Take("ip:1", 3, now); ok {
+		t.Error("a failed send lost the counts")
+	}
+}
