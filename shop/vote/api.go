@@ -1,6 +1,7 @@
 package vote
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -59,7 +60,24 @@ type RoundView struct {
 	State string `json:"state"`
 }
 
-func (h *Handlers) view(r Round) RoundView { return RoundView{Round: r, State: r.State(h.svc.clock())} }
+// View is r with its state now.
+func (s *Service) View(r Round) RoundView { return RoundView{Round: r, State: r.State(s.clock())} }
+
+// RoundList is the scope's (a shop's, or MarketKey) latest rounds with
+// their states now.
+func (s *Service) RoundList(ctx context.Context, scope string) (RoundList, error) {
+	list, err := s.Rounds(ctx, scope)
+	if err != nil {
+		return RoundList{}, err
+	}
+	out := RoundList{Items: make([]RoundView, 0, len(list))}
+	for _, r := range list {
+		out.Items = append(out.Items, s.View(r))
+	}
+	return out, nil
+}
+
+func (h *Handlers) view(r Round) RoundView { return h.svc.View(r) }
 
 // RoundList is the shop's latest rounds.
 type RoundList struct {
@@ -72,13 +90,9 @@ type ItemList struct {
 }
 
 func (h *Handlers) apiRounds(c echo.Context) error {
-	list, err := h.svc.Rounds(c.Request().Context(), tenants.FromContext(c).ID)
+	out, err := h.svc.RoundList(c.Request().Context(), tenants.FromContext(c).ID)
 	if err != nil {
 		return err
-	}
-	out := RoundList{Items: make([]RoundView, 0, len(list))}
-	for _, r := range list {
-		out.Items = append(out.Items, h.view(r))
 	}
 	return c.JSON(http.StatusOK, out)
 }

@@ -51,9 +51,7 @@ type OpsRoundPage struct {
 	Notice, Error string
 }
 
-func (h *MarketHandlers) view(r Round) RoundView {
-	return RoundView{Round: r, State: r.State(h.m.clock())}
-}
+func (h *MarketHandlers) view(r Round) RoundView { return h.m.View(r) }
 
 func (h *MarketHandlers) opsRounds(c echo.Context) error {
 	p := OpsRoundsPage{}
@@ -214,13 +212,9 @@ func (h *MarketHandlers) opsDeal(c echo.Context) error {
 }
 
 func (h *MarketHandlers) opsAPIRounds(c echo.Context) error {
-	list, err := h.m.Rounds(c.Request().Context(), MarketKey)
+	out, err := h.m.RoundList(c.Request().Context(), MarketKey)
 	if err != nil {
 		return err
-	}
-	out := RoundList{Items: make([]RoundView, 0, len(list))}
-	for _, r := range list {
-		out.Items = append(out.Items, h.view(r))
 	}
 	return c.JSON(http.StatusOK, out)
 }
