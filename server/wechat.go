@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/silenceper/wechat/v2/util"
@@ -159,7 +158,7 @@ func (w *weChat) mount(e *echo.Echo, push, api, admin, storefront *echo.Group, i
 // generated credentials.
 func (a *app) setUpWeChatPay() error {
 	if a.cfg.WeChat == "live" {
-		a.orders.SetWeChatPay(order.NewWeChatPay(a.metrics.countCalls("wechat_pay", &http.Client{Timeout: 10 * time.Second}), nil))
+		a.orders.SetWeChatPay(order.NewWeChatPay(a.metrics.countCalls("wechat_pay", order.PayHTTPClient()), nil))
 		return nil
 	}
 	sim, err := paysim.New(paysim.Options{Log: a.log})

@@ -112,7 +112,7 @@ type Remote struct {
 // Dial reaches the simulator listening at base (http://host:port) and
 // reads its public key.
 func Dial(ctx context.Context, base string) (*Remote, error) {
-	r := &Remote{base: strings.TrimRight(base, "/"), client: &http.Client{Timeout: 30 * time.Second}}
+	r := &Remote{base: strings.TrimRight(base, "/"), client: &http.Client{Timeout: 30 * time.Second, Transport: pooled}}
 	var k remoteKey
 	if err := r.call(ctx, http.MethodGet, "key", nil, &k); err != nil {
 		return nil, err

@@ -45,7 +45,7 @@ import (
 // Options configure a simulator.
 type Options struct {
 	Log *slog.Logger
-	// Notifier sends notifications (nil: http.DefaultTransport). The
+	// Notifier sends notifications (nil: a pooled transport). The
 	// server sets an in-process one (see SetNotifier).
 	Notifier http.RoundTripper
 }
@@ -163,7 +163,7 @@ func New(opts Options) (*Simulator, error) {
 		opts.Log = slog.Default()
 	}
 	if opts.Notifier == nil {
-		opts.Notifier = http.DefaultTransport
+		opts.Notifier = pooled
 	}
 	return &Simulator{log: opts.Log, key: key, keyID: "PUB_KEY_ID_" + randomDigits(24),
 		notifier: opts.Notifier, merchants: map[string]*merchant{}}, nil

@@ -28,9 +28,19 @@ func RewriteClient(base string) *http.Client {
 	return &http.Client{Timeout: 10 * time.Second, Transport: roundTripper(func(r *http.Request) (*http.Response, error) {
 		r = r.Clone(r.Context())
 		r.URL.Scheme, r.URL.Host, r.Host = u.Scheme, u.Host, u.Host
-		return http.DefaultTransport.RoundTrip(r)
+		return pooled.RoundTrip(r)
 	})}
 }
+
+// pooled is the transport of the simulator's HTTP clients and notifier: it
+// keeps a connection per concurrent caller (Go's default keeps two per
+// host, so 64 buyers paying at once would dial — and the other side
+// accept — a connection for most calls).
+var pooled = func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns, t.MaxIdleConnsPerHost = 256, 128
+	return t
+}()
 
 type roundTripper func(*http.Request) (*http.Response, error)
 
