@@ -31,6 +31,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -49,6 +50,7 @@ type options struct {
 	serverPkg string
 	shops     int           // -scenario tenants
 	idle      time.Duration // -scenario tenants
+	paced     []float64     // -scenario orders: offered loads, as fractions of the closed-loop rate
 }
 
 func main() {
@@ -65,6 +67,7 @@ func main() {
 	fs.StringVar(&o.serverPkg, "server", "./server", "package of the server to build")
 	fs.IntVar(&o.shops, "shops", 10_000, "-scenario tenants: how many shops to open (-scenario market: listed shops, default 1,000)")
 	fs.DurationVar(&o.idle, "idle", 2*time.Minute, "-scenario tenants: idle time with cron running before memory and open files are read")
+	paced := fs.String("paced", "0.25,0.5,0.75", "-scenario orders: after the rounds, offer orders at these fractions of the measured rate (open loop; \"\" for none)")
 	baseline := fs.String("serve-baseline", "", "")
 	importRound := fs.Int("import-round", 0, "") // internal: one round of -scenario import
 	importDir := fs.String("import-dir", "", "") // internal: its data directory
@@ -87,6 +90,17 @@ func main() {
 	if fs.NArg() > 0 {
 		fs.Usage()
 		os.Exit(2)
+	}
+	for f := range strings.SplitSeq(*paced, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil || v <= 0 || v > 2 {
+			fmt.Fprintln(os.Stderr, "bench: -paced takes fractions of the measured rate, above 0 and at most 2:", f)
+			os.Exit(2)
+		}
+		o.paced = append(o.paced, v)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -39,6 +39,10 @@ package main
 // errors), then checks through the merchant API that every order the buyers
 // paid is paid and that the stock taken equals the orders placed.
 //
+// Then (-paced, orders_paced.go) orders are offered on a schedule at
+// fractions of the measured rate, and their latency printed against the
+// same p99 target: the rounds' p99 is the queue of 64 buyers at saturation.
+//
 // MongoDB, counted (orders_mongo.go): the number of database commands one
 // order costs, on FerretDB started in this process, in a shop with 10 and
 // with 10,000 orders.
@@ -245,6 +249,15 @@ func ordersSQLite(ctx context.Context, o options, root, tmp string) (err error) 
 	}
 	printOrdersSummary(os.Stdout, rounds, o)
 	printOrdersSigning(os.Stdout, signs)
+	var rates []float64
+	for _, res := range rounds {
+		rates = append(rates, res[1].reqPerSec)
+	}
+	pacedRes, err := s.measurePaced(ctx, srv, o.paced, median(rates), o)
+	if err != nil {
+		return err
+	}
+	printOrdersPaced(os.Stdout, pacedRes, o)
 	if rss := srv.peakRSS(); rss != "" {
 		fmt.Printf("server peak RSS %s\n", rss)
 	}
@@ -342,19 +355,7 @@ func (s *ordersShop) makeBuyers(ctx context.Context, n int) error {
 // one transport capped at one keep-alive connection each.
 func (s *ordersShop) measure(ctx context.Context, srv *proc, tag string, buyers int, warmup, dur time.Duration) (result, error) {
 	var dials atomic.Int64
-	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			dials.Add(1)
-			return dialer.DialContext(ctx, network, addr)
-		},
-		MaxIdleConns:          buyers * 2,
-		MaxIdleConnsPerHost:   buyers * 2,
-		MaxConnsPerHost:       buyers,
-		IdleConnTimeout:       90 * time.Second,
-		DisableCompression:    true,
-		ResponseHeaderTimeout: 30 * time.Second,
-	}
+	tr := buyersTransport(buyers, &dials)
 	defer tr.CloseIdleConnections()
 
 	start := time.Now()
@@ -367,8 +368,7 @@ func (s *ordersShop) measure(ctx context.Context, srv *proc, tag string, buyers 
 	stats := make([]workerStats, buyers)
 	var wg sync.WaitGroup
 	for w := range buyers {
-		client := &http.Client{Transport: tr, Jar: s.jars[w%len(s.jars)],
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		client := s.buyer(tr, w)
 		st := &stats[w]
 		st.lat = make([]time.Duration, 0, 1024)
 		wg.Add(1)
@@ -422,6 +422,30 @@ func (s *ordersShop) measure(ctx context.Context, srv *proc, tag string, buyers 
 	r.cpuKnown = ok1 && ok2 && ok3 && ok4
 	r.srvCPU, r.genCPU = srv1-srv0, gen1-gen0
 	return r, nil
+}
+
+// buyersTransport is the buyers' shared transport, capped at one
+// keep-alive connection each, counting its dials.
+func buyersTransport(buyers int, dials *atomic.Int64) *http.Transport {
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dials.Add(1)
+			return dialer.DialContext(ctx, network, addr)
+		},
+		MaxIdleConns:          buyers * 2,
+		MaxIdleConnsPerHost:   buyers * 2,
+		MaxConnsPerHost:       buyers,
+		IdleConnTimeout:       90 * time.Second,
+		DisableCompression:    true,
+		ResponseHeaderTimeout: 30 * time.Second,
+	}
+}
+
+// buyer is buyer w's client over tr: its own fan cookie, no redirects.
+func (s *ordersShop) buyer(tr *http.Transport, w int) *http.Client {
+	return &http.Client{Transport: tr, Jar: s.jars[w%len(s.jars)],
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 // placeAndPay places one order and pays it. msg is empty on success;

@@ -54,15 +54,26 @@ func (s *Service) RunJobs(ctx context.Context, tenantID string, budget time.Dura
 }
 
 // Kick runs the shop's dispatcher soon, in the background (after a
-// campaign is created, a notice queued). Kicks while it runs make it run
-// once more.
+// campaign is created, a notice queued): after s.gather, so that kicks
+// meanwhile share its pass. Kicks while it runs make it run once more.
 func (s *Service) Kick(tenantID string) {
 	if s.manual {
 		return
 	}
+	s.mu.Lock()
+	if s.kicked[tenantID] {
+		s.mu.Unlock()
+		return // the dispatch due to start will see this kick's work
+	}
+	s.kicked[tenantID] = true
+	s.mu.Unlock()
 	s.work.Add(1)
 	go func() {
 		defer s.work.Done()
+		time.Sleep(s.gather)
+		s.mu.Lock()
+		delete(s.kicked, tenantID)
+		s.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), s.budget+30*time.Second)
 		defer cancel()
 		if _, err := s.Dispatch(ctx, tenantID, s.budget); err != nil {

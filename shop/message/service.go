@@ -54,10 +54,15 @@ type Service struct {
 	claimTTL time.Duration
 	// budget bounds one kicked dispatch.
 	budget time.Duration
+	// gather is how long a kick waits before its dispatch starts, so the
+	// notices of a busy shop's orders go out in one pass (one lease, one
+	// look at the shop's campaigns) rather than one pass each.
+	gather time.Duration
 
 	mu      sync.Mutex
 	running map[string]bool // shops whose dispatcher runs in this process
 	again   map[string]bool // shops kicked while it ran
+	kicked  map[string]bool // shops whose kicked dispatch has not started yet
 	work    sync.WaitGroup
 	// Tests: manual turns kicks off (the test dispatches), afterSend is
 	// called after a message left, before it is recorded.
@@ -71,7 +76,8 @@ func NewService(o Options) *Service {
 		o.Log = slog.Default()
 	}
 	return &Service{store: o.Store, fans: o.Fans, sender: o.Sender, tenants: o.Tenants, leaser: o.Leaser, baseURL: o.BaseURL, log: o.Log,
-		now: time.Now, claimTTL: 2 * time.Minute, budget: 50 * time.Second, running: map[string]bool{}, again: map[string]bool{}}
+		now: time.Now, claimTTL: 2 * time.Minute, budget: 50 * time.Second, gather: 100 * time.Millisecond,
+		running: map[string]bool{}, again: map[string]bool{}, kicked: map[string]bool{}}
 }
 
 // SetClock replaces the clock (tests).

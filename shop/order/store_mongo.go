@@ -153,17 +153,23 @@ func updatedOne(res *mongo.UpdateResult, err error) (bool, error) {
 	return res.ModifiedCount == 1, nil
 }
 
-func (s *mongoStore) Transition(ctx context.Context, tenantID, id string, from []string, to string, ch Change, ev *Event) (bool, error) {
+// statusUpdate is the update moving an order to status with ch's fields
+// set and, with ev, the event queued in the order's outbox.
+func statusUpdate(status string, ch Change, ev *Event) bson.D {
 	fields := bson.D{}
-	for _, c := range append(ch.sets(), set{"status", to}) {
+	for _, c := range append(ch.sets(), set{"status", status}) {
 		fields = append(fields, bson.E{Key: c.field, Value: c.value})
 	}
-	update := bson.D{}
+	update := bson.D{{Key: "$set", Value: fields}}
 	if ev != nil {
-		fields = append(fields, bson.E{Key: "outbox", Value: true})
+		update[0].Value = append(fields, bson.E{Key: "outbox", Value: true})
 		update = append(update, bson.E{Key: "$push", Value: bson.D{{Key: "events", Value: *ev}}})
 	}
-	update = append(bson.D{{Key: "$set", Value: fields}}, update...)
+	return update
+}
+
+func (s *mongoStore) Transition(ctx context.Context, tenantID, id string, from []string, to string, ch Change, ev *Event) (bool, error) {
+	update := statusUpdate(to, ch, ev)
 	ok, err := updatedOne(s.e.Mongo(tenantID).C("orders").UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: id}, {Key: "status", Value: bson.D{{Key: "$in", Value: from}}}}, update))
 	return ok, fault.Wrap(err, "order %s to %s", id, to)
@@ -176,16 +182,7 @@ func (s *mongoStore) Placed(ctx context.Context, tenantID, id string, _ *IdemKey
 }
 
 func (s *mongoStore) MarkPaid(ctx context.Context, tenantID, id string, amount int64, ch Change, ev *Event, p Payment) (Order, bool, error) {
-	fields := bson.D{}
-	for _, c := range append(ch.sets(), set{"status", Paid}) {
-		fields = append(fields, bson.E{Key: c.field, Value: c.value})
-	}
-	update := bson.D{}
-	if ev != nil {
-		fields = append(fields, bson.E{Key: "outbox", Value: true})
-		update = append(update, bson.E{Key: "$push", Value: bson.D{{Key: "events", Value: *ev}}})
-	}
-	update = append(bson.D{{Key: "$set", Value: fields}}, update...)
+	update := statusUpdate(Paid, ch, ev)
 	// One findAndModify: the order as paid comes back with the write, so
 	// its events are delivered without reading it again.
 	var d orderDoc

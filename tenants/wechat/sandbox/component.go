@@ -314,8 +314,13 @@ func (s *Simulator) authorizerToken(c *component, appID, refresh string) any {
 // (the previous one valid for TokenOverlap), as an account's own fetch
 // does; s.mu is held.
 func (s *Simulator) issueAuthorizerLocked(appID string) string {
-	a := s.appLocked(appID)
-	now := s.now()
+	return s.rotateTokenLocked(s.appLocked(appID), appID, s.now())
+}
+
+// rotateTokenLocked gives a a new access token: the previous one stays
+// valid for TokenOverlap (or until it expires), any older one is invalid
+// from now on; s.mu is held.
+func (s *Simulator) rotateTokenLocked(a *app, appID string, now time.Time) string {
 	if a.prevToken != "" {
 		delete(s.tokens, a.prevToken)
 	}

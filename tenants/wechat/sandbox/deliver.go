@@ -21,18 +21,11 @@ func Deliver(ctx context.Context, h http.Handler, host, slug string, s wechat.Se
 	if err != nil {
 		return 0, nil, fmt.Errorf("deliver push to shop %s: %w", slug, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/wx/"+slug+"?"+q.Encode(), bytes.NewReader(body))
+	st, out, err := post(ctx, h, host, "/wx/"+slug+"?"+q.Encode(), body)
 	if err != nil {
 		return 0, nil, fmt.Errorf("deliver push to shop %s: %w", slug, err)
 	}
-	req.Host = host
-	req.RemoteAddr = "127.0.0.1:1"
-	req.RequestURI = req.URL.RequestURI()
-	req.Header.Set("Content-Type", "text/xml")
-	req.Header.Set("User-Agent", "Mozilla/4.0 (sandbox WeChat push)")
-	rec := &responseRecorder{header: http.Header{}, status: http.StatusOK}
-	h.ServeHTTP(rec, req)
-	return rec.status, rec.body.Bytes(), nil
+	return st, out, nil
 }
 
 // Nonce is a random number string, like WeChat's.

@@ -56,16 +56,7 @@ func (s *Simulator) issueToken(appID, secret string) (string, time.Duration, err
 		return "", 0, apiErr(45009, "reach max api daily quota limit")
 	}
 	a.fetches++
-	if a.prevToken != "" {
-		delete(s.tokens, a.prevToken)
-	}
-	a.prevToken, a.prevUntil = a.token, now.Add(TokenOverlap)
-	if a.tokenExpires.Before(a.prevUntil) {
-		a.prevUntil = a.tokenExpires
-	}
-	a.token, a.tokenExpires = randomToken(), now.Add(TokenLife)
-	s.tokens[a.token] = appID
-	return a.token, TokenLife, ok
+	return s.rotateTokenLocked(a, appID, now), TokenLife, ok
 }
 
 // credentialsLocked returns the app with appID if secret is its AppSecret:
