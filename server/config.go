@@ -40,6 +40,9 @@ type Config struct {
 	// OpenShops bounds the shops' SQLite files open at once (0: the
 	// engine's default).
 	OpenShops int
+	// SecretKeyPrevious are the keys before SecretKey (comma-separated
+	// base64) while rotating it: they open what they sealed, never seal.
+	SecretKeyPrevious string
 }
 
 // parseConfig reads flags from args and defaults from getenv.
@@ -49,7 +52,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	fs.Usage = func() {
 		fmt.Fprint(out, "usage:\n  microshop [flags]                  serve\n"+
 			"  microshop jobs [run NAME] [flags]  list the scheduled jobs, or run one once (see microshop jobs --help)\n"+
-			"  microshop operator create EMAIL [--reset] [flags]  create a platform operator (prints a one-time password and an operator API key)\n\nflags:\n")
+			"  microshop operator create EMAIL [--reset] [flags]  create a platform operator (prints a one-time password and an operator API key)\n"+
+			"  microshop secret reseal [--dry-run] [flags]  seal every stored secret with the current --secret-key (after rotating it; see microshop secret --help)\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	config := bindConfig(fs, getenv)
@@ -86,6 +90,7 @@ func bindConfig(fs *flag.FlagSet, getenv func(string) string) func() (Config, er
 	hosts := fs.String("hosts", env("MICROSHOP_HOSTS", ""), "comma-separated host names the server answers for, any port; other Host headers get a 421 (env MICROSHOP_HOSTS; default without --base-url: localhost, 127.0.0.1, [::1] and the --addr host; with --base-url: any)")
 	fs.StringVar(&c.Secret, "secret", env("MICROSHOP_SECRET", ""), "session signing secret, at least 32 characters (env MICROSHOP_SECRET; default: generated once and kept in the platform database)")
 	fs.StringVar(&c.SecretKey, "secret-key", env("MICROSHOP_SECRET_KEY", ""), "key sealing stored secrets (WeChat refresh tokens, AppSecrets, message keys): base64 of 32 random bytes (env MICROSHOP_SECRET_KEY; default: secret.key generated once beside platform.db; replicas must share it)")
+	fs.StringVar(&c.SecretKeyPrevious, "secret-key-previous", env("MICROSHOP_SECRET_KEY_PREVIOUS", ""), "while rotating --secret-key: the keys before it, comma-separated base64; they open what they sealed, never seal (env MICROSHOP_SECRET_KEY_PREVIOUS; see microshop secret reseal)")
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", envBool(getenv("MICROSHOP_SECURE_COOKIES"), false), "mark cookies Secure; set when served over HTTPS (env MICROSHOP_SECURE_COOKIES)")
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", envBool(getenv("MICROSHOP_TRUST_PROXY"), false), "take the client address from X-Forwarded-For and the scheme from X-Forwarded-Proto; only behind your own proxy (env MICROSHOP_TRUST_PROXY)")
 	limit := fs.String("body-limit", env("MICROSHOP_BODY_LIMIT", "1MB"), "largest request body accepted, e.g. 512KB, 1MB (env MICROSHOP_BODY_LIMIT)")

@@ -101,8 +101,10 @@ func (a *app) clash(r replicaRecord) error {
 		return fmt.Errorf("%w: another replica (%s on %s, started %s, WeChat %s) is running on this database; run one replica with the sandbox, or every replica with --wechat=live",
 			errSandboxReplicas, r.ID, r.Host, r.StartedAt.Format(time.RFC3339), r.Mode)
 	}
-	if mine := a.keyID(); r.KeyID != "" && mine != "" && r.KeyID != mine {
-		return fmt.Errorf("%w: another replica (%s on %s) seals with key %s, this process with key %s; give every replica the same --secret-key (MICROSHOP_SECRET_KEY)",
+	// While the key is rotated, this process opens what r seals with a
+	// previous key of its own (secret.Box.WithPrevious).
+	if mine := a.keyID(); r.KeyID != "" && mine != "" && !a.wechat.box.Opens(r.KeyID) {
+		return fmt.Errorf("%w: another replica (%s on %s) seals with key %s, this process with key %s; give every replica the same --secret-key (MICROSHOP_SECRET_KEY), and while rotating it the old key in --secret-key-previous (MICROSHOP_SECRET_KEY_PREVIOUS)",
 			errKeyReplicas, r.ID, r.Host, r.KeyID, mine)
 	}
 	return nil

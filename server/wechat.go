@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/labstack/echo/v4"
@@ -105,19 +106,22 @@ func newWeChat(cfg Config, log *slog.Logger, engine *engine.Engine, store tenant
 // (MICROSHOP_SECRET_KEY), else the key file beside the platform database
 // (SQLite: platform.db's directory; MongoDB: the data directory), made
 // once. A MongoDB platform without a data directory (tests) gets a key for
-// the process's life.
+// the process's life. While the key is rotated, the keys before it
+// (--secret-key-previous, MICROSHOP_SECRET_KEY_PREVIOUS) open what they
+// sealed (secret.Box.WithPrevious).
 func secretBox(cfg Config, e *engine.Engine, log *slog.Logger) (*secret.Box, error) {
-	dir := cfg.DataDir
-	if e.Kind() == engine.SQLite {
-		var seq int
-		var name, file string
-		if err := e.PlatformSQL().QueryRow(`PRAGMA database_list`).Scan(&seq, &name, &file); err == nil && file != "" {
-			dir = filepath.Dir(file)
-		}
-	}
-	box, src, path, err := secret.Load(cfg.SecretKey, dir)
+	box, src, path, err := secret.Load(cfg.SecretKey, secretKeyDir(cfg, e))
 	if err != nil {
 		return nil, err
+	}
+	previous, err := secret.ParseList(cfg.SecretKeyPrevious)
+	if err != nil {
+		return nil, fmt.Errorf("--secret-key-previous (MICROSHOP_SECRET_KEY_PREVIOUS): %w", err)
+	}
+	if len(previous) > 0 {
+		box = box.WithPrevious(previous...)
+		log.Info("secrets at rest: previous keys open what they sealed; run microshop secret reseal, then drop them",
+			"key_id", box.ID(), "previous_key_ids", strings.Join(box.PreviousIDs(), ","))
 	}
 	switch src {
 	case secret.FromNewFile:
@@ -128,6 +132,19 @@ func secretBox(cfg Config, e *engine.Engine, log *slog.Logger) (*secret.Box, err
 		log.Info("secrets at rest sealed", "key", string(src), "file", path, "key_id", box.ID())
 	}
 	return box, nil
+}
+
+// secretKeyDir is where the key file is (secretBox): platform.db's
+// directory on SQLite, the data directory on MongoDB.
+func secretKeyDir(cfg Config, e *engine.Engine) string {
+	if e.Kind() == engine.SQLite {
+		var seq int
+		var name, file string
+		if err := e.PlatformSQL().QueryRow(`PRAGMA database_list`).Scan(&seq, &name, &file); err == nil && file != "" {
+			return filepath.Dir(file)
+		}
+	}
+	return cfg.DataDir
 }
 
 // identity adds WeChat sign-in to the storefront's fan identity.

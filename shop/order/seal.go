@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"microshop/tenants/engine"
 	"microshop/tenants/secret"
 )
 
@@ -44,4 +45,32 @@ func (s sealedStore) SaveSettings(ctx context.Context, tenantID string, st Setti
 		return fmt.Errorf("seal the wechat pay keys of shop %s: %w", tenantID, err)
 	}
 	return s.Store.SaveSettings(ctx, tenantID, st)
+}
+
+// Reseal moves the shop's WeChat Pay keys to box's current key after a
+// key rotation (`microshop secret reseal`): when one is sealed with a
+// previous key of box, or not sealed yet, the settings are written again
+// with both sealed with the current key; with dryRun it only tells what it
+// would do. It reads and writes the plain store (what the database
+// holds). A key no key of box opens is secret.ErrWrongKey and the settings
+// are left as they are (never saved with the keys emptied). The order
+// settings have no revision: like a merchant's save, the write replaces
+// the document read a moment before.
+func Reseal(ctx context.Context, e *engine.Engine, box *secret.Box, tenantID string, dryRun bool) (secret.Outcome, error) {
+	if box == nil {
+		return secret.NoSecret, errors.New("reseal the wechat pay keys: no key")
+	}
+	store := NewStore(e)
+	st, err := store.Settings(ctx, tenantID)
+	if err != nil {
+		return secret.NoSecret, fmt.Errorf("reseal the wechat pay keys of shop %s: %w", tenantID, err)
+	}
+	out, err := box.Reseal(&st.WeChatPay.APIv3Key, &st.WeChatPay.PrivateKey)
+	if err == nil && out == secret.Resealed && !dryRun {
+		err = store.SaveSettings(ctx, tenantID, st)
+	}
+	if err != nil {
+		return out, fmt.Errorf("reseal the wechat pay keys of shop %s: %w", tenantID, err)
+	}
+	return out, nil
 }

@@ -11,6 +11,14 @@
 // The key comes from MICROSHOP_SECRET_KEY (base64 of 32 bytes) or, when
 // that is unset, from a key file generated once (mode 0600) beside the
 // platform database: see Load.
+//
+// Rotating the key: a Box may carry previous keys (WithPrevious), a
+// keyring where the current key seals and every key opens. The sealed
+// format names no key (sealed:v1: stays what it was, so a process that
+// knows only the old format reads every value); AES-GCM's tag tells which
+// key a value opens with. Stale and Reseal tell and rewrite what a
+// previous key sealed, so a pass over the records moves them all to the
+// current key, after which the previous keys can be dropped.
 package secret
 
 import (
@@ -22,6 +30,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -36,11 +45,13 @@ const KeySize = 32
 var ErrWrongKey = errors.New("a stored secret does not open with the platform's secret key (MICROSHOP_SECRET_KEY or the key file changed or was lost): " +
 	"restore the key, or enter the secrets again")
 
-// Box seals and opens values under one key. A Box is safe for concurrent
-// use.
+// Box seals and opens values under one key, and opens what its previous
+// keys sealed (WithPrevious). A Box is safe for concurrent use.
 type Box struct {
 	aead cipher.AEAD
 	id   string
+	// prev are the keys before this one: they open, never seal.
+	prev []*Box
 }
 
 // New is a Box over a 32-byte key.
@@ -72,6 +83,58 @@ func Parse(text string) (*Box, error) {
 	return nil, errors.New("secret key: not base64 (generate one with: head -c 32 /dev/urandom | base64)")
 }
 
+// ParseList is the Boxes over a comma-separated list of base64 keys, as
+// MICROSHOP_SECRET_KEY_PREVIOUS holds them; empty items are skipped.
+func ParseList(text string) ([]*Box, error) {
+	var out []*Box
+	for i, item := range strings.Split(text, ",") {
+		if strings.TrimSpace(item) == "" {
+			continue
+		}
+		b, err := Parse(item)
+		if err != nil {
+			return nil, fmt.Errorf("key %d of the list: %w", i+1, err)
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// WithPrevious is a Box sealing with b's key that also opens what the
+// previous keys (and their own previous keys) sealed: the keyring of a key
+// rotation. Keys are tried current first, then in the order given; one
+// equal to a key already held is skipped. b itself is unchanged.
+func (b *Box) WithPrevious(previous ...*Box) *Box {
+	out := &Box{aead: b.aead, id: b.id, prev: slices.Clone(b.prev)}
+	for _, p := range previous {
+		if p == nil {
+			continue
+		}
+		for _, k := range append([]*Box{p}, p.prev...) {
+			if !out.Opens(k.id) {
+				out.prev = append(out.prev, &Box{aead: k.aead, id: k.id})
+			}
+		}
+	}
+	return out
+}
+
+// PreviousIDs are the ids of the previous keys, in the order they are
+// tried.
+func (b *Box) PreviousIDs() []string {
+	ids := make([]string, len(b.prev))
+	for i, k := range b.prev {
+		ids[i] = k.id
+	}
+	return ids
+}
+
+// Opens reports whether id names the current key or one of the previous
+// ones: what a key with that id sealed, b opens.
+func (b *Box) Opens(id string) bool {
+	return id == b.id || slices.ContainsFunc(b.prev, func(k *Box) bool { return k.id == id })
+}
+
 // ID names the key without giving it away (the first bytes of its
 // SHA-256), for logs: two replicas with different IDs cannot read each
 // other's secrets.
@@ -95,23 +158,115 @@ func (b *Box) Seal(plain string) (string, error) {
 	return Prefix + base64.RawStdEncoding.EncodeToString(out), nil
 }
 
-// Open returns the plain text of v: a sealed value opened with the key, or
-// v itself when it was stored before sealing began. A sealed value the key
-// does not open is ErrWrongKey.
+// Open returns the plain text of v: a sealed value opened with the
+// current key or a previous one, or v itself when it was stored before
+// sealing began. A sealed value no key opens is ErrWrongKey.
 func (b *Box) Open(v string) (string, error) {
+	plain, _, err := b.open(v)
+	return plain, err
+}
+
+// open is Open, and the key that opened v (nil: v is not sealed).
+func (b *Box) open(v string) (string, *Box, error) {
 	if !Sealed(v) {
-		return v, nil
+		return v, nil, nil
 	}
 	raw, err := base64.RawStdEncoding.DecodeString(v[len(Prefix):])
-	n := b.aead.NonceSize()
-	if err != nil || len(raw) < n+b.aead.Overhead() {
-		return "", ErrWrongKey
-	}
-	plain, err := b.aead.Open(nil, raw[:n], raw[n:], []byte(Prefix))
 	if err != nil {
-		return "", ErrWrongKey
+		return "", nil, ErrWrongKey
 	}
-	return string(plain), nil
+	for i := -1; i < len(b.prev); i++ {
+		k := b
+		if i >= 0 {
+			k = b.prev[i]
+		}
+		n := k.aead.NonceSize()
+		if len(raw) < n+k.aead.Overhead() {
+			return "", nil, ErrWrongKey // every key has the same sizes
+		}
+		if plain, err := k.aead.Open(nil, raw[:n], raw[n:], []byte(Prefix)); err == nil {
+			return string(plain), k, nil
+		}
+	}
+	return "", nil, ErrWrongKey
+}
+
+// SealedWith is the id of the key that opens the sealed value v (the
+// current one's or a previous one's); "" for a value that is not sealed.
+// A sealed value no key opens is ErrWrongKey.
+func (b *Box) SealedWith(v string) (string, error) {
+	_, k, err := b.open(v)
+	if err != nil || k == nil {
+		return "", err
+	}
+	return k.id, nil
+}
+
+// Stale reports whether v is to be written again to be sealed with the
+// current key: a value sealed with a previous key, or one not sealed yet
+// (the empty string is neither). A sealed value no key opens is
+// ErrWrongKey.
+func (b *Box) Stale(v string) (bool, error) {
+	if v == "" {
+		return false, nil
+	}
+	id, err := b.SealedWith(v)
+	if err != nil {
+		return false, err
+	}
+	return id != b.id, nil
+}
+
+// Outcome is what resealing a record's secrets came to (Reseal).
+type Outcome int
+
+// What resealing came to.
+const (
+	// NoSecret: the record holds no secret (every value is empty).
+	NoSecret Outcome = iota
+	// Current: every secret is sealed with the current key already.
+	Current
+	// Resealed: some were sealed with a previous key or not sealed yet;
+	// they are now sealed with the current key.
+	Resealed
+)
+
+// Reseal seals in place, with the current key, the values sealed with a
+// previous key and those not sealed yet; values sealed with the current
+// key stay as they are. When one opens with no key, it changes none and
+// is ErrWrongKey (the record is left for its owner to enter again, not
+// emptied).
+func (b *Box) Reseal(vs ...*string) (Outcome, error) {
+	out := NoSecret
+	plain := make([]string, len(vs))
+	stale := make([]bool, len(vs))
+	for i, v := range vs {
+		if *v == "" {
+			continue
+		}
+		p, k, err := b.open(*v)
+		if err != nil {
+			return NoSecret, err
+		}
+		plain[i], stale[i] = p, k != b
+		if out == NoSecret {
+			out = Current
+		}
+		if stale[i] {
+			out = Resealed
+		}
+	}
+	for i, v := range vs {
+		if !stale[i] {
+			continue
+		}
+		sealed, err := b.Seal(plain[i])
+		if err != nil {
+			return NoSecret, err
+		}
+		*v = sealed
+	}
+	return out, nil
 }
 
 // SealAll seals the values in place (Seal of each).

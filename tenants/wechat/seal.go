@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 	"microshop/tenants/secret"
 )
@@ -113,4 +115,103 @@ func (wrongKeyError) Unwrap() []error {
 	return []error{secret.ErrWrongKey, fault.New(http.StatusServiceUnavailable, "secret_key",
 		"a stored WeChat secret does not open with the platform's secret key (MICROSHOP_SECRET_KEY or its key file changed); "+
 			"restore the key, or connect the account and enter the secrets again")}
+}
+
+// Resealer moves the WeChat secrets at rest to the current key of its box
+// after a key rotation (`microshop secret reseal`): a record holding a
+// value sealed with a previous key, or not sealed yet, is written again
+// with it sealed with the current key. It reads and writes the plain
+// stores (what the database holds) with the stores' conditional writes: a
+// record written in between is read again, never overwritten.
+type Resealer struct {
+	box       *secret.Box
+	settings  Store
+	component componentStore
+}
+
+// NewResealer is a Resealer over the engine's WeChat records, sealing with
+// box's current key (and opening with its previous keys).
+func NewResealer(ctx context.Context, e *engine.Engine, box *secret.Box) (*Resealer, error) {
+	if box == nil {
+		return nil, errors.New("reseal the wechat secrets: no key")
+	}
+	comp, err := newComponentStore(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	return &Resealer{box: box, settings: NewStore(e), component: comp}, nil
+}
+
+// Settings reseals the shop's WeChat settings (AppSecret, message keys);
+// with dryRun it only tells what it would do. A shop without settings is
+// secret.NoSecret; a value no key opens is secret.ErrWrongKey and the
+// settings are left as they are.
+func (r *Resealer) Settings(ctx context.Context, tenantID string, dryRun bool) (secret.Outcome, error) {
+	out, err := resealRecord(r.box, dryRun, func() ([]*string, func() error, error) {
+		st, err := r.settings.Settings(ctx, tenantID)
+		st.Rev++
+		return []*string{&st.AppSecret, &st.EncodingAESKey, &st.PrevEncodingAESKey},
+			func() error { return r.settings.SaveSettings(ctx, tenantID, st) }, err
+	})
+	if err != nil {
+		return out, fmt.Errorf("reseal the wechat settings of shop %s: %w", tenantID, err)
+	}
+	return out, nil
+}
+
+// Authorization reseals the refresh token of the shop's authorisation, as
+// Settings does the settings.
+func (r *Resealer) Authorization(ctx context.Context, tenantID string, dryRun bool) (secret.Outcome, error) {
+	out, err := resealRecord(r.box, dryRun, func() ([]*string, func() error, error) {
+		a, err := r.component.Authorization(ctx, tenantID)
+		a.Rev++
+		return []*string{&a.RefreshToken}, func() error { return r.component.SaveAuthorization(ctx, a) }, err
+	})
+	if err != nil {
+		return out, fmt.Errorf("reseal the wechat authorisation of shop %s: %w", tenantID, err)
+	}
+	return out, nil
+}
+
+// Component reseals the third-party platform's configuration (AppSecret,
+// message keys), as Settings does a shop's settings.
+func (r *Resealer) Component(ctx context.Context, dryRun bool) (secret.Outcome, error) {
+	out, err := resealRecord(r.box, dryRun, func() ([]*string, func() error, error) {
+		c, err := r.component.Config(ctx)
+		c.Rev++
+		return []*string{&c.AppSecret, &c.EncodingAESKey, &c.PrevEncodingAESKey},
+			func() error { return r.component.SaveConfig(ctx, c) }, err
+	})
+	if err != nil {
+		return out, fmt.Errorf("reseal the wechat third-party platform's settings: %w", err)
+	}
+	return out, nil
+}
+
+// resealRecord reseals one record: read loads it (ErrNotFound: there is
+// none) and gives its secret values and how to write it back with the
+// next revision; a write another took first (ErrConflict) is read again,
+// a few times, a moment later.
+func resealRecord(box *secret.Box, dryRun bool, read func() ([]*string, func() error, error)) (secret.Outcome, error) {
+	for try := 1; ; try++ {
+		if try > 1 {
+			time.Sleep(time.Duration(try) * 5 * time.Millisecond)
+		}
+		vs, write, err := read()
+		if errors.Is(err, fault.ErrNotFound) {
+			return secret.NoSecret, nil
+		}
+		if err != nil {
+			return secret.NoSecret, err
+		}
+		out, err := box.Reseal(vs...)
+		if err != nil || out != secret.Resealed || dryRun {
+			return out, err
+		}
+		err = write()
+		if errors.Is(err, fault.ErrConflict) && try < 10 {
+			continue
+		}
+		return out, err
+	}
 }
