@@ -2,7 +2,6 @@ package distribution
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -10,7 +9,6 @@ import (
 	"microshop/distribution/guide"
 	"microshop/distribution/ledger"
 	"microshop/shop/order"
-	"microshop/tenants/fault"
 )
 
 // Commission: how much each level earns on an order (Settings.Commission),
@@ -128,22 +126,15 @@ func (s *Service) paid(ctx context.Context, tenantID string, o order.Order, ev o
 	a := o.Attribution
 	sale := Sale{OrderID: o.ID, FanID: o.FanID, GuideID: a.GuideID, StoreID: a.StoreID, DistributorID: a.DistributorID,
 		Channel: orDirect(a.Channel), Base: Base(o), Paid: o.Paid, PaidAt: ev.At}
-	first, err := s.store.InsertSale(ctx, tenantID, sale)
+	first, paidBefore, err := s.store.RecordSale(ctx, tenantID, sale)
 	if err != nil {
 		return err
 	}
 	if first {
-		// The fan's paid orders before this one, read before counting it:
-		// none means this may be the fan's first ever (the guide's
-		// first-order step; racing first orders are settled by its marker).
-		before, err := s.store.Binding(ctx, tenantID, o.FanID)
-		if err != nil && !errors.Is(err, fault.ErrNotFound) {
-			return err
-		}
-		if err := s.store.CountPaid(ctx, tenantID, o.FanID); err != nil {
-			return err
-		}
-		if before.PaidOrders == 0 {
+		// No paid order before this one: this may be the fan's first ever
+		// (the guide's first-order step; racing first orders are settled
+		// by its marker).
+		if paidBefore == 0 {
 			if _, err := s.guides.CountFirstOrder(ctx, tenantID, a.GuideID, a.StoreID, o.FanID, ev.At, s.zone(ctx, tenantID)); err != nil {
 				return err
 			}

@@ -35,8 +35,11 @@ type Store interface {
 	Log(ctx context.Context, tenantID string, e LogEntry) error
 	History(ctx context.Context, tenantID, fanID string, limit int) ([]LogEntry, error)
 
-	// InsertSale records a paid order once: false when it was recorded.
-	InsertSale(ctx context.Context, tenantID string, s Sale) (bool, error)
+	// RecordSale records a paid order once and, that once, counts it in
+	// the fan's paid orders (creating the fan's record), saying how many
+	// the fan had paid before; first is false, and nothing changes, when
+	// the sale was recorded.
+	RecordSale(ctx context.Context, tenantID string, s Sale) (first bool, paidBefore int64, err error)
 	// AddSaleRefund adds a refund to a sale.
 	AddSaleRefund(ctx context.Context, tenantID, orderID string, amount, base int64) error
 	// Sales lists the sales of a distributor, newest first.

@@ -93,13 +93,17 @@ func (s *mongoStore) UpdateBinding(ctx context.Context, tenantID string, b Bindi
 }
 
 func (s *mongoStore) CountPaid(ctx context.Context, tenantID, fanID string) error {
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	_, err := s.c(tenantID, "bindings").UpdateOne(ctx, bson.D{{Key: "_id", Value: fanID}},
-		bson.D{{Key: "$inc", Value: bson.D{{Key: "paid_orders", Value: 1}}},
-			{Key: "$setOnInsert", Value: bson.D{{Key: "rev", Value: 1}, {Key: "created_at", Value: now}, {Key: "updated_at", Value: now},
-				{Key: "guide", Value: slotDoc{}}, {Key: "distributor", Value: slotDoc{}}, {Key: "channel", Value: ""}, {Key: "referrer_id", Value: ""}}}},
+	_, err := s.c(tenantID, "bindings").UpdateOne(ctx, bson.D{{Key: "_id", Value: fanID}}, countPaidUpdate(),
 		options.UpdateOne().SetUpsert(true))
 	return fault.Wrap(err, "count a paid order of fan %s", fanID)
+}
+
+// countPaidUpdate adds a paid order to a fan's record, made if missing.
+func countPaidUpdate() bson.D {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	return bson.D{{Key: "$inc", Value: bson.D{{Key: "paid_orders", Value: 1}}},
+		{Key: "$setOnInsert", Value: bson.D{{Key: "rev", Value: 1}, {Key: "created_at", Value: now}, {Key: "updated_at", Value: now},
+			{Key: "guide", Value: slotDoc{}}, {Key: "distributor", Value: slotDoc{}}, {Key: "channel", Value: ""}, {Key: "referrer_id", Value: ""}}}}
 }
 
 func (s *mongoStore) BoundTo(ctx context.Context, tenantID, slot, id string, limit, offset int) ([]Binding, error) {
@@ -156,12 +160,23 @@ type saleDoc struct {
 	PaidAt        time.Time `bson:"paid_at"`
 }
 
-func (s *mongoStore) InsertSale(ctx context.Context, tenantID string, sl Sale) (bool, error) {
+func (s *mongoStore) RecordSale(ctx context.Context, tenantID string, sl Sale) (bool, int64, error) {
 	err := s.c(tenantID, "distribution_sales").InsertOne(ctx, saleDoc(sl))
 	if engine.IsUniqueViolation(err) {
-		return false, nil
+		return false, 0, nil
 	}
-	return err == nil, fault.Wrap(err, "insert the sale of order %s", sl.OrderID)
+	if err != nil {
+		return false, 0, fault.Wrap(err, "record the sale of order %s", sl.OrderID)
+	}
+	// The sale is the marker: a crash before the count below is not
+	// counted again (the fan's paid orders stay one short, as they did
+	// when the two were written apart).
+	var b struct {
+		PaidOrders int64 `bson:"paid_orders"`
+	}
+	err = s.c(tenantID, "bindings").FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: sl.FanID}}, countPaidUpdate(),
+		options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)).Decode(&b)
+	return true, b.PaidOrders - 1, fault.Wrap(err, "count the paid order %s of fan %s", sl.OrderID, sl.FanID)
 }
 
 func (s *mongoStore) AddSaleRefund(ctx context.Context, tenantID, orderID string, amount, base int64) error {

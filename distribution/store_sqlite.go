@@ -69,10 +69,13 @@ func (s *sqliteStore) UpdateBinding(ctx context.Context, tenantID string, b Bind
 
 func (s *sqliteStore) CountPaid(ctx context.Context, tenantID, fanID string) error {
 	now := engine.TimeText(time.Now())
-	_, err := s.e.SQLExec(ctx, tenantID, `INSERT INTO bindings (tenant_id, fan_id, paid_orders, created_at, updated_at) VALUES (?, ?, 1, ?, ?)
-		ON CONFLICT (tenant_id, fan_id) DO UPDATE SET paid_orders = paid_orders + 1`, fanID, now, now)
+	_, err := s.e.SQLExec(ctx, tenantID, countPaid, fanID, now, now)
 	return fault.Wrap(err, "count a paid order of fan %s", fanID)
 }
+
+// countPaid adds a paid order to a fan's record, creating it.
+const countPaid = `INSERT INTO bindings (tenant_id, fan_id, paid_orders, created_at, updated_at) VALUES (?, ?, 1, ?, ?)
+	ON CONFLICT (tenant_id, fan_id) DO UPDATE SET paid_orders = paid_orders + 1`
 
 func (s *sqliteStore) BoundTo(ctx context.Context, tenantID, slot, id string, limit, offset int) ([]Binding, error) {
 	col := "guide_id"
@@ -107,11 +110,21 @@ func (s *sqliteStore) History(ctx context.Context, tenantID, fanID string, limit
 
 const saleColumns = `order_id, fan_id, guide_id, store_id, distributor_id, channel, base, paid, refunded, refunded_base, paid_at`
 
-func (s *sqliteStore) InsertSale(ctx context.Context, tenantID string, sl Sale) (bool, error) {
-	ok, err := engine.Changed(s.e.SQLExec(ctx, tenantID, `INSERT OR IGNORE INTO distribution_sales (tenant_id, `+saleColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, sl.OrderID, sl.FanID, sl.GuideID, sl.StoreID, sl.DistributorID,
-		sl.Channel, sl.Base, sl.Paid, sl.Refunded, sl.RefundedBase, engine.TimeText(sl.PaidAt)))
-	return ok, fault.Wrap(err, "insert the sale of order %s", sl.OrderID)
+func (s *sqliteStore) RecordSale(ctx context.Context, tenantID string, sl Sale) (first bool, paidBefore int64, err error) {
+	err = s.e.SQLTx(ctx, tenantID, func(tx *engine.SQLTx) error {
+		var err error
+		first, err = engine.Changed(tx.Exec(ctx, `INSERT OR IGNORE INTO distribution_sales (tenant_id, `+saleColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, sl.OrderID, sl.FanID, sl.GuideID, sl.StoreID, sl.DistributorID,
+			sl.Channel, sl.Base, sl.Paid, sl.Refunded, sl.RefundedBase, engine.TimeText(sl.PaidAt)))
+		if err != nil || !first {
+			return err
+		}
+		var paid int64
+		err = tx.QueryRow(ctx, countPaid+` RETURNING paid_orders`, sl.FanID, engine.TimeText(time.Now()), engine.TimeText(time.Now())).Scan(&paid)
+		paidBefore = paid - 1
+		return err
+	})
+	return first, paidBefore, fault.Wrap(err, "record the sale of order %s", sl.OrderID)
 }
 
 func (s *sqliteStore) AddSaleRefund(ctx context.Context, tenantID, orderID string, amount, base int64) error {

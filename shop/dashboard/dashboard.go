@@ -216,12 +216,13 @@ func (s *Service) OrderEvent(ctx context.Context, tenantID string, o order.Order
 	if a.DistributorID != "" {
 		list = append(list, Inc{Day: day, Dim: DimDistributor, Key: a.DistributorID, Counts: c})
 	}
-	if err := s.apply(ctx, tenantID, "order:"+o.ID+":"+ev.ID, list); err != nil {
-		return fmt.Errorf("count event %s of order %s: %w", ev.ID, o.ID, err)
-	}
+	var buyer *Buyer
 	if ev.Type == order.EventPaid && o.FanID != "" {
-		defer s.cache.bump(tenantID)
-		return s.Options.Store.Buyer(ctx, tenantID, o.FanID, day)
+		buyer = &Buyer{FanID: o.FanID, Day: day}
+	}
+	defer s.cache.bump(tenantID)
+	if err := s.Options.Store.Apply(ctx, tenantID, "order:"+o.ID+":"+ev.ID, list, buyer); err != nil {
+		return fmt.Errorf("count event %s of order %s: %w", ev.ID, o.ID, err)
 	}
 	return nil
 }
@@ -278,5 +279,5 @@ func (s *Service) interacted(ctx context.Context, tenantID, fanID, day string) e
 // apply is Store.Apply, and the shop's cached dashboards are read again.
 func (s *Service) apply(ctx context.Context, tenantID, once string, incs []Inc) error {
 	defer s.cache.bump(tenantID)
-	return s.Options.Store.Apply(ctx, tenantID, once, incs)
+	return s.Options.Store.Apply(ctx, tenantID, once, incs, nil)
 }

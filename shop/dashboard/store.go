@@ -72,6 +72,9 @@ type Inc struct {
 	Counts
 }
 
+// Buyer is a fan who paid on Day (Store.Apply).
+type Buyer struct{ FanID, Day string }
+
 // Store keeps the daily counters. Every method takes the tenant first.
 type Store interface {
 	// Apply adds each increment once: those without their own Once once
@@ -80,10 +83,11 @@ type Store interface {
 	// A replay of the same call changes nothing; on SQLite the call is one
 	// transaction, on MongoDB each row is one conditional update carrying
 	// the keys it applied, so a crash half-way and a replay complete it.
-	Apply(ctx context.Context, tenantID, once string, incs []Inc) error
-	// Buyer records that the fan paid on day: the fan's first and latest
-	// paid days move outwards only, so replays and late events are no-ops.
-	Buyer(ctx context.Context, tenantID, fanID, day string) error
+	// With buyer, it also records that the fan paid on the buyer's day
+	// (every time: the fan's first and latest paid days move outwards
+	// only, so replays and late events are no-ops), in the same write on
+	// SQLite.
+	Apply(ctx context.Context, tenantID, once string, incs []Inc, buyer *Buyer) error
 	// BuyersSince counts the fans whose latest paid day is day or later:
 	// the distinct buyers of a range that ends today.
 	BuyersSince(ctx context.Context, tenantID, day string) (int64, error)

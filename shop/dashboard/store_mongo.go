@@ -56,7 +56,12 @@ func (s *mongoStore) days(tenantID string) *engine.Collection {
 	return s.e.Mongo(tenantID).C("dash_days")
 }
 
-func (s *mongoStore) Apply(ctx context.Context, tenantID, once string, list []Inc) error {
+func (s *mongoStore) Apply(ctx context.Context, tenantID, once string, list []Inc, buyer *Buyer) error {
+	if buyer != nil {
+		if err := s.buyer(ctx, tenantID, buyer.FanID, buyer.Day); err != nil {
+			return err
+		}
+	}
 	for _, in := range merge(list) {
 		key := once
 		if in.Once != "" {
@@ -95,7 +100,8 @@ func (s *mongoStore) buyers(tenantID string) *engine.Collection {
 	return s.e.Mongo(tenantID).C("dash_buyers")
 }
 
-func (s *mongoStore) Buyer(ctx context.Context, tenantID, fanID, day string) error {
+// buyer moves the fan's first and latest paid days outwards to day.
+func (s *mongoStore) buyer(ctx context.Context, tenantID, fanID, day string) error {
 	c := s.buyers(tenantID)
 	_, err := c.UpdateOne(ctx, bson.D{{Key: "_id", Value: fanID}, {Key: "last_day", Value: bson.D{{Key: "$lt", Value: day}}}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "last_day", Value: day}}},

@@ -27,12 +27,17 @@ func claim(ctx context.Context, tx *engine.SQLTx, key string) (bool, error) {
 	return n == 1, err
 }
 
-func (s *sqliteStore) Apply(ctx context.Context, tenantID, once string, incs []Inc) error {
+func (s *sqliteStore) Apply(ctx context.Context, tenantID, once string, incs []Inc, buyer *Buyer) error {
 	incs = merge(incs)
-	if len(incs) == 0 {
+	if len(incs) == 0 && buyer == nil {
 		return nil
 	}
 	return s.e.SQLTx(ctx, tenantID, func(tx *engine.SQLTx) error {
+		if buyer != nil {
+			if _, err := tx.Exec(ctx, recordBuyer, buyer.FanID, buyer.Day, buyer.Day); err != nil {
+				return fmt.Errorf("record buyer %s: %w", buyer.FanID, err)
+			}
+		}
 		fresh := true
 		if once != "" {
 			var err error
@@ -61,15 +66,10 @@ func (s *sqliteStore) Apply(ctx context.Context, tenantID, once string, incs []I
 	})
 }
 
-func (s *sqliteStore) Buyer(ctx context.Context, tenantID, fanID, day string) error {
-	_, err := s.e.SQLExec(ctx, tenantID, `INSERT INTO dash_buyers (tenant_id, fan_id, first_day, last_day) VALUES (?, ?, ?, ?)
-		ON CONFLICT (tenant_id, fan_id) DO UPDATE SET first_day = min(first_day, excluded.first_day),
-		last_day = max(last_day, excluded.last_day)`, fanID, day, day)
-	if err != nil {
-		return fmt.Errorf("record buyer %s: %w", fanID, err)
-	}
-	return nil
-}
+// recordBuyer moves a fan's first and latest paid days outwards to a day.
+const recordBuyer = `INSERT INTO dash_buyers (tenant_id, fan_id, first_day, last_day) VALUES (?, ?, ?, ?)
+	ON CONFLICT (tenant_id, fan_id) DO UPDATE SET first_day = min(first_day, excluded.first_day),
+	last_day = max(last_day, excluded.last_day)`
 
 func (s *sqliteStore) BuyersSince(ctx context.Context, tenantID, day string) (int64, error) {
 	var n int64

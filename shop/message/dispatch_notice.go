@@ -2,10 +2,12 @@ package message
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"strings"
 
+	"microshop/tenants/fault"
 	"microshop/tenants/i18n"
 )
 
@@ -33,22 +35,31 @@ func (s *Service) runNotices(ctx context.Context, p *pass) error {
 
 // deliverNotice sends a notice as a template message when the shop set one
 // for its kind and the fan follows; otherwise, or when WeChat refuses, it
-// reaches the inbox only, with the reason.
+// reaches the inbox only, with the reason. A notice that cannot go to
+// WeChat is put in the inbox in one write (Store.DeliverToInbox), without
+// being claimed first: there is nothing to send twice.
 func (s *Service) deliverNotice(ctx context.Context, p *pass, d Delivery) error {
-	if ok, err := s.claim(ctx, p, &d); err != nil || !ok {
-		return err
-	}
 	n := d.Notice
 	if n == nil {
+		if ok, err := s.claim(ctx, p, &d); err != nil || !ok {
+			return err
+		}
 		return s.finish(ctx, p, d, Failed, "", p.say("notice.reason.no_content"), nil)
 	}
 	item := InboxItem{Kind: n.Kind, Title: n.Title, Body: n.Body, URL: n.URL}
-	f, ok, err := s.recipient(ctx, p, d)
-	if !ok {
+	f, err := s.fans.Get(ctx, p.t.ID, d.FanID)
+	if errors.Is(err, fault.ErrNotFound) {
+		if ok, err := s.claim(ctx, p, &d); err != nil || !ok {
+			return err
+		}
+		_, _, err = s.recipient(ctx, p, d) // ends it, skipped
 		return err
 	}
+	if err != nil {
+		return wrapf(err, "load fan %s", d.FanID)
+	}
 	tmpl := p.settings.Templates[n.Kind]
-	reason := ""
+	var reason string
 	switch {
 	case tmpl == "":
 		reason = p.say("notice.reason.no_template", "Kind", p.say("notice.kind."+n.Kind))
@@ -57,13 +68,22 @@ func (s *Service) deliverNotice(ctx context.Context, p *pass, d Delivery) error 
 	case f.OpenID == "" || !f.Subscribed:
 		reason = p.say("notice.reason.not_following")
 	default:
+		if ok, err := s.claim(ctx, p, &d); err != nil || !ok {
+			return err
+		}
 		data := map[string]string{"first": n.Title, "remark": n.Body}
 		maps.Copy(data, n.Fields)
 		if reason, err = s.sendTemplate(ctx, p, d, f.OpenID, TemplateMessage{ID: tmpl, URL: n.URL, Fields: data}, item); reason == "" {
 			return err
 		}
+		return s.finish(ctx, p, d, Sent, ChannelInbox, reason, &item)
 	}
-	return s.finish(ctx, p, d, Sent, ChannelInbox, reason, &item)
+	item.ID, item.FanID, item.Channel, item.CreatedAt = d.ID, d.FanID, ChannelInbox, s.clock()
+	ok, err := s.store.DeliverToInbox(ctx, p.t.ID, item, reason)
+	if ok {
+		p.report.Inbox++
+	}
+	return wrapf(err, "put notice %s in the inbox", d.ID)
 }
 
 // sendTemplate sends d as a template message and ends the delivery when

@@ -96,6 +96,13 @@ type Store interface {
 
 	// AddToInbox puts an item in the fan's inbox once (by its id).
 	AddToInbox(ctx context.Context, tenantID string, it InboxItem) error
+	// DeliverToInbox ends a queued delivery in the fan's inbox (it, whose
+	// id is the delivery's) with reason, in one step rather than claim,
+	// inbox, finish: the notices that cannot go to WeChat, most of a
+	// shop's. False, and no change, if the delivery is not queued; a
+	// crash part-way leaves it queued, and delivering it again adds no
+	// second inbox item.
+	DeliverToInbox(ctx context.Context, tenantID string, it InboxItem, reason string) (bool, error)
 	// Inbox lists the fan's items newest first, created before before
 	// (zero: the newest).
 	Inbox(ctx context.Context, tenantID, fanID string, before time.Time, limit int) ([]InboxItem, error)

@@ -122,6 +122,22 @@ func (s *mongoStore) AddToInbox(ctx context.Context, tenantID string, it InboxIt
 	return err
 }
 
+func (s *mongoStore) DeliverToInbox(ctx context.Context, tenantID string, it InboxItem, reason string) (bool, error) {
+	// The item first: a crash before the delivery is ended leaves it
+	// queued, and the next dispatch adds no second item (same id).
+	if err := s.AddToInbox(ctx, tenantID, it); err != nil {
+		return false, err
+	}
+	res, err := s.deliveries(tenantID).UpdateOne(ctx, bson.D{{Key: "_id", Value: it.ID}, {Key: "status", Value: Queued}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: Sent}, {Key: "channel", Value: ChannelInbox}, {Key: "reason", Value: reason},
+			{Key: "claimed_at", Value: it.CreatedAt}, {Key: "done_at", Value: it.CreatedAt}}},
+			{Key: "$inc", Value: bson.D{{Key: "attempts", Value: 1}}}})
+	if err != nil {
+		return false, err
+	}
+	return res.ModifiedCount == 1, nil
+}
+
 func (s *mongoStore) Inbox(ctx context.Context, tenantID, fanID string, before time.Time, limit int) ([]InboxItem, error) {
 	return engine.FindAll(ctx, s.e.Mongo(tenantID).C("inbox"),
 		bson.D{{Key: "fan_id", Value: fanID}, {Key: "created_at", Value: bson.D{{Key: "$lt", Value: newest(before)}}}},

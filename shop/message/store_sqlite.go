@@ -431,11 +431,30 @@ func (s *sqliteStore) Deliveries(ctx context.Context, tenantID, campaignID, stat
 		campaignID, status, after, limit)
 }
 
+const insertInbox = `INSERT OR IGNORE INTO inbox (tenant_id, id, fan_id, kind, title, body, url, image, channel, created_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
 func (s *sqliteStore) AddToInbox(ctx context.Context, tenantID string, it InboxItem) error {
-	_, err := s.e.SQLExec(ctx, tenantID, `INSERT OR IGNORE INTO inbox (tenant_id, id, fan_id, kind, title, body, url, image, channel, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, it.ID, it.FanID, it.Kind, it.Title, it.Body, it.URL, it.Image, it.Channel,
+	_, err := s.e.SQLExec(ctx, tenantID, insertInbox, it.ID, it.FanID, it.Kind, it.Title, it.Body, it.URL, it.Image, it.Channel,
 		engine.TimeText(it.CreatedAt))
 	return err
+}
+
+func (s *sqliteStore) DeliverToInbox(ctx context.Context, tenantID string, it InboxItem, reason string) (bool, error) {
+	var ok bool
+	err := s.e.SQLTx(ctx, tenantID, func(tx *engine.SQLTx) error {
+		var err error
+		ok, err = engine.Changed(tx.Exec(ctx, `UPDATE deliveries SET status = ?, channel = ?, reason = ?, claimed_at = ?, done_at = ?,
+			attempts = attempts + 1 WHERE tenant_id = ? AND id = ? AND status = ?`, Sent, ChannelInbox, reason,
+			engine.TimeText(it.CreatedAt), engine.TimeText(it.CreatedAt), it.ID, Queued))
+		if err != nil || !ok {
+			return err
+		}
+		_, err = tx.Exec(ctx, insertInbox, it.ID, it.FanID, it.Kind, it.Title, it.Body, it.URL, it.Image, it.Channel,
+			engine.TimeText(it.CreatedAt))
+		return err
+	})
+	return ok, err
 }
 
 var sqlInbox = table[InboxItem]{name: "inbox", key: "id", columns: `id, fan_id, kind, title, body, url, image, channel, created_at`,
