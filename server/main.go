@@ -1,8 +1,10 @@
 // Command server runs the microshop platform: merchant console and API,
 // storefronts and operations endpoints, on SQLite files (default) or
 // MongoDB. It only wires the domain packages together; `microshop jobs`
-// lists the scheduled jobs and runs one once for operators, and
-// `microshop operator create EMAIL` creates a platform operator.
+// lists the scheduled jobs and runs one once for operators,
+// `microshop operator create EMAIL` creates a platform operator, and
+// `microshop secret reseal` seals every stored secret with the current key
+// after it was rotated.
 package main
 
 import (

@@ -51,7 +51,7 @@ func (a *app) setUpWXComponent(ctx context.Context) error {
 	// start, not at the first WeChat call.
 	if _, err := comp.Config(ctx); errors.Is(err, secret.ErrWrongKey) {
 		a.log.Error("the WeChat third-party platform's secrets do not open with this process's secret key: "+
-			"set MICROSHOP_SECRET_KEY (or the key file) to the key they were sealed with, or enter them again at /ops/wechat", "key_id", a.wechat.box.ID())
+			"set MICROSHOP_SECRET_KEY (or the key file) to the key they were sealed with (or, while rotating it, give that key in MICROSHOP_SECRET_KEY_PREVIOUS), or enter them again at /ops/wechat", "key_id", a.wechat.box.ID())
 	}
 	return nil
 }

@@ -157,11 +157,7 @@ func measure(ctx context.Context, t target, conns int, warmup, dur time.Duration
 	}
 	defer tr.CloseIdleConnections()
 
-	start := time.Now()
-	measureFrom := start.Add(warmup)
-	end := measureFrom.Add(dur)
-	// Requests still running 10 s past the end are abandoned (and counted).
-	rctx, cancel := context.WithDeadline(ctx, end.Add(10*time.Second))
+	measureFrom, end, rctx, cancel := measureWindow(ctx, warmup, dur)
 	defer cancel()
 
 	stats := make([]workerStats, conns)
@@ -251,6 +247,16 @@ func (st *workerStats) count(code int, msg string) {
 	if st.firstErr == "" {
 		st.firstErr = msg
 	}
+}
+
+// measureWindow starts a measurement now: warm-up until measureFrom, then
+// dur measured until end. Its context ends 10 s after end: requests still
+// running then are abandoned (and counted).
+func measureWindow(ctx context.Context, warmup, dur time.Duration) (measureFrom, end time.Time, rctx context.Context, cancel context.CancelFunc) {
+	measureFrom = time.Now().Add(warmup)
+	end = measureFrom.Add(dur)
+	rctx, cancel = context.WithDeadline(ctx, end.Add(10*time.Second))
+	return measureFrom, end, rctx, cancel
 }
 
 // collect merges the workers' statistics into one result: counts, codes,

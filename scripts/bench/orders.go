@@ -358,10 +358,7 @@ func (s *ordersShop) measure(ctx context.Context, srv *proc, tag string, buyers 
 	tr := buyersTransport(buyers, &dials)
 	defer tr.CloseIdleConnections()
 
-	start := time.Now()
-	measureFrom := start.Add(warmup)
-	end := measureFrom.Add(dur)
-	rctx, cancel := context.WithDeadline(ctx, end.Add(10*time.Second))
+	measureFrom, end, rctx, cancel := measureWindow(ctx, warmup, dur)
 	defer cancel()
 
 	placeURL := s.srvURL + "/s/" + s.slug + "/api/orders"
@@ -551,10 +548,7 @@ func openOrdersRaw(ctx context.Context, dir string) (*ordersRaw, error) {
 // measure inserts from workers goroutines for warm-up then dur and records
 // each insert's latency.
 func (b *ordersRaw) measure(ctx context.Context, workers int, warmup, dur time.Duration) (result, error) {
-	start := time.Now()
-	measureFrom := start.Add(warmup)
-	end := measureFrom.Add(dur)
-	rctx, cancel := context.WithDeadline(ctx, end.Add(10*time.Second))
+	measureFrom, end, rctx, cancel := measureWindow(ctx, warmup, dur)
 	defer cancel()
 	stats := make([]workerStats, workers)
 	var wg sync.WaitGroup

@@ -34,10 +34,8 @@ func (s *ordersShop) paced(ctx context.Context, srv *proc, tag string, buyers in
 	tr := buyersTransport(buyers, &dials)
 	defer tr.CloseIdleConnections()
 
-	start := time.Now()
-	measureFrom := start.Add(warmup)
-	end := measureFrom.Add(dur)
-	rctx, cancel := context.WithDeadline(ctx, end.Add(10*time.Second))
+	measureFrom, _, rctx, cancel := measureWindow(ctx, warmup, dur)
+	start := measureFrom.Add(-warmup)
 	defer cancel()
 
 	// due carries each order's due time; it holds every order of the run,

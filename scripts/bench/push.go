@@ -276,10 +276,7 @@ func (s *pushShop) measure(ctx context.Context, srv *proc, conns int, warmup, du
 	}
 	defer tr.CloseIdleConnections()
 	client := roundTripper{tr}
-	start := time.Now()
-	measureFrom := start.Add(warmup)
-	end := measureFrom.Add(dur)
-	rctx, cancel := context.WithDeadline(ctx, end.Add(10*time.Second))
+	measureFrom, end, rctx, cancel := measureWindow(ctx, warmup, dur)
 	defer cancel()
 	stats := make([]workerStats, conns)
 	var wg sync.WaitGroup
