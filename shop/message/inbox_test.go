@@ -57,3 +57,44 @@ func TestNoticeToInboxOnce(t *testing.T) {
 		}
 	})
 }
+
+// countingLeaser runs every function, counting the runs (dispatch passes).
+type countingLeaser struct{ runs atomic.Int32 }
+
+func (l *countingLeaser) Run(ctx context.Context, _ string, _ time.Duration, fn func(context.Context) error) (bool, error) {
+	l.runs.Add(1)
+	return true, fn(ctx)
+}
+
+// Notices queued one after another within the gathering time go out in
+// one dispatch pass, not a pass each (a busy shop's order notices).
+func TestKicksGathered(t *testing.T) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
+		f := newFixture(t, e)
+		leaser := &countingLeaser{}
+		svc := NewService(Options{Store: f.store, Fans: f.fans, Sender: f.sender, Tenants: f.lookup, Leaser: leaser, Log: discard})
+		svc.SetClock(clock.Now)
+		svc.gather = 500 * time.Millisecond
+		ctx := context.Background()
+		var keys []string
+		for i := range 10 {
+			fanID := f.browserFan()
+			n := Notice{Key: "order-paid:gather" + fanID, FanID: fanID, Kind: NoticeOrderPaid, Title: "订单支付成功", Body: "¥1.00"}
+			must(t, svc.Notify(ctx, f.shop.ID, n))
+			keys = append(keys, "n:"+n.Key)
+			if i < 9 {
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+		svc.Wait()
+		for _, id := range keys {
+			d, err := f.store.Delivery(ctx, f.shop.ID, id)
+			if err != nil || d.Status != Sent || d.Channel != ChannelInbox {
+				t.Fatalf("delivery %s: %+v %v", id, d, err)
+			}
+		}
+		if n := leaser.runs.Load(); n < 1 || n > 2 {
+			t.Fatalf("%d dispatch passes for 10 notices queued within the gathering time, want 1 (2 at most)", n)
+		}
+	})
+}

@@ -1,0 +1,55 @@
+package distribution_test
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"microshop/distribution"
+	"microshop/tenants/engine"
+	"microshop/tenants/enginetest"
+)
+
+// A sale is recorded once however often its paid event is delivered, each
+// sale counts once in the fan's paid orders, and of a fan's sales recorded
+// at once exactly one finds no paid order before it (the guide's
+// first-order step hangs on that).
+func TestRecordSaleOnce(t *testing.T) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
+		f := newFixture(t, e)
+		store := f.svc.Store()
+		fanID := engine.NewID()
+		var orders []string
+		for range 5 {
+			orders = append(orders, engine.NewID())
+		}
+		var recorded, noneBefore atomic.Int32
+		var wg sync.WaitGroup
+		for range 6 {
+			for _, id := range orders {
+				wg.Go(func() {
+					first, before, err := store.RecordSale(f.ctx, f.shop.ID, distribution.Sale{OrderID: id, FanID: fanID,
+						Channel: "direct", Base: 1000, Paid: 1000, PaidAt: f.clock.now()})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if first {
+						recorded.Add(1)
+						if before == 0 {
+							noneBefore.Add(1)
+						}
+					}
+				})
+			}
+		}
+		wg.Wait()
+		if recorded.Load() != 5 || noneBefore.Load() != 1 {
+			t.Fatalf("recorded %d sales (want 5), %d with no paid order before (want 1)", recorded.Load(), noneBefore.Load())
+		}
+		b, err := store.Binding(f.ctx, f.shop.ID, fanID)
+		if err != nil || b.PaidOrders != 5 {
+			t.Fatalf("the fan's paid orders: %d, %v (want 5)", b.PaidOrders, err)
+		}
+	})
+}
