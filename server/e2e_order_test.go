@@ -199,3 +199,41 @@ func (b *browser) waitValue(sel, want string) {
 	b.poll(fmt.Sprintf(`(function(){ var e = document.querySelector(%q); return !!e && e.value === %q })()`, sel, want),
 		fmt.Sprintf("field %s never held %q", sel, want))
 }
+
+// TestBrowserPriceChangedAtCheckout: a price that changes while the
+// shopper is on the checkout page is not charged unseen: placing reloads
+// the checkout with the new amount and says why, keeping the address
+// typed, and the order is placed at the amount then shown.
+func TestBrowserPriceChangedAtCheckout(t *testing.T) {
+	_, srv := startApp(t, sqliteEngine(t))
+	b := newBrowser(t)
+	s := signUp(t, srv.URL, "e2e-price")
+	api := s.apiClient(t, srv.URL)
+	p := api.createProduct(map[string]any{"title": "Tieguanyin 铁观音", "category": "Tea", "price": 1250, "stock": 5,
+		"images": []string{"/static/demo/p01.svg"}})
+	shop := srv.URL + "/s/" + s.Slug
+
+	b.navigate(shop+"/checkout?product="+p.ID+"&qty=1", http.StatusOK)
+	b.wantText("[data-payable]", "¥12.50")
+	b.fill("#addr-name", "Li Lei")
+	b.fill("#addr-phone", "13812345678")
+	b.fill("#addr-province", "Zhejiang")
+	b.fill("#addr-city", "Hangzhou")
+	b.fill("#addr-district", "Xihu")
+	b.fill("#addr-detail", "1 Longjing Road")
+	if status := api.json(http.MethodPatch, "/api/v1/products/"+p.ID, map[string]any{"price": 1300}, nil); status != http.StatusOK {
+		t.Fatalf("raise the price: %d", status)
+	}
+	b.submit("[data-place]", http.StatusOK) // refused: the checkout again
+	b.waitText(".notice", "A price changed")
+	if !strings.Contains(b.path(), "changed=1") {
+		b.fail("after a price change the browser is at %s, want the checkout again", b.path())
+	}
+	b.wantText("[data-payable]", "¥13.00")
+	b.waitValue("#addr-detail", "1 Longjing Road")
+	b.submit("[data-place]", http.StatusOK)
+	if !strings.HasPrefix(b.path(), "/s/"+s.Slug+"/pay/") {
+		b.fail("after placing at the new price the browser is at %s, want the pay page", b.path())
+	}
+	b.wantText("[data-amount]", "¥13.00")
+}

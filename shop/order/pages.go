@@ -12,6 +12,7 @@ import (
 	"microshop/tenants"
 	"microshop/tenants/engine"
 	"microshop/tenants/fault"
+	"microshop/tenants/i18n"
 )
 
 // The storefront's order pages: cart, checkout, the sandbox pay page and
@@ -116,6 +117,9 @@ func (h *Handlers) checkoutPage(c echo.Context) error {
 	}
 	co.BuyNow = buyNow
 	p.Checkout = co
+	if c.QueryParam("changed") != "" { // placing found another amount (shop.js)
+		p.Notice = i18n.T(ctx, "checkout.price_changed")
+	}
 	return renderPrivate(c, http.StatusOK, "shop_checkout.html", p)
 }
 

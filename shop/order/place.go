@@ -19,6 +19,11 @@ type PlaceRequest struct {
 	Address Address           `json:"address"`
 	// Points the fan wants to use for a discount (0: none).
 	Points int64 `json:"points,omitempty"`
+	// ExpectedPayable is what the checkout showed the shopper to pay
+	// (fen). When given, an order that would come to anything else (a
+	// group deal ended, a price changed) is not placed: 409 price_changed,
+	// so the shopper sees the new amount before agreeing to it.
+	ExpectedPayable *int64 `json:"expected_payable,omitempty"`
 }
 
 var phonePattern = regexp.MustCompile(`^(\+?86[- ]?)?(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$`)
@@ -143,6 +148,11 @@ func (s *Service) place(ctx context.Context, tenantID, fanID, orderID string, re
 		o.Discount = disc.Amount
 	}
 	o.Payable = o.GoodsTotal + o.ShippingFee - o.Discount
+	if req.ExpectedPayable != nil && *req.ExpectedPayable != o.Payable {
+		return Order{}, false, fault.New(http.StatusConflict, "price_changed",
+			"a price changed: the order comes to ¥%s, not the ¥%s shown; check it again", catalog.FormatYuan(o.Payable),
+			catalog.FormatYuan(*req.ExpectedPayable))
+	}
 	if err := s.known.ensure(ctx, s.fans, tenantID, fanID, now); err != nil {
 		return Order{}, false, err
 	}

@@ -83,6 +83,7 @@
         err.status = r.status;
         err.field = data && data.error ? data.error.field : "";
         err.raw = data && data.error ? data.error.message : "";
+        err.code = data && data.error ? data.error.code : "";
         err.replayed = r.headers.get("Idempotent-Replayed") === "true";
         throw err;
       });
@@ -275,7 +276,13 @@
       var idem = attempt ? key + "-" + attempt : key;
       var order = { items: JSON.parse(checkout.getAttribute("data-items")), address: address };
       var use = checkout.querySelector("[data-use-points]");
-      if (use && use.checked) order.points = parseInt(use.getAttribute("data-use-points"), 10);
+      var payable = parseInt(checkout.getAttribute("data-payable"), 10);
+      if (use && use.checked) {
+        order.points = parseInt(use.getAttribute("data-use-points"), 10);
+        payable -= parseInt(use.getAttribute("data-points-amount"), 10);
+      }
+      // What the page shows: the server places the order only at that amount.
+      if (!isNaN(payable)) order.expected_payable = payable;
       call("POST", "/orders", order,
         { "Idempotency-Key": idem }).then(function (order) {
         try { window.localStorage.setItem(ADDRESS, JSON.stringify(address)); } catch (ignored) { /* private mode */ }
@@ -285,6 +292,15 @@
         place.disabled = false;
         place.textContent = label;
         var text = err.message;
+        if (err.code === "price_changed") {
+          // Show the new amounts, and say why (pages.go); the address
+          // typed is filled in again from local storage.
+          try { window.localStorage.setItem(ADDRESS, JSON.stringify(address)); } catch (ignored) { /* private mode */ }
+          var u = new URL(location.href);
+          u.searchParams.set("changed", "1");
+          location.replace(u.toString());
+          return;
+        }
         if (err.status === 409 && err.replayed && /different request/.test(err.raw)) {
           // An earlier try whose answer was lost, with other details.
           attempt++;
