@@ -57,12 +57,7 @@ func TestBrowserBuyPayShip(t *testing.T) {
 	b.submit("a[data-checkout-link]", http.StatusOK)
 	b.wantPath("/s/" + s.Slug + "/checkout")
 	b.wantText("[data-payable]", "¥23.00")
-	b.fill("#addr-name", "Li Lei")
-	b.fill("#addr-phone", "12345")
-	b.fill("#addr-province", "Zhejiang")
-	b.fill("#addr-city", "Hangzhou")
-	b.fill("#addr-district", "Xihu")
-	b.fill("#addr-detail", "1 Longjing Road")
+	b.fillAddress("12345")
 	b.click("[data-place]")
 	b.waitText("form[data-checkout] [data-msg]", "Phone")
 	if msg := b.text("form[data-checkout] [data-msg]"); !strings.Contains(msg, "is not a phone number") || strings.Contains(msg, "address.phone") {
@@ -215,12 +210,7 @@ func TestBrowserPriceChangedAtCheckout(t *testing.T) {
 
 	b.navigate(shop+"/checkout?product="+p.ID+"&qty=1", http.StatusOK)
 	b.wantText("[data-payable]", "¥12.50")
-	b.fill("#addr-name", "Li Lei")
-	b.fill("#addr-phone", "13812345678")
-	b.fill("#addr-province", "Zhejiang")
-	b.fill("#addr-city", "Hangzhou")
-	b.fill("#addr-district", "Xihu")
-	b.fill("#addr-detail", "1 Longjing Road")
+	b.fillAddress("13812345678")
 	if status := api.json(http.MethodPatch, "/api/v1/products/"+p.ID, map[string]any{"price": 1300}, nil); status != http.StatusOK {
 		t.Fatalf("raise the price: %d", status)
 	}
@@ -236,4 +226,15 @@ func TestBrowserPriceChangedAtCheckout(t *testing.T) {
 		b.fail("after placing at the new price the browser is at %s, want the pay page", b.path())
 	}
 	b.wantText("[data-amount]", "¥13.00")
+}
+
+// fillAddress fills the checkout's address form: Li Lei at 1 Longjing
+// Road, Hangzhou, with phone.
+func (b *browser) fillAddress(phone string) {
+	b.fill("#addr-name", "Li Lei")
+	b.fill("#addr-phone", phone)
+	b.fill("#addr-province", "Zhejiang")
+	b.fill("#addr-city", "Hangzhou")
+	b.fill("#addr-district", "Xihu")
+	b.fill("#addr-detail", "1 Longjing Road")
 }

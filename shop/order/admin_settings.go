@@ -31,6 +31,9 @@ type SettingsForm struct {
 	// TestMode is the test mode checkbox (Settings.TestMode); Live says the
 	// server takes real payments, where the sandbox needs test mode.
 	TestMode, Live bool
+	// Rev is the revision the form was drawn from: a save from an older
+	// one is refused (Settings.Rev).
+	Rev string
 }
 
 func (h *Handlers) settingsForm(st Settings) SettingsForm {
@@ -39,7 +42,7 @@ func (h *Handlers) settingsForm(st Settings) SettingsForm {
 		UnpaidTimeoutMinutes: strconv.Itoa(st.UnpaidTimeoutMinutes), AutoCompleteDays: strconv.Itoa(st.AutoCompleteDays),
 		AppID: w.AppID, MchID: w.MchID, CertSerial: w.CertSerial, PublicKeyID: w.PublicKeyID, PublicKey: w.PublicKey,
 		KeyMasked: masked.APIv3Key, PrivateKeyMasked: masked.PrivateKey, Generated: w.Sandbox,
-		TestMode: st.TestMode, Live: h.svc.live}
+		TestMode: st.TestMode, Live: h.svc.live, Rev: strconv.FormatInt(st.Rev, 10)}
 	if st.FreeShippingOver > 0 {
 		f.FreeShippingOver = catalog.FormatYuan(st.FreeShippingOver)
 	}
@@ -71,6 +74,12 @@ func (h *Handlers) adminSaveSettings(c echo.Context) error {
 	f.CertSerial, f.PublicKeyID = strings.TrimSpace(c.FormValue("wechat_cert_serial")), strings.TrimSpace(c.FormValue("wechat_public_key_id"))
 	f.PublicKey = strings.TrimSpace(c.FormValue("wechat_public_key"))
 	f.TestMode = c.FormValue("test_mode") != ""
+	if rev := c.FormValue("rev"); rev != "" { // a form drawn before another save is refused
+		f.Rev = rev
+		if st.Rev, err = strconv.ParseInt(rev, 10, 64); err != nil {
+			return fault.Invalid("rev", "must be a whole number")
+		}
+	}
 	err = f.apply(&st, strings.TrimSpace(c.FormValue("wechat_api_v3_key")), strings.TrimSpace(c.FormValue("wechat_private_key")),
 		c.FormValue("wechat_key_clear") != "")
 	if err == nil {

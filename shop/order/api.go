@@ -252,6 +252,10 @@ func (h *Handlers) apiSaveSettings(c echo.Context) error {
 	if err := h.svc.SaveSettings(ctx, tenantID, st); err != nil {
 		return err
 	}
+	// As stored: the new revision, the account's derived fields.
+	if st, err = h.svc.Settings(ctx, tenantID); err != nil {
+		return err
+	}
 	return c.JSON(http.StatusOK, st.Masked())
 }
 

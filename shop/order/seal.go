@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"microshop/tenants/engine"
 	"microshop/tenants/secret"
@@ -53,24 +54,30 @@ func (s sealedStore) SaveSettings(ctx context.Context, tenantID string, st Setti
 // with both sealed with the current key; with dryRun it only tells what it
 // would do. It reads and writes the plain store (what the database
 // holds). A key no key of box opens is secret.ErrWrongKey and the settings
-// are left as they are (never saved with the keys emptied). The order
-// settings have no revision: like a merchant's save, the write replaces
-// the document read a moment before.
+// are left as they are (never saved with the keys emptied). The write is
+// conditional on the revision read (Settings.Rev): a merchant's save in
+// between is never undone; the settings are read again, a few times.
 func Reseal(ctx context.Context, e *engine.Engine, box *secret.Box, tenantID string, dryRun bool) (secret.Outcome, error) {
 	if box == nil {
 		return secret.NoSecret, errors.New("reseal the wechat pay keys: no key")
 	}
 	store := NewStore(e)
-	st, err := store.Settings(ctx, tenantID)
-	if err != nil {
-		return secret.NoSecret, fmt.Errorf("reseal the wechat pay keys of shop %s: %w", tenantID, err)
+	for try := 1; ; try++ {
+		st, err := store.Settings(ctx, tenantID)
+		if err != nil {
+			return secret.NoSecret, fmt.Errorf("reseal the wechat pay keys of shop %s: %w", tenantID, err)
+		}
+		out, err := box.Reseal(&st.WeChatPay.APIv3Key, &st.WeChatPay.PrivateKey)
+		if err == nil && out == secret.Resealed && !dryRun {
+			err = store.SaveSettings(ctx, tenantID, st)
+			if errors.Is(err, errSettingsChanged) && try < 10 {
+				time.Sleep(time.Duration(try) * 5 * time.Millisecond)
+				continue
+			}
+		}
+		if err != nil {
+			return out, fmt.Errorf("reseal the wechat pay keys of shop %s: %w", tenantID, err)
+		}
+		return out, nil
 	}
-	out, err := box.Reseal(&st.WeChatPay.APIv3Key, &st.WeChatPay.PrivateKey)
-	if err == nil && out == secret.Resealed && !dryRun {
-		err = store.SaveSettings(ctx, tenantID, st)
-	}
-	if err != nil {
-		return out, fmt.Errorf("reseal the wechat pay keys of shop %s: %w", tenantID, err)
-	}
-	return out, nil
 }

@@ -34,6 +34,7 @@ func TestWeChatPayKeysSealed(t *testing.T) {
 		if got, err := sealed.Settings(ctx, shop); err != nil || got.WeChatPay.APIv3Key != st.WeChatPay.APIv3Key {
 			t.Fatalf("a plain row through the sealed store: %v %q", err, got.WeChatPay.APIv3Key)
 		}
+		st.Rev++ // saved once
 		if err := sealed.SaveSettings(ctx, shop, st); err != nil {
 			t.Fatal(err)
 		}

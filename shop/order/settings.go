@@ -33,6 +33,10 @@ type Settings struct {
 	// it has no WeChat Pay of its own, on a live server as in the sandbox.
 	// Orders paid in the sandbox while it is on are marked test (Order.Test).
 	TestMode bool `json:"test_mode"`
+	// Rev counts the saves: a save of settings read at another revision
+	// (another tab, another person, the key reseal) is refused, never
+	// silently undone (Store.SaveSettings).
+	Rev int64 `json:"rev"`
 }
 
 // WeChatPaySettings are a merchant's WeChat Pay API v3 credentials, as the
@@ -268,6 +272,9 @@ func (s *Service) SaveSettings(ctx context.Context, tenantID string, st Settings
 		return err
 	}
 	defer s.settings.forget(tenantID)
+	if st.Rev != old.Rev {
+		return errSettingsChanged
+	}
 	return s.store.SaveSettings(ctx, tenantID, st)
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"microshop/tenants/engine"
+	"microshop/tenants/fault"
 )
 
 // Store keeps orders, payments, idempotency keys, carts and the shop's
@@ -117,6 +118,9 @@ type Store interface {
 	ClearCart(ctx context.Context, tenantID, fanID string) error
 
 	Settings(ctx context.Context, tenantID string) (Settings, error)
+	// SaveSettings saves s, as revision s.Rev+1, if the stored settings
+	// are still at s.Rev (the revision they were read at); otherwise it
+	// changes nothing and is a conflict (409).
 	SaveSettings(ctx context.Context, tenantID string, s Settings) error
 
 	paidReader // shipping.go: the shop's credit reads the orders paid in a window
@@ -229,8 +233,19 @@ func (s engineStore) Settings(ctx context.Context, tenantID string) (Settings, e
 }
 
 func (s engineStore) SaveSettings(ctx context.Context, tenantID string, st Settings) error {
-	return s.e.SaveDoc(ctx, tenantID, settingsDoc, st)
+	read := st.Rev
+	st.Rev++
+	ok, err := s.e.SaveDocAt(ctx, tenantID, settingsDoc, st, read)
+	if err == nil && !ok {
+		err = errSettingsChanged
+	}
+	return err
 }
+
+// errSettingsChanged: settings saved from a read that another save
+// overtook.
+var errSettingsChanged = fault.Conflict("the order settings were changed meanwhile (in another tab, or by someone else): reload them and save again").
+	WithCode("settings_changed")
 
 // set is one field a Change writes, and its value (times as time.Time).
 type set struct {

@@ -554,7 +554,7 @@ func TestWeChatPaySandbox(t *testing.T) {
 
 		// A live server ignores generated credentials.
 		r.svc.SetLive(true)
-		st.TestMode = false
+		st.TestMode, st.Rev = false, st.Rev+1 // saved once more
 		if err := r.svc.SaveSettings(ctx, r.tenant, st); err != nil {
 			t.Fatal(err)
 		}

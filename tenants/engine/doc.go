@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
@@ -68,6 +69,49 @@ func (e *Engine) LoadDoc(ctx context.Context, tenantID string, d Doc, v any) (fo
 		return false, fmt.Errorf("load %s: %w", d.Table, err)
 	}
 	return true, nil
+}
+
+// SaveDocAt replaces the document with v if the revision stored in it (its
+// "rev" field; 0 when it has none or the shop never saved it) is still
+// rev, and says whether it did: false, and no change, when another save
+// came first. v carries its own next revision (the caller sets it).
+func (e *Engine) SaveDocAt(ctx context.Context, tenantID string, d Doc, v any, rev int64) (bool, error) {
+	var ok bool
+	var err error
+	if e.kind == Mongo {
+		at := bson.D{{Key: "doc.rev", Value: rev}}
+		if rev == 0 {
+			at = bson.D{{Key: "doc.rev", Value: bson.D{{Key: "$in", Value: bson.A{0, nil}}}}}
+		}
+		var res *mongo.UpdateResult
+		res, err = e.Mongo(tenantID).C(d.Table).UpdateOne(ctx, append(bson.D{{Key: "_id", Value: d.mongoID()}}, at...),
+			bson.D{{Key: "$set", Value: bson.D{{Key: "doc", Value: v}}}}, options.UpdateOne().SetUpsert(rev == 0))
+		switch {
+		case IsUniqueViolation(err): // saved meanwhile: the upsert found no document at revision 0
+			return false, nil
+		case err == nil:
+			ok = res.MatchedCount+res.UpsertedCount > 0
+		}
+	} else {
+		var db *SQLScope
+		if db, err = e.SQL(tenantID); err != nil {
+			return false, err
+		}
+		key, args := `tenant_id`, []any{JSONText(v), rev}
+		if d.Name != "" {
+			key, args = `tenant_id, name`, []any{d.Name, JSONText(v), rev}
+		}
+		values := `?, ?`
+		if d.Name != "" {
+			values = `?, ?, ?`
+		}
+		ok, err = Changed(db.Exec(ctx, `INSERT INTO `+d.Table+` (`+key+`, doc) VALUES (`+values+`)
+			ON CONFLICT (`+key+`) DO UPDATE SET doc = excluded.doc WHERE COALESCE(json_extract(`+d.Table+`.doc, '$.rev'), 0) = ?`, args...))
+	}
+	if err != nil {
+		return false, fmt.Errorf("save %s: %w", d.Table, err)
+	}
+	return ok, nil
 }
 
 // SaveDoc replaces the document with v.
