@@ -30,7 +30,9 @@ func (h *Handlers) apiSaveSettings(c echo.Context) error {
 	if err := fault.DecodeJSON(c, &st); err != nil {
 		return err
 	}
-	err = h.svc.SaveSettings(ctx, tenantOf(c).ID, st)
+	if err = h.svc.SaveSettings(ctx, tenantOf(c).ID, st); err == nil {
+		st, err = h.svc.Settings(ctx, tenantOf(c).ID) // as stored: the new revision
+	}
 	return reply(c, http.StatusOK, SettingsJSON{Settings: st, Warning: st.Warning()}, err)
 }
 

@@ -1,6 +1,8 @@
 package distribution_test
 
 import (
+	"errors"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -8,6 +10,7 @@ import (
 	"microshop/distribution"
 	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
+	"microshop/tenants/fault"
 )
 
 // A sale is recorded once however often its paid event is delivered, each
@@ -50,6 +53,42 @@ func TestRecordSaleOnce(t *testing.T) {
 		b, err := store.Binding(f.ctx, f.shop.ID, fanID)
 		if err != nil || b.PaidOrders != 5 {
 			t.Fatalf("the fan's paid orders: %d, %v (want 5)", b.PaidOrders, err)
+		}
+	})
+}
+
+// Saves of the settings read at one revision: exactly one lands, the
+// others are refused (409) rather than undoing it.
+func TestSettingsRevision(t *testing.T) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
+		f := newFixture(t, e)
+		read, err := f.svc.Settings(f.ctx, f.shop.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var saved, refused atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 12 {
+			wg.Go(func() {
+				st := read
+				st.AfterSaleDays = 7 + i
+				var fe *fault.Error
+				switch err := f.svc.SaveSettings(f.ctx, f.shop.ID, st); {
+				case err == nil:
+					saved.Add(1)
+				case errors.As(err, &fe) && fe.Status == http.StatusConflict:
+					refused.Add(1)
+				default:
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if saved.Load() != 1 || refused.Load() != 11 {
+			t.Fatalf("%d saves landed and %d were refused, want 1 and 11", saved.Load(), refused.Load())
+		}
+		if now, err := f.svc.Settings(f.ctx, f.shop.ID); err != nil || now.Rev != read.Rev+1 {
+			t.Fatalf("settings after the race: rev %d %v (read at %d)", now.Rev, err, read.Rev)
 		}
 	})
 }

@@ -76,6 +76,9 @@ func (f *fixture) settings(edit func(*distribution.Settings)) {
 	f.t.Helper()
 	st := distribution.DefaultSettings()
 	st.Enabled = true
+	if cur, err := f.svc.Settings(f.ctx, f.shop.ID); err == nil {
+		st.Rev = cur.Rev // replacing whatever was saved before
+	}
 	if edit != nil {
 		edit(&st)
 	}
@@ -321,7 +324,10 @@ func TestFraud(t *testing.T) {
 				t.Errorf("%s: %v, want a 400 mentioning %q", tc.name, err, tc.msg)
 			}
 		}
-		three := distribution.DefaultSettings()
+		three, err := f.svc.Settings(f.ctx, f.shop.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
 		three.ThirdLevel, three.Levels = true, []int64{1000, 500, 200}
 		if err := f.svc.SaveSettings(f.ctx, f.shop.ID, three); err != nil || three.Warning() == "" {
 			t.Errorf("three levels with the switch: %v, warning %q", err, three.Warning())

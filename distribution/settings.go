@@ -52,6 +52,10 @@ type Settings struct {
 	// Products override the rates for some products: rates per level, or
 	// a fixed amount per unit per level (times the quantity).
 	Products []ProductRule `json:"products"`
+	// Rev counts the saves: a save of settings read at another revision
+	// (another tab, another person, an API client) is refused, never
+	// silently undone (Store.SaveSettings).
+	Rev int64 `json:"rev"`
 }
 
 // ProductRule is one product's own commission.

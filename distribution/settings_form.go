@@ -16,6 +16,8 @@ type SettingsForm struct {
 	Levels, Recruit, Binding                        string
 	BindingDays, ProtectionDays, AfterSaleDays, Cap string
 	MinWithdrawal, WithdrawalFee                    string
+	// Rev is the revision the form was drawn from (Settings.Rev).
+	Rev string
 }
 
 // settingsForm reads the console's settings form.
@@ -24,7 +26,7 @@ func settingsForm(c echo.Context) SettingsForm {
 		SelfPurchase: c.FormValue("self_purchase") == "on", Levels: c.FormValue("levels"), Recruit: c.FormValue("recruit"),
 		Binding: c.FormValue("binding"), BindingDays: c.FormValue("binding_days"), ProtectionDays: c.FormValue("protection_days"),
 		AfterSaleDays: c.FormValue("after_sale_days"), Cap: c.FormValue("cap"), MinWithdrawal: c.FormValue("min_withdrawal"),
-		WithdrawalFee: c.FormValue("withdrawal_fee")}
+		WithdrawalFee: c.FormValue("withdrawal_fee"), Rev: c.FormValue("rev")}
 }
 
 func formOf(st Settings) SettingsForm {
@@ -35,11 +37,18 @@ func formOf(st Settings) SettingsForm {
 	return SettingsForm{Enabled: st.Enabled, ThirdLevel: st.ThirdLevel, SelfPurchase: st.SelfPurchase, Levels: strings.Join(lv, ", "),
 		Recruit: st.Recruit, Binding: st.Binding, BindingDays: strconv.Itoa(st.BindingDays), ProtectionDays: strconv.Itoa(st.ProtectionDays),
 		AfterSaleDays: strconv.Itoa(st.AfterSaleDays), Cap: percent(st.CapBps), MinWithdrawal: Yuan(st.MinWithdrawal),
-		WithdrawalFee: percent(st.WithdrawalFeeBps)}
+		WithdrawalFee: percent(st.WithdrawalFeeBps), Rev: strconv.FormatInt(st.Rev, 10)}
 }
 
 // apply applies the form to st.
 func (f SettingsForm) apply(st *Settings) error {
+	if f.Rev != "" { // a form drawn before another save is refused
+		rev, err := strconv.ParseInt(f.Rev, 10, 64)
+		if err != nil {
+			return fault.Invalid("rev", "must be a whole number")
+		}
+		st.Rev = rev
+	}
 	st.Enabled, st.ThirdLevel, st.SelfPurchase = f.Enabled, f.ThirdLevel, f.SelfPurchase
 	st.Recruit, st.Binding = f.Recruit, f.Binding
 	st.Levels = nil

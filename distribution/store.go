@@ -8,12 +8,16 @@ import (
 	"microshop/distribution/ledger"
 	"microshop/distribution/tree"
 	"microshop/tenants/engine"
+	"microshop/tenants/fault"
 )
 
 // Store keeps the shop's distribution settings, customer bindings and
 // their audit log, sales and markers.
 type Store interface {
 	Settings(ctx context.Context, tenantID string) (Settings, error)
+	// SaveSettings saves s, as revision s.Rev+1, if the stored settings
+	// are still at s.Rev (the revision they were read at); otherwise it
+	// changes nothing and is a conflict (409).
 	SaveSettings(ctx context.Context, tenantID string, s Settings) error
 
 	// Binding returns the fan's binding, or fault.ErrNotFound.
@@ -93,6 +97,23 @@ func merge(name string, parts ...engine.Schema) engine.Schema {
 
 // settingsDoc is where a shop's settings are kept.
 var settingsDoc = engine.Doc{Table: "distribution_settings"}
+
+// saveSettings saves st as revision st.Rev+1 if the stored settings are
+// still at st.Rev (errSettingsChanged otherwise), the same way on both
+// engines.
+func saveSettings(ctx context.Context, e *engine.Engine, tenantID string, st Settings) error {
+	read := st.Rev
+	st.Rev++
+	ok, err := e.SaveDocAt(ctx, tenantID, settingsDoc, st, read)
+	if err == nil && !ok {
+		err = errSettingsChanged
+	}
+	return err
+}
+
+// errSettingsChanged: settings saved from a read another save overtook.
+var errSettingsChanged = fault.Conflict("the distribution settings were changed meanwhile (in another tab, or by someone else): reload them and save again").
+	WithCode("settings_changed")
 
 // loadSettings reads the shop's settings document, the same way on both
 // engines: the defaults until the shop saves its own.

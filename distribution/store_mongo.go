@@ -62,7 +62,7 @@ func (s *mongoStore) Settings(ctx context.Context, tenantID string) (Settings, e
 }
 
 func (s *mongoStore) SaveSettings(ctx context.Context, tenantID string, st Settings) error {
-	return s.e.SaveDoc(ctx, tenantID, settingsDoc, st)
+	return saveSettings(ctx, s.e, tenantID, st)
 }
 
 func (s *mongoStore) Binding(ctx context.Context, tenantID, fanID string) (Binding, error) {

@@ -18,7 +18,7 @@ func (s *sqliteStore) Settings(ctx context.Context, tenantID string) (Settings, 
 }
 
 func (s *sqliteStore) SaveSettings(ctx context.Context, tenantID string, st Settings) error {
-	return s.e.SaveDoc(ctx, tenantID, settingsDoc, st)
+	return saveSettings(ctx, s.e, tenantID, st)
 }
 
 const bindingColumns = `fan_id, guide_id, guide_store, guide_channel, guide_at, guide_until, guide_protect,
