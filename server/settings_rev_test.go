@@ -4,52 +4,89 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+
+	"github.com/PuerkitoBio/goquery"
 )
 
-// TestOrderSettingsRevision: a console form or an API client that read the
-// order settings before another save cannot undo it: 409, with the reason
-// in the merchant's words; one that read them since saves.
-func TestOrderSettingsRevision(t *testing.T) {
+// TestSettingsRevision: a console form or an API client that read a shop's
+// settings before another save cannot undo it: 409, with the reason in
+// the merchant's words; one that read them since saves; an API save
+// without a revision applies to the settings as they are. For each
+// settings page people edit.
+func TestSettingsRevision(t *testing.T) {
 	_, srv := startApp(t, sqliteEngine(t))
 	s := signUp(t, srv.URL, "rev-shop")
 	api := s.apiClient(t, srv.URL)
 	console := s.consoleClient(t, srv.URL)
-	form := func(rev string) url.Values {
-		return url.Values{"rev": {rev}, "shipping_fee": {"6"}, "unpaid_timeout_minutes": {"30"}, "auto_complete_days": {"10"}}
-	}
+	for _, tc := range []struct {
+		name, page, form, api string
+		change                map[string]any // an API save's change
+	}{
+		{"order settings", "/admin/order-settings", "/admin/order-settings", "/api/v1/order-settings", map[string]any{"shipping_fee": 700}},
+		{"distribution settings", "/admin/distribution", "/admin/distribution/settings", "/api/v1/distribution/settings", map[string]any{"after_sale_days": 9}},
+		{"points rules", "/admin/points", "/admin/points/rules", "/api/v1/points/rules", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// Two tabs drew the form at one revision; the first saves.
+			doc := console.page(tc.page, http.StatusOK)
+			v := formValues(doc.Find(`form[action="` + tc.form + `"]`))
+			if v.Get("rev") == "" {
+				t.Fatalf("the form of %s carries no revision", tc.page)
+			}
+			console.submit(tc.form, v, http.StatusSeeOther)
+			doc = console.submit(tc.form, v, http.StatusConflict)
+			wantIn(t, "stale form", text(doc.Find(".error")), "changed meanwhile")
 
-	// Two tabs drew the form at one revision; the first saves.
-	rev := console.page("/admin/order-settings", http.StatusOK).Find(`input[name="rev"]`).AttrOr("value", "")
-	if rev == "" {
-		t.Fatal("the settings form carries no revision")
+			// An API client with the revision it read, before and after a save.
+			var cur map[string]any
+			if code := api.json(http.MethodGet, tc.api, nil, &cur); code != http.StatusOK {
+				t.Fatalf("read: %d", code)
+			}
+			rev := cur["rev"]
+			body := cur
+			if tc.change != nil {
+				body = map[string]any{"rev": rev}
+				for k, x := range tc.change {
+					body[k] = x
+				}
+			}
+			var saved map[string]any
+			if code := api.json(http.MethodPut, tc.api, body, &saved); code != http.StatusOK || saved["rev"] != rev.(float64)+1 {
+				t.Fatalf("save at the revision read: %d, rev %v (read %v)", code, saved["rev"], rev)
+			}
+			if code := api.json(http.MethodPut, tc.api, body, nil); code != http.StatusConflict {
+				t.Fatalf("save at a stale revision: %d, want 409", code)
+			}
+			delete(body, "rev")
+			if code := api.json(http.MethodPut, tc.api, body, &saved); code != http.StatusOK || saved["rev"] != rev.(float64)+2 {
+				t.Fatalf("save without a revision: %d, rev %v", code, saved["rev"])
+			}
+		})
 	}
-	console.submit("/admin/order-settings", form(rev), http.StatusSeeOther)
-	doc := console.submit("/admin/order-settings", form(rev), http.StatusConflict)
-	wantIn(t, "stale form", text(doc.Find(".error")), "changed meanwhile")
+}
 
-	// An API client with the revision it read, before and after a save.
-	var st struct {
-		Rev int64 `json:"rev"`
-	}
-	if code := api.json(http.MethodGet, "/api/v1/order-settings", nil, &st); code != http.StatusOK {
-		t.Fatalf("read the settings: %d", code)
-	}
-	stale := st.Rev
-	if code := api.json(http.MethodPut, "/api/v1/order-settings", map[string]any{"rev": stale, "shipping_fee": 700}, &st); code != http.StatusOK || st.Rev != stale+1 {
-		t.Fatalf("save at the revision read: %d, rev %d", code, st.Rev)
-	}
-	if code := api.json(http.MethodPut, "/api/v1/order-settings", map[string]any{"rev": stale, "shipping_fee": 900}, nil); code != http.StatusConflict {
-		t.Fatalf("save at a stale revision: %d, want 409", code)
-	}
-	// Without a revision a save applies to the settings as they are.
-	if code := api.json(http.MethodPut, "/api/v1/order-settings", map[string]any{"shipping_fee": 900}, &st); code != http.StatusOK || st.Rev != stale+2 {
-		t.Fatalf("save without a revision: %d, rev %d", code, st.Rev)
-	}
-	var fee struct {
-		ShippingFee int64 `json:"shipping_fee"`
-	}
-	api.json(http.MethodGet, "/api/v1/order-settings", nil, &fee)
-	if fee.ShippingFee != 900 {
-		t.Errorf("shipping fee %d, want 900", fee.ShippingFee)
-	}
+// formValues is what a browser would submit from form as drawn: its
+// inputs, the checked boxes, the selected options, the text areas.
+func formValues(form *goquery.Selection) url.Values {
+	v := url.Values{}
+	form.Find("input[name], select[name], textarea[name]").Each(func(_ int, el *goquery.Selection) {
+		name := el.AttrOr("name", "")
+		switch {
+		case goquery.NodeName(el) == "select":
+			opt := el.Find("option[selected]").First()
+			if opt.Length() == 0 {
+				opt = el.Find("option").First()
+			}
+			v.Add(name, opt.AttrOr("value", opt.Text()))
+		case goquery.NodeName(el) == "textarea":
+			v.Add(name, el.Text())
+		case el.AttrOr("type", "") == "checkbox" || el.AttrOr("type", "") == "radio":
+			if _, on := el.Attr("checked"); on {
+				v.Add(name, el.AttrOr("value", "on"))
+			}
+		case name != "_csrf":
+			v.Add(name, el.AttrOr("value", ""))
+		}
+	})
+	return v
 }

@@ -49,6 +49,8 @@ type RulesForm struct {
 	OrderPointsPerYuan, RedeemPointsPerYuan             string
 	RedeemMaxPercent, Expiry, ExpiryMonths, RemindDays  string
 	ReminderHour, Keywords, MenuKey                     string
+	// Rev is the revision the form was drawn from (Rules.Rev).
+	Rev string
 }
 
 // AdjustForm is the adjustment form as typed.
@@ -100,7 +102,7 @@ func formOf(r Rules) RulesForm {
 		OrderPointsPerYuan: strconv.FormatInt(r.OrderPointsPerYuan, 10), RedeemPointsPerYuan: strconv.FormatInt(r.RedeemPointsPerYuan, 10),
 		RedeemMaxPercent: strconv.FormatInt(r.RedeemMaxPercent, 10), Expiry: r.Expiry, ExpiryMonths: strconv.Itoa(r.ExpiryMonths),
 		RemindDays: strconv.Itoa(r.RemindDays), ReminderHour: strconv.Itoa(r.ReminderHour), Keywords: strings.Join(r.Keywords, ", "),
-		MenuKey: r.MenuKey}
+		MenuKey: r.MenuKey, Rev: strconv.FormatInt(r.Rev, 10)}
 }
 
 // parseRewards reads "3:5, 7:20" (day:points pairs).
@@ -125,6 +127,13 @@ func parseRewards(field, s string) ([]Reward, error) {
 // parse turns the form into rules; every number is required.
 func (f RulesForm) parse() (Rules, error) {
 	r := Rules{Enabled: f.Enabled, Cycle: f.Cycle, Expiry: f.Expiry, MenuKey: f.MenuKey}
+	if f.Rev != "" { // a form drawn before another save is refused
+		rev, err := strconv.ParseInt(f.Rev, 10, 64)
+		if err != nil {
+			return Rules{}, fault.Invalid("rev", "must be a whole number")
+		}
+		r.Rev = rev
+	}
 	ints := []struct {
 		field, v string
 		dst      *int64
@@ -203,16 +212,16 @@ func (h *Handlers) adminSaveRules(c echo.Context) error {
 		OrderPointsPerYuan: c.FormValue("order_points_per_yuan"), RedeemPointsPerYuan: c.FormValue("redeem_points_per_yuan"),
 		RedeemMaxPercent: c.FormValue("redeem_max_percent"), Expiry: c.FormValue("expiry"), ExpiryMonths: c.FormValue("expiry_months"),
 		RemindDays: c.FormValue("remind_days"), ReminderHour: c.FormValue("reminder_hour"), Keywords: c.FormValue("keywords"),
-		MenuKey: c.FormValue("menu_key")}
+		MenuKey: c.FormValue("menu_key"), Rev: c.FormValue("rev")}
 	r, err := form.parse()
+	if err == nil {
+		_, err = h.svc.SaveRules(c.Request().Context(), tenants.FromContext(c).ID, r)
+	}
 	var fe *fault.Error
 	if errors.As(err, &fe) && fe.Status < 500 {
 		return h.renderHome(c, fe.Status, AdminPage{Form: form, Error: fault.Message(c.Request().Context(), fe)})
 	}
 	if err != nil {
-		return err
-	}
-	if _, err := h.svc.SaveRules(c.Request().Context(), tenants.FromContext(c).ID, r); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/admin/points?done=rules")

@@ -39,11 +39,28 @@ func (h *Handlers) apiRules(c echo.Context) error {
 }
 
 func (h *Handlers) apiSaveRules(c echo.Context) error {
-	var r Rules
-	if err := fault.DecodeJSON(c, &r); err != nil {
+	ctx, tenantID := c.Request().Context(), tenants.FromContext(c).ID
+	// The rules are sent whole; rev, when sent, is the revision they were
+	// read at (a save overtaken since is refused), otherwise the save
+	// applies to the rules as they are.
+	var in struct {
+		Rules
+		Rev *int64 `json:"rev"`
+	}
+	if err := fault.DecodeJSON(c, &in); err != nil {
 		return err
 	}
-	saved, err := h.svc.SaveRules(c.Request().Context(), tenants.FromContext(c).ID, r)
+	r := in.Rules
+	if in.Rev != nil {
+		r.Rev = *in.Rev
+	} else {
+		cur, err := h.svc.Rules(ctx, tenantID)
+		if err != nil {
+			return err
+		}
+		r.Rev = cur.Rev
+	}
+	saved, err := h.svc.SaveRules(ctx, tenantID, r)
 	if err != nil {
 		return err
 	}

@@ -63,6 +63,10 @@ type Rules struct {
 	// EventKey of the menu button that does the same.
 	Keywords []string `json:"keywords"`
 	MenuKey  string   `json:"menu_key"`
+	// Rev counts the saves: a save of rules read at another revision
+	// (another tab, another person, an API client) is refused, never
+	// silently undone (Store.SaveRules).
+	Rev int64 `json:"rev"`
 }
 
 // DefaultRules are what a shop starts with.

@@ -94,7 +94,11 @@ func (s *Service) SaveRules(ctx context.Context, tenantID string, r Rules) (Rule
 	if err := r.Validate(); err != nil {
 		return Rules{}, err
 	}
-	return r, s.store.SaveRules(ctx, tenantID, r)
+	if err := s.store.SaveRules(ctx, tenantID, r); err != nil {
+		return Rules{}, err
+	}
+	r.Rev++ // as stored
+	return r, nil
 }
 
 // apply applies b and tells the audience what changed.

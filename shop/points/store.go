@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"microshop/tenants/engine"
+	"microshop/tenants/fault"
 )
 
 // Store keeps the shop's rules, the fans' accounts and ledgers, their
@@ -13,6 +14,9 @@ import (
 // tenant first.
 type Store interface {
 	Rules(ctx context.Context, tenantID string) (Rules, error)
+	// SaveRules saves r, as revision r.Rev+1, if the stored rules are
+	// still at r.Rev (the revision they were read at); otherwise it
+	// changes nothing and is a conflict (409).
 	SaveRules(ctx context.Context, tenantID string, r Rules) error
 
 	// Apply applies batch b to the fan's account atomically with its
@@ -134,8 +138,18 @@ func (d rulesDoc) Rules(ctx context.Context, tenantID string) (Rules, error) {
 }
 
 func (d rulesDoc) SaveRules(ctx context.Context, tenantID string, r Rules) error {
-	return d.e.SaveDoc(ctx, tenantID, d.doc, r)
+	read := r.Rev
+	r.Rev++
+	ok, err := d.e.SaveDocAt(ctx, tenantID, d.doc, r, read)
+	if err == nil && !ok {
+		err = errRulesChanged
+	}
+	return err
 }
+
+// errRulesChanged: rules saved from a read another save overtook.
+var errRulesChanged = fault.Conflict("the points rules were changed meanwhile (in another tab, or by someone else): reload them and save again").
+	WithCode("settings_changed")
 
 // entryPage is how many ledger entries Entries reads at a time.
 const entryPage = 500
