@@ -25,6 +25,8 @@ func TestSettingsRevision(t *testing.T) {
 		{"order settings", "/admin/order-settings", "/admin/order-settings", "/api/v1/order-settings", map[string]any{"shipping_fee": 700}},
 		{"distribution settings", "/admin/distribution", "/admin/distribution/settings", "/api/v1/distribution/settings", map[string]any{"after_sale_days": 9}},
 		{"points rules", "/admin/points", "/admin/points/rules", "/api/v1/points/rules", nil},
+		{"after-sale settings", "/admin/after-sales", "/admin/after-sales/settings", "/api/v1/after-sale-settings", map[string]any{"answer_hours": 24}},
+		{"message settings", "/admin/message-settings", "/admin/message-settings", "/api/v1/message-settings", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// Two tabs drew the form at one revision; the first saves.

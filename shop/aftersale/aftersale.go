@@ -161,6 +161,10 @@ type Settings struct {
 	// EscalateDays: after a rejection the shopper may escalate within them;
 	// then the request closes.
 	EscalateDays int `json:"escalate_days" bson:"escalate_days"`
+	// Rev counts the saves: a save of settings read at another revision
+	// (another tab, another person, an API client) is refused, never
+	// silently undone (Store.SaveSettings).
+	Rev int64 `json:"rev" bson:"rev"`
 }
 
 // The platform's deadlines: the defaults and the longest a shop may set.

@@ -202,7 +202,15 @@ func (h *Handlers) renderList(c echo.Context, code int, notice, errText string) 
 
 func (h *Handlers) adminSettings(c echo.Context) error {
 	ctx, t := c.Request().Context(), tenants.FromContext(c)
-	var st Settings
+	st, err := h.svc.Settings(ctx, t.ID)
+	if err != nil {
+		return err
+	}
+	if rev := c.FormValue("rev"); rev != "" { // a form drawn before another save is refused
+		if st.Rev, err = strconv.ParseInt(rev, 10, 64); err != nil {
+			return h.renderList(c, http.StatusBadRequest, "", fault.Message(ctx, fault.Invalid("rev", "must be a whole number")))
+		}
+	}
 	for _, f := range []struct {
 		name string
 		v    *int

@@ -244,5 +244,9 @@ func (s *Service) SaveSettings(ctx context.Context, tenantID string, st Settings
 			return Settings{}, fault.Invalid(f.field, "must be from 1 to %d: a shop may shorten the platform's deadlines, never lengthen them", f.limit)
 		}
 	}
-	return st, s.store.SaveSettings(ctx, tenantID, st)
+	if err := s.store.SaveSettings(ctx, tenantID, st); err != nil {
+		return Settings{}, err
+	}
+	st.Rev++ // as stored
+	return st, nil
 }

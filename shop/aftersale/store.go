@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"microshop/tenants/engine"
+	"microshop/tenants/fault"
 )
 
 // Store keeps a shop's after-sale requests, the order lines they hold,
@@ -43,6 +44,9 @@ type Store interface {
 	Messages(ctx context.Context, tenantID, requestID string, limit int) ([]Message, error)
 
 	Settings(ctx context.Context, tenantID string) (Settings, error)
+	// SaveSettings saves s, as revision s.Rev+1, if the stored settings
+	// are still at s.Rev (the revision they were read at); otherwise it
+	// changes nothing and is a conflict (409).
 	SaveSettings(ctx context.Context, tenantID string, s Settings) error
 	// StoredSettings is Settings and whether the shop ever saved them.
 	StoredSettings(ctx context.Context, tenantID string) (Settings, bool, error)
@@ -81,8 +85,18 @@ func (d docStore) StoredSettings(ctx context.Context, tenantID string) (Settings
 }
 
 func (d docStore) SaveSettings(ctx context.Context, tenantID string, s Settings) error {
-	return d.e.SaveDoc(ctx, tenantID, d.doc, s)
+	read := s.Rev
+	s.Rev++
+	ok, err := d.e.SaveDocAt(ctx, tenantID, d.doc, s, read)
+	if err == nil && !ok {
+		err = errSettingsChanged
+	}
+	return err
 }
+
+// errSettingsChanged: settings saved from a read another save overtook.
+var errSettingsChanged = fault.Conflict("the after-sale settings were changed meanwhile (in another tab, or by someone else): reload them and save again").
+	WithCode("settings_changed")
 
 // Schema is the after-sale tables and indexes in each tenant database.
 var Schema = engine.NewSchema("aftersale", schemaSQL,

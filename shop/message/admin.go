@@ -297,7 +297,16 @@ func (h *Handlers) adminSettings(c echo.Context) error {
 
 func (h *Handlers) adminSaveSettings(c echo.Context) error {
 	t := tenants.FromContext(c)
-	st := Settings{Templates: map[string]string{}}
+	st, err := h.svc.Settings(c.Request().Context(), t.ID)
+	if err != nil {
+		return err
+	}
+	st.Templates = map[string]string{}
+	if rev := c.FormValue("rev"); rev != "" { // a form drawn before another save is refused
+		if st.Rev, err = strconv.ParseInt(rev, 10, 64); err != nil {
+			return fault.Invalid("rev", "must be a whole number")
+		}
+	}
 	rate, err := strconv.Atoi(strings.TrimSpace(c.FormValue("rate")))
 	if err != nil {
 		rate = 0 // refused below with the field's message

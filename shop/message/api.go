@@ -100,11 +100,28 @@ func (h *Handlers) apiSettings(c echo.Context) error {
 }
 
 func (h *Handlers) apiSaveSettings(c echo.Context) error {
-	var st Settings
-	if err := fault.DecodeJSON(c, &st); err != nil {
+	ctx, tenantID := c.Request().Context(), tenants.FromContext(c).ID
+	// The settings are sent whole; rev, when sent, is the revision they
+	// were read at (a save overtaken since is refused), otherwise the save
+	// applies to the settings as they are.
+	var in struct {
+		Settings
+		Rev *int64 `json:"rev"`
+	}
+	if err := fault.DecodeJSON(c, &in); err != nil {
 		return err
 	}
-	saved, err := h.svc.SaveSettings(c.Request().Context(), tenants.FromContext(c).ID, st)
+	st := in.Settings
+	if in.Rev != nil {
+		st.Rev = *in.Rev
+	} else {
+		cur, err := h.svc.Settings(ctx, tenantID)
+		if err != nil {
+			return err
+		}
+		st.Rev = cur.Rev
+	}
+	saved, err := h.svc.SaveSettings(ctx, tenantID, st)
 	return respond(c, http.StatusOK, saved, err)
 }
 

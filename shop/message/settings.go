@@ -14,6 +14,10 @@ type Settings struct {
 	// Templates maps notice kinds to the shop's WeChat template ids; a
 	// notice without one goes to the inbox only.
 	Templates map[string]string `json:"templates" bson:"templates"`
+	// Rev counts the saves: a save of settings read at another revision
+	// (another tab, another person, an API client) is refused, never
+	// silently undone (Store.SaveSettings).
+	Rev int64 `json:"rev" bson:"rev"`
 }
 
 // DefaultSettings are what a shop starts with.
@@ -44,5 +48,9 @@ func (s *Service) SaveSettings(ctx context.Context, tenantID string, st Settings
 		}
 	}
 	st.Templates = clean
-	return st, wrapf(s.store.SaveSettings(ctx, tenantID, st), "save message settings")
+	if err := s.store.SaveSettings(ctx, tenantID, st); err != nil {
+		return Settings{}, wrapf(err, "save message settings")
+	}
+	st.Rev++ // as stored
+	return st, nil
 }

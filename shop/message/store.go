@@ -8,6 +8,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"microshop/tenants/engine"
+	"microshop/tenants/fault"
 )
 
 // Store keeps the audience records, segments, campaigns, deliveries, the
@@ -108,6 +109,9 @@ type Store interface {
 	Inbox(ctx context.Context, tenantID, fanID string, before time.Time, limit int) ([]InboxItem, error)
 
 	Settings(ctx context.Context, tenantID string) (Settings, error)
+	// SaveSettings saves s, as revision s.Rev+1, if the stored settings
+	// are still at s.Rev (the revision they were read at); otherwise it
+	// changes nothing and is a conflict (409).
 	SaveSettings(ctx context.Context, tenantID string, s Settings) error
 	// SyncedAt and SetSyncedAt record when the fans were last synced.
 	SyncedAt(ctx context.Context, tenantID string) (time.Time, error)
@@ -157,8 +161,18 @@ func (s docStore) Settings(ctx context.Context, tenantID string) (Settings, erro
 }
 
 func (s docStore) SaveSettings(ctx context.Context, tenantID string, st Settings) error {
-	return s.e.SaveDoc(ctx, tenantID, docName("settings"), st)
+	read := st.Rev
+	st.Rev++
+	ok, err := s.e.SaveDocAt(ctx, tenantID, docName("settings"), st, read)
+	if err == nil && !ok {
+		err = errSettingsChanged
+	}
+	return err
 }
+
+// errSettingsChanged: settings saved from a read another save overtook.
+var errSettingsChanged = fault.Conflict("the message settings were changed meanwhile (in another tab, or by someone else): reload them and save again").
+	WithCode("settings_changed")
 
 // syncMark is when the fans were last synced, as a document.
 type syncMark struct {

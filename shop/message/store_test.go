@@ -242,6 +242,7 @@ func TestSettingsDocuments(t *testing.T) {
 		}
 		want := Settings{Rate: 7, Templates: map[string]string{NoticeOrderPaid: "tpl-paid"}}
 		must(t, f.store.SaveSettings(ctx, f.shop.ID, want))
+		want.Rev++ // stored as the next revision
 		if st, err := f.store.Settings(ctx, f.shop.ID); err != nil || !reflect.DeepEqual(st, want) {
 			t.Fatalf("saved settings read back as %+v %v, want %+v", st, err, want)
 		}
