@@ -102,13 +102,7 @@ var settingsDoc = engine.Doc{Table: "distribution_settings"}
 // still at st.Rev (errSettingsChanged otherwise), the same way on both
 // engines.
 func saveSettings(ctx context.Context, e *engine.Engine, tenantID string, st Settings) error {
-	read := st.Rev
-	st.Rev++
-	ok, err := e.SaveDocAt(ctx, tenantID, settingsDoc, st, read)
-	if err == nil && !ok {
-		err = errSettingsChanged
-	}
-	return err
+	return e.SaveDocNext(ctx, tenantID, settingsDoc, &st, &st.Rev, errSettingsChanged)
 }
 
 // errSettingsChanged: settings saved from a read another save overtook.

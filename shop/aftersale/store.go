@@ -85,13 +85,7 @@ func (d docStore) StoredSettings(ctx context.Context, tenantID string) (Settings
 }
 
 func (d docStore) SaveSettings(ctx context.Context, tenantID string, s Settings) error {
-	read := s.Rev
-	s.Rev++
-	ok, err := d.e.SaveDocAt(ctx, tenantID, d.doc, s, read)
-	if err == nil && !ok {
-		err = errSettingsChanged
-	}
-	return err
+	return d.e.SaveDocNext(ctx, tenantID, d.doc, &s, &s.Rev, errSettingsChanged)
 }
 
 // errSettingsChanged: settings saved from a read another save overtook.

@@ -161,13 +161,7 @@ func (s docStore) Settings(ctx context.Context, tenantID string) (Settings, erro
 }
 
 func (s docStore) SaveSettings(ctx context.Context, tenantID string, st Settings) error {
-	read := st.Rev
-	st.Rev++
-	ok, err := s.e.SaveDocAt(ctx, tenantID, docName("settings"), st, read)
-	if err == nil && !ok {
-		err = errSettingsChanged
-	}
-	return err
+	return s.e.SaveDocNext(ctx, tenantID, docName("settings"), &st, &st.Rev, errSettingsChanged)
 }
 
 // errSettingsChanged: settings saved from a read another save overtook.

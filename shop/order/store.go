@@ -233,13 +233,7 @@ func (s engineStore) Settings(ctx context.Context, tenantID string) (Settings, e
 }
 
 func (s engineStore) SaveSettings(ctx context.Context, tenantID string, st Settings) error {
-	read := st.Rev
-	st.Rev++
-	ok, err := s.e.SaveDocAt(ctx, tenantID, settingsDoc, st, read)
-	if err == nil && !ok {
-		err = errSettingsChanged
-	}
-	return err
+	return s.e.SaveDocNext(ctx, tenantID, settingsDoc, &st, &st.Rev, errSettingsChanged)
 }
 
 // errSettingsChanged: settings saved from a read that another save

@@ -138,13 +138,7 @@ func (d rulesDoc) Rules(ctx context.Context, tenantID string) (Rules, error) {
 }
 
 func (d rulesDoc) SaveRules(ctx context.Context, tenantID string, r Rules) error {
-	read := r.Rev
-	r.Rev++
-	ok, err := d.e.SaveDocAt(ctx, tenantID, d.doc, r, read)
-	if err == nil && !ok {
-		err = errRulesChanged
-	}
-	return err
+	return d.e.SaveDocNext(ctx, tenantID, d.doc, &r, &r.Rev, errRulesChanged)
 }
 
 // errRulesChanged: rules saved from a read another save overtook.

@@ -114,6 +114,23 @@ func (e *Engine) SaveDocAt(ctx context.Context, tenantID string, d Doc, v any, r
 	return ok, nil
 }
 
+// SaveDocNext saves v (a pointer to the document) as its next revision:
+// rev points at v's revision field, which holds the revision the caller
+// read and is moved to the next one; changed is the error when another
+// save came first (then *rev is left as it was).
+func (e *Engine) SaveDocNext(ctx context.Context, tenantID string, d Doc, v any, rev *int64, changed error) error {
+	read := *rev
+	*rev = read + 1
+	ok, err := e.SaveDocAt(ctx, tenantID, d, v, read)
+	if err == nil && !ok {
+		err = changed
+	}
+	if err != nil {
+		*rev = read
+	}
+	return err
+}
+
 // SaveDoc replaces the document with v.
 func (e *Engine) SaveDoc(ctx context.Context, tenantID string, d Doc, v any) error {
 	var err error
