@@ -69,7 +69,7 @@ func TestPointsAndMessages(t *testing.T) {
 		}
 		rules["base_points"], rules["streak_rewards"], rules["order_points_per_yuan"] = 10, []any{}, 1
 		rules["redeem_points_per_yuan"], rules["redeem_max_percent"] = 100, 50
-		if st := api.json(http.MethodPut, "/api/v1/points/rules", rules, nil); st != http.StatusOK {
+		if st := api.json(http.MethodPut, "/api/v1/points/rules", rules, &rules); st != http.StatusOK { // the answer: the next rev
 			t.Fatalf("save rules: %d", st)
 		}
 
