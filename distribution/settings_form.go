@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -42,12 +43,8 @@ func formOf(st Settings) SettingsForm {
 
 // apply applies the form to st.
 func (f SettingsForm) apply(st *Settings) error {
-	if f.Rev != "" { // a form drawn before another save is refused
-		rev, err := strconv.ParseInt(f.Rev, 10, 64)
-		if err != nil {
-			return fault.Invalid("rev", "must be a whole number")
-		}
-		st.Rev = rev
+	if err := engine.ParseRev(f.Rev, &st.Rev); err != nil { // a form drawn before another save is refused
+		return err
 	}
 	st.Enabled, st.ThirdLevel, st.SelfPurchase = f.Enabled, f.ThirdLevel, f.SelfPurchase
 	st.Recruit, st.Binding = f.Recruit, f.Binding

@@ -206,10 +206,8 @@ func (h *Handlers) adminSettings(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if rev := c.FormValue("rev"); rev != "" { // a form drawn before another save is refused
-		if st.Rev, err = strconv.ParseInt(rev, 10, 64); err != nil {
-			return h.renderList(c, http.StatusBadRequest, "", fault.Message(ctx, fault.Invalid("rev", "must be a whole number")))
-		}
+	if err := engine.ParseRev(c.FormValue("rev"), &st.Rev); err != nil { // a form drawn before another save is refused
+		return h.renderList(c, http.StatusBadRequest, "", fault.Message(ctx, err))
 	}
 	for _, f := range []struct {
 		name string

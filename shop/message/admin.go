@@ -14,6 +14,7 @@ import (
 
 	"microshop/shop/fan"
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 	"microshop/tenants/i18n"
 )
@@ -302,10 +303,8 @@ func (h *Handlers) adminSaveSettings(c echo.Context) error {
 		return err
 	}
 	st.Templates = map[string]string{}
-	if rev := c.FormValue("rev"); rev != "" { // a form drawn before another save is refused
-		if st.Rev, err = strconv.ParseInt(rev, 10, 64); err != nil {
-			return fault.Invalid("rev", "must be a whole number")
-		}
+	if err := engine.ParseRev(c.FormValue("rev"), &st.Rev); err != nil { // a form drawn before another save is refused
+		return err
 	}
 	rate, err := strconv.Atoi(strings.TrimSpace(c.FormValue("rate")))
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"microshop/shop/catalog"
 	"microshop/tenants"
+	"microshop/tenants/engine"
 	"microshop/tenants/fault"
 )
 
@@ -74,11 +75,11 @@ func (h *Handlers) adminSaveSettings(c echo.Context) error {
 	f.CertSerial, f.PublicKeyID = strings.TrimSpace(c.FormValue("wechat_cert_serial")), strings.TrimSpace(c.FormValue("wechat_public_key_id"))
 	f.PublicKey = strings.TrimSpace(c.FormValue("wechat_public_key"))
 	f.TestMode = c.FormValue("test_mode") != ""
-	if rev := c.FormValue("rev"); rev != "" { // a form drawn before another save is refused
+	if rev := c.FormValue("rev"); rev != "" {
 		f.Rev = rev
-		if st.Rev, err = strconv.ParseInt(rev, 10, 64); err != nil {
-			return fault.Invalid("rev", "must be a whole number")
-		}
+	}
+	if err := engine.ParseRev(c.FormValue("rev"), &st.Rev); err != nil { // a form drawn before another save is refused
+		return err
 	}
 	err = f.apply(&st, strings.TrimSpace(c.FormValue("wechat_api_v3_key")), strings.TrimSpace(c.FormValue("wechat_private_key")),
 		c.FormValue("wechat_key_clear") != "")

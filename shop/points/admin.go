@@ -127,12 +127,8 @@ func parseRewards(field, s string) ([]Reward, error) {
 // parse turns the form into rules; every number is required.
 func (f RulesForm) parse() (Rules, error) {
 	r := Rules{Enabled: f.Enabled, Cycle: f.Cycle, Expiry: f.Expiry, MenuKey: f.MenuKey}
-	if f.Rev != "" { // a form drawn before another save is refused
-		rev, err := strconv.ParseInt(f.Rev, 10, 64)
-		if err != nil {
-			return Rules{}, fault.Invalid("rev", "must be a whole number")
-		}
-		r.Rev = rev
+	if err := engine.ParseRev(f.Rev, &r.Rev); err != nil { // a form drawn before another save is refused
+		return Rules{}, err
 	}
 	ints := []struct {
 		field, v string

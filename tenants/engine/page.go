@@ -39,6 +39,22 @@ func ParseOptInt(field, v string) (int, error) {
 	return n, nil
 }
 
+// ParseRev reads a settings form's hidden revision (the revision of the
+// settings the form was drawn from, SaveDocNext) into *rev; an empty one
+// leaves *rev as it is (the settings as they are now). Anything but a
+// whole number is a 400 on field rev.
+func ParseRev(v string, rev *int64) error {
+	if v == "" {
+		return nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return fault.Invalid("rev", "must be a whole number")
+	}
+	*rev = n
+	return nil
+}
+
 // ParsePage reads a list call's ?limit and ?offset texts: absent is 0 (the
 // default page, see CheckPage), and a limit given as 0 is refused.
 func ParsePage(limitText, offsetText string) (limit, offset int, err error) {
