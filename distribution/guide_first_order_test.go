@@ -72,7 +72,8 @@ func TestGuideFirstOrders(t *testing.T) {
 
 		// fan3 had a paid order before first orders were marked.
 		fan3 := engine.NewID()
-		if err := f.svc.Store().CountPaid(f.ctx, f.shop.ID, fan3); err != nil {
+		if _, _, err := f.svc.Store().RecordSale(f.ctx, f.shop.ID, distribution.Sale{OrderID: engine.NewID(), FanID: fan3,
+			Channel: "direct", PaidAt: now}); err != nil {
 			t.Fatal(err)
 		}
 		f.visit(fan3, distribution.Touch{GuideCode: li.Code, Via: "link"})

@@ -28,8 +28,6 @@ type Store interface {
 	// UpdateBinding writes b's slots, channel and referrer if the stored
 	// revision is still b.Rev, bumping it; false when it changed meanwhile.
 	UpdateBinding(ctx context.Context, tenantID string, b Binding) (bool, error)
-	// CountPaid adds one to the fan's paid orders, creating the record.
-	CountPaid(ctx context.Context, tenantID, fanID string) error
 	// BoundTo lists bindings whose slot ("guide" or "distributor") is id,
 	// newest first.
 	BoundTo(ctx context.Context, tenantID, slot, id string, limit, offset int) ([]Binding, error)

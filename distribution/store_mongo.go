@@ -92,12 +92,6 @@ func (s *mongoStore) UpdateBinding(ctx context.Context, tenantID string, b Bindi
 	return res.MatchedCount == 1, nil
 }
 
-func (s *mongoStore) CountPaid(ctx context.Context, tenantID, fanID string) error {
-	_, err := s.c(tenantID, "bindings").UpdateOne(ctx, bson.D{{Key: "_id", Value: fanID}}, countPaidUpdate(),
-		options.UpdateOne().SetUpsert(true))
-	return fault.Wrap(err, "count a paid order of fan %s", fanID)
-}
-
 // countPaidUpdate adds a paid order to a fan's record, made if missing.
 func countPaidUpdate() bson.D {
 	now := time.Now().UTC().Truncate(time.Millisecond)

@@ -67,12 +67,6 @@ func (s *sqliteStore) UpdateBinding(ctx context.Context, tenantID string, b Bind
 	return ok, fault.Wrap(err, "update the binding of fan %s", b.FanID)
 }
 
-func (s *sqliteStore) CountPaid(ctx context.Context, tenantID, fanID string) error {
-	now := engine.TimeText(time.Now())
-	_, err := s.e.SQLExec(ctx, tenantID, countPaid, fanID, now, now)
-	return fault.Wrap(err, "count a paid order of fan %s", fanID)
-}
-
 // countPaid adds a paid order to a fan's record, creating it.
 const countPaid = `INSERT INTO bindings (tenant_id, fan_id, paid_orders, created_at, updated_at) VALUES (?, ?, 1, ?, ?)
 	ON CONFLICT (tenant_id, fan_id) DO UPDATE SET paid_orders = paid_orders + 1`

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"microshop/tenants/engine"
 	"microshop/tenants/secret"
@@ -62,22 +61,14 @@ func Reseal(ctx context.Context, e *engine.Engine, box *secret.Box, tenantID str
 		return secret.NoSecret, errors.New("reseal the wechat pay keys: no key")
 	}
 	store := NewStore(e)
-	for try := 1; ; try++ {
-		st, err := store.Settings(ctx, tenantID)
-		if err != nil {
-			return secret.NoSecret, fmt.Errorf("reseal the wechat pay keys of shop %s: %w", tenantID, err)
-		}
-		out, err := box.Reseal(&st.WeChatPay.APIv3Key, &st.WeChatPay.PrivateKey)
-		if err == nil && out == secret.Resealed && !dryRun {
-			err = store.SaveSettings(ctx, tenantID, st)
-			if errors.Is(err, errSettingsChanged) && try < 10 {
-				time.Sleep(time.Duration(try) * 5 * time.Millisecond)
-				continue
-			}
-		}
-		if err != nil {
-			return out, fmt.Errorf("reseal the wechat pay keys of shop %s: %w", tenantID, err)
-		}
-		return out, nil
+	out, err := box.ResealRecord(dryRun, func(err error) bool { return errors.Is(err, errSettingsChanged) },
+		func() ([]*string, func() error, error) {
+			st, err := store.Settings(ctx, tenantID)
+			return []*string{&st.WeChatPay.APIv3Key, &st.WeChatPay.PrivateKey},
+				func() error { return store.SaveSettings(ctx, tenantID, st) }, err
+		})
+	if err != nil {
+		return out, fmt.Errorf("reseal the wechat pay keys of shop %s: %w", tenantID, err)
 	}
+	return out, nil
 }

@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Prefix marks a sealed value and its format's version.
@@ -267,6 +268,30 @@ func (b *Box) Reseal(vs ...*string) (Outcome, error) {
 		*v = sealed
 	}
 	return out, nil
+}
+
+// ResealRecord reseals one stored record's secrets (Reseal) and writes it
+// back: read loads the record and gives its secret values (none: nothing
+// to reseal) and how to write it. A write that lost to another writer
+// (lost says which errors mean that) is done again from a fresh read, a
+// few times, a moment later. With dryRun nothing is written.
+func (b *Box) ResealRecord(dryRun bool, lost func(error) bool, read func() ([]*string, func() error, error)) (Outcome, error) {
+	for try := 1; ; try++ {
+		vs, write, err := read()
+		if err != nil {
+			return NoSecret, err
+		}
+		out, err := b.Reseal(vs...)
+		if err != nil || out != Resealed || dryRun {
+			return out, err
+		}
+		err = write()
+		if err != nil && lost(err) && try < 10 {
+			time.Sleep(time.Duration(try) * 5 * time.Millisecond)
+			continue
+		}
+		return out, err
+	}
 }
 
 // SealAll seals the values in place (Seal of each).

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"microshop/tenants/engine"
 	"microshop/tenants/fault"
@@ -188,30 +187,17 @@ func (r *Resealer) Component(ctx context.Context, dryRun bool) (secret.Outcome, 
 	return out, nil
 }
 
-// resealRecord reseals one record: read loads it (ErrNotFound: there is
-// none) and gives its secret values and how to write it back with the
-// next revision; a write another took first (ErrConflict) is read again,
-// a few times, a moment later.
+// resealRecord reseals one record (secret.Box.ResealRecord): read loads
+// it (ErrNotFound: there is none) and gives its secret values and how to
+// write it back with the next revision; a write another took first
+// (ErrConflict) is read again.
 func resealRecord(box *secret.Box, dryRun bool, read func() ([]*string, func() error, error)) (secret.Outcome, error) {
-	for try := 1; ; try++ {
-		if try > 1 {
-			time.Sleep(time.Duration(try) * 5 * time.Millisecond)
-		}
-		vs, write, err := read()
-		if errors.Is(err, fault.ErrNotFound) {
-			return secret.NoSecret, nil
-		}
-		if err != nil {
-			return secret.NoSecret, err
-		}
-		out, err := box.Reseal(vs...)
-		if err != nil || out != secret.Resealed || dryRun {
-			return out, err
-		}
-		err = write()
-		if errors.Is(err, fault.ErrConflict) && try < 10 {
-			continue
-		}
-		return out, err
-	}
+	return box.ResealRecord(dryRun, func(err error) bool { return errors.Is(err, fault.ErrConflict) },
+		func() ([]*string, func() error, error) {
+			vs, write, err := read()
+			if errors.Is(err, fault.ErrNotFound) {
+				return nil, nil, nil
+			}
+			return vs, write, err
+		})
 }
