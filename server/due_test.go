@@ -69,7 +69,9 @@ func TestDueEntrySurvivesACrash(t *testing.T) {
 	if r := run(a); len(r.shops) != 1 || r.shops[0].tenantID != s.ID {
 		t.Fatalf("first tick visited %+v, want the written shop (the sweep)", r.shops)
 	}
-	later := time.Now().Add(time.Hour)
+	// Half a second before a minute's end: the worst case for entries
+	// kept rounded up to the minute (see the ticks below).
+	later := time.Now().Add(time.Hour).Truncate(time.Minute).Add(59*time.Second + 500*time.Millisecond)
 	if ids, err := a.due.Shops(ctx, "orders", later); err != nil || !slices.Equal(ids, []string{s.ID}) {
 		t.Fatalf("due shops an hour on = %v, %v; want the shop with the unpaid order", ids, err)
 	}
@@ -116,9 +118,12 @@ func TestDueEntrySurvivesACrash(t *testing.T) {
 	// The pass did something, so the next tick looks again: nothing more
 	// expires, and then nothing is left; the idle shop is never visited.
 	// (A pass that delivered an event left by the last one looks again too.)
+	// Ticks two minutes apart: an entry is kept rounded up to the minute,
+	// so "the next tick" (upTo + 1s) from a pass at hh:mm:59.5 is due at
+	// hh:mm+2:00, past a tick one minute on (that flaked once in CI).
 	next := later
 	for range 3 {
-		next = next.Add(time.Minute)
+		next = next.Add(2 * time.Minute)
 		b.due.SetClock(func() time.Time { return next })
 		b.orders.SetClock(func() time.Time { return next })
 		r = run(b)
