@@ -26,8 +26,9 @@ func (h *Handlers) apiSaveSettings(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// Decode over the current settings: fields left out stay as they are.
-	if err := fault.DecodeJSON(c, &st); err != nil {
+	// Onto the current settings: fields left out stay as they are, and
+	// the product rules sent replace the old ones whole.
+	if err := fault.DecodeJSONOnto(c, &st); err != nil {
 		return err
 	}
 	if err = h.svc.SaveSettings(ctx, tenantOf(c).ID, st); err == nil {

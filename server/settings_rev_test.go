@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"net/url"
+	"reflect"
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
@@ -91,4 +92,53 @@ func formValues(form *goquery.Selection) url.Values {
 		}
 	})
 	return v
+}
+
+// TestSettingsAPISendsFieldsWhole: a settings API save replaces each field
+// it sends whole and keeps the fields it leaves out. A list sent is not
+// merged into the old list (a product's commission rule sent without fixed
+// amounts keeps none of the rule that stood before it), a map sent is not
+// merged into the old map.
+func TestSettingsAPISendsFieldsWhole(t *testing.T) {
+	_, srv := startApp(t, sqliteEngine(t))
+	s := signUp(t, srv.URL, "whole-shop")
+	api := s.apiClient(t, srv.URL)
+	a := api.createProduct(map[string]any{"title": "Tea", "price": 1000, "stock": 5})
+	b := api.createProduct(map[string]any{"title": "Cup", "price": 2000, "stock": 5})
+	for _, tc := range []struct {
+		name, path    string
+		first, second map[string]any
+		want          map[string]any // fields after the second save, as JSON
+	}{
+		{"distribution: a product rule replaced, not merged", "/api/v1/distribution/settings",
+			map[string]any{"products": []any{map[string]any{"product_id": a.ID, "fixed": []int{100, 50}}}, "min_withdrawal": 500},
+			map[string]any{"products": []any{map[string]any{"product_id": b.ID, "levels": []int{300, 100}}}},
+			map[string]any{"products": []any{map[string]any{"product_id": b.ID, "levels": []any{300.0, 100.0}}}, "min_withdrawal": 500.0}},
+		{"points: a field left out stays", "/api/v1/points/rules",
+			map[string]any{"streak_rewards": []any{map[string]any{"day": 4, "points": 8}}, "base_points": 9},
+			map[string]any{"base_points": 7},
+			map[string]any{"streak_rewards": []any{map[string]any{"day": 4.0, "points": 8.0}}, "base_points": 7.0}},
+		{"messages: templates replaced, not merged", "/api/v1/message-settings",
+			map[string]any{"templates": map[string]any{"order_paid": "T1", "order_shipped": "T2"}, "rate": 5},
+			map[string]any{"templates": map[string]any{"order_paid": "T3"}},
+			map[string]any{"templates": map[string]any{"order_paid": "T3"}, "rate": 5.0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for i, body := range []map[string]any{tc.first, tc.second} {
+				var answer map[string]any
+				if code := api.json(http.MethodPut, tc.path, body, &answer); code != http.StatusOK {
+					t.Fatalf("save %d: %d %v", i+1, code, answer)
+				}
+			}
+			var got map[string]any
+			if code := api.json(http.MethodGet, tc.path, nil, &got); code != http.StatusOK {
+				t.Fatalf("read: %d", code)
+			}
+			for k, want := range tc.want {
+				if !reflect.DeepEqual(got[k], want) {
+					t.Errorf("%s = %#v, want %#v", k, got[k], want)
+				}
+			}
+		})
+	}
 }

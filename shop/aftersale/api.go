@@ -226,7 +226,7 @@ func (h *Handlers) apiSettings(c echo.Context) error {
 	return c.JSON(http.StatusOK, st)
 }
 
-// apiSaveSettings decodes over the current settings, so fields left out
+// apiSaveSettings decodes onto the current settings, so fields left out
 // stay as they are.
 func (h *Handlers) apiSaveSettings(c echo.Context) error {
 	ctx, tenantID := c.Request().Context(), tenants.FromContext(c).ID
@@ -234,7 +234,7 @@ func (h *Handlers) apiSaveSettings(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := fault.DecodeJSON(c, &st); err != nil {
+	if err := fault.DecodeJSONOnto(c, &st); err != nil {
 		return err
 	}
 	if st, err = h.svc.SaveSettings(ctx, tenantID, st); err != nil {

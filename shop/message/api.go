@@ -99,27 +99,18 @@ func (h *Handlers) apiSettings(c echo.Context) error {
 	return respond(c, http.StatusOK, st, err)
 }
 
+// apiSaveSettings decodes onto the current settings, so fields left out
+// stay as they are (templates sent replace the old ones whole); rev, when
+// sent, is the revision they were read at (a save overtaken since is
+// refused), otherwise the save applies to the settings as they are.
 func (h *Handlers) apiSaveSettings(c echo.Context) error {
 	ctx, tenantID := c.Request().Context(), tenants.FromContext(c).ID
-	// The settings are sent whole; rev, when sent, is the revision they
-	// were read at (a save overtaken since is refused), otherwise the save
-	// applies to the settings as they are.
-	var in struct {
-		Settings
-		Rev *int64 `json:"rev"`
-	}
-	if err := fault.DecodeJSON(c, &in); err != nil {
+	st, err := h.svc.Settings(ctx, tenantID)
+	if err != nil {
 		return err
 	}
-	st := in.Settings
-	if in.Rev != nil {
-		st.Rev = *in.Rev
-	} else {
-		cur, err := h.svc.Settings(ctx, tenantID)
-		if err != nil {
-			return err
-		}
-		st.Rev = cur.Rev
+	if err := fault.DecodeJSONOnto(c, &st); err != nil {
+		return err
 	}
 	saved, err := h.svc.SaveSettings(ctx, tenantID, st)
 	return respond(c, http.StatusOK, saved, err)

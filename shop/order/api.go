@@ -236,7 +236,7 @@ func (h *Handlers) apiSettings(c echo.Context) error {
 	return c.JSON(http.StatusOK, st.Masked())
 }
 
-// apiSaveSettings decodes over the current settings, so fields left out
+// apiSaveSettings decodes onto the current settings, so fields left out
 // stay as they are (the WeChat Pay key among them: sent back masked, it is
 // kept).
 func (h *Handlers) apiSaveSettings(c echo.Context) error {
@@ -246,7 +246,7 @@ func (h *Handlers) apiSaveSettings(c echo.Context) error {
 		return err
 	}
 	st = st.Masked()
-	if err := fault.DecodeJSON(c, &st); err != nil {
+	if err := fault.DecodeJSONOnto(c, &st); err != nil {
 		return err
 	}
 	if err := h.svc.SaveSettings(ctx, tenantID, st); err != nil {

@@ -38,27 +38,18 @@ func (h *Handlers) apiRules(c echo.Context) error {
 	return c.JSON(http.StatusOK, r)
 }
 
+// apiSaveRules decodes onto the current rules, so fields left out stay as
+// they are; rev, when sent, is the revision the rules were read at (a save
+// overtaken since is refused), otherwise the save applies to the rules as
+// they are.
 func (h *Handlers) apiSaveRules(c echo.Context) error {
 	ctx, tenantID := c.Request().Context(), tenants.FromContext(c).ID
-	// The rules are sent whole; rev, when sent, is the revision they were
-	// read at (a save overtaken since is refused), otherwise the save
-	// applies to the rules as they are.
-	var in struct {
-		Rules
-		Rev *int64 `json:"rev"`
-	}
-	if err := fault.DecodeJSON(c, &in); err != nil {
+	r, err := h.svc.Rules(ctx, tenantID)
+	if err != nil {
 		return err
 	}
-	r := in.Rules
-	if in.Rev != nil {
-		r.Rev = *in.Rev
-	} else {
-		cur, err := h.svc.Rules(ctx, tenantID)
-		if err != nil {
-			return err
-		}
-		r.Rev = cur.Rev
+	if err := fault.DecodeJSONOnto(c, &r); err != nil {
+		return err
 	}
 	saved, err := h.svc.SaveRules(ctx, tenantID, r)
 	if err != nil {

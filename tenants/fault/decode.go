@@ -1,10 +1,12 @@
 package fault
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -88,4 +90,60 @@ func isTooLarge(err error) bool {
 	var tooBig *http.MaxBytesError
 	var he *echo.HTTPError
 	return errors.As(err, &tooBig) || (errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge)
+}
+
+// DecodeJSONOnto decodes the request body onto *v, the current value of a
+// document (a struct): each top-level field the body sends replaces v's
+// field whole, and a field left out keeps its value. Decoding straight
+// onto the current value is not that: encoding/json decodes a sent list
+// onto the old list's elements, so a commission rule sent without "fixed"
+// would keep the fixed amounts of whatever rule stood at its index before,
+// and a sent map would be merged into the old one. Errors are
+// DecodeJSON's.
+func DecodeJSONOnto(c echo.Context, v any) error {
+	var raw json.RawMessage
+	if err := DecodeJSON(c, &raw); err != nil {
+		return err
+	}
+	var sent map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &sent); err != nil {
+		return jsonError(err) // not an object
+	}
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && rv.Elem().Kind() == reflect.Struct {
+		clearSent(rv.Elem(), sent)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	return nil
+}
+
+// clearSent zeroes the fields of the struct v that sent names (by their
+// JSON names, matched as encoding/json matches them: case aside), looking
+// into embedded structs as encoding/json does.
+func clearSent(v reflect.Value, sent map[string]json.RawMessage) {
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" || (!f.IsExported() && !f.Anonymous) {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			clearSent(v.Field(i), sent)
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		for k := range sent {
+			if strings.EqualFold(k, name) {
+				v.Field(i).SetZero()
+				break
+			}
+		}
+	}
 }

@@ -2,10 +2,12 @@ package fault
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -65,5 +67,73 @@ func maxBytes(n int64) echo.MiddlewareFunc {
 			c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, n)
 			return next(c)
 		}
+	}
+}
+
+// TestDecodeJSONOnto: a field sent replaces the current one whole (a list
+// is not merged element by element into the old one, a map not into the
+// old map), a field left out keeps its value, and bad input is the 400
+// DecodeJSON gives, naming the field.
+func TestDecodeJSONOnto(t *testing.T) {
+	type rule struct {
+		Product string  `json:"product"`
+		Levels  []int64 `json:"levels,omitempty"`
+		Fixed   []int64 `json:"fixed,omitempty"`
+	}
+	type Base struct {
+		Rev int64 `json:"rev"`
+	}
+	type doc struct {
+		Base
+		Rate   int               `json:"rate"`
+		Rules  []rule            `json:"rules"`
+		Names  map[string]string `json:"names"`
+		Secret string            `json:"-"`
+	}
+	current := func() doc {
+		return doc{Base: Base{Rev: 4}, Rate: 20, Rules: []rule{{Product: "a", Levels: []int64{500}, Fixed: []int64{100}}},
+			Names: map[string]string{"x": "1", "y": "2"}, Secret: "kept"}
+	}
+	tests := []struct {
+		name  string
+		body  string
+		want  func(d *doc)
+		field string // of the 400, when the body is refused
+	}{
+		{"nothing sent", `{}`, func(*doc) {}, ""},
+		{"one field", `{"rate":30}`, func(d *doc) { d.Rate = 30 }, ""},
+		{"a list replaced whole", `{"rules":[{"product":"b","levels":[300]}]}`,
+			func(d *doc) { d.Rules = []rule{{Product: "b", Levels: []int64{300}}} }, ""},
+		{"a map replaced whole", `{"names":{"z":"3"}}`, func(d *doc) { d.Names = map[string]string{"z": "3"} }, ""},
+		{"an embedded field", `{"rev":7}`, func(d *doc) { d.Rev = 7 }, ""},
+		{"a name in other case", `{"Rate":40}`, func(d *doc) { d.Rate = 40 }, ""},
+		{"a hidden field cannot be sent", `{"Secret":"x"}`, nil, "Secret"},
+		{"unknown field", `{"rate":1,"colour":"red"}`, nil, "colour"},
+		{"wrong type", `{"rate":"fast"}`, nil, "rate"},
+		{"not an object", `[1]`, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := echo.New()
+			req := httptest.NewRequest(http.MethodPut, "/", strings.NewReader(tt.body))
+			c := e.NewContext(req, httptest.NewRecorder())
+			got := current()
+			err := DecodeJSONOnto(c, &got)
+			if tt.want == nil {
+				var f *Error
+				if !errors.As(err, &f) || f.Status != http.StatusBadRequest || f.Field != tt.field {
+					t.Fatalf("err = %#v, want a 400 on field %q", err, tt.field)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := current()
+			tt.want(&want)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("decoded %+v\nwant    %+v", got, want)
+			}
+		})
 	}
 }
