@@ -182,6 +182,9 @@ func TestMarketVote(t *testing.T) {
 		if doc.Find(`[data-round="`+round.ID+`"]`).Length() != 1 {
 			t.Fatal("the ops page does not list the round")
 		}
+		if href := doc.Find(`[data-round="`+round.ID+`"] a`).AttrOr("href", ""); href != "/ops/vote/"+round.ID {
+			t.Errorf("the ops rounds table links the round to %q", href)
+		}
 		doc = console.page("/ops/vote/"+round.ID, http.StatusOK)
 		if v := strings.TrimSpace(doc.Find(`[data-product="` + products[0] + `"] [data-votes]`).Text()); v != "1" {
 			t.Fatalf("the round page shows %q votes for product 0", v)

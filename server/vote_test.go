@@ -305,6 +305,9 @@ func TestVotePagesInBothLanguages(t *testing.T) {
 			if walked := checkPages(t, pages, lang, data); walked != 2 {
 				t.Fatalf("walked %d console pages", walked)
 			}
+			if href := console.page("/admin/vote", http.StatusOK).Find(`[data-round="`+round+`"] a`).AttrOr("href", ""); href != "/admin/vote/"+round {
+				t.Errorf("the rounds table links the round to %q", href)
+			}
 			// The round ends: the deal form, a deal opened from it.
 			var r voteRoundJSON
 			api.json(http.MethodGet, "/api/v1/vote-rounds/"+round, nil, &r)

@@ -70,6 +70,9 @@ type AdminRoundsPage struct {
 	Error, Notice  string
 }
 
+// RoundsBase is where the rounds' pages are (partial_vote_rounds.html).
+func (AdminRoundsPage) RoundsBase() string { return "/admin/vote" }
+
 // AdminRoundPage is what admin_vote_round.html receives.
 type AdminRoundPage struct {
 	Shop     tenants.Tenant

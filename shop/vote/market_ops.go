@@ -28,6 +28,9 @@ type OpsRoundsPage struct {
 	Notice, Error      string
 }
 
+// RoundsBase is where the rounds' pages are (partial_vote_rounds.html).
+func (OpsRoundsPage) RoundsBase() string { return "/ops/vote" }
+
 // OpsItem is a market round's product with its shop, stock and the shop's
 // credit (what the operator weighs).
 type OpsItem struct {
