@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"microshop/distribution"
 	"microshop/templates"
 	"microshop/tenants"
 	"microshop/tenants/fault"
@@ -28,8 +29,8 @@ type policyRule struct {
 	perm            tenants.Perm
 }
 
-// guideMePath is the guide staff's own page (guide_me.go).
-const guideMePath = "/admin/guide/me"
+// guideMePath is the guide staff's own page (distribution/guide_me.go).
+const guideMePath = distribution.GuideMePath
 
 // policy is the table, read top down: the first rule that matches decides.
 var policy = []policyRule{
