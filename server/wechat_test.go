@@ -315,9 +315,11 @@ func TestWeChatSettingsAPI(t *testing.T) {
 	if bytes.Contains(raw, []byte("0123456789abcdef0123456789abcdef")) || bytes.Contains(raw, []byte("MyToken42")) {
 		t.Errorf("secrets shown: %s", raw)
 	}
-	// Pushes now verify with the new token, in plaintext.
+	// Pushes now verify with the new token, in plaintext. The simulator
+	// is the process's (the SDK's URI modifier is global), so the fan is
+	// new to it on every run of the test.
 	mine := wechat.Settings{AppID: "wx1234567890abcdef", Token: "MyToken42", Mode: wechat.Plaintext}
-	msg := w.sim.Follow(mine.AppID, w.sim.OpenID(mine.AppID, "own"))
+	msg := w.sim.Follow(mine.AppID, w.sim.OpenID(mine.AppID, "own-"+w.ID))
 	if status, body := w.deliver(t, w.settings, msg); status != http.StatusForbidden {
 		t.Errorf("push with the old sandbox token: %d %s", status, body)
 	}
