@@ -36,6 +36,12 @@ func (s *Service) CreateRound(ctx context.Context, tenantID string, in RoundInpu
 		r.StartsAt, _ = Window(now)
 	}
 	r.EndsAt = nextOpen(r.StartsAt)
+	if r.EndsAt.Sub(r.StartsAt) < MinRound {
+		// Started in the hour before a window opens (07:30 on a weekday):
+		// the round runs through that window rather than being refused as
+		// too short.
+		r.EndsAt = nextOpen(r.EndsAt)
+	}
 	if in.EndsAt != nil {
 		r.EndsAt = in.EndsAt.UTC().Truncate(time.Second)
 	}

@@ -206,6 +206,35 @@ func TestRounds(t *testing.T) {
 	})
 }
 
+// TestRoundStartedBeforeAWindow: a round started at once (or at a time
+// given without an end) in the hour before a window opens runs through
+// that window, to the next 08:00, instead of being refused as shorter
+// than an hour.
+func TestRoundStartedBeforeAWindow(t *testing.T) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
+		at := func(day, hour, minute int) time.Time { return time.Date(2026, 12, day, hour, minute, 0, 0, China) } // 12-08 is a Tuesday
+		for _, c := range []struct {
+			name   string
+			now    time.Time
+			in     func(now time.Time) RoundInput
+			starts time.Time
+			ends   time.Time
+		}{
+			{"at once, tuesday 07:30", at(8, 7, 30), func(time.Time) RoundInput { return RoundInput{StartNow: true} }, at(8, 7, 30), at(9, 8, 0)},
+			{"at once, friday 07:01: through the weekend", at(11, 7, 1), func(time.Time) RoundInput { return RoundInput{StartNow: true} }, at(11, 7, 1), at(14, 8, 0)},
+			{"at once, tuesday 06:59: an hour and a minute", at(8, 6, 59), func(time.Time) RoundInput { return RoundInput{StartNow: true} }, at(8, 6, 59), at(8, 8, 0)},
+			{"from 07:45 given, no end", at(8, 7, 0), func(time.Time) RoundInput { s := at(8, 7, 45); return RoundInput{StartsAt: &s} }, at(8, 7, 45), at(9, 8, 0)},
+		} {
+			f := newFixture(t, e)
+			f.now = c.now.UTC()
+			r, err := f.svc.CreateRound(context.Background(), f.shop, c.in(c.now))
+			if err != nil || !r.StartsAt.Equal(c.starts) || !r.EndsAt.Equal(c.ends) {
+				t.Errorf("%s: %s – %s, %v; want %s – %s", c.name, r.StartsAt.In(China), r.EndsAt.In(China), err, c.starts, c.ends)
+			}
+		}
+	})
+}
+
 // TestBallots: ballots from spending, one vote per product and round, five
 // a day, a refund keeps the votes cast and gives no new ballots, never
 // below zero.
