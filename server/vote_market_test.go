@@ -191,7 +191,12 @@ func TestMarketVote(t *testing.T) {
 		}
 
 		// After the round the operator opens product 0 as a deal in its shop.
-		ended := offset + 24*time.Hour
+		// (A minute past the round's end: a Friday's round runs to Monday.)
+		ends, err := time.Parse(time.RFC3339, round.EndsAt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ended := time.Until(ends) + time.Minute
 		a.voteMarket.SetClock(func() time.Time { return time.Now().Add(ended) })
 		a.vote.SetClock(func() time.Time { return time.Now().Add(ended) })
 		defer a.vote.SetClock(time.Now)
