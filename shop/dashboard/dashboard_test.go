@@ -246,6 +246,28 @@ func TestFansAndVisits(t *testing.T) {
 	})
 }
 
+// TestReadCountsViewsBeingFlushed: a dashboard read right after a page
+// view counts it even when the view set off a background flush that has
+// taken the counts but not yet written them (the read's own flush waits
+// for it).
+func TestReadCountsViewsBeingFlushed(t *testing.T) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
+		f := newFixture(t, e)
+		var mu sync.Mutex
+		clock := now
+		f.svc.SetClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return clock })
+		for i := range 100 {
+			mu.Lock()
+			clock = clock.Add(flushEvery) // every view is due a background flush
+			mu.Unlock()
+			f.svc.Visit(f.shop)
+			if got := f.read("today").Totals.Visits; got != int64(i+1) {
+				t.Fatalf("after %d views the dashboard counts %d", i+1, got)
+			}
+		}
+	})
+}
+
 func TestMerge(t *testing.T) {
 	got := merge([]Inc{{Day: "d", Dim: DimProduct, Key: "p", Counts: Counts{Qty: 1}}, {Day: "d", Dim: DimProduct, Key: "p", Counts: Counts{Qty: 2}},
 		{Day: "d", Dim: DimShop}, {Day: "d", Dim: DimShop, Once: "x", Counts: Counts{Buyers: 1}}})

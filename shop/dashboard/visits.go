@@ -26,6 +26,10 @@ type visits struct {
 	n        map[[2]string]int64 // (tenant, day) → views
 	last     time.Time
 	flushing atomic.Bool
+	// flush is held by a flush from taking the counts to writing them, so
+	// a dashboard read's flush waits for one running in the background
+	// instead of finding nothing left to take and counting without it.
+	flush sync.Mutex
 }
 
 func newVisits(s *Service) *visits { return &visits{s: s, n: map[[2]string]int64{}} }
@@ -60,6 +64,8 @@ func (s *Service) Visit(t tenants.Tenant) {
 // counted again for the next flush.
 func (s *Service) FlushVisits(ctx context.Context, tenantID string) error {
 	v := s.visits
+	v.flush.Lock()
+	defer v.flush.Unlock()
 	v.mu.Lock()
 	taken := map[[2]string]int64{}
 	for k, n := range v.n {
