@@ -37,6 +37,11 @@ type Due struct {
 	e   *engine.Engine
 	now func() time.Time
 
+	// flush is held by a flush from taking the batch to recording it, so
+	// a flush that finds the batch taken (by the loop) returns only once
+	// the shops it holds are recorded: a tick counts every write heard
+	// before it.
+	flush   sync.Mutex
 	mu      sync.Mutex
 	written map[string]time.Time // shops written since the last flush
 	noted   map[string]time.Time // when each shop's activity was last recorded
@@ -316,6 +321,8 @@ func (d *Due) heard(tenantID string) {
 
 // Flush records the shops written since the last flush.
 func (d *Due) Flush(ctx context.Context) error {
+	d.flush.Lock()
+	defer d.flush.Unlock()
 	d.mu.Lock()
 	batch := d.written
 	d.written = map[string]time.Time{}
