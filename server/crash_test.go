@@ -86,7 +86,17 @@ func TestKilledMidLoad(t *testing.T) {
 			}
 		}()
 	}
+	// Load for a while, and until some orders are acknowledged however
+	// slow the machine, then kill the server mid-load.
 	time.Sleep(1500 * time.Millisecond)
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		if n >= 10 {
+			break
+		}
+	}
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

@@ -144,7 +144,10 @@ func newBrowser(t *testing.T) *browser {
 	if path == "" {
 		t.Skip("chromium not found: install it with `apt-get install -y chromium` (.ci/run does)")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	// A whole browser test's bound: generous, since a saturated CI machine
+	// runs a browser test several times slower than an idle one (each
+	// step has its own 10-second bound besides).
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
 	ctx, cancelAlloc := chromedp.NewExecAllocator(ctx,
 		chromedp.ExecPath(path),

@@ -351,13 +351,15 @@ func TestReplicasShareTheSealingKey(t *testing.T) {
 				t.Fatal(err)
 			}
 			other := replicaRecord{ID: "other", Mode: "live", Host: "elsewhere", StartedAt: time.Now(), KeyID: "k-other"}
+			if err := a.beat(ctx, other); err != nil { // registered before it is read, however slow the first write
+				t.Fatal(err)
+			}
 			go func() { // the other replica's heartbeat
 				for ctx.Err() == nil {
 					_ = a.beat(ctx, other)
 					time.Sleep(replicaBeat / 4)
 				}
 			}()
-			time.Sleep(100 * time.Millisecond)
 			rs, err := a.replicas(ctx)
 			if err != nil || len(rs) != 1 || rs[0].KeyID != "k-other" {
 				t.Fatalf("the register: %+v %v, want the other replica with its key id", rs, err)
