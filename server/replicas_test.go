@@ -112,7 +112,9 @@ func TestTwoReplicasOneDatabase(t *testing.T) {
 	if status := s.apiClient(t, one.URL).json(http.MethodPatch, "/api/v1/products/"+p.ID, map[string]any{"title": "Longjing, pre-Qingming"}, nil); status != http.StatusOK {
 		t.Fatalf("change the product on A: %d", status)
 	}
-	if took, ok := storefrontShows(t, two.URL, s.Slug, "Longjing, pre-Qingming", 6*time.Second); !ok {
+	// (The bounds below are the designed delays with room for a loaded
+	// CI machine polling through FerretDB; the times taken are logged.)
+	if took, ok := storefrontShows(t, two.URL, s.Slug, "Longjing, pre-Qingming", 12*time.Second); !ok {
 		t.Errorf("B still shows the old title %v after A changed it", took)
 	} else {
 		t.Logf("a product change on A showed on B after %v", took.Round(10*time.Millisecond))
@@ -136,14 +138,14 @@ func TestTwoReplicasOneDatabase(t *testing.T) {
 			t.Logf("a shop setting changed on A applied on B after %v", time.Since(start).Round(10*time.Millisecond))
 			break
 		}
-		if time.Since(start) > 7*time.Second {
+		if time.Since(start) > 15*time.Second {
 			t.Errorf("B still has the old shop name %v after A renamed it", time.Since(start))
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	// … and B's storefront pages, rendered once and kept, show the new name.
-	if took, ok := storefrontShows(t, two.URL, s.Slug, "Tea House Renamed", 7*time.Second); !ok {
+	if took, ok := storefrontShows(t, two.URL, s.Slug, "Tea House Renamed", 15*time.Second); !ok {
 		t.Errorf("B's storefront still shows the old shop name %v after A renamed it", took)
 	}
 
