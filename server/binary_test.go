@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -56,25 +55,20 @@ type process struct {
 	done chan error
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+// listeningAt is the address the server's log says it listens at.
+var listeningAt = regexp.MustCompile(`msg=listening addr=(http://\S+)`)
 
-// startBinary runs the server with args and env, waits until /readyz answers.
+// startBinary runs the server with args and env on a port it picks itself
+// (read from its log: a port picked by the test and freed for the child
+// could be taken by another package's test in between), and waits until
+// /readyz answers.
 func startBinary(t *testing.T, env []string, args ...string) *process {
 	t.Helper()
-	addr := freeAddr(t)
-	cmd := exec.Command(serverBinary(t), append([]string{"--addr", addr}, args...)...)
+	cmd := exec.Command(serverBinary(t), append([]string{"--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = cmd.Stdout
-	p := &process{cmd: cmd, base: "http://" + addr, done: make(chan error, 1)}
+	p := &process{cmd: cmd, done: make(chan error, 1)}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -92,6 +86,11 @@ func startBinary(t *testing.T, env []string, args ...string) *process {
 			_ = cmd.Process.Kill()
 		}
 	})
+	m := p.waitFor(t, listeningAt, 60*time.Second)
+	if m == nil {
+		t.Fatalf("server never said where it listens; log:\n%s", p.output())
+	}
+	p.base = m[1]
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get(p.base + "/readyz")
@@ -113,6 +112,18 @@ func (p *process) output() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.log.String()
+}
+
+// waitFor is re's first match in the server's log, waiting up to within
+// for the line (the log is read by a goroutine of its own); nil if it
+// never came.
+func (p *process) waitFor(t *testing.T, re *regexp.Regexp, within time.Duration) []string {
+	t.Helper()
+	for deadline := time.Now().Add(within); ; time.Sleep(20 * time.Millisecond) {
+		if m := re.FindStringSubmatch(p.output()); m != nil || time.Now().After(deadline) {
+			return m
+		}
+	}
 }
 
 // stop sends SIGTERM and expects a clean exit.
@@ -152,7 +163,7 @@ func flow(t *testing.T, base, slug string) (shop, productJSON) {
 func TestBinaryOnSQLite(t *testing.T) {
 	data := t.TempDir()
 	p := startBinary(t, nil, "--data", data)
-	if !regexp.MustCompile(`demo shop opened.*email=demo@microshop.local password=\S+`).MatchString(p.output()) {
+	if p.waitFor(t, regexp.MustCompile(`demo shop opened.*email=demo@microshop.local password=\S+`), 5*time.Second) == nil {
 		t.Errorf("no demo login in the log:\n%s", p.output())
 	}
 	if !strings.Contains(p.output(), "listening") || !strings.Contains(p.output(), data) {
