@@ -134,7 +134,7 @@ func (s *Simulator) massSend(a *app, r *http.Request, body []byte) any {
 		}
 		to = req.ToUser
 	}
-	month := now.Format("2006-01")
+	month := now.In(china).Format("2006-01")
 	sent := 0
 	for _, id := range to {
 		f := a.fans[id]

@@ -57,6 +57,10 @@ type Simulator struct {
 	base string
 }
 
+// china is Beijing time, when WeChat's daily and monthly quotas start over
+// (China keeps no daylight saving).
+var china = time.FixedZone("CST", 8*60*60)
+
 // app is one official account as WeChat keeps it: its tokens, its fans,
 // its outbox and the counters behind its quotas.
 type app struct {
@@ -65,7 +69,8 @@ type app struct {
 	tokenExpires     time.Time
 	prevUntil        time.Time
 	fetchDay         string
-	fetches          int
+	fetches          int // the day's, for the quota
+	issued           int // since the simulator started
 	fans             map[string]*fan
 	outbox           []Sent
 	permanentQR      int

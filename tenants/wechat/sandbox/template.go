@@ -135,7 +135,7 @@ func (s *Simulator) checkTemplate(a *app, to, id string, data map[string]string,
 			return apiErr(47003, "argument invalid! data."+k+".value is too long for its type")
 		}
 	}
-	day := now.Format("2006-01-02")
+	day := now.In(china).Format("2006-01-02")
 	if a.templateDay != day {
 		a.templateDay, a.templatesSent = day, 0
 	}

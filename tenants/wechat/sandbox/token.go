@@ -48,7 +48,7 @@ func (s *Simulator) issueToken(appID, secret string) (string, time.Duration, err
 	if !known {
 		return "", 0, apiErr(40125, "invalid appsecret")
 	}
-	day := now.Format("2006-01-02")
+	day := now.In(china).Format("2006-01-02")
 	if a.fetchDay != day {
 		a.fetchDay, a.fetches = day, 0
 	}
@@ -56,6 +56,7 @@ func (s *Simulator) issueToken(appID, secret string) (string, time.Duration, err
 		return "", 0, apiErr(45009, "reach max api daily quota limit")
 	}
 	a.fetches++
+	a.issued++
 	return s.rotateTokenLocked(a, appID, now), TokenLife, ok
 }
 
@@ -82,12 +83,13 @@ func (s *Simulator) Owns(appID, secret string) bool {
 	return ok
 }
 
-// TokenFetches counts the tokens issued to the app today.
+// TokenFetches counts the tokens issued to the app since the simulator
+// started (not the day's quota count, which starts over at midnight).
 func (s *Simulator) TokenFetches(appID string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if a := s.apps[appID]; a != nil {
-		return a.fetches
+		return a.issued
 	}
 	return 0
 }
