@@ -99,10 +99,13 @@ func (s *Service) Dispatch(ctx context.Context, tenantID string, budget time.Dur
 	}
 	s.running[tenantID] = true
 	s.mu.Unlock()
+	released := false // the flag given up, under the lock that read "again"
 	defer func() {
 		s.mu.Lock()
-		delete(s.running, tenantID)
-		delete(s.again, tenantID)
+		if !released {
+			delete(s.running, tenantID)
+			delete(s.again, tenantID)
+		}
 		s.mu.Unlock()
 	}()
 	var total Report
@@ -124,11 +127,20 @@ func (s *Service) Dispatch(ctx context.Context, tenantID string, budget time.Dur
 		if err != nil {
 			return total, err
 		}
+		// Whether to go round again, and giving up the flag when not, in
+		// one hold of the lock: a Dispatch asked for in between would
+		// otherwise see this one running, leave it its work and return,
+		// and the work would wait for the next scheduled pass.
 		s.mu.Lock()
 		again := s.again[tenantID]
 		delete(s.again, tenantID)
+		stop := !again || time.Now().After(deadline) || ctx.Err() != nil
+		if stop {
+			delete(s.running, tenantID)
+			released = true
+		}
 		s.mu.Unlock()
-		if !again || time.Now().After(deadline) || ctx.Err() != nil {
+		if stop {
 			return total, nil
 		}
 	}
