@@ -115,12 +115,15 @@ func TestCatalogChangesReachTheMarket(t *testing.T) {
 		if _, err := w.catalog.Patch(context.Background(), a.ID, ids[0], catalog.Input{Title: &title}); err != nil {
 			t.Fatal(err)
 		}
+		// The market takes a change within a fraction of a second (a kick,
+		// then 200 ms to settle); the bounds leave room for a loaded machine.
 		for len(w.find(t, "白茶")) == 0 {
-			if time.Since(start) > 2*time.Second {
-				t.Fatalf("a renamed product is not found by its new title within 2 s")
+			if time.Since(start) > 15*time.Second {
+				t.Fatalf("a renamed product is not found by its new title within 15 s")
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
+		t.Logf("a renamed product was found by its new title after %v", time.Since(start).Round(10*time.Millisecond))
 		if got := w.find(t, "龙井"); len(got) != 0 {
 			t.Errorf("the old title still finds %v", got)
 		}
@@ -130,7 +133,7 @@ func TestCatalogChangesReachTheMarket(t *testing.T) {
 			t.Fatal(err)
 		}
 		for len(w.find(t, "白茶")) != 0 {
-			if time.Since(start) > 4*time.Second {
+			if time.Since(start) > 30*time.Second {
 				t.Fatalf("a product taken off sale is still on the market")
 			}
 			time.Sleep(20 * time.Millisecond)

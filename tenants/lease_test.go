@@ -80,9 +80,10 @@ func TestLeaserRun(t *testing.T) {
 	store := tenants.NewStore(e)
 	a, b := tenants.NewLeaser(store), tenants.NewLeaser(store)
 	ctx := context.Background()
-	ran, err := a.Run(ctx, "sync", 90*time.Millisecond, func(ctx context.Context) error {
-		// While a runs (and renews past the ttl), b is kept out.
-		time.Sleep(200 * time.Millisecond)
+	ran, err := a.Run(ctx, "sync", 600*time.Millisecond, func(ctx context.Context) error {
+		// While a runs (and renews past the ttl, several times), b is kept
+		// out; a renewal may stall for most of a ttl on a loaded machine.
+		time.Sleep(1500 * time.Millisecond)
 		if ok, _ := b.Try(ctx, "sync", time.Minute); ok {
 			t.Error("b took the lease a is running under")
 		}
