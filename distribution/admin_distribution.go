@@ -3,6 +3,7 @@ package distribution
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -58,8 +59,12 @@ func (h *Handlers) renderDistribution(c echo.Context, status int, p *AdminPage) 
 
 func (h *Handlers) adminSaveSettings(c echo.Context) error {
 	f := settingsForm(c)
+	stale := false
 	again := func(c echo.Context, status int, p *AdminPage) error {
 		p.SettingsForm = f
+		if stale {
+			p.Error = i18n.T(c.Request().Context(), "settings.stale_kept")
+		}
 		return h.renderDistribution(c, status, p)
 	}
 	return h.submit(c, "/admin/distribution?done=settings", again, func(ctx context.Context, tenantID string) error {
@@ -67,6 +72,11 @@ func (h *Handlers) adminSaveSettings(c echo.Context) error {
 		if err == nil {
 			if err = f.apply(&st); err == nil {
 				err = h.svc.SaveSettings(ctx, tenantID, st)
+			}
+		}
+		if fault.HasCode(err, fault.CodeSettingsChanged) { // the typed values, now at the stored revision: a second save applies them
+			if cur, e := h.svc.Settings(ctx, tenantID); e == nil {
+				f.Rev, stale = strconv.FormatInt(cur.Rev, 10), true
 			}
 		}
 		return err

@@ -105,7 +105,7 @@ func saveSettings(ctx context.Context, e *engine.Engine, tenantID string, st Set
 
 // errSettingsChanged: settings saved from a read another save overtook.
 var errSettingsChanged = fault.Conflict("the distribution settings were changed meanwhile (in another tab, or by someone else): reload them and save again").
-	WithCode("settings_changed")
+	WithCode(fault.CodeSettingsChanged)
 
 // loadSettings reads the shop's settings document, the same way on both
 // engines: the defaults until the shop saves its own.

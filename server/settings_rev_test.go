@@ -12,8 +12,10 @@ import (
 // TestSettingsRevision: a console form or an API client that read a shop's
 // settings before another save cannot undo it: 409, with the reason in
 // the merchant's words; one that read them since saves; an API save
-// without a revision applies to the settings as they are. For each
-// settings page people edit.
+// without a revision applies to the settings as they are. A stale form
+// comes back with what the merchant typed, at the stored revision, so
+// saving it again applies it knowingly. For each settings page people
+// edit.
 func TestSettingsRevision(t *testing.T) {
 	_, srv := startApp(t, sqliteEngine(t))
 	s := signUp(t, srv.URL, "rev-shop")
@@ -22,12 +24,13 @@ func TestSettingsRevision(t *testing.T) {
 	for _, tc := range []struct {
 		name, page, form, api string
 		change                map[string]any // an API save's change
+		typed, value          string         // a field the stale form changes ("": its values are not kept)
 	}{
-		{"order settings", "/admin/order-settings", "/admin/order-settings", "/api/v1/order-settings", map[string]any{"shipping_fee": 700}},
-		{"distribution settings", "/admin/distribution", "/admin/distribution/settings", "/api/v1/distribution/settings", map[string]any{"after_sale_days": 9}},
-		{"points rules", "/admin/points", "/admin/points/rules", "/api/v1/points/rules", nil},
-		{"after-sale settings", "/admin/after-sales", "/admin/after-sales/settings", "/api/v1/after-sale-settings", map[string]any{"answer_hours": 24}},
-		{"message settings", "/admin/message-settings", "/admin/message-settings", "/api/v1/message-settings", nil},
+		{"order settings", "/admin/order-settings", "/admin/order-settings", "/api/v1/order-settings", map[string]any{"shipping_fee": 700}, "shipping_fee", "7.50"},
+		{"distribution settings", "/admin/distribution", "/admin/distribution/settings", "/api/v1/distribution/settings", map[string]any{"after_sale_days": 9}, "binding_days", "45"},
+		{"points rules", "/admin/points", "/admin/points/rules", "/api/v1/points/rules", nil, "base_points", "9"},
+		{"after-sale settings", "/admin/after-sales", "/admin/after-sales/settings", "/api/v1/after-sale-settings", map[string]any{"answer_hours": 24}, "", ""},
+		{"message settings", "/admin/message-settings", "/admin/message-settings", "/api/v1/message-settings", nil, "rate", "7"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// Two tabs drew the form at one revision; the first saves.
@@ -37,8 +40,26 @@ func TestSettingsRevision(t *testing.T) {
 				t.Fatalf("the form of %s carries no revision", tc.page)
 			}
 			console.submit(tc.form, v, http.StatusSeeOther)
+			if tc.typed != "" {
+				v.Set(tc.typed, tc.value)
+			}
 			doc = console.submit(tc.form, v, http.StatusConflict)
-			wantIn(t, "stale form", text(doc.Find(".error")), "changed meanwhile")
+			if tc.typed == "" {
+				wantIn(t, "stale form", text(doc.Find(".error")), "changed meanwhile")
+			} else {
+				wantIn(t, "stale form", text(doc.Find(".error")), "What you typed is kept below")
+				if got := doc.Find(`form[action="` + tc.form + `"] [name="` + tc.typed + `"]`).AttrOr("value", ""); got != tc.value {
+					t.Errorf("the stale form shows %s = %q, want the typed %q", tc.typed, got, tc.value)
+				}
+			}
+			// Sent again as shown, it saves (at the stored revision).
+			console.submit(tc.form, formValues(doc.Find(`form[action="`+tc.form+`"]`)), http.StatusSeeOther)
+			if tc.typed != "" {
+				doc = console.page(tc.page, http.StatusOK)
+				if got := doc.Find(`form[action="` + tc.form + `"] [name="` + tc.typed + `"]`).AttrOr("value", ""); got != tc.value {
+					t.Errorf("after the second save %s = %q, want %q", tc.typed, got, tc.value)
+				}
+			}
 
 			// An API client with the revision it read, before and after a save.
 			var cur map[string]any

@@ -90,7 +90,7 @@ func (d docStore) SaveSettings(ctx context.Context, tenantID string, s Settings)
 
 // errSettingsChanged: settings saved from a read another save overtook.
 var errSettingsChanged = fault.Conflict("the after-sale settings were changed meanwhile (in another tab, or by someone else): reload them and save again").
-	WithCode("settings_changed")
+	WithCode(fault.CodeSettingsChanged)
 
 // Schema is the after-sale tables and indexes in each tenant database.
 var Schema = engine.NewSchema("aftersale", schemaSQL,

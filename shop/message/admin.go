@@ -316,8 +316,14 @@ func (h *Handlers) adminSaveSettings(c echo.Context) error {
 	}
 	_, err = h.svc.SaveSettings(c.Request().Context(), t.ID, st)
 	if fe, ok := fault.Client(err); ok {
-		return c.Render(fe.Status, "admin_message_settings.html", AdminPage{Shop: t, Settings: st, Kinds: NoticeKinds,
-			Error: fault.Message(c.Request().Context(), err), ctx: c.Request().Context()})
+		ctx := c.Request().Context()
+		msg := fault.Message(ctx, err)
+		if fe.Code == fault.CodeSettingsChanged { // the typed values, now at the stored revision: a second save applies them
+			if cur, err := h.svc.Settings(ctx, t.ID); err == nil {
+				st.Rev, msg = cur.Rev, i18n.T(ctx, "settings.stale_kept")
+			}
+		}
+		return c.Render(fe.Status, "admin_message_settings.html", AdminPage{Shop: t, Settings: st, Kinds: NoticeKinds, Error: msg, ctx: ctx})
 	}
 	if err != nil {
 		return err

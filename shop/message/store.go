@@ -166,7 +166,7 @@ func (s docStore) SaveSettings(ctx context.Context, tenantID string, st Settings
 
 // errSettingsChanged: settings saved from a read another save overtook.
 var errSettingsChanged = fault.Conflict("the message settings were changed meanwhile (in another tab, or by someone else): reload them and save again").
-	WithCode("settings_changed")
+	WithCode(fault.CodeSettingsChanged)
 
 // syncMark is when the fans were last synced, as a document.
 type syncMark struct {

@@ -12,6 +12,7 @@ import (
 	"microshop/tenants"
 	"microshop/tenants/engine"
 	"microshop/tenants/fault"
+	"microshop/tenants/i18n"
 )
 
 // The console's order settings page: the form in yuan, saved through
@@ -88,7 +89,13 @@ func (h *Handlers) adminSaveSettings(c echo.Context) error {
 	}
 	var fe *fault.Error
 	if errors.As(err, &fe) && fe.Status < 500 {
-		return c.Render(fe.Status, "admin_order_settings.html", AdminPage{Shop: t, Settings: f, Error: pageError(ctx, fe)})
+		msg := pageError(ctx, fe)
+		if fe.Code == fault.CodeSettingsChanged { // the typed values, now at the stored revision: a second save applies them
+			if cur, err := h.svc.Settings(ctx, t.ID); err == nil {
+				f.Rev, msg = strconv.FormatInt(cur.Rev, 10), i18n.T(ctx, "settings.stale_kept")
+			}
+		}
+		return c.Render(fe.Status, "admin_order_settings.html", AdminPage{Shop: t, Settings: f, Error: msg})
 	}
 	if err != nil {
 		return err

@@ -239,7 +239,7 @@ func (s engineStore) SaveSettings(ctx context.Context, tenantID string, st Setti
 // errSettingsChanged: settings saved from a read that another save
 // overtook.
 var errSettingsChanged = fault.Conflict("the order settings were changed meanwhile (in another tab, or by someone else): reload them and save again").
-	WithCode("settings_changed")
+	WithCode(fault.CodeSettingsChanged)
 
 // set is one field a Change writes, and its value (times as time.Time).
 type set struct {

@@ -215,7 +215,14 @@ func (h *Handlers) adminSaveRules(c echo.Context) error {
 	}
 	var fe *fault.Error
 	if errors.As(err, &fe) && fe.Status < 500 {
-		return h.renderHome(c, fe.Status, AdminPage{Form: form, Error: fault.Message(c.Request().Context(), fe)})
+		ctx := c.Request().Context()
+		msg := fault.Message(ctx, fe)
+		if fe.Code == fault.CodeSettingsChanged { // the typed values, now at the stored revision: a second save applies them
+			if cur, err := h.svc.Rules(ctx, tenants.FromContext(c).ID); err == nil {
+				form.Rev, msg = strconv.FormatInt(cur.Rev, 10), i18n.T(ctx, "settings.stale_kept")
+			}
+		}
+		return h.renderHome(c, fe.Status, AdminPage{Form: form, Error: msg})
 	}
 	if err != nil {
 		return err

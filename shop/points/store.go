@@ -143,7 +143,7 @@ func (d rulesDoc) SaveRules(ctx context.Context, tenantID string, r Rules) error
 
 // errRulesChanged: rules saved from a read another save overtook.
 var errRulesChanged = fault.Conflict("the points rules were changed meanwhile (in another tab, or by someone else): reload them and save again").
-	WithCode("settings_changed")
+	WithCode(fault.CodeSettingsChanged)
 
 // entryPage is how many ledger entries Entries reads at a time.
 const entryPage = 500

@@ -106,6 +106,17 @@ func (e *Error) WithCode(code string) *Error {
 	return &out
 }
 
+// CodeSettingsChanged is the code of a settings save refused because the
+// settings it was read at were saved over meanwhile (engine.SaveDocAt): a
+// console form shows the merchant's values again to be saved knowingly.
+const CodeSettingsChanged = "settings_changed"
+
+// HasCode reports whether err is (or wraps) a fault.Error with code.
+func HasCode(err error, code string) bool {
+	var fe *Error
+	return errors.As(err, &fe) && fe.Code == code
+}
+
 // Clip shortens s to at most n characters (runes), marking the cut with "…",
 // so that an error message can quote what the caller sent without echoing
 // all of it.
