@@ -48,7 +48,7 @@ func TestSettingsRevision(t *testing.T) {
 				wantIn(t, "stale form", text(doc.Find(".error")), "changed meanwhile")
 			} else {
 				wantIn(t, "stale form", text(doc.Find(".error")), "What you typed is kept below")
-				if got := doc.Find(`form[action="` + tc.form + `"] [name="` + tc.typed + `"]`).AttrOr("value", ""); got != tc.value {
+				if got := doc.Find(`form[action="`+tc.form+`"] [name="`+tc.typed+`"]`).AttrOr("value", ""); got != tc.value {
 					t.Errorf("the stale form shows %s = %q, want the typed %q", tc.typed, got, tc.value)
 				}
 			}
@@ -56,7 +56,7 @@ func TestSettingsRevision(t *testing.T) {
 			console.submit(tc.form, formValues(doc.Find(`form[action="`+tc.form+`"]`)), http.StatusSeeOther)
 			if tc.typed != "" {
 				doc = console.page(tc.page, http.StatusOK)
-				if got := doc.Find(`form[action="` + tc.form + `"] [name="` + tc.typed + `"]`).AttrOr("value", ""); got != tc.value {
+				if got := doc.Find(`form[action="`+tc.form+`"] [name="`+tc.typed+`"]`).AttrOr("value", ""); got != tc.value {
 					t.Errorf("after the second save %s = %q, want %q", tc.typed, got, tc.value)
 				}
 			}
