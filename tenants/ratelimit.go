@@ -28,11 +28,13 @@ import (
 // maxLimiterKeys is how many keys a limiter keeps before sweeping idle ones.
 const maxLimiterKeys = 100_000
 
-// windowSync is how often a shared counter sends and reads its counts;
-// windowTimeout bounds a read made on a request's path.
+// windowTimeout bounds a read made on a request's path (a variable: tests
+// on FerretDB under load give it longer).
+var windowTimeout = 200 * time.Millisecond
+
+// windowSync is how often a shared counter sends and reads its counts.
 const (
-	windowSync    = time.Second
-	windowTimeout = 200 * time.Millisecond
+	windowSync = time.Second
 	// Windows that started over windowKept ago are deleted (no limit's
 	// window is that long), by any counter at most every windowSweep.
 	windowKept  = 24 * time.Hour
@@ -67,6 +69,10 @@ type sharedWindows struct {
 	dirty     map[string]bool
 	scheduled bool // a send is due within windowSync
 	swept     time.Time
+	// flush is held by a Flush from taking the counts to sending them, so
+	// a Flush (a process stopping) returns only once counts another one
+	// took are sent too.
+	flush sync.Mutex
 }
 
 // NewWindowCounter returns a per-process counter whose windows last window.
@@ -224,6 +230,8 @@ func (l *WindowCounter) Flush() {
 		n    int
 		last time.Time
 	}
+	sh.flush.Lock()
+	defer sh.flush.Unlock()
 	l.mu.Lock()
 	send := make(map[string]events, len(sh.dirty))
 	for key := range sh.dirty {

@@ -72,6 +72,7 @@ func TestRateWindows(t *testing.T) {
 // concurrency each replica stays within the limit and every event counted
 // reaches the database once.
 func TestSharedWindowCounter(t *testing.T) {
+	tenants.SetWindowTimeout(t, 5*time.Second) // a read never falls back to memory here
 	enginetest.Kinds(t, nil, func(t *testing.T, e *engine.Engine) {
 		ctx := context.Background()
 		store := tenants.NewStore(e)
