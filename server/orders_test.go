@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -9,6 +10,7 @@ import (
 
 	"microshop/shop/order"
 	"microshop/tenants"
+	"microshop/tenants/i18n"
 )
 
 type orderJSON struct {
@@ -274,5 +276,31 @@ func TestPaymentToRefund(t *testing.T) {
 	}
 	if st := api.json(http.MethodGet, "/api/v1/payments", nil, &list); st != 200 || len(list.Items) != 0 {
 		t.Errorf("still to refund after marking: %+v", list)
+	}
+}
+
+// TestPlaceErrorInShoppersLanguage: an order refused for bad input answers
+// in the shopper's language whether the checkout sent an Idempotency-Key
+// or not (the checkout page always does), and a retry with the key gets
+// the same words.
+func TestPlaceErrorInShoppersLanguage(t *testing.T) {
+	_, srv := startApp(t, sqliteEngine(t))
+	s := signUp(t, srv.URL, "lang-order")
+	p := s.apiClient(t, srv.URL).createProduct(map[string]any{"title": "Tea", "price": 1000, "stock": 5})
+	buyer := newShopper(t, srv.URL, s.Slug, "")
+	switchTo(t, buyer.client, "/s/"+s.Slug+"/", i18n.ZhCN)
+	addr := maps.Clone(testAddress)
+	addr["phone"] = "1381234"
+	body := map[string]any{"items": []map[string]any{{"product_id": p.ID, "qty": 1}}, "address": addr}
+	path := "/s/" + s.Slug + "/api/orders"
+	var plain, keyed, replayed apiError
+	st1 := buyer.json(http.MethodPost, path, body, &plain)
+	st2 := buyer.jsonWithHeader(http.MethodPost, path, body, &keyed, "Idempotency-Key", "lang-key")
+	st3 := buyer.jsonWithHeader(http.MethodPost, path, body, &replayed, "Idempotency-Key", "lang-key")
+	if st1 != http.StatusBadRequest || st2 != st1 || st3 != st1 {
+		t.Fatalf("statuses %d %d %d, want 400 each", st1, st2, st3)
+	}
+	if !strings.Contains(plain.Error.Message, "不是有效的电话号码") || keyed.Error != plain.Error || replayed.Error != keyed.Error {
+		t.Errorf("answers:\n without a key %+v\n with a key    %+v\n replayed      %+v\nwant the same, in Chinese", plain.Error, keyed.Error, replayed.Error)
 	}
 }

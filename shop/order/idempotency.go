@@ -12,6 +12,7 @@ import (
 
 	"microshop/tenants/engine"
 	"microshop/tenants/fault"
+	"microshop/tenants/i18n"
 )
 
 // idempotencyWindow is how long an Idempotency-Key replays its answer.
@@ -71,7 +72,9 @@ func (s *Service) PlaceIdempotent(ctx context.Context, tenantID, fanID, key stri
 			return a, nil
 		}
 	case errors.As(err, &fe) && fe.Status < 500:
-		a = placeAnswer(fe.Status, map[string]*fault.Error{"error": fe})
+		// In the shopper's language, as the error handler would answer it
+		// (the answer is kept as sent: a retry gets the same words).
+		a = placeAnswer(fe.Status, map[string]*fault.Error{"error": fe.Localized(i18n.FromContext(ctx))})
 	default:
 		// Our failure, not the request's: forget the key so a retry runs
 		// again instead of waiting out the window.
