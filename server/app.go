@@ -325,7 +325,7 @@ func (a *app) mountRoutes() error {
 	// ?g= ?d= ?ch= touches on any page), payment notifications, WeChat pushes.
 	// Each role's limit (server/roles.go), then the audit log, on every route.
 	api := e.Group("/api/v1", svc.APIKeyAuth(), enforceRoles("/api/v1"), a.audit.Record())
-	admin := e.Group("/admin", csrf, svc.SessionAuth(codec), enforceRoles("/admin"), a.audit.Record())
+	admin := e.Group("/admin", csrf, svc.SessionAuth(codec), enforceRoles("/admin"), fault.ErrorPage("admin_error.html"), a.audit.Record())
 	// A shopper who chose no language sees the shop in its own (i18n.ShopDefault).
 	shopLang := i18n.ShopDefault(func(c echo.Context) string { return tenants.FromContext(c).Lang })
 	widget := e.Group("/s/:slug", svc.ShopBySlug(), shopLang)
@@ -334,7 +334,7 @@ func (a *app) mountRoutes() error {
 	})
 	fans := a.wechat.identity(fan.NewIdentity([]byte(a.secret), cfg.SecureCookies))
 	dist := distribution.NewHandlers(a.dist)
-	storefront := e.Group("/s/:slug", svc.ShopBySlug(), shopLang, fans.Middleware())
+	storefront := e.Group("/s/:slug", svc.ShopBySlug(), shopLang, fault.ErrorPage("shop_error.html"), fans.Middleware())
 	storefront.Use(dist.Touches())
 	notify := e.Group("/pay/notify/:slug", svc.ShopBySlug())
 	// The platform operator's console and API: never a merchant's session or key.

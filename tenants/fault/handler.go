@@ -41,13 +41,37 @@ func Handler(log *slog.Logger) echo.HTTPErrorHandler {
 		case wantsJSON(c):
 			werr = c.JSON(fe.Status, map[string]*Error{"error": fe})
 		default:
-			werr = c.Render(fe.Status, "error.html", Page{Status: fe.Status, Title: statusTitle(c, fe.Status), Message: fe.Message})
+			p := Page{Status: fe.Status, Title: statusTitle(c, fe.Status), Message: fe.Message}
+			page, _ := c.Get(pageKey).(string)
+			if page != "" {
+				werr = c.Render(fe.Status, page, p)
+			}
+			if page == "" || (werr != nil && !c.Response().Committed) {
+				werr = c.Render(fe.Status, "error.html", p)
+			}
 			if werr != nil && !c.Response().Committed {
 				werr = c.String(fe.Status, fe.Message)
 			}
 		}
 		if werr != nil {
 			log.Error("write error response", "err", werr)
+		}
+	}
+}
+
+// pageKey is where ErrorPage leaves the error page of a part of the site.
+const pageKey = "fault.page"
+
+// ErrorPage makes the error handler draw a browser's error in page (a
+// template taking a Page) for the routes it guards: a shop's storefront
+// errors in the shop's frame, with the way back to the shop, the
+// console's in the console's. Without it, or when page cannot be drawn,
+// the error is the platform's "error.html".
+func ErrorPage(page string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			c.Set(pageKey, page)
+			return next(c)
 		}
 	}
 }
