@@ -39,3 +39,23 @@ func TestErrorPagesInTheirFrame(t *testing.T) {
 		})
 	}
 }
+
+// TestMarketHeaderIsAShoppers: the market's pages lead to the market's own
+// places (ranking, votes, the shopper's page), not to the platform's
+// merchant sign-up and sign-in, which stay one link away in the footer.
+func TestMarketHeaderIsAShoppers(t *testing.T) {
+	_, srv := startApp(t, sqliteEngine(t))
+	doc := newClient(t, srv.URL).page("/m/", http.StatusOK)
+	header := doc.Find("header.topbar")
+	for _, href := range []string{"/m/", "/m/ranking", "/m/vote", "/m/me"} {
+		if header.Find(`a[href="`+href+`"]`).Length() != 1 {
+			t.Errorf("the market's header has no link to %s", href)
+		}
+	}
+	if header.Find(`a[href="/signup"], a[href="/login"]`).Length() != 0 {
+		t.Error("the market's header offers merchants' sign-up or sign-in")
+	}
+	if doc.Find(`footer a[href="/"]`).Length() != 1 {
+		t.Error("no way for a merchant from the market to the platform's page")
+	}
+}

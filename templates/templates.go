@@ -4,7 +4,8 @@
 // template fails the boot instead of a request.
 //
 // Files: layout_*.html frame the pages (layout_admin for admin_*, layout_shop
-// for shop_*, layout_ops for the platform operators' ops_*, layout_platform
+// for shop_*, layout_ops for the platform operators' ops_*, layout_market
+// for the market's market_*, layout_platform
 // for the rest); partial_*.html hold the parts
 // pages share (notice and error blocks, the CSRF field, the pager); every
 // other file is a page defining "content" and optionally "title". Each page
@@ -89,6 +90,8 @@ func layoutFor(page string) string {
 		return "layout_shop.html"
 	case strings.HasPrefix(page, "ops_"):
 		return "layout_ops.html"
+	case strings.HasPrefix(page, "market_"):
+		return "layout_market.html"
 	}
 	return "layout_platform.html"
 }
