@@ -307,6 +307,7 @@ func (a *app) mountRoutes() error {
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
 	e.GET("/readyz", a.ready)
 	e.GET("/static/*", a.assets.Handler)
+	e.GET("/favicon.ico", a.assets.Favicon)
 	if cfg.MetricsToken != "" { // Prometheus, to a scraper bearing the token
 		e.GET("/metrics", a.metrics.handler(cfg.MetricsToken))
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-//go:embed css js demo data/regions.json
+//go:embed css js demo data/regions.json icon.png
 var files embed.FS
 
 // Assets serves the embedded files and names them by content hash.
@@ -77,4 +77,16 @@ func (a *Assets) Handler(c echo.Context) error {
 		ct = http.DetectContentType(b)
 	}
 	return c.Blob(http.StatusOK, ct, b)
+}
+
+// Favicon serves /favicon.ico, which browsers ask for whatever the page
+// says: the site's icon (a PNG, which every browser takes there), cached
+// for a day.
+func (a *Assets) Favicon(c echo.Context) error {
+	b, err := files.ReadFile("icon.png")
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "public, max-age=86400")
+	return c.Blob(http.StatusOK, "image/png", b)
 }
