@@ -405,8 +405,8 @@ func TestAuditNamesThePerson(t *testing.T) {
 	// The console's page names the person too; finance may not read it.
 	ownerConsole := s.consoleClient(t, srv.URL)
 	if st, b := ownerConsole.do(http.MethodGet, "/admin/audit", nil, ""); st != 200 || !strings.Contains(string(b), "cashier@example.com") ||
-		!strings.Contains(string(b), "12.50") {
-		t.Errorf("audit page: %d %.300s", st, b)
+		!strings.Contains(string(b), "12.50") || !strings.Contains(string(b), "Refunded an order") {
+		t.Errorf("audit page (the refund by its name): %d %.300s", st, b)
 	}
 	if st, _ := finance.c.do(http.MethodGet, "/admin/audit", nil, ""); st != http.StatusForbidden {
 		t.Errorf("finance reads the audit log: %d", st)

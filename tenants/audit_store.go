@@ -39,6 +39,21 @@ type AuditEntry struct {
 	Status int    `json:"status" bson:"status"`
 }
 
+// ActionKey names the action for people: the method and the route without
+// its /admin/ or /api/v1/ prefix ("POST orders/:id/ship"), so the console
+// and the API's same action read alike; the audit page translates it
+// (audit.action.* in the catalogs) or shows it as it is.
+func (e AuditEntry) ActionKey() string {
+	route := e.Route
+	for _, prefix := range []string{"/api/v1/", "/admin/"} {
+		if rest, ok := strings.CutPrefix(route, prefix); ok {
+			route = rest
+			break
+		}
+	}
+	return e.Method + " " + route
+}
+
 // ViaAPI reports whether the change came through /api/v1 (an API key),
 // not the console.
 func (e AuditEntry) ViaAPI() bool { return strings.HasPrefix(e.Route, "/api/") }
