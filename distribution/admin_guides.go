@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -44,6 +45,37 @@ func (h *Handlers) renderGuides(c echo.Context, status int, p *AdminPage) error 
 	v := url.Values{"group": {q.Group}, "period": {q.Period}, "from": {q.From}, "to": {q.To}}
 	p.CSVURL = "/admin/guides/report.csv?" + v.Encode()
 	return c.Render(status, "admin_guides.html", p)
+}
+
+// Day is a day of the shop (YYYY-MM-DD) as a time, noon in the shop's
+// zone, for the page's date function (the zero time for anything else).
+func (p AdminPage) Day(day string) time.Time {
+	t, err := time.ParseInLocation(time.DateOnly, day, p.Shop.Location())
+	if err != nil {
+		return time.Time{}
+	}
+	return t.Add(12 * time.Hour)
+}
+
+// Day is a day of the shop (YYYY-MM-DD) as a time, noon in loc (the
+// shop's zone, $.Zone), for admin_guide_me.html's date function.
+func (GuideMePage) Day(day string, loc *time.Location) time.Time {
+	t, err := time.ParseInLocation(time.DateOnly, day, loc)
+	if err != nil {
+		return time.Time{}
+	}
+	return t.Add(12 * time.Hour)
+}
+
+// CanHandOver reports whether another active guide than id may take over
+// id's customers (the hand-over form is offered only then).
+func (p AdminPage) CanHandOver(id string) bool {
+	for _, g := range p.Guides {
+		if g.Active && g.ID != id {
+			return true
+		}
+	}
+	return false
 }
 
 // guidesForm runs a form of the guides page (see submit).

@@ -44,6 +44,7 @@ func TestBrowserSignUpAddProductSeeStorefront(t *testing.T) {
 	b.submit(`form[action="/signup"] button[type=submit]`, http.StatusCreated)
 	b.wantPath("/signup")
 	b.wantText("h1", shopName+" is open")
+	b.eval(`document.querySelector("#developers summary").click(), "opened"`) // the key is folded under "Developers"
 	if key := b.text("#apikey"); !strings.HasPrefix(key, "msk_") || len(key) < 20 {
 		t.Fatalf("API key on the sign-up page = %q, want a key starting with msk_", key)
 	}
@@ -68,7 +69,7 @@ func TestBrowserSignUpAddProductSeeStorefront(t *testing.T) {
 	b.clear("#stock")
 	b.fill("#stock", stock)
 	b.fill("#category", category)
-	b.submit(`form.card button[type=submit]`, http.StatusOK)
+	b.submit(`form.card button[data-save]`, http.StatusOK)
 	b.wantPath("/admin/products?done=created")
 	b.wantText(".notice", "Product created.")
 	b.wantText("main h1", "1 in all")
@@ -100,7 +101,7 @@ func TestBrowserSignUpAddProductSeeStorefront(t *testing.T) {
 	b.navigate(srv.URL+"/admin/products/new", http.StatusOK)
 	b.fill("#title", badTitle)
 	b.fill("#price", "abc")
-	b.submit(`form.card button[type=submit]`, http.StatusBadRequest)
+	b.submit(`form.card button[data-save]`, http.StatusBadRequest)
 	b.wantPath("/admin/products")
 	if msg := b.text(`.error[role=alert]`); !strings.Contains(msg, "price") || !strings.Contains(msg, "abc") {
 		t.Errorf("error message = %q, want it to name the price and what was typed", msg)

@@ -144,8 +144,8 @@ func (v View) LangLinks() []LangLink {
 // langSwitch keeps LangSwitchHTML's drawings, one per page language.
 var langSwitch sync.Map // lang → template.HTML
 
-// LangSwitchHTML is the language switch's links as the console and
-// storefront layouts write them (LangLinks, with a data-lang attribute),
+// LangSwitchHTML is the language switch's links as every layout
+// writes them (LangLinks, with a data-lang attribute),
 // drawn once per page language rather than by a loop of template actions
 // on every page.
 func (v View) LangSwitchHTML() template.HTML {
@@ -241,6 +241,7 @@ var consoleNav = []navItem{
 	{id: "wxconnect.nav", href: "/admin/wechat/connect", also: []string{"/admin/wechat/menu"}},
 	{id: "review.nav", href: "/admin/reviews"},
 	{id: "credit.nav", href: "/admin/credit"},
+	{id: "market.nav", href: "/admin/market"},
 	{id: "console.nav.shop", href: "/admin/shop"},
 	{id: "staff.nav.guide_me", href: "/admin/guide/me"},
 	{id: "staff.nav.staff", href: "/admin/staff"},

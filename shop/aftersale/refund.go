@@ -18,8 +18,9 @@ import (
 // for the mark among the order's refunds before it would ask again: one
 // refund per request.
 
-// RefundMark is the reason a request's refund carries on its order.
-func RefundMark(requestID string) string { return "after-sale " + requestID }
+// RefundMark is the reason a request's refund carries on its order (pages
+// show it as "After-sale refund": order.AfterSaleRequestID reads it back).
+func RefundMark(requestID string) string { return order.AfterSaleRefundPrefix + requestID }
 
 // stuckAfter is how long a refund may stay sending before the pass takes
 // it over (the order's refund call is bounded far below it).

@@ -75,6 +75,27 @@ func niceMax(m int64) int64 {
 	return 10 * p
 }
 
+// axisTicks is a value axis for values up to m: its top (niceMax(m)) and
+// the number of intervals between 0 and it, chosen so every tick is a
+// whole number (0, 1 for a top of 1; 0, 1, 2 for 2; 0 … 5 for 5; 0, 5, 10
+// for 10).
+func axisTicks(m int64) (top int64, intervals int64) {
+	top = niceMax(m)
+	p := int64(1)
+	for p*10 <= top {
+		p *= 10
+	}
+	switch top / p {
+	case 5:
+		return top, 5
+	case 1:
+		if top == 1 {
+			return 1, 1
+		}
+	}
+	return top, 2
+}
+
 func money(fen int64) string { return "¥" + catalog.FormatYuan(fen) }
 
 // barChart draws days × series as grouped bars, a value axis (yuan when
@@ -86,11 +107,12 @@ func barChart(lang, title string, days []string, ss []Series, isMoney bool) temp
 			m = max(m, v)
 		}
 	}
+	unit := int64(1) // a tick's unit: a yuan on a money axis
 	if isMoney {
-		m = niceMax((m+99)/100) * 100
-	} else {
-		m = niceMax(m)
+		unit, m = 100, (m+99)/100
 	}
+	m, intervals := axisTicks(m)
+	m *= unit
 	label := func(v int64) string {
 		if isMoney {
 			return money(v)
@@ -102,9 +124,10 @@ func barChart(lang, title string, days []string, ss []Series, isMoney bool) temp
 		chartW, chartH, html.EscapeString(title))
 	fmt.Fprintf(&b, `<title>%s</title>`, html.EscapeString(title))
 	plotW, plotH := float64(chartW-padL-padR), float64(chartH-padT-padB)
-	// Grid and value axis: 0, half, max.
-	for i, v := range []int64{0, m / 2, m} {
-		y := float64(padT) + plotH - plotH*float64(i)/2
+	// Grid and value axis: whole ticks from 0 to max.
+	for i := int64(0); i <= intervals; i++ {
+		v := m / intervals * i
+		y := float64(padT) + plotH - plotH*float64(i)/float64(intervals)
 		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#e6e6ea"/>`, padL, chartW-padR, y, y)
 		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end" fill="#6b6b70">%s</text>`, padL-6, y+4, html.EscapeString(label(v)))
 	}
@@ -182,9 +205,24 @@ func hbarChart(title string, labels []string, values []int64, notes []string, co
 	return template.HTML(b.String())
 }
 
-// gauge draws a rate (percent) on a 0–scale bar, with the healthy line.
+// gaugeScale is the percent a gauge's full track stands for: 20, 50 or
+// 100, the smallest that holds the rate and the healthy line with room
+// beside them (a rate of 100% fills the track).
+func gaugeScale(rate, healthy float64) float64 {
+	need := max(rate, healthy*1.1)
+	for _, s := range []float64{20, 50} {
+		if need <= s*0.9 {
+			return s
+		}
+	}
+	return 100
+}
+
+// gauge draws a rate (percent) on a 0–scale bar (gaugeScale, written at
+// the track's end), with the healthy line.
 func gauge(title string, rate, healthy float64, rateLabel, healthyLabel string) template.HTML {
-	scale := max(20.0, rate*1.2)
+	scale := gaugeScale(rate, healthy)
+	rate = min(max(rate, 0), scale)
 	h := 70
 	left, plotW := 16.0, float64(chartW-32)
 	color := colOK
@@ -202,6 +240,7 @@ func gauge(title string, rate, healthy float64, rateLabel, healthyLabel string) 
 	fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="14" y2="48" stroke="#1d1d1f" stroke-dasharray="4 3"/>`, hx, hx)
 	fmt.Fprintf(&b, `<text x="%.1f" y="62" text-anchor="middle" fill="#1d1d1f">%s</text>`, hx, html.EscapeString(healthyLabel))
 	fmt.Fprintf(&b, `<text x="%.1f" y="14" fill="#1d1d1f">%s</text>`, left, html.EscapeString(rateLabel))
+	fmt.Fprintf(&b, `<text x="%.1f" y="62" text-anchor="end" fill="#6b6b70">%g%%</text>`, left+plotW, scale)
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
 }

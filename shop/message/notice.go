@@ -210,6 +210,10 @@ func (s *Service) OrderEvent(ctx context.Context, tenantID string, o order.Order
 	case order.EventShipped:
 		carrier, tracking := cmp.Or(o.Carrier, "-"), cmp.Or(o.TrackingNo, "-")
 		return s.notifyShop(ctx, tenantID, func(sh shopNotice) Notice {
+			carrier := carrier
+			if code := o.CarrierCode(); code != "" { // a known courier, named in the shop's language
+				carrier = sh.t("courier." + code)
+			}
 			return Notice{Key: "order-shipped:" + o.ID, FanID: o.FanID, Kind: NoticeOrderShipped, Title: sh.t("notice.order_shipped.title"),
 				Body: sh.t("notice.order_shipped.body", "Order", o.ID, "Carrier", carrier, "TrackingNo", tracking),
 				URL:  orderLink(sh.slug, o.ID), Fields: map[string]string{"keyword1": o.ID, "keyword2": carrier, "keyword3": tracking}}

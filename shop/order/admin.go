@@ -56,6 +56,9 @@ type AdminPage struct {
 	// CanRestock: the refund form offers to put the units back on sale
 	// (the shop's catalog takes them back; see Service.SetRestocker).
 	CanRestock bool
+	// CompleteDays is the shop's Settings.AutoCompleteDays, for a shipped
+	// order's page (0 on the others).
+	CompleteDays int
 }
 
 // AdminFilter is the order list's filter as typed.
@@ -213,8 +216,22 @@ func (h *Handlers) adminOrder(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	days, err := h.completeDays(c.Request().Context(), t.ID, o)
+	if err != nil {
+		return err
+	}
 	return c.Render(http.StatusOK, "admin_order.html", AdminPage{Shop: t, Order: viewOf(o, shopZone(t)),
-		Form: defaultForm(o), Notice: adminNotice(c), ToRefund: toRefund, CanRestock: h.svc.restock != nil})
+		Form: defaultForm(o), Notice: adminNotice(c), ToRefund: toRefund, CanRestock: h.svc.restock != nil, CompleteDays: days})
+}
+
+// completeDays is after how many days of shipping the shop completes
+// orders by itself, for a shipped order's page (0 for the others).
+func (h *Handlers) completeDays(ctx context.Context, tenantID string, o Order) (int, error) {
+	if o.Status != Shipped {
+		return 0, nil
+	}
+	st, err := h.svc.Settings(ctx, tenantID)
+	return st.AutoCompleteDays, err
 }
 
 // orderToRefund is the order's payments waiting for a refund.
@@ -235,6 +252,10 @@ func (h *Handlers) adminPaymentRefunded(c echo.Context) error {
 		return err
 	})
 }
+
+// Couriers are the codes of the couriers the ship form offers by name
+// (courier.<code> in the page's language).
+func (AdminPage) Couriers() []string { return CourierCodes() }
 
 // defaultForm proposes a full refund of what is left.
 func defaultForm(o Order) ActionForm {
@@ -274,8 +295,12 @@ func (h *Handlers) adminAction(c echo.Context, done string, act func(ctx context
 		if rerr != nil {
 			return rerr
 		}
+		days, derr := h.completeDays(c.Request().Context(), t.ID, fresh)
+		if derr != nil {
+			return derr
+		}
 		return c.Render(fe.Status, "admin_order.html", AdminPage{Shop: t, Order: viewOf(fresh, shopZone(t)), Form: f,
-			Error: pageError(c.Request().Context(), fe), ToRefund: toRefund, CanRestock: h.svc.restock != nil})
+			Error: pageError(c.Request().Context(), fe), ToRefund: toRefund, CanRestock: h.svc.restock != nil, CompleteDays: days})
 	}
 	if err != nil {
 		return err
@@ -285,7 +310,9 @@ func (h *Handlers) adminAction(c echo.Context, done string, act func(ctx context
 
 func (h *Handlers) adminShip(c echo.Context) error {
 	return h.adminAction(c, "shipped", func(ctx context.Context, tenantID string, o Order, f ActionForm) error {
-		_, err := h.svc.Ship(ctx, tenantID, o.ID, f.Carrier, f.TrackingNo)
+		// A courier the console offers is kept by its English name, which
+		// pages show in their language (courier.go).
+		_, err := h.svc.Ship(ctx, tenantID, o.ID, CourierName(f.Carrier), f.TrackingNo)
 		return err
 	})
 }

@@ -45,6 +45,18 @@
     }, function () { throw new Error(tr("offline")); });
   }
 
+  // worth redraws "worth ¥x at checkout" for a new balance: the balance's
+  // value in fen is balance × 100 ÷ the shop's points per yuan
+  // (data-worth), as points.Rules.PointValue counts it.
+  function worth(balance) {
+    var el = document.querySelector("[data-worth]");
+    var per = el ? parseInt(el.getAttribute("data-worth"), 10) : 0;
+    if (!el || !(per > 0) || typeof balance !== "number") return;
+    var fen = Math.floor(Math.max(0, balance) * 100 / per);
+    el.textContent = tr("worth", { Amount: Math.floor(fen / 100) + "." + String(100 + fen % 100).slice(1) });
+    el.hidden = fen === 0;
+  }
+
   var btn = document.querySelector("[data-checkin]");
   if (btn) {
     btn.addEventListener("click", function () {
@@ -52,6 +64,7 @@
       call("POST", "/checkin", {}).then(function (r) {
         var bal = document.querySelector("[data-balance]");
         if (bal) bal.textContent = String(r.balance);
+        worth(r.balance);
         var today = document.querySelector("[data-today]");
         if (today) {
           today.textContent = r.already_checked_in ? tr("already", { Count: r.streak })

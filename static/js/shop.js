@@ -420,7 +420,8 @@
   }
 })();
 
-// Checkout: taking the points discount updates the amounts shown.
+// Checkout: taking the points discount updates the amounts shown: the
+// points line says what they take off (ticked) or would (not ticked).
 document.addEventListener("change", function (e) {
   var use = e.target.closest("[data-use-points]");
   if (!use) return;
@@ -432,6 +433,7 @@ document.addEventListener("change", function (e) {
     fen = Math.abs(fen);
     return sign + Math.floor(fen / 100) + "." + String(100 + (fen % 100)).slice(1);
   };
-  form.querySelectorAll("[data-discount]").forEach(function (el) { el.textContent = "−¥" + fmt(off); });
+  form.querySelectorAll("[data-points-off]").forEach(function (el) { el.hidden = !use.checked; });
+  form.querySelectorAll("[data-points-worth]").forEach(function (el) { el.hidden = use.checked; });
   form.querySelectorAll("[data-payable], .paybar .price").forEach(function (el) { el.textContent = "¥" + fmt(payable); });
 });

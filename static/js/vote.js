@@ -21,6 +21,17 @@
     if (el) el.textContent = String(v);
   }
 
+  // block turns the vote buttons off and says why (the page's
+  // [data-vote-blocked] holds the words: data-no-ballots, data-no-votes-today).
+  function block(why) {
+    var note = page.querySelector("[data-vote-blocked]");
+    var text = note && note.getAttribute(why);
+    if (!text) return;
+    note.textContent = text;
+    note.hidden = false;
+    Array.prototype.forEach.call(page.querySelectorAll("[data-vote]"), function (b) { b.disabled = true; });
+  }
+
   page.addEventListener("click", function (ev) {
     var btn = ev.target.closest ? ev.target.closest("[data-vote]") : null;
     if (!btn || btn.disabled) return;
@@ -36,11 +47,15 @@
           var e = data && data.error;
           if (r.status !== 409 || !e || e.code !== "already_voted") btn.disabled = false;
           say(e && e.message ? e.message : String(r.status));
+          if (r.status === 403) block("data-no-ballots");
+          if (r.status === 429) block("data-no-votes-today");
           return;
         }
         btn.textContent = btn.getAttribute("data-done");
         set("[data-ballots]", data.ballots);
         set("[data-left-today]", data.votes_left_today);
+        if (data.ballots === 0) block("data-no-ballots");
+        else if (data.votes_left_today === 0) block("data-no-votes-today");
         var item = btn.closest("[data-product]");
         var votes = item && item.querySelector("[data-votes]");
         if (votes) votes.textContent = String((parseInt(votes.textContent, 10) || 0) + 1);
