@@ -12,6 +12,7 @@ import (
 	"github.com/wechatpay-apiv3/wechatpay-go/services/refunddomestic"
 
 	"microshop/tenants/fault"
+	"microshop/tenants/i18n"
 )
 
 // Refunds at WeChat Pay (POST /v3/refund/domestic/refunds through the
@@ -77,7 +78,13 @@ func (s *Service) wechatRefund(ctx context.Context, tenantID string, o Order, r 
 		req.TransactionId, req.OutTradeNo = core.String(o.TransactionID), nil
 	}
 	if r.Reason != "" {
-		req.Reason = core.String(fault.Clip(r.Reason, 80))
+		reason := r.Reason
+		if AfterSaleRequestID(reason) != "" {
+			// The payer reads it in WeChat Pay's refund notice: words in
+			// Chinese (WeChat Pay's payers), not our request's id.
+			reason = i18n.T(i18n.WithLang(ctx, i18n.ZhCN), "aftersale.refund_reason")
+		}
+		req.Reason = core.String(fault.Clip(reason, 80))
 	}
 	if notifyURL != "" {
 		req.NotifyUrl = core.String(notifyURL)

@@ -355,3 +355,24 @@ func TestWeChatRefundNotificationBeforePayment(t *testing.T) {
 		}
 	})
 }
+
+// TestWeChatRefundReasonForThePayer: the payer reads a refund's reason in
+// WeChat Pay's notice: an after-sale request's refund says 售后退款, not
+// the request's id; another reason goes as the merchant wrote it.
+func TestWeChatRefundReasonForThePayer(t *testing.T) {
+	enginetest.Kinds(t, schemas, func(t *testing.T, e *engine.Engine) {
+		r, o, _ := paidRig(t, e, 5000)
+		for _, c := range []struct{ reason, payerReads string }{
+			{AfterSaleRefundPrefix + engine.NewID(), "售后退款"},
+			{"broken in transit", "broken in transit"},
+		} {
+			res, err := r.svc.Refund(context.Background(), r.tenant, o.ID, RefundRequest{Amount: 1000, Reason: c.reason, NotifyURL: refundNotifyURL})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := r.sim.RefundReason(r.acct.MchID, res.Refund.ID); got != c.payerReads {
+				t.Errorf("refund for %q: the payer reads %q, want %q", c.reason, got, c.payerReads)
+			}
+		}
+	})
+}

@@ -42,7 +42,9 @@ type Refund struct {
 	FundsAccount        string       `json:"funds_account"`
 	Amount              refundAmount `json:"amount"`
 	NotifyURL           string       `json:"-"`
-	held                bool
+	// Reason is what the payer reads in WeChat Pay's refund notice.
+	Reason string `json:"-"`
+	held   bool
 }
 
 type refundAmount struct {
@@ -133,7 +135,7 @@ func (s *Simulator) createRefund(w http.ResponseWriter, m *merchant, body []byte
 	r := &Refund{RefundID: fmt.Sprintf("5030%s%s%06d", time.Now().Format("20060102"), randomDigits(10), s.seq%1_000_000),
 		OutRefundNo: in.OutRefundNo, TransactionID: t.TransactionID, OutTradeNo: t.OutTradeNo, Channel: "ORIGINAL",
 		UserReceivedAccount: "支付用户零钱", CreateTime: time.Now().In(chinaTime).Format(time.RFC3339), Status: RefundProcessing,
-		FundsAccount: "AVAILABLE", NotifyURL: in.NotifyURL, held: m.rule.HoldRefunds,
+		FundsAccount: "AVAILABLE", NotifyURL: in.NotifyURL, Reason: in.Reason, held: m.rule.HoldRefunds,
 		Amount: refundAmount{Total: t.Amount.Total, Refund: in.Amount.Refund, PayerTotal: t.Amount.Total, PayerRefund: in.Amount.Refund,
 			SettlementRefund: in.Amount.Refund, SettlementTotal: t.Amount.Total, Currency: "CNY"}}
 	m.refunds[in.OutRefundNo] = r
@@ -272,4 +274,17 @@ func (s *Simulator) RefundNotificationRequest(ctx context.Context, mchID, outRef
 			"refund": r.Amount.Refund, "payer_total": r.Amount.PayerTotal, "payer_refund": r.Amount.PayerRefund}})
 	summary := map[string]string{RefundSuccess: "退款成功", RefundAbnormal: "退款异常", RefundClosed: "退款关闭"}[r.Status]
 	return s.notification(ctx, r.NotifyURL, key, "refund", "REFUND."+r.Status, summary, plain)
+}
+
+// RefundReason is the reason the merchant sent with a refund, as its payer
+// reads it ("" for none, or no such refund).
+func (s *Simulator) RefundReason(mchID, outRefundNo string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m, ok := s.merchants[mchID]; ok {
+		if r, ok := m.refunds[outRefundNo]; ok {
+			return r.Reason
+		}
+	}
+	return ""
 }
