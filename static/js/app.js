@@ -24,3 +24,18 @@ document.addEventListener("change", function (e) {
     if (r.dataset.original) o.querySelector("span").textContent = r.dataset.original;
   }
 });
+
+// The broadcast form (admin_messages.html) shows the fields of the kind of
+// message chosen only; without JavaScript every kind's fields show.
+function showKindFields(select) {
+  document.querySelectorAll("[data-kind-of]").forEach(function (f) {
+    f.hidden = f.getAttribute("data-kind-of") !== select.value;
+  });
+}
+document.addEventListener("change", function (e) {
+  if (e.target.matches("select[data-kinds]")) showKindFields(e.target);
+});
+(function () {
+  var k = document.querySelector("select[data-kinds]");
+  if (k) showKindFields(k);
+})();
