@@ -45,6 +45,7 @@ type Service struct {
 	log     *slog.Logger
 	now     func() time.Time
 	baseURL string
+	sharing sharingFlags
 }
 
 // Config is what New needs besides the engine.

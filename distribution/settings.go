@@ -195,5 +195,9 @@ func (s *Service) SaveSettings(ctx context.Context, tenantID string, st Settings
 	if err := st.Validate(); err != nil {
 		return err
 	}
-	return s.store.SaveSettings(ctx, tenantID, st)
+	if err := s.store.SaveSettings(ctx, tenantID, st); err != nil {
+		return err
+	}
+	s.sharingSaved(tenantID, st.Enabled)
+	return nil
 }

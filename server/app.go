@@ -288,7 +288,8 @@ func newServices(ctx context.Context, cfg Config, log *slog.Logger, engine *engi
 func (a *app) mountRoutes() error {
 	cfg, svc := a.cfg, a.tenants
 	renderer, err := templates.New(template.FuncMap{"static": a.assets.URL, "yuan": catalog.FormatYuan}, cfg.DevTemplates,
-		templates.WithShop(func(c echo.Context) any { return tenants.FromContext(c) }))
+		templates.WithShop(func(c echo.Context) any { return tenants.FromContext(c) }),
+		templates.WithSharing(a.sharing))
 	if err != nil {
 		return fmt.Errorf("templates: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"microshop/shop/credit"
 	"microshop/shop/review"
 	"microshop/shop/vote"
+	"microshop/tenants"
 )
 
 // Reviews and merchant credit (shop/review, shop/credit): building the
@@ -51,7 +52,7 @@ func (a *app) mountCredit(api, admin, storefront, opsPages, opsAPI *echo.Group, 
 	cr.AdminRoutes(admin)
 	cr.OpsRoutes(opsPages)
 	cr.OpsAPIRoutes(opsAPI)
-	products.SetExtras(storefrontExtras{reviews: a.reviews, credit: a.credit, deals: a.vote, log: a.log})
+	products.SetExtras(storefrontExtras{reviews: a.reviews, credit: a.credit, deals: a.vote, sharing: a.dist.Sharing, log: a.log})
 }
 
 // creditPass computes the shop's credit and gives the penalties its rules
@@ -79,7 +80,27 @@ type storefrontExtras struct {
 	reviews *review.Service
 	credit  *credit.Service
 	deals   *vote.Service // the product's group deal, if any
+	// sharing is whether the shop runs distribution: the layout's footer
+	// invites to share and earn then, so a cached page's version says it.
+	sharing func(ctx context.Context, tenantID string) bool
 	log     *slog.Logger
+}
+
+// sharingMark is the part of a cached page's version the footer's
+// invitation to share and earn decides.
+func (x storefrontExtras) sharingMark(ctx context.Context, tenantID string) string {
+	if x.sharing != nil && x.sharing(ctx, tenantID) {
+		return "|share"
+	}
+	return ""
+}
+
+// sharing is whether the request's shop runs distribution (View.Sharing:
+// the storefront layout's invitation to share and earn); false outside a
+// shop.
+func (a *app) sharing(c echo.Context) bool {
+	t := tenants.FromContext(c)
+	return t.ID != "" && a.dist.Sharing(c.Request().Context(), t.ID)
 }
 
 // StorefrontExtra is what partial_rating*.html receive (ShopPage.Extra).
@@ -104,7 +125,7 @@ func (x storefrontExtras) ShopExtras(ctx context.Context, tenantID string) (stri
 	if err != nil {
 		return "", nil, err
 	}
-	return st.Level, func() any { return StorefrontExtra{Level: st.Level} }, nil
+	return st.Level + x.sharingMark(ctx, tenantID), func() any { return StorefrontExtra{Level: st.Level} }, nil
 }
 
 func (x storefrontExtras) ProductExtras(ctx context.Context, tenantID, productID string) (string, func() any, error) {
@@ -127,7 +148,7 @@ func (x storefrontExtras) ProductExtras(ctx context.Context, tenantID, productID
 			deal = &ProductDeal{Deal: *d, State: x.deals.DealState(*d)}
 		}
 	}
-	return st.Level + "|" + v, func() any {
+	return st.Level + "|" + v + x.sharingMark(ctx, tenantID), func() any {
 		b, err := block()
 		if err != nil { // the page shows no reviews rather than failing
 			x.log.Error("read a product's latest reviews", "tenant", tenantID, "product", productID, "err", err)

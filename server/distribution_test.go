@@ -370,3 +370,32 @@ func distributionObjects(t *testing.T, base string, s shop) map[string]string {
 	}
 	return out
 }
+
+// TestShareInvitationOnlyWhenDistributionIsOn: the storefront's footer
+// invites shoppers to share and earn only in a shop that runs
+// distribution (the invitation led to a page saying it was not open); a
+// page drawn once and kept (the home, a product) follows the setting too.
+func TestShareInvitationOnlyWhenDistributionIsOn(t *testing.T) {
+	_, srv := startApp(t, sqliteEngine(t))
+	s := signUp(t, srv.URL, "share-footer")
+	api := s.apiClient(t, srv.URL)
+	p := api.createProduct(map[string]any{"title": "Tea", "price": 1000, "stock": 5})
+	buyer := newClient(t, srv.URL)
+	pages := []string{"/s/" + s.Slug + "/", "/s/" + s.Slug + "/p/" + p.ID, "/s/" + s.Slug + "/cart"}
+	invited := func(path string) bool {
+		return buyer.page(path, http.StatusOK).Find(`footer a[href="/s/`+s.Slug+`/distributor"]`).Length() == 1
+	}
+	for _, path := range pages {
+		if invited(path) {
+			t.Errorf("%s invites to share and earn while distribution is off", path)
+		}
+	}
+	if st := api.json(http.MethodPut, "/api/v1/distribution/settings", map[string]any{"enabled": true}, nil); st != http.StatusOK {
+		t.Fatalf("turn distribution on: %d", st)
+	}
+	for _, path := range pages {
+		if !invited(path) {
+			t.Errorf("%s does not invite to share and earn once distribution is on", path)
+		}
+	}
+}

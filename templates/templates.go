@@ -41,8 +41,9 @@ type Renderer struct {
 	pages   map[string]map[string]*template.Template // language → page name → page
 	catalog *i18n.Catalog
 	funcs   template.FuncMap
-	dir     string                 // when set, templates are re-read from disk on every render (development)
-	shopOf  func(echo.Context) any // the request's shop for View.Shop; see WithShop
+	dir     string                  // when set, templates are re-read from disk on every render (development)
+	shopOf  func(echo.Context) any  // the request's shop for View.Shop; see WithShop
+	sharing func(echo.Context) bool // whether the request's shop runs distribution; see WithSharing
 }
 
 // Option configures a Renderer made by New.
@@ -56,6 +57,13 @@ type Option func(*Renderer)
 // Without it View.Shop is the page data's Shop field, if it has one.
 func WithShop(shopOf func(echo.Context) any) Option {
 	return func(r *Renderer) { r.shopOf = shopOf }
+}
+
+// WithSharing tells the renderer whether the request's shop runs
+// distribution, which the storefront's layout reads as View.Sharing (its
+// invitation to share and earn). Without it View.Sharing is false.
+func WithSharing(sharing func(echo.Context) bool) Option {
+	return func(r *Renderer) { r.sharing = sharing }
 }
 
 // New parses every page with its layout and the partials, once per

@@ -38,6 +38,9 @@ type View struct {
 	// i18n middleware chose for the request (i18n.FromContext), the
 	// default without a request. Layouts write it as <html lang>.
 	Lang string
+	// Sharing: the request's shop runs distribution, so its storefront
+	// invites shoppers to share and earn (WithSharing).
+	Sharing bool
 	// Zone is the shop's time zone (its TimeZone; Asia/Shanghai when it
 	// sets none, or without a shop): pages show times in it
 	// ({{datetime .At $.Zone}}).
@@ -65,6 +68,9 @@ func (r *Renderer) view(data any, c echo.Context) View {
 		v.navAllow, _ = c.Get(NavAllowKey).(func(string) bool)
 		if r.shopOf != nil {
 			v.Shop = r.shopOf(c)
+		}
+		if r.sharing != nil {
+			v.Sharing = r.sharing(c)
 		}
 	}
 	if v.Shop == nil {
