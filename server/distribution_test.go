@@ -399,3 +399,29 @@ func TestShareInvitationOnlyWhenDistributionIsOn(t *testing.T) {
 		}
 	}
 }
+
+// TestMePageWaysIn: the shopper's own page leads to their orders by status,
+// the shop's group-deal votes and its messages, and to sharing to earn only
+// when the shop runs distribution.
+func TestMePageWaysIn(t *testing.T) {
+	_, srv := startApp(t, sqliteEngine(t))
+	s := signUp(t, srv.URL, "me-ways")
+	buyer := newShopper(t, srv.URL, s.Slug, "")
+	base := "/s/" + s.Slug
+	doc := buyer.page(base+"/me", http.StatusOK)
+	for _, href := range []string{"/orders", "/orders?status=pending_payment", "/orders?status=paid", "/orders?status=shipped",
+		"/orders?status=refunded", "/vote", "/inbox"} {
+		if doc.Find(`[data-me-orders] a[href="`+base+href+`"]`).Length() != 1 {
+			t.Errorf("the me page has no way to %s", href)
+		}
+	}
+	if doc.Find(`[data-me-orders] a[href="`+base+`/distributor"]`).Length() != 0 {
+		t.Error("the me page invites to share and earn while distribution is off")
+	}
+	if st := s.apiClient(t, srv.URL).json(http.MethodPut, "/api/v1/distribution/settings", map[string]any{"enabled": true}, nil); st != http.StatusOK {
+		t.Fatalf("turn distribution on: %d", st)
+	}
+	if buyer.page(base+"/me", http.StatusOK).Find(`[data-me-orders] a[href="`+base+`/distributor"]`).Length() != 1 {
+		t.Error("the me page does not invite to share and earn once distribution is on")
+	}
+}
