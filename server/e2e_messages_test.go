@@ -12,11 +12,7 @@ func TestBrowserBroadcastFormShowsTheChosenKind(t *testing.T) {
 	_, srv := startApp(t, sqliteEngine(t))
 	s := signUp(t, srv.URL, "kinds-e2e")
 	b := newBrowser(t)
-	b.navigate(srv.URL+"/login", http.StatusOK)
-	b.fill("#email", s.Email)
-	b.fill("#password", s.Password)
-	b.submit(`form button[type=submit]`, http.StatusOK)
-	b.wantPath("/admin")
+	b.signIn(srv.URL, s)
 	b.navigate(srv.URL+"/admin/messages", http.StatusOK)
 	shown := func() string {
 		return b.eval(`[...document.querySelectorAll("[data-kind-of]")].filter(f => !f.hidden).map(f => f.dataset.kindOf).join(",")`)

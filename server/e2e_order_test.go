@@ -117,10 +117,7 @@ func TestBrowserBuyPayShip(t *testing.T) {
 	b.wantText("[data-checkin]", "Checked in")
 
 	// The merchant signs in, finds the order and ships it.
-	b.navigate(srv.URL+"/login", http.StatusOK)
-	b.fill("#email", s.Email)
-	b.fill("#password", s.Password)
-	b.submit(`form[action="/login"] button[type=submit]`, http.StatusOK)
+	b.signIn(srv.URL, s)
 	b.submit(`header a[href="/admin/orders"]`, http.StatusOK)
 	row := fmt.Sprintf(`tr[data-order="%s"]`, orderID)
 	for _, want := range []string{"Li Lei", "Longjing", "¥23.00", "Paid · to ship"} {

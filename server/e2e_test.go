@@ -297,6 +297,17 @@ func (b *browser) eval(js string) string {
 	return v
 }
 
+// signIn signs the merchant of shop s in through the sign-in page, which
+// opens the console.
+func (b *browser) signIn(base string, s shop) {
+	b.t.Helper()
+	b.navigate(base+"/login", http.StatusOK)
+	b.fill("#email", s.Email)
+	b.fill("#password", s.Password)
+	b.submit(`form[action="/login"] button[type=submit]`, http.StatusOK)
+	b.wantPath("/admin")
+}
+
 // path is the current page's path and query.
 func (b *browser) path() string {
 	b.t.Helper()

@@ -23,11 +23,7 @@ func TestBrowserSandboxPhone(t *testing.T) {
 	}
 	b := newBrowser(t)
 
-	b.navigate(srv.URL+"/login", http.StatusOK)
-	b.fill("#email", s.Email)
-	b.fill("#password", s.Password)
-	b.submit(`form button[type=submit]`, http.StatusOK)
-	b.wantPath("/admin")
+	b.signIn(srv.URL, s)
 
 	b.submit(`header a[href="/admin/wechat"]`, http.StatusOK)
 	b.wantText("main h1", "WeChat official account")
