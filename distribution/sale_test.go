@@ -1,8 +1,6 @@
 package distribution_test
 
 import (
-	"errors"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -10,7 +8,6 @@ import (
 	"microshop/distribution"
 	"microshop/tenants/engine"
 	"microshop/tenants/enginetest"
-	"microshop/tenants/fault"
 )
 
 // A sale is recorded once however often its paid event is delivered, each
@@ -66,26 +63,13 @@ func TestSettingsRevision(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var saved, refused atomic.Int32
-		var wg sync.WaitGroup
-		for i := range 12 {
-			wg.Go(func() {
-				st := read
-				st.AfterSaleDays = 7 + i
-				var fe *fault.Error
-				switch err := f.svc.SaveSettings(f.ctx, f.shop.ID, st); {
-				case err == nil:
-					saved.Add(1)
-				case errors.As(err, &fe) && fe.Status == http.StatusConflict:
-					refused.Add(1)
-				default:
-					t.Error(err)
-				}
-			})
-		}
-		wg.Wait()
-		if saved.Load() != 1 || refused.Load() != 11 {
-			t.Fatalf("%d saves landed and %d were refused, want 1 and 11", saved.Load(), refused.Load())
+		saved, refused := enginetest.RacingSaves(t, 12, func(i int) error {
+			st := read
+			st.AfterSaleDays = 7 + i
+			return f.svc.SaveSettings(f.ctx, f.shop.ID, st)
+		})
+		if saved != 1 || refused != 11 {
+			t.Fatalf("%d saves landed and %d were refused, want 1 and 11", saved, refused)
 		}
 		if now, err := f.svc.Settings(f.ctx, f.shop.ID); err != nil || now.Rev != read.Rev+1 {
 			t.Fatalf("settings after the race: rev %d %v (read at %d)", now.Rev, err, read.Rev)

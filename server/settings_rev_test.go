@@ -40,6 +40,9 @@ func TestSettingsRevision(t *testing.T) {
 				t.Fatalf("the form of %s carries no revision", tc.page)
 			}
 			console.submit(tc.form, v, http.StatusSeeOther)
+			typedValue := func(doc *goquery.Document) string {
+				return doc.Find(`form[action="`+tc.form+`"] [name="`+tc.typed+`"]`).AttrOr("value", "")
+			}
 			if tc.typed != "" {
 				v.Set(tc.typed, tc.value)
 			}
@@ -48,7 +51,7 @@ func TestSettingsRevision(t *testing.T) {
 				wantIn(t, "stale form", text(doc.Find(".error")), "changed meanwhile")
 			} else {
 				wantIn(t, "stale form", text(doc.Find(".error")), "What you typed is kept below")
-				if got := doc.Find(`form[action="`+tc.form+`"] [name="`+tc.typed+`"]`).AttrOr("value", ""); got != tc.value {
+				if got := typedValue(doc); got != tc.value {
 					t.Errorf("the stale form shows %s = %q, want the typed %q", tc.typed, got, tc.value)
 				}
 			}
@@ -56,7 +59,7 @@ func TestSettingsRevision(t *testing.T) {
 			console.submit(tc.form, formValues(doc.Find(`form[action="`+tc.form+`"]`)), http.StatusSeeOther)
 			if tc.typed != "" {
 				doc = console.page(tc.page, http.StatusOK)
-				if got := doc.Find(`form[action="`+tc.form+`"] [name="`+tc.typed+`"]`).AttrOr("value", ""); got != tc.value {
+				if got := typedValue(doc); got != tc.value {
 					t.Errorf("after the second save %s = %q, want %q", tc.typed, got, tc.value)
 				}
 			}

@@ -2,9 +2,6 @@ package order
 
 import (
 	"context"
-	"errors"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"microshop/tenants/engine"
@@ -22,25 +19,13 @@ func TestSettingsRevision(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var saved, refused atomic.Int32
-		var wg sync.WaitGroup
-		for i := range 12 {
-			wg.Go(func() {
-				st := read
-				st.ShippingFee = int64(100 * (i + 1))
-				switch err := f.svc.SaveSettings(ctx, f.tenant, st); {
-				case err == nil:
-					saved.Add(1)
-				case errors.Is(err, errSettingsChanged):
-					refused.Add(1)
-				default:
-					t.Error(err)
-				}
-			})
-		}
-		wg.Wait()
-		if saved.Load() != 1 || refused.Load() != 11 {
-			t.Fatalf("%d saves landed and %d were refused, want 1 and 11", saved.Load(), refused.Load())
+		saved, refused := enginetest.RacingSaves(t, 12, func(i int) error {
+			st := read
+			st.ShippingFee = int64(100 * (i + 1))
+			return f.svc.SaveSettings(ctx, f.tenant, st)
+		})
+		if saved != 1 || refused != 11 {
+			t.Fatalf("%d saves landed and %d were refused, want 1 and 11", saved, refused)
 		}
 		now, err := f.svc.Settings(ctx, f.tenant)
 		if err != nil || now.Rev != read.Rev+1 || now.ShippingFee == read.ShippingFee {

@@ -2,9 +2,6 @@ package points
 
 import (
 	"context"
-	"errors"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"microshop/tenants/engine"
@@ -22,25 +19,14 @@ func TestRulesRevision(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var saved, refused atomic.Int32
-		var wg sync.WaitGroup
-		for i := range 12 {
-			wg.Go(func() {
-				r := read
-				r.BasePoints = int64(1 + i)
-				switch _, err := f.svc.SaveRules(ctx, f.shop.ID, r); {
-				case err == nil:
-					saved.Add(1)
-				case errors.Is(err, errRulesChanged):
-					refused.Add(1)
-				default:
-					t.Error(err)
-				}
-			})
-		}
-		wg.Wait()
-		if saved.Load() != 1 || refused.Load() != 11 {
-			t.Fatalf("%d saves landed and %d were refused, want 1 and 11", saved.Load(), refused.Load())
+		saved, refused := enginetest.RacingSaves(t, 12, func(i int) error {
+			r := read
+			r.BasePoints = int64(1 + i)
+			_, err := f.svc.SaveRules(ctx, f.shop.ID, r)
+			return err
+		})
+		if saved != 1 || refused != 11 {
+			t.Fatalf("%d saves landed and %d were refused, want 1 and 11", saved, refused)
 		}
 		now, err := f.svc.Rules(ctx, f.shop.ID)
 		if err != nil || now.Rev != read.Rev+1 {
